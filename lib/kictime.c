@@ -1,0 +1,223 @@
+/* RFC 3339 parsing and formatting, and local-calendar arithmetic.
+ * Civil-date conversion is done by hand (days_from_civil) so that parsing
+ * depends on nothing but the text; local time uses the C library and the
+ * process time zone, as PostgreSQL's session TimeZone does on its side. */
+#include "kictime.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's method). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static bool is_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+/* Reads exactly n digits at *p, advancing it. */
+static bool read_digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return false;
+        v = v * 10 + (c - '0');
+    }
+    *p += n;
+    *out = v;
+    return true;
+}
+
+static bool expect(const char **p, char c)
+{
+    if (**p != c)
+        return false;
+    (*p)++;
+    return true;
+}
+
+static bool parse_fraction(const char **p, int *usec)
+{
+    int v = 0, digits = 0;
+    if (**p < '0' || **p > '9')
+        return false;
+    while (**p >= '0' && **p <= '9') {
+        if (digits < 6) {
+            v = v * 10 + (**p - '0');
+            digits++;
+        }
+        (*p)++;
+    }
+    while (digits++ < 6)
+        v *= 10;
+    *usec = v;
+    return true;
+}
+
+static bool parse_offset(const char **p, int *offset_s)
+{
+    char sign = **p;
+    int oh, om;
+    if (sign == 'Z' || sign == 'z') {
+        (*p)++;
+        *offset_s = 0;
+        return true;
+    }
+    if (sign != '+' && sign != '-')
+        return false;
+    (*p)++;
+    if (!read_digits(p, 2, &oh) || !expect(p, ':') || !read_digits(p, 2, &om))
+        return false;
+    if (oh > 23 || om > 59)
+        return false;
+    *offset_s = (oh * 3600 + om * 60) * (sign == '-' ? -1 : 1);
+    return true;
+}
+
+bool time_parse_rfc3339(const char *s, KicTime *out)
+{
+    const char *p = s;
+    int y, mo, d, h, mi, sec, usec = 0, offset_s;
+    if (!read_digits(&p, 4, &y) || !expect(&p, '-') || !read_digits(&p, 2, &mo) ||
+        !expect(&p, '-') || !read_digits(&p, 2, &d))
+        return false;
+    if (*p != 'T' && *p != 't' && *p != ' ')
+        return false;
+    p++;
+    if (!read_digits(&p, 2, &h) || !expect(&p, ':') || !read_digits(&p, 2, &mi) ||
+        !expect(&p, ':') || !read_digits(&p, 2, &sec))
+        return false;
+    if (*p == '.' && (p++, !parse_fraction(&p, &usec)))
+        return false;
+    if (!parse_offset(&p, &offset_s) || *p != '\0')
+        return false;
+    /* Leap seconds (sec 60) are refused: no PBX reports them, and accepting
+     * them would make two texts mean the same instant. */
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+        mi > 59 || sec > 59)
+        return false;
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+    *out = secs * KIC_USEC + usec;
+    return true;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static void format_tm(const struct tm *tm, int ms, long gmtoff, bool utc, char *buf,
+                      size_t size)
+{
+    if (utc) {
+        snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm->tm_year + 1900,
+                 tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec, ms);
+        return;
+    }
+    long off = gmtoff < 0 ? -gmtoff : gmtoff;
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03d%c%02ld:%02ld", tm->tm_year + 1900,
+             tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec, ms,
+             gmtoff < 0 ? '-' : '+', off / 3600, (off % 3600) / 60);
+}
+
+void time_format_local(KicTime t, char *buf, size_t size)
+{
+    time_t secs = (time_t)floor_div(t, KIC_USEC);
+    int ms = (int)((t - (int64_t)secs * KIC_USEC) / 1000);
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    format_tm(&tm, ms, tm.tm_gmtoff, false, buf, size);
+}
+
+void time_format_utc(KicTime t, char *buf, size_t size)
+{
+    time_t secs = (time_t)floor_div(t, KIC_USEC);
+    int ms = (int)((t - (int64_t)secs * KIC_USEC) / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    format_tm(&tm, ms, 0, true, buf, size);
+}
+
+/* The instant of a local wall-clock time. Matches PostgreSQL: an ambiguous
+ * time (DST ends) takes the offset after the transition (the later
+ * instant); a time in the spring gap takes the offset from before it. */
+static time_t local_to_instant(const struct tm *wall)
+{
+    time_t best = (time_t)-1;
+    bool found = false;
+    for (int dst = 0; dst <= 1; dst++) {
+        struct tm try = *wall;
+        try.tm_isdst = dst;
+        time_t t = mktime(&try);
+        struct tm back;
+        localtime_r(&t, &back);
+        if (back.tm_hour == wall->tm_hour && back.tm_min == wall->tm_min &&
+            back.tm_sec == wall->tm_sec && back.tm_mday == wall->tm_mday &&
+            (!found || t > best)) {
+            best = t;
+            found = true;
+        }
+    }
+    if (found)
+        return best;
+    /* In the gap: interpret with the offset in force just before it. */
+    struct tm before = *wall;
+    before.tm_isdst = -1;
+    before.tm_hour -= 3;
+    time_t t0 = mktime(&before);
+    struct tm b;
+    localtime_r(&t0, &b);
+    struct tm try = *wall;
+    try.tm_isdst = b.tm_isdst;
+    return mktime(&try);
+}
+
+KicTime time_local_day_start(KicTime t)
+{
+    time_t secs = (time_t)floor_div(t, KIC_USEC);
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    return (KicTime)local_to_instant(&tm) * KIC_USEC;
+}
+
+KicTime time_add_local_days(KicTime t, int days)
+{
+    time_t secs = (time_t)floor_div(t, KIC_USEC);
+    int64_t usec = t - (int64_t)secs * KIC_USEC;
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    tm.tm_mday += days;
+    /* Normalise the date first (mktime fixes mday overflow), keep wall time. */
+    struct tm norm = tm;
+    norm.tm_isdst = -1;
+    norm.tm_hour = 12;
+    mktime(&norm);
+    norm.tm_hour = tm.tm_hour;
+    norm.tm_min = tm.tm_min;
+    norm.tm_sec = tm.tm_sec;
+    return (KicTime)local_to_instant(&norm) * KIC_USEC + usec;
+}
+
+double time_diff_s(KicTime a, KicTime b)
+{
+    return (double)(b - a) / (double)KIC_USEC;
+}

@@ -1,0 +1,37 @@
+/* Time as the domain sees it: microseconds since the Unix epoch (UTC),
+ * the same resolution PostgreSQL's timestamptz keeps. Parsing and
+ * formatting RFC 3339, and local-calendar arithmetic in the process time
+ * zone (the server sets TZ from its config; tests set it themselves). */
+#ifndef KICTIME_H
+#define KICTIME_H
+
+#include "kic.h"
+
+typedef int64_t KicTime;
+
+#define KIC_USEC 1000000LL
+#define KIC_TIME_NONE INT64_MIN
+
+/* Parses "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)"; a zone is required.
+ * Fractions beyond microseconds are truncated. Years 1970-9999 only. */
+bool time_parse_rfc3339(const char *s, KicTime *out) KIC_MUST_CHECK;
+
+/* Formats t in the process time zone with milliseconds and the local
+ * offset, e.g. "2026-11-22T10:15:00.000+01:00". buf needs 30 bytes. */
+void time_format_local(KicTime t, char *buf, size_t size);
+
+/* Same, in UTC with a "Z" suffix. */
+void time_format_utc(KicTime t, char *buf, size_t size);
+
+/* Start (local midnight) of the local calendar day containing t. */
+KicTime time_local_day_start(KicTime t);
+
+/* t moved by whole local calendar days, keeping the wall-clock time, so a
+ * week across a DST change is 167 or 169 hours. When that wall time does
+ * not exist or is ambiguous, the earlier instant is taken. */
+KicTime time_add_local_days(KicTime t, int days);
+
+/* Seconds between two instants as a double (b - a). */
+double time_diff_s(KicTime a, KicTime b);
+
+#endif

@@ -1,0 +1,218 @@
+/* The option table and its INI reader (Debian's libinih). */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct Option {
+    const char *section;
+    const char *name;
+    ConfigType type;
+    const char *def;
+    bool reloadable;
+    const char *help;
+    size_t offset;
+} Option;
+
+static const Option options[] = {
+#define CONFIG_ROW(sec, nm, type, def, reload, help) \
+    {#sec, #nm, CONFIG_##type, def, reload, help, offsetof(Config, nm)},
+    CONFIG_OPTIONS(CONFIG_ROW)
+#undef CONFIG_ROW
+};
+
+static const Option *find(const char *name)
+{
+    for (size_t i = 0; i < KIC_ARRAY_LEN(options); i++)
+        if (strcmp(options[i].name, name) == 0)
+            return &options[i];
+    return NULL;
+}
+
+static bool parse_value(Config *c, const Option *o, const char *value, char *err, size_t errlen)
+{
+    void *field = (char *)c + o->offset;
+    char *end;
+    switch (o->type) {
+    case CONFIG_STR: {
+        char *copy = strdup(value);
+        if (!copy)
+            return false;
+        free(*(char **)field);
+        *(char **)field = copy;
+        return true;
+    }
+    case CONFIG_INT: {
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        if (errno || end == value || *end != '\0' || v < 0) {
+            snprintf(err, errlen, "%s: expected a whole number >= 0, got '%s'", o->name, value);
+            return false;
+        }
+        *(long long *)field = v;
+        return true;
+    }
+    case CONFIG_DBL: {
+        errno = 0;
+        double v = strtod(value, &end);
+        if (errno || end == value || *end != '\0') {
+            snprintf(err, errlen, "%s: expected a number, got '%s'", o->name, value);
+            return false;
+        }
+        *(double *)field = v;
+        return true;
+    }
+    case CONFIG_BOOL:
+        if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcmp(value, "1") ||
+            !strcasecmp(value, "on")) {
+            *(bool *)field = true;
+        } else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") ||
+                   !strcmp(value, "0") || !strcasecmp(value, "off")) {
+            *(bool *)field = false;
+        } else {
+            snprintf(err, errlen, "%s: expected true or false, got '%s'", o->name, value);
+            return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+void config_init(Config *c)
+{
+    memset(c, 0, sizeof(*c));
+    char err[16];
+    for (size_t i = 0; i < KIC_ARRAY_LEN(options); i++)
+        if (!parse_value(c, &options[i], options[i].def, err, sizeof(err)))
+            abort(); /* a default that does not parse is a bug in the table */
+}
+
+void config_free(Config *c)
+{
+    for (size_t i = 0; i < KIC_ARRAY_LEN(options); i++) {
+        if (options[i].type == CONFIG_STR) {
+            char **field = (char **)((char *)c + options[i].offset);
+            free(*field);
+            *field = NULL;
+        }
+    }
+}
+
+bool config_set(Config *c, const char *name, const char *value, char *err, size_t errlen)
+{
+    const Option *o = find(name);
+    if (!o) {
+        snprintf(err, errlen, "unknown option '%s'", name);
+        return false;
+    }
+    return parse_value(c, o, value, err, errlen);
+}
+
+typedef struct IniCtx {
+    Config *c;
+    bool only_reloadable;
+    char *err;
+    size_t errlen;
+    bool failed;
+} IniCtx;
+
+static int on_ini_value(void *user, const char *section, const char *name, const char *value)
+{
+    IniCtx *ctx = user;
+    const Option *o = find(name);
+    if (!o || strcmp(o->section, section) != 0) {
+        snprintf(ctx->err, ctx->errlen, "unknown option [%s] %s", section, name);
+        ctx->failed = true;
+        return 0;
+    }
+    if (ctx->only_reloadable && !o->reloadable)
+        return 1;
+    if (!parse_value(ctx->c, o, value, ctx->err, ctx->errlen)) {
+        ctx->failed = true;
+        return 0;
+    }
+    return 1;
+}
+
+bool config_load_file(Config *c, const char *path, bool only_reloadable, char *err, size_t errlen)
+{
+    IniCtx ctx = {c, only_reloadable, err, errlen, false};
+    int rc = ini_parse(path, on_ini_value, &ctx);
+    if (rc == -1) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return false;
+    }
+    if (ctx.failed) {
+        size_t n = strlen(err);
+        snprintf(err + n, errlen - n, " (in %s)", path);
+        return false;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: syntax error on line %d", path, rc);
+        return false;
+    }
+    return true;
+}
+
+bool config_validate(const Config *c, char *err, size_t errlen)
+{
+    struct {
+        const char *name;
+        long long value;
+        long long min;
+    } mins[] = {
+        {"max_connections", c->max_connections, 1},
+        {"max_line", c->max_line, 256},
+        {"max_line_unauth", c->max_line_unauth, 256},
+        {"max_depth", c->max_depth, 2},
+        {"max_batch", c->max_batch, 1},
+        {"output_buffer", c->output_buffer, 4096},
+        {"max_outstanding", c->max_outstanding, 1},
+        {"requests_per_wakeup", c->requests_per_wakeup, 1},
+        {"max_bad_lines", c->max_bad_lines, 1},
+        {"batch_max", c->batch_max, 1},
+        {"repeat_window_days", c->repeat_window_days, 1},
+        {"cache_days", c->cache_days, 1},
+    };
+    for (size_t i = 0; i < KIC_ARRAY_LEN(mins); i++) {
+        if (mins[i].value < mins[i].min) {
+            snprintf(err, errlen, "%s must be at least %lld", mins[i].name, mins[i].min);
+            return false;
+        }
+    }
+    if (c->max_line_unauth > c->max_line) {
+        snprintf(err, errlen, "max_line_unauth must not exceed max_line");
+        return false;
+    }
+    if (c->sl_target <= 0 || c->sl_target >= 1) {
+        snprintf(err, errlen, "sl_target must lie between 0 and 1");
+        return false;
+    }
+    if (c->cache_days <= c->repeat_window_days) {
+        snprintf(err, errlen, "cache_days must exceed repeat_window_days");
+        return false;
+    }
+    if ((c->cert[0] != '\0') != (c->key[0] != '\0')) {
+        snprintf(err, errlen, "tls needs both cert and key");
+        return false;
+    }
+    return true;
+}
+
+void config_print_help(void)
+{
+    const char *section = "";
+    for (size_t i = 0; i < KIC_ARRAY_LEN(options); i++) {
+        const Option *o = &options[i];
+        if (strcmp(section, o->section) != 0) {
+            section = o->section;
+            printf("  [%s]\n", section);
+        }
+        printf("    %-20s %s (default: %s)%s\n", o->name, o->help, o->def[0] ? o->def : "none",
+               o->reloadable ? " [SIGHUP]" : "");
+    }
+}

@@ -1,0 +1,496 @@
+/* Connection life: reading lines with backpressure, ordered replies,
+ * notifications with an output cap, timeouts, and deferred freeing. */
+#include "conn.h"
+
+#include <event2/buffer.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "live.h"
+
+struct Slot {
+    Slot *next;
+    Conn *conn; /* NULL once the connection closed (orphaned) */
+    size_t n;
+    size_t pending;
+    bool batch;
+    char *texts[]; /* one reply line per request; NULL = no output */
+};
+
+static void slot_free(Slot *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->texts[i]);
+    free(s);
+}
+
+void conn_log(const Conn *c, LogLevel level, const char *fmt, ...)
+{
+    if (level > c->srv->log_level)
+        return;
+    char msg[1536];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_write(level, c->prefix, "%s", msg);
+}
+
+static void set_prefix(Conn *c)
+{
+    if (c->sess.authenticated)
+        snprintf(c->prefix, sizeof(c->prefix), "c%llu %s %.64s/%.64s", (unsigned long long)c->id,
+                 c->peer, c->sess.tenant, c->sess.user);
+    else
+        snprintf(c->prefix, sizeof(c->prefix), "c%llu %s", (unsigned long long)c->id, c->peer);
+}
+
+static size_t output_len(const Conn *c)
+{
+    return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+/* Writes out every finished slot at the head of the queue. */
+static void flush_slots(Conn *c)
+{
+    while (c->slots_head && c->slots_head->pending == 0) {
+        Slot *s = c->slots_head;
+        bool any = false;
+        for (size_t i = 0; i < s->n; i++) {
+            if (!s->texts[i])
+                continue;
+            if (s->batch)
+                bufferevent_write(c->bev, any ? "," : "[", 1);
+            bufferevent_write(c->bev, s->texts[i], strlen(s->texts[i]));
+            any = true;
+        }
+        if (any)
+            bufferevent_write(c->bev, s->batch ? "]\n" : "\n", s->batch ? 2 : 1);
+        c->slots_head = s->next;
+        if (!c->slots_head)
+            c->slots_tail = NULL;
+        slot_free(s);
+    }
+    if (c->close_after && !c->slots_head && output_len(c) == 0)
+        conn_close(c, "%s", c->close_reason);
+}
+
+static void slot_finish(Slot *s, size_t index, char *text)
+{
+    s->texts[index] = text;
+    s->pending--;
+    if (!s->conn) {
+        if (s->pending == 0)
+            slot_free(s);
+        return;
+    }
+    if (s->pending == 0 && s == s->conn->slots_head)
+        flush_slots(s->conn);
+}
+
+Slot *slot_new(Conn *c, size_t n, bool batch)
+{
+    Slot *s = calloc(1, sizeof(Slot) + n * sizeof(char *));
+    if (!s)
+        abort(); /* out of memory: nothing sensible left to do */
+    s->conn = c;
+    s->n = n;
+    s->pending = n;
+    s->batch = batch;
+    if (c->slots_tail)
+        c->slots_tail->next = s;
+    else
+        c->slots_head = s;
+    c->slots_tail = s;
+    return s;
+}
+
+Reply *reply_new(Slot *s, size_t index, json_t *id)
+{
+    Reply *r = malloc(sizeof(*r));
+    if (!r)
+        abort();
+    r->slot = s;
+    r->index = index;
+    r->id_text = id ? rpc_id_text(id) : NULL;
+    if (s->conn)
+        s->conn->outstanding++;
+    return r;
+}
+
+void slot_put_error(Slot *s, size_t index, json_t *id, const RpcError *err)
+{
+    char *id_text = rpc_id_text(id);
+    char *text = id_text ? rpc_error_text(id_text, err) : NULL;
+    free(id_text);
+    slot_finish(s, index, text);
+}
+
+static void reply_finish(Reply *r, char *text)
+{
+    Conn *c = r->slot->conn;
+    if (c) {
+        c->outstanding--;
+        /* Dispatch may have paused at the outstanding cap. */
+        if (!c->closing && c->outstanding + 1 == (size_t)c->srv->cfg.max_outstanding)
+            event_active(c->ev_resume, EV_TIMEOUT, 0);
+    }
+    slot_finish(r->slot, r->index, text);
+    free(r->id_text);
+    free(r);
+}
+
+void reply_result(Reply *r, json_t *result)
+{
+    char *text = r->id_text ? rpc_result_text(r->id_text, result) : NULL;
+    json_decref(result);
+    reply_finish(r, text);
+}
+
+void reply_error(Reply *r, const RpcError *err)
+{
+    char *text = r->id_text ? rpc_error_text(r->id_text, err) : NULL;
+    reply_finish(r, text);
+}
+
+void reply_errorf(Reply *r, int code, const char *fmt, ...)
+{
+    RpcError e = {0};
+    e.code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.message, sizeof(e.message), fmt, ap);
+    va_end(ap);
+    reply_error(r, &e);
+}
+
+void reply_field_error(Reply *r, const char *field, const char *reason)
+{
+    RpcError e = {0};
+    rpc_error_field(&e, field, reason);
+    reply_error(r, &e);
+    rpc_error_clear(&e);
+}
+
+Conn *reply_conn(const Reply *r)
+{
+    Conn *c = r->slot->conn;
+    return c && !c->closing ? c : NULL;
+}
+
+static bool may_dispatch(const Conn *c)
+{
+    const Config *cfg = &c->srv->cfg;
+    return !c->closing && !c->close_after && !c->barrier &&
+           c->outstanding < (size_t)cfg->max_outstanding &&
+           output_len(c) < (size_t)cfg->output_buffer / 2;
+}
+
+/* Moves socket bytes into the framer; false when none are buffered. */
+static bool pull_input(Conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t space;
+    char *dst = framer_space(&c->framer, &space);
+    if (space == 0 || evbuffer_get_length(in) == 0)
+        return false;
+    int n = evbuffer_remove(in, dst, space);
+    if (n <= 0)
+        return false;
+    framer_commit(&c->framer, (size_t)n);
+    return true;
+}
+
+static void line_too_long(Conn *c)
+{
+    RpcError e = {0};
+    rpc_error_set(&e, RPC_INVALID_REQUEST, "invalid request: line longer than %zu bytes",
+                  c->framer.max_line);
+    Slot *s = slot_new(c, 1, false);
+    slot_put_error(s, 0, NULL, &e);
+    conn_close_after_flush(c, "line longer than %zu bytes", c->framer.max_line);
+}
+
+/* The dispatch loop: takes lines while the connection may take more work,
+ * yielding after requests_per_wakeup so one client cannot hog the loop. */
+static void process(Conn *c)
+{
+    long long handled = 0;
+    while (may_dispatch(c)) {
+        if (c->batch) {
+            dispatch_batch_step(c);
+            continue;
+        }
+        if (handled >= c->srv->cfg.requests_per_wakeup) {
+            event_active(c->ev_resume, EV_TIMEOUT, 0);
+            return;
+        }
+        char *line;
+        size_t len;
+        FrameResult fr = framer_next(&c->framer, &line, &len);
+        if (fr == FRAME_NEED) {
+            if (pull_input(c))
+                continue;
+            if (c->read_eof)
+                conn_close_after_flush(c, "client closed");
+            break;
+        }
+        if (fr == FRAME_TOO_LONG) {
+            line_too_long(c);
+            break;
+        }
+        handled++;
+        c->last_request = server_now();
+        if (len > 0)
+            dispatch_line(c, line, len);
+    }
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    process(arg);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    Conn *c = arg;
+    process(c);
+    flush_slots(c);
+}
+
+/* Output drained below the low watermark: resume dispatch, or finish a
+ * close-after-flush. */
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    Conn *c = arg;
+    if (c->closing)
+        return;
+    if (c->close_after) {
+        if (!c->slots_head && output_len(c) == 0)
+            conn_close(c, "%s", c->close_reason);
+        return;
+    }
+    process(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    Conn *c = arg;
+    if (what & BEV_EVENT_EOF) {
+        /* The client finished sending: answer all it sent, then close. */
+        c->read_eof = true;
+        process(c);
+        return;
+    }
+    if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+        conn_close(c, "socket error: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+static void arm_timer(Conn *c, long long seconds)
+{
+    struct timeval tv = {(time_t)seconds, 0};
+    event_add(c->ev_timer, &tv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    Conn *c = arg;
+    if (!c->sess.authenticated) {
+        conn_close(c, "not logged in within %llds", c->srv->cfg.login_timeout_s);
+        return;
+    }
+    long long idle = c->srv->cfg.idle_timeout_s;
+    if (idle <= 0)
+        return;
+    long long quiet_s = (server_now() - c->last_request) / KIC_USEC;
+    if (quiet_s >= idle && !c->outstanding)
+        conn_close(c, "idle for %llds", quiet_s);
+    else
+        arm_timer(c, quiet_s >= idle ? 1 : idle - quiet_s);
+}
+
+Conn *conn_new(Server *s, struct bufferevent *bev, const char *peer)
+{
+    Conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->srv = s;
+    c->bev = bev;
+    c->id = ++s->next_conn_id;
+    c->sess.role = ROLE_NONE;
+    c->last_request = server_now();
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    set_prefix(c);
+    if (!framer_init(&c->framer, (size_t)s->cfg.max_line_unauth))
+        goto fail;
+    c->ev_resume = event_new(s->base, -1, 0, on_resume, c);
+    c->ev_timer = event_new(s->base, -1, 0, on_timer, c);
+    if (!c->ev_resume || !c->ev_timer)
+        goto fail;
+    bufferevent_setcb(bev, on_read, on_write, on_event, c);
+    /* Stop reading the socket once twice a line is buffered unread. */
+    bufferevent_setwatermark(bev, EV_READ, 0, (size_t)s->cfg.max_line * 2);
+    bufferevent_setwatermark(bev, EV_WRITE, (size_t)s->cfg.output_buffer / 4, 0);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    arm_timer(c, s->cfg.login_timeout_s);
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    conn_log(c, LOG_DEBUG, "connected");
+    return c;
+fail:
+    framer_free(&c->framer);
+    if (c->ev_resume)
+        event_free(c->ev_resume);
+    if (c->ev_timer)
+        event_free(c->ev_timer);
+    free(c);
+    return NULL;
+}
+
+bool conn_login(Conn *c)
+{
+    if (!framer_set_max_line(&c->framer, (size_t)c->srv->cfg.max_line))
+        return false;
+    c->srv->conns_by_role[c->sess.role]++;
+    set_prefix(c);
+    event_del(c->ev_timer);
+    if (c->srv->cfg.idle_timeout_s > 0)
+        arm_timer(c, c->srv->cfg.idle_timeout_s);
+    return true;
+}
+
+void conn_logout(Conn *c)
+{
+    if (!c->sess.authenticated)
+        return;
+    live_conn_gone(c->srv->live, c);
+    c->srv->conns_by_role[c->sess.role]--;
+    json_decref(c->sess.teams);
+    memset(&c->sess, 0, sizeof(c->sess));
+    c->sess.role = ROLE_NONE;
+}
+
+void conn_unauthenticate(Conn *c)
+{
+    conn_logout(c);
+    set_prefix(c);
+    /* A smaller cap keeps buffered bytes; framer_set_max_line only fails
+     * when growing. */
+    if (!framer_set_max_line(&c->framer, (size_t)c->srv->cfg.max_line_unauth))
+        conn_close(c, "out of memory");
+    event_del(c->ev_timer);
+    arm_timer(c, c->srv->cfg.login_timeout_s);
+}
+
+void conn_release_barrier(Conn *c)
+{
+    c->barrier = false;
+    if (!c->closing)
+        event_active(c->ev_resume, EV_TIMEOUT, 0);
+}
+
+void conn_send_line(Conn *c, const char *line, size_t len)
+{
+    if (c->closing || c->close_after)
+        return;
+    bufferevent_write(c->bev, line, len);
+    bufferevent_write(c->bev, "\n", 1);
+    if (output_len(c) > (size_t)c->srv->cfg.output_buffer)
+        conn_close(c, "output over %lld bytes: slow reader dropped", c->srv->cfg.output_buffer);
+}
+
+void conn_notify(Conn *c, const char *method, json_t *params)
+{
+    char *text = rpc_notification_text(method, params);
+    if (text)
+        conn_send_line(c, text, strlen(text));
+    free(text);
+}
+
+/* Batch entries not yet dispatched will never be: they get no reply. */
+static void abandon_batch(Conn *c)
+{
+    if (!c->batch)
+        return;
+    Slot *s = c->batch_slot;
+    s->pending -= json_array_size(c->batch) - c->batch_pos;
+    json_decref(c->batch);
+    c->batch = NULL;
+    c->batch_slot = NULL;
+}
+
+void conn_close_after_flush(Conn *c, const char *fmt, ...)
+{
+    if (c->closing || c->close_after)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->close_reason, sizeof(c->close_reason), fmt, ap);
+    va_end(ap);
+    c->close_after = true;
+    bufferevent_disable(c->bev, EV_READ);
+    abandon_batch(c);
+    flush_slots(c);
+}
+
+void conn_close(Conn *c, const char *fmt, ...)
+{
+    if (c->closing)
+        return;
+    Server *s = c->srv;
+    char reason[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    conn_log(c, LOG_INFO, "closed: %s", reason);
+    c->closing = true;
+    conn_logout(c);
+    bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    event_del(c->ev_timer);
+    event_del(c->ev_resume);
+    if (c->ev_sub)
+        event_del(c->ev_sub);
+    abandon_batch(c);
+    for (Slot *sl = c->slots_head, *next; sl; sl = next) {
+        next = sl->next;
+        sl->conn = NULL;
+        sl->next = NULL;
+        if (sl->pending == 0)
+            slot_free(sl);
+    }
+    c->slots_head = c->slots_tail = NULL;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    c->prev = NULL;
+    c->next = s->closed;
+    s->closed = c;
+    event_active(s->reaper, EV_TIMEOUT, 0);
+}
+
+void conn_reap(Server *s)
+{
+    while (s->closed) {
+        Conn *c = s->closed;
+        s->closed = c->next;
+        bufferevent_free(c->bev);
+        framer_free(&c->framer);
+        event_free(c->ev_resume);
+        event_free(c->ev_timer);
+        if (c->ev_sub)
+            event_free(c->ev_sub);
+        free(c);
+    }
+}

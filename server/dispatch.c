@@ -1,0 +1,119 @@
+/* The method table and the path from a line to a handler. Order of checks
+ * (PROTOCOL.md): JSON (-32700), JSON-RPC shape (-32600), logged in
+ * (-32001), method exists (-32601), role (-32003); parameters are the
+ * handler's (-32602). */
+#include "dispatch.h"
+
+#include <string.h>
+
+#include "methods.h"
+
+static const Method methods[] = {
+    {"auth.login", ROLE_ANON | ROLES_ANY, method_auth_login},
+    {"auth.logout", ROLES_ANY, method_auth_logout},
+    {"server.info", ROLES_ANY, method_server_info},
+    {"server.ping", ROLES_ANY, method_server_ping},
+};
+
+const Method *dispatch_methods(size_t *count)
+{
+    *count = KIC_ARRAY_LEN(methods);
+    return methods;
+}
+
+const Method *dispatch_find(const char *name)
+{
+    for (size_t i = 0; i < KIC_ARRAY_LEN(methods); i++)
+        if (strcmp(methods[i].name, name) == 0)
+            return &methods[i];
+    return NULL;
+}
+
+static void bad_line(Conn *c)
+{
+    if (++c->bad_lines >= c->srv->cfg.max_bad_lines)
+        conn_close_after_flush(c, "%d bad lines in a row", c->bad_lines);
+}
+
+/* One request object, answered into entry idx of slot. top_level: the
+ * message was a whole line (it counts toward the bad-line limit). */
+static void dispatch_message(Conn *c, Slot *slot, size_t idx, json_t *msg, bool top_level)
+{
+    RpcRequest req;
+    json_t *id;
+    RpcError err = {0};
+    if (!rpc_request_parse(msg, &req, &id, &err)) {
+        slot_put_error(slot, idx, id, &err);
+        rpc_error_clear(&err);
+        if (top_level)
+            bad_line(c);
+        return;
+    }
+    if (top_level)
+        c->bad_lines = 0;
+    const Method *m = dispatch_find(req.method);
+    Reply *r = reply_new(slot, idx, req.id);
+    if (!c->sess.authenticated && !(m && (m->roles & ROLE_ANON))) {
+        reply_errorf(r, RPC_UNAUTHENTICATED, "not logged in: call auth.login first");
+        return;
+    }
+    if (!m) {
+        reply_errorf(r, RPC_METHOD_NOT_FOUND, "method not found: %.100s", req.method);
+        return;
+    }
+    if (c->sess.authenticated && !(m->roles & ROLE_BIT(c->sess.role))) {
+        reply_errorf(r, RPC_FORBIDDEN, "role %s may not call %s", role_name(c->sess.role),
+                     m->name);
+        return;
+    }
+    m->handler(c, r, req.params);
+}
+
+void dispatch_line(Conn *c, const char *line, size_t len)
+{
+    RpcError err = {0};
+    json_t *msg = rpc_parse_line(line, len, (int)c->srv->cfg.max_depth, &err);
+    if (!msg) {
+        slot_put_error(slot_new(c, 1, false), 0, NULL, &err);
+        bad_line(c);
+        return;
+    }
+    if (!json_is_array(msg)) {
+        dispatch_message(c, slot_new(c, 1, false), 0, msg, true);
+        json_decref(msg);
+        return;
+    }
+    size_t n = json_array_size(msg);
+    if (n == 0 || n > (size_t)c->srv->cfg.max_batch) {
+        if (n == 0)
+            rpc_error_set(&err, RPC_INVALID_REQUEST, "invalid request: empty batch");
+        else
+            rpc_error_set(&err, RPC_INVALID_REQUEST,
+                          "invalid request: batch of %zu over the limit of %lld", n,
+                          c->srv->cfg.max_batch);
+        slot_put_error(slot_new(c, 1, false), 0, NULL, &err);
+        json_decref(msg);
+        bad_line(c);
+        return;
+    }
+    c->bad_lines = 0;
+    c->batch = msg;
+    c->batch_pos = 0;
+    c->batch_slot = slot_new(c, n, true);
+}
+
+void dispatch_batch_step(Conn *c)
+{
+    /* Our own reference: the handler may close the connection, which drops
+     * the connection's. */
+    json_t *batch = json_incref(c->batch);
+    size_t i = c->batch_pos++;
+    Slot *slot = c->batch_slot;
+    if (c->batch_pos == json_array_size(batch)) {
+        json_decref(c->batch);
+        c->batch = NULL;
+        c->batch_slot = NULL;
+    }
+    dispatch_message(c, slot, i, json_array_get(batch, i), false);
+    json_decref(batch);
+}

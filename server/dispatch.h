@@ -1,0 +1,27 @@
+/* Request dispatch: one table {method, roles, handler, flags}. A line is
+ * parsed, checked against JSON-RPC and the session (login, role), and
+ * handed to its handler with a Reply to finish. */
+#ifndef DISPATCH_H
+#define DISPATCH_H
+
+#include "conn.h"
+
+typedef void (*MethodHandler)(Conn *c, Reply *r, json_t *params);
+
+typedef struct Method {
+    const char *name;
+    unsigned roles; /* ROLE_BIT()s that may call it; ROLE_ANON: before login */
+    MethodHandler handler;
+} Method;
+
+/* Handles one complete line (not empty). */
+void dispatch_line(Conn *c, const char *line, size_t len);
+
+/* Dispatches the next element of the batch in c->batch. */
+void dispatch_batch_step(Conn *c);
+
+/* The method table, for tests of roles and for documentation. */
+const Method *dispatch_methods(size_t *count);
+const Method *dispatch_find(const char *name);
+
+#endif

@@ -1,0 +1,158 @@
+/* Accepting connections. */
+#include "listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+
+struct Listener {
+    Server *srv;
+    struct evconnlistener *ev;
+};
+
+bool listen_addr_parse(const char *text, struct sockaddr_storage *ss, int *len)
+{
+    memset(ss, 0, sizeof(*ss));
+    *len = (int)sizeof(*ss);
+    return evutil_parse_sockaddr_port(text, (struct sockaddr *)ss, len) == 0 &&
+           (ss->ss_family == AF_INET || ss->ss_family == AF_INET6) &&
+           strrchr(text, ':') != NULL;
+}
+
+bool listen_addr_is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+    return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+}
+
+static void peer_text(const struct sockaddr *sa, char *out, size_t n)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+    }
+    snprintf(out, n, "%s:%d", host, port);
+}
+
+/* Over the cap: say so in one line and close. The line is small enough to
+ * fit any socket buffer, so a plain non-blocking send suffices. */
+static void refuse(evutil_socket_t fd)
+{
+    static const char line[] =
+        "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32029,"
+        "\"message\":\"overloaded: too many connections, retry later\"}}\n";
+    ssize_t rc = send(fd, line, sizeof(line) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)rc;
+    evutil_closesocket(fd);
+}
+
+static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    Listener *l = arg;
+    Server *s = l->srv;
+    char peer[64];
+    peer_text(sa, peer, sizeof(peer));
+    if (s->nconns >= (size_t)s->cfg.max_connections) {
+        srv_log(s, LOG_WARN, "refused %s: %zu connections (max_connections)", peer, s->nconns);
+        refuse(fd);
+        return;
+    }
+    struct bufferevent *bev;
+    if (s->tls) {
+        SSL *ssl = SSL_new(s->tls);
+        bev = ssl ? bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                   BEV_OPT_CLOSE_ON_FREE)
+                  : NULL;
+        if (bev)
+            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    } else {
+        bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!bev) {
+        srv_log(s, LOG_ERROR, "cannot set up connection from %s", peer);
+        evutil_closesocket(fd);
+        return;
+    }
+    if (!conn_new(s, bev, peer)) {
+        srv_log(s, LOG_ERROR, "out of memory for connection from %s", peer);
+        bufferevent_free(bev);
+    }
+}
+
+static void on_accept_error(struct evconnlistener *ev, void *arg)
+{
+    Listener *l = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    /* Out of descriptors: keep serving those we have; accept resumes later. */
+    srv_log(l->srv, LOG_ERROR, "accept failed: %s", evutil_socket_error_to_string(err));
+}
+
+Listener *listener_start(Server *s, const char *addr, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int len;
+    if (!listen_addr_parse(addr, &ss, &len)) {
+        snprintf(err, errlen, "bad listen address '%s' (want IP:PORT)", addr);
+        return NULL;
+    }
+    Listener *l = calloc(1, sizeof(*l));
+    if (!l)
+        return NULL;
+    l->srv = s;
+    l->ev = evconnlistener_new_bind(s->base, on_accept, l,
+                                    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+                                    (struct sockaddr *)&ss, len);
+    if (!l->ev) {
+        snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+        free(l);
+        return NULL;
+    }
+    evconnlistener_set_error_cb(l->ev, on_accept_error);
+    return l;
+}
+
+int listener_port(const Listener *l)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(evconnlistener_get_fd(l->ev), (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+void listener_stop(Listener *l)
+{
+    if (l)
+        evconnlistener_disable(l->ev);
+}
+
+void listener_free(Listener *l)
+{
+    if (!l)
+        return;
+    evconnlistener_free(l->ev);
+    free(l);
+}

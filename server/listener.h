@@ -1,0 +1,21 @@
+/* The JSON-RPC listener: accepts sockets, enforces the connection cap
+ * (one over gets an explicit error line, then close), wraps TLS when
+ * configured, and makes a Conn of each. */
+#ifndef LISTENER_H
+#define LISTENER_H
+
+#include <sys/socket.h>
+
+#include "server.h"
+
+/* Parses "IP:PORT" or "[IPv6]:PORT". */
+bool listen_addr_parse(const char *text, struct sockaddr_storage *ss, int *len) KIC_MUST_CHECK;
+bool listen_addr_is_loopback(const struct sockaddr_storage *ss);
+
+Listener *listener_start(Server *s, const char *addr, char *err, size_t errlen);
+/* The port actually bound (useful with port 0). */
+int listener_port(const Listener *l);
+void listener_stop(Listener *l);
+void listener_free(Listener *l);
+
+#endif

@@ -1,0 +1,262 @@
+/* kicd: command line, configuration, start-up and orderly shutdown.
+ * Start-up order: config -> time zone -> loop -> PostgreSQL connections
+ * -> listeners. SIGTERM/SIGINT drain (stop accepting, answer what was
+ * asked, flush, exit 0); SIGHUP re-reads the reloadable options. */
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "conn.h"
+#include "listener.h"
+#include "live.h"
+#include "pg.h"
+
+#define DRAIN_LIMIT_S 10
+
+static const char *const writer_setup[] = {
+    "SET synchronous_commit TO on",
+    "SET TimeZone TO 'UTC'",
+    NULL,
+};
+static const char *const reader_setup[] = {
+    "SET TimeZone TO 'UTC'",
+    "SET statement_timeout TO '60s'",
+    NULL,
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: kicd [--config FILE] [--pg CONNINFO] [--listen HOST:PORT]\n"
+            "            [--http HOST:PORT] [--log-level error|warn|info|debug]\n"
+            "            [--help] [--version]\n\n"
+            "kicd is the contact-centre server: telephony events in, agents' states and\n"
+            "wrap-ups, live statistics and reports out, everything kept in PostgreSQL.\n\n"
+            "Options in the INI file (flags override the file; KIC_PG and\n"
+            "KIC_CALLER_SECRET override the file when set):\n");
+    if (out == stdout)
+        config_print_help();
+}
+
+typedef struct Args {
+    const char *config;
+    const char *pg, *listen, *http, *log_level;
+} Args;
+
+/* 0: go on; 1: exit 0 (help/version); 2: usage error. */
+static int parse_args(int argc, char **argv, Args *a)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"pg", required_argument, NULL, 'p'},
+        {"listen", required_argument, NULL, 'l'}, {"http", required_argument, NULL, 'H'},
+        {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:p:l:H:L:hV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': a->config = optarg; break;
+        case 'p': a->pg = optarg; break;
+        case 'l': a->listen = optarg; break;
+        case 'H': a->http = optarg; break;
+        case 'L': a->log_level = optarg; break;
+        case 'h': usage(stdout); return 1;
+        case 'V': printf("kicd %s\n", KIC_VERSION); return 1;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kicd: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+static bool set_if(Config *c, const char *name, const char *value, char *err, size_t n)
+{
+    return !value || config_set(c, name, value, err, n);
+}
+
+static bool load_config(Server *s, const Args *a)
+{
+    char err[512] = "";
+    Config *c = &s->cfg;
+    config_init(c);
+    if (a->config && !config_load_file(c, a->config, false, err, sizeof(err)))
+        goto fail;
+    const char *env_pg = getenv("KIC_PG");
+    const char *env_secret = getenv("KIC_CALLER_SECRET");
+    if ((env_pg && *env_pg && !set_if(c, "pg", env_pg, err, sizeof(err))) ||
+        (env_secret && *env_secret && !set_if(c, "secret", env_secret, err, sizeof(err))))
+        goto fail;
+    if (!set_if(c, "pg", a->pg, err, sizeof(err)) ||
+        !set_if(c, "listen", a->listen, err, sizeof(err)) ||
+        !set_if(c, "http", a->http, err, sizeof(err)) ||
+        !set_if(c, "log_level", a->log_level, err, sizeof(err)) ||
+        !config_validate(c, err, sizeof(err)))
+        goto fail;
+    if (!log_level_parse(c->log_level, &s->log_level)) {
+        snprintf(err, sizeof(err), "log_level: unknown level '%s'", c->log_level);
+        goto fail;
+    }
+    return true;
+fail:
+    fprintf(stderr, "kicd: %s\n", err);
+    return false;
+}
+
+/* glibc quietly falls back to UTC for an unknown zone: check it exists. */
+static bool set_time_zone(const char *tz)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+    if (strstr(tz, "..") || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "kicd: unknown time zone '%s'\n", tz);
+        return false;
+    }
+    setenv("TZ", tz, 1);
+    tzset();
+    return true;
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+    conn_reap(arg);
+}
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg);
+
+void server_shutdown(Server *s, int exit_code)
+{
+    if (s->draining)
+        return;
+    s->draining = true;
+    s->exit_code = exit_code;
+    srv_log(s, LOG_INFO, "shutting down: %zu connections to drain", s->nconns);
+    listener_stop(s->listener);
+    for (Conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        conn_close_after_flush(c, "server shutting down");
+    }
+    s->drain_started = server_now();
+    static const struct timeval tick = {0, 50 * 1000};
+    s->ev_drain = event_new(s->base, -1, EV_PERSIST, on_drain_tick, s);
+    if (s->ev_drain)
+        event_add(s->ev_drain, &tick);
+    else
+        event_base_loopexit(s->base, NULL);
+}
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    Server *s = arg;
+    bool timed_out = server_now() - s->drain_started > DRAIN_LIMIT_S * KIC_USEC;
+    if (s->nconns == 0 || timed_out) {
+        if (timed_out)
+            srv_log(s, LOG_WARN, "drain limit reached with %zu connections", s->nconns);
+        event_base_loopexit(s->base, NULL);
+    }
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    Server *s = arg;
+    if (sig == SIGHUP) {
+        char err[512];
+        LogLevel level;
+        if (s->config_path && !config_load_file(&s->cfg, s->config_path, true, err, sizeof(err))) {
+            srv_log(s, LOG_ERROR, "reload failed, keeping the old settings: %s", err);
+            return;
+        }
+        if (log_level_parse(s->cfg.log_level, &level))
+            s->log_level = level;
+        srv_log(s, LOG_WARN, "reloaded: log level %s", log_level_name(s->log_level));
+        return;
+    }
+    server_shutdown(s, 0);
+}
+
+static bool start(Server *s)
+{
+    char err[512];
+    s->base = event_base_new();
+    if (!s->base)
+        return false;
+    s->started_at = server_now();
+    s->reaper = event_new(s->base, -1, 0, on_reap, s);
+    s->ev_sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
+    s->ev_sigint = evsignal_new(s->base, SIGINT, on_signal, s);
+    s->ev_sighup = evsignal_new(s->base, SIGHUP, on_signal, s);
+    if (!s->reaper || !s->ev_sigterm || !s->ev_sigint || !s->ev_sighup)
+        return false;
+    event_add(s->ev_sigterm, NULL);
+    event_add(s->ev_sigint, NULL);
+    event_add(s->ev_sighup, NULL);
+    s->live = live_new(s);
+    s->pg_writer = pgconn_new(s->base, s->cfg.pg, "pg-writer", writer_setup, &s->log_level,
+                              NULL, NULL);
+    s->pg_reader = pgconn_new(s->base, s->cfg.pg, "pg-reader", reader_setup, &s->log_level,
+                              NULL, NULL);
+    if (!s->live || !s->pg_writer || !s->pg_reader)
+        return false;
+    s->listener = listener_start(s, s->cfg.listen, err, sizeof(err));
+    if (!s->listener) {
+        fprintf(stderr, "kicd: %s\n", err);
+        return false;
+    }
+    srv_log(s, LOG_INFO, "kicd %s listening on %s (JSON-RPC)", KIC_VERSION, s->cfg.listen);
+    return true;
+}
+
+static void stop(Server *s)
+{
+    for (Conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        conn_close(c, "server stopped");
+    }
+    conn_reap(s);
+    listener_free(s->listener);
+    pgconn_free(s->pg_writer);
+    pgconn_free(s->pg_reader);
+    live_free(s->live);
+    if (s->reaper)
+        event_free(s->reaper);
+    if (s->ev_sigterm)
+        event_free(s->ev_sigterm);
+    if (s->ev_sigint)
+        event_free(s->ev_sigint);
+    if (s->ev_sighup)
+        event_free(s->ev_sighup);
+    if (s->ev_drain)
+        event_free(s->ev_drain);
+    if (s->base)
+        event_base_free(s->base);
+    config_free(&s->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    Args args = {0};
+    int rc = parse_args(argc, argv, &args);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    Server srv = {0};
+    srv.config_path = args.config;
+    if (!load_config(&srv, &args) || !set_time_zone(srv.cfg.tz))
+        return 2;
+    signal(SIGPIPE, SIG_IGN);
+    if (!start(&srv)) {
+        stop(&srv);
+        return 1;
+    }
+    event_base_dispatch(srv.base);
+    stop(&srv);
+    srv_log(&srv, LOG_INFO, "stopped");
+    return srv.exit_code;
+}

@@ -1,0 +1,528 @@
+/* PgConn: a libpq connection driven by libevent, in pipeline mode.
+ *
+ * States: DOWN (waiting for the back-off timer) -> CONNECTING (polling
+ * PQconnectPoll) -> SETUP (running setup_sql) -> UP. Any failure fails
+ * every job sent or queued (conn_lost) and goes back to DOWN with a
+ * doubled back-off (100 ms .. 5 s). Jobs are sent as soon as they are
+ * submitted; each ends with PQpipelineSync, and results are matched to
+ * jobs in order. */
+#include "pg.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kic.h"
+
+typedef enum { PG_DOWN, PG_CONNECTING, PG_SETUP, PG_UP } PgState;
+
+typedef struct PgStmt {
+    const char *sql;
+    int nparams;
+    char **params;
+} PgStmt;
+
+struct PgJob {
+    PgJob *next;
+    PgJobDone done;
+    void *arg;
+    PgStmt *stmts;
+    PGresult **results;
+    int n, cap;
+    int cur;       /* statement whose results are being read */
+    bool cur_seen; /* cur has produced a result */
+    char *error;
+    char sqlstate[6];
+    bool conn_lost;
+};
+
+struct PgConn {
+    struct event_base *base;
+    char *conninfo;
+    char *name;
+    const char *const *setup_sql;
+    const LogLevel *log_level;
+    PgStateFn on_state;
+    void *state_arg;
+    PgNotifyFn on_notify;
+    void *notify_arg;
+
+    PGconn *conn;
+    PgState state;
+    struct event *ev_io;    /* connect polling, then persistent read */
+    struct event *ev_write; /* pending flush */
+    struct event *ev_retry; /* back-off and connect timeout */
+    int backoff_ms;
+    bool broken; /* a send failed: drop the connection from the loop */
+
+    PgJob *sent_head, *sent_tail; /* sent, awaiting results */
+    size_t nsent;
+};
+
+static void pg_log(const PgConn *pc, LogLevel level, const char *fmt, ...) KIC_PRINTF(3, 4);
+static void pg_log(const PgConn *pc, LogLevel level, const char *fmt, ...)
+{
+    if (level > *pc->log_level)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    /* libpq messages end in a newline; one log line each. */
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    log_write(level, pc->name, "%s", msg);
+}
+
+/* ---- jobs ---- */
+
+PgJob *pgjob_new(PgJobDone done, void *arg)
+{
+    PgJob *j = calloc(1, sizeof(*j));
+    if (!j)
+        abort();
+    j->done = done;
+    j->arg = arg;
+    return j;
+}
+
+static PgStmt *add_stmt(PgJob *j, const char *sql, int nparams)
+{
+    if (j->n == j->cap) {
+        j->cap = j->cap ? j->cap * 2 : 4;
+        j->stmts = realloc(j->stmts, (size_t)j->cap * sizeof(PgStmt));
+        if (!j->stmts)
+            abort();
+    }
+    PgStmt *st = &j->stmts[j->n++];
+    st->sql = sql;
+    st->nparams = nparams;
+    st->params = nparams ? calloc((size_t)nparams, sizeof(char *)) : NULL;
+    if (nparams && !st->params)
+        abort();
+    return st;
+}
+
+void pgjob_add(PgJob *j, const char *sql, int nparams, const char *const *params)
+{
+    PgStmt *st = add_stmt(j, sql, nparams);
+    for (int i = 0; i < nparams; i++)
+        if (params[i] && !(st->params[i] = strdup(params[i])))
+            abort();
+}
+
+void pgjob_add_owned(PgJob *j, const char *sql, int nparams, char **params)
+{
+    PgStmt *st = add_stmt(j, sql, nparams);
+    for (int i = 0; i < nparams; i++)
+        st->params[i] = params[i];
+}
+
+int pgjob_count(const PgJob *j)
+{
+    return j->n;
+}
+
+PGresult *pgjob_result(const PgJob *j, int i)
+{
+    return j->results && i < j->n ? j->results[i] : NULL;
+}
+
+const char *pgjob_error(const PgJob *j)
+{
+    return j->error;
+}
+
+const char *pgjob_sqlstate(const PgJob *j)
+{
+    return j->sqlstate;
+}
+
+bool pgjob_conn_lost(const PgJob *j)
+{
+    return j->conn_lost;
+}
+
+void pgjob_free(PgJob *j)
+{
+    for (int i = 0; i < j->n; i++) {
+        for (int k = 0; k < j->stmts[i].nparams; k++)
+            free(j->stmts[i].params[k]);
+        free(j->stmts[i].params);
+        if (j->results && j->results[i])
+            PQclear(j->results[i]);
+    }
+    free(j->stmts);
+    free(j->results);
+    free(j->error);
+    free(j);
+}
+
+static void job_fail(PgJob *j, const char *msg)
+{
+    if (!j->error)
+        j->error = strdup(msg);
+}
+
+static void job_finish(PgJob *j)
+{
+    j->done(j, j->arg);
+    pgjob_free(j);
+}
+
+/* ---- connection ---- */
+
+static void start_connect(PgConn *pc);
+static void on_io(evutil_socket_t fd, short what, void *arg);
+
+static void schedule_retry(PgConn *pc)
+{
+    struct timeval tv = {pc->backoff_ms / 1000, (pc->backoff_ms % 1000) * 1000};
+    event_add(pc->ev_retry, &tv);
+    pc->backoff_ms = pc->backoff_ms * 2 > 5000 ? 5000 : pc->backoff_ms * 2;
+}
+
+/* Drops the connection: every job sent is failed as lost. */
+static void connection_lost(PgConn *pc, const char *why)
+{
+    bool was_up = pc->state == PG_UP;
+    pg_log(pc, was_up ? LOG_WARN : LOG_INFO, "PostgreSQL connection lost: %s", why);
+    if (pc->ev_io) {
+        event_free(pc->ev_io);
+        pc->ev_io = NULL;
+    }
+    event_del(pc->ev_write);
+    event_del(pc->ev_retry);
+    if (pc->conn) {
+        PQfinish(pc->conn);
+        pc->conn = NULL;
+    }
+    pc->state = PG_DOWN;
+    PgJob *j = pc->sent_head;
+    pc->sent_head = pc->sent_tail = NULL;
+    pc->nsent = 0;
+    while (j) {
+        PgJob *next = j->next;
+        j->conn_lost = true;
+        job_fail(j, why);
+        job_finish(j);
+        j = next;
+    }
+    schedule_retry(pc);
+    if (was_up && pc->on_state)
+        pc->on_state(pc, false, pc->state_arg);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    PgConn *pc = arg;
+    if (pc->state == PG_CONNECTING) {
+        connection_lost(pc, "connect timed out");
+        return;
+    }
+    start_connect(pc);
+}
+
+static void flush_out(PgConn *pc)
+{
+    int rc = PQflush(pc->conn);
+    if (rc < 0)
+        connection_lost(pc, PQerrorMessage(pc->conn));
+    else if (rc > 0)
+        event_add(pc->ev_write, NULL);
+    else
+        event_del(pc->ev_write);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+    PgConn *pc = arg;
+    if (pc->state == PG_DOWN)
+        return;
+    if (pc->broken) {
+        pc->broken = false;
+        connection_lost(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+    flush_out(pc);
+}
+
+static bool send_job(PgConn *pc, PgJob *j)
+{
+    free(j->results);
+    j->results = calloc((size_t)(j->n ? j->n : 1), sizeof(PGresult *));
+    if (!j->results)
+        abort();
+    for (int i = 0; i < j->n; i++) {
+        PgStmt *st = &j->stmts[i];
+        if (!PQsendQueryParams(pc->conn, st->sql, st->nparams, NULL,
+                               (const char *const *)st->params, NULL, NULL, 0))
+            return false;
+    }
+    if (!PQpipelineSync(pc->conn))
+        return false;
+    j->next = NULL;
+    if (pc->sent_tail)
+        pc->sent_tail->next = j;
+    else
+        pc->sent_head = j;
+    pc->sent_tail = j;
+    pc->nsent++;
+    return true;
+}
+
+static void store_result(PgJob *j, PGresult *r)
+{
+    if (j->cur >= j->n) {
+        PQclear(r);
+        return;
+    }
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED || st == PGRES_BAD_RESPONSE) {
+        if (!j->error) {
+            const char *msg = PQresultErrorMessage(r);
+            j->error = strdup(msg && *msg ? msg : "statement not run (pipeline aborted)");
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            if (state)
+                snprintf(j->sqlstate, sizeof(j->sqlstate), "%s", state);
+        }
+    }
+    if (j->results[j->cur])
+        PQclear(j->results[j->cur]);
+    j->results[j->cur] = r;
+    j->cur_seen = true;
+}
+
+static void setup_done(PgJob *j, void *arg);
+
+/* Reads every result that has fully arrived and finishes jobs at syncs. */
+static void read_results(PgConn *pc)
+{
+    while (pc->sent_head && !PQisBusy(pc->conn)) {
+        PgJob *j = pc->sent_head;
+        PGresult *r = PQgetResult(pc->conn);
+        if (!r) {
+            if (!j->cur_seen)
+                break;
+            j->cur++;
+            j->cur_seen = false;
+            continue;
+        }
+        if (PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+            store_result(j, r);
+            continue;
+        }
+        PQclear(r);
+        pc->sent_head = j->next;
+        if (!pc->sent_head)
+            pc->sent_tail = NULL;
+        pc->nsent--;
+        job_finish(j);
+        if (pc->state == PG_DOWN) /* the callback's work lost the connection */
+            return;
+    }
+}
+
+static void read_notifies(PgConn *pc)
+{
+    PGnotify *n;
+    while (pc->conn && (n = PQnotifies(pc->conn))) {
+        if (pc->on_notify)
+            pc->on_notify(pc, n->relname, n->extra, pc->notify_arg);
+        PQfreemem(n);
+    }
+}
+
+static void on_readable(PgConn *pc)
+{
+    if (!PQconsumeInput(pc->conn)) {
+        connection_lost(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+    read_results(pc);
+    if (pc->state != PG_DOWN)
+        read_notifies(pc);
+}
+
+static void became_connected(PgConn *pc)
+{
+    event_del(pc->ev_retry);
+    event_free(pc->ev_io);
+    pc->ev_io = event_new(pc->base, PQsocket(pc->conn), EV_READ | EV_PERSIST, on_io, pc);
+    event_assign(pc->ev_write, pc->base, PQsocket(pc->conn), EV_WRITE, on_write, pc);
+    if (!pc->ev_io || PQsetnonblocking(pc->conn, 1) != 0 || !PQenterPipelineMode(pc->conn)) {
+        connection_lost(pc, "cannot enter pipeline mode");
+        return;
+    }
+    event_add(pc->ev_io, NULL);
+    pc->state = PG_SETUP;
+    PgJob *j = pgjob_new(setup_done, pc);
+    for (const char *const *sql = pc->setup_sql; sql && *sql; sql++)
+        pgjob_add(j, *sql, 0, NULL);
+    if (!send_job(pc, j)) {
+        pgjob_free(j);
+        connection_lost(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+    flush_out(pc);
+}
+
+static void setup_done(PgJob *j, void *arg)
+{
+    PgConn *pc = arg;
+    if (pgjob_conn_lost(j))
+        return;
+    if (pgjob_error(j)) {
+        pg_log(pc, LOG_ERROR, "connection set-up failed: %s", pgjob_error(j));
+        connection_lost(pc, "set-up failed");
+        return;
+    }
+    pc->state = PG_UP;
+    pc->backoff_ms = 100;
+    pg_log(pc, LOG_INFO, "PostgreSQL connection ready");
+    if (pc->on_state)
+        pc->on_state(pc, true, pc->state_arg);
+}
+
+static void poll_connect(PgConn *pc)
+{
+    PostgresPollingStatusType st = PQconnectPoll(pc->conn);
+    short what;
+    switch (st) {
+    case PGRES_POLLING_OK:
+        became_connected(pc);
+        return;
+    case PGRES_POLLING_READING:
+        what = EV_READ;
+        break;
+    case PGRES_POLLING_WRITING:
+        what = EV_WRITE;
+        break;
+    default:
+        connection_lost(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+    /* The socket may change between polls (multiple hosts): re-create. */
+    if (pc->ev_io)
+        event_free(pc->ev_io);
+    pc->ev_io = event_new(pc->base, PQsocket(pc->conn), what, on_io, pc);
+    if (!pc->ev_io) {
+        connection_lost(pc, "out of memory");
+        return;
+    }
+    event_add(pc->ev_io, NULL);
+}
+
+static void on_io(evutil_socket_t fd, short what, void *arg)
+{
+    PgConn *pc = arg;
+    if (pc->state == PG_CONNECTING)
+        poll_connect(pc);
+    else
+        on_readable(pc);
+}
+
+static void start_connect(PgConn *pc)
+{
+    const char *keys[] = {"dbname", "application_name", NULL};
+    const char *vals[] = {pc->conninfo, "kicd", NULL};
+    pc->conn = PQconnectStartParams(keys, vals, 1);
+    if (!pc->conn || PQstatus(pc->conn) == CONNECTION_BAD) {
+        const char *why = pc->conn ? PQerrorMessage(pc->conn) : "out of memory";
+        pg_log(pc, LOG_WARN, "cannot start PostgreSQL connection: %s", why);
+        if (pc->conn)
+            PQfinish(pc->conn);
+        pc->conn = NULL;
+        schedule_retry(pc);
+        return;
+    }
+    pc->state = PG_CONNECTING;
+    struct timeval limit = {10, 0};
+    event_add(pc->ev_retry, &limit);
+    poll_connect(pc);
+}
+
+PgConn *pgconn_new(struct event_base *base, const char *conninfo, const char *name,
+                   const char *const *setup_sql, const LogLevel *log_level, PgStateFn on_state,
+                   void *arg)
+{
+    PgConn *pc = calloc(1, sizeof(*pc));
+    if (!pc)
+        return NULL;
+    pc->base = base;
+    pc->conninfo = strdup(conninfo ? conninfo : "");
+    pc->name = strdup(name);
+    pc->setup_sql = setup_sql;
+    pc->log_level = log_level;
+    pc->on_state = on_state;
+    pc->state_arg = arg;
+    pc->backoff_ms = 100;
+    pc->ev_retry = evtimer_new(base, on_retry, pc);
+    pc->ev_write = event_new(base, -1, EV_WRITE, on_write, pc);
+    if (!pc->conninfo || !pc->name || !pc->ev_retry || !pc->ev_write) {
+        pgconn_free(pc);
+        return NULL;
+    }
+    start_connect(pc);
+    return pc;
+}
+
+void pgconn_set_notify(PgConn *pc, PgNotifyFn fn, void *arg)
+{
+    pc->on_notify = fn;
+    pc->notify_arg = arg;
+}
+
+void pgconn_free(PgConn *pc)
+{
+    if (!pc)
+        return;
+    pc->on_state = NULL;
+    for (PgJob *j = pc->sent_head, *next; j; j = next) {
+        next = j->next;
+        j->conn_lost = true;
+        job_fail(j, "shutting down");
+        job_finish(j);
+    }
+    if (pc->ev_io)
+        event_free(pc->ev_io);
+    if (pc->ev_write)
+        event_free(pc->ev_write);
+    if (pc->ev_retry)
+        event_free(pc->ev_retry);
+    if (pc->conn)
+        PQfinish(pc->conn);
+    free(pc->conninfo);
+    free(pc->name);
+    free(pc);
+}
+
+bool pgconn_is_up(const PgConn *pc)
+{
+    return pc->state == PG_UP;
+}
+
+size_t pgconn_backlog(const PgConn *pc)
+{
+    return pc->nsent;
+}
+
+bool pgconn_submit(PgConn *pc, PgJob *job)
+{
+    if (pc->state != PG_UP || pc->broken)
+        return false;
+    if (!send_job(pc, job)) {
+        /* Not queued: the caller keeps the job. The connection is broken;
+         * it is dropped from the loop so no callback runs inside submit. */
+        pc->broken = true;
+        event_active(pc->ev_write, EV_WRITE, 0);
+        return false;
+    }
+    /* Flush from the loop, not here: a failure would finish the job (and
+     * call back) before submit returned. */
+    event_active(pc->ev_write, EV_WRITE, 0);
+    return true;
+}

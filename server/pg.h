@@ -1,0 +1,58 @@
+/* Asynchronous PostgreSQL inside the event loop. A PgConn is one libpq
+ * connection in pipeline mode that reconnects with back-off; work is sent
+ * as PgJobs: a list of statements sent together and closed by one sync
+ * point, whose results come back to one callback. Nothing here blocks:
+ * connect with PQconnectStartParams/PQconnectPoll, send with
+ * PQsendQueryParams, read with PQconsumeInput/PQisBusy/PQgetResult. */
+#ifndef PG_H
+#define PG_H
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "log.h"
+
+typedef struct PgConn PgConn;
+typedef struct PgJob PgJob;
+
+/* Called once per job. The job (and its results) is freed after it
+ * returns; copy out what you keep. */
+typedef void (*PgJobDone)(PgJob *job, void *arg);
+
+/* up: the connection became usable (true) or was lost (false). */
+typedef void (*PgStateFn)(PgConn *pc, bool up, void *arg);
+typedef void (*PgNotifyFn)(PgConn *pc, const char *channel, const char *payload, void *arg);
+
+PgJob *pgjob_new(PgJobDone done, void *arg);
+/* Adds a statement; the parameter strings are copied (NULL = SQL NULL). */
+void pgjob_add(PgJob *j, const char *sql, int nparams, const char *const *params);
+/* Same, taking ownership of each (malloc'd) parameter string. */
+void pgjob_add_owned(PgJob *j, const char *sql, int nparams, char **params);
+int pgjob_count(const PgJob *j);
+/* Result of statement i, or NULL when it never ran. */
+PGresult *pgjob_result(const PgJob *j, int i);
+/* First error message of the job, NULL when every statement succeeded. */
+const char *pgjob_error(const PgJob *j);
+/* SQLSTATE of the first error ("" when none or unknown). */
+const char *pgjob_sqlstate(const PgJob *j);
+/* The connection was lost before the job finished: nothing is known of
+ * its outcome beyond "not acknowledged". */
+bool pgjob_conn_lost(const PgJob *j);
+/* Frees a job that was never submitted. */
+void pgjob_free(PgJob *j);
+
+/* setup_sql: statements run after every (re)connect, before "up". */
+PgConn *pgconn_new(struct event_base *base, const char *conninfo, const char *name,
+                   const char *const *setup_sql, const LogLevel *log_level, PgStateFn on_state,
+                   void *arg);
+void pgconn_set_notify(PgConn *pc, PgNotifyFn fn, void *arg);
+void pgconn_free(PgConn *pc);
+
+bool pgconn_is_up(const PgConn *pc);
+/* Jobs sent and not yet finished, plus those queued. */
+size_t pgconn_backlog(const PgConn *pc);
+
+/* Queues a job; false (job not taken) when the connection is down. */
+bool pgconn_submit(PgConn *pc, PgJob *job) KIC_MUST_CHECK;
+
+#endif

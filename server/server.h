@@ -1,0 +1,97 @@
+/* The server's core types: roles, the server context, sessions.
+ * Everything mutable that lives longer than one callback hangs off Server;
+ * there are no other globals. Modules get the Server through their objects. */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "kic.h"
+#include "kictime.h"
+#include "log.h"
+
+/* Roles, in the order of their bits. ROLE_ANON marks methods callable
+ * before login (only auth.login). */
+#define ROLES(X)                         \
+    X(ROLE_BRIDGE, "bridge")             \
+    X(ROLE_AGENT, "agent")               \
+    X(ROLE_SUPERVISOR, "supervisor")     \
+    X(ROLE_ADMIN, "admin")
+
+#define ROLE_ENUM(name, text) name,
+typedef enum { ROLE_NONE = -1, ROLES(ROLE_ENUM) ROLE_COUNT } Role;
+#undef ROLE_ENUM
+
+#define ROLE_BIT(r) (1u << (r))
+#define ROLE_ANON (1u << ROLE_COUNT)
+#define ROLES_ANY (ROLE_BIT(ROLE_BRIDGE) | ROLE_BIT(ROLE_AGENT) | ROLE_BIT(ROLE_SUPERVISOR) | ROLE_BIT(ROLE_ADMIN))
+#define ROLES_SUPERVISING (ROLE_BIT(ROLE_SUPERVISOR) | ROLE_BIT(ROLE_ADMIN))
+
+const char *role_name(Role r);
+bool role_parse(const char *name, Role *out) KIC_MUST_CHECK;
+
+typedef struct Conn Conn;
+typedef struct PgConn PgConn;
+typedef struct Writer Writer;
+typedef struct Live Live;
+typedef struct Http Http;
+typedef struct Journal Journal;
+typedef struct Listener Listener;
+typedef struct Metrics Metrics;
+
+/* Who a connection is, once logged in. */
+typedef struct Session {
+    bool authenticated;
+    Role role;
+    int64_t tenant_id;
+    int64_t user_id;
+    char tenant[KIC_MAX_FIELD + 1];
+    char user[KIC_MAX_FIELD + 1];
+    char agent[KIC_MAX_FIELD + 1]; /* empty when the user is no agent */
+    json_t *teams;                 /* array of strings, owned */
+} Session;
+
+typedef struct Server {
+    struct event_base *base;
+    Config cfg;
+    const char *config_path; /* for SIGHUP; NULL without --config */
+    LogLevel log_level;
+    KicTime started_at;
+
+    Listener *listener;
+    Http *http;
+    struct ssl_ctx_st *tls; /* NULL without TLS */
+
+    Conn *conns;       /* every open connection (doubly linked) */
+    Conn *closed;      /* closed, freed by the reaper after this loop turn */
+    size_t nconns;
+    size_t conns_by_role[ROLE_COUNT];
+    uint64_t next_conn_id;
+    struct event *reaper;
+
+    PgConn *pg_writer; /* group commits */
+    PgConn *pg_reader; /* logins, loads, reports: never blocks a commit */
+    Writer *writer;
+    Live *live;
+    Journal *journal;
+    Metrics *metrics;
+
+    struct event *ev_sigterm, *ev_sigint, *ev_sighup;
+    struct event *ev_drain;
+    bool draining;
+    KicTime drain_started;
+    int exit_code;
+} Server;
+
+/* Current time (wall clock) as KicTime. The only clock read in the server;
+ * the domain library is handed its times. */
+KicTime server_now(void);
+
+void srv_log(const Server *s, LogLevel level, const char *fmt, ...) KIC_PRINTF(3, 4);
+
+/* Starts an orderly stop: no new connections, replies flushed, exit. */
+void server_shutdown(Server *s, int exit_code);
+
+#endif

@@ -1,0 +1,149 @@
+/* Session methods: auth.login (token -> user, by its SHA-256, on the
+ * reader connection), auth.logout, server.info, server.ping. Login is a
+ * barrier: nothing after it on the connection is dispatched until the
+ * session is known. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "methods.h"
+#include "params.h"
+#include "pg.h"
+#include "token.h"
+
+#define MAX_FAILED_LOGINS 5
+
+typedef struct LoginCtx {
+    Reply *reply;
+    Server *srv;
+} LoginCtx;
+
+static const char login_sql[] =
+    "SELECT u.user_id, u.name, u.role, coalesce(u.agent, ''), array_to_json(u.teams), "
+    "       t.tenant_id, t.name "
+    "FROM users u JOIN tenants t USING (tenant_id) "
+    "WHERE u.token_sha256 = decode($1, 'hex') AND u.revoked_at IS NULL";
+
+static json_t *session_json(const Session *s)
+{
+    return json_pack("{s:s, s:s, s:s, s:o, s:O}", "role", role_name(s->role), "tenant",
+                     s->tenant, "user", s->user, "agent",
+                     s->agent[0] ? json_string(s->agent) : json_null(), "teams", s->teams);
+}
+
+static bool session_from_row(Session *s, PGresult *res)
+{
+    Role role;
+    if (!role_parse(PQgetvalue(res, 0, 2), &role))
+        return false;
+    memset(s, 0, sizeof(*s));
+    s->authenticated = true;
+    s->role = role;
+    s->user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    s->tenant_id = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+    snprintf(s->user, sizeof(s->user), "%s", PQgetvalue(res, 0, 1));
+    snprintf(s->agent, sizeof(s->agent), "%s", PQgetvalue(res, 0, 3));
+    snprintf(s->tenant, sizeof(s->tenant), "%s", PQgetvalue(res, 0, 6));
+    s->teams = json_loads(PQgetvalue(res, 0, 4), JSON_DECODE_ANY, NULL);
+    if (!json_is_array(s->teams)) {
+        json_decref(s->teams);
+        s->teams = json_array();
+    }
+    return true;
+}
+
+static void login_done(PgJob *job, void *arg)
+{
+    LoginCtx *ctx = arg;
+    Reply *r = ctx->reply;
+    Conn *c = reply_conn(r);
+    PGresult *res = pgjob_result(job, 0);
+    free(ctx);
+    if (!c) {
+        reply_errorf(r, RPC_UNAUTHENTICATED, "connection closed");
+        return;
+    }
+    if (pgjob_error(job)) {
+        conn_log(c, LOG_WARN, "login lookup failed: %s", pgjob_error(job));
+        reply_errorf(r, RPC_STORAGE_UNAVAILABLE, "storage unavailable: cannot check the token");
+        conn_release_barrier(c);
+        return;
+    }
+    Session s;
+    if (PQntuples(res) != 1 || !session_from_row(&s, res)) {
+        conn_log(c, LOG_WARN, "login refused: unknown or revoked token");
+        reply_errorf(r, RPC_UNAUTHENTICATED, "bad token");
+        if (++c->failed_logins >= MAX_FAILED_LOGINS)
+            conn_close_after_flush(c, "%d failed logins", c->failed_logins);
+        conn_release_barrier(c);
+        return;
+    }
+    c->sess = s;
+    if (!conn_login(c)) {
+        conn_logout(c);
+        reply_errorf(r, RPC_INTERNAL, "internal error: out of memory");
+        conn_release_barrier(c);
+        return;
+    }
+    conn_log(c, LOG_INFO, "logged in as %s", role_name(s.role));
+    reply_result(r, session_json(&c->sess));
+    conn_release_barrier(c);
+}
+
+void method_auth_login(Conn *c, Reply *r, json_t *params)
+{
+    const char *token;
+    RpcError err = {0};
+    if (c->sess.authenticated) {
+        reply_errorf(r, RPC_CONFLICT, "already logged in: call auth.logout first");
+        return;
+    }
+    if (!param_string(params, "token", true, KIC_MAX_FIELD, &token, &err)) {
+        reply_error(r, &err);
+        rpc_error_clear(&err);
+        return;
+    }
+    char hash[TOKEN_HASH_HEX];
+    token_hash_hex(token, hash);
+    LoginCtx *ctx = malloc(sizeof(*ctx));
+    if (!ctx)
+        abort();
+    ctx->reply = r;
+    ctx->srv = c->srv;
+    PgJob *job = pgjob_new(login_done, ctx);
+    const char *args[] = {hash};
+    pgjob_add(job, login_sql, 1, args);
+    if (!pgconn_submit(c->srv->pg_reader, job)) {
+        pgjob_free(job);
+        free(ctx);
+        reply_errorf(r, RPC_STORAGE_UNAVAILABLE, "storage unavailable: cannot check the token");
+        return;
+    }
+    c->barrier = true;
+}
+
+void method_auth_logout(Conn *c, Reply *r, json_t *params)
+{
+    conn_log(c, LOG_INFO, "logged out");
+    reply_result(r, json_pack("{s:b}", "ok", 1));
+    conn_unauthenticate(c);
+}
+
+void method_server_info(Conn *c, Reply *r, json_t *params)
+{
+    Server *s = c->srv;
+    char started[40];
+    time_format_utc(s->started_at, started, sizeof(started));
+    reply_result(r, json_pack("{s:s, s:s, s:I, s:s, s:b}", "name", "kicd", "version",
+                              KIC_VERSION, "uptime_s",
+                              (json_int_t)((server_now() - s->started_at) / KIC_USEC),
+                              "started_at", started, "storage_up",
+                              pgconn_is_up(s->pg_writer)));
+}
+
+void method_server_ping(Conn *c, Reply *r, json_t *params)
+{
+    char now[40];
+    time_format_utc(server_now(), now, sizeof(now));
+    reply_result(r, json_pack("{s:b, s:s}", "pong", 1, "at", now));
+}

@@ -1,0 +1,619 @@
+/* Integration-test harness (see harness.h). Blocking sockets and libpq:
+ * this is test code, clarity over cleverness. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "strbuf.h"
+
+static void die(const char *fmt, ...) KIC_PRINTF(1, 2);
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "harness: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(2);
+}
+
+/* Inside a Check test a failure is reported by Check; outside (set-up in
+ * main) there is nobody to report to, so the program stops. */
+static bool in_suite;
+
+#define h_check(cond, ...)                      \
+    do {                                        \
+        if (!(cond)) {                          \
+            if (in_suite)                       \
+                ck_abort_msg(__VA_ARGS__);      \
+            else                                \
+                die(__VA_ARGS__);               \
+        }                                       \
+    } while (0)
+
+static const char *env_required(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        die("%s is not set: run the tests through scripts/test", name);
+    return v;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- database ---- */
+
+const char *h_pg_base(void)
+{
+    return env_required("KIC_TEST_PG");
+}
+
+static PGconn *connect_or_die(const char *conninfo)
+{
+    PGconn *db = PQconnectdb(conninfo);
+    if (PQstatus(db) != CONNECTION_OK)
+        die("cannot connect to %s: %s", conninfo, PQerrorMessage(db));
+    return db;
+}
+
+void h_db_create(const char *name, char *conninfo, size_t n, char *db_out, size_t dbn)
+{
+    char admin[512], sql[512];
+    const char *tag = getenv("KIC_TEST_TAG");
+    snprintf(db_out, dbn, "kic_%s_%s", name, tag ? tag : "x");
+    snprintf(admin, sizeof(admin), "%s dbname=postgres", h_pg_base());
+    PGconn *db = connect_or_die(admin);
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db_out);
+    PQclear(PQexec(db, sql));
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE kic_template", db_out);
+    PGresult *r = PQexec(db, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        die("%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(db);
+    snprintf(conninfo, n, "%s dbname=%s", h_pg_base(), db_out);
+}
+
+char *h_sql_value(const char *conninfo, const char *sql)
+{
+    PGconn *db = connect_or_die(conninfo);
+    PGresult *r = PQexec(db, sql);
+    ExecStatusType st = PQresultStatus(r);
+    h_check(st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK, "%s: %s", sql,
+            PQresultErrorMessage(r));
+    char *v = strdup(st == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+    PQfinish(db);
+    return v;
+}
+
+long long h_sql_int(const char *conninfo, const char *sql)
+{
+    char *v = h_sql_value(conninfo, sql);
+    long long n = atoll(v);
+    free(v);
+    return n;
+}
+
+void h_sql_exec(const char *conninfo, const char *sql)
+{
+    free(h_sql_value(conninfo, sql));
+}
+
+/* ---- processes ---- */
+
+int h_run(char **out, const char *const *argv, const char *const *env)
+{
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        die("pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(pipefd[1], 1);
+        dup2(pipefd[1], 2);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        for (const char *const *e = env; e && *e; e++)
+            putenv((char *)*e);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    StrBuf b = STRBUF_INIT;
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(pipefd[0], chunk, sizeof(chunk))) > 0)
+        strbuf_append(&b, chunk, (size_t)n);
+    close(pipefd[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    char *text = strbuf_steal(&b);
+    if (out)
+        *out = text;
+    else
+        free(text);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int h_kicctl(const Kicd *k, char **out, const char *arg, ...)
+{
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = env_required("KICCTL_BIN");
+    argv[n++] = "--pg";
+    argv[n++] = k->conninfo;
+    va_list ap;
+    va_start(ap, arg);
+    for (const char *a = arg; a && n < 30; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    return h_run(out, argv, NULL);
+}
+
+char *h_user(const Kicd *k, const char *tenant, const char *name, const char *role,
+             const char *agent, const char *teams)
+{
+    char *out = NULL;
+    int rc;
+    if (agent && teams)
+        rc = h_kicctl(k, &out, "user", "create", "--tenant", tenant, "--name", name, "--role", role,
+                      "--agent", agent, "--teams", teams, NULL);
+    else if (agent)
+        rc = h_kicctl(k, &out, "user", "create", "--tenant", tenant, "--name", name, "--role", role,
+                      "--agent", agent, NULL);
+    else if (teams)
+        rc = h_kicctl(k, &out, "user", "create", "--tenant", tenant, "--name", name, "--role", role,
+                      "--teams", teams, NULL);
+    else
+        rc = h_kicctl(k, &out, "user", "create", "--tenant", tenant, "--name", name, "--role", role,
+                      NULL);
+    h_check(rc == 0, "kicctl user create failed (%d): %s", rc, out);
+    /* The token is the last line. */
+    size_t len = strlen(out);
+    while (len && out[len - 1] == '\n')
+        out[--len] = '\0';
+    char *last = strrchr(out, '\n');
+    char *token = strdup(last ? last + 1 : out);
+    free(out);
+    return token;
+}
+
+/* ---- kicd ---- */
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+        die("cannot find a free port: %s", strerror(errno));
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+void kicd_init(Kicd *k, const char *name, const char *extra_conf)
+{
+    memset(k, 0, sizeof(*k));
+    h_db_create(name, k->conninfo, sizeof(k->conninfo), k->db, sizeof(k->db));
+    snprintf(k->dir, sizeof(k->dir), "/tmp/kic-test-%s-XXXXXX", name);
+    if (!mkdtemp(k->dir))
+        die("mkdtemp: %s", strerror(errno));
+    snprintf(k->log_path, sizeof(k->log_path), "%s/kicd.log", k->dir);
+    snprintf(k->conf_path, sizeof(k->conf_path), "%s/kicd.ini", k->dir);
+    snprintf(k->extra_conf, sizeof(k->extra_conf), "%s", extra_conf ? extra_conf : "");
+}
+
+static bool port_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return ok;
+}
+
+static void write_config(Kicd *k)
+{
+    FILE *f = fopen(k->conf_path, "w");
+    if (!f)
+        die("cannot write %s", k->conf_path);
+    /* Keys a test sets in extra_conf win: inih takes the last value. */
+    fprintf(f,
+            "[server]\nlisten = 127.0.0.1:%d\nhttp = 127.0.0.1:%d\npg = %s\nlog_level = debug\n"
+            "[storage]\njournal_path = %s/kicd.journal\n"
+            "[callers]\nsecret = test-secret-not-for-production\n",
+            k->port, k->http_port, k->conninfo, k->dir);
+    fprintf(f, "%s\n", k->extra_conf);
+    fclose(f);
+}
+
+void kicd_start(Kicd *k)
+{
+    if (!k->port) {
+        k->port = free_port();
+        k->http_port = free_port();
+    }
+    write_config(k);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open(k->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 2);
+        dup2(fd, 1);
+        close(fd);
+        execl(env_required("KICD_BIN"), "kicd", "--config", k->conf_path, (char *)NULL);
+        _exit(127);
+    }
+    k->pid = pid;
+    long long deadline = now_ms() + 30000;
+    while (now_ms() < deadline) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            k->pid = 0;
+            kicd_log_clean(k);
+            die("kicd exited during start-up (status %d); log: %s", status, k->log_path);
+        }
+        if (port_open(k->port))
+            return;
+        usleep(20000);
+    }
+    die("kicd did not start listening within 30 s; log: %s", k->log_path);
+}
+
+static void print_log(const Kicd *k)
+{
+    FILE *f = fopen(k->log_path, "r");
+    if (!f)
+        return;
+    char line[4096];
+    fprintf(stderr, "---- kicd log (%s) ----\n", k->log_path);
+    while (fgets(line, sizeof(line), f))
+        fputs(line, stderr);
+    fclose(f);
+}
+
+bool kicd_log_contains(const Kicd *k, const char *needle)
+{
+    FILE *f = fopen(k->log_path, "r");
+    if (!f)
+        return false;
+    char line[8192];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+bool kicd_log_clean(const Kicd *k)
+{
+    static const char *const bad[] = {"AddressSanitizer", "LeakSanitizer", "runtime error:",
+                                      "UndefinedBehaviorSanitizer", "Assertion", "assertion",
+                                      "SUMMARY:"};
+    for (size_t i = 0; i < KIC_ARRAY_LEN(bad); i++) {
+        if (kicd_log_contains(k, bad[i])) {
+            fprintf(stderr, "kicd log contains '%s'\n", bad[i]);
+            print_log(k);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool kicd_stop(Kicd *k)
+{
+    if (!k->pid)
+        return kicd_log_clean(k);
+    kill(k->pid, SIGTERM);
+    long long deadline = now_ms() + 20000;
+    int status = 0;
+    bool exited = false;
+    while (now_ms() < deadline) {
+        if (waitpid(k->pid, &status, WNOHANG) == k->pid) {
+            exited = true;
+            break;
+        }
+        usleep(10000);
+    }
+    if (!exited) {
+        fprintf(stderr, "kicd did not stop within 20 s of SIGTERM\n");
+        kill(k->pid, SIGKILL);
+        waitpid(k->pid, &status, 0);
+    }
+    k->pid = 0;
+    bool ok = exited && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!ok) {
+        fprintf(stderr, "kicd ended with status %d on SIGTERM\n", status);
+        print_log(k);
+    }
+    return kicd_log_clean(k) && ok;
+}
+
+void kicd_kill(Kicd *k)
+{
+    if (!k->pid)
+        return;
+    kill(k->pid, SIGKILL);
+    waitpid(k->pid, NULL, 0);
+    k->pid = 0;
+}
+
+void kicd_signal(Kicd *k, int sig)
+{
+    if (k->pid)
+        kill(k->pid, sig);
+}
+
+/* ---- client ---- */
+
+Client *cl_connect(int port)
+{
+    Client *c = calloc(1, sizeof(*c));
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_msg(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect: %s",
+                  strerror(errno));
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->cap = 1 << 16;
+    c->buf = malloc(c->cap);
+    c->notifications = json_array();
+    return c;
+}
+
+void cl_close(Client *c)
+{
+    if (!c)
+        return;
+    close(c->fd);
+    free(c->buf);
+    json_decref(c->notifications);
+    free(c);
+}
+
+void cl_write(Client *c, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* the server may have closed: the test checks replies */
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+void cl_send(Client *c, const char *line)
+{
+    size_t len = strlen(line);
+    char *copy = malloc(len + 1);
+    memcpy(copy, line, len);
+    copy[len] = '\n';
+    cl_write(c, copy, len + 1);
+    free(copy);
+}
+
+void cl_sendf(Client *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *line = NULL;
+    if (vasprintf(&line, fmt, ap) < 0)
+        die("out of memory");
+    va_end(ap);
+    cl_send(c, line);
+    free(line);
+}
+
+char *cl_recv_line(Client *c, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        char *nl = memchr(c->buf, '\n', c->len);
+        if (nl) {
+            size_t n = (size_t)(nl - c->buf);
+            char *line = malloc(n + 1);
+            memcpy(line, c->buf, n);
+            line[n] = '\0';
+            memmove(c->buf, nl + 1, c->len - n - 1);
+            c->len -= n + 1;
+            return line;
+        }
+        long long left = deadline - now_ms();
+        if (left <= 0)
+            return NULL;
+        struct pollfd pfd = {c->fd, POLLIN, 0};
+        if (poll(&pfd, 1, (int)left) <= 0)
+            continue;
+        if (c->len == c->cap) {
+            c->cap *= 2;
+            c->buf = realloc(c->buf, c->cap);
+        }
+        ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+        if (n <= 0)
+            return NULL;
+        c->len += (size_t)n;
+    }
+}
+
+json_t *cl_recv(Client *c, int timeout_ms)
+{
+    char *line = cl_recv_line(c, timeout_ms);
+    if (!line)
+        return NULL;
+    json_t *v = json_loads(line, JSON_DECODE_ANY, NULL);
+    if (!v)
+        fprintf(stderr, "harness: server sent non-JSON line: %s\n", line);
+    free(line);
+    return v;
+}
+
+static bool is_notification(json_t *v)
+{
+    return json_is_object(v) && json_object_get(v, "method") && !json_object_get(v, "id");
+}
+
+json_t *cl_recv_response(Client *c, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        long long left = deadline - now_ms();
+        json_t *v = cl_recv(c, left > 0 ? (int)left : 0);
+        if (!v || !is_notification(v))
+            return v;
+        json_array_append_new(c->notifications, v);
+    }
+}
+
+json_t *cl_call(Client *c, const char *method, const char *params_fmt, ...)
+{
+    char *params = NULL;
+    if (params_fmt) {
+        va_list ap;
+        va_start(ap, params_fmt);
+        if (vasprintf(&params, params_fmt, ap) < 0)
+            die("out of memory");
+        va_end(ap);
+    }
+    long id = ++c->next_id;
+    if (params)
+        cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"%s\",\"params\":%s}", id, method,
+                 params);
+    else
+        cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"%s\"}", id, method);
+    free(params);
+    json_t *resp = cl_recv_response(c, 15000);
+    if (resp && json_integer_value(json_object_get(resp, "id")) != id) {
+        char *txt = json_dumps(resp, JSON_COMPACT);
+        ck_abort_msg("response id mismatch: sent %ld, got %s", id, txt);
+    }
+    return resp;
+}
+
+json_t *cl_login(Client *c, const char *token)
+{
+    return cl_call(c, "auth.login", "{\"token\":\"%s\"}", token);
+}
+
+Client *cl_session(int port, const char *token)
+{
+    Client *c = cl_connect(port);
+    json_t *r = cl_login(c, token);
+    ck_assert_msg(rpc_code(r) == 0, "login failed");
+    json_decref(r);
+    return c;
+}
+
+json_t *cl_wait_notification(Client *c, const char *method, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        size_t i;
+        json_t *n;
+        json_array_foreach(c->notifications, i, n)
+        {
+            if (strcmp(json_string_value(json_object_get(n, "method")), method) == 0) {
+                json_incref(n);
+                json_array_remove(c->notifications, i);
+                return n;
+            }
+        }
+        long long left = deadline - now_ms();
+        if (left <= 0)
+            return NULL;
+        json_t *v = cl_recv(c, (int)left);
+        if (!v)
+            return NULL;
+        if (is_notification(v))
+            json_array_append_new(c->notifications, v);
+        else
+            json_decref(v); /* a stray response: the caller did not wait for it */
+    }
+}
+
+bool cl_wait_closed(Client *c, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    char chunk[4096];
+    while (now_ms() < deadline) {
+        struct pollfd pfd = {c->fd, POLLIN, 0};
+        if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0)
+            continue;
+        ssize_t n = recv(c->fd, chunk, sizeof(chunk), 0);
+        if (n == 0 || (n < 0 && errno == ECONNRESET))
+            return true;
+    }
+    return false;
+}
+
+int rpc_code(json_t *resp)
+{
+    if (!resp)
+        return 1;
+    json_t *err = json_object_get(resp, "error");
+    if (err)
+        return (int)json_integer_value(json_object_get(err, "code"));
+    return json_object_get(resp, "result") ? 0 : 1;
+}
+
+json_t *rpc_result(json_t *resp)
+{
+    return json_object_get(resp, "result");
+}
+
+json_t *ck_result(json_t *resp)
+{
+    char *txt = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+    ck_assert_msg(rpc_code(resp) == 0, "expected a result, got %s", txt ? txt : "no response");
+    free(txt);
+    return rpc_result(resp);
+}
+
+const char *h_tenant(const char *base)
+{
+    static char name[128];
+    static int counter;
+    snprintf(name, sizeof(name), "%s-%d-%d", base, (int)getpid(), ++counter);
+    return name;
+}
+
+int h_run_suite(Suite *s, Kicd *k)
+{
+    SRunner *sr = srunner_create(s);
+    in_suite = true;
+    srunner_run_all(sr, CK_NORMAL);
+    in_suite = false;
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    bool clean = k ? kicd_stop(k) : true;
+    return failed == 0 && clean ? 0 : 1;
+}

@@ -1,0 +1,131 @@
+/* Integration-test harness: a database per test program (copied from the
+ * migrated template that scripts/test made), a real kicd on free ports
+ * with its log captured, kicctl for users, and a line-oriented JSON-RPC
+ * client over a real socket. Tests fail if kicd's log shows a sanitizer
+ * report or an assertion, or if kicd does not exit 0 on SIGTERM. */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <check.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <sys/types.h>
+
+#include "kic.h"
+
+typedef struct Kicd {
+    pid_t pid;
+    int port;
+    int http_port;
+    char db[64];          /* database name */
+    char conninfo[512];   /* conninfo of that database */
+    char dir[256];        /* temp dir: config, log, journal */
+    char log_path[300];
+    char conf_path[300];
+    char extra_conf[2048];/* INI text appended to the generated config */
+} Kicd;
+
+/* ---- database ---- */
+
+/* The throwaway cluster's base conninfo (KIC_TEST_PG); aborts if unset. */
+const char *h_pg_base(void);
+/* Creates (or re-creates) database `name` from kic_template; fills the
+ * conninfo. The name is suffixed with KIC_TEST_TAG. */
+void h_db_create(const char *name, char *conninfo, size_t n, char *db_out, size_t dbn);
+/* One value of a query (first row, first column) as text; "" when no row.
+ * Aborts the test on SQL errors. Caller frees. */
+char *h_sql_value(const char *conninfo, const char *sql);
+long long h_sql_int(const char *conninfo, const char *sql);
+/* Runs a statement; fails the test on error. */
+void h_sql_exec(const char *conninfo, const char *sql);
+
+/* ---- kicd ---- */
+
+/* Prepares a kicd for database `name` (created fresh). extra_conf is INI
+ * text (sections and keys) added to the config; may be NULL. */
+void kicd_init(Kicd *k, const char *name, const char *extra_conf);
+/* Starts kicd and waits until it accepts connections. */
+void kicd_start(Kicd *k);
+/* SIGTERM; true when it exited 0 within the time limit and its log is clean. */
+bool kicd_stop(Kicd *k);
+/* SIGKILL, no questions. */
+void kicd_kill(Kicd *k);
+/* True when the log has no sanitizer report or assertion; else prints it. */
+bool kicd_log_clean(const Kicd *k);
+/* Whether the log contains `needle`. */
+bool kicd_log_contains(const Kicd *k, const char *needle);
+/* Sends a signal (SIGHUP for reload tests). */
+void kicd_signal(Kicd *k, int sig);
+
+/* Creates a user with kicctl; returns the token (caller frees). agent and
+ * teams ("a,b") may be NULL. */
+char *h_user(const Kicd *k, const char *tenant, const char *name, const char *role,
+             const char *agent, const char *teams);
+/* Runs kicctl with the given arguments (NULL-terminated) against the
+ * test database; returns its exit status and, if out is given, stdout. */
+int h_kicctl(const Kicd *k, char **out, const char *arg, ...) __attribute__((sentinel));
+/* Runs any command, capturing stdout+stderr; returns the exit status. */
+int h_run(char **out, const char *const *argv, const char *const *env);
+
+/* ---- client ---- */
+
+typedef struct Client {
+    int fd;
+    char *buf;
+    size_t len, cap;
+    long next_id;
+    json_t *notifications; /* array of notifications received meanwhile */
+} Client;
+
+Client *cl_connect(int port);
+void cl_close(Client *c);
+/* Sends raw bytes (no newline added). */
+void cl_write(Client *c, const char *data, size_t len);
+/* Sends one line (newline added). */
+void cl_send(Client *c, const char *line);
+void cl_sendf(Client *c, const char *fmt, ...) KIC_PRINTF(2, 3);
+/* The next line (without newline), or NULL on timeout or EOF. Caller frees. */
+char *cl_recv_line(Client *c, int timeout_ms);
+/* The next line parsed; NULL on timeout/EOF/bad JSON. */
+json_t *cl_recv(Client *c, int timeout_ms);
+/* The next response (notifications are set aside in c->notifications). */
+json_t *cl_recv_response(Client *c, int timeout_ms);
+/* Calls method with params (JSON text, or NULL for none); returns the
+ * whole response object. */
+json_t *cl_call(Client *c, const char *method, const char *params_fmt, ...) KIC_PRINTF(3, 4);
+/* Logs in; returns the response. */
+json_t *cl_login(Client *c, const char *token);
+/* Connects and logs in, failing the test if login fails. */
+Client *cl_session(int port, const char *token);
+/* The next notification with this method (waiting up to timeout_ms);
+ * caller decrefs. */
+json_t *cl_wait_notification(Client *c, const char *method, int timeout_ms);
+/* True when the server closed the connection within timeout_ms. */
+bool cl_wait_closed(Client *c, int timeout_ms);
+
+/* The error code of a response, 0 for a result, 1 for no response. */
+int rpc_code(json_t *resp);
+/* result member (borrowed). */
+json_t *rpc_result(json_t *resp);
+
+/* Fails the test unless resp is an error with this code; decrefs resp. */
+#define ck_assert_rpc_error(resp, code)                                                       \
+    do {                                                                                      \
+        json_t *resp_ = (resp);                                                               \
+        char *txt_ = resp_ ? json_dumps(resp_, JSON_COMPACT) : NULL;                          \
+        ck_assert_msg(rpc_code(resp_) == (code), "expected error %d, got %s", (code),         \
+                      txt_ ? txt_ : "no response");                                           \
+        free(txt_);                                                                           \
+        json_decref(resp_);                                                                   \
+    } while (0)
+
+/* Fails unless resp is a result; returns it (caller decrefs the response). */
+json_t *ck_result(json_t *resp);
+
+/* A unique tenant name per test case (tests share one kicd). */
+const char *h_tenant(const char *base);
+
+/* Runs a Check suite and then stops kicd (if pid set); exit status. */
+int h_run_suite(Suite *s, Kicd *k);
+
+#endif

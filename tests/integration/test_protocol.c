@@ -1,0 +1,437 @@
+/* The wire protocol against a real kicd: framing, JSON-RPC errors, batch
+ * arrays, login, logout, limits on lines and bad input. Every error path
+ * asserts its exact code, and that the connection (or others) survive. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static Kicd kicd;
+static char *bridge_token, *agent_token, *super_token;
+
+#define REQ(id, method) "{\"jsonrpc\":\"2.0\",\"id\":" #id ",\"method\":\"" method "\"}"
+
+static Client *bridge(void)
+{
+    return cl_session(kicd.port, bridge_token);
+}
+
+START_TEST(login_returns_the_session)
+{
+    Client *c = cl_connect(kicd.port);
+    json_t *r = cl_login(c, agent_token);
+    json_t *res = ck_result(r);
+    ck_assert_str_eq(json_string_value(json_object_get(res, "role")), "agent");
+    ck_assert_str_eq(json_string_value(json_object_get(res, "tenant")), "proto");
+    ck_assert_str_eq(json_string_value(json_object_get(res, "user")), "a.jansen");
+    ck_assert_str_eq(json_string_value(json_object_get(res, "agent")), "a.jansen");
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(res, "teams"), 0)), "kic");
+    json_decref(r);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(bad_token_is_refused)
+{
+    Client *c = cl_connect(kicd.port);
+    ck_assert_rpc_error(cl_login(c, "kic_000000000000000000000000000000000000000000000000"), -32001);
+    ck_assert_rpc_error(cl_call(c, "auth.login", "{}"), -32602);
+    ck_assert_rpc_error(cl_call(c, "auth.login", "{\"token\":42}"), -32602);
+    ck_assert_rpc_error(cl_call(c, "auth.login", "{\"token\":\"\"}"), -32602);
+    /* still usable: a good token works on the same connection */
+    json_t *r = cl_login(c, bridge_token);
+    ck_result(r);
+    json_decref(r);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(five_bad_tokens_close_the_connection)
+{
+    Client *c = cl_connect(kicd.port);
+    for (int i = 0; i < 5; i++)
+        ck_assert_rpc_error(cl_login(c, "kic_wrong"), -32001);
+    ck_assert(cl_wait_closed(c, 5000));
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(anything_before_login_is_32001)
+{
+    Client *c = cl_connect(kicd.port);
+    ck_assert_rpc_error(cl_call(c, "server.info", NULL), -32001);
+    ck_assert_rpc_error(cl_call(c, "no.such.method", NULL), -32001);
+    ck_assert_rpc_error(cl_call(c, "auth.logout", NULL), -32001);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(unknown_method_after_login_is_32601)
+{
+    Client *c = bridge();
+    ck_assert_rpc_error(cl_call(c, "no.such.method", NULL), -32601);
+    ck_assert_rpc_error(cl_call(c, "", NULL), -32601);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(server_info_and_ping_for_every_role)
+{
+    const char *tokens[] = {bridge_token, agent_token, super_token};
+    for (int i = 0; i < 3; i++) {
+        Client *c = cl_session(kicd.port, tokens[i]);
+        json_t *r = cl_call(c, "server.info", NULL);
+        json_t *res = ck_result(r);
+        ck_assert_str_eq(json_string_value(json_object_get(res, "version")), KIC_VERSION);
+        ck_assert(json_is_integer(json_object_get(res, "uptime_s")));
+        json_decref(r);
+        r = cl_call(c, "server.ping", NULL);
+        ck_assert(json_is_true(json_object_get(ck_result(r), "pong")));
+        json_decref(r);
+        cl_close(c);
+    }
+}
+END_TEST
+
+START_TEST(second_login_is_a_conflict_and_logout_ends_the_session)
+{
+    Client *c = bridge();
+    ck_assert_rpc_error(cl_login(c, agent_token), -32009);
+    json_t *r = cl_call(c, "auth.logout", NULL);
+    ck_result(r);
+    json_decref(r);
+    ck_assert_rpc_error(cl_call(c, "server.info", NULL), -32001);
+    r = cl_login(c, agent_token);
+    ck_assert_str_eq(json_string_value(json_object_get(ck_result(r), "role")), "agent");
+    json_decref(r);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(revoked_token_cannot_log_in)
+{
+    char *token = h_user(&kicd, "proto", "temp.user", "supervisor", NULL, NULL);
+    Client *c = cl_connect(kicd.port);
+    json_t *r = cl_login(c, token);
+    ck_result(r);
+    json_decref(r);
+    cl_close(c);
+    ck_assert_int_eq(h_kicctl(&kicd, NULL, "user", "revoke", "--tenant", "proto", "--name",
+                              "temp.user", NULL), 0);
+    c = cl_connect(kicd.port);
+    ck_assert_rpc_error(cl_login(c, token), -32001);
+    cl_close(c);
+    free(token);
+}
+END_TEST
+
+START_TEST(invalid_json_is_32700_and_the_connection_survives)
+{
+    Client *c = cl_connect(kicd.port);
+    const char *bad[] = {"{", "not json", "{\"a\":}", "[1,2", "{\"a\":1,\"a\":2}", "\"\\ud800\""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cl_send(c, bad[i]);
+        json_t *r = cl_recv(c, 5000);
+        ck_assert(json_is_null(json_object_get(r, "id")));
+        ck_assert_rpc_error(r, -32700);
+    }
+    /* invalid UTF-8 bytes */
+    cl_write(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\xfe\"}\n", 39);
+    ck_assert_rpc_error(cl_recv(c, 5000), -32700);
+    json_t *r = cl_login(c, bridge_token);
+    ck_result(r);
+    json_decref(r);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(invalid_requests_are_32600)
+{
+    Client *c = bridge();
+    const char *bad[] = {
+        "42", "\"x\"", "null", "{}",
+        "{\"id\":1,\"method\":\"server.info\"}",
+        "{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"server.info\"}",
+        "{\"jsonrpc\":2,\"id\":1,\"method\":\"server.info\"}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":[\"server.info\"]}",
+        "{\"jsonrpc\":\"2.0\",\"id\":{\"a\":1},\"method\":\"server.info\"}",
+        "{\"jsonrpc\":\"2.0\",\"id\":false,\"method\":\"server.info\"}",
+        "[]",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cl_send(c, bad[i]);
+        ck_assert_rpc_error(cl_recv(c, 5000), -32600);
+    }
+    /* params must be an object */
+    cl_send(c, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"server.info\",\"params\":[1]}");
+    json_t *r = cl_recv(c, 5000);
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 9);
+    ck_assert_rpc_error(r, -32602);
+    /* the id of an invalid request is echoed when it is a valid id */
+    cl_send(c, "{\"jsonrpc\":\"1.0\",\"id\":\"abc\",\"method\":\"server.info\"}");
+    r = cl_recv(c, 5000);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "id")), "abc");
+    json_decref(r);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(nesting_deeper_than_16_is_refused)
+{
+    Client *c = bridge();
+    char line[256] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server.ping\",\"params\":{\"x\":";
+    for (int i = 0; i < 16; i++)
+        strcat(line, "[");
+    for (int i = 0; i < 16; i++)
+        strcat(line, "]");
+    strcat(line, "}}");
+    cl_send(c, line);
+    ck_assert_rpc_error(cl_recv(c, 5000), -32600);
+    json_t *r = cl_call(c, "server.ping", "{\"x\":[[[[1]]]]}");
+    ck_result(r);
+    json_decref(r);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(batches_answer_in_order_as_one_array)
+{
+    Client *c = bridge();
+    cl_send(c, "[" REQ(1, "server.ping") "," REQ(2, "no.such") ",{\"jsonrpc\":\"2.0\",\"method\":\"server.ping\"},"
+               "{\"bad\":1},{\"jsonrpc\":\"2.0\",\"id\":\"five\",\"method\":\"server.info\"}]");
+    json_t *r = cl_recv(c, 5000);
+    ck_assert(json_is_array(r));
+    ck_assert_uint_eq(json_array_size(r), 4); /* the notification gets no entry */
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(r, 0), "id")), 1);
+    ck_assert_int_eq(rpc_code(json_array_get(r, 0)), 0);
+    ck_assert_int_eq(rpc_code(json_array_get(r, 1)), -32601);
+    ck_assert_int_eq(rpc_code(json_array_get(r, 2)), -32600);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 3), "id")), "five");
+    json_decref(r);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(batch_limits)
+{
+    Client *c = bridge();
+    /* 1,000 entries are fine */
+    size_t cap = 1001 * 64;
+    char *line = malloc(cap);
+    strcpy(line, "[");
+    for (int i = 0; i < 1000; i++)
+        sprintf(line + strlen(line), "%s{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"server.ping\"}", i ? "," : "", i);
+    strcat(line, "]");
+    cl_send(c, line);
+    json_t *r = cl_recv(c, 10000);
+    ck_assert_uint_eq(json_array_size(r), 1000);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(r, 999), "id")), 999);
+    json_decref(r);
+    /* 1,001 are one -32600 */
+    line[strlen(line) - 1] = '\0';
+    strcat(line, ",{\"jsonrpc\":\"2.0\",\"id\":1000,\"method\":\"server.ping\"}]");
+    cl_send(c, line);
+    r = cl_recv(c, 10000);
+    ck_assert(json_is_object(r));
+    ck_assert_rpc_error(r, -32600);
+    free(line);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(notifications_get_no_reply)
+{
+    Client *c = bridge();
+    cl_send(c, "{\"jsonrpc\":\"2.0\",\"method\":\"server.ping\"}");
+    cl_send(c, "{\"jsonrpc\":\"2.0\",\"method\":\"no.such\"}");
+    json_t *r = cl_call(c, "server.info", NULL);
+    ck_result(r); /* the first reply on the line is this one */
+    json_decref(r);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(pipelined_requests_come_back_in_order)
+{
+    Client *c = bridge();
+    for (int i = 0; i < 500; i++)
+        cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\"}", i, i % 3 ? "server.ping" : "nope");
+    for (int i = 0; i < 500; i++) {
+        json_t *r = cl_recv(c, 10000);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
+        json_decref(r);
+    }
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(oversized_line_after_login_is_answered_then_closed)
+{
+    Client *c = bridge();
+    cl_send(c, REQ(1, "server.ping"));
+    size_t n = 70 * 1024;
+    char *big = malloc(n + 1);
+    memset(big, 'x', n);
+    big[n] = '\0';
+    cl_send(c, big);
+    free(big);
+    json_t *r = cl_recv(c, 5000);
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 1); /* nothing before is lost */
+    json_decref(r);
+    r = cl_recv(c, 5000);
+    ck_assert(strstr(json_string_value(json_object_get(json_object_get(r, "error"), "message")), "65536"));
+    ck_assert_rpc_error(r, -32600);
+    ck_assert(cl_wait_closed(c, 5000));
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(line_cap_before_login_is_16k)
+{
+    Client *c = cl_connect(kicd.port);
+    size_t n = 20 * 1024;
+    char *big = malloc(n + 128);
+    sprintf(big, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"auth.login\",\"params\":{\"pad\":\"");
+    size_t len = strlen(big);
+    memset(big + len, 'y', n);
+    strcpy(big + len + n, "\"}}");
+    cl_send(c, big);
+    ck_assert_rpc_error(cl_recv(c, 5000), -32600);
+    ck_assert(cl_wait_closed(c, 5000));
+    cl_close(c);
+    /* a line of that size is fine after login */
+    c = bridge();
+    big[len + n] = '\0';
+    cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"server.ping\",\"params\":{\"pad\":\"%s\"}}", big + len);
+    json_t *r = cl_recv(c, 5000);
+    ck_result(r);
+    json_decref(r);
+    free(big);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(a_hundred_bad_lines_in_a_row_disconnect)
+{
+    Client *c = bridge();
+    for (int i = 0; i < 99; i++)
+        cl_send(c, "garbage");
+    cl_send(c, REQ(1, "server.ping")); /* resets the count */
+    for (int i = 0; i < 99; i++)
+        ck_assert_rpc_error(cl_recv(c, 5000), -32700);
+    json_t *r = cl_recv(c, 5000);
+    ck_result(r);
+    json_decref(r);
+    for (int i = 0; i < 100; i++)
+        cl_send(c, "{\"no\":\"jsonrpc\"}");
+    for (int i = 0; i < 100; i++)
+        ck_assert_rpc_error(cl_recv(c, 5000), -32600);
+    ck_assert(cl_wait_closed(c, 5000));
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(crlf_and_blank_lines_are_tolerated)
+{
+    Client *c = cl_connect(kicd.port);
+    char line[256];
+    snprintf(line, sizeof(line), "\r\n\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"auth.login\",\"params\":{\"token\":\"%s\"}}\r\n", bridge_token);
+    cl_write(c, line, strlen(line));
+    json_t *r = cl_recv(c, 5000);
+    ck_result(r);
+    json_decref(r);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(bytes_split_anywhere_make_the_same_requests)
+{
+    Client *c = bridge();
+    const char *text = REQ(1, "server.ping") "\n" REQ(2, "server.ping") "\n";
+    for (size_t i = 0; i < strlen(text); i++) {
+        cl_write(c, text + i, 1);
+        if (i % 7 == 0)
+            usleep(1000);
+    }
+    for (int id = 1; id <= 2; id++) {
+        json_t *r = cl_recv(c, 5000);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), id);
+        json_decref(r);
+    }
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(silent_connection_is_closed_after_login_timeout)
+{
+    Client *c = cl_connect(kicd.port);
+    ck_assert(cl_wait_closed(c, 5000)); /* login_timeout_s = 1 in this suite */
+    cl_close(c);
+    /* a logged-in connection is not */
+    c = bridge();
+    sleep(2);
+    json_t *r = cl_call(c, "server.ping", NULL);
+    ck_result(r);
+    json_decref(r);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(client_half_close_still_gets_its_answers)
+{
+    Client *c = cl_connect(kicd.port);
+    cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"auth.login\",\"params\":{\"token\":\"%s\"}}", bridge_token);
+    cl_send(c, REQ(2, "server.ping"));
+    shutdown(c->fd, SHUT_WR);
+    json_t *r = cl_recv(c, 5000);
+    ck_result(r);
+    json_decref(r);
+    r = cl_recv(c, 5000);
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 2);
+    json_decref(r);
+    ck_assert(cl_wait_closed(c, 5000));
+    cl_close(c);
+}
+END_TEST
+
+int main(void)
+{
+    kicd_init(&kicd, "protocol", "[limits]\nlogin_timeout_s = 1\n");
+    kicd_start(&kicd);
+    bridge_token = h_user(&kicd, "proto", "pbx", "bridge", NULL, NULL);
+    agent_token = h_user(&kicd, "proto", "a.jansen", "agent", NULL, "kic");
+    super_token = h_user(&kicd, "proto", "s.devries", "supervisor", NULL, NULL);
+
+    Suite *s = suite_create("protocol");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, login_returns_the_session);
+    tcase_add_test(tc, bad_token_is_refused);
+    tcase_add_test(tc, five_bad_tokens_close_the_connection);
+    tcase_add_test(tc, anything_before_login_is_32001);
+    tcase_add_test(tc, unknown_method_after_login_is_32601);
+    tcase_add_test(tc, server_info_and_ping_for_every_role);
+    tcase_add_test(tc, second_login_is_a_conflict_and_logout_ends_the_session);
+    tcase_add_test(tc, revoked_token_cannot_log_in);
+    tcase_add_test(tc, invalid_json_is_32700_and_the_connection_survives);
+    tcase_add_test(tc, invalid_requests_are_32600);
+    tcase_add_test(tc, nesting_deeper_than_16_is_refused);
+    tcase_add_test(tc, batches_answer_in_order_as_one_array);
+    tcase_add_test(tc, batch_limits);
+    tcase_add_test(tc, notifications_get_no_reply);
+    tcase_add_test(tc, pipelined_requests_come_back_in_order);
+    tcase_add_test(tc, oversized_line_after_login_is_answered_then_closed);
+    tcase_add_test(tc, line_cap_before_login_is_16k);
+    tcase_add_test(tc, a_hundred_bad_lines_in_a_row_disconnect);
+    tcase_add_test(tc, crlf_and_blank_lines_are_tolerated);
+    tcase_add_test(tc, bytes_split_anywhere_make_the_same_requests);
+    tcase_add_test(tc, silent_connection_is_closed_after_login_timeout);
+    tcase_add_test(tc, client_half_close_still_gets_its_answers);
+    suite_add_tcase(s, tc);
+    return h_run_suite(s, &kicd);
+}

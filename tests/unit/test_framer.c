@@ -1,0 +1,175 @@
+/* Framer: lines split anywhere, CRLF, caps, compaction, cap changes. */
+#include <string.h>
+
+#include "framer.h"
+#include "unit.h"
+
+static Framer f;
+
+static void setup(void)
+{
+    ck_assert(framer_init(&f, 16));
+}
+
+static void teardown(void)
+{
+    framer_free(&f);
+}
+
+static FrameResult next(char **line, size_t *len)
+{
+    return framer_next(&f, line, len);
+}
+
+START_TEST(one_line)
+{
+    char *line;
+    size_t len;
+    ck_assert_uint_eq(framer_feed(&f, "hello\n", 6), 6);
+    ck_assert_int_eq(next(&line, &len), FRAME_LINE);
+    ck_assert_str_eq(line, "hello");
+    ck_assert_uint_eq(len, 5);
+    ck_assert_int_eq(next(&line, &len), FRAME_NEED);
+    ck_assert_uint_eq(framer_pending(&f), 0);
+}
+END_TEST
+
+START_TEST(crlf_and_empty_lines)
+{
+    char *line;
+    size_t len;
+    ck_assert_uint_eq(framer_feed(&f, "a\r\n\nb\r\n", 7), 7);
+    ck_assert_int_eq(next(&line, &len), FRAME_LINE);
+    ck_assert_str_eq(line, "a");
+    ck_assert_int_eq(next(&line, &len), FRAME_LINE);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_int_eq(next(&line, &len), FRAME_LINE);
+    ck_assert_str_eq(line, "b");
+}
+END_TEST
+
+START_TEST(split_across_feeds)
+{
+    char *line;
+    size_t len;
+    const char *text = "abc\ndefgh\nij";
+    /* every split point gives the same lines */
+    for (size_t cut = 0; cut <= strlen(text); cut++) {
+        framer_free(&f);
+        ck_assert(framer_init(&f, 16));
+        ck_assert_uint_eq(framer_feed(&f, text, cut), cut);
+        int lines = 0;
+        while (next(&line, &len) == FRAME_LINE)
+            lines++;
+        ck_assert_uint_eq(framer_feed(&f, text + cut, strlen(text) - cut), strlen(text) - cut);
+        while (next(&line, &len) == FRAME_LINE)
+            lines++;
+        ck_assert_int_eq(lines, 2);
+        ck_assert_uint_eq(framer_pending(&f), 2); /* "ij" waits for its newline */
+    }
+}
+END_TEST
+
+START_TEST(exactly_max_line_is_accepted)
+{
+    char *line;
+    size_t len;
+    char buf[18];
+    memset(buf, 'x', 16);
+    buf[16] = '\n';
+    ck_assert_uint_eq(framer_feed(&f, buf, 17), 17);
+    ck_assert_int_eq(next(&line, &len), FRAME_LINE);
+    ck_assert_uint_eq(len, 16);
+}
+END_TEST
+
+START_TEST(too_long_without_newline_is_detected_early)
+{
+    char *line;
+    size_t len;
+    char buf[17];
+    memset(buf, 'x', 17);
+    ck_assert_uint_eq(framer_feed(&f, buf, 16), 16);
+    ck_assert_int_eq(next(&line, &len), FRAME_NEED);
+    ck_assert_uint_eq(framer_feed(&f, buf, 1), 1);
+    ck_assert_int_eq(next(&line, &len), FRAME_TOO_LONG);
+}
+END_TEST
+
+START_TEST(too_long_with_newline)
+{
+    char *line;
+    size_t len;
+    ck_assert(framer_set_max_line(&f, 4));
+    /* the buffer holds max_line + 1 bytes: it takes what fits */
+    ck_assert_uint_eq(framer_feed(&f, "ok\n12345\n", 9), 5);
+    ck_assert_int_eq(next(&line, &len), FRAME_LINE);
+    ck_assert_str_eq(line, "ok");
+    ck_assert_uint_eq(framer_feed(&f, "345\n", 4), 3);
+    ck_assert_int_eq(next(&line, &len), FRAME_TOO_LONG);
+}
+END_TEST
+
+START_TEST(buffer_compacts_and_never_overflows)
+{
+    char *line;
+    size_t len;
+    /* Many short lines through a 17-byte buffer. */
+    int lines = 0;
+    for (int i = 0; i < 1000; i++) {
+        const char *msg = "0123456\n";
+        size_t off = 0;
+        while (off < 8) {
+            off += framer_feed(&f, msg + off, 8 - off);
+            while (next(&line, &len) == FRAME_LINE) {
+                ck_assert_str_eq(line, "0123456");
+                lines++;
+            }
+        }
+    }
+    ck_assert_int_eq(lines, 1000);
+}
+END_TEST
+
+START_TEST(raising_the_cap_keeps_data)
+{
+    char *line;
+    size_t len;
+    ck_assert_uint_eq(framer_feed(&f, "abc", 3), 3);
+    ck_assert(framer_set_max_line(&f, 64));
+    ck_assert_uint_eq(framer_feed(&f, "defghijklmnopqrstuvwxyz\n", 24), 24);
+    ck_assert_int_eq(next(&line, &len), FRAME_LINE);
+    ck_assert_str_eq(line, "abcdefghijklmnopqrstuvwxyz");
+}
+END_TEST
+
+START_TEST(space_and_commit)
+{
+    char *line;
+    size_t len, space;
+    char *p = framer_space(&f, &space);
+    ck_assert_uint_eq(space, 17);
+    memcpy(p, "xy\n", 3);
+    framer_commit(&f, 3);
+    ck_assert_int_eq(next(&line, &len), FRAME_LINE);
+    ck_assert_str_eq(line, "xy");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("framer");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, one_line);
+    tcase_add_test(tc, crlf_and_empty_lines);
+    tcase_add_test(tc, split_across_feeds);
+    tcase_add_test(tc, exactly_max_line_is_accepted);
+    tcase_add_test(tc, too_long_without_newline_is_detected_early);
+    tcase_add_test(tc, too_long_with_newline);
+    tcase_add_test(tc, buffer_compacts_and_never_overflows);
+    tcase_add_test(tc, raising_the_cap_keeps_data);
+    tcase_add_test(tc, space_and_commit);
+    suite_add_tcase(s, tc);
+    return unit_run(s);
+}

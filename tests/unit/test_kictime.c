@@ -1,0 +1,116 @@
+/* RFC 3339 parsing and local calendar arithmetic (TZ=Europe/Amsterdam,
+ * set by CTest), including both DST changes. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kictime.h"
+#include "unit.h"
+
+static KicTime parse(const char *s)
+{
+    KicTime t;
+    ck_assert_msg(time_parse_rfc3339(s, &t), "should parse: %s", s);
+    return t;
+}
+
+static void setup(void)
+{
+    setenv("TZ", "Europe/Amsterdam", 1);
+    tzset();
+}
+
+START_TEST(parses_offsets_and_fractions)
+{
+    ck_assert_int_eq(parse("1970-01-01T00:00:00Z"), 0);
+    ck_assert_int_eq(parse("1970-01-01T01:00:00+01:00"), 0);
+    ck_assert_int_eq(parse("2026-11-22T09:15:02.120+01:00"), parse("2026-11-22T08:15:02.12Z"));
+    ck_assert_int_eq(parse("2026-11-22T08:15:02.1234567Z") % KIC_USEC, 123456);
+    ck_assert_int_eq(parse("2026-11-22t08:15:02z"), parse("2026-11-22T08:15:02Z"));
+    ck_assert_int_eq(parse("2026-11-22T08:15:02-05:30"), parse("2026-11-22T13:45:02Z"));
+    ck_assert_int_eq(parse("2024-02-29T00:00:00Z") + 86400 * KIC_USEC, parse("2024-03-01T00:00:00Z"));
+    ck_assert_int_eq(parse("2000-03-01T00:00:00Z") / KIC_USEC, 951868800);
+}
+END_TEST
+
+START_TEST(refuses_bad_texts)
+{
+    const char *bad[] = {"", "2026-11-22", "2026-11-22T09:15:02", "2026-11-22T09:15:02+0100",
+                         "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z",
+                         "2026-11-22T24:00:00Z", "2026-11-22T23:60:00Z", "2026-11-22T23:59:60Z",
+                         "1969-12-31T23:59:59Z", "2026-11-22T09:15:02.Z", "2026-11-22T09:15:02Z ",
+                         "2026-11-22T09:15:02+24:00", "26-11-22T09:15:02Z", "2026-11-22X09:15:02Z",
+                         "2026-1-22T09:15:02Z", "２０２６-11-22T09:15:02Z"};
+    KicTime t;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(!time_parse_rfc3339(bad[i], &t), "should refuse: %s", bad[i]);
+}
+END_TEST
+
+START_TEST(formats_local_and_utc)
+{
+    char buf[40];
+    time_format_local(parse("2026-11-22T09:15:00.250Z"), buf, sizeof(buf));
+    ck_assert_str_eq(buf, "2026-11-22T10:15:00.250+01:00");
+    time_format_local(parse("2026-07-01T12:00:00Z"), buf, sizeof(buf));
+    ck_assert_str_eq(buf, "2026-07-01T14:00:00.000+02:00");
+    time_format_utc(parse("2026-07-01T12:00:00+02:00"), buf, sizeof(buf));
+    ck_assert_str_eq(buf, "2026-07-01T10:00:00.000Z");
+}
+END_TEST
+
+START_TEST(local_day_start)
+{
+    ck_assert_int_eq(time_local_day_start(parse("2026-11-22T09:15:00+01:00")), parse("2026-11-22T00:00:00+01:00"));
+    ck_assert_int_eq(time_local_day_start(parse("2026-11-22T00:30:00+01:00")), parse("2026-11-22T00:00:00+01:00"));
+    /* 23:30 UTC on the 21st is already the 22nd in Amsterdam */
+    ck_assert_int_eq(time_local_day_start(parse("2026-11-21T23:30:00Z")), parse("2026-11-22T00:00:00+01:00"));
+    /* DST days: the day of the change starts at the old offset */
+    ck_assert_int_eq(time_local_day_start(parse("2026-03-29T12:00:00+02:00")), parse("2026-03-29T00:00:00+01:00"));
+    ck_assert_int_eq(time_local_day_start(parse("2026-10-25T12:00:00+01:00")), parse("2026-10-25T00:00:00+02:00"));
+}
+END_TEST
+
+START_TEST(add_local_days_keeps_wall_time_across_dst)
+{
+    /* spring forward (29 March 2026): a week is 167 hours */
+    KicTime a = parse("2026-03-25T10:00:00+01:00");
+    ck_assert_int_eq(time_add_local_days(a, 7), parse("2026-04-01T10:00:00+02:00"));
+    ck_assert_int_eq(time_add_local_days(a, 7) - a, 167LL * 3600 * KIC_USEC);
+    /* fall back (25 October 2026): a week is 169 hours */
+    KicTime b = parse("2026-10-21T10:00:00+02:00");
+    ck_assert_int_eq(time_add_local_days(b, 7), parse("2026-10-28T10:00:00+01:00"));
+    ck_assert_int_eq(time_add_local_days(b, 7) - b, 169LL * 3600 * KIC_USEC);
+    /* microseconds survive */
+    ck_assert_int_eq(time_add_local_days(parse("2026-11-22T10:00:00.123456+01:00"), 1),
+                     parse("2026-11-23T10:00:00.123456+01:00"));
+    /* month and year ends */
+    ck_assert_int_eq(time_add_local_days(parse("2026-12-28T10:00:00+01:00"), 7), parse("2027-01-04T10:00:00+01:00"));
+}
+END_TEST
+
+START_TEST(add_local_days_ambiguous_and_missing_times_match_postgresql)
+{
+    /* 02:30 on 25 Oct 2026 happens twice: PostgreSQL takes the later (+01:00) */
+    KicTime a = parse("2026-10-18T02:30:00+02:00");
+    ck_assert_int_eq(time_add_local_days(a, 7), parse("2026-10-25T02:30:00+01:00"));
+    /* 02:30 on 29 Mar 2026 does not exist: read with the offset before (+01:00) */
+    KicTime b = parse("2026-03-22T02:30:00+01:00");
+    ck_assert_int_eq(time_add_local_days(b, 7), parse("2026-03-29T02:30:00+01:00"));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("kictime");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, parses_offsets_and_fractions);
+    tcase_add_test(tc, refuses_bad_texts);
+    tcase_add_test(tc, formats_local_and_utc);
+    tcase_add_test(tc, local_day_start);
+    tcase_add_test(tc, add_local_days_keeps_wall_time_across_dst);
+    tcase_add_test(tc, add_local_days_ambiguous_and_missing_times_match_postgresql);
+    suite_add_tcase(s, tc);
+    return unit_run(s);
+}

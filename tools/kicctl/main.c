@@ -1,0 +1,109 @@
+/* kicctl: the operator's and supervisor's command-line tool.
+ *   kicctl [--pg CONNINFO] migrate
+ *   kicctl [--pg CONNINFO] user create|revoke|list ...
+ * Options before the command are global; each command parses its own. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kicctl.h"
+
+typedef struct Command {
+    const char *name;
+    int (*run)(const CtlOptions *o, int argc, char **argv);
+    const char *usage;
+} Command;
+
+static const Command commands[] = {
+    {"migrate", cmd_migrate, "migrate [--dir DIR]          apply migrations/NNNN_*.sql in order"},
+    {"user", cmd_user,
+     "user create --tenant T --name N --role bridge|agent|supervisor|admin\n"
+     "                [--agent ID] [--teams a,b]        print a new token (last line)\n"
+     "  user revoke --tenant T --name N\n"
+     "  user list [--tenant T]"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: kicctl [--pg CONNINFO] [--server HOST:PORT] [--token TOKEN] COMMAND ...\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < KIC_ARRAY_LEN(commands); i++)
+        fprintf(out, "  %s\n", commands[i].usage);
+    fprintf(out, "\nWithout --pg: KIC_PG, then libpq's PG* variables. Without --server:\n"
+                 "KIC_SERVER, then 127.0.0.1:7411. Without --token: KIC_TOKEN.\n");
+}
+
+static const char *env_or(const char *value, const char *env, const char *fallback)
+{
+    if (value)
+        return value;
+    const char *e = getenv(env);
+    return e && *e ? e : fallback;
+}
+
+PGconn *ctl_connect(const CtlOptions *o)
+{
+    const char *keys[] = {"dbname", "application_name", NULL};
+    const char *vals[] = {o->pg ? o->pg : "", "kicctl", NULL};
+    PGconn *db = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(db) != CONNECTION_OK) {
+        fprintf(stderr, "kicctl: cannot connect to PostgreSQL: %s", PQerrorMessage(db));
+        PQfinish(db);
+        return NULL;
+    }
+    PQclear(PQexec(db, "SET client_min_messages TO warning"));
+    return db;
+}
+
+PGresult *ctl_exec(PGconn *db, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *r = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        fprintf(stderr, "kicctl: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"pg", required_argument, NULL, 'p'},   {"server", required_argument, NULL, 's'},
+        {"token", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0},
+    };
+    CtlOptions o = {0};
+    int ch;
+    /* "+": stop at the command name; the rest is the command's. */
+    while ((ch = getopt_long(argc, argv, "+p:s:t:hV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'p': o.pg = optarg; break;
+        case 's': o.server = optarg; break;
+        case 't': o.token = optarg; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("kicctl %s\n", KIC_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    o.pg = env_or(o.pg, "KIC_PG", NULL);
+    o.server = env_or(o.server, "KIC_SERVER", "127.0.0.1:7411");
+    o.token = env_or(o.token, "KIC_TOKEN", NULL);
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    int first = optind;
+    const char *name = argv[first];
+    for (size_t i = 0; i < KIC_ARRAY_LEN(commands); i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            optind = 0; /* GNU getopt: 0 re-initialises for the command's argv */
+            return commands[i].run(&o, argc - first, argv + first);
+        }
+    }
+    fprintf(stderr, "kicctl: unknown command '%s'\n", name);
+    usage(stderr);
+    return 2;
+}
