@@ -156,6 +156,16 @@ void time_format_utc(KicTime t, char *buf, size_t size)
     format_tm(&tm, ms, 0, true, buf, size);
 }
 
+void time_format_db(KicTime t, char *buf, size_t size)
+{
+    time_t secs = (time_t)floor_div(t, KIC_USEC);
+    long usec = (long)(t - (int64_t)secs * KIC_USEC);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+}
+
 /* The instant of a local wall-clock time. Matches PostgreSQL: an ambiguous
  * time (DST ends) takes the offset after the transition (the later
  * instant); a time in the spring gap takes the offset from before it. */

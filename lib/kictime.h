@@ -23,6 +23,9 @@ void time_format_local(KicTime t, char *buf, size_t size);
 /* Same, in UTC with a "Z" suffix. */
 void time_format_utc(KicTime t, char *buf, size_t size);
 
+/* UTC with all six fraction digits, for storage ("...T08:15:02.120000Z"). */
+void time_format_db(KicTime t, char *buf, size_t size);
+
 /* Start (local midnight) of the local calendar day containing t. */
 KicTime time_local_day_start(KicTime t);
 

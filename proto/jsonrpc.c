@@ -72,7 +72,10 @@ json_t *rpc_parse_line(const char *line, size_t len, int max_depth, RpcError *er
         return NULL;
     }
     json_error_t jerr;
-    json_t *v = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    /* NUL inside a string is valid JSON: accepted here, refused by the
+     * parameter checks (params.c) with the field's name. */
+    json_t *v = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL,
+                           &jerr);
     if (!v)
         rpc_error_set(err, RPC_PARSE_ERROR, "parse error: %s at column %d", jerr.text,
                       jerr.column);
@@ -98,12 +101,13 @@ bool rpc_request_parse(json_t *msg, RpcRequest *req, json_t **id_out, RpcError *
     }
     *id_out = id;
     json_t *version = json_object_get(msg, "jsonrpc");
-    if (!json_is_string(version) || strcmp(json_string_value(version), "2.0") != 0) {
+    if (!json_is_string(version) || json_string_length(version) != 3 ||
+        strcmp(json_string_value(version), "2.0") != 0) {
         rpc_error_set(err, RPC_INVALID_REQUEST, "invalid request: jsonrpc must be \"2.0\"");
         return false;
     }
     json_t *method = json_object_get(msg, "method");
-    if (!json_is_string(method)) {
+    if (!json_is_string(method) || strlen(json_string_value(method)) != json_string_length(method)) {
         rpc_error_set(err, RPC_INVALID_REQUEST, "invalid request: method must be a string");
         return false;
     }

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "dispatch.h"
-#include "live.h"
+#include "tenants.h"
 
 struct Slot {
     Slot *next;
@@ -43,7 +43,7 @@ static void set_prefix(Conn *c)
 {
     if (c->sess.authenticated)
         snprintf(c->prefix, sizeof(c->prefix), "c%llu %s %.64s/%.64s", (unsigned long long)c->id,
-                 c->peer, c->sess.tenant, c->sess.user);
+                 c->peer, c->sess.tenant_name, c->sess.user);
     else
         snprintf(c->prefix, sizeof(c->prefix), "c%llu %s", (unsigned long long)c->id, c->peer);
 }
@@ -358,6 +358,8 @@ bool conn_login(Conn *c)
     if (!framer_set_max_line(&c->framer, (size_t)c->srv->cfg.max_line))
         return false;
     c->srv->conns_by_role[c->sess.role]++;
+    if (c->sess.role == ROLE_AGENT && c->sess.agent[0])
+        tenant_desktop_add(c->sess.tenant, c->sess.agent, c);
     set_prefix(c);
     event_del(c->ev_timer);
     if (c->srv->cfg.idle_timeout_s > 0)
@@ -369,7 +371,9 @@ void conn_logout(Conn *c)
 {
     if (!c->sess.authenticated)
         return;
-    live_conn_gone(c->srv->live, c);
+    if (c->sess.role == ROLE_AGENT && c->sess.agent[0])
+        tenant_desktop_remove(c->sess.tenant, c->sess.agent, c);
+    tenant_unwatch(c->sess.tenant, c);
     c->srv->conns_by_role[c->sess.role]--;
     json_decref(c->sess.teams);
     memset(&c->sess, 0, sizeof(c->sess));

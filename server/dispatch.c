@@ -8,11 +8,26 @@
 
 #include "methods.h"
 
+#define BRIDGE ROLE_BIT(ROLE_BRIDGE)
+#define AGENT ROLE_BIT(ROLE_AGENT)
+
+/* Deny by default: a method lists every role that may call it. */
 static const Method methods[] = {
     {"auth.login", ROLE_ANON | ROLES_ANY, method_auth_login},
     {"auth.logout", ROLES_ANY, method_auth_logout},
     {"server.info", ROLES_ANY, method_server_info},
     {"server.ping", ROLES_ANY, method_server_ping},
+    {"call.offered", BRIDGE, method_event},
+    {"call.answered", BRIDGE, method_event},
+    {"call.held", BRIDGE, method_event},
+    {"call.resumed", BRIDGE, method_event},
+    {"call.transferred", BRIDGE, method_event},
+    {"call.abandoned", BRIDGE, method_event},
+    {"call.ended", BRIDGE, method_event},
+    {"callback.requested", BRIDGE, method_event},
+    {"agent.state.set", AGENT, method_agent_state_set},
+    {"agents.list", ROLES_SUPERVISING, method_agents_list},
+    {"stats.live", ROLES_SUPERVISING, method_stats_live},
 };
 
 const Method *dispatch_methods(size_t *count)
@@ -66,7 +81,7 @@ static void dispatch_message(Conn *c, Slot *slot, size_t idx, json_t *msg, bool 
                      m->name);
         return;
     }
-    m->handler(c, r, req.params);
+    m->handler(c, r, req.params, m);
 }
 
 void dispatch_line(Conn *c, const char *line, size_t len)

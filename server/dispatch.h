@@ -6,13 +6,14 @@
 
 #include "conn.h"
 
-typedef void (*MethodHandler)(Conn *c, Reply *r, json_t *params);
+typedef struct Method Method;
+typedef void (*MethodHandler)(Conn *c, Reply *r, json_t *params, const Method *m);
 
-typedef struct Method {
+struct Method {
     const char *name;
     unsigned roles; /* ROLE_BIT()s that may call it; ROLE_ANON: before login */
     MethodHandler handler;
-} Method;
+};
 
 /* Handles one complete line (not empty). */
 void dispatch_line(Conn *c, const char *line, size_t len);

@@ -13,14 +13,18 @@
 
 #include "conn.h"
 #include "listener.h"
-#include "live.h"
 #include "pg.h"
+#include "store.h"
+#include "tenants.h"
+#include "writer.h"
 
 #define DRAIN_LIMIT_S 10
 
-static const char *const writer_setup[] = {
+/* The writer's session uses the configured time zone: repeat windows in
+ * SQL are calendar days there, as in lib/. Filled in at start. */
+static const char *writer_setup[] = {
     "SET synchronous_commit TO on",
-    "SET TimeZone TO 'UTC'",
+    NULL, /* SET TimeZone */
     NULL,
 };
 static const char *const reader_setup[] = {
@@ -182,9 +186,85 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     server_shutdown(s, 0);
 }
 
-static bool start(Server *s)
+#define MAINTAIN_INTERVAL_S 60
+
+static void on_writer_state(PgConn *pc, bool up, void *arg)
+{
+    Server *s = arg;
+    writer_pg_state(s->writer, up);
+}
+
+static bool start_listening(Server *s)
 {
     char err[512];
+    s->listener = listener_start(s, s->cfg.listen, err, sizeof(err));
+    if (!s->listener) {
+        srv_log(s, LOG_ERROR, "%s", err);
+        return false;
+    }
+    srv_log(s, LOG_INFO, "kicd %s serving JSON-RPC on %s", KIC_VERSION, s->cfg.listen);
+    return true;
+}
+
+static void partitions_done(PgJob *job, void *arg)
+{
+    if (pgjob_error(job))
+        srv_log(arg, LOG_WARN, "creating event partitions failed: %s", pgjob_error(job));
+}
+
+/* Monthly partitions for this month and the next two. */
+static void ensure_partitions(Server *s)
+{
+    PgJob *job = pgjob_new(partitions_done, s);
+    pgjob_add(job,
+              "SELECT kic_event_partition((date_trunc('month', now())"
+              " + make_interval(months => m))::date) FROM generate_series(0, 2) AS m",
+              0, NULL);
+    if (!pgconn_submit(s->pg_reader, job))
+        pgjob_free(job);
+}
+
+static void on_loaded(Server *s, bool ok);
+
+static void on_reader_state(PgConn *pc, bool up, void *arg)
+{
+    Server *s = arg;
+    if (up && !s->ready)
+        store_load_all(s, on_loaded);
+}
+
+static void on_loaded(Server *s, bool ok)
+{
+    if (!ok) {
+        srv_log(s, LOG_WARN, "live state not loaded; trying again when storage is back");
+        return;
+    }
+    s->ready = true;
+    ensure_partitions(s);
+    if (!start_listening(s))
+        server_shutdown(s, 1);
+}
+
+/* Once a minute: a new day rolls "today"; old calls leave memory; and
+ * partitions for the coming months exist. Rolls wait for an idle writer,
+ * since a batch in flight points into the calls. */
+static void on_maintain(evutil_socket_t fd, short what, void *arg)
+{
+    Server *s = arg;
+    static const int checks_per_day = 24 * 3600 / MAINTAIN_INTERVAL_S;
+    if (!s->ready)
+        return;
+    if (writer_idle(s->writer))
+        tenants_roll_day(s->tenants, server_now());
+    if (++s->maintain_ticks % checks_per_day == 0)
+        ensure_partitions(s);
+}
+
+static bool start(Server *s)
+{
+    static char tz_sql[300];
+    snprintf(tz_sql, sizeof(tz_sql), "SET TimeZone TO '%s'", s->cfg.tz);
+    writer_setup[1] = tz_sql;
     s->base = event_base_new();
     if (!s->base)
         return false;
@@ -193,24 +273,25 @@ static bool start(Server *s)
     s->ev_sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
     s->ev_sigint = evsignal_new(s->base, SIGINT, on_signal, s);
     s->ev_sighup = evsignal_new(s->base, SIGHUP, on_signal, s);
-    if (!s->reaper || !s->ev_sigterm || !s->ev_sigint || !s->ev_sighup)
+    s->ev_maintain = event_new(s->base, -1, EV_PERSIST, on_maintain, s);
+    if (!s->reaper || !s->ev_sigterm || !s->ev_sigint || !s->ev_sighup || !s->ev_maintain)
         return false;
     event_add(s->ev_sigterm, NULL);
     event_add(s->ev_sigint, NULL);
     event_add(s->ev_sighup, NULL);
-    s->live = live_new(s);
+    struct timeval every = {MAINTAIN_INTERVAL_S, 0};
+    event_add(s->ev_maintain, &every);
+    s->tenants = tenants_new(s);
+    s->writer = writer_new(s);
+    if (!s->tenants || !s->writer)
+        return false;
     s->pg_writer = pgconn_new(s->base, s->cfg.pg, "pg-writer", writer_setup, &s->log_level,
-                              NULL, NULL);
+                              on_writer_state, s);
     s->pg_reader = pgconn_new(s->base, s->cfg.pg, "pg-reader", reader_setup, &s->log_level,
-                              NULL, NULL);
-    if (!s->live || !s->pg_writer || !s->pg_reader)
+                              on_reader_state, s);
+    if (!s->pg_writer || !s->pg_reader)
         return false;
-    s->listener = listener_start(s, s->cfg.listen, err, sizeof(err));
-    if (!s->listener) {
-        fprintf(stderr, "kicd: %s\n", err);
-        return false;
-    }
-    srv_log(s, LOG_INFO, "kicd %s listening on %s (JSON-RPC)", KIC_VERSION, s->cfg.listen);
+    srv_log(s, LOG_INFO, "kicd %s starting: loading live state from PostgreSQL", KIC_VERSION);
     return true;
 }
 
@@ -222,9 +303,10 @@ static void stop(Server *s)
     }
     conn_reap(s);
     listener_free(s->listener);
+    writer_free(s->writer);
     pgconn_free(s->pg_writer);
     pgconn_free(s->pg_reader);
-    live_free(s->live);
+    tenants_free(s->tenants);
     if (s->reaper)
         event_free(s->reaper);
     if (s->ev_sigterm)
@@ -235,6 +317,8 @@ static void stop(Server *s)
         event_free(s->ev_sighup);
     if (s->ev_drain)
         event_free(s->ev_drain);
+    if (s->ev_maintain)
+        event_free(s->ev_maintain);
     if (s->base)
         event_base_free(s->base);
     config_free(&s->cfg);

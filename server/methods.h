@@ -3,12 +3,22 @@
 #ifndef METHODS_H
 #define METHODS_H
 
-#include "conn.h"
+#include "dispatch.h"
 
 /* session.c */
-void method_auth_login(Conn *c, Reply *r, json_t *params);
-void method_auth_logout(Conn *c, Reply *r, json_t *params);
-void method_server_info(Conn *c, Reply *r, json_t *params);
-void method_server_ping(Conn *c, Reply *r, json_t *params);
+void method_auth_login(Conn *c, Reply *r, json_t *params, const Method *m);
+void method_auth_logout(Conn *c, Reply *r, json_t *params, const Method *m);
+void method_server_info(Conn *c, Reply *r, json_t *params, const Method *m);
+void method_server_ping(Conn *c, Reply *r, json_t *params, const Method *m);
+
+/* events.c: every telephony event method (role bridge) */
+void method_event(Conn *c, Reply *r, json_t *params, const Method *m);
+
+/* agents.c */
+void method_agent_state_set(Conn *c, Reply *r, json_t *params, const Method *m);
+void method_agents_list(Conn *c, Reply *r, json_t *params, const Method *m);
+
+/* stats.c */
+void method_stats_live(Conn *c, Reply *r, json_t *params, const Method *m);
 
 #endif

@@ -35,7 +35,8 @@ bool role_parse(const char *name, Role *out) KIC_MUST_CHECK;
 typedef struct Conn Conn;
 typedef struct PgConn PgConn;
 typedef struct Writer Writer;
-typedef struct Live Live;
+typedef struct Tenants Tenants;
+typedef struct Tenant Tenant;
 typedef struct Http Http;
 typedef struct Journal Journal;
 typedef struct Listener Listener;
@@ -46,8 +47,9 @@ typedef struct Session {
     bool authenticated;
     Role role;
     int64_t tenant_id;
+    Tenant *tenant;
     int64_t user_id;
-    char tenant[KIC_MAX_FIELD + 1];
+    char tenant_name[KIC_MAX_FIELD + 1];
     char user[KIC_MAX_FIELD + 1];
     char agent[KIC_MAX_FIELD + 1]; /* empty when the user is no agent */
     json_t *teams;                 /* array of strings, owned */
@@ -74,7 +76,10 @@ typedef struct Server {
     PgConn *pg_writer; /* group commits */
     PgConn *pg_reader; /* logins, loads, reports: never blocks a commit */
     Writer *writer;
-    Live *live;
+    Tenants *tenants;
+    bool ready; /* live state loaded: serving */
+    struct event *ev_maintain;
+    long maintain_ticks;
     Journal *journal;
     Metrics *metrics;
 

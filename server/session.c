@@ -9,6 +9,8 @@
 #include "methods.h"
 #include "params.h"
 #include "pg.h"
+#include "store.h"
+#include "tenants.h"
 #include "token.h"
 
 #define MAX_FAILED_LOGINS 5
@@ -27,7 +29,7 @@ static const char login_sql[] =
 static json_t *session_json(const Session *s)
 {
     return json_pack("{s:s, s:s, s:s, s:o, s:O}", "role", role_name(s->role), "tenant",
-                     s->tenant, "user", s->user, "agent",
+                     s->tenant_name, "user", s->user, "agent",
                      s->agent[0] ? json_string(s->agent) : json_null(), "teams", s->teams);
 }
 
@@ -43,7 +45,7 @@ static bool session_from_row(Session *s, PGresult *res)
     s->tenant_id = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
     snprintf(s->user, sizeof(s->user), "%s", PQgetvalue(res, 0, 1));
     snprintf(s->agent, sizeof(s->agent), "%s", PQgetvalue(res, 0, 3));
-    snprintf(s->tenant, sizeof(s->tenant), "%s", PQgetvalue(res, 0, 6));
+    snprintf(s->tenant_name, sizeof(s->tenant_name), "%s", PQgetvalue(res, 0, 6));
     s->teams = json_loads(PQgetvalue(res, 0, 4), JSON_DECODE_ANY, NULL);
     if (!json_is_array(s->teams)) {
         json_decref(s->teams);
@@ -78,6 +80,10 @@ static void login_done(PgJob *job, void *arg)
         conn_release_barrier(c);
         return;
     }
+    bool known = tenants_find(c->srv->tenants, s.tenant_id) != NULL;
+    s.tenant = tenants_get(c->srv->tenants, s.tenant_id, s.tenant_name);
+    if (!known)
+        store_load_tenant(c->srv, s.tenant);
     c->sess = s;
     if (!conn_login(c)) {
         conn_logout(c);
@@ -90,7 +96,7 @@ static void login_done(PgJob *job, void *arg)
     conn_release_barrier(c);
 }
 
-void method_auth_login(Conn *c, Reply *r, json_t *params)
+void method_auth_login(Conn *c, Reply *r, json_t *params, const Method *m)
 {
     const char *token;
     RpcError err = {0};
@@ -122,14 +128,14 @@ void method_auth_login(Conn *c, Reply *r, json_t *params)
     c->barrier = true;
 }
 
-void method_auth_logout(Conn *c, Reply *r, json_t *params)
+void method_auth_logout(Conn *c, Reply *r, json_t *params, const Method *m)
 {
     conn_log(c, LOG_INFO, "logged out");
     reply_result(r, json_pack("{s:b}", "ok", 1));
     conn_unauthenticate(c);
 }
 
-void method_server_info(Conn *c, Reply *r, json_t *params)
+void method_server_info(Conn *c, Reply *r, json_t *params, const Method *m)
 {
     Server *s = c->srv;
     char started[40];
@@ -141,7 +147,7 @@ void method_server_info(Conn *c, Reply *r, json_t *params)
                               pgconn_is_up(s->pg_writer)));
 }
 
-void method_server_ping(Conn *c, Reply *r, json_t *params)
+void method_server_ping(Conn *c, Reply *r, json_t *params, const Method *m)
 {
     char now[40];
     time_format_utc(server_now(), now, sizeof(now));

@@ -268,6 +268,8 @@ void kicd_start(Kicd *k)
         dup2(fd, 2);
         dup2(fd, 1);
         close(fd);
+        setenv("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0", 1);
+        setenv("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1", 1);
         execl(env_required("KICD_BIN"), "kicd", "--config", k->conf_path, (char *)NULL);
         _exit(127);
     }
@@ -596,6 +598,25 @@ json_t *ck_result(json_t *resp)
     ck_assert_msg(rpc_code(resp) == 0, "expected a result, got %s", txt ? txt : "no response");
     free(txt);
     return rpc_result(resp);
+}
+
+KicTime h_today(int back_s)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    KicTime now = (KicTime)ts.tv_sec * KIC_USEC + ts.tv_nsec / 1000;
+    KicTime t = now - (KicTime)back_s * KIC_USEC;
+    KicTime floor = time_local_day_start(now) + KIC_USEC;
+    return t < floor ? floor : t;
+}
+
+const char *h_at(KicTime t, double offset_s)
+{
+    static char bufs[16][40];
+    static int next;
+    char *b = bufs[next++ % 16];
+    time_format_utc(t + (KicTime)(offset_s * KIC_USEC), b, 40);
+    return b;
 }
 
 const char *h_tenant(const char *base)

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "kic.h"
+#include "kictime.h"
 
 typedef struct Kicd {
     pid_t pid;
@@ -121,6 +122,15 @@ json_t *rpc_result(json_t *resp);
 
 /* Fails unless resp is a result; returns it (caller decrefs the response). */
 json_t *ck_result(json_t *resp);
+
+/* ---- time ---- */
+
+/* A moment of today (local) safely away from midnight: now minus
+ * back_s seconds, but never before today's 00:00:01. */
+KicTime h_today(int back_s);
+/* RFC 3339 (UTC, ms) of t + offset_s seconds, in one of 16 rotating
+ * static buffers (so several fit in one printf). */
+const char *h_at(KicTime t, double offset_s);
 
 /* A unique tenant name per test case (tests share one kicd). */
 const char *h_tenant(const char *base);

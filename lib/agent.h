@@ -1,0 +1,55 @@
+/* An agent's state. The agent chooses available, break or offline
+ * (agent.state.set); calls overlay it: on a call they are on_call, after
+ * their part until the wrap-up they are acw. So the effective state is
+ * derived, never stored twice:
+ *   on a call                                -> on_call
+ *   chose offline                            -> offline
+ *   their latest part ended, not wrapped up  -> acw
+ *   otherwise                                -> what they chose
+ * An agent who sets break during ACW is on break after the wrap-up.
+ * ACW is owed only for the latest part, and only if it ended after the
+ * agent last went offline: taking the next call or logging off ends an
+ * unwrapped ACW (the wrap-up may still come later). */
+#ifndef AGENT_H
+#define AGENT_H
+
+#include "kic.h"
+#include "kictime.h"
+
+#define AGENT_STATES(X)                                                                   \
+    X(AS_OFFLINE, "offline") X(AS_AVAILABLE, "available") X(AS_RINGING, "ringing")        \
+    X(AS_ON_CALL, "on_call") X(AS_ACW, "acw") X(AS_BREAK, "break")
+
+#define AGENT_STATE_ITEM(name, text) name,
+typedef enum { AGENT_STATES(AGENT_STATE_ITEM) AGENT_STATE_COUNT } AgentState;
+#undef AGENT_STATE_ITEM
+
+extern const char *const agent_state_names[]; /* NULL-terminated */
+/* The states an agent may choose, NULL-terminated. */
+extern const char *const agent_choosable_names[];
+/* Index in agent_choosable_names -> AgentState. */
+AgentState agent_choosable_state(int index);
+
+struct Call;
+
+typedef struct Agent {
+    char *id;
+    AgentState chosen;     /* offline, available or break */
+    KicTime chosen_since;
+    char *reason;          /* of the chosen state, may be NULL */
+    KicTime offline_since; /* last choice of offline; KIC_TIME_NONE if never */
+    int open_legs;         /* calls they are on now */
+    bool acw_pending;      /* their latest part ended, wrap-up owed */
+    AgentState state;      /* effective, see above */
+    KicTime since;
+    /* Kept by the centre: the call of their latest part. */
+    struct Call *latest_call;
+    KicTime latest_start;
+} Agent;
+
+Agent *agent_new(const char *id);
+void agent_free(Agent *a);
+
+AgentState agent_effective(const Agent *a);
+
+#endif

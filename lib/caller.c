@@ -1,0 +1,93 @@
+/* Number normalisation and HMAC keys (OpenSSL HMAC, SHA-256). */
+#include "caller.h"
+
+#include <ctype.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static bool is_withheld_word(const char *s)
+{
+    static const char *const words[] = {"anonymous", "withheld", "private", "unknown",
+                                        "restricted", "unavailable", "<unknown>", "anoniem",
+                                        "onbekend", "prive", "privé", NULL};
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t len = strlen(s);
+    while (len && isspace((unsigned char)s[len - 1]))
+        len--;
+    if (len == 0)
+        return true;
+    for (int i = 0; words[i]; i++)
+        if (strlen(words[i]) == len && strncasecmp(s, words[i], len) == 0)
+            return true;
+    return false;
+}
+
+CallerResult caller_normalise(const char *raw, const char *country_code,
+                              char out[CALLER_E164_MAX])
+{
+    if (is_withheld_word(raw))
+        return CALLER_WITHHELD;
+    char digits[64];
+    size_t n = 0;
+    bool plus = false;
+    for (const char *p = raw; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (isdigit(ch)) {
+            if (n + 1 >= sizeof(digits))
+                return CALLER_INVALID;
+            digits[n++] = (char)ch;
+        } else if (ch == '+' && n == 0 && !plus) {
+            plus = true;
+        } else if (!strchr(" -./()\t", ch)) {
+            return CALLER_INVALID;
+        }
+    }
+    digits[n] = '\0';
+    if (n > 0 && strspn(digits, "0") == n)
+        return CALLER_WITHHELD; /* "0", "000": the PBX's way of saying nothing */
+    const char *body = digits;
+    char national[64];
+    if (!plus && digits[0] == '0' && digits[1] == '0') {
+        body = digits + 2;
+    } else if (!plus && digits[0] == '0') {
+        snprintf(national, sizeof(national), "%s%s", country_code, digits + 1);
+        body = national;
+    }
+    size_t len = strlen(body);
+    if (len < 3 || len > 15)
+        return CALLER_INVALID;
+    out[0] = '+';
+    memcpy(out + 1, body, len + 1); /* len <= 15: fits CALLER_E164_MAX */
+    return CALLER_OK;
+}
+
+static void hex(const unsigned char *b, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[b[i] >> 4];
+        out[2 * i + 1] = d[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+void caller_tenant_key(const char *secret, const char *tenant, unsigned char key[32])
+{
+    char msg[300];
+    unsigned int len = 32;
+    int n = snprintf(msg, sizeof(msg), "kicd-tenant:%s", tenant);
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)msg, (size_t)n, key,
+         &len);
+}
+
+void caller_key_hex(const unsigned char tenant_key[32], const char *e164,
+                    char out[CALLER_KEY_HEX_LEN])
+{
+    unsigned char md[32];
+    unsigned int len = 32;
+    HMAC(EVP_sha256(), tenant_key, 32, (const unsigned char *)e164, strlen(e164), md, &len);
+    hex(md, sizeof(md), out);
+}

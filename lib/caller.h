@@ -1,0 +1,30 @@
+/* Callers' numbers: normalised to E.164 and pseudonymised. Only the key,
+ * HMAC-SHA256(tenant key, number), links a caller's contacts; the tenant
+ * key is HMAC-SHA256(secret, "kicd-tenant:" + tenant name), so the secret
+ * (from the config, never the database) yields one key per tenant.
+ *
+ * Normalisation: separators (space - . / ( )) are dropped; "+" and "00"
+ * mark an international number; a leading "0" is a national number of
+ * the configured country (31: "0612345678" -> "+31612345678"); other
+ * digits are taken as international without the "+" (many PBXs present
+ * "31612345678"). 3 to 15 digits. Words a PBX uses for a hidden number
+ * (anonymous, withheld, private, unknown, restricted, unavailable,
+ * "<unknown>") and empty numbers are withheld: no key. */
+#ifndef CALLER_H
+#define CALLER_H
+
+#include "kic.h"
+
+#define CALLER_E164_MAX 17 /* "+" 15 digits NUL */
+#define CALLER_KEY_HEX_LEN 65
+
+typedef enum { CALLER_OK, CALLER_WITHHELD, CALLER_INVALID } CallerResult;
+
+CallerResult caller_normalise(const char *raw, const char *country_code,
+                              char out[CALLER_E164_MAX]);
+
+void caller_tenant_key(const char *secret, const char *tenant, unsigned char key[32]);
+void caller_key_hex(const unsigned char tenant_key[32], const char *e164,
+                    char out[CALLER_KEY_HEX_LEN]);
+
+#endif

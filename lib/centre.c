@@ -1,0 +1,770 @@
+/* Live state of one contact centre. The invariant: for every call in
+ * memory, its contribution (today's sums, the waiting list of its queue,
+ * its agents' legs, its place in the caller index) is exactly what its
+ * current summary says. call_update() is the only function that changes
+ * a summary, and it moves the contributions with it. */
+#include "centre.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct CallerList {
+    char *key;
+    Call **calls;
+    size_t n, cap;
+} CallerList;
+
+struct Centre {
+    int64_t tenant;
+    CentreConfig cfg;
+    StrMap calls;       /* call_id -> Call */
+    StrMap event_ids;   /* event_id -> Event, every event in memory */
+    StrMap other;       /* event_id -> Event: events of no call (callback requests) */
+    StrMap agents;      /* id -> Agent */
+    StrMap queues;      /* name -> Queue */
+    StrMap callers;     /* caller key -> CallerList */
+    MetricSums today;
+    KicTime day_start, day_end;
+    KicTime loaded_since;
+    int state_counts[AGENT_STATE_COUNT];
+    uint64_t version;
+};
+
+/* ---- small helpers ---- */
+
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return p;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = realloc(p, ncap * size);
+    if (!np)
+        abort(); /* live state cannot be half-updated; out of memory ends kicd */
+    *cap = ncap;
+    return np;
+}
+
+static char *dup_or_die(const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        abort();
+    return d;
+}
+
+static void copy_field(char *dst, const char *src)
+{
+    snprintf(dst, KIC_MAX_FIELD + 1, "%s", src ? src : "");
+}
+
+/* ---- effects ---- */
+
+void effects_reset(Effects *fx)
+{
+    fx->ndirty = fx->nnew = fx->ntransitions = fx->nnotices = 0;
+}
+
+void effects_free(Effects *fx)
+{
+    free(fx->dirty);
+    free(fx->new_contacts);
+    free(fx->transitions);
+    free(fx->notices);
+    memset(fx, 0, sizeof(*fx));
+}
+
+void effects_written(Effects *fx)
+{
+    for (size_t i = 0; i < fx->ndirty; i++)
+        fx->dirty[i]->dirty = false;
+}
+
+static void mark_dirty(Call *call, Effects *fx)
+{
+    if (call->dirty || !fx)
+        return;
+    call->dirty = true;
+    fx->dirty = grow(fx->dirty, &fx->cap_dirty, fx->ndirty + 1, sizeof(Call *));
+    fx->dirty[fx->ndirty++] = call;
+}
+
+static void add_transition(Effects *fx, int64_t tenant, const Agent *a, const char *reason)
+{
+    if (!fx)
+        return;
+    fx->transitions = grow(fx->transitions, &fx->cap_transitions, fx->ntransitions + 1,
+                           sizeof(Transition));
+    Transition *t = &fx->transitions[fx->ntransitions++];
+    t->tenant = tenant;
+    copy_field(t->agent, a->id);
+    t->state = a->state;
+    t->since = a->since;
+    copy_field(t->reason, reason);
+}
+
+static void add_notice(Effects *fx, NoticeKind kind, const Call *call, const CallLeg *leg)
+{
+    fx->notices = grow(fx->notices, &fx->cap_notices, fx->nnotices + 1, sizeof(Notice));
+    Notice *n = &fx->notices[fx->nnotices++];
+    n->tenant = call->tenant;
+    n->kind = kind;
+    copy_field(n->agent, leg->agent);
+    copy_field(n->call_id, call->call_id);
+    copy_field(n->queue, call->sum.queue);
+    n->transferred = leg->by_transfer;
+    n->earlier_contacts = call->earlier_contacts;
+}
+
+/* ---- queues and agents ---- */
+
+static Queue *queue_get(Centre *c, const char *name)
+{
+    Queue *q = strmap_get(&c->queues, name);
+    if (q)
+        return q;
+    q = calloc(1, sizeof(*q));
+    if (!q)
+        abort();
+    q->name = dup_or_die(name);
+    strmap_put(&c->queues, q->name, q);
+    return q;
+}
+
+static Agent *agent_get(Centre *c, const char *id)
+{
+    Agent *a = strmap_get(&c->agents, id);
+    if (a)
+        return a;
+    a = agent_new(id);
+    if (!a)
+        abort();
+    strmap_put(&c->agents, a->id, a);
+    c->state_counts[a->state]++;
+    return a;
+}
+
+static bool acw_owed(const Agent *a)
+{
+    if (!a->latest_call)
+        return false;
+    const CallLeg *leg = call_leg_of(&a->latest_call->sum, a->id);
+    if (!leg || leg->end_at == KIC_TIME_NONE || leg->wrapup)
+        return false;
+    return a->offline_since == KIC_TIME_NONE || leg->end_at > a->offline_since;
+}
+
+/* Since when the agent is in their effective state, derived from what is
+ * known (not from the order it became known), so a restart gives the same
+ * answer: on_call since the latest answer, acw since that part ended,
+ * otherwise since the later of their choice and their last part's end or
+ * wrap-up. */
+static KicTime agent_since(const Agent *a)
+{
+    const CallLeg *leg = a->latest_call ? call_leg_of(&a->latest_call->sum, a->id) : NULL;
+    if (a->state == AS_ON_CALL && leg)
+        return leg->answered_at;
+    if (a->state == AS_ACW && leg)
+        return leg->end_at;
+    KicTime since = a->chosen_since;
+    if (leg && leg->end_at != KIC_TIME_NONE) {
+        KicTime done = leg->wrapup && leg->wrapup->at > leg->end_at ? leg->wrapup->at : leg->end_at;
+        if (since == KIC_TIME_NONE || done > since)
+            since = done;
+    }
+    return since;
+}
+
+/* Recomputes an agent's effective state; a change is a transition. */
+static void agent_refresh(Centre *c, Agent *a, const char *reason, Effects *fx)
+{
+    a->acw_pending = acw_owed(a);
+    AgentState s = agent_effective(a);
+    AgentState before = a->state;
+    if (s != before) {
+        c->state_counts[before]--;
+        c->state_counts[s]++;
+        a->state = s;
+    }
+    a->since = agent_since(a);
+    if (s == before)
+        return;
+    c->version++;
+    add_transition(fx, c->tenant, a, reason);
+}
+
+/* ---- the caller index (repeat contacts) ---- */
+
+/* A contact that makes earlier ones repeats: inbound, not the
+ * continuation of a transfer (that is the same contact going on). */
+static bool is_trigger(const CallSummary *s)
+{
+    return s->direction == DIR_INBOUND && !s->transferred_from;
+}
+
+static bool contact_before(const Call *a, const Call *b)
+{
+    if (a->sum.offered_at != b->sum.offered_at)
+        return a->sum.offered_at < b->sum.offered_at;
+    return strcmp(a->call_id, b->call_id) < 0;
+}
+
+/* Whether `later` falls in the repeat window of a contact offered at first. */
+static bool in_window(const Centre *c, KicTime first, KicTime later)
+{
+    return later <= time_add_local_days(first, c->cfg.repeat_window_days);
+}
+
+static void call_update(Centre *c, Call *call, KicTime now, bool live, KicTime at, Effects *fx);
+
+static void mark_repeat(Centre *c, Call *earlier, KicTime now, KicTime at, Effects *fx)
+{
+    if (earlier->followed_by_repeat)
+        return;
+    earlier->followed_by_repeat = true;
+    call_update(c, earlier, now, false, at, fx);
+}
+
+/* Registers a call's offer under its caller key and settles repeats both
+ * ways: earlier contacts in their window become repeated; this one is if
+ * a later contact falls in its own window. */
+static void index_contact(Centre *c, Call *call, KicTime now, KicTime at, Effects *fx)
+{
+    CallerList *l = strmap_get(&c->callers, call->sum.caller_key);
+    if (!l) {
+        l = calloc(1, sizeof(*l));
+        if (!l)
+            abort();
+        l->key = dup_or_die(call->sum.caller_key);
+        strmap_put(&c->callers, l->key, l);
+    }
+    l->calls = grow(l->calls, &l->cap, l->n + 1, sizeof(Call *));
+    l->calls[l->n++] = call;
+    call->in_index = true;
+    if (fx) {
+        fx->new_contacts = grow(fx->new_contacts, &fx->cap_new, fx->nnew + 1, sizeof(Call *));
+        fx->new_contacts[fx->nnew++] = call;
+    }
+    int earlier = 0;
+    for (size_t i = 0; i + 1 < l->n; i++) {
+        Call *o = l->calls[i];
+        if (contact_before(o, call)) {
+            if (!in_window(c, o->sum.offered_at, call->sum.offered_at))
+                continue;
+            earlier++;
+            if (is_trigger(&call->sum))
+                mark_repeat(c, o, now, at, fx);
+        } else if (is_trigger(&o->sum) &&
+                   in_window(c, call->sum.offered_at, o->sum.offered_at)) {
+            call->followed_by_repeat = true;
+            call->sum.followed_by_repeat = true;
+        }
+    }
+    call->earlier_contacts = earlier;
+}
+
+static void unindex_contact(Centre *c, Call *call)
+{
+    CallerList *l = strmap_get(&c->callers, call->sum.caller_key);
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->calls[i] == call) {
+            l->calls[i] = l->calls[--l->n];
+            break;
+        }
+    }
+    call->in_index = false;
+    if (l->n == 0) {
+        strmap_remove(&c->callers, l->key);
+        free(l->key);
+        free(l->calls);
+        free(l);
+    }
+}
+
+/* ---- contributions ---- */
+
+static bool offered_today(const Centre *c, const CallSummary *s)
+{
+    return s->offered && s->offered_at >= c->day_start && s->offered_at < c->day_end;
+}
+
+static void waiting_remove(Call *call)
+{
+    Queue *q = call->waiting_in;
+    if (!q)
+        return;
+    if (call->wait_prev)
+        call->wait_prev->wait_next = call->wait_next;
+    else
+        q->waiting = call->wait_next;
+    if (call->wait_next)
+        call->wait_next->wait_prev = call->wait_prev;
+    call->wait_prev = call->wait_next = NULL;
+    call->waiting_in = NULL;
+    q->nwaiting--;
+}
+
+static void waiting_add(Centre *c, Call *call)
+{
+    Queue *q = queue_get(c, call->sum.queue);
+    call->wait_prev = NULL;
+    call->wait_next = q->waiting;
+    if (q->waiting)
+        q->waiting->wait_prev = call;
+    q->waiting = call;
+    q->nwaiting++;
+    call->waiting_in = q;
+}
+
+static void today_contribute(Centre *c, Call *call, int sign)
+{
+    const CallSummary *s = &call->sum;
+    Queue *q = queue_get(c, s->queue);
+    metrics_add_call(&q->today, s, &c->cfg.metric, sign);
+    metrics_add_call(&c->today, s, &c->cfg.metric, sign);
+    if (sign > 0) {
+        for (int i = 0; i < s->nlegs; i++) {
+            Agent *a = agent_get(c, s->legs[i].agent);
+            strmap_put(&q->agents_today, a->id, a);
+        }
+    }
+}
+
+static void legs_contribute(Centre *c, const CallSummary *s, int sign)
+{
+    for (int i = 0; i < s->nlegs; i++)
+        if (s->legs[i].end_at == KIC_TIME_NONE)
+            agent_get(c, s->legs[i].agent)->open_legs += sign;
+}
+
+static void notify_legs(const Centre *c, const Call *call, const CallSummary *old, KicTime now,
+                        Effects *fx)
+{
+    for (int i = 0; i < call->sum.nlegs; i++) {
+        const CallLeg *leg = &call->sum.legs[i];
+        const CallLeg *before = call_leg_of(old, leg->agent);
+        if (leg->end_at == KIC_TIME_NONE) {
+            if (!before && now - leg->answered_at <= c->cfg.notice_max_age_us)
+                add_notice(fx, NOTICE_CONNECTED, call, leg);
+        } else if ((!before || before->end_at == KIC_TIME_NONE) &&
+                   now - leg->end_at <= c->cfg.notice_max_age_us) {
+            add_notice(fx, NOTICE_ENDED, call, leg);
+        }
+    }
+}
+
+/* Re-derives a call and moves its contributions. `at` is the time of the
+ * fact that caused the change (for agents' "since"). */
+static void call_update(Centre *c, Call *call, KicTime now, bool live, KicTime at, Effects *fx)
+{
+    CallSummary old = call->sum;
+    if (call->in_today)
+        today_contribute(c, call, -1);
+    waiting_remove(call);
+    legs_contribute(c, &old, -1);
+
+    CallInput in = {(const Event **)call->events, call->nevents,
+                    (const Wrapup *const *)call->wrapups, call->nwrapups,
+                    call->followed_by_repeat};
+    call_derive(&in, &call->sum);
+    if (call->sum.offered && call->sum.caller_key && !call->in_index)
+        index_contact(c, call, now, at, fx);
+
+    legs_contribute(c, &call->sum, 1);
+    if (call_waiting(&call->sum))
+        waiting_add(c, call);
+    call->in_today = offered_today(c, &call->sum);
+    if (call->in_today)
+        today_contribute(c, call, 1);
+
+    for (int i = 0; i < call->sum.nlegs; i++) {
+        Agent *a = agent_get(c, call->sum.legs[i].agent);
+        if (call->sum.legs[i].answered_at >= a->latest_start || !a->latest_call) {
+            a->latest_call = call;
+            a->latest_start = call->sum.legs[i].answered_at;
+        }
+        agent_refresh(c, a, NULL, fx);
+    }
+    if (live && fx)
+        notify_legs(c, call, &old, now, fx);
+    if (at > call->last_at)
+        call->last_at = at;
+    mark_dirty(call, fx);
+    c->version++;
+}
+
+/* ---- calls ---- */
+
+static Call *call_get(Centre *c, const char *call_id)
+{
+    Call *call = strmap_get(&c->calls, call_id);
+    if (call)
+        return call;
+    call = calloc(1, sizeof(*call));
+    if (!call)
+        abort();
+    call->tenant = c->tenant;
+    call->call_id = dup_or_die(call_id);
+    call->last_at = KIC_TIME_NONE;
+    strmap_put(&c->calls, call->call_id, call);
+    return call;
+}
+
+static void call_add_event(Centre *c, Call *call, Event *ev)
+{
+    call->events = grow(call->events, &call->cap_events, call->nevents + 1, sizeof(Event *));
+    call->events[call->nevents++] = ev;
+    strmap_put(&c->event_ids, ev->event_id, ev);
+}
+
+static bool call_has_wrapup_of(const Call *call, const char *agent)
+{
+    for (size_t i = 0; i < call->nwrapups; i++)
+        if (strcmp(call->wrapups[i]->agent, agent) == 0)
+            return true;
+    return false;
+}
+
+static void call_add_wrapup(Call *call, Wrapup *w)
+{
+    Wrapup **nw = realloc(call->wrapups, (call->nwrapups + 1) * sizeof(Wrapup *));
+    if (!nw)
+        abort();
+    call->wrapups = nw;
+    call->wrapups[call->nwrapups++] = w;
+}
+
+/* Removes a call and all it contributes; clears agents' pointers to it. */
+static void call_evict(Centre *c, Call *call)
+{
+    if (call->in_today)
+        today_contribute(c, call, -1);
+    waiting_remove(call);
+    legs_contribute(c, &call->sum, -1);
+    if (call->in_index)
+        unindex_contact(c, call);
+    for (int i = 0; i < call->sum.nlegs; i++) {
+        Agent *a = strmap_get(&c->agents, call->sum.legs[i].agent);
+        if (a && a->latest_call == call) {
+            a->latest_call = NULL;
+            a->latest_start = KIC_TIME_NONE;
+        }
+        if (a)
+            agent_refresh(c, a, NULL, NULL);
+    }
+    for (size_t i = 0; i < call->nevents; i++) {
+        strmap_remove(&c->event_ids, call->events[i]->event_id);
+        event_destroy(call->events[i]);
+    }
+    for (size_t i = 0; i < call->nwrapups; i++)
+        wrapup_free(call->wrapups[i]);
+    strmap_remove(&c->calls, call->call_id);
+    free(call->events);
+    free(call->wrapups);
+    free(call->call_id);
+    free(call);
+}
+
+/* ---- public ---- */
+
+static void set_day(Centre *c, KicTime now)
+{
+    c->day_start = time_local_day_start(now);
+    c->day_end = time_add_local_days(c->day_start, 1);
+}
+
+Centre *centre_new(int64_t tenant_id, const CentreConfig *cfg, KicTime now)
+{
+    Centre *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->tenant = tenant_id;
+    c->cfg = *cfg;
+    set_day(c, now);
+    c->loaded_since = time_add_local_days(c->day_start, -cfg->cache_days);
+    return c;
+}
+
+void centre_free(Centre *c)
+{
+    if (!c)
+        return;
+    size_t pos = 0;
+    void *v;
+    while (strmap_next(&c->calls, &pos, NULL, &v)) {
+        Call *call = v;
+        for (size_t i = 0; i < call->nevents; i++)
+            event_destroy(call->events[i]);
+        for (size_t i = 0; i < call->nwrapups; i++)
+            wrapup_free(call->wrapups[i]);
+        free(call->events);
+        free(call->wrapups);
+        free(call->call_id);
+        free(call);
+    }
+    for (pos = 0; strmap_next(&c->other, &pos, NULL, &v);)
+        event_destroy(v);
+    for (pos = 0; strmap_next(&c->agents, &pos, NULL, &v);)
+        agent_free(v);
+    for (pos = 0; strmap_next(&c->queues, &pos, NULL, &v);) {
+        Queue *q = v;
+        strmap_free(&q->agents_today);
+        free(q->name);
+        free(q);
+    }
+    for (pos = 0; strmap_next(&c->callers, &pos, NULL, &v);) {
+        CallerList *l = v;
+        free(l->key);
+        free(l->calls);
+        free(l);
+    }
+    strmap_free(&c->calls);
+    strmap_free(&c->event_ids);
+    strmap_free(&c->other);
+    strmap_free(&c->agents);
+    strmap_free(&c->queues);
+    strmap_free(&c->callers);
+    free(c);
+}
+
+int64_t centre_tenant(const Centre *c)
+{
+    return c->tenant;
+}
+
+uint64_t centre_version(const Centre *c)
+{
+    return c->version;
+}
+
+KicTime centre_loaded_since(const Centre *c)
+{
+    return c->loaded_since;
+}
+
+bool centre_needs_load(const Centre *c, const Event *ev)
+{
+    return ev->type != EV_CALLBACK_REQUESTED && ev->at < c->loaded_since &&
+           !strmap_get(&c->calls, ev->call_id);
+}
+
+Call *centre_call(const Centre *c, const char *call_id)
+{
+    return strmap_get(&c->calls, call_id);
+}
+
+ApplyResult centre_apply_event(Centre *c, Event *ev, KicTime now, bool live, Effects *fx)
+{
+    if (strmap_get(&c->event_ids, ev->event_id) || strmap_get(&c->other, ev->event_id)) {
+        event_destroy(ev);
+        return APPLY_DUPLICATE;
+    }
+    if (ev->type == EV_CALLBACK_REQUESTED) {
+        strmap_put(&c->other, ev->event_id, ev);
+        c->version++;
+        return APPLY_NEW;
+    }
+    Call *call = call_get(c, ev->call_id);
+    KicTime at = ev->at;
+    call_add_event(c, call, ev);
+    call_update(c, call, now, live, at, fx);
+    return APPLY_NEW;
+}
+
+void centre_load_call(Centre *c, Event **events, size_t n, Wrapup **wrapups, size_t nw,
+                      bool followed_by_repeat, KicTime now, Effects *fx)
+{
+    Call *call = NULL;
+    KicTime at = KIC_TIME_NONE;
+    for (size_t i = 0; i < n; i++) {
+        Event *ev = events[i];
+        if (strmap_get(&c->event_ids, ev->event_id)) {
+            event_destroy(ev);
+            continue;
+        }
+        if (!call)
+            call = call_get(c, ev->call_id);
+        if (ev->at > at)
+            at = ev->at;
+        call_add_event(c, call, ev);
+    }
+    for (size_t i = 0; i < nw; i++) {
+        if (!call || call_has_wrapup_of(call, wrapups[i]->agent)) {
+            wrapup_free(wrapups[i]);
+            continue;
+        }
+        if (wrapups[i]->at > at)
+            at = wrapups[i]->at;
+        call_add_wrapup(call, wrapups[i]);
+    }
+    if (!call)
+        return;
+    call->followed_by_repeat |= followed_by_repeat;
+    /* With fx (a late event's call) the row is rewritten: the same data,
+     * and simpler than telling loaded changes from new ones. */
+    call_update(c, call, now, false, at, fx);
+}
+
+WrapupResult centre_check_wrapup(const Centre *c, const char *call_id, const char *agent,
+                                 KicTime at)
+{
+    const Call *call = strmap_get(&c->calls, call_id);
+    if (!call)
+        return WRAPUP_UNKNOWN_CALL;
+    const CallLeg *leg = call_leg_of(&call->sum, agent);
+    if (!leg)
+        return WRAPUP_NOT_YOURS;
+    if (call_has_wrapup_of(call, agent))
+        return WRAPUP_ALREADY;
+    if (at < leg->answered_at)
+        return WRAPUP_BEFORE_ANSWER;
+    return WRAPUP_OK;
+}
+
+void centre_apply_wrapup(Centre *c, const char *call_id, Wrapup *w, KicTime now,
+                         int64_t *acw_us, Effects *fx)
+{
+    Call *call = strmap_get(&c->calls, call_id);
+    KicTime at = w->at;
+    call_add_wrapup(call, w);
+    call_update(c, call, now, false, at, fx);
+    const CallLeg *leg = call_leg_of(&call->sum, w->agent);
+    *acw_us = leg && leg->end_at != KIC_TIME_NONE ? wrapup_acw_us(w->at, leg->end_at) : 0;
+}
+
+void centre_set_agent_state(Centre *c, const char *agent, AgentState chosen,
+                            const char *reason, KicTime at, Effects *fx)
+{
+    Agent *a = agent_get(c, agent);
+    free(a->reason);
+    a->reason = reason ? dup_or_die(reason) : NULL;
+    a->chosen = chosen;
+    a->chosen_since = at;
+    if (chosen == AS_OFFLINE)
+        a->offline_since = at;
+    agent_refresh(c, a, a->reason, fx);
+    c->version++;
+}
+
+void centre_load_agent(Centre *c, const char *agent, AgentState chosen, KicTime since,
+                       const char *reason, KicTime offline_since)
+{
+    Agent *a = agent_get(c, agent);
+    free(a->reason);
+    a->reason = reason ? dup_or_die(reason) : NULL;
+    a->chosen = chosen;
+    a->chosen_since = since;
+    a->offline_since = offline_since;
+    agent_refresh(c, a, NULL, NULL);
+}
+
+Agent *centre_agent(const Centre *c, const char *id)
+{
+    return strmap_get(&c->agents, id);
+}
+
+bool centre_next_agent(const Centre *c, size_t *pos, Agent **out)
+{
+    void *v;
+    if (!strmap_next(&c->agents, pos, NULL, &v))
+        return false;
+    *out = v;
+    return true;
+}
+
+void centre_roll_day(Centre *c, KicTime now)
+{
+    KicTime horizon = time_add_local_days(time_local_day_start(now), -c->cfg.cache_days);
+    size_t pos = 0;
+    void *v;
+    while (strmap_next(&c->calls, &pos, NULL, &v)) {
+        Call *call = v;
+        if (!call->dirty && call->last_at < horizon)
+            call_evict(c, call);
+    }
+    for (pos = 0; strmap_next(&c->other, &pos, NULL, &v);) {
+        Event *ev = v;
+        if (ev->at < horizon) {
+            strmap_remove(&c->other, ev->event_id);
+            event_destroy(ev);
+        }
+    }
+    if (horizon > c->loaded_since)
+        c->loaded_since = horizon;
+    if (now >= c->day_start && now < c->day_end)
+        return;
+    set_day(c, now);
+    memset(&c->today, 0, sizeof(c->today));
+    for (pos = 0; strmap_next(&c->queues, &pos, NULL, &v);) {
+        Queue *q = v;
+        memset(&q->today, 0, sizeof(q->today));
+        strmap_free(&q->agents_today);
+    }
+    for (pos = 0; strmap_next(&c->calls, &pos, NULL, &v);) {
+        Call *call = v;
+        call->in_today = offered_today(c, &call->sum);
+        if (call->in_today)
+            today_contribute(c, call, 1);
+    }
+    c->version++;
+}
+
+static int cmp_snapshots(const void *a, const void *b)
+{
+    return strcmp(((const QueueSnapshot *)a)->queue, ((const QueueSnapshot *)b)->queue);
+}
+
+static void queue_snapshot(const Queue *q, KicTime now, QueueSnapshot *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->queue = q->name;
+    out->waiting = q->nwaiting;
+    for (const Call *w = q->waiting; w; w = w->wait_next) {
+        double s = time_diff_s(w->sum.offered_at, now);
+        if (s > out->longest_wait_s)
+            out->longest_wait_s = s;
+    }
+    size_t pos = 0;
+    void *v;
+    while (strmap_next(&q->agents_today, &pos, NULL, &v))
+        out->agents[((const Agent *)v)->state]++;
+    out->today = q->today;
+    metrics_compute(&out->today, &out->rates);
+}
+
+bool centre_snapshot(const Centre *c, KicTime now, CentreSnapshot *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->queues = calloc(c->queues.count ? c->queues.count : 1, sizeof(QueueSnapshot));
+    if (!out->queues)
+        return false;
+    size_t pos = 0;
+    void *v;
+    QueueSnapshot *t = &out->total;
+    while (strmap_next(&c->queues, &pos, NULL, &v)) {
+        const Queue *q = v;
+        if (!q->today.offered && !q->nwaiting && !q->agents_today.count)
+            continue; /* a queue of earlier days, quiet today */
+        QueueSnapshot *qs = &out->queues[out->nqueues++];
+        queue_snapshot(q, now, qs);
+        t->waiting += qs->waiting;
+        if (qs->longest_wait_s > t->longest_wait_s)
+            t->longest_wait_s = qs->longest_wait_s;
+    }
+    qsort(out->queues, out->nqueues, sizeof(QueueSnapshot), cmp_snapshots);
+    memcpy(t->agents, c->state_counts, sizeof(t->agents));
+    t->today = c->today;
+    metrics_compute(&t->today, &t->rates);
+    return true;
+}
+
+void centre_snapshot_free(CentreSnapshot *s)
+{
+    free(s->queues);
+    s->queues = NULL;
+    s->nqueues = 0;
+}

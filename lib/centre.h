@@ -1,0 +1,173 @@
+/* A contact centre's live state (one per tenant): the calls of the last
+ * cache_days with their events and wrap-ups, agents, queues, today's
+ * counters, and the index of contacts by caller key for repeats.
+ *
+ * Every change goes through one function (centre.c: call_update) that
+ * re-derives the call from all it knows, then removes the call's old
+ * contribution (today's sums, waiting lists, agents' legs, the caller
+ * index) and adds the new one. Live counts therefore always equal a
+ * recomputation from scratch, whatever order events came in.
+ *
+ * The centre decides; it never writes anything. What must be stored or
+ * told is reported in Effects for the server to act on. */
+#ifndef CENTRE_H
+#define CENTRE_H
+
+#include "agent.h"
+#include "call.h"
+#include "metrics.h"
+#include "strmap.h"
+
+typedef struct CentreConfig {
+    MetricParams metric;
+    int repeat_window_days; /* 7 */
+    int cache_days;         /* 8: calls with any event this recent stay in memory */
+    int64_t notice_max_age_us; /* older parts get no desktop notification */
+} CentreConfig;
+
+typedef struct Queue Queue;
+
+typedef struct Call {
+    int64_t tenant;
+    char *call_id;
+    Event **events;
+    size_t nevents, cap_events;
+    Wrapup **wrapups;
+    size_t nwrapups;
+    bool followed_by_repeat;
+    CallSummary sum;
+    bool dirty;      /* its calls row must be written */
+    bool in_today;   /* counted in today's sums */
+    bool in_index;   /* registered in the caller index */
+    Queue *waiting_in;
+    struct Call *wait_prev, *wait_next;
+    int earlier_contacts; /* same caller within the window before this one */
+    KicTime last_at;      /* newest fact, for eviction */
+} Call;
+
+struct Queue {
+    char *name;
+    MetricSums today;
+    Call *waiting;  /* calls waiting in this queue */
+    int nwaiting;
+    StrMap agents_today; /* agents who answered a call of this queue today */
+};
+
+typedef enum { NOTICE_CONNECTED, NOTICE_ENDED } NoticeKind;
+
+typedef struct Notice {
+    int64_t tenant;
+    NoticeKind kind;
+    char agent[KIC_MAX_FIELD + 1];
+    char call_id[KIC_MAX_FIELD + 1];
+    char queue[KIC_MAX_FIELD + 1];
+    bool transferred;     /* NOTICE_ENDED: the part ended by a transfer */
+    int earlier_contacts; /* NOTICE_CONNECTED: repeat count in the window */
+} Notice;
+
+typedef struct Transition {
+    int64_t tenant;
+    char agent[KIC_MAX_FIELD + 1];
+    AgentState state;
+    KicTime since;
+    char reason[KIC_MAX_FIELD + 1]; /* "" when none */
+} Transition;
+
+/* What a batch of decisions asks the server to store and tell. */
+typedef struct Effects {
+    Call **dirty;           /* calls rows to write (each once) */
+    size_t ndirty, cap_dirty;
+    Call **new_contacts;    /* offers applied now: repeat marking in SQL */
+    size_t nnew, cap_new;
+    Transition *transitions;
+    size_t ntransitions, cap_transitions;
+    Notice *notices;
+    size_t nnotices, cap_notices;
+} Effects;
+
+void effects_reset(Effects *fx);
+void effects_free(Effects *fx);
+/* The server has written these rows: clears their dirty marks. */
+void effects_written(Effects *fx);
+
+typedef struct Centre Centre;
+
+Centre *centre_new(int64_t tenant_id, const CentreConfig *cfg, KicTime now);
+void centre_free(Centre *c);
+int64_t centre_tenant(const Centre *c);
+/* Bumped on every change; subscribers compare it. */
+uint64_t centre_version(const Centre *c);
+
+/* Calls with any event at or after this are all in memory. */
+KicTime centre_loaded_since(const Centre *c);
+
+/* True when the event's call must first be loaded from storage: it is
+ * not in memory and the event is older than what memory holds. */
+bool centre_needs_load(const Centre *c, const Event *ev);
+
+typedef enum { APPLY_NEW, APPLY_DUPLICATE } ApplyResult;
+
+/* Applies a validated event; takes ownership of ev (freed at once when a
+ * duplicate). live: notify agents (false while replaying). */
+ApplyResult centre_apply_event(Centre *c, Event *ev, KicTime now, bool live, Effects *fx);
+
+/* Merges a call's stored events and wrap-ups (taking ownership) into
+ * memory; no notifications. Events already known are dropped. */
+void centre_load_call(Centre *c, Event **events, size_t n, Wrapup **wrapups, size_t nw,
+                      bool followed_by_repeat, KicTime now, Effects *fx);
+
+Call *centre_call(const Centre *c, const char *call_id);
+
+typedef enum {
+    WRAPUP_OK,
+    WRAPUP_UNKNOWN_CALL,   /* -32004 */
+    WRAPUP_NOT_YOURS,      /* -32003: the agent has no part in the call */
+    WRAPUP_ALREADY,        /* -32009 */
+    WRAPUP_BEFORE_ANSWER,  /* -32602: at lies before the agent answered */
+} WrapupResult;
+
+/* Checks a wrap-up without applying it. */
+WrapupResult centre_check_wrapup(const Centre *c, const char *call_id, const char *agent,
+                                 KicTime at);
+/* Applies a checked wrap-up; takes ownership of w. *acw_us is the ACW
+ * (0 while the part is still going). */
+void centre_apply_wrapup(Centre *c, const char *call_id, Wrapup *w, KicTime now,
+                         int64_t *acw_us, Effects *fx);
+
+/* An agent chooses a state (available, break, offline) at `at`. The
+ * choice itself is the caller's to store (see the Agent afterwards); a
+ * change of effective state is reported as a transition. */
+void centre_set_agent_state(Centre *c, const char *agent, AgentState chosen,
+                            const char *reason, KicTime at, Effects *fx);
+/* Start-up: the last chosen state from storage, and agents known from
+ * users without any state yet. */
+void centre_load_agent(Centre *c, const char *agent, AgentState chosen, KicTime since,
+                       const char *reason, KicTime offline_since);
+Agent *centre_agent(const Centre *c, const char *id);
+/* Iteration over agents: *pos starts at 0. */
+bool centre_next_agent(const Centre *c, size_t *pos, Agent **out);
+
+/* Moves "today" to the local day of now (recounting) and forgets calls
+ * older than cache_days. Call between batches, never during one. */
+void centre_roll_day(Centre *c, KicTime now);
+
+typedef struct QueueSnapshot {
+    const char *queue; /* NULL for the total */
+    int waiting;
+    double longest_wait_s;
+    int agents[AGENT_STATE_COUNT];
+    MetricSums today;
+    MetricRates rates;
+} QueueSnapshot;
+
+typedef struct CentreSnapshot {
+    QueueSnapshot total;
+    QueueSnapshot *queues; /* sorted by name */
+    size_t nqueues;
+} CentreSnapshot;
+
+/* The live numbers at `now`. Free with centre_snapshot_free. */
+bool centre_snapshot(const Centre *c, KicTime now, CentreSnapshot *out) KIC_MUST_CHECK;
+void centre_snapshot_free(CentreSnapshot *s);
+
+#endif

@@ -1,0 +1,151 @@
+/* Event parameter checks, per type, field by field. */
+#include "events.h"
+
+#include <string.h>
+
+#include "params.h"
+
+typedef struct Fields {
+    const char *event_id, *call_id, *queue, *caller, *dialled, *location, *callback_id,
+        *transferred_from, *agent, *target, *caller_key;
+    int channel, direction, target_kind, mode, by;
+    KicTime at, due_by;
+    bool withheld;
+} Fields;
+
+static bool get_str(json_t *p, const char *name, bool required, const char **out, RpcError *err)
+{
+    return param_string(p, name, required, KIC_MAX_FIELD, out, err);
+}
+
+static bool common(json_t *p, EventType type, Fields *f, RpcError *err)
+{
+    return get_str(p, "event_id", true, &f->event_id, err) &&
+           get_str(p, "call_id", type != EV_CALLBACK_REQUESTED, &f->call_id, err) &&
+           param_time(p, "at", true, &f->at, err);
+}
+
+static bool offered(json_t *p, Fields *f, RpcError *err)
+{
+    return get_str(p, "queue", true, &f->queue, err) &&
+           get_str(p, "dialled", false, &f->dialled, err) &&
+           get_str(p, "location", false, &f->location, err) &&
+           param_enum(p, "channel", false, channel_names, &f->channel, err) &&
+           param_enum(p, "direction", false, direction_names, &f->direction, err) &&
+           get_str(p, "callback_id", false, &f->callback_id, err) &&
+           get_str(p, "transferred_from", false, &f->transferred_from, err);
+}
+
+static bool transferred(json_t *p, Fields *f, RpcError *err)
+{
+    return get_str(p, "agent", true, &f->agent, err) &&
+           get_str(p, "target", true, &f->target, err) &&
+           param_enum(p, "target_kind", true, target_kind_names, &f->target_kind, err) &&
+           param_enum(p, "mode", false, transfer_mode_names, &f->mode, err);
+}
+
+static bool callback_requested(json_t *p, Fields *f, RpcError *err)
+{
+    return get_str(p, "callback_id", true, &f->callback_id, err) &&
+           get_str(p, "queue", true, &f->queue, err) &&
+           param_time(p, "due_by", false, &f->due_by, err);
+}
+
+static bool type_fields(EventType type, json_t *p, Fields *f, RpcError *err)
+{
+    switch (type) {
+    case EV_OFFERED: return offered(p, f, err);
+    case EV_ANSWERED: return get_str(p, "agent", true, &f->agent, err);
+    case EV_TRANSFERRED: return transferred(p, f, err);
+    case EV_ENDED: return param_enum(p, "by", false, ended_by_names, &f->by, err);
+    case EV_CALLBACK_REQUESTED: return callback_requested(p, f, err);
+    default: return true;
+    }
+}
+
+/* Reads the caller: a number from a client, or its key from storage. */
+static bool caller_field(EventType type, json_t *p, const CallerCtx *cc, bool from_storage,
+                         Fields *f, char number[CALLER_E164_MAX], RpcError *err)
+{
+    bool needs_number = type == EV_CALLBACK_REQUESTED;
+    if (type != EV_OFFERED && !needs_number)
+        return true;
+    if (from_storage) {
+        if (!get_str(p, "caller_key", false, &f->caller_key, err))
+            return false;
+        f->withheld = json_is_true(json_object_get(p, "caller_withheld"));
+        return true;
+    }
+    if (!get_str(p, "caller", needs_number, &f->caller, err))
+        return false;
+    if (!f->caller)
+        return true;
+    CallerResult r = caller_normalise(f->caller, cc->country_code, number);
+    if (r == CALLER_INVALID || (needs_number && r == CALLER_WITHHELD)) {
+        rpc_error_field(err, "caller", needs_number ? "must be a number that can be called back"
+                                                    : "must be a phone number");
+        return false;
+    }
+    f->withheld = r == CALLER_WITHHELD;
+    return true;
+}
+
+static json_t *stored_form(json_t *params, const char *key, bool withheld)
+{
+    json_t *s = json_deep_copy(params);
+    if (!s)
+        return NULL;
+    json_object_del(s, "caller");
+    if (key)
+        json_object_set_new(s, "caller_key", json_string(key));
+    if (withheld)
+        json_object_set_new(s, "caller_withheld", json_true());
+    return s;
+}
+
+bool event_parse(EventType type, json_t *params, const CallerCtx *cc, bool from_storage,
+                 EventParse *out, RpcError *err)
+{
+    Fields f;
+    memset(&f, 0, sizeof(f));
+    f.channel = f.direction = f.target_kind = f.mode = f.by = -1;
+    memset(out, 0, sizeof(*out));
+    if (!common(params, type, &f, err) || !type_fields(type, params, &f, err) ||
+        !caller_field(type, params, cc, from_storage, &f, out->number, err))
+        return false;
+    char key[CALLER_KEY_HEX_LEN];
+    const char *caller_key = f.caller_key;
+    if (!from_storage && f.caller && !f.withheld) {
+        caller_key_hex(cc->tenant_key, out->number, key);
+        caller_key = key;
+    }
+    Event fields;
+    memset(&fields, 0, sizeof(fields));
+    fields.type = type;
+    fields.at = f.at;
+    fields.channel = f.channel < 0 ? CH_VOICE : (Channel)f.channel;
+    fields.direction = f.direction < 0 ? DIR_INBOUND : (Direction)f.direction;
+    fields.target_kind = f.target_kind < 0 ? TK_EXTERNAL : (TargetKind)f.target_kind;
+    fields.mode = f.mode < 0 ? TM_BLIND : (TransferMode)f.mode;
+    fields.by = f.by < 0 ? BY_UNKNOWN : (EndedBy)(f.by + 1); /* names skip "unknown" */
+    fields.caller_withheld = f.withheld;
+    fields.due_by = f.due_by;
+    EventText text = {f.event_id, f.call_id, f.queue, f.location, f.transferred_from,
+                      f.callback_id, f.agent, f.target, caller_key};
+    out->event = event_create(&fields, &text);
+    out->stored = from_storage ? json_incref(params) : stored_form(params, caller_key, f.withheld);
+    if (!out->event || !out->stored) {
+        event_parse_free(out);
+        rpc_error_set(err, RPC_INTERNAL, "internal error: out of memory");
+        return false;
+    }
+    return true;
+}
+
+void event_parse_free(EventParse *p)
+{
+    event_destroy(p->event);
+    json_decref(p->stored);
+    p->event = NULL;
+    p->stored = NULL;
+}

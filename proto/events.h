@@ -1,0 +1,37 @@
+/* Telephony event parameters (PROTOCOL.md, role bridge) checked and
+ * turned into domain Events. The same code reads events back from
+ * storage, so what was accepted is exactly what is replayed.
+ *
+ * The caller's number is normalised and replaced by its key before
+ * anything is kept: the stored form of the params has "caller_key" (or
+ * "caller_withheld": true) instead of "caller". Only a callback request
+ * keeps the plain number, returned separately, because someone must call
+ * it back. Unknown extra fields are kept in the stored form. */
+#ifndef EVENTS_H
+#define EVENTS_H
+
+#include <jansson.h>
+
+#include "caller.h"
+#include "event.h"
+#include "jsonrpc.h"
+
+typedef struct CallerCtx {
+    const char *country_code;
+    unsigned char tenant_key[32];
+} CallerCtx;
+
+typedef struct EventParse {
+    Event *event;                   /* new; caller frees (or hands on) */
+    json_t *stored;                 /* new reference: params as stored */
+    char number[CALLER_E164_MAX];   /* callback.requested: the number to call */
+} EventParse;
+
+/* from_storage: params are a stored form (caller_key instead of caller).
+ * On failure err holds a -32602 naming the field; nothing is allocated. */
+bool event_parse(EventType type, json_t *params, const CallerCtx *cc, bool from_storage,
+                 EventParse *out, RpcError *err) KIC_MUST_CHECK;
+
+void event_parse_free(EventParse *p);
+
+#endif

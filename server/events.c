@@ -1,0 +1,22 @@
+/* The telephony event methods (role bridge). Parameters are checked here,
+ * before anything is queued, so one bad event never touches a batch; the
+ * event is then a Record for the writer, answered once durable. */
+#include "methods.h"
+#include "tenants.h"
+#include "writer.h"
+
+void method_event(Conn *c, Reply *r, json_t *params, const Method *m)
+{
+    Tenant *t = c->sess.tenant;
+    int type = event_type_from_method(m->name);
+    EventParse ep;
+    RpcError err = {0};
+    if (!event_parse((EventType)type, params, &t->callers, false, &ep, &err)) {
+        reply_error(r, &err);
+        rpc_error_clear(&err);
+        return;
+    }
+    Record *rec = record_new(REC_EVENT, t, r);
+    rec->ev = ep;
+    writer_submit(c->srv->writer, rec);
+}

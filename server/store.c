@@ -1,0 +1,357 @@
+/* Loading state from storage (see store.h). Times come back as epoch
+ * microseconds (exact, whatever the session time zone). */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg.h"
+#include "writer.h"
+
+#define CALLS_SINCE                                                     \
+    "(SELECT DISTINCT call_id FROM events WHERE tenant_id = $1 AND at >= $2::timestamptz" \
+    " AND call_id <> '')"
+
+static const char sql_tenants[] = "SELECT tenant_id, name FROM tenants ORDER BY tenant_id";
+static const char sql_events[] =
+    "SELECT tenant_id, type, payload::text FROM events"
+    " WHERE tenant_id = $1 AND (call_id IN " CALLS_SINCE
+    "   OR (call_id = '' AND at >= $2::timestamptz))"
+    " ORDER BY tenant_id, call_id";
+static const char sql_repeats[] =
+    "SELECT tenant_id, call_id, followed_by_repeat FROM calls"
+    " WHERE tenant_id = $1 AND followed_by_repeat AND call_id IN " CALLS_SINCE;
+static const char sql_wrapups[] =
+    "SELECT tenant_id, call_id, agent, (extract(epoch FROM at) * 1000000)::bigint, category,"
+    "       resolved, follow_up, caller_type FROM wrapups"
+    " WHERE tenant_id = $1 AND call_id IN " CALLS_SINCE;
+static const char sql_agents[] =
+    "SELECT DISTINCT agent FROM users WHERE tenant_id = $1 AND role = 'agent'"
+    " AND revoked_at IS NULL AND agent IS NOT NULL";
+static const char sql_choices[] =
+    "SELECT agent, chosen, (extract(epoch FROM since) * 1000000)::bigint, reason,"
+    "       (extract(epoch FROM offline_since) * 1000000)::bigint"
+    " FROM agent_choices WHERE tenant_id = $1";
+
+static int find_index(const char *const *names, const char *value)
+{
+    for (int i = 0; value && names[i]; i++)
+        if (strcmp(names[i], value) == 0)
+            return i;
+    return -1;
+}
+
+static KicTime col_time(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? KIC_TIME_NONE : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static const char *col_str(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static Event *parse_stored(Server *s, Tenant *t, const char *type, const char *payload)
+{
+    int et = event_type_from_method(type);
+    json_t *params = json_loads(payload, 0, NULL);
+    EventParse ep;
+    RpcError err = {0};
+    Event *ev = NULL;
+    if (et >= 0 && params && event_parse((EventType)et, params, &t->callers, true, &ep, &err)) {
+        ev = ep.event;
+        ep.event = NULL;
+        event_parse_free(&ep);
+    } else {
+        srv_log(s, LOG_ERROR, "tenant %s: stored %s event unreadable: %s", t->name, type,
+                err.message[0] ? err.message : "bad JSON");
+    }
+    rpc_error_clear(&err);
+    json_decref(params);
+    return ev;
+}
+
+typedef struct WrapList {
+    Wrapup **items;
+    size_t n;
+} WrapList;
+
+static char *call_key(const char *tenant, const char *call_id)
+{
+    char *k;
+    if (asprintf(&k, "%s:%s", tenant, call_id) < 0)
+        abort();
+    return k;
+}
+
+static void free_keys(StrMap *m, bool free_values)
+{
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (strmap_next(m, &pos, &k, &v)) {
+        free((char *)k);
+        if (free_values) {
+            WrapList *l = v;
+            for (size_t i = 0; i < l->n; i++)
+                wrapup_free(l->items[i]);
+            free(l->items);
+            free(l);
+        }
+    }
+    strmap_free(m);
+}
+
+static void index_wrapups(PGresult *r, StrMap *out)
+{
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        char *k = call_key(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+        WrapList *l = strmap_get(out, k);
+        if (!l) {
+            l = calloc(1, sizeof(*l));
+            if (!l)
+                abort();
+            strmap_put(out, k, l);
+        } else {
+            free(k);
+        }
+        Wrapup *w = wrapup_new(PQgetvalue(r, i, 2), PQgetvalue(r, i, 4), col_time(r, i, 3),
+                               strcmp(PQgetvalue(r, i, 5), "t") == 0,
+                               find_index(follow_up_names, col_str(r, i, 6)),
+                               find_index(caller_type_names, col_str(r, i, 7)));
+        l->items = realloc(l->items, (l->n + 1) * sizeof(Wrapup *));
+        if (!w || !l->items)
+            abort();
+        l->items[l->n++] = w;
+    }
+}
+
+/* Hands one call's events (and its wrap-ups, repeat flag) to the centre. */
+static void load_group(Tenant *t, Event **evs, size_t n, StrMap *repeats, StrMap *wraps,
+                       KicTime now, Effects *fx)
+{
+    char *k = call_key(t->id_text, evs[0]->call_id);
+    WrapList *wl = strmap_get(wraps, k);
+    bool repeat = strmap_get(repeats, k) != NULL;
+    free(k);
+    Wrapup **w = NULL;
+    size_t nw = 0;
+    if (wl) {
+        w = wl->items;
+        nw = wl->n;
+        wl->items = NULL; /* the centre takes them */
+        wl->n = 0;
+    }
+    centre_load_call(t->centre, evs, n, w, nw, repeat, now, fx);
+    free(w);
+}
+
+void store_merge_calls(Server *s, PGresult *events, PGresult *calls, PGresult *wrapups,
+                       Effects *fx)
+{
+    StrMap repeats = STRMAP_INIT, wraps = STRMAP_INIT;
+    for (int i = 0; calls && i < PQntuples(calls); i++)
+        if (strcmp(PQgetvalue(calls, i, 2), "t") == 0)
+            strmap_put(&repeats, call_key(PQgetvalue(calls, i, 0), PQgetvalue(calls, i, 1)), calls);
+    index_wrapups(wrapups, &wraps);
+
+    KicTime now = server_now();
+    Event **group = NULL;
+    size_t n = 0, cap = 0;
+    Tenant *gt = NULL;
+    int rows = events ? PQntuples(events) : 0;
+    for (int i = 0; i <= rows; i++) {
+        Tenant *t = NULL;
+        Event *ev = NULL;
+        if (i < rows) {
+            t = tenants_find(s->tenants, strtoll(PQgetvalue(events, i, 0), NULL, 10));
+            ev = t ? parse_stored(s, t, PQgetvalue(events, i, 1), PQgetvalue(events, i, 2)) : NULL;
+            if (!ev)
+                continue;
+            if (ev->type == EV_CALLBACK_REQUESTED) {
+                centre_apply_event(t->centre, ev, now, false, NULL);
+                continue;
+            }
+        }
+        if (n && (!ev || t != gt || strcmp(ev->call_id, group[0]->call_id) != 0)) {
+            load_group(gt, group, n, &repeats, &wraps, now, fx);
+            n = 0;
+        }
+        if (!ev)
+            break;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            group = realloc(group, cap * sizeof(Event *));
+            if (!group)
+                abort();
+        }
+        group[n++] = ev;
+        gt = t;
+    }
+    free(group);
+    free_keys(&repeats, false);
+    free_keys(&wraps, true);
+}
+
+/* ---- per-tenant load ---- */
+
+/* Start-up: counts tenants still loading. */
+typedef struct StartUp {
+    Server *s;
+    StoreDone done;
+    int pending;
+    bool ok;
+} StartUp;
+
+typedef struct TenantLoad {
+    Server *s;
+    Tenant *t;
+    StartUp *su; /* NULL outside start-up */
+    bool resync; /* replace the tenant's centre with what storage holds */
+} TenantLoad;
+
+static void startup_release(StartUp *su)
+{
+    if (--su->pending > 0)
+        return;
+    StoreDone done = su->done;
+    Server *s = su->s;
+    bool ok = su->ok;
+    free(su);
+    done(s, ok);
+}
+
+static void load_agents(Centre *c, PGresult *agents, PGresult *choices)
+{
+    for (int i = 0; agents && i < PQntuples(agents); i++)
+        centre_load_agent(c, PQgetvalue(agents, i, 0), AS_OFFLINE, KIC_TIME_NONE, NULL,
+                          KIC_TIME_NONE);
+    for (int i = 0; choices && i < PQntuples(choices); i++) {
+        int chosen = find_index(agent_state_names, PQgetvalue(choices, i, 1));
+        if (chosen < 0)
+            continue;
+        centre_load_agent(c, PQgetvalue(choices, i, 0), (AgentState)chosen,
+                          col_time(choices, i, 2), col_str(choices, i, 3),
+                          col_time(choices, i, 4));
+    }
+}
+
+static void tenant_loaded(PgJob *job, void *arg)
+{
+    TenantLoad *tl = arg;
+    Server *s = tl->s;
+    Tenant *t = tl->t;
+    if (pgjob_error(job)) {
+        srv_log(s, LOG_ERROR, "tenant %s: loading state failed: %s", t->name, pgjob_error(job));
+        if (tl->su)
+            tl->su->ok = false;
+    } else {
+        if (tl->resync) {
+            CentreConfig cc;
+            tenants_centre_config(s, &cc);
+            Centre *fresh = centre_new(t->id, &cc, server_now());
+            if (!fresh)
+                abort();
+            centre_free(t->centre);
+            t->centre = fresh;
+        }
+        store_merge_calls(s, pgjob_result(job, 0), pgjob_result(job, 1), pgjob_result(job, 2),
+                          NULL);
+        load_agents(t->centre, pgjob_result(job, 3), pgjob_result(job, 4));
+        if (tl->resync)
+            srv_log(s, LOG_WARN, "tenant %s: live state reloaded from storage", t->name);
+    }
+    if (tl->resync) {
+        t->resyncing = false;
+        writer_release(s->writer);
+    }
+    if (tl->su)
+        startup_release(tl->su);
+    free(tl);
+}
+
+static bool load_tenant(Server *s, Tenant *t, StartUp *su, bool resync)
+{
+    TenantLoad *tl = calloc(1, sizeof(*tl));
+    if (!tl)
+        abort();
+    tl->s = s;
+    tl->t = t;
+    tl->su = su;
+    tl->resync = resync;
+    char horizon[40];
+    time_format_db(centre_loaded_since(t->centre), horizon, sizeof(horizon));
+    const char *args[] = {t->id_text, horizon};
+    PgJob *job = pgjob_new(tenant_loaded, tl);
+    pgjob_add(job, sql_events, 2, args);
+    pgjob_add(job, sql_repeats, 2, args);
+    pgjob_add(job, sql_wrapups, 2, args);
+    pgjob_add(job, sql_agents, 1, args);
+    pgjob_add(job, sql_choices, 1, args);
+    if (pgconn_submit(s->pg_reader, job))
+        return true;
+    pgjob_free(job);
+    free(tl);
+    return false;
+}
+
+static void tenants_listed(PgJob *job, void *arg)
+{
+    StartUp *su = arg;
+    if (pgjob_error(job)) {
+        srv_log(su->s, LOG_ERROR, "loading tenants failed: %s", pgjob_error(job));
+        su->ok = false;
+        startup_release(su);
+        return;
+    }
+    PGresult *r = pgjob_result(job, 0);
+    srv_log(su->s, LOG_INFO, "loading the live state of %d tenants", PQntuples(r));
+    for (int i = 0; i < PQntuples(r); i++) {
+        Tenant *t = tenants_get(su->s->tenants, strtoll(PQgetvalue(r, i, 0), NULL, 10),
+                                PQgetvalue(r, i, 1));
+        su->pending++;
+        if (!load_tenant(su->s, t, su, false)) {
+            su->pending--;
+            su->ok = false;
+        }
+    }
+    startup_release(su); /* the count's own hold, taken in store_load_all */
+}
+
+void store_load_all(Server *s, StoreDone done)
+{
+    StartUp *su = calloc(1, sizeof(*su));
+    if (!su)
+        abort();
+    su->s = s;
+    su->done = done;
+    su->ok = true;
+    su->pending = 1;
+    PgJob *job = pgjob_new(tenants_listed, su);
+    pgjob_add(job, sql_tenants, 0, NULL);
+    if (!pgconn_submit(s->pg_reader, job)) {
+        pgjob_free(job);
+        su->ok = false;
+        startup_release(su);
+    }
+}
+
+void store_load_tenant(Server *s, Tenant *t)
+{
+    if (!load_tenant(s, t, NULL, false))
+        srv_log(s, LOG_WARN, "tenant %s: storage unavailable, agents load later", t->name);
+}
+
+void store_resync(Server *s, Tenant *t)
+{
+    if (t->resyncing)
+        return;
+    t->resyncing = true;
+    writer_hold(s->writer);
+    if (!load_tenant(s, t, NULL, true)) {
+        srv_log(s, LOG_ERROR, "tenant %s: cannot reload state (storage unavailable)", t->name);
+        t->resyncing = false;
+        writer_release(s->writer);
+    }
+}

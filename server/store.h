@@ -1,0 +1,32 @@
+/* Reading live state back from PostgreSQL: at start-up every tenant's
+ * recent calls (cache_days), agents and their choices; for a batch the
+ * old calls it touches; and after a write that failed unexpectedly, a
+ * tenant's whole state again (memory must follow storage). Events are
+ * re-read through the same parser that accepted them. */
+#ifndef STORE_H
+#define STORE_H
+
+#include <libpq-fe.h>
+
+#include "centre.h"
+#include "server.h"
+#include "tenants.h"
+
+typedef void (*StoreDone)(Server *s, bool ok);
+
+/* Loads all tenants on the reader connection; done(ok) when finished. */
+void store_load_all(Server *s, StoreDone done);
+
+/* Merges the results of the writer's load statements (events, calls'
+ * repeat flags, wrap-ups) into the tenants' centres. */
+void store_merge_calls(Server *s, PGresult *events, PGresult *calls, PGresult *wrapups,
+                       Effects *fx);
+
+/* Rebuilds a tenant's live state from storage. The writer holds new
+ * batches until it is done. */
+void store_resync(Server *s, Tenant *t);
+
+/* Loads (once) a tenant that appeared after start-up: its agents. */
+void store_load_tenant(Server *s, Tenant *t);
+
+#endif

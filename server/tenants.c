@@ -1,0 +1,188 @@
+/* Tenant registry. */
+#include "tenants.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+
+typedef struct ConnList {
+    char *agent;
+    Conn **conns;
+    size_t n, cap;
+} ConnList;
+
+struct Tenants {
+    Server *srv;
+    StrMap by_id; /* id_text -> Tenant */
+};
+
+Tenants *tenants_new(Server *s)
+{
+    Tenants *t = calloc(1, sizeof(*t));
+    if (t)
+        t->srv = s;
+    return t;
+}
+
+static void tenant_free(Tenant *t)
+{
+    size_t pos = 0;
+    void *v;
+    while (strmap_next(&t->desktops, &pos, NULL, &v)) {
+        ConnList *l = v;
+        free(l->agent);
+        free(l->conns);
+        free(l);
+    }
+    strmap_free(&t->desktops);
+    centre_free(t->centre);
+    free(t->watchers);
+    free(t);
+}
+
+void tenants_free(Tenants *t)
+{
+    if (!t)
+        return;
+    size_t pos = 0;
+    void *v;
+    while (strmap_next(&t->by_id, &pos, NULL, &v))
+        tenant_free(v);
+    strmap_free(&t->by_id);
+    free(t);
+}
+
+void tenants_centre_config(const Server *s, CentreConfig *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->metric.sl_threshold_us = s->cfg.sl_threshold_s * KIC_USEC;
+    out->metric.short_abandon_us = s->cfg.short_abandon_s * KIC_USEC;
+    out->repeat_window_days = (int)s->cfg.repeat_window_days;
+    out->cache_days = (int)s->cfg.cache_days;
+    out->notice_max_age_us = 3600 * KIC_USEC;
+}
+
+Tenant *tenants_find(const Tenants *t, int64_t id)
+{
+    char key[24];
+    snprintf(key, sizeof(key), "%lld", (long long)id);
+    return strmap_get(&t->by_id, key);
+}
+
+Tenant *tenants_get(Tenants *t, int64_t id, const char *name)
+{
+    Tenant *tn = tenants_find(t, id);
+    if (tn)
+        return tn;
+    tn = calloc(1, sizeof(*tn));
+    if (!tn)
+        abort();
+    tn->id = id;
+    snprintf(tn->id_text, sizeof(tn->id_text), "%lld", (long long)id);
+    snprintf(tn->name, sizeof(tn->name), "%s", name);
+    CentreConfig cc;
+    tenants_centre_config(t->srv, &cc);
+    tn->centre = centre_new(id, &cc, server_now());
+    if (!tn->centre)
+        abort();
+    tn->callers.country_code = t->srv->cfg.country_code;
+    caller_tenant_key(t->srv->cfg.secret, name, tn->callers.tenant_key);
+    strmap_put(&t->by_id, tn->id_text, tn);
+    return tn;
+}
+
+bool tenants_next(const Tenants *t, size_t *pos, Tenant **out)
+{
+    void *v;
+    if (!strmap_next(&t->by_id, pos, NULL, &v))
+        return false;
+    *out = v;
+    return true;
+}
+
+void tenant_desktop_add(Tenant *t, const char *agent, Conn *c)
+{
+    ConnList *l = strmap_get(&t->desktops, agent);
+    if (!l) {
+        l = calloc(1, sizeof(*l));
+        if (!l || !(l->agent = strdup(agent)))
+            abort();
+        strmap_put(&t->desktops, l->agent, l);
+    }
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 2;
+        l->conns = realloc(l->conns, l->cap * sizeof(Conn *));
+        if (!l->conns)
+            abort();
+    }
+    l->conns[l->n++] = c;
+}
+
+void tenant_desktop_remove(Tenant *t, const char *agent, Conn *c)
+{
+    ConnList *l = strmap_get(&t->desktops, agent);
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->conns[i] == c) {
+            l->conns[i] = l->conns[--l->n];
+            break;
+        }
+    }
+    if (l->n == 0) {
+        strmap_remove(&t->desktops, l->agent);
+        free(l->agent);
+        free(l->conns);
+        free(l);
+    }
+}
+
+void tenant_notify_agent(Tenant *t, const char *agent, const char *method, json_t *params)
+{
+    ConnList *l = strmap_get(&t->desktops, agent);
+    if (!l)
+        return;
+    /* Copy first: a slow desktop may be dropped (and leave the list). */
+    size_t n = l->n;
+    Conn **targets = malloc(n * sizeof(Conn *));
+    if (!targets)
+        abort();
+    memcpy(targets, l->conns, n * sizeof(Conn *));
+    for (size_t i = 0; i < n; i++)
+        conn_notify(targets[i], method, params);
+    free(targets);
+}
+
+void tenant_watch(Tenant *t, Conn *c)
+{
+    for (size_t i = 0; i < t->nwatchers; i++)
+        if (t->watchers[i] == c)
+            return;
+    if (t->nwatchers == t->cap_watchers) {
+        t->cap_watchers = t->cap_watchers ? t->cap_watchers * 2 : 8;
+        t->watchers = realloc(t->watchers, t->cap_watchers * sizeof(Conn *));
+        if (!t->watchers)
+            abort();
+    }
+    t->watchers[t->nwatchers++] = c;
+}
+
+void tenant_unwatch(Tenant *t, Conn *c)
+{
+    for (size_t i = 0; i < t->nwatchers; i++) {
+        if (t->watchers[i] == c) {
+            t->watchers[i] = t->watchers[--t->nwatchers];
+            return;
+        }
+    }
+}
+
+void tenants_roll_day(Tenants *t, KicTime now)
+{
+    size_t pos = 0;
+    Tenant *tn;
+    while (tenants_next(t, &pos, &tn))
+        centre_roll_day(tn->centre, now);
+}

@@ -1,0 +1,52 @@
+/* The tenants kicd serves: per tenant its live centre (lib/centre), the
+ * key for callers' numbers, and which connections are which agent's
+ * desktops (for notifications). Created at start-up for every tenant in
+ * storage, and on first login for one added since. */
+#ifndef TENANTS_H
+#define TENANTS_H
+
+#include "centre.h"
+#include "events.h"
+#include "server.h"
+#include "strmap.h"
+
+typedef struct Tenant {
+    int64_t id;
+    char name[KIC_MAX_FIELD + 1];
+    char id_text[24];
+    Centre *centre;
+    CallerCtx callers;
+    StrMap desktops; /* agent id -> ConnList */
+    bool resyncing;  /* its state is being reloaded from storage */
+    Conn **watchers; /* connections subscribed to stats */
+    size_t nwatchers, cap_watchers;
+} Tenant;
+
+typedef struct Tenants Tenants;
+
+Tenants *tenants_new(Server *s);
+void tenants_free(Tenants *t);
+
+/* The tenant, created (empty) if kicd has not seen it yet. */
+Tenant *tenants_get(Tenants *t, int64_t id, const char *name);
+Tenant *tenants_find(const Tenants *t, int64_t id);
+/* Iteration: *pos starts at 0. */
+bool tenants_next(const Tenants *t, size_t *pos, Tenant **out);
+
+/* The centre configuration the server's config asks for. */
+void tenants_centre_config(const Server *s, CentreConfig *out);
+
+/* Agent desktops: a logged-in agent connection joins, a closing one leaves. */
+void tenant_desktop_add(Tenant *t, const char *agent, Conn *c);
+void tenant_desktop_remove(Tenant *t, const char *agent, Conn *c);
+/* Sends a notification to every desktop of the agent. */
+void tenant_notify_agent(Tenant *t, const char *agent, const char *method, json_t *params);
+
+/* Stats subscribers. */
+void tenant_watch(Tenant *t, Conn *c);
+void tenant_unwatch(Tenant *t, Conn *c);
+
+/* Rolls every tenant's day (between batches). */
+void tenants_roll_day(Tenants *t, KicTime now);
+
+#endif

@@ -1,0 +1,83 @@
+/* The writer: every change that must be durable before it is answered
+ * (telephony events, agents' state choices, wrap-ups, callbacks) passes
+ * through here as a Record. Records from all connections are group-
+ * committed: collected into a batch (up to batch_max, or what arrived
+ * within batch_wait_us), decided in order by the domain (lib/centre),
+ * written in one transaction of a few set-based statements through a
+ * libpq pipeline, and answered only after COMMIT returned (synchronous
+ * commit). One batch is in flight at a time, so decisions and writes
+ * follow the same order.
+ *
+ * A request that fails validation never becomes a Record; a Record that
+ * the domain refuses (a duplicate, a wrap-up conflict) is answered with
+ * the batch, because the decision it was compared with may still be in
+ * flight. */
+#ifndef WRITER_H
+#define WRITER_H
+
+#include "agent.h"
+#include "conn.h"
+#include "events.h"
+#include "server.h"
+#include "tenants.h"
+#include "wrapup.h"
+
+typedef enum {
+    REC_EVENT,
+    REC_AGENT_STATE,
+    REC_WRAPUP,
+} RecordKind;
+
+typedef struct Record {
+    struct Record *next;
+    RecordKind kind;
+    Tenant *tenant;
+    Reply *reply; /* finished by the writer */
+    KicTime queued_at;
+
+    EventParse ev; /* REC_EVENT */
+
+    struct { /* REC_AGENT_STATE */
+        char agent[KIC_MAX_FIELD + 1];
+        AgentState chosen;
+        char *reason;
+        KicTime at;
+    } state;
+
+    struct { /* REC_WRAPUP */
+        char call_id[KIC_MAX_FIELD + 1];
+        Wrapup *wrapup;
+        char *note;
+        KicTime at;
+    } wrap;
+
+    /* Set when decided. */
+    json_t *result; /* the reply's result, or NULL with error set */
+    RpcError error;
+} Record;
+
+Writer *writer_new(Server *s);
+void writer_free(Writer *w);
+
+/* A new record (calloc'd); fill it, then submit. */
+Record *record_new(RecordKind kind, Tenant *t, Reply *reply);
+/* Takes ownership. Answers -32029 at once when the queue is full. */
+void writer_submit(Writer *w, Record *r);
+
+/* The writer's PostgreSQL connection came up or went down. */
+void writer_pg_state(Writer *w, bool up);
+
+/* Holds new batches (while a tenant's state is reloaded); nests. */
+void writer_hold(Writer *w);
+void writer_release(Writer *w);
+
+/* Nothing queued or in flight (for draining and day rolls). */
+bool writer_idle(const Writer *w);
+
+typedef struct WriterStats {
+    uint64_t batches, records, events_new, events_duplicate, commit_us_total;
+    size_t queued, last_batch;
+} WriterStats;
+void writer_stats(const Writer *w, WriterStats *out);
+
+#endif

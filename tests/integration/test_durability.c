@@ -1,0 +1,237 @@
+/* Durability: an acknowledged event survives kill -9 of kicd; a re-send
+ * after the restart is a duplicate; the live state after a restart (clean
+ * or killed) equals the live state before it. Each test runs its own kicd
+ * so it can kill it. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static int next_db;
+
+static void start_fresh(Kicd *k, char **bridge, char **agent, char **super)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "durable%d_%d", (int)getpid(), ++next_db);
+    kicd_init(k, name, NULL);
+    kicd_start(k);
+    *bridge = h_user(k, "care", "pbx", "bridge", NULL, NULL);
+    if (agent)
+        *agent = h_user(k, "care", "a.jansen", "agent", NULL, "kic");
+    if (super)
+        *super = h_user(k, "care", "s.bakker", "supervisor", NULL, NULL);
+}
+
+/* Event i of a stream: calls of 4 events (offered, answered, ended). */
+static void stream_event(Client *c, int id, int i, KicTime t0)
+{
+    int call = i / 3, step = i % 3;
+    static const char *const methods[] = {"call.offered", "call.answered", "call.ended"};
+    char extra[128];
+    if (step == 0)
+        snprintf(extra, sizeof(extra), ",\"queue\":\"q%d\",\"caller\":\"06%08d\"", call % 4, call % 500);
+    else if (step == 1)
+        snprintf(extra, sizeof(extra), ",\"agent\":\"a%02d\"", call % 20);
+    else
+        extra[0] = '\0';
+    cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\",\"params\":{\"event_id\":\"s%d\",\"call_id\":\"k%d\",\"at\":\"%s\"%s}}",
+             id, methods[step], i, call, h_at(t0, call * 2.0 + step * 7.0), extra);
+}
+
+START_TEST(acked_events_survive_kill_9_and_resends_are_duplicates)
+{
+    Kicd k;
+    char *bridge;
+    start_fresh(&k, &bridge, NULL, NULL);
+    Client *c = cl_session(k.port, bridge);
+    KicTime t0 = h_today(3 * 3600);
+    int n = 6000;
+    for (int i = 0; i < n; i++)
+        stream_event(c, i, i, t0);
+    int acked = 0;
+    for (int i = 0; i < n; i++) {
+        json_t *r = cl_recv(c, 30000);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
+        ck_assert(json_is_true(json_object_get(rpc_result(r), "accepted")));
+        json_decref(r);
+        acked++;
+    }
+    kicd_kill(&k); /* no goodbye, right after the last ack */
+    cl_close(c);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events"), acked);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM calls"), n / 3);
+
+    kicd_start(&k);
+    c = cl_session(k.port, bridge);
+    for (int i = 0; i < n; i++)
+        stream_event(c, i, i, t0);
+    for (int i = 0; i < n; i++) {
+        json_t *r = cl_recv(c, 30000);
+        ck_assert_msg(json_is_true(json_object_get(rpc_result(r), "duplicate")), "event %d not a duplicate", i);
+        json_decref(r);
+    }
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events"), n);
+    cl_close(c);
+    ck_assert(kicd_stop(&k));
+    free(bridge);
+}
+END_TEST
+
+START_TEST(kill_9_in_the_middle_loses_no_acked_event)
+{
+    Kicd k;
+    char *bridge;
+    start_fresh(&k, &bridge, NULL, NULL);
+    Client *c = cl_session(k.port, bridge);
+    KicTime t0 = h_today(3 * 3600);
+    int n = 30000, kill_at = 8000;
+    for (int i = 0; i < n; i++)
+        stream_event(c, i, i, t0);
+    int acked = 0;
+    while (acked < kill_at) {
+        json_t *r = cl_recv(c, 30000);
+        ck_assert(json_is_true(json_object_get(rpc_result(r), "accepted")));
+        json_decref(r);
+        acked++;
+    }
+    kicd_kill(&k);
+    /* Whatever else arrived before the kill was acked too: read it. */
+    json_t *r;
+    while ((r = cl_recv(c, 200))) {
+        acked++;
+        json_decref(r);
+    }
+    cl_close(c);
+    char sql[256];
+    /* events s0 .. s(acked-1) were acknowledged (in order): all stored */
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM events WHERE substr(event_id, 2)::int < %d", acked);
+    ck_assert_int_eq(h_sql_int(k.conninfo, sql), acked);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM event_keys"),
+                     h_sql_int(k.conninfo, "SELECT count(*) FROM events"));
+    ck_assert(kicd_log_clean(&k));
+    free(bridge);
+}
+END_TEST
+
+/* stats.live and agents.list without what depends on the clock. */
+static char *live_view(int port, const char *super)
+{
+    Client *c = cl_session(port, super);
+    json_t *r = cl_call(c, "stats.live", NULL);
+    json_t *res = json_incref(ck_result(r));
+    json_decref(r);
+    json_object_del(res, "at");
+    json_object_del(json_object_get(res, "total"), "longest_wait_s");
+    size_t i;
+    json_t *q;
+    json_array_foreach(json_object_get(res, "queues"), i, q)
+    {
+        json_object_del(q, "longest_wait_s");
+    }
+    r = cl_call(c, "agents.list", NULL);
+    json_object_set(res, "agents_list", json_object_get(ck_result(r), "agents"));
+    json_decref(r);
+    cl_close(c);
+    char *text = json_dumps(res, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(res);
+    return text;
+}
+
+static void a_busy_morning(Kicd *k, const char *bridge, const char *agent)
+{
+    Client *c = cl_session(k->port, bridge);
+    Client *desk = cl_session(k->port, agent);
+    json_t *r = cl_call(desk, "agent.state.set", "{\"state\":\"available\"}");
+    ck_result(r);
+    json_decref(r);
+    KicTime t0 = h_today(2 * 3600);
+    /* 300 finished calls, some abandoned, some transferred, repeat callers */
+    for (int i = 0; i < 300; i++) {
+        char p[512];
+        double base = i * 20.0;
+        snprintf(p, sizeof(p), "{\"event_id\":\"m%d-o\",\"call_id\":\"m%d\",\"at\":\"%s\",\"queue\":\"q%d\",\"caller\":\"06%08d\"}", i, i, h_at(t0, base), i % 3, i % 40);
+        json_decref(cl_call(c, "call.offered", "%s", p));
+        if (i % 7 == 0) {
+            snprintf(p, sizeof(p), "{\"event_id\":\"m%d-x\",\"call_id\":\"m%d\",\"at\":\"%s\"}", i, i, h_at(t0, base + (i % 11)));
+            json_decref(cl_call(c, "call.abandoned", "%s", p));
+            continue;
+        }
+        snprintf(p, sizeof(p), "{\"event_id\":\"m%d-a\",\"call_id\":\"m%d\",\"at\":\"%s\",\"agent\":\"a%02d\"}", i, i, h_at(t0, base + (i % 30)), i % 6);
+        json_decref(cl_call(c, "call.answered", "%s", p));
+        if (i % 5 == 0) {
+            snprintf(p, sizeof(p), "{\"event_id\":\"m%d-t\",\"call_id\":\"m%d\",\"at\":\"%s\",\"agent\":\"a%02d\",\"target\":\"team-%d\",\"target_kind\":\"care_team\"}", i, i, h_at(t0, base + 60), i % 6, i % 2);
+            json_decref(cl_call(c, "call.transferred", "%s", p));
+        }
+        snprintf(p, sizeof(p), "{\"event_id\":\"m%d-e\",\"call_id\":\"m%d\",\"at\":\"%s\"}", i, i, h_at(t0, base + 90));
+        json_decref(cl_call(c, "call.ended", "%s", p));
+    }
+    /* now: two waiting, one in progress with our agent */
+    KicTime now = h_today(0);
+    char p[512];
+    snprintf(p, sizeof(p), "{\"event_id\":\"w1\",\"call_id\":\"w1\",\"at\":\"%s\",\"queue\":\"q0\"}", h_at(now, -40));
+    json_decref(cl_call(c, "call.offered", "%s", p));
+    snprintf(p, sizeof(p), "{\"event_id\":\"w2\",\"call_id\":\"w2\",\"at\":\"%s\",\"queue\":\"q1\"}", h_at(now, -5));
+    json_decref(cl_call(c, "call.offered", "%s", p));
+    snprintf(p, sizeof(p), "{\"event_id\":\"p1\",\"call_id\":\"p1\",\"at\":\"%s\",\"queue\":\"q2\"}", h_at(now, -30));
+    json_decref(cl_call(c, "call.offered", "%s", p));
+    snprintf(p, sizeof(p), "{\"event_id\":\"p2\",\"call_id\":\"p1\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(now, -20));
+    json_decref(cl_call(c, "call.answered", "%s", p));
+    r = cl_call(desk, "agent.state.set", "{\"state\":\"break\",\"reason\":\"koffie\"}");
+    ck_result(r);
+    json_decref(r);
+    cl_close(c);
+    cl_close(desk);
+}
+
+static void restart_keeps_live_state(bool kill9)
+{
+    Kicd k;
+    char *bridge, *agent, *super;
+    start_fresh(&k, &bridge, &agent, &super);
+    a_busy_morning(&k, bridge, agent);
+    char *before = live_view(k.port, super);
+    ck_assert(strstr(before, "\"waiting\":2"));
+    ck_assert(strstr(before, "\"on_call\":1"));
+    if (kill9)
+        kicd_kill(&k);
+    else
+        ck_assert(kicd_stop(&k));
+    kicd_start(&k);
+    char *after = live_view(k.port, super);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    ck_assert(kicd_stop(&k));
+    free(bridge);
+    free(agent);
+    free(super);
+}
+
+START_TEST(restart_gives_the_same_live_numbers)
+{
+    restart_keeps_live_state(false);
+}
+END_TEST
+
+START_TEST(kill_9_and_restart_give_the_same_live_numbers)
+{
+    restart_keeps_live_state(true);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("durability");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, acked_events_survive_kill_9_and_resends_are_duplicates);
+    tcase_add_test(tc, kill_9_in_the_middle_loses_no_acked_event);
+    tcase_add_test(tc, restart_gives_the_same_live_numbers);
+    tcase_add_test(tc, kill_9_and_restart_give_the_same_live_numbers);
+    suite_add_tcase(s, tc);
+    return h_run_suite(s, NULL);
+}

@@ -1,0 +1,525 @@
+/* Telephony ingest against a real kicd and PostgreSQL: every event method
+ * with every field wrong, roles, duplicates, order independence, tenants
+ * kept apart, desktop notifications, agent states, live statistics, and
+ * callers' numbers never stored. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static Kicd kicd;
+
+typedef struct Tenantx {
+    const char *name;
+    char *bridge, *agent, *agent2, *super;
+} Tenantx;
+
+/* A tenant of its own per test, with a bridge, two agents, a supervisor. */
+static Tenantx tenant(const char *base)
+{
+    Tenantx t;
+    t.name = strdup(h_tenant(base));
+    t.bridge = h_user(&kicd, t.name, "pbx", "bridge", NULL, NULL);
+    t.agent = h_user(&kicd, t.name, "a.jansen", "agent", NULL, "kic");
+    t.agent2 = h_user(&kicd, t.name, "b.devries", "agent", NULL, "kic");
+    t.super = h_user(&kicd, t.name, "s.bakker", "supervisor", NULL, NULL);
+    return t;
+}
+
+static long long count_sql(const Tenantx *t, const char *fmt)
+{
+    char sql[1024];
+    snprintf(sql, sizeof(sql), fmt, t->name);
+    return h_sql_int(kicd.conninfo, sql);
+}
+
+#define EVENTS_OF "SELECT count(*) FROM events JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
+
+static void ok_event(Client *c, const char *method, const char *params, bool duplicate)
+{
+    json_t *r = cl_call(c, method, "%s", params);
+    json_t *res = ck_result(r);
+    ck_assert(json_is_true(json_object_get(res, "accepted")));
+    ck_assert_int_eq(json_is_true(json_object_get(res, "duplicate")), duplicate);
+    json_decref(r);
+}
+
+/* ---- bad input ---- */
+
+typedef struct Field {
+    const char *name;
+    char kind; /* s string, e enum, t time, c caller */
+    bool required;
+} Field;
+
+typedef struct MethodSpec {
+    const char *method;
+    const char *valid; /* params with %s for the time */
+    Field fields[12]; /* NULL-terminated */
+} MethodSpec;
+
+static const MethodSpec specs[] = {
+    {"call.offered",
+     "{\"event_id\":\"e\",\"call_id\":\"c\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"0612345678\","
+     "\"dialled\":\"+31785551000\",\"location\":\"dordrecht\",\"channel\":\"voice\","
+     "\"direction\":\"inbound\",\"callback_id\":\"cb\",\"transferred_from\":\"c0\"}",
+     {{"event_id", 's', true}, {"call_id", 's', true}, {"at", 't', true}, {"queue", 's', true},
+      {"caller", 'c', false}, {"dialled", 's', false}, {"location", 's', false},
+      {"channel", 'e', false}, {"direction", 'e', false}, {"transferred_from", 's', false}}},
+    {"call.answered", "{\"event_id\":\"e\",\"call_id\":\"c\",\"at\":\"%s\",\"agent\":\"a\"}",
+     {{"event_id", 's', true}, {"call_id", 's', true}, {"at", 't', true}, {"agent", 's', true}}},
+    {"call.held", "{\"event_id\":\"e\",\"call_id\":\"c\",\"at\":\"%s\"}",
+     {{"event_id", 's', true}, {"call_id", 's', true}, {"at", 't', true}}},
+    {"call.resumed", "{\"event_id\":\"e\",\"call_id\":\"c\",\"at\":\"%s\"}",
+     {{"event_id", 's', true}, {"call_id", 's', true}, {"at", 't', true}}},
+    {"call.transferred",
+     "{\"event_id\":\"e\",\"call_id\":\"c\",\"at\":\"%s\",\"agent\":\"a\",\"target\":\"t\","
+     "\"target_kind\":\"care_team\",\"mode\":\"attended\"}",
+     {{"event_id", 's', true}, {"call_id", 's', true}, {"at", 't', true}, {"agent", 's', true},
+      {"target", 's', true}, {"target_kind", 'e', true}, {"mode", 'e', false}}},
+    {"call.abandoned", "{\"event_id\":\"e\",\"call_id\":\"c\",\"at\":\"%s\"}",
+     {{"event_id", 's', true}, {"call_id", 's', true}, {"at", 't', true}}},
+    {"call.ended", "{\"event_id\":\"e\",\"call_id\":\"c\",\"at\":\"%s\",\"by\":\"caller\"}",
+     {{"event_id", 's', true}, {"call_id", 's', true}, {"at", 't', true}, {"by", 'e', false}}},
+    {"callback.requested",
+     "{\"event_id\":\"e\",\"callback_id\":\"cb\",\"caller\":\"0612345678\",\"queue\":\"q\","
+     "\"at\":\"%s\",\"due_by\":\"2030-01-01T00:00:00Z\",\"call_id\":\"c\"}",
+     {{"event_id", 's', true}, {"callback_id", 's', true}, {"caller", 'c', true},
+      {"queue", 's', true}, {"at", 't', true}, {"due_by", 't', false}, {"call_id", 's', false}}},
+};
+
+/* One mutation of a valid params object. */
+static void expect_field_error(Client *c, const char *method, json_t *params, const char *field)
+{
+    char *text = json_dumps(params, JSON_COMPACT);
+    json_t *r = cl_call(c, method, "%s", text);
+    json_t *err = json_object_get(r, "error");
+    char *got_text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+    ck_assert_msg(rpc_code(r) == -32602, "%s %s: expected -32602, got %s", method, text,
+                  got_text ? got_text : "nothing");
+    free(got_text);
+    const char *got = json_string_value(json_object_get(json_object_get(err, "data"), "field"));
+    ck_assert_msg(got && strcmp(got, field) == 0, "%s %s: expected field %s, got %s", method,
+                  text, field, got ? got : "none");
+    ck_assert(json_string_value(json_object_get(json_object_get(err, "data"), "reason")));
+    free(text);
+    json_decref(r);
+}
+
+static json_t *valid_params(const MethodSpec *spec)
+{
+    char text[1024];
+    snprintf(text, sizeof(text), spec->valid, h_at(h_today(60), 0));
+    json_t *p = json_loads(text, 0, NULL);
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+static void mutate(Client *c, const MethodSpec *spec, const Field *f, json_t *value)
+{
+    json_t *p = valid_params(spec);
+    if (value)
+        json_object_set_new(p, f->name, value);
+    else
+        json_object_del(p, f->name);
+    expect_field_error(c, spec->method, p, f->name);
+    json_decref(p);
+}
+
+START_TEST(every_field_of_every_event_is_checked)
+{
+    Tenantx t = tenant("bad");
+    Client *c = cl_session(kicd.port, t.bridge);
+    char long_text[300];
+    memset(long_text, 'x', 257);
+    long_text[257] = '\0';
+    int cases = 0;
+    for (size_t m = 0; m < sizeof(specs) / sizeof(specs[0]); m++) {
+        const MethodSpec *spec = &specs[m];
+        for (const Field *f = spec->fields; f->name; f++) {
+            if (f->required) {
+                mutate(c, spec, f, NULL);
+                cases++;
+            }
+            mutate(c, spec, f, json_integer(42));
+            mutate(c, spec, f, json_true());
+            mutate(c, spec, f, json_null());
+            mutate(c, spec, f, json_pack("[s]", "x"));
+            mutate(c, spec, f, json_object());
+            mutate(c, spec, f, json_string(""));
+            mutate(c, spec, f, json_string(long_text));
+            mutate(c, spec, f, json_stringn("a\0b", 3));
+            cases += 8;
+            if (f->kind == 'e') {
+                mutate(c, spec, f, json_string("bogus"));
+                cases++;
+            }
+            if (f->kind == 't') {
+                const char *bad[] = {"2026-11-22T09:15:02", "2026-13-01T00:00:00Z",
+                                     "2026-11-22T23:59:60Z", "yesterday", "1969-12-31T23:59:59Z"};
+                for (size_t i = 0; i < 5; i++)
+                    mutate(c, spec, f, json_string(bad[i]));
+                cases += 5;
+            }
+            if (f->kind == 'c') {
+                mutate(c, spec, f, json_string("not a number"));
+                mutate(c, spec, f, json_string("+1234567890123456"));
+                cases += 2;
+            }
+        }
+    }
+    /* a callback needs a number someone can call */
+    json_t *p = valid_params(&specs[7]);
+    json_object_set_new(p, "caller", json_string("anonymous"));
+    expect_field_error(c, "callback.requested", p, "caller");
+    json_decref(p);
+    ck_assert_int_ge(cases, 250);
+    /* nothing was recorded, and the connection still works */
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF), 0);
+    ok_event(c, "call.held", "{\"event_id\":\"ok\",\"call_id\":\"c\",\"at\":\"2026-01-01T00:00:00Z\"}", false);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(valid_events_of_every_method_are_stored)
+{
+    Tenantx t = tenant("valid");
+    Client *c = cl_session(kicd.port, t.bridge);
+    for (size_t m = 0; m < sizeof(specs) / sizeof(specs[0]); m++) {
+        json_t *p = valid_params(&specs[m]);
+        char id[32];
+        snprintf(id, sizeof(id), "ev-%zu", m);
+        json_object_set_new(p, "event_id", json_string(id));
+        json_object_set_new(p, "extra_vendor_field", json_pack("{s:i}", "x", 1));
+        char *text = json_dumps(p, JSON_COMPACT);
+        ok_event(c, specs[m].method, text, false);
+        free(text);
+        json_decref(p);
+    }
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF), 8);
+    /* unknown fields are kept in the raw event */
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF " AND payload->'extra_vendor_field'->>'x' = '1'"), 8);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(callers_numbers_are_never_stored_outside_callbacks)
+{
+    Tenantx t = tenant("privacy");
+    Client *c = cl_session(kicd.port, t.bridge);
+    KicTime t0 = h_today(120);
+    char p[512];
+    snprintf(p, sizeof(p), "{\"event_id\":\"p1\",\"call_id\":\"pc\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"+31 6 9876 5432\"}", h_at(t0, 0));
+    ok_event(c, "call.offered", p, false);
+    snprintf(p, sizeof(p), "{\"event_id\":\"p2\",\"call_id\":\"pw\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"Anonymous\"}", h_at(t0, 1));
+    ok_event(c, "call.offered", p, false);
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF " AND payload::text LIKE '%%98765432%%'"), 0);
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF " AND payload ? 'caller'"), 0);
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF " AND length(payload->>'caller_key') = 64"), 1);
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF " AND payload->>'caller_withheld' = 'true'"), 1);
+    ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM calls JOIN tenants USING (tenant_id) "
+                                   "WHERE tenants.name = '%s' AND caller_key IS NULL AND caller_withheld"), 1);
+    cl_close(c);
+}
+END_TEST
+
+/* ---- roles ---- */
+
+START_TEST(roles_are_enforced_for_ingest_methods)
+{
+    Tenantx t = tenant("roles");
+    Client *agent = cl_session(kicd.port, t.agent);
+    Client *super = cl_session(kicd.port, t.super);
+    Client *bridge = cl_session(kicd.port, t.bridge);
+    const char *params = "{\"event_id\":\"r\",\"call_id\":\"c\",\"at\":\"2026-01-01T00:00:00Z\"}";
+    for (size_t m = 0; m < sizeof(specs) / sizeof(specs[0]); m++) {
+        ck_assert_rpc_error(cl_call(agent, specs[m].method, "%s", params), -32003);
+        ck_assert_rpc_error(cl_call(super, specs[m].method, "%s", params), -32003);
+    }
+    ck_assert_rpc_error(cl_call(bridge, "agent.state.set", "{\"state\":\"available\"}"), -32003);
+    ck_assert_rpc_error(cl_call(super, "agent.state.set", "{\"state\":\"available\"}"), -32003);
+    ck_assert_rpc_error(cl_call(bridge, "stats.live", NULL), -32003);
+    ck_assert_rpc_error(cl_call(agent, "stats.live", NULL), -32003);
+    ck_assert_rpc_error(cl_call(bridge, "agents.list", NULL), -32003);
+    ck_assert_rpc_error(cl_call(agent, "agents.list", NULL), -32003);
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF), 0);
+    cl_close(agent);
+    cl_close(super);
+    cl_close(bridge);
+}
+END_TEST
+
+/* ---- duplicates and order ---- */
+
+/* The events of one answered, held, transferred call, in time order. */
+static void call_events(char out[6][512], const char *prefix, const char *call, KicTime t0)
+{
+    snprintf(out[0], 512, "{\"event_id\":\"%s1\",\"call_id\":\"%s\",\"at\":\"%s\",\"queue\":\"thuiszorg\",\"caller\":\"0611111111\"}", prefix, call, h_at(t0, 0));
+    snprintf(out[1], 512, "{\"event_id\":\"%s2\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", prefix, call, h_at(t0, 14.5));
+    snprintf(out[2], 512, "{\"event_id\":\"%s3\",\"call_id\":\"%s\",\"at\":\"%s\"}", prefix, call, h_at(t0, 30));
+    snprintf(out[3], 512, "{\"event_id\":\"%s4\",\"call_id\":\"%s\",\"at\":\"%s\"}", prefix, call, h_at(t0, 45));
+    snprintf(out[4], 512, "{\"event_id\":\"%s5\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"a.jansen\",\"target\":\"wijkteam-noord\",\"target_kind\":\"care_team\"}", prefix, call, h_at(t0, 100));
+    snprintf(out[5], 512, "{\"event_id\":\"%s6\",\"call_id\":\"%s\",\"at\":\"%s\",\"by\":\"agent\"}", prefix, call, h_at(t0, 160));
+}
+
+static const char *const call_methods[6] = {"call.offered", "call.answered", "call.held",
+                                            "call.resumed", "call.transferred", "call.ended"};
+
+static char *call_row(const Tenantx *t, const char *call)
+{
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "SELECT concat_ws('|', queue, agent, wait_s, talk_s, hold_s, answered, abandoned,"
+             " transferred, transfer_kind, team, complete, events, ended_by)"
+             " FROM calls JOIN tenants USING (tenant_id) WHERE tenants.name = '%s' AND call_id = '%s'",
+             t->name, call);
+    return h_sql_value(kicd.conninfo, sql);
+}
+
+START_TEST(duplicates_and_any_order_give_the_same_call)
+{
+    Tenantx t = tenant("order");
+    Client *c = cl_session(kicd.port, t.bridge);
+    KicTime t0 = h_today(600);
+    char ev[6][512];
+    call_events(ev, "in-", "in-order", t0);
+    for (int i = 0; i < 6; i++)
+        ok_event(c, call_methods[i], ev[i], false);
+    /* the same call's events reversed, with every event sent twice */
+    call_events(ev, "rev-", "reversed", t0);
+    for (int i = 5; i >= 0; i--) {
+        ok_event(c, call_methods[i], ev[i], false);
+        ok_event(c, call_methods[i], ev[i], true);
+    }
+    char *a = call_row(&t, "in-order"), *b = call_row(&t, "reversed");
+    ck_assert_str_eq(a, "thuiszorg|a.jansen|14.5|70.5|15|t|f|t|care_team|wijkteam-noord|t|6|agent");
+    ck_assert_str_eq(a, b);
+    free(a);
+    free(b);
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF), 12);
+    ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM event_keys JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"), 12);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(duplicates_inside_one_batch_array)
+{
+    Tenantx t = tenant("batchdup");
+    Client *c = cl_session(kicd.port, t.bridge);
+    const char *at = h_at(h_today(30), 0);
+    cl_sendf(c, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"call.offered\",\"params\":{\"event_id\":\"x\",\"call_id\":\"b1\",\"at\":\"%s\",\"queue\":\"q\"}},"
+                "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"call.offered\",\"params\":{\"event_id\":\"x\",\"call_id\":\"b1\",\"at\":\"%s\",\"queue\":\"q\"}},"
+                "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"call.offered\",\"params\":{\"event_id\":\"y\",\"call_id\":\"b2\",\"queue\":\"q\"}}]",
+             at, at);
+    json_t *r = cl_recv(c, 10000);
+    ck_assert_uint_eq(json_array_size(r), 3);
+    ck_assert(json_is_false(json_object_get(rpc_result(json_array_get(r, 0)), "duplicate")));
+    ck_assert(json_is_true(json_object_get(rpc_result(json_array_get(r, 1)), "duplicate")));
+    ck_assert_int_eq(rpc_code(json_array_get(r, 2)), -32602);
+    json_decref(r);
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF), 1);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(same_event_id_under_another_call_is_a_duplicate)
+{
+    Tenantx t = tenant("reuse");
+    Client *c = cl_session(kicd.port, t.bridge);
+    const char *at = h_at(h_today(30), 0);
+    char p[256];
+    snprintf(p, sizeof(p), "{\"event_id\":\"same\",\"call_id\":\"one\",\"at\":\"%s\",\"queue\":\"q\"}", at);
+    ok_event(c, "call.offered", p, false);
+    snprintf(p, sizeof(p), "{\"event_id\":\"same\",\"call_id\":\"two\",\"at\":\"%s\",\"queue\":\"q\"}", at);
+    ok_event(c, "call.offered", p, true);
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF), 1);
+    cl_close(c);
+}
+END_TEST
+
+START_TEST(tenants_with_the_same_ids_stay_apart)
+{
+    Tenantx a = tenant("ta"), b = tenant("tb");
+    Client *ca = cl_session(kicd.port, a.bridge), *cb = cl_session(kicd.port, b.bridge);
+    KicTime t0 = h_today(300);
+    char ev[6][512];
+    call_events(ev, "same-", "shared-id", t0);
+    for (int i = 0; i < 6; i++) {
+        ok_event(ca, call_methods[i], ev[i], false);
+        ok_event(cb, call_methods[i], ev[i], false); /* not a duplicate: another tenant */
+    }
+    ck_assert_int_eq(count_sql(&a, EVENTS_OF), 6);
+    ck_assert_int_eq(count_sql(&b, EVENTS_OF), 6);
+    /* each supervisor sees one call, their own */
+    Client *sa = cl_session(kicd.port, a.super);
+    json_t *r = cl_call(sa, "stats.live", NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(ck_result(r), "total"), "offered")), 1);
+    json_decref(r);
+    /* callers' keys differ per tenant for the same number */
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT count(DISTINCT caller_key) FROM calls WHERE call_id = 'shared-id' AND tenant_id IN (SELECT tenant_id FROM tenants WHERE name IN ('%s', '%s'))", a.name, b.name);
+    ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 2);
+    cl_close(ca);
+    cl_close(cb);
+    cl_close(sa);
+}
+END_TEST
+
+/* ---- agents, notifications, live ---- */
+
+START_TEST(desktop_gets_connected_and_ended_and_agent_states_follow)
+{
+    Tenantx t = tenant("desk");
+    Client *bridge = cl_session(kicd.port, t.bridge);
+    Client *desk = cl_session(kicd.port, t.agent);
+    Client *super = cl_session(kicd.port, t.super);
+    json_t *r = cl_call(desk, "agent.state.set", "{\"state\":\"available\"}");
+    ck_assert_str_eq(json_string_value(json_object_get(ck_result(r), "state")), "available");
+    json_decref(r);
+
+    KicTime t0 = h_today(5);
+    char p[512];
+    snprintf(p, sizeof(p), "{\"event_id\":\"d1\",\"call_id\":\"dc\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"0612340000\"}", h_at(t0, 0));
+    ok_event(bridge, "call.offered", p, false);
+    r = cl_call(super, "stats.live", NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(ck_result(r), "total"), "waiting")), 1);
+    json_decref(r);
+
+    snprintf(p, sizeof(p), "{\"event_id\":\"d2\",\"call_id\":\"dc\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(t0, 3));
+    ok_event(bridge, "call.answered", p, false);
+    json_t *n = cl_wait_notification(desk, "call.connected", 5000);
+    ck_assert_ptr_nonnull(n);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(n, "params"), "call_id")), "dc");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(n, "params"), "repeat_contacts")), 0);
+    json_decref(n);
+    r = cl_call(super, "agents.list", NULL);
+    json_t *agents = json_object_get(ck_result(r), "agents");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(agents, 0), "agent")), "a.jansen");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(agents, 0), "state")), "on_call");
+    json_decref(r);
+
+    /* break chosen during the call: on_call still, then acw, then break */
+    r = cl_call(desk, "agent.state.set", "{\"state\":\"break\",\"reason\":\"lunch\"}");
+    ck_assert_str_eq(json_string_value(json_object_get(ck_result(r), "state")), "on_call");
+    json_decref(r);
+    snprintf(p, sizeof(p), "{\"event_id\":\"d3\",\"call_id\":\"dc\",\"at\":\"%s\"}", h_at(t0, 4));
+    ok_event(bridge, "call.ended", p, false);
+    n = cl_wait_notification(desk, "call.ended", 5000);
+    ck_assert_ptr_nonnull(n);
+    ck_assert(json_is_true(json_object_get(json_object_get(n, "params"), "wrapup_due")));
+    json_decref(n);
+    r = cl_call(super, "agents.list", NULL);
+    agents = json_object_get(ck_result(r), "agents");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(agents, 0), "state")), "acw");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(agents, 0), "reason")), "lunch");
+    json_decref(r);
+    /* the other agent's desktop heard nothing */
+    Client *desk2 = cl_session(kicd.port, t.agent2);
+    ck_assert_ptr_null(cl_wait_notification(desk2, "call.connected", 300));
+    /* state intervals are stored */
+    ck_assert_int_ge(count_sql(&t, "SELECT count(*) FROM agent_states JOIN tenants USING (tenant_id) WHERE tenants.name = '%s' AND agent = 'a.jansen'"), 3);
+    ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM agent_choices JOIN tenants USING (tenant_id) WHERE tenants.name = '%s' AND chosen = 'break' AND reason = 'lunch'"), 1);
+    ck_assert_rpc_error(cl_call(desk, "agent.state.set", "{\"state\":\"on_call\"}"), -32602);
+    ck_assert_rpc_error(cl_call(desk, "agent.state.set", "{}"), -32602);
+    ck_assert_rpc_error(cl_call(desk, "agent.state.set", "{\"state\":\"available\",\"reason\":7}"), -32602);
+    cl_close(bridge);
+    cl_close(desk);
+    cl_close(desk2);
+    cl_close(super);
+}
+END_TEST
+
+START_TEST(live_statistics_count_today)
+{
+    Tenantx t = tenant("live");
+    Client *bridge = cl_session(kicd.port, t.bridge);
+    Client *super = cl_session(kicd.port, t.super);
+    KicTime t0 = h_today(900);
+    char p[512];
+    /* answered in 10 s; abandoned after 3 s (short); abandoned after 40 s; one waiting */
+    snprintf(p, sizeof(p), "{\"event_id\":\"l1\",\"call_id\":\"l-a\",\"at\":\"%s\",\"queue\":\"q1\"}", h_at(t0, 0));
+    ok_event(bridge, "call.offered", p, false);
+    snprintf(p, sizeof(p), "{\"event_id\":\"l2\",\"call_id\":\"l-a\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(t0, 10));
+    ok_event(bridge, "call.answered", p, false);
+    snprintf(p, sizeof(p), "{\"event_id\":\"l3\",\"call_id\":\"l-b\",\"at\":\"%s\",\"queue\":\"q1\"}", h_at(t0, 20));
+    ok_event(bridge, "call.offered", p, false);
+    snprintf(p, sizeof(p), "{\"event_id\":\"l4\",\"call_id\":\"l-b\",\"at\":\"%s\"}", h_at(t0, 23));
+    ok_event(bridge, "call.abandoned", p, false);
+    snprintf(p, sizeof(p), "{\"event_id\":\"l5\",\"call_id\":\"l-c\",\"at\":\"%s\",\"queue\":\"q2\"}", h_at(t0, 30));
+    ok_event(bridge, "call.offered", p, false);
+    snprintf(p, sizeof(p), "{\"event_id\":\"l6\",\"call_id\":\"l-c\",\"at\":\"%s\"}", h_at(t0, 70));
+    ok_event(bridge, "call.abandoned", p, false);
+    snprintf(p, sizeof(p), "{\"event_id\":\"l7\",\"call_id\":\"l-d\",\"at\":\"%s\",\"queue\":\"q2\"}", h_at(t0, 100));
+    ok_event(bridge, "call.offered", p, false);
+
+    json_t *r = cl_call(super, "stats.live", NULL);
+    json_t *total = json_object_get(ck_result(r), "total");
+    ck_assert_int_eq(json_integer_value(json_object_get(total, "offered")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(total, "answered")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(total, "abandoned")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(total, "waiting")), 1);
+    ck_assert(json_real_value(json_object_get(total, "longest_wait_s")) >= 700);
+    /* SL = answered within 20 s / (offered - short abandons) = 1/3 */
+    ck_assert_double_eq_tol(json_real_value(json_object_get(total, "service_level")), 0.3333, 0.0001);
+    ck_assert_double_eq_tol(json_real_value(json_object_get(total, "asa_s")), 10.0, 0.001);
+    ck_assert(json_is_null(json_object_get(total, "aht_s")));
+    json_t *queues = json_object_get(ck_result(r), "queues");
+    ck_assert_uint_eq(json_array_size(queues), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(queues, 0), "queue")), "q1");
+    json_decref(r);
+    r = cl_call(super, "stats.live", "{\"queues\":[\"q2\"]}");
+    queues = json_object_get(ck_result(r), "queues");
+    ck_assert_uint_eq(json_array_size(queues), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(queues, 0), "waiting")), 1);
+    json_decref(r);
+    ck_assert_rpc_error(cl_call(super, "stats.live", "{\"queues\":\"q2\"}"), -32602);
+    ck_assert_rpc_error(cl_call(super, "stats.live", "{\"queues\":[7]}"), -32602);
+    cl_close(bridge);
+    cl_close(super);
+}
+END_TEST
+
+START_TEST(pipelined_events_are_all_acknowledged_in_order)
+{
+    Tenantx t = tenant("pipe");
+    Client *c = cl_session(kicd.port, t.bridge);
+    KicTime t0 = h_today(1200);
+    int n = 3000;
+    for (int i = 0; i < n; i++)
+        cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"call.offered\",\"params\":{\"event_id\":\"p%d\",\"call_id\":\"pc%d\",\"at\":\"%s\",\"queue\":\"q%d\"}}",
+                 i, i / 2, i / 2, h_at(t0, (i / 2) * 0.1), (i / 2) % 3);
+    for (int i = 0; i < n; i++) {
+        json_t *r = cl_recv(c, 20000);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
+        ck_assert_int_eq(json_is_true(json_object_get(rpc_result(r), "duplicate")), i % 2);
+        json_decref(r);
+    }
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF), n / 2);
+    ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM calls JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"), n / 2);
+    cl_close(c);
+}
+END_TEST
+
+int main(void)
+{
+    kicd_init(&kicd, "ingest", NULL);
+    kicd_start(&kicd);
+    Suite *s = suite_create("ingest");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, every_field_of_every_event_is_checked);
+    tcase_add_test(tc, valid_events_of_every_method_are_stored);
+    tcase_add_test(tc, callers_numbers_are_never_stored_outside_callbacks);
+    tcase_add_test(tc, roles_are_enforced_for_ingest_methods);
+    tcase_add_test(tc, duplicates_and_any_order_give_the_same_call);
+    tcase_add_test(tc, duplicates_inside_one_batch_array);
+    tcase_add_test(tc, same_event_id_under_another_call_is_a_duplicate);
+    tcase_add_test(tc, tenants_with_the_same_ids_stay_apart);
+    tcase_add_test(tc, desktop_gets_connected_and_ended_and_agent_states_follow);
+    tcase_add_test(tc, live_statistics_count_today);
+    tcase_add_test(tc, pipelined_events_are_all_acknowledged_in_order);
+    suite_add_tcase(s, tc);
+    return h_run_suite(s, &kicd);
+}
