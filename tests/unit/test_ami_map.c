@@ -1,0 +1,849 @@
+/* AMI mapper against the real recording A-ami.raw: per scenario of
+ * A-scenarios.md the kicd events it must give, that any split of the
+ * byte stream gives the same events and ids, and each trap of
+ * shared/ami/README.md, made by editing the recorded stream. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "amimap.h"
+#include "strbuf.h"
+#include "unit.h"
+
+#ifndef KIC_SHARED_AMI_DIR
+#define KIC_SHARED_AMI_DIR "../../../shared/ami" /* not used: kicami defines it */
+#endif
+
+static char *raw;
+static size_t raw_len;
+static QueueLogRules rules;
+
+static char *read_file(const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", KIC_SHARED_AMI_DIR, name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    buf[n] = '\0';
+    *len = (size_t)n;
+    return buf;
+}
+
+static void setup(void)
+{
+    setenv("TZ", "Europe/Amsterdam", 1);
+    raw = read_file("A-ami.raw", &raw_len);
+    queuelog_rules_init(&rules);
+}
+
+static void teardown(void)
+{
+    free(raw);
+    queuelog_rules_free(&rules);
+}
+
+static void collect(void *ctx, json_t *ev)
+{
+    json_array_append_new(ctx, ev);
+}
+
+/* Parses and maps a byte stream fed in chunks: chunk 0 = all at once,
+ * 1 = byte by byte, other = random sizes from that seed. */
+static json_t *map_stream(const char *data, size_t len, unsigned chunk, bool flush)
+{
+    json_t *events = json_array();
+    AmiMapConfig cfg = {.rules = &rules, .location_var = "KIC_LOCATION"};
+    AmiMapper *m = ami_map_new(&cfg, collect, NULL, events);
+    AmiParser p;
+    ck_assert(ami_parser_init(&p, AMI_DEFAULT_MAX_MESSAGE));
+    unsigned seed = chunk;
+    size_t off = 0;
+    while (off < len) {
+        size_t n = len - off;
+        if (chunk == 1)
+            n = 1;
+        else if (chunk > 1)
+            n = 1 + (size_t)rand_r(&seed) % 3000;
+        if (n > len - off)
+            n = len - off;
+        off += ami_parser_feed(&p, data + off, n);
+        AmiMessage msg;
+        const char *banner;
+        AmiResult r;
+        while ((r = ami_parser_next(&p, &msg, &banner)) != AMI_NEED)
+            if (r == AMI_MESSAGE)
+                ami_map_feed(m, &msg, 0);
+    }
+    if (flush)
+        ami_map_flush(m);
+    ami_parser_free(&p);
+    ami_map_free(m);
+    return events;
+}
+
+static json_t *map_recording(void)
+{
+    return map_stream(raw, raw_len, 0, true);
+}
+
+/* ---- looking at the events ---- */
+
+static json_t *event(json_t *events, const char *call_id, const char *method)
+{
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev) {
+        json_t *p = json_object_get(ev, "params");
+        if (strcmp(json_string_value(json_object_get(ev, "method")), method) == 0 &&
+            strcmp(json_string_value(json_object_get(p, "call_id")), call_id) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static int count(json_t *events, const char *call_id, const char *method)
+{
+    int n = 0;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev) {
+        json_t *p = json_object_get(ev, "params");
+        if ((!method || strcmp(json_string_value(json_object_get(ev, "method")), method) == 0) &&
+            (!call_id || strcmp(json_string_value(json_object_get(p, "call_id")), call_id) == 0))
+            n++;
+    }
+    return n;
+}
+
+static const char *str(json_t *params, const char *key)
+{
+    const char *s = json_string_value(json_object_get(params, key));
+    ck_assert_msg(s != NULL, "missing %s", key);
+    return s;
+}
+
+static KicTime at(json_t *params)
+{
+    KicTime t;
+    ck_assert_msg(time_parse_rfc3339(str(params, "at"), &t), "bad at %s", str(params, "at"));
+    return t;
+}
+
+/* Seconds from one event of the call to another. */
+static double span(json_t *events, const char *call_id, const char *from, const char *to)
+{
+    json_t *a = event(events, call_id, from), *b = event(events, call_id, to);
+    ck_assert_msg(a && b, "%s: need %s and %s", call_id, from, to);
+    return time_diff_s(at(a), at(b));
+}
+
+static void assert_answered(json_t *events, const char *call_id, const char *queue,
+                            const char *caller, const char *agent, double wait_s)
+{
+    json_t *off = event(events, call_id, "call.offered");
+    ck_assert_msg(off != NULL, "%s not offered", call_id);
+    ck_assert_str_eq(str(off, "queue"), queue);
+    ck_assert_str_eq(str(off, "caller"), caller);
+    ck_assert_str_eq(str(off, "channel"), "voice");
+    json_t *ans = event(events, call_id, "call.answered");
+    ck_assert_msg(ans != NULL, "%s not answered", call_id);
+    ck_assert_str_eq(str(ans, "agent"), agent);
+    double w = span(events, call_id, "call.offered", "call.answered");
+    ck_assert_msg(w > wait_s - 0.6 && w < wait_s + 0.6, "%s waited %.3f s, not ~%.1f", call_id, w,
+                  wait_s);
+    ck_assert_int_eq(count(events, call_id, "call.abandoned"), 0);
+}
+
+static void assert_ended(json_t *events, const char *call_id, const char *by, double talk_s)
+{
+    json_t *end = event(events, call_id, "call.ended");
+    ck_assert_msg(end != NULL, "%s not ended", call_id);
+    ck_assert_str_eq(str(end, "by"), by);
+    ck_assert_int_eq(count(events, call_id, "call.transferred"), 0);
+    double t = span(events, call_id, "call.answered", "call.ended");
+    ck_assert_msg(t > talk_s - 1.0 && t < talk_s + 1.0, "%s talked %.3f s, not ~%.0f", call_id, t,
+                  talk_s);
+}
+
+/* ---- the scenarios of A-scenarios.md ---- */
+
+START_TEST(s01_answered_caller_hangs_up)
+{
+    json_t *ev = map_recording();
+    assert_answered(ev, "1795349913.1", "huishoudelijke-zorg", "+31612340001", "anouk-jansen", 2);
+    assert_ended(ev, "1795349913.1", "caller", 7);
+    ck_assert_int_eq(count(ev, "1795349913.1", NULL), 3);
+    ck_assert_str_eq(str(event(ev, "1795349913.1", "call.offered"), "event_id"),
+                     "ast-1795349913.1-off");
+    ck_assert_str_eq(str(event(ev, "1795349913.1", "call.offered"), "at"),
+                     "2026-11-22T13:18:34.048917+01:00");
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(s02_answered_agent_hangs_up)
+{
+    json_t *ev = map_recording();
+    assert_answered(ev, "1795349925.5", "huishoudelijke-zorg", "+31612340002", "bram-de-vries", 2);
+    assert_ended(ev, "1795349925.5", "agent", 5.5);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(s03_abandoned_while_waiting)
+{
+    json_t *ev = map_recording();
+    ck_assert_ptr_nonnull(event(ev, "1795349935.9", "call.offered"));
+    ck_assert_ptr_nonnull(event(ev, "1795349935.9", "call.abandoned"));
+    double w = span(ev, "1795349935.9", "call.offered", "call.abandoned");
+    ck_assert_msg(w > 3.9 && w < 4.1, "waited %.3f", w);
+    ck_assert_int_eq(count(ev, "1795349935.9", NULL), 2);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(s04_queue_timeout_is_not_an_abandon)
+{
+    /* AMI says QueueCallerAbandon; QUEUESTATUS=TIMEOUT says otherwise. */
+    json_t *ev = map_recording();
+    ck_assert_int_eq(count(ev, "1795349941.13", "call.abandoned"), 0);
+    ck_assert_int_eq(count(ev, "1795349941.13", "call.answered"), 0);
+    json_t *end = event(ev, "1795349941.13", "call.ended");
+    ck_assert_ptr_nonnull(end);
+    ck_assert_str_eq(str(end, "by"), "system");
+    double w = span(ev, "1795349941.13", "call.offered", "call.ended");
+    ck_assert_msg(w > 7.9 && w < 8.1, "waited %.3f", w);
+    json_decref(ev);
+
+    rules.timeout_is_abandon = true; /* the operator's choice */
+    ev = map_recording();
+    ck_assert_ptr_nonnull(event(ev, "1795349941.13", "call.abandoned"));
+    ck_assert_int_eq(count(ev, "1795349941.13", "call.ended"), 0);
+    ck_assert_ptr_nonnull(event(ev, "1795349935.9", "call.abandoned"));
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(s05_ring_no_answer_then_another_member)
+{
+    json_t *ev = map_recording();
+    assert_answered(ev, "1795349952.23", "huishoudelijke-zorg", "+31612340005", "bram-de-vries", 8);
+    assert_ended(ev, "1795349952.23", "agent", 4.5);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(s06_blind_transfer_to_extension)
+{
+    json_t *ev = map_recording();
+    assert_answered(ev, "1795349967.29", "huishoudelijke-zorg", "+31612340006", "chantal-bakker", 2);
+    json_t *x = event(ev, "1795349967.29", "call.transferred");
+    ck_assert_ptr_nonnull(x);
+    ck_assert_str_eq(str(x, "agent"), "chantal-bakker");
+    ck_assert_str_eq(str(x, "target"), "2001@xfer");
+    ck_assert_str_eq(str(x, "target_kind"), "external");
+    ck_assert_str_eq(str(x, "mode"), "blind");
+    double talk = span(ev, "1795349967.29", "call.answered", "call.transferred");
+    ck_assert_msg(talk > 2.9 && talk < 3.1, "talk %.3f", talk);
+    /* the agent's part ends at the transfer; no second contact */
+    ck_assert_int_eq(count(ev, "1795349967.29", "call.ended"), 0);
+    ck_assert_int_eq(count(ev, "1795349967.29-2", NULL), 0);
+    ck_assert_int_eq(count(ev, "1795349967.29", "call.held"), 0); /* the lone Unhold */
+    json_decref(ev);
+
+    ck_assert(queuelog_rules_add_kind(&rules, "*@xfer=care_team", NULL, 0));
+    ev = map_recording();
+    ck_assert_str_eq(str(event(ev, "1795349967.29", "call.transferred"), "target_kind"),
+                     "care_team");
+    json_decref(ev);
+}
+END_TEST
+
+static void assert_attended(json_t *ev, const char *call_id, const char *agent, const char *target)
+{
+    json_t *x = event(ev, call_id, "call.transferred");
+    ck_assert_ptr_nonnull(x);
+    ck_assert_str_eq(str(x, "agent"), agent);
+    ck_assert_str_eq(str(x, "target"), target);
+    ck_assert_str_eq(str(x, "mode"), "attended");
+    ck_assert_str_eq(str(x, "target_kind"), "external");
+    ck_assert_int_eq(count(ev, call_id, "call.ended"), 0);
+    /* the caller waited on hold during the consultation; the hold ends
+     * no later than the transfer */
+    ck_assert_int_eq(count(ev, call_id, "call.held"), 1);
+    ck_assert_int_eq(count(ev, call_id, "call.resumed"), 1);
+    ck_assert(at(event(ev, call_id, "call.held")) <= at(event(ev, call_id, "call.resumed")));
+    ck_assert(at(event(ev, call_id, "call.resumed")) <= at(x));
+}
+
+START_TEST(s07a_attended_transfer_completed_with_dtmf)
+{
+    json_t *ev = map_recording();
+    assert_answered(ev, "1795349980.33", "huishoudelijke-zorg", "+31612340007", "anouk-jansen", 2);
+    assert_attended(ev, "1795349980.33", "anouk-jansen", "2002@xfer");
+    double hold = span(ev, "1795349980.33", "call.held", "call.resumed");
+    ck_assert_msg(hold > 3.0 && hold < 3.5, "hold %.3f", hold);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(s07b_attended_transfer_completed_by_hangup)
+{
+    /* AttendedTransfer names no target here: the consultation channel does. */
+    json_t *ev = map_recording();
+    assert_answered(ev, "1795349997.39", "huishoudelijke-zorg", "+31612340014", "bram-de-vries", 2);
+    assert_attended(ev, "1795349997.39", "bram-de-vries", "2003@xfer");
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(s08_hold_and_resume)
+{
+    json_t *ev = map_recording();
+    assert_answered(ev, "1795350015.45", "huishoudelijke-zorg", "+31612340008", "chantal-bakker", 2);
+    assert_ended(ev, "1795350015.45", "agent", 9.5);
+    ck_assert_int_eq(count(ev, "1795350015.45", "call.held"), 1);
+    double before = span(ev, "1795350015.45", "call.answered", "call.held");
+    double hold = span(ev, "1795350015.45", "call.held", "call.resumed");
+    ck_assert_msg(before > 2.0 && before < 3.0, "talked %.3f before hold", before);
+    ck_assert_msg(hold > 3.8 && hold < 4.2, "hold %.3f", hold);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(s09_paused_member_skipped)
+{
+    json_t *ev = map_recording();
+    assert_answered(ev, "1795350031.49", "huishoudelijke-zorg", "+31612340009", "anouk-jansen", 2);
+    assert_ended(ev, "1795350031.49", "agent", 4.5);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(s10_two_calls_waiting)
+{
+    json_t *ev = map_recording();
+    assert_answered(ev, "1795350042.53", "thuiszorg", "+31612340010", "esra-yilmaz", 4);
+    assert_answered(ev, "1795350042.55", "thuiszorg", "+31612340011", "dirk-visser", 8);
+    assert_ended(ev, "1795350042.53", "agent", 5.5);
+    assert_ended(ev, "1795350042.55", "agent", 5.5);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(s11_blind_transfer_into_another_queue)
+{
+    json_t *ev = map_recording();
+    const char *first = "1795350058.63", *second = "1795350058.63-2";
+    assert_answered(ev, first, "huishoudelijke-zorg", "+31612340012", "bram-de-vries", 2);
+    json_t *x = event(ev, first, "call.transferred");
+    ck_assert_ptr_nonnull(x);
+    ck_assert_str_eq(str(x, "target"), "thuiszorg");
+    ck_assert_str_eq(str(x, "target_kind"), "queue");
+    ck_assert_str_eq(str(x, "mode"), "blind");
+    ck_assert_str_eq(str(x, "agent"), "bram-de-vries");
+    ck_assert_int_eq(count(ev, first, "call.ended"), 0);
+    /* a new contact of its own queue, naming the first */
+    json_t *off = event(ev, second, "call.offered");
+    ck_assert_ptr_nonnull(off);
+    ck_assert_str_eq(str(off, "transferred_from"), first);
+    ck_assert(at(x) <= at(off));
+    assert_answered(ev, second, "thuiszorg", "+31612340012", "esra-yilmaz", 2);
+    assert_ended(ev, second, "agent", 6.5);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(s12_dynamic_member)
+{
+    json_t *ev = map_recording();
+    assert_answered(ev, "1795350076.71", "thuiszorg", "+31612340013", "dirk-visser", 2);
+    assert_ended(ev, "1795350076.71", "agent", 4.5);
+    json_decref(ev);
+}
+END_TEST
+
+/* ---- properties of the whole output ---- */
+
+START_TEST(every_contact_has_one_outcome_and_unique_ids)
+{
+    json_t *ev = map_recording();
+    ck_assert_int_eq(count(ev, NULL, "call.offered"), 15);
+    ck_assert_int_eq(count(ev, NULL, "call.answered"), 13);
+    ck_assert_int_eq(count(ev, NULL, "call.abandoned"), 1);
+    ck_assert_int_eq(count(ev, NULL, "call.transferred"), 4);
+    ck_assert_int_eq(count(ev, NULL, "call.ended"), 10);
+    ck_assert_int_eq(count(ev, NULL, "call.held"), count(ev, NULL, "call.resumed"));
+    StrMap ids = STRMAP_INIT;
+    size_t i;
+    json_t *e;
+    json_array_foreach(ev, i, e) {
+        json_t *p = json_object_get(e, "params");
+        const char *call_id = str(p, "call_id");
+        const char *method = json_string_value(json_object_get(e, "method"));
+        ck_assert_msg(strmap_put(&ids, str(p, "event_id"), p) == NULL, "id %s twice",
+                      str(p, "event_id"));
+        if (strcmp(method, "call.offered") == 0) {
+            int outcomes = count(ev, call_id, "call.abandoned") +
+                           count(ev, call_id, "call.transferred") + count(ev, call_id, "call.ended");
+            ck_assert_msg(outcomes == 1, "%s has %d outcomes", call_id, outcomes);
+        } else {
+            /* nothing before the offer, and time never runs backwards */
+            ck_assert(at(event(ev, call_id, "call.offered")) <= at(p));
+        }
+    }
+    strmap_free(&ids);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(replay_gives_the_same_events)
+{
+    json_t *a = map_recording(), *b = map_recording();
+    ck_assert(json_equal(a, b));
+    json_decref(a);
+    json_decref(b);
+}
+END_TEST
+
+START_TEST(any_split_of_the_stream_gives_the_same_events)
+{
+    json_t *whole = map_recording();
+    json_t *bytewise = map_stream(raw, raw_len, 1, true);
+    ck_assert(json_equal(whole, bytewise));
+    json_decref(bytewise);
+    for (unsigned seed = 2; seed < 12; seed++) {
+        json_t *chunked = map_stream(raw, raw_len, seed, true);
+        ck_assert_msg(json_equal(whole, chunked), "seed %u differs", seed);
+        json_decref(chunked);
+    }
+    json_decref(whole);
+}
+END_TEST
+
+START_TEST(the_recording_decides_everything_without_a_flush)
+{
+    /* every outcome is decided by a later event in the stream itself */
+    json_t *a = map_recording(), *b = map_stream(raw, raw_len, 0, false);
+    ck_assert(json_equal(a, b));
+    json_decref(a);
+    json_decref(b);
+}
+END_TEST
+
+/* ---- the traps, by editing the recorded stream ---- */
+
+typedef void (*EditFn)(StrBuf *out, const char *msg, size_t len, void *ctx);
+
+/* Rebuilds the stream message by message ("\r\n\r\n"-separated); fn
+ * appends each message's replacement (without the blank line). */
+static char *edit_stream(EditFn fn, void *ctx, size_t *out_len)
+{
+    StrBuf out = STRBUF_INIT;
+    const char *p = raw, *end = raw + raw_len;
+    while (p < end) {
+        const char *sep = strstr(p, "\r\n\r\n");
+        size_t len = sep ? (size_t)(sep - p) : (size_t)(end - p);
+        size_t before = out.len;
+        fn(&out, p, len, ctx);
+        if (out.len > before)
+            strbuf_puts(&out, "\r\n\r\n");
+        p += len + (sep ? 4 : 0);
+    }
+    *out_len = out.len;
+    return strbuf_steal(&out);
+}
+
+/* True if the message has this exact line. */
+static bool has_line(const char *msg, size_t len, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = msg; p + n <= msg + len; p++) {
+        if ((p == msg || p[-1] == '\n') && memcmp(p, line, n) == 0 &&
+            (p + n == msg + len || p[n] == '\r'))
+            return true;
+    }
+    return false;
+}
+
+/* Appends the message without lines whose key is in drop (NULL-ended). */
+static void append_without(StrBuf *out, const char *msg, size_t len, const char *const *drop)
+{
+    const char *p = msg, *end = msg + len;
+    bool first = true;
+    while (p < end) {
+        const char *nl = strstr(p, "\r\n");
+        if (!nl || nl > end)
+            nl = end;
+        bool keep = true;
+        for (size_t i = 0; drop[i]; i++) {
+            size_t k = strlen(drop[i]);
+            if ((size_t)(nl - p) > k && memcmp(p, drop[i], k) == 0 && p[k] == ':')
+                keep = false;
+        }
+        if (keep) {
+            if (!first)
+                strbuf_puts(out, "\r\n");
+            strbuf_append(out, p, (size_t)(nl - p));
+            first = false;
+        }
+        p = nl + (nl < end ? 2 : 0);
+    }
+}
+
+static void keep_all(StrBuf *out, const char *msg, size_t len, void *ctx)
+{
+    strbuf_append(out, msg, len);
+}
+
+START_TEST(editing_helpers_are_faithful)
+{
+    size_t len;
+    char *same = edit_stream(keep_all, NULL, &len);
+    ck_assert_uint_eq(len, raw_len);
+    ck_assert(memcmp(same, raw, len) == 0);
+    free(same);
+}
+END_TEST
+
+static void drop_varset(StrBuf *out, const char *msg, size_t len, void *ctx)
+{
+    if (has_line(msg, len, "Event: VarSet") && !has_line(msg, len, "Variable: QUEUESTATUS"))
+        return;
+    strbuf_append(out, msg, len);
+    /* and some noise of our own after every event on a caller channel */
+    if (ctx && has_line(msg, len, "Event: Newstate")) {
+        strbuf_puts(out, "\r\n\r\nEvent: VarSet\r\nPrivilege: dialplan,all\r\n"
+                         "Channel: Local/thuiszorg@incoming-00000006;2\r\n"
+                         "Uniqueid: 1795349941.13\r\nLinkedid: 1795349941.12\r\n"
+                         "Variable: __TALK\r\nValue: 60");
+    }
+}
+
+START_TEST(varset_noise_changes_nothing)
+{
+    json_t *whole = map_recording();
+    size_t len;
+    char *edited = edit_stream(drop_varset, NULL, &len);
+    json_t *quiet = map_stream(edited, len, 0, true);
+    free(edited);
+    ck_assert(json_equal(whole, quiet));
+    json_decref(quiet);
+    edited = edit_stream(drop_varset, "noisy", &len);
+    json_t *noisy = map_stream(edited, len, 0, true);
+    free(edited);
+    ck_assert(json_equal(whole, noisy));
+    json_decref(noisy);
+    json_decref(whole);
+}
+END_TEST
+
+/* Scenario 2's AgentComplete, stripped of caller fields. */
+static void strip_complete(StrBuf *out, const char *msg, size_t len, void *ctx)
+{
+    if (has_line(msg, len, "Event: AgentComplete") && has_line(msg, len, "Uniqueid: 1795349925.5"))
+        append_without(out, msg, len, ctx);
+    else
+        strbuf_append(out, msg, len);
+}
+
+START_TEST(agent_complete_without_caller_fields)
+{
+    static const char *const no_caller[] = {"Channel", "Uniqueid", "CallerIDNum", "CallerIDName",
+                                            "ConnectedLineNum", "ConnectedLineName", NULL};
+    static const char *const no_ids[] = {"Channel", "Uniqueid", "Linkedid", "CallerIDNum",
+                                         "DestChannel", "DestUniqueid", "DestLinkedid", NULL};
+    const void *variants[] = {no_caller, no_ids};
+    for (size_t v = 0; v < 2; v++) {
+        size_t len;
+        char *edited = edit_stream(strip_complete, (void *)variants[v], &len);
+        json_t *ev = map_stream(edited, len, 0, true);
+        free(edited);
+        /* by Linkedid, then by queue and member */
+        assert_ended(ev, "1795349925.5", "agent", 5.5);
+        ck_assert_int_eq(count(ev, NULL, "call.ended"), 10);
+        json_decref(ev);
+    }
+}
+END_TEST
+
+START_TEST(bridge_started_mid_call)
+{
+    /* start the stream just after scenario 1's QueueCallerJoin */
+    const char *cut = strstr(raw, "Event: MusicOnHoldStart");
+    ck_assert_ptr_nonnull(cut);
+    json_t *ev = map_stream(cut, raw_len - (size_t)(cut - raw), 0, true);
+    json_t *off = event(ev, "1795349913.1", "call.offered");
+    ck_assert_ptr_nonnull(off);
+    /* offered HoldTime (2 s, in seconds) before the AgentConnect */
+    KicTime want;
+    ck_assert(ami_time_parse("1795349914.053307", &want));
+    ck_assert_int_eq(at(off), want);
+    ck_assert_str_eq(str(off, "caller"), "+31612340001"); /* AgentConnect carries it */
+    assert_ended(ev, "1795349913.1", "caller", 7);
+    ck_assert_int_eq(count(ev, NULL, "call.offered"), 15);
+    json_decref(ev);
+}
+END_TEST
+
+/* Scenario 1's AgentComplete stamped before its AgentConnect. */
+static void step_back(StrBuf *out, const char *msg, size_t len, void *ctx)
+{
+    if (has_line(msg, len, "Event: AgentComplete") && has_line(msg, len, "Uniqueid: 1795349913.1")) {
+        static const char *const ts[] = {"Timestamp", NULL};
+        strbuf_puts(out, "Timestamp: 1795349916.053000\r\n");
+        append_without(out, msg, len, ts);
+    } else {
+        strbuf_append(out, msg, len);
+    }
+}
+
+START_TEST(timestamps_stepping_back_are_clamped)
+{
+    size_t len;
+    char *edited = edit_stream(step_back, NULL, &len);
+    json_t *ev = map_stream(edited, len, 0, true);
+    free(edited);
+    json_t *ans = event(ev, "1795349913.1", "call.answered");
+    json_t *end = event(ev, "1795349913.1", "call.ended");
+    ck_assert_ptr_nonnull(end);
+    ck_assert_int_eq(at(end), at(ans)); /* not before the answer */
+    json_decref(ev);
+}
+END_TEST
+
+/* Scenario 7b as in the dry runs: AgentComplete (Reason agent) first. */
+static void race_7b(StrBuf *out, const char *msg, size_t len, void *ctx)
+{
+    char **held = ctx;
+    if (has_line(msg, len, "Event: AttendedTransfer") &&
+        has_line(msg, len, "TransfereeUniqueid: 1795349997.39")) {
+        *held = strndup(msg, len); /* put it after the AgentComplete */
+        return;
+    }
+    if (has_line(msg, len, "Event: AgentComplete") && has_line(msg, len, "Uniqueid: 1795349997.39")) {
+        static const char *const reason[] = {"Reason", NULL};
+        append_without(out, msg, len, reason);
+        strbuf_puts(out, "\r\nReason: agent\r\n\r\n");
+        strbuf_puts(out, *held);
+        free(*held);
+        *held = NULL;
+        return;
+    }
+    strbuf_append(out, msg, len);
+}
+
+START_TEST(attended_transfer_reported_as_agent_hangup_first)
+{
+    char *held = NULL;
+    size_t len;
+    char *edited = edit_stream(race_7b, &held, &len);
+    ck_assert_ptr_null(held);
+    json_t *ev = map_stream(edited, len, 0, true);
+    free(edited);
+    assert_attended(ev, "1795349997.39", "bram-de-vries", "2003@xfer");
+    json_decref(ev);
+}
+END_TEST
+
+/* Drops scenario 7a's MusicOnHoldStop: Hold without Unhold. */
+static void no_unhold(StrBuf *out, const char *msg, size_t len, void *ctx)
+{
+    if (has_line(msg, len, "Event: MusicOnHoldStop") && has_line(msg, len, "Uniqueid: 1795349980.33"))
+        return;
+    strbuf_append(out, msg, len);
+}
+
+START_TEST(hold_without_unhold_ends_at_the_transfer)
+{
+    size_t len;
+    char *edited = edit_stream(no_unhold, NULL, &len);
+    json_t *ev = map_stream(edited, len, 0, true);
+    free(edited);
+    assert_attended(ev, "1795349980.33", "anouk-jansen", "2002@xfer");
+    ck_assert_int_eq(at(event(ev, "1795349980.33", "call.resumed")),
+                     at(event(ev, "1795349980.33", "call.transferred")));
+    json_decref(ev);
+}
+END_TEST
+
+/* Scenario 11 with the new queue's join after the old AgentComplete. */
+static void join_late(StrBuf *out, const char *msg, size_t len, void *ctx)
+{
+    char **held = ctx;
+    if (has_line(msg, len, "Event: QueueCallerJoin") && has_line(msg, len, "Queue: thuiszorg") &&
+        has_line(msg, len, "Uniqueid: 1795350058.63")) {
+        *held = strndup(msg, len);
+        return;
+    }
+    strbuf_append(out, msg, len);
+    if (*held && has_line(msg, len, "Event: AgentComplete") &&
+        has_line(msg, len, "Uniqueid: 1795350058.63")) {
+        strbuf_puts(out, "\r\n\r\n");
+        strbuf_puts(out, *held);
+        free(*held);
+        *held = NULL;
+    }
+}
+
+START_TEST(blind_transfer_to_queue_in_either_order)
+{
+    char *held = NULL;
+    size_t len;
+    char *edited = edit_stream(join_late, &held, &len);
+    ck_assert_ptr_null(held);
+    json_t *ev = map_stream(edited, len, 0, true);
+    free(edited);
+    json_t *x = event(ev, "1795350058.63", "call.transferred");
+    ck_assert_ptr_nonnull(x);
+    ck_assert_str_eq(str(x, "target_kind"), "queue"); /* a queue it has seen */
+    ck_assert_str_eq(str(x, "target"), "thuiszorg");
+    ck_assert_str_eq(str(event(ev, "1795350058.63-2", "call.offered"), "transferred_from"),
+                     "1795350058.63");
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(undecided_abandon_is_decided_after_grace)
+{
+    /* the stream stops right after scenario 3's QueueCallerAbandon */
+    const char *cut = strstr(raw, "Event: QueueCallerAbandon");
+    cut = strstr(cut, "\r\n\r\n") + 4;
+    size_t len = (size_t)(cut - raw);
+    json_t *ev = map_stream(raw, len, 0, false);
+    ck_assert_int_eq(count(ev, "1795349935.9", "call.abandoned"), 0); /* still open */
+    json_decref(ev);
+
+    json_t *events = json_array();
+    AmiMapConfig cfg = {.rules = &rules};
+    AmiMapper *m = ami_map_new(&cfg, collect, NULL, events);
+    AmiParser p;
+    ck_assert(ami_parser_init(&p, AMI_DEFAULT_MAX_MESSAGE));
+    for (size_t off = 0; off < len;) {
+        off += ami_parser_feed(&p, raw + off, len - off);
+        AmiMessage msg;
+        const char *banner;
+        AmiResult r;
+        while ((r = ami_parser_next(&p, &msg, &banner)) != AMI_NEED)
+            if (r == AMI_MESSAGE)
+                ami_map_feed(m, &msg, 0);
+    }
+    ami_map_idle(m, 1 * KIC_USEC);
+    ck_assert_int_eq(count(events, "1795349935.9", "call.abandoned"), 0);
+    ami_map_idle(m, 4 * KIC_USEC);
+    ck_assert_int_eq(count(events, "1795349935.9", "call.abandoned"), 1);
+    ck_assert_int_eq(time_diff_s(at(event(events, "1795349935.9", "call.offered")),
+                                 at(event(events, "1795349935.9", "call.abandoned"))) > 3.9, 1);
+    ami_parser_free(&p);
+    ami_map_free(m);
+    json_decref(events);
+}
+END_TEST
+
+START_TEST(location_from_a_channel_variable)
+{
+    static const char join_and_var[] =
+        "Asterisk Call Manager/13.0.0\r\n"
+        "Event: VarSet\r\nTimestamp: 1795349913.000000\r\nChannel: PJSIP/trunk-00000001\r\n"
+        "Uniqueid: 1795349913.1\r\nLinkedid: 1795349913.1\r\nVariable: __KIC_LOCATION\r\n"
+        "Value: dordrecht\r\n\r\n"
+        "Event: QueueCallerJoin\r\nTimestamp: 1795349914.000000\r\nChannel: PJSIP/trunk-00000001\r\n"
+        "CallerIDNum: +31612340001\r\nUniqueid: 1795349913.1\r\nLinkedid: 1795349913.1\r\n"
+        "Queue: huishoudelijke-zorg\r\nPosition: 1\r\nCount: 1\r\n\r\n";
+    json_t *ev = map_stream(join_and_var, sizeof(join_and_var) - 1, 0, false);
+    json_t *off = event(ev, "1795349913.1", "call.offered");
+    ck_assert_str_eq(str(off, "location"), "dordrecht");
+    ck_assert_str_eq(str(off, "caller"), "+31612340001");
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(agent_ids_follow_the_rules)
+{
+    ck_assert(queuelog_rules_add_agent(&rules, "Anouk Jansen", "a.jansen"));
+    json_t *ev = map_recording();
+    ck_assert_str_eq(str(event(ev, "1795349913.1", "call.answered"), "agent"), "a.jansen");
+    json_decref(ev);
+    rules.agent_by_interface = true;
+    ev = map_recording();
+    ck_assert_str_eq(str(event(ev, "1795349925.5", "call.answered"), "agent"), "a02");
+    ck_assert_str_eq(str(event(ev, "1795349913.1", "call.answered"), "agent"), "a.jansen");
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(time_parse_and_format)
+{
+    KicTime t;
+    ck_assert(ami_time_parse("1795349914.048917", &t));
+    ck_assert_int_eq(t, 1795349914048917LL);
+    ck_assert(ami_time_parse("1795349914", &t));
+    ck_assert_int_eq(t, 1795349914000000LL);
+    ck_assert(ami_time_parse("1795349914.5", &t));
+    ck_assert_int_eq(t, 1795349914500000LL);
+    ck_assert(!ami_time_parse("", &t));
+    ck_assert(!ami_time_parse("17953x", &t));
+    ck_assert(!ami_time_parse("-1", &t));
+    char buf[40];
+    ami_time_format(1795349914048917LL, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "2026-11-22T13:18:34.048917+01:00");
+    KicTime back;
+    ck_assert(time_parse_rfc3339(buf, &back));
+    ck_assert_int_eq(back, 1795349914048917LL);
+    ami_time_format(1782000000000001LL, buf, sizeof(buf)); /* summer time */
+    ck_assert_str_eq(buf, "2026-06-21T02:00:00.000001+02:00");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ami_map");
+    TCase *sc = tcase_create("scenarios");
+    tcase_add_checked_fixture(sc, setup, teardown);
+    tcase_add_test(sc, s01_answered_caller_hangs_up);
+    tcase_add_test(sc, s02_answered_agent_hangs_up);
+    tcase_add_test(sc, s03_abandoned_while_waiting);
+    tcase_add_test(sc, s04_queue_timeout_is_not_an_abandon);
+    tcase_add_test(sc, s05_ring_no_answer_then_another_member);
+    tcase_add_test(sc, s06_blind_transfer_to_extension);
+    tcase_add_test(sc, s07a_attended_transfer_completed_with_dtmf);
+    tcase_add_test(sc, s07b_attended_transfer_completed_by_hangup);
+    tcase_add_test(sc, s08_hold_and_resume);
+    tcase_add_test(sc, s09_paused_member_skipped);
+    tcase_add_test(sc, s10_two_calls_waiting);
+    tcase_add_test(sc, s11_blind_transfer_into_another_queue);
+    tcase_add_test(sc, s12_dynamic_member);
+    suite_add_tcase(s, sc);
+
+    TCase *whole = tcase_create("whole");
+    tcase_add_checked_fixture(whole, setup, teardown);
+    tcase_set_timeout(whole, 60);
+    tcase_add_test(whole, every_contact_has_one_outcome_and_unique_ids);
+    tcase_add_test(whole, replay_gives_the_same_events);
+    tcase_add_test(whole, any_split_of_the_stream_gives_the_same_events);
+    tcase_add_test(whole, the_recording_decides_everything_without_a_flush);
+    suite_add_tcase(s, whole);
+
+    TCase *traps = tcase_create("traps");
+    tcase_add_checked_fixture(traps, setup, teardown);
+    tcase_add_test(traps, editing_helpers_are_faithful);
+    tcase_add_test(traps, varset_noise_changes_nothing);
+    tcase_add_test(traps, agent_complete_without_caller_fields);
+    tcase_add_test(traps, bridge_started_mid_call);
+    tcase_add_test(traps, timestamps_stepping_back_are_clamped);
+    tcase_add_test(traps, attended_transfer_reported_as_agent_hangup_first);
+    tcase_add_test(traps, hold_without_unhold_ends_at_the_transfer);
+    tcase_add_test(traps, blind_transfer_to_queue_in_either_order);
+    tcase_add_test(traps, undecided_abandon_is_decided_after_grace);
+    tcase_add_test(traps, location_from_a_channel_variable);
+    tcase_add_test(traps, agent_ids_follow_the_rules);
+    tcase_add_test(traps, time_parse_and_format);
+    suite_add_tcase(s, traps);
+    return unit_run(s);
+}
