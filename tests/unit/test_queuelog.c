@@ -244,12 +244,15 @@ START_TEST(queue_log_and_ami_agree_per_call)
         assert_same_params(call_id, method, a, q);
         compared++;
     }
-    /* and AMI has nothing queue_log lacks, holds aside */
+    /* and AMI has nothing queue_log lacks, aside from holds and the end
+     * of a transferred contact's phone call, which queue_log never logs */
     json_array_foreach(ami, i, e) {
         const char *method = json_string_value(json_object_get(e, "method"));
-        if (strcmp(method, "call.held") == 0 || strcmp(method, "call.resumed") == 0)
+        json_t *params = json_object_get(e, "params");
+        if (strcmp(method, "call.held") == 0 || strcmp(method, "call.resumed") == 0 ||
+            (strcmp(method, "call.ended") == 0 && !json_object_get(params, "by")))
             continue;
-        const char *call_id = str(json_object_get(e, "params"), "call_id");
+        const char *call_id = str(params, "call_id");
         ck_assert_msg(event(ql, call_id, method) != NULL, "queue_log lacks %s for %s", method,
                       call_id);
     }

@@ -36,6 +36,7 @@ typedef struct Contact {
     char consult_context[64];
     ContactState state;
     bool held, consulting, transferred;
+    bool closed; /* a transferred contact's call.ended (the phone call is over) was sent */
     Pending pending;
     KicTime pending_since; /* stream time */
     KicTime pending_at;    /* the `at` a decision will carry */
@@ -877,6 +878,16 @@ static void hangup_event(AmiMapper *m, const AmiMessage *msg, KicTime ts, bool f
             set_pending(m, c, PEND_HANGUP, ts);
     }
     if (final) {
+        /* The phone call is over: transferred contacts, whose agent part
+         * ended at the transfer, get their call.ended now (no `by`: who
+         * hung up on the far side is not known). */
+        for (size_t i = 0; i < cl->n; i++) {
+            Contact *t = &cl->contacts[i];
+            if (t->state == CONTACT_DONE && t->transferred && !t->closed) {
+                t->closed = true;
+                emit(m, t, "call.ended", "end", ts, json_object());
+            }
+        }
         cl->hung_up = true;
         if (!caller_pending(cl))
             caller_remove(m, cl);

@@ -1,0 +1,354 @@
+/* kic-ami-replay: a stand-in Asterisk manager for tests. It listens on a
+ * TCP port and, to each client in turn, replays a recorded AMI stream
+ * byte for byte: the banner; after the client's Login action, the recorded
+ * login reply and every event. It answers Ping actions (between recorded
+ * messages, in Asterisk's own format) and can drop the connection at
+ * given byte offsets; the next client then resumes at the start of the
+ * message that was cut, as if Asterisk had kept the events for it.
+ * A test tool: blocking sockets and poll, one client at a time. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "kic.h"
+
+#define MAX_DROPS 32
+
+typedef struct Replay {
+    char *data;
+    size_t len;
+    size_t banner_end; /* just after the banner's CRLF */
+    size_t login_end;  /* just after the recorded login reply */
+    size_t *ends;      /* end offset of each message after the banner */
+    size_t nends;
+    size_t drops[MAX_DROPS];
+    size_t ndrops, next_drop;
+    size_t chunk;
+    int interval_ms;
+    bool exit_at_end, close_at_end;
+    size_t resume; /* where the next connection's events start */
+} Replay;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: kic-ami-replay --file RECORDING [--port N] [--drop-at OFFSET]...\n"
+            "                      [--chunk N] [--interval-ms N] [--close-at-end] [--exit-at-end]\n"
+            "Replays a recorded AMI stream (e.g. shared/ami/A-ami.raw) to each client.\n\n"
+            "  --file F          the recording: banner, login reply, events, CRLF as sent\n"
+            "  --port N          port on 127.0.0.1 (0, the default: any free one); the\n"
+            "                    first stdout line is 'listening on 127.0.0.1:PORT'\n"
+            "  --drop-at OFFSET  close the connection after byte OFFSET of the file\n"
+            "                    (repeatable; the next client resumes at the cut message)\n"
+            "  --chunk N         write at most N bytes at a time (default 4096)\n"
+            "  --interval-ms N   pause between writes (default 0)\n"
+            "  --close-at-end    close once everything is sent (default: stay open)\n"
+            "  --exit-at-end     exit once a client has had everything and left\n");
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *len = (size_t)n;
+    return buf;
+}
+
+/* Finds the banner, the login reply and every message end. */
+static bool index_recording(Replay *r)
+{
+    char *crlf = strstr(r->data, "\r\n");
+    if (!crlf)
+        return false;
+    r->banner_end = (size_t)(crlf - r->data) + 2;
+    size_t cap = 1024;
+    r->ends = malloc(cap * sizeof(size_t));
+    if (!r->ends)
+        return false;
+    const char *p = r->data + r->banner_end;
+    const char *end = r->data + r->len;
+    while (p < end) {
+        const char *sep = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
+        size_t stop = sep ? (size_t)(sep - r->data) + 4 : r->len;
+        if (r->nends == cap) {
+            cap *= 2;
+            size_t *ne = realloc(r->ends, cap * sizeof(size_t));
+            if (!ne)
+                return false;
+            r->ends = ne;
+        }
+        r->ends[r->nends++] = stop;
+        p = r->data + stop;
+    }
+    if (r->nends == 0)
+        return false;
+    r->login_end = r->ends[0];
+    r->resume = r->login_end;
+    return true;
+}
+
+/* The end of the message that contains byte `pos`. */
+static size_t message_end(const Replay *r, size_t pos)
+{
+    size_t lo = 0, hi = r->nends;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (r->ends[mid] <= pos)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < r->nends ? r->ends[lo] : r->len;
+}
+
+/* The start of the message that contains byte `pos`. */
+static size_t message_start(const Replay *r, size_t pos)
+{
+    size_t start = r->login_end;
+    for (size_t i = 0; i < r->nends && r->ends[i] <= pos; i++)
+        start = r->ends[i];
+    return start;
+}
+
+static bool send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* What the client has sent: actions are "Key: Value" lines ending with a
+ * blank line. */
+typedef struct Inbox {
+    char buf[8192];
+    size_t len;
+    bool closed;
+    bool login, logoff;
+    char pings[16][64]; /* ActionIDs of Pings to answer */
+    size_t npings;
+} Inbox;
+
+static void take_actions(Inbox *in)
+{
+    for (;;) {
+        char *end = memmem(in->buf, in->len, "\r\n\r\n", 4);
+        size_t skip = 4;
+        char *lf = memmem(in->buf, in->len, "\n\n", 2);
+        if (lf && (!end || lf < end)) {
+            end = lf;
+            skip = 2;
+        }
+        if (!end)
+            break;
+        *end = '\0';
+        char action[64] = "", id[64] = "";
+        for (char *line = strtok(in->buf, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+            if (strncasecmp(line, "Action:", 7) == 0)
+                sscanf(line + 7, " %63s", action);
+            else if (strncasecmp(line, "ActionID:", 9) == 0)
+                sscanf(line + 9, " %63s", id);
+        }
+        if (strcasecmp(action, "Login") == 0)
+            in->login = true;
+        else if (strcasecmp(action, "Logoff") == 0)
+            in->logoff = true;
+        else if (strcasecmp(action, "Ping") == 0 && in->npings < 16)
+            snprintf(in->pings[in->npings++], 64, "%s", id);
+        size_t used = (size_t)(end - in->buf) + skip;
+        memmove(in->buf, in->buf + used, in->len - used);
+        in->len -= used;
+    }
+    if (in->len == sizeof(in->buf))
+        in->len = 0; /* garbage without blank lines: forget it */
+}
+
+/* Reads what is there (waiting up to timeout_ms). */
+static void poll_client(int fd, Inbox *in, int timeout_ms)
+{
+    struct pollfd pfd = {fd, POLLIN, 0};
+    if (poll(&pfd, 1, timeout_ms) <= 0)
+        return;
+    ssize_t n = recv(fd, in->buf + in->len, sizeof(in->buf) - in->len, 0);
+    if (n <= 0) {
+        in->closed = true;
+        return;
+    }
+    in->len += (size_t)n;
+    take_actions(in);
+}
+
+static bool answer_pings(int fd, Inbox *in)
+{
+    for (size_t i = 0; i < in->npings; i++) {
+        struct timeval tv;
+        gettimeofday(&tv, NULL);
+        char reply[256];
+        int n = snprintf(reply, sizeof(reply),
+                         "Response: Success\r\n%s%s%sPing: Pong\r\nTimestamp: %ld.%06ld\r\n\r\n",
+                         *in->pings[i] ? "ActionID: " : "", in->pings[i],
+                         *in->pings[i] ? "\r\n" : "", (long)tv.tv_sec, (long)tv.tv_usec);
+        if (!send_all(fd, reply, (size_t)n))
+            return false;
+    }
+    in->npings = 0;
+    return true;
+}
+
+/* One client, start to end. True when it had the whole recording. */
+static bool serve(Replay *r, int fd)
+{
+    Inbox in = {0};
+    if (!send_all(fd, r->data, r->banner_end))
+        return false;
+    while (!in.login && !in.closed)
+        poll_client(fd, &in, 1000);
+    if (in.closed)
+        return false;
+    if (!send_all(fd, r->data + r->banner_end, r->login_end - r->banner_end))
+        return false;
+    size_t pos = r->resume;
+    fprintf(stderr, "kic-ami-replay: client logged in; events from byte %zu\n", pos);
+    while (pos < r->len) {
+        size_t drop = r->next_drop < r->ndrops ? r->drops[r->next_drop] : r->len;
+        if (drop <= pos) { /* an offset inside what the last client already had */
+            r->next_drop++;
+            continue;
+        }
+        size_t boundary = message_end(r, pos);
+        size_t n = r->chunk;
+        if (n > boundary - pos)
+            n = boundary - pos;
+        if (n > drop - pos)
+            n = drop - pos;
+        if (!send_all(fd, r->data + pos, n))
+            return false;
+        pos += n;
+        if (pos == drop) {
+            r->next_drop++;
+            r->resume = message_start(r, pos);
+            fprintf(stderr, "kic-ami-replay: dropping the connection at byte %zu\n", pos);
+            return false;
+        }
+        poll_client(fd, &in, r->interval_ms);
+        if (in.closed || in.logoff)
+            return false;
+        if (pos == boundary && !answer_pings(fd, &in))
+            return false;
+    }
+    r->resume = r->len;
+    fprintf(stderr, "kic-ami-replay: all %zu bytes sent\n", r->len);
+    while (!r->close_at_end && !in.closed && !in.logoff) {
+        poll_client(fd, &in, 1000);
+        if (!answer_pings(fd, &in))
+            break;
+    }
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"file", required_argument, NULL, 'f'},        {"port", required_argument, NULL, 'p'},
+        {"drop-at", required_argument, NULL, 'd'},     {"chunk", required_argument, NULL, 'c'},
+        {"interval-ms", required_argument, NULL, 'i'}, {"close-at-end", no_argument, NULL, 'C'},
+        {"exit-at-end", no_argument, NULL, 'x'},       {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    Replay r = {.chunk = 4096};
+    const char *file = NULL;
+    int port = 0, ch;
+    while ((ch = getopt_long(argc, argv, "f:p:d:c:i:Cxh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'f': file = optarg; break;
+        case 'p': port = atoi(optarg); break;
+        case 'd':
+            if (r.ndrops == MAX_DROPS) {
+                fprintf(stderr, "kic-ami-replay: at most %d --drop-at\n", MAX_DROPS);
+                return 2;
+            }
+            r.drops[r.ndrops++] = (size_t)strtoull(optarg, NULL, 10);
+            break;
+        case 'c': r.chunk = (size_t)strtoull(optarg, NULL, 10); break;
+        case 'i': r.interval_ms = atoi(optarg); break;
+        case 'C': r.close_at_end = true; break;
+        case 'x': r.exit_at_end = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!file || r.chunk == 0 || port < 0 || port > 65535 || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    for (size_t i = 1; i < r.ndrops; i++) {
+        if (r.drops[i] <= r.drops[i - 1]) {
+            fprintf(stderr, "kic-ami-replay: --drop-at offsets must increase\n");
+            return 2;
+        }
+    }
+    r.data = slurp(file, &r.len);
+    if (!r.data || !index_recording(&r)) {
+        fprintf(stderr, "kic-ami-replay: cannot read a recording from %s\n", file);
+        return 1;
+    }
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof(addr);
+    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(ls, 4) != 0 ||
+        getsockname(ls, (struct sockaddr *)&addr, &alen) != 0) {
+        fprintf(stderr, "kic-ami-replay: cannot listen on port %d: %s\n", port, strerror(errno));
+        return 1;
+    }
+    printf("listening on 127.0.0.1:%d\n", ntohs(addr.sin_port));
+    fflush(stdout);
+    signal(SIGPIPE, SIG_IGN);
+    for (;;) {
+        int fd = accept(ls, NULL, NULL);
+        if (fd < 0) {
+            if (errno == EINTR)
+                continue;
+            fprintf(stderr, "kic-ami-replay: accept: %s\n", strerror(errno));
+            return 1;
+        }
+        bool whole = serve(&r, fd);
+        close(fd);
+        if (whole && r.exit_at_end)
+            break;
+    }
+    close(ls);
+    free(r.ends);
+    free(r.data);
+    return 0;
+}

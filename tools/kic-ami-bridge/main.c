@@ -1,0 +1,510 @@
+/* kic-ami-bridge: reads Asterisk AMI queue events and forwards them to kicd
+ * as bridge events, at least once. Options come from a table (flag,
+ * environment variable, default, help); --map-file maps a recorded AMI
+ * stream to stdout without any network, to see what would be sent. */
+#include <errno.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "bridge.h"
+#include "log.h"
+
+KicTime bridge_now(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (KicTime)tv.tv_sec * KIC_USEC + tv.tv_usec;
+}
+
+/* ---- options ----------------------------------------------------------- */
+
+typedef struct Options {
+    const char *ami, *ami_user, *ami_secret, *server, *token;
+    const char *agent_map, *agent_id, *default_kind, *timeout_as, *id_prefix, *location_var;
+    const char *grace_ms, *max_unacked, *max_inflight, *ping_s, *ami_ping_s, *log_level;
+    const char *map_file;
+    const char *kinds[QUEUELOG_MAX_KIND_RULES];
+    size_t nkinds;
+} Options;
+
+typedef struct OptionSpec {
+    const char *name;
+    int has_arg;
+    const char *env;      /* read when the flag is absent; NULL: none */
+    const char *fallback; /* default; NULL: none */
+    size_t offset;        /* of the const char * in Options; SIZE_MAX: special */
+    const char *help;
+} OptionSpec;
+
+#define OPT(field) offsetof(Options, field)
+#define SPECIAL ((size_t)-1)
+
+static const OptionSpec specs[] = {
+    {"ami", 1, "KIC_AMI", "127.0.0.1:5038", OPT(ami), "Asterisk manager HOST:PORT"},
+    {"ami-user", 1, "KIC_AMI_USER", NULL, OPT(ami_user), "AMI user (manager.conf)"},
+    {"ami-secret", 1, "KIC_AMI_SECRET", NULL, OPT(ami_secret), "AMI secret (prefer the environment)"},
+    {"server", 1, "KIC_SERVER", "127.0.0.1:7411", OPT(server), "kicd HOST:PORT"},
+    {"token", 1, "KIC_TOKEN", NULL, OPT(token), "kicd bridge token (prefer the environment)"},
+    {"agent-map", 1, "KIC_AGENT_MAP", NULL, OPT(agent_map),
+     "file of 'member name or interface = agent id' lines"},
+    {"agent-id", 1, NULL, "name", OPT(agent_id),
+     "name: agent ids from member names; interface: from interfaces"},
+    {"transfer-kind", 1, NULL, NULL, SPECIAL,
+     "EXTEN@CONTEXT=KIND (repeatable; * matches any): queue|agent|care_team|external"},
+    {"default-kind", 1, NULL, "external", OPT(default_kind), "kind of a transfer no rule names"},
+    {"timeout-as", 1, NULL, "ended", OPT(timeout_as),
+     "a queue timeout is sent as call.ended by system (ended) or call.abandoned"},
+    {"id-prefix", 1, NULL, "ast", OPT(id_prefix),
+     "event ids read PREFIX-CALLID-TAG; keep it equal to the queue_log import's"},
+    {"location-var", 1, NULL, "KIC_LOCATION", OPT(location_var),
+     "channel variable that names the caller's location ('' for none)"},
+    {"grace-ms", 1, NULL, "3000", OPT(grace_ms),
+     "how long an undecided outcome waits for the event that decides it"},
+    {"max-unacked", 1, NULL, "10000", OPT(max_unacked),
+     "events kept until kicd answers them; when full, AMI reading pauses"},
+    {"max-inflight", 1, NULL, "256", OPT(max_inflight), "requests pipelined to kicd at once"},
+    {"ping", 1, NULL, "30", OPT(ping_s), "seconds of quiet before a server.ping to kicd"},
+    {"ami-ping", 1, NULL, "60", OPT(ami_ping_s),
+     "seconds of AMI silence before an Action: Ping (0: never)"},
+    {"log-level", 1, "KIC_LOG_LEVEL", "info", OPT(log_level), "error|warn|info|debug"},
+    {"map-file", 1, NULL, NULL, OPT(map_file),
+     "map a recorded AMI stream (e.g. A-ami.raw) to JSON lines on stdout, then exit"},
+    {"help", 0, NULL, NULL, SPECIAL, "this text"},
+    {"version", 0, NULL, NULL, SPECIAL, "the version"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: kic-ami-bridge [OPTION]...\n"
+                 "Forwards Asterisk AMI queue events to kicd as bridge events, at least once.\n\n");
+    for (size_t i = 0; i < KIC_ARRAY_LEN(specs); i++) {
+        const OptionSpec *s = &specs[i];
+        char flag[64];
+        snprintf(flag, sizeof(flag), "--%s%s", s->name, s->has_arg ? " X" : "");
+        fprintf(out, "  %-22s %s", flag, s->help);
+        if (s->env || s->fallback) {
+            fprintf(out, " [");
+            if (s->env)
+                fprintf(out, "env %s%s", s->env, s->fallback ? ", " : "");
+            if (s->fallback)
+                fprintf(out, "default %s", s->fallback);
+            fprintf(out, "]");
+        }
+        fprintf(out, "\n");
+    }
+    fprintf(out, "\nThe mapping rules, event ids and traps: tools/kic-ami-bridge/README.md.\n");
+}
+
+static const char **field(Options *o, const OptionSpec *s)
+{
+    return (const char **)((char *)o + s->offset);
+}
+
+/* 0: go on; otherwise the exit code. */
+static int parse_options(int argc, char **argv, Options *o)
+{
+    struct option longopts[KIC_ARRAY_LEN(specs) + 1];
+    for (size_t i = 0; i < KIC_ARRAY_LEN(specs); i++)
+        longopts[i] = (struct option){specs[i].name, specs[i].has_arg, NULL, (int)i + 256};
+    longopts[KIC_ARRAY_LEN(specs)] = (struct option){NULL, 0, NULL, 0};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (ch == 'h') {
+            usage(stdout);
+            return -1;
+        }
+        if (ch < 256) {
+            usage(stderr);
+            return 2;
+        }
+        const OptionSpec *s = &specs[ch - 256];
+        if (strcmp(s->name, "help") == 0) {
+            usage(stdout);
+            return -1;
+        } else if (strcmp(s->name, "version") == 0) {
+            printf("kic-ami-bridge %s\n", KIC_VERSION);
+            return -1;
+        } else if (strcmp(s->name, "transfer-kind") == 0) {
+            if (o->nkinds == QUEUELOG_MAX_KIND_RULES) {
+                fprintf(stderr, "kic-ami-bridge: at most %d --transfer-kind rules\n",
+                        QUEUELOG_MAX_KIND_RULES);
+                return 2;
+            }
+            o->kinds[o->nkinds++] = optarg;
+        } else {
+            *field(o, s) = optarg;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "kic-ami-bridge: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    for (size_t i = 0; i < KIC_ARRAY_LEN(specs); i++) {
+        const OptionSpec *s = &specs[i];
+        if (s->offset == SPECIAL || *field(o, s))
+            continue;
+        const char *e = s->env ? getenv(s->env) : NULL;
+        *field(o, s) = e && *e ? e : s->fallback;
+    }
+    return 0;
+}
+
+static bool parse_endpoint(const char *text, Endpoint *ep)
+{
+    const char *host = text, *colon;
+    size_t hlen;
+    if (*text == '[') { /* [::1]:5038 */
+        const char *close = strchr(text, ']');
+        if (!close)
+            return false;
+        host = text + 1;
+        hlen = (size_t)(close - host);
+        colon = close[1] == ':' ? close + 1 : NULL;
+        if (close[1] && !colon)
+            return false;
+    } else {
+        colon = strrchr(text, ':');
+        hlen = colon ? (size_t)(colon - text) : strlen(text);
+    }
+    if (hlen == 0 || hlen >= sizeof(ep->host))
+        return false;
+    memcpy(ep->host, host, hlen);
+    ep->host[hlen] = '\0';
+    if (colon) {
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        if (*end || port < 1 || port > 65535)
+            return false;
+        ep->port = (int)port;
+    }
+    return true;
+}
+
+static bool parse_count(const char *name, const char *text, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || *end || v < min || v > max) {
+        fprintf(stderr, "kic-ami-bridge: --%s must be %ld to %ld\n", name, min, max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* AMI action values end at CR/LF: one in a user or secret would inject lines. */
+static bool one_line(const char *what, const char *s)
+{
+    if (!s || !*s || strpbrk(s, "\r\n") || strlen(s) > 200) {
+        fprintf(stderr, "kic-ami-bridge: %s must be one line of 1 to 200 bytes\n", what);
+        return false;
+    }
+    return true;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* Fills the bridge's rules and limits from the options; prints why not. */
+static bool configure(const Options *o, Bridge *br, bool network)
+{
+    BridgeConfig *cfg = &br->cfg;
+    LogLevel level;
+    if (!log_level_parse(o->log_level, &level)) {
+        fprintf(stderr, "kic-ami-bridge: --log-level must be error, warn, info or debug\n");
+        return false;
+    }
+    log_set_level(level);
+    QueueLogRules *r = &br->rules;
+    if (strlen(o->id_prefix) == 0 || strlen(o->id_prefix) >= sizeof(r->id_prefix)) {
+        fprintf(stderr, "kic-ami-bridge: --id-prefix must be 1 to %zu bytes\n",
+                sizeof(r->id_prefix) - 1);
+        return false;
+    }
+    snprintf(r->id_prefix, sizeof(r->id_prefix), "%s", o->id_prefix);
+    if (strcmp(o->agent_id, "name") != 0 && strcmp(o->agent_id, "interface") != 0) {
+        fprintf(stderr, "kic-ami-bridge: --agent-id must be name or interface\n");
+        return false;
+    }
+    r->agent_by_interface = strcmp(o->agent_id, "interface") == 0;
+    if (strcmp(o->timeout_as, "ended") != 0 && strcmp(o->timeout_as, "abandoned") != 0) {
+        fprintf(stderr, "kic-ami-bridge: --timeout-as must be ended or abandoned\n");
+        return false;
+    }
+    r->timeout_is_abandon = strcmp(o->timeout_as, "abandoned") == 0;
+    if (!queuelog_kind_parse(o->default_kind, &r->default_kind)) {
+        fprintf(stderr, "kic-ami-bridge: --default-kind must be queue, agent, care_team or external\n");
+        return false;
+    }
+    char err[256];
+    for (size_t i = 0; i < o->nkinds; i++) {
+        if (!queuelog_rules_add_kind(r, o->kinds[i], err, sizeof(err))) {
+            fprintf(stderr, "kic-ami-bridge: --transfer-kind %s\n", err);
+            return false;
+        }
+    }
+    if (o->agent_map) {
+        size_t len;
+        char *text = slurp(o->agent_map, &len);
+        if (!text) {
+            fprintf(stderr, "kic-ami-bridge: cannot read %s: %s\n", o->agent_map, strerror(errno));
+            return false;
+        }
+        bool ok = queuelog_rules_load_agent_map(r, text, len, err, sizeof(err));
+        free(text);
+        if (!ok) {
+            fprintf(stderr, "kic-ami-bridge: %s: %s\n", o->agent_map, err);
+            return false;
+        }
+    }
+    long grace, unacked, inflight, ping, ami_ping;
+    if (!parse_count("grace-ms", o->grace_ms, 100, 600000, &grace) ||
+        !parse_count("max-unacked", o->max_unacked, 2 * BRIDGE_OUTBOX_SLACK, 10000000, &unacked) ||
+        !parse_count("max-inflight", o->max_inflight, 1, 1000000, &inflight) ||
+        !parse_count("ping", o->ping_s, 1, 3600, &ping) ||
+        !parse_count("ami-ping", o->ami_ping_s, 0, 3600, &ami_ping))
+        return false;
+    br->mapcfg = (AmiMapConfig){.rules = r,
+                                .location_var = *o->location_var ? o->location_var : NULL,
+                                .grace = grace * 1000};
+    cfg->max_unacked = (size_t)unacked;
+    cfg->max_inflight = (size_t)inflight;
+    cfg->ping_interval = ping * KIC_USEC;
+    cfg->ami_ping_interval = ami_ping * KIC_USEC;
+    cfg->connect_timeout = 10 * KIC_USEC;
+    cfg->drain_timeout = 10 * KIC_USEC;
+    if (!network)
+        return true;
+    cfg->ami.port = 5038;
+    cfg->kicd.port = 7411;
+    if (!parse_endpoint(o->ami, &cfg->ami) || !parse_endpoint(o->server, &cfg->kicd)) {
+        fprintf(stderr, "kic-ami-bridge: --ami and --server take HOST:PORT\n");
+        return false;
+    }
+    if (!one_line("--ami-user (or KIC_AMI_USER)", o->ami_user) ||
+        !one_line("--ami-secret (or KIC_AMI_SECRET)", o->ami_secret))
+        return false;
+    if (!o->token || !*o->token) {
+        fprintf(stderr, "kic-ami-bridge: a bridge token is needed: --token or KIC_TOKEN\n");
+        return false;
+    }
+    cfg->ami_user = o->ami_user;
+    cfg->ami_secret = o->ami_secret;
+    cfg->token = o->token;
+    return true;
+}
+
+/* ---- --map-file: a recording to JSON lines ------------------------------ */
+
+static void print_event(void *ctx, json_t *ev)
+{
+    char *line = json_dumps(ev, JSON_COMPACT);
+    if (line) {
+        puts(line);
+        free(line);
+    }
+    json_decref(ev);
+}
+
+static void debug_note(void *ctx, const char *text)
+{
+    log_write(LOG_DEBUG, "%s", text);
+}
+
+static int map_file(Bridge *br, const char *path)
+{
+    size_t len;
+    char *data = slurp(path, &len);
+    if (!data) {
+        fprintf(stderr, "kic-ami-bridge: cannot read %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    AmiMapper *m = ami_map_new(&br->mapcfg, print_event, debug_note, NULL);
+    AmiParser p;
+    if (!m || !ami_parser_init(&p, AMI_DEFAULT_MAX_MESSAGE)) {
+        free(data);
+        ami_map_free(m);
+        return 1;
+    }
+    for (size_t off = 0; off < len;) {
+        off += ami_parser_feed(&p, data + off, len - off);
+        AmiMessage msg;
+        const char *banner;
+        AmiResult r;
+        while ((r = ami_parser_next(&p, &msg, &banner)) != AMI_NEED)
+            if (r == AMI_MESSAGE)
+                ami_map_feed(m, &msg, bridge_now());
+    }
+    ami_map_flush(m);
+    const AmiMapStats *st = ami_map_stats(m);
+    log_write(LOG_INFO, "%zu AMI messages → %zu events (%zu ignored, %zu not matched, %zu inferred)",
+              st->messages, st->events, st->ignored, st->unmatched, st->synthesized);
+    ami_parser_free(&p);
+    ami_map_free(m);
+    free(data);
+    return 0;
+}
+
+/* ---- the running bridge ------------------------------------------------ */
+
+static void on_mapped(void *ctx, json_t *ev)
+{
+    Bridge *br = ctx;
+    if (!outbox_push(&br->outbox, ev)) {
+        /* only while draining can the outbox overflow: AMI pauses first */
+        br->dropped++;
+        json_t *p = json_object_get(ev, "params");
+        log_write(LOG_ERROR, "outbox full: lost %s %s", json_string_value(json_object_get(ev, "method")),
+                  json_string_value(json_object_get(p, "event_id")));
+    }
+    json_decref(ev);
+    kicconn_flush(&br->kic);
+}
+
+void bridge_outbox_changed(Bridge *br)
+{
+    amiconn_resume(&br->ami);
+    if (br->draining && br->outbox.live == 0) {
+        log_write(LOG_INFO, "every event is answered by kicd; exiting");
+        event_base_loopexit(br->base, NULL);
+    }
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    Bridge *br = arg;
+    KicTime now = bridge_now();
+    if (br->last_ami_event)
+        ami_map_idle(br->mapper, now - br->last_ami_event);
+    amiconn_tick(&br->ami, now);
+    kicconn_tick(&br->kic, now);
+    if (br->draining && now >= br->drain_deadline) {
+        log_write(LOG_ERROR, "drain timed out: %zu events not answered by kicd are lost "
+                             "(a queue_log import with the same --id-prefix restores them)",
+                  br->outbox.live);
+        event_base_loopexit(br->base, NULL);
+    }
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    Bridge *br = arg;
+    if (br->draining) {
+        log_write(LOG_WARN, "second signal: exiting now with %zu events unanswered", br->outbox.live);
+        event_base_loopexit(br->base, NULL);
+        return;
+    }
+    log_write(LOG_INFO, "signal %d: stopping AMI, deciding open calls, waiting up to %.0f s "
+                        "for kicd to answer %zu events",
+              (int)sig, (double)br->cfg.drain_timeout / KIC_USEC, br->outbox.live);
+    br->draining = true;
+    br->drain_deadline = bridge_now() + br->cfg.drain_timeout;
+    amiconn_stop(&br->ami);
+    ami_map_flush(br->mapper);
+    bridge_outbox_changed(br);
+}
+
+static int run(Bridge *br)
+{
+    int rc = 1;
+    struct event *tick = NULL, *sigterm = NULL, *sigint = NULL;
+    br->base = event_base_new();
+    if (!br->base)
+        goto fail;
+    br->dns = evdns_base_new(br->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    br->mapper = ami_map_new(&br->mapcfg, on_mapped, debug_note, br);
+    if (!br->dns || !br->mapper || !outbox_init(&br->outbox, br->cfg.max_unacked) ||
+        !amiconn_init(&br->ami, br) || !kicconn_init(&br->kic, br))
+        goto fail;
+    tick = event_new(br->base, -1, EV_PERSIST, on_tick, br);
+    sigterm = evsignal_new(br->base, SIGTERM, on_signal, br);
+    sigint = evsignal_new(br->base, SIGINT, on_signal, br);
+    struct timeval second = {1, 0};
+    if (!tick || !sigterm || !sigint || event_add(tick, &second) || event_add(sigterm, NULL) ||
+        event_add(sigint, NULL))
+        goto fail;
+    signal(SIGPIPE, SIG_IGN);
+    log_write(LOG_INFO, "kic-ami-bridge %s: AMI %s:%d → kicd %s:%d (outbox %zu, %zu in flight)",
+              KIC_VERSION, br->cfg.ami.host, br->cfg.ami.port, br->cfg.kicd.host,
+              br->cfg.kicd.port, br->cfg.max_unacked, br->cfg.max_inflight);
+    kicconn_start(&br->kic);
+    amiconn_start(&br->ami);
+    event_base_dispatch(br->base);
+    const AmiMapStats *st = ami_map_stats(br->mapper);
+    log_write(LOG_INFO, "done: %zu AMI messages, %zu events made, %zu accepted, %zu rejected, "
+                        "%zu unanswered",
+              st->messages, st->events, br->outbox.accepted, br->outbox.rejected, br->outbox.live);
+    rc = br->outbox.live == 0 && br->dropped == 0 ? 0 : 1;
+fail:
+    if (rc && !br->base)
+        log_write(LOG_ERROR, "cannot set up the event loop");
+    if (tick)
+        event_free(tick);
+    if (sigterm)
+        event_free(sigterm);
+    if (sigint)
+        event_free(sigint);
+    if (br->base) {
+        amiconn_free(&br->ami);
+        kicconn_free(&br->kic);
+    }
+    ami_map_free(br->mapper);
+    outbox_free(&br->outbox);
+    if (br->dns)
+        evdns_base_free(br->dns, 0);
+    if (br->base)
+        event_base_free(br->base);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    Options o = {0};
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    static Bridge br;
+    queuelog_rules_init(&br.rules);
+    srandom((unsigned)getpid() ^ (unsigned)bridge_now());
+    if (!configure(&o, &br, o.map_file == NULL))
+        rc = 2;
+    else if (o.map_file)
+        rc = map_file(&br, o.map_file);
+    else
+        rc = run(&br);
+    queuelog_rules_free(&br.rules);
+    return rc;
+}
