@@ -238,8 +238,9 @@ static bool serve(Replay *r, int fd)
     size_t pos = r->resume;
     fprintf(stderr, "kic-ami-replay: client logged in; events from byte %zu\n", pos);
     while (pos < r->len) {
-        size_t drop = r->next_drop < r->ndrops ? r->drops[r->next_drop] : r->len;
-        if (drop <= pos) { /* an offset inside what the last client already had */
+        bool dropping = r->next_drop < r->ndrops;
+        size_t drop = dropping ? r->drops[r->next_drop] : r->len;
+        if (dropping && drop <= pos) { /* inside what the last client already had */
             r->next_drop++;
             continue;
         }
@@ -252,7 +253,7 @@ static bool serve(Replay *r, int fd)
         if (!send_all(fd, r->data + pos, n))
             return false;
         pos += n;
-        if (pos == drop) {
+        if (dropping && pos == drop) {
             r->next_drop++;
             r->resume = message_start(r, pos);
             fprintf(stderr, "kic-ami-replay: dropping the connection at byte %zu\n", pos);

@@ -42,7 +42,7 @@ static void drop(AmiConn *a, const char *why)
     log_write(was_up ? LOG_WARN : LOG_INFO,
               "AMI %s:%d: %s; reconnecting in %.1f s%s", a->br->cfg.ami.host,
               a->br->cfg.ami.port, why, (double)delay / KIC_USEC,
-              was_up ? " (events until then are lost to AMI; queue_log has them)" : "");
+              was_up ? " (AMI keeps no events for us meanwhile; queue_log has them)" : "");
     schedule(a, delay);
 }
 
