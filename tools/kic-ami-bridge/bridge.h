@@ -29,6 +29,7 @@ typedef struct BridgeConfig {
     KicTime ami_ping_interval; /* AMI keep-alive when silent; 0 = off */
     KicTime connect_timeout;
     KicTime drain_timeout;    /* SIGTERM: how long to wait for kicd's answers */
+    bool to_stdout;           /* print events instead of sending them */
 } BridgeConfig;
 
 /* ---- the AMI side ---- */

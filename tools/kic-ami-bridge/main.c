@@ -30,6 +30,7 @@ typedef struct Options {
     const char *agent_map, *agent_id, *default_kind, *timeout_as, *id_prefix, *location_var;
     const char *grace_ms, *max_unacked, *max_inflight, *ping_s, *ami_ping_s, *log_level;
     const char *map_file;
+    bool to_stdout;
     const char *kinds[QUEUELOG_MAX_KIND_RULES];
     size_t nkinds;
 } Options;
@@ -76,6 +77,8 @@ static const OptionSpec specs[] = {
     {"log-level", 1, "KIC_LOG_LEVEL", "info", OPT(log_level), "error|warn|info|debug"},
     {"map-file", 1, NULL, NULL, OPT(map_file),
      "map a recorded AMI stream (e.g. A-ami.raw) to JSON lines on stdout, then exit"},
+    {"stdout", 0, NULL, NULL, SPECIAL,
+     "print the events as JSON lines instead of sending them to kicd (no token needed)"},
     {"help", 0, NULL, NULL, SPECIAL, "this text"},
     {"version", 0, NULL, NULL, SPECIAL, "the version"},
 };
@@ -128,6 +131,8 @@ static int parse_options(int argc, char **argv, Options *o)
         if (strcmp(s->name, "help") == 0) {
             usage(stdout);
             return -1;
+        } else if (strcmp(s->name, "stdout") == 0) {
+            o->to_stdout = true;
         } else if (strcmp(s->name, "version") == 0) {
             printf("kic-ami-bridge %s\n", KIC_VERSION);
             return -1;
@@ -317,7 +322,8 @@ static bool configure(const Options *o, Bridge *br, bool network)
     if (!one_line("--ami-user (or KIC_AMI_USER)", o->ami_user) ||
         !one_line("--ami-secret (or KIC_AMI_SECRET)", o->ami_secret))
         return false;
-    if (!o->token || !*o->token) {
+    cfg->to_stdout = o->to_stdout;
+    if (!o->to_stdout && (!o->token || !*o->token)) {
         fprintf(stderr, "kic-ami-bridge: a bridge token is needed: --token or KIC_TOKEN\n");
         return false;
     }
@@ -383,6 +389,11 @@ static int map_file(Bridge *br, const char *path)
 static void on_mapped(void *ctx, json_t *ev)
 {
     Bridge *br = ctx;
+    if (br->cfg.to_stdout) {
+        print_event(NULL, ev);
+        fflush(stdout);
+        return;
+    }
     if (!outbox_push(&br->outbox, ev)) {
         /* only while draining can the outbox overflow: AMI pauses first */
         br->dropped++;
@@ -460,7 +471,8 @@ static int run(Bridge *br)
     log_write(LOG_INFO, "kic-ami-bridge %s: AMI %s:%d → kicd %s:%d (outbox %zu, %zu in flight)",
               KIC_VERSION, br->cfg.ami.host, br->cfg.ami.port, br->cfg.kicd.host,
               br->cfg.kicd.port, br->cfg.max_unacked, br->cfg.max_inflight);
-    kicconn_start(&br->kic);
+    if (!br->cfg.to_stdout)
+        kicconn_start(&br->kic);
     amiconn_start(&br->ami);
     event_base_dispatch(br->base);
     const AmiMapStats *st = ami_map_stats(br->mapper);
