@@ -11,7 +11,7 @@ static bool is_withheld_word(const char *s)
 {
     static const char *const words[] = {"anonymous", "withheld", "private", "unknown",
                                         "restricted", "unavailable", "<unknown>", "anoniem",
-                                        "onbekend", "prive", "privé", NULL};
+                                        "onbekend", "prive", "privé", "privÉ", NULL};
     while (isspace((unsigned char)*s))
         s++;
     size_t len = strlen(s);

@@ -243,7 +243,11 @@ static void index_contact(Centre *c, Call *call, KicTime now, KicTime at, Effect
     l->calls = grow(l->calls, &l->cap, l->n + 1, sizeof(Call *));
     l->calls[l->n++] = call;
     call->in_index = true;
-    if (fx) {
+    /* Memory holds every call with an event since loaded_since, so only a
+     * contact whose window reaches further back can touch calls it does
+     * not hold: storage settles those. */
+    KicTime window_start = time_add_local_days(call->sum.offered_at, -c->cfg.repeat_window_days);
+    if (fx && window_start < c->loaded_since) {
         fx->new_contacts = grow(fx->new_contacts, &fx->cap_new, fx->nnew + 1, sizeof(Call *));
         fx->new_contacts[fx->nnew++] = call;
     }

@@ -77,7 +77,8 @@ typedef struct Transition {
 typedef struct Effects {
     Call **dirty;           /* calls rows to write (each once) */
     size_t ndirty, cap_dirty;
-    Call **new_contacts;    /* offers applied now: repeat marking in SQL */
+    Call **new_contacts;    /* offers whose repeat window reaches past memory:
+                             * storage must settle their repeats too */
     size_t nnew, cap_new;
     Transition *transitions;
     size_t ntransitions, cap_transitions;

@@ -1,6 +1,7 @@
 /* Event parameter checks, per type, field by field. */
 #include "events.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "params.h"
@@ -90,17 +91,19 @@ static bool caller_field(EventType type, json_t *p, const CallerCtx *cc, bool fr
     return true;
 }
 
-static json_t *stored_form(json_t *params, const char *key, bool withheld)
+/* The params as stored: the number replaced by its key (in place). The
+ * key fields are the server's: a client's own values never survive, or a
+ * replay would read them as the key. */
+static char *stored_form(json_t *params, const char *key, bool withheld)
 {
-    json_t *s = json_deep_copy(params);
-    if (!s)
-        return NULL;
-    json_object_del(s, "caller");
+    json_object_del(params, "caller");
+    json_object_del(params, "caller_key");
+    json_object_del(params, "caller_withheld");
     if (key)
-        json_object_set_new(s, "caller_key", json_string(key));
+        json_object_set_new(params, "caller_key", json_string(key));
     if (withheld)
-        json_object_set_new(s, "caller_withheld", json_true());
-    return s;
+        json_object_set_new(params, "caller_withheld", json_true());
+    return json_dumps(params, JSON_COMPACT);
 }
 
 bool event_parse(EventType type, json_t *params, const CallerCtx *cc, bool from_storage,
@@ -133,7 +136,8 @@ bool event_parse(EventType type, json_t *params, const CallerCtx *cc, bool from_
     EventText text = {f.event_id, f.call_id, f.queue, f.location, f.transferred_from,
                       f.callback_id, f.agent, f.target, caller_key};
     out->event = event_create(&fields, &text);
-    out->stored = from_storage ? json_incref(params) : stored_form(params, caller_key, f.withheld);
+    out->stored = from_storage ? json_dumps(params, JSON_COMPACT)
+                               : stored_form(params, caller_key, f.withheld);
     if (!out->event || !out->stored) {
         event_parse_free(out);
         rpc_error_set(err, RPC_INTERNAL, "internal error: out of memory");
@@ -145,7 +149,7 @@ bool event_parse(EventType type, json_t *params, const CallerCtx *cc, bool from_
 void event_parse_free(EventParse *p)
 {
     event_destroy(p->event);
-    json_decref(p->stored);
+    free(p->stored);
     p->event = NULL;
     p->stored = NULL;
 }

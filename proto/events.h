@@ -23,11 +23,13 @@ typedef struct CallerCtx {
 
 typedef struct EventParse {
     Event *event;                   /* new; caller frees (or hands on) */
-    json_t *stored;                 /* new reference: params as stored */
+    char *stored;                   /* new: the params as stored, JSON text */
     char number[CALLER_E164_MAX];   /* callback.requested: the number to call */
 } EventParse;
 
 /* from_storage: params are a stored form (caller_key instead of caller).
+ * Otherwise params is changed in place into the stored form (the caller
+ * is replaced by its key): it is the request's own copy.
  * On failure err holds a -32602 naming the field; nothing is allocated. */
 bool event_parse(EventType type, json_t *params, const CallerCtx *cc, bool from_storage,
                  EventParse *out, RpcError *err) KIC_MUST_CHECK;

@@ -74,7 +74,7 @@ bool param_enum(json_t *params, const char *name, bool required, const char *con
     *out = -1;
     if (missing(v, name, required, err))
         return !required;
-    if (json_is_string(v)) {
+    if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v)) {
         for (int i = 0; values[i]; i++) {
             if (strcmp(json_string_value(v), values[i]) == 0) {
                 *out = i;
@@ -97,6 +97,7 @@ bool param_time(json_t *params, const char *name, bool required, KicTime *out, R
     if (missing(v, name, required, err))
         return !required;
     if (!json_is_string(v) || json_string_length(v) > 64 ||
+        strlen(json_string_value(v)) != json_string_length(v) ||
         !time_parse_rfc3339(json_string_value(v), out)) {
         *out = KIC_TIME_NONE;
         rpc_error_field(err, name, "must be an RFC 3339 time with offset");

@@ -85,7 +85,7 @@ static bool parse_value(Config *c, const Option *o, const char *value, char *err
 void config_init(Config *c)
 {
     memset(c, 0, sizeof(*c));
-    char err[16];
+    char err[256];
     for (size_t i = 0; i < KIC_ARRAY_LEN(options); i++)
         if (!parse_value(c, &options[i], options[i].def, err, sizeof(err)))
             abort(); /* a default that does not parse is a bug in the table */

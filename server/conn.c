@@ -150,6 +150,19 @@ void reply_result(Reply *r, json_t *result)
     reply_finish(r, text);
 }
 
+void reply_result_text(Reply *r, const char *result_json)
+{
+    char *text = NULL;
+    if (r->id_text) {
+        size_t n = strlen(r->id_text) + strlen(result_json) + 40;
+        text = malloc(n);
+        if (!text)
+            abort();
+        snprintf(text, n, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":%s}", r->id_text, result_json);
+    }
+    reply_finish(r, text);
+}
+
 void reply_error(Reply *r, const RpcError *err)
 {
     char *text = r->id_text ? rpc_error_text(r->id_text, err) : NULL;

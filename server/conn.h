@@ -98,6 +98,8 @@ void conn_release_barrier(Conn *c);
 
 /* Replies. The Reply is freed by these. result is stolen. */
 void reply_result(Reply *r, json_t *result);
+/* With a result already serialised as JSON text (borrowed). */
+void reply_result_text(Reply *r, const char *result_json);
 void reply_error(Reply *r, const RpcError *err);
 void reply_errorf(Reply *r, int code, const char *fmt, ...) KIC_PRINTF(3, 4);
 void reply_field_error(Reply *r, const char *field, const char *reason);

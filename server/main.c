@@ -285,10 +285,10 @@ static bool start(Server *s)
     s->writer = writer_new(s);
     if (!s->tenants || !s->writer)
         return false;
-    s->pg_writer = pgconn_new(s->base, s->cfg.pg, "pg-writer", writer_setup, &s->log_level,
-                              on_writer_state, s);
-    s->pg_reader = pgconn_new(s->base, s->cfg.pg, "pg-reader", reader_setup, &s->log_level,
-                              on_reader_state, s);
+    s->pg_writer = pgconn_new(s->base, s->cfg.pg, "pg-writer", writer_setup,
+                              writer_statements(s->writer), &s->log_level, on_writer_state, s);
+    s->pg_reader = pgconn_new(s->base, s->cfg.pg, "pg-reader", reader_setup, NULL,
+                              &s->log_level, on_reader_state, s);
     if (!s->pg_writer || !s->pg_reader)
         return false;
     srv_log(s, LOG_INFO, "kicd %s starting: loading live state from PostgreSQL", KIC_VERSION);

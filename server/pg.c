@@ -17,10 +17,17 @@
 
 typedef enum { PG_DOWN, PG_CONNECTING, PG_SETUP, PG_UP } PgState;
 
+typedef enum { STMT_QUERY, STMT_PREPARE, STMT_EXECUTE } StmtKind;
+
 typedef struct PgStmt {
-    const char *sql;
+    StmtKind kind;
+    const char *sql;  /* STMT_QUERY, STMT_PREPARE */
+    const char *name; /* STMT_PREPARE, STMT_EXECUTE */
     int nparams;
     char **params;
+    int *lengths;     /* binary parameters (STMT_EXECUTE), else NULL */
+    int *formats;
+    bool borrowed;    /* params are the caller's, not freed here */
 } PgStmt;
 
 struct PgJob {
@@ -42,6 +49,7 @@ struct PgConn {
     char *conninfo;
     char *name;
     const char *const *setup_sql;
+    const PgPrepared *prepared;
     const LogLevel *log_level;
     PgStateFn on_state;
     void *state_arg;
@@ -98,6 +106,8 @@ static PgStmt *add_stmt(PgJob *j, const char *sql, int nparams)
             abort();
     }
     PgStmt *st = &j->stmts[j->n++];
+    memset(st, 0, sizeof(*st));
+    st->kind = STMT_QUERY;
     st->sql = sql;
     st->nparams = nparams;
     st->params = nparams ? calloc((size_t)nparams, sizeof(char *)) : NULL;
@@ -119,6 +129,39 @@ void pgjob_add_owned(PgJob *j, const char *sql, int nparams, char **params)
     PgStmt *st = add_stmt(j, sql, nparams);
     for (int i = 0; i < nparams; i++)
         st->params[i] = params[i];
+}
+
+void pgjob_add_borrowed(PgJob *j, const char *sql, int nparams, const char *const *params)
+{
+    PgStmt *st = add_stmt(j, sql, nparams);
+    st->borrowed = true;
+    for (int i = 0; i < nparams; i++)
+        st->params[i] = (char *)params[i];
+}
+
+void pgjob_add_prepared(PgJob *j, const char *name, int nparams, const char *const *values,
+                        const int *lengths)
+{
+    PgStmt *st = add_stmt(j, NULL, nparams);
+    st->kind = STMT_EXECUTE;
+    st->name = name;
+    st->borrowed = true;
+    st->lengths = malloc((size_t)(nparams ? nparams : 1) * sizeof(int));
+    st->formats = malloc((size_t)(nparams ? nparams : 1) * sizeof(int));
+    if (!st->lengths || !st->formats)
+        abort();
+    for (int i = 0; i < nparams; i++) {
+        st->params[i] = (char *)values[i];
+        st->lengths[i] = lengths[i];
+        st->formats[i] = 1;
+    }
+}
+
+static void add_prepare(PgJob *j, const PgPrepared *p)
+{
+    PgStmt *st = add_stmt(j, p->sql, 0);
+    st->kind = STMT_PREPARE;
+    st->name = p->name;
 }
 
 int pgjob_count(const PgJob *j)
@@ -149,9 +192,11 @@ bool pgjob_conn_lost(const PgJob *j)
 void pgjob_free(PgJob *j)
 {
     for (int i = 0; i < j->n; i++) {
-        for (int k = 0; k < j->stmts[i].nparams; k++)
+        for (int k = 0; !j->stmts[i].borrowed && k < j->stmts[i].nparams; k++)
             free(j->stmts[i].params[k]);
         free(j->stmts[i].params);
+        free(j->stmts[i].lengths);
+        free(j->stmts[i].formats);
         if (j->results && j->results[i])
             PQclear(j->results[i]);
     }
@@ -258,8 +303,18 @@ static bool send_job(PgConn *pc, PgJob *j)
         abort();
     for (int i = 0; i < j->n; i++) {
         PgStmt *st = &j->stmts[i];
-        if (!PQsendQueryParams(pc->conn, st->sql, st->nparams, NULL,
-                               (const char *const *)st->params, NULL, NULL, 0))
+        const char *const *params = (const char *const *)st->params;
+        int ok;
+        switch (st->kind) {
+        case STMT_PREPARE: ok = PQsendPrepare(pc->conn, st->name, st->sql, 0, NULL); break;
+        case STMT_EXECUTE:
+            ok = PQsendQueryPrepared(pc->conn, st->name, st->nparams, params, st->lengths,
+                                     st->formats, 0);
+            break;
+        default:
+            ok = PQsendQueryParams(pc->conn, st->sql, st->nparams, NULL, params, NULL, NULL, 0);
+        }
+        if (!ok)
             return false;
     }
     if (!PQpipelineSync(pc->conn))
@@ -362,6 +417,8 @@ static void became_connected(PgConn *pc)
     PgJob *j = pgjob_new(setup_done, pc);
     for (const char *const *sql = pc->setup_sql; sql && *sql; sql++)
         pgjob_add(j, *sql, 0, NULL);
+    for (const PgPrepared *p = pc->prepared; p && p->name; p++)
+        add_prepare(j, p);
     if (!send_job(pc, j)) {
         pgjob_free(j);
         connection_lost(pc, PQerrorMessage(pc->conn));
@@ -446,8 +503,8 @@ static void start_connect(PgConn *pc)
 }
 
 PgConn *pgconn_new(struct event_base *base, const char *conninfo, const char *name,
-                   const char *const *setup_sql, const LogLevel *log_level, PgStateFn on_state,
-                   void *arg)
+                   const char *const *setup_sql, const PgPrepared *prepared,
+                   const LogLevel *log_level, PgStateFn on_state, void *arg)
 {
     PgConn *pc = calloc(1, sizeof(*pc));
     if (!pc)
@@ -456,6 +513,7 @@ PgConn *pgconn_new(struct event_base *base, const char *conninfo, const char *na
     pc->conninfo = strdup(conninfo ? conninfo : "");
     pc->name = strdup(name);
     pc->setup_sql = setup_sql;
+    pc->prepared = prepared;
     pc->log_level = log_level;
     pc->on_state = on_state;
     pc->state_arg = arg;

@@ -28,6 +28,18 @@ PgJob *pgjob_new(PgJobDone done, void *arg);
 void pgjob_add(PgJob *j, const char *sql, int nparams, const char *const *params);
 /* Same, taking ownership of each (malloc'd) parameter string. */
 void pgjob_add_owned(PgJob *j, const char *sql, int nparams, char **params);
+/* Same, borrowing the strings: they must outlive the job's callback. */
+void pgjob_add_borrowed(PgJob *j, const char *sql, int nparams, const char *const *params);
+/* Executes a statement prepared at connect (PgPrepared) with binary
+ * parameters, borrowed like pgjob_add_borrowed. */
+void pgjob_add_prepared(PgJob *j, const char *name, int nparams, const char *const *values,
+                        const int *lengths);
+
+/* A statement every (re)connection prepares before it is "up". */
+typedef struct PgPrepared {
+    const char *name;
+    const char *sql;
+} PgPrepared;
 int pgjob_count(const PgJob *j);
 /* Result of statement i, or NULL when it never ran. */
 PGresult *pgjob_result(const PgJob *j, int i);
@@ -41,10 +53,11 @@ bool pgjob_conn_lost(const PgJob *j);
 /* Frees a job that was never submitted. */
 void pgjob_free(PgJob *j);
 
-/* setup_sql: statements run after every (re)connect, before "up". */
+/* setup_sql: statements run after every (re)connect, before "up";
+ * prepared (may be NULL): statements prepared then, ended by a NULL name. */
 PgConn *pgconn_new(struct event_base *base, const char *conninfo, const char *name,
-                   const char *const *setup_sql, const LogLevel *log_level, PgStateFn on_state,
-                   void *arg);
+                   const char *const *setup_sql, const PgPrepared *prepared,
+                   const LogLevel *log_level, PgStateFn on_state, void *arg);
 void pgconn_set_notify(PgConn *pc, PgNotifyFn fn, void *arg);
 void pgconn_free(PgConn *pc);
 

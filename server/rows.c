@@ -1,30 +1,118 @@
 /* Row builders (see rows.h). Durations are stored as seconds. */
 #include "rows.h"
 
-json_t *rows_time(KicTime t)
+#include <stdlib.h>
+
+#include "strbuf.h"
+
+#define SPEC(tbl, cols) {tbl, cols, (int)(sizeof(cols) / sizeof(cols[0]))}
+
+static const RowColumn event_cols[] = {
+    {"tenant_id", PGA_INT8}, {"call_id", PGA_TEXT}, {"at", PGA_TIMESTAMPTZ},
+    {"event_id", PGA_TEXT},  {"type", PGA_TEXT},    {"payload", PGA_JSONB},
+};
+
+static const RowColumn call_cols[] = {
+    {"tenant_id", PGA_INT8},          {"call_id", PGA_TEXT},
+    {"queue", PGA_TEXT},              {"location", PGA_TEXT},
+    {"channel", PGA_TEXT},            {"direction", PGA_TEXT},
+    {"caller_key", PGA_TEXT},         {"caller_withheld", PGA_BOOL},
+    {"transferred_from", PGA_TEXT},   {"callback_id", PGA_TEXT},
+    {"offered_at", PGA_TIMESTAMPTZ},  {"answered_at", PGA_TIMESTAMPTZ},
+    {"abandoned_at", PGA_TIMESTAMPTZ}, {"ended_at", PGA_TIMESTAMPTZ},
+    {"part_end_at", PGA_TIMESTAMPTZ}, {"agent", PGA_TEXT},
+    {"answered", PGA_BOOL},           {"abandoned", PGA_BOOL},
+    {"ended", PGA_BOOL},              {"ended_by", PGA_TEXT},
+    {"transferred", PGA_BOOL},        {"transfer_target", PGA_TEXT},
+    {"transfer_kind", PGA_TEXT},      {"transfer_mode", PGA_TEXT},
+    {"team", PGA_TEXT},               {"wait_s", PGA_FLOAT8},
+    {"talk_s", PGA_FLOAT8},           {"hold_s", PGA_FLOAT8},
+    {"acw_s", PGA_FLOAT8},            {"wrapped_at", PGA_TIMESTAMPTZ},
+    {"category", PGA_TEXT},           {"resolved", PGA_BOOL},
+    {"caller_type", PGA_TEXT},        {"follow_up", PGA_TEXT},
+    {"followed_by_repeat", PGA_BOOL}, {"complete", PGA_BOOL},
+    {"events", PGA_INT8},
+};
+
+static const RowColumn state_cols[] = {
+    {"tenant_id", PGA_INT8}, {"agent", PGA_TEXT}, {"since", PGA_TIMESTAMPTZ},
+    {"state", PGA_TEXT},     {"reason", PGA_TEXT},
+};
+
+static const RowColumn choice_cols[] = {
+    {"tenant_id", PGA_INT8},        {"agent", PGA_TEXT},   {"chosen", PGA_TEXT},
+    {"since", PGA_TIMESTAMPTZ},     {"reason", PGA_TEXT},  {"offline_since", PGA_TIMESTAMPTZ},
+};
+
+static const RowColumn wrapup_cols[] = {
+    {"tenant_id", PGA_INT8},   {"call_id", PGA_TEXT},     {"agent", PGA_TEXT},
+    {"at", PGA_TIMESTAMPTZ},   {"category", PGA_TEXT},    {"resolved", PGA_BOOL},
+    {"follow_up", PGA_TEXT},   {"caller_type", PGA_TEXT}, {"note", PGA_TEXT},
+    {"acw_s", PGA_FLOAT8},
+};
+
+static const RowColumn contact_cols[] = {
+    {"tenant_id", PGA_INT8},        {"call_id", PGA_TEXT}, {"caller_key", PGA_TEXT},
+    {"offered_at", PGA_TIMESTAMPTZ}, {"trigger", PGA_BOOL},
+};
+
+const RowSpec rows_events = SPEC("events", event_cols);
+const RowSpec rows_calls = SPEC("calls", call_cols);
+const RowSpec rows_states = SPEC("agent_states", state_cols);
+const RowSpec rows_choices = SPEC("agent_choices", choice_cols);
+const RowSpec rows_wrapups = SPEC("wrapups", wrapup_cols);
+const RowSpec rows_contacts = SPEC("contacts", contact_cols);
+
+static const char *sql_type(PgArrayType t)
 {
-    if (t == KIC_TIME_NONE)
-        return json_null();
-    char buf[40];
-    time_format_db(t, buf, sizeof(buf));
-    return json_string(buf);
+    switch (t) {
+    case PGA_INT8: return "bigint";
+    case PGA_JSONB: return "jsonb";
+    case PGA_TIMESTAMPTZ: return "timestamptz";
+    case PGA_FLOAT8: return "double precision";
+    case PGA_BOOL: return "boolean";
+    default: return "text";
+    }
 }
 
-static json_t *opt_str(const char *s)
+char *rows_unnest_sql(const RowSpec *spec)
 {
-    return s ? json_string(s) : json_null();
+    StrBuf b = STRBUF_INIT;
+    strbuf_puts(&b, "unnest(");
+    for (int i = 0; i < spec->ncols; i++)
+        strbuf_printf(&b, "%s$%d::%s[]", i ? ", " : "", i + 1, sql_type(spec->cols[i].type));
+    strbuf_puts(&b, ") AS x(");
+    for (int i = 0; i < spec->ncols; i++)
+        strbuf_printf(&b, "%s%s", i ? ", " : "", spec->cols[i].name);
+    strbuf_putc(&b, ')');
+    return strbuf_steal(&b);
 }
 
-static json_t *seconds(bool valid, int64_t us)
+char *rows_column_list(const RowSpec *spec)
 {
-    return valid ? json_real((double)us / 1e6) : json_null();
+    StrBuf b = STRBUF_INIT;
+    for (int i = 0; i < spec->ncols; i++)
+        strbuf_printf(&b, "%s%s", i ? ", " : "", spec->cols[i].name);
+    return strbuf_steal(&b);
 }
 
-json_t *rows_event(int64_t tenant, const Event *ev, json_t *stored)
+void rows_table_init(PgTable *t, const RowSpec *spec)
 {
-    return json_pack("{s:I, s:s, s:o, s:s, s:s, s:O}", "tenant_id", (json_int_t)tenant, "call_id",
-                     ev->call_id, "at", rows_time(ev->at), "event_id", ev->event_id, "type",
-                     event_type_names[ev->type], "payload", stored);
+    PgArrayType types[PGTABLE_MAX_COLS];
+    for (int i = 0; i < spec->ncols; i++)
+        types[i] = spec->cols[i].type;
+    pgtable_init(t, spec->ncols, types);
+}
+
+void rows_event(PgTable *t, int64_t tenant, const Event *ev, const char *stored)
+{
+    pgtable_row(t);
+    pgt_int8(t, tenant);
+    pgt_text(t, ev->call_id);
+    pgt_time(t, ev->at);
+    pgt_text(t, ev->event_id);
+    pgt_text(t, event_type_names[ev->type]);
+    pgt_jsonb(t, stored);
 }
 
 /* The care team a contact went to: the target of a care-team transfer. */
@@ -33,69 +121,99 @@ static const char *team_of(const CallSummary *s)
     return s->transferred && s->transfer_kind == TK_CARE_TEAM ? s->transfer_target : NULL;
 }
 
-json_t *rows_call(int64_t tenant, const Call *call)
+static KicTime when(bool valid, KicTime t)
+{
+    return valid ? t : KIC_TIME_NONE;
+}
+
+/* Values in the order of call_cols. */
+void rows_call(PgTable *t, const Call *call)
 {
     const CallSummary *s = &call->sum;
-    json_t *row = json_pack(
-        "{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "tenant_id", (json_int_t)tenant,
-        "call_id", call->call_id, "queue", opt_str(s->queue), "location", opt_str(s->location),
-        "channel", s->offered ? json_string(channel_names[s->channel]) : json_null(), "direction",
-        s->offered ? json_string(direction_names[s->direction]) : json_null(), "caller_key",
-        opt_str(s->caller_key), "caller_withheld", s->caller_withheld, "transferred_from",
-        opt_str(s->transferred_from), "callback_id", opt_str(s->callback_id));
-    if (!row)
-        return NULL;
-    json_object_set_new(row, "offered_at", rows_time(s->offered ? s->offered_at : KIC_TIME_NONE));
-    json_object_set_new(row, "answered_at", rows_time(s->answered ? s->answered_at : KIC_TIME_NONE));
-    json_object_set_new(row, "abandoned_at", rows_time(s->abandoned ? s->abandoned_at : KIC_TIME_NONE));
-    json_object_set_new(row, "ended_at", rows_time(s->ended ? s->ended_at : KIC_TIME_NONE));
-    json_object_set_new(row, "part_end_at", rows_time(s->part_ended ? s->part_end_at : KIC_TIME_NONE));
-    json_object_set_new(row, "agent", opt_str(s->agent));
-    json_object_set_new(row, "answered", json_boolean(s->answered));
-    json_object_set_new(row, "abandoned", json_boolean(s->abandoned));
-    json_object_set_new(row, "ended", json_boolean(s->ended));
-    json_object_set_new(row, "ended_by", s->ended ? json_string(ended_by_name(s->ended_by)) : json_null());
-    json_object_set_new(row, "transferred", json_boolean(s->transferred));
-    json_object_set_new(row, "transfer_target", opt_str(s->transfer_target));
-    json_object_set_new(row, "transfer_kind", s->transferred ? json_string(target_kind_names[s->transfer_kind]) : json_null());
-    json_object_set_new(row, "transfer_mode", s->transferred ? json_string(transfer_mode_names[s->transfer_mode]) : json_null());
-    json_object_set_new(row, "team", opt_str(team_of(s)));
-    json_object_set_new(row, "wait_s", seconds(s->answered || s->abandoned, s->wait_us));
-    json_object_set_new(row, "talk_s", seconds(s->part_ended, s->talk_us));
-    json_object_set_new(row, "hold_s", seconds(s->answered, s->hold_us));
-    json_object_set_new(row, "acw_s", seconds(s->wrapped && s->part_ended, s->acw_us));
-    json_object_set_new(row, "wrapped_at", rows_time(s->wrapped ? s->wrapped_at : KIC_TIME_NONE));
-    json_object_set_new(row, "category", opt_str(s->category));
-    json_object_set_new(row, "resolved", s->wrapped ? json_boolean(s->resolved) : json_null());
-    json_object_set_new(row, "caller_type", s->caller_type >= 0 ? json_string(caller_type_names[s->caller_type]) : json_null());
-    json_object_set_new(row, "follow_up", s->follow_up >= 0 ? json_string(follow_up_names[s->follow_up]) : json_null());
-    json_object_set_new(row, "followed_by_repeat", json_boolean(s->followed_by_repeat));
-    json_object_set_new(row, "complete", json_boolean(s->complete));
-    json_object_set_new(row, "events", json_integer(s->nevents));
-    return row;
+    pgtable_row(t);
+    pgt_int8(t, call->tenant);
+    pgt_text(t, call->call_id);
+    pgt_text(t, s->queue);
+    pgt_text(t, s->location);
+    pgt_text(t, s->offered ? channel_names[s->channel] : NULL);
+    pgt_text(t, s->offered ? direction_names[s->direction] : NULL);
+    pgt_text(t, s->caller_key);
+    pgt_bool(t, s->caller_withheld);
+    pgt_text(t, s->transferred_from);
+    pgt_text(t, s->callback_id);
+    pgt_time(t, when(s->offered, s->offered_at));
+    pgt_time(t, when(s->answered, s->answered_at));
+    pgt_time(t, when(s->abandoned, s->abandoned_at));
+    pgt_time(t, when(s->ended, s->ended_at));
+    pgt_time(t, when(s->part_ended, s->part_end_at));
+    pgt_text(t, s->agent);
+    pgt_bool(t, s->answered);
+    pgt_bool(t, s->abandoned);
+    pgt_bool(t, s->ended);
+    pgt_text(t, s->ended ? ended_by_name(s->ended_by) : NULL);
+    pgt_bool(t, s->transferred);
+    pgt_text(t, s->transfer_target);
+    pgt_text(t, s->transferred ? target_kind_names[s->transfer_kind] : NULL);
+    pgt_text(t, s->transferred ? transfer_mode_names[s->transfer_mode] : NULL);
+    pgt_text(t, team_of(s));
+    pgt_seconds(t, s->answered || s->abandoned, s->wait_us);
+    pgt_seconds(t, s->part_ended, s->talk_us);
+    pgt_seconds(t, s->answered, s->hold_us);
+    pgt_seconds(t, s->wrapped && s->part_ended, s->acw_us);
+    pgt_time(t, when(s->wrapped, s->wrapped_at));
+    pgt_text(t, s->category);
+    pgt_bool_or_null(t, s->wrapped, s->resolved);
+    pgt_text(t, s->caller_type >= 0 ? caller_type_names[s->caller_type] : NULL);
+    pgt_text(t, s->follow_up >= 0 ? follow_up_names[s->follow_up] : NULL);
+    pgt_bool(t, s->followed_by_repeat);
+    pgt_bool(t, s->complete);
+    pgt_int8(t, s->nevents);
 }
 
-json_t *rows_transition(int64_t tenant, const Transition *t)
+void rows_transition(PgTable *t, const Transition *tr)
 {
-    return json_pack("{s:I, s:s, s:o, s:s, s:o}", "tenant_id", (json_int_t)tenant, "agent",
-                     t->agent, "since", rows_time(t->since), "state",
-                     agent_state_names[t->state], "reason",
-                     t->reason[0] ? json_string(t->reason) : json_null());
+    pgtable_row(t);
+    pgt_int8(t, tr->tenant);
+    pgt_text(t, tr->agent);
+    pgt_time(t, tr->since);
+    pgt_text(t, agent_state_names[tr->state]);
+    pgt_text(t, tr->reason[0] ? tr->reason : NULL);
 }
 
-json_t *rows_choice(int64_t tenant, const Agent *a)
+void rows_choice(PgTable *t, int64_t tenant, const Agent *a)
 {
-    return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o}", "tenant_id", (json_int_t)tenant, "agent",
-                     a->id, "chosen", agent_state_names[a->chosen], "since",
-                     rows_time(a->chosen_since), "reason", opt_str(a->reason), "offline_since",
-                     rows_time(a->offline_since));
+    pgtable_row(t);
+    pgt_int8(t, tenant);
+    pgt_text(t, a->id);
+    pgt_text(t, agent_state_names[a->chosen]);
+    pgt_time(t, a->chosen_since);
+    pgt_text(t, a->reason);
+    pgt_time(t, a->offline_since);
 }
 
-json_t *rows_new_contact(int64_t tenant, const Call *call)
+void rows_new_contact(PgTable *t, const Call *call)
 {
     const CallSummary *s = &call->sum;
-    return json_pack("{s:I, s:s, s:s, s:o, s:b}", "tenant_id", (json_int_t)tenant, "call_id",
-                     call->call_id, "caller_key", s->caller_key, "offered_at",
-                     rows_time(s->offered_at), "trigger",
-                     s->direction == DIR_INBOUND && !s->transferred_from);
+    pgtable_row(t);
+    pgt_int8(t, call->tenant);
+    pgt_text(t, call->call_id);
+    pgt_text(t, s->caller_key);
+    pgt_time(t, s->offered_at);
+    pgt_bool(t, s->direction == DIR_INBOUND && !s->transferred_from);
+}
+
+void rows_wrapup(PgTable *t, int64_t tenant, const char *call_id, const Wrapup *wu,
+                 const char *note, int64_t acw_us)
+{
+    pgtable_row(t);
+    pgt_int8(t, tenant);
+    pgt_text(t, call_id);
+    pgt_text(t, wu->agent);
+    pgt_time(t, wu->at);
+    pgt_text(t, wu->category);
+    pgt_bool(t, wu->resolved);
+    pgt_text(t, wu->follow_up >= 0 ? follow_up_names[wu->follow_up] : NULL);
+    pgt_text(t, wu->caller_type >= 0 ? caller_type_names[wu->caller_type] : NULL);
+    pgt_text(t, note);
+    pgt_seconds(t, true, acw_us);
 }

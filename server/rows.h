@@ -1,26 +1,40 @@
-/* Domain objects as rows for storage: each function returns a JSON object
- * whose keys are the table's column names, so a batch of them is written
- * with one json_populate_recordset / json_to_recordset statement. */
+/* Domain objects as rows for storage. Each table has one column list
+ * (RowColumn: name and array type) from which the SQL is generated and to
+ * which the rows_* functions append values, in order, as binary arrays:
+ *   INSERT INTO t (cols) SELECT * FROM unnest($1::bigint[], ...)
+ * so a batch is written without PostgreSQL parsing text. */
 #ifndef ROWS_H
 #define ROWS_H
 
-#include <jansson.h>
-
 #include "centre.h"
-#include "events.h"
+#include "pgarray.h"
 
-/* events (and event_keys): the stored form of the params as payload. */
-json_t *rows_event(int64_t tenant, const Event *ev, json_t *stored);
-/* calls: the derived contact. */
-json_t *rows_call(int64_t tenant, const Call *call);
-/* agent_states: an effective-state transition. */
-json_t *rows_transition(int64_t tenant, const Transition *t);
-/* agent_choices: what the agent chose last. */
-json_t *rows_choice(int64_t tenant, const Agent *a);
-/* A contact whose offer was just applied, for the repeat-marking SQL. */
-json_t *rows_new_contact(int64_t tenant, const Call *call);
+typedef struct RowColumn {
+    const char *name;
+    PgArrayType type;
+} RowColumn;
 
-/* A time as stored (UTC, microseconds), or JSON null for KIC_TIME_NONE. */
-json_t *rows_time(KicTime t);
+typedef struct RowSpec {
+    const char *table;
+    const RowColumn *cols;
+    int ncols;
+} RowSpec;
+
+extern const RowSpec rows_events, rows_calls, rows_states, rows_choices, rows_wrapups,
+    rows_contacts;
+
+/* "unnest($1::bigint[], $2::text[]) AS x(a, b)"; caller frees. */
+char *rows_unnest_sql(const RowSpec *spec);
+/* "a, b, c"; caller frees. */
+char *rows_column_list(const RowSpec *spec);
+void rows_table_init(PgTable *t, const RowSpec *spec);
+
+void rows_event(PgTable *t, int64_t tenant, const Event *ev, const char *stored);
+void rows_call(PgTable *t, const Call *call);
+void rows_transition(PgTable *t, const Transition *tr);
+void rows_choice(PgTable *t, int64_t tenant, const Agent *a);
+void rows_new_contact(PgTable *t, const Call *call);
+void rows_wrapup(PgTable *t, int64_t tenant, const char *call_id, const Wrapup *wu,
+                 const char *note, int64_t acw_us);
 
 #endif

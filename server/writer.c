@@ -1,17 +1,21 @@
 /* Group commit (see writer.h). A batch goes through three steps:
  *   load    calls that the batch touches but memory lacks (old calls
  *           getting a late event) are read from storage first;
- *   decide  each record is applied to its tenant's centre, in order;
- *           the effects become a few JSON arrays;
+ *   decide  each record is applied to its tenant's centre, in order, and
+ *           the effects are written as JSON arrays, one per table;
  *   write   BEGIN; one statement per table; COMMIT, in one pipeline.
- * If the connection drops during the write, the same statements are sent
- * again when it is back (they are idempotent: keys and ON CONFLICT);
- * replies wait until a COMMIT succeeded. */
+ * While PostgreSQL executes one batch the next is decided and queued
+ * behind it on the same connection (pipeline_depth batches in flight),
+ * so the two processes work at once; order is kept because one
+ * connection executes in order. If the connection drops, every batch in
+ * flight is sent again, in order, when it is back: the statements are
+ * idempotent (keys and ON CONFLICT), and replies wait for a COMMIT. */
 #include "writer.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "pg.h"
 #include "rows.h"
 #include "store.h"
@@ -19,6 +23,10 @@
 
 #define WRITE_MAX_STMTS 10
 #define QUEUE_MAX 200000
+#define PIPELINE_DEPTH 2
+
+static const char ACK_NEW[] = "{\"accepted\":true,\"duplicate\":false}";
+static const char ACK_DUP[] = "{\"accepted\":true,\"duplicate\":true}";
 
 typedef struct PendingNotice {
     Tenant *tenant;
@@ -27,31 +35,44 @@ typedef struct PendingNotice {
     json_t *params;
 } PendingNotice;
 
+/* The tables a batch writes, in statement order. */
+enum { T_EVENTS, T_WRAPUPS, T_CALLS, T_STATES, T_CHOICES, T_CONTACTS, T_COUNT };
+
+typedef struct Batch {
+    struct Batch *next;
+    Record *records;
+    size_t n;
+    PgTable tables[T_COUNT]; /* the rows of each table, as column arrays */
+    const char *values[T_COUNT][PGTABLE_MAX_COLS];
+    int lengths[T_COUNT][PGTABLE_MAX_COLS];
+    /* Statements in order: a table (prepared statement) or -1 with sql. */
+    int stmt_table[WRITE_MAX_STMTS];
+    const char *stmt_name[WRITE_MAX_STMTS];
+    int nstmt;
+    int events_stmt; /* index of the events insert, -1 if none */
+    long long events_expected;
+    PendingNotice *notices;
+    size_t nnotices, cap_notices;
+    int attempt;
+    bool awaiting_retry; /* cut off by a lost connection: resend when up */
+    KicTime write_started;
+} Batch;
+
 struct Writer {
     Server *srv;
     Record *qhead, *qtail;
     size_t queued;
     struct event *ev_timer;
+    int held;
 
-    /* The batch in flight. */
-    Record *bhead;
-    size_t bn;
-    bool busy;
-    int held;            /* writer_hold count */
-    bool awaiting_retry; /* the write was cut off: resend when up */
-    int attempt;
-    const char *sql[WRITE_MAX_STMTS];
-    char *params[WRITE_MAX_STMTS][2];
-    int nparams[WRITE_MAX_STMTS];
-    int nstmt;
-    int events_stmt; /* index of the events insert, -1 if none */
-    long long events_expected;
-    Effects fx;
-    PendingNotice *notices;
-    size_t nnotices, cap_notices;
-    StrMap choices; /* "tenant:agent" -> last choice row of this batch */
-    KicTime write_started;
-    char *calls_sql;
+    Batch *loading; /* a batch waiting for its calls to load (one at most) */
+    Batch *flight_head, *flight_tail; /* decided and sent, in order */
+    int inflight;
+
+    Effects fx;     /* scratch for one decision pass */
+    StrMap choices; /* "tenant:agent" -> Record, latest choice of a batch */
+    PgPrepared prepared[9]; /* prepared on the writer connection */
+    char *prepared_sql[8];
 
     WriterStats stats;
 };
@@ -71,81 +92,91 @@ static const char sql_load_wrapups[] =
     " JOIN json_to_recordset($1::json) AS x(tenant_id bigint, call_id text)"
     "   USING (tenant_id, call_id)";
 
-static const char sql_events[] =
-    "WITH r AS MATERIALIZED (SELECT * FROM json_to_recordset($1::json) AS x("
-    "   tenant_id bigint, call_id text, at timestamptz, event_id text, type text, payload jsonb)),"
-    " k AS (INSERT INTO event_keys (tenant_id, event_id, at)"
-    "       SELECT tenant_id, event_id, at FROM r ON CONFLICT DO NOTHING"
-    "       RETURNING tenant_id, event_id)"
-    " INSERT INTO events (tenant_id, call_id, at, event_id, type, payload)"
-    " SELECT r.tenant_id, r.call_id, r.at, r.event_id, r.type, r.payload"
-    " FROM r JOIN k USING (tenant_id, event_id)";
-static const char sql_states[] =
-    "INSERT INTO agent_states (tenant_id, agent, since, state, reason)"
-    " SELECT tenant_id, agent, since, state, reason FROM json_to_recordset($1::json)"
-    "   AS x(tenant_id bigint, agent text, since timestamptz, state text, reason text)"
-    " ON CONFLICT DO NOTHING";
-static const char sql_choices[] =
-    "INSERT INTO agent_choices (tenant_id, agent, chosen, since, reason, offline_since)"
-    " SELECT tenant_id, agent, chosen, since, reason, offline_since"
-    " FROM json_populate_recordset(NULL::agent_choices, $1::json)"
-    " ON CONFLICT (tenant_id, agent) DO UPDATE SET chosen = EXCLUDED.chosen,"
-    "   since = EXCLUDED.since, reason = EXCLUDED.reason, offline_since = EXCLUDED.offline_since";
-static const char sql_wrapups[] =
-    "INSERT INTO wrapups (tenant_id, call_id, agent, at, category, resolved, follow_up,"
-    "                     caller_type, note, acw_s)"
-    " SELECT tenant_id, call_id, agent, at, category, resolved, follow_up, caller_type, note, acw_s"
-    " FROM json_populate_recordset(NULL::wrapups, $1::json) ON CONFLICT DO NOTHING";
-/* Repeats settled in storage too, for contacts older than memory holds:
- * a new contact marks earlier ones of the same caller within their
- * window; and is marked itself when a later one already exists. The
- * window is in calendar days of the session time zone (set at connect). */
-static const char sql_mark_earlier[] =
-    "UPDATE calls c SET followed_by_repeat = true"
-    " FROM json_to_recordset($1::json) AS n(tenant_id bigint, call_id text, caller_key text,"
-    "                                       offered_at timestamptz, trigger boolean)"
-    " WHERE n.trigger AND c.tenant_id = n.tenant_id AND c.caller_key = n.caller_key"
-    "   AND NOT c.followed_by_repeat AND (c.offered_at, c.call_id) < (n.offered_at, n.call_id)"
-    "   AND n.offered_at <= c.offered_at + make_interval(days => $2::int)";
-static const char sql_mark_self[] =
-    "UPDATE calls c SET followed_by_repeat = true"
-    " FROM json_to_recordset($1::json) AS n(tenant_id bigint, call_id text, caller_key text,"
-    "                                       offered_at timestamptz, trigger boolean)"
-    " WHERE c.tenant_id = n.tenant_id AND c.call_id = n.call_id AND NOT c.followed_by_repeat"
-    "   AND EXISTS (SELECT 1 FROM calls l WHERE l.tenant_id = c.tenant_id"
-    "     AND l.caller_key = c.caller_key AND l.direction = 'inbound'"
-    "     AND l.transferred_from IS NULL AND (l.offered_at, l.call_id) > (c.offered_at, c.call_id)"
-    "     AND l.offered_at <= c.offered_at + make_interval(days => $2::int))";
+/* Prepared statement names, one per table written, plus the two that
+ * settle repeats in storage. */
+static const char *const stmt_names[T_COUNT] = {
+    [T_EVENTS] = "kic_events",   [T_WRAPUPS] = "kic_wrapups", [T_CALLS] = "kic_calls",
+    [T_STATES] = "kic_states",   [T_CHOICES] = "kic_choices", [T_CONTACTS] = "kic_mark_earlier",
+};
+static const RowSpec *const table_specs[T_COUNT] = {
+    [T_EVENTS] = &rows_events, [T_WRAPUPS] = &rows_wrapups, [T_CALLS] = &rows_calls,
+    [T_STATES] = &rows_states, [T_CHOICES] = &rows_choices, [T_CONTACTS] = &rows_contacts,
+};
 
-/* Columns of calls written from rows_call (updated_at is the server's). */
-static const char *const call_columns[] = {
-    "tenant_id", "call_id", "queue", "location", "channel", "direction", "caller_key",
-    "caller_withheld", "transferred_from", "callback_id", "offered_at", "answered_at",
-    "abandoned_at", "ended_at", "part_end_at", "agent", "answered", "abandoned", "ended",
-    "ended_by", "transferred", "transfer_target", "transfer_kind", "transfer_mode", "team",
-    "wait_s", "talk_s", "hold_s", "acw_s", "wrapped_at", "category", "resolved", "caller_type",
-    "follow_up", "followed_by_repeat", "complete", "events", NULL};
-
-static char *build_calls_sql(void)
+/* The writes, generated from the column lists in rows.c. Repeats are
+ * settled in storage for contacts whose window reaches past what memory
+ * holds: a new contact marks earlier ones of the same caller within their
+ * window, and is marked itself when a later one exists; the window is in
+ * calendar days of the session time zone (set at connect), as in lib/. */
+static char *sql_for(const char *name, const RowSpec *spec, long long window)
 {
+    char *unnest = rows_unnest_sql(spec), *cols = rows_column_list(spec);
     StrBuf b = STRBUF_INIT;
-    strbuf_puts(&b, "INSERT INTO calls (");
-    for (int i = 0; call_columns[i]; i++)
-        strbuf_printf(&b, "%s%s", i ? ", " : "", call_columns[i]);
-    strbuf_puts(&b, ") SELECT ");
-    for (int i = 0; call_columns[i]; i++)
-        strbuf_printf(&b, "%s%s", i ? ", " : "", call_columns[i]);
-    strbuf_puts(&b, " FROM json_populate_recordset(NULL::calls, $1::json)"
-                    " ON CONFLICT (tenant_id, call_id) DO UPDATE SET ");
-    for (int i = 2; call_columns[i]; i++) {
-        if (strcmp(call_columns[i], "followed_by_repeat") == 0)
-            strbuf_puts(&b, "followed_by_repeat = calls.followed_by_repeat OR "
-                            "EXCLUDED.followed_by_repeat, ");
-        else
-            strbuf_printf(&b, "%s = EXCLUDED.%s, ", call_columns[i], call_columns[i]);
+    if (!strcmp(name, "kic_events")) {
+        strbuf_printf(&b,
+                      "WITH r AS MATERIALIZED (SELECT * FROM %s),"
+                      " k AS (INSERT INTO event_keys (tenant_id, event_id, at)"
+                      "       SELECT tenant_id, event_id, at FROM r ON CONFLICT DO NOTHING"
+                      "       RETURNING tenant_id, event_id)"
+                      " INSERT INTO events (%s) SELECT r.tenant_id, r.call_id, r.at, r.event_id,"
+                      " r.type, r.payload FROM r JOIN k USING (tenant_id, event_id)",
+                      unnest, cols);
+    } else if (!strcmp(name, "kic_calls")) {
+        strbuf_printf(&b, "INSERT INTO calls (%s) SELECT * FROM %s"
+                          " ON CONFLICT (tenant_id, call_id) DO UPDATE SET ", cols, unnest);
+        for (int i = 2; i < spec->ncols; i++) {
+            const char *c = spec->cols[i].name;
+            if (!strcmp(c, "followed_by_repeat"))
+                strbuf_puts(&b, "followed_by_repeat = calls.followed_by_repeat OR "
+                                "EXCLUDED.followed_by_repeat, ");
+            else
+                strbuf_printf(&b, "%s = EXCLUDED.%s, ", c, c);
+        }
+        strbuf_puts(&b, "updated_at = now()");
+    } else if (!strcmp(name, "kic_choices")) {
+        strbuf_printf(&b, "INSERT INTO agent_choices (%s) SELECT * FROM %s"
+                          " ON CONFLICT (tenant_id, agent) DO UPDATE SET chosen = EXCLUDED.chosen,"
+                          " since = EXCLUDED.since, reason = EXCLUDED.reason,"
+                          " offline_since = EXCLUDED.offline_since", cols, unnest);
+    } else if (!strcmp(name, "kic_mark_earlier")) {
+        strbuf_printf(&b, "UPDATE calls c SET followed_by_repeat = true FROM %s"
+                          " WHERE x.trigger AND c.tenant_id = x.tenant_id"
+                          " AND c.caller_key = x.caller_key AND NOT c.followed_by_repeat"
+                          " AND (c.offered_at, c.call_id) < (x.offered_at, x.call_id)"
+                          " AND x.offered_at <= c.offered_at + make_interval(days => %lld)",
+                      unnest, window);
+    } else if (!strcmp(name, "kic_mark_self")) {
+        strbuf_printf(&b, "UPDATE calls c SET followed_by_repeat = true FROM %s"
+                          " WHERE c.tenant_id = x.tenant_id AND c.call_id = x.call_id"
+                          " AND NOT c.followed_by_repeat"
+                          " AND EXISTS (SELECT 1 FROM calls l WHERE l.tenant_id = c.tenant_id"
+                          "   AND l.caller_key = c.caller_key AND l.direction = 'inbound'"
+                          "   AND l.transferred_from IS NULL"
+                          "   AND (l.offered_at, l.call_id) > (c.offered_at, c.call_id)"
+                          "   AND l.offered_at <= c.offered_at + make_interval(days => %lld))",
+                      unnest, window);
+    } else {
+        /* agent_states, wrapups: append-only, idempotent by key */
+        strbuf_printf(&b, "INSERT INTO %s (%s) SELECT * FROM %s ON CONFLICT DO NOTHING",
+                      spec->table, cols, unnest);
     }
-    strbuf_puts(&b, "updated_at = now()");
+    free(unnest);
+    free(cols);
     return strbuf_steal(&b);
+}
+
+static void prepare_statements(Writer *w)
+{
+    int n = 0;
+    for (int t = 0; t < T_COUNT; t++) {
+        w->prepared_sql[n] = sql_for(stmt_names[t], table_specs[t], w->srv->cfg.repeat_window_days);
+        w->prepared[n] = (PgPrepared){stmt_names[t], w->prepared_sql[n]};
+        n++;
+    }
+    w->prepared_sql[n] = sql_for("kic_mark_self", &rows_contacts, w->srv->cfg.repeat_window_days);
+    w->prepared[n] = (PgPrepared){"kic_mark_self", w->prepared_sql[n]};
+    n++;
+    w->prepared[n] = (PgPrepared){NULL, NULL};
 }
 
 /* ---- records ---- */
@@ -178,6 +209,8 @@ static void record_finish(Record *r, const RpcError *err)
     if (r->reply) {
         if (err)
             reply_error(r->reply, err);
+        else if (r->ack)
+            reply_result_text(r->reply, r->ack);
         else if (r->result)
             reply_result(r->reply, json_incref(r->result));
         else
@@ -186,16 +219,67 @@ static void record_finish(Record *r, const RpcError *err)
     record_free(r);
 }
 
+/* ---- batches ---- */
+
+static Batch *batch_new(void)
+{
+    Batch *b = calloc(1, sizeof(*b));
+    if (!b)
+        abort();
+    b->events_stmt = -1;
+    for (int t = 0; t < T_COUNT; t++)
+        rows_table_init(&b->tables[t], table_specs[t]);
+    return b;
+}
+
+static void batch_free(Batch *b)
+{
+    for (int t = 0; t < T_COUNT; t++)
+        pgtable_free(&b->tables[t]);
+    for (size_t i = 0; i < b->nnotices; i++)
+        json_decref(b->notices[i].params);
+    free(b->notices);
+    free(b);
+}
+
+/* Answers every record of a batch (err: all with that error) and sends
+ * its notifications (only when stored). */
+static void batch_finish(Writer *w, Batch *b, const RpcError *err)
+{
+    for (Record *r = b->records, *next; r; r = next) {
+        next = r->next;
+        record_finish(r, err);
+    }
+    b->records = NULL;
+    for (size_t i = 0; !err && i < b->nnotices; i++) {
+        PendingNotice *p = &b->notices[i];
+        tenant_notify_agent(p->tenant, p->agent, p->method, p->params);
+    }
+    w->stats.batches++;
+    w->stats.records += b->n;
+    w->stats.last_batch = b->n;
+    batch_free(b);
+}
+
 /* ---- queue ---- */
 
 static void start_batch(Writer *w);
 
+static bool can_start(const Writer *w)
+{
+    return !w->held && w->qhead && !w->loading && w->inflight < PIPELINE_DEPTH &&
+           pgconn_is_up(w->srv->pg_writer);
+}
+
 static void maybe_start(Writer *w)
 {
-    if (w->busy || w->held || !w->qhead || !pgconn_is_up(w->srv->pg_writer))
+    if (!can_start(w))
         return;
     KicTime age = server_now() - w->qhead->queued_at;
-    if (w->queued >= (size_t)w->srv->cfg.batch_max || age >= w->srv->cfg.batch_wait_us) {
+    if (w->queued >= (size_t)w->srv->cfg.batch_max || age >= w->srv->cfg.batch_wait_us ||
+        w->inflight > 0) {
+        /* With a batch in flight, the next one gathers while it commits:
+         * no extra wait. */
         event_del(w->ev_timer);
         start_batch(w);
         return;
@@ -233,22 +317,18 @@ void writer_submit(Writer *w, Record *r)
 
 /* ---- load ---- */
 
-static void decide(Writer *w);
-
-typedef struct CallKey {
-    Tenant *tenant;
-    const char *call_id;
-} CallKey;
-
+static void decide(Writer *w, Batch *b);
 static void on_loaded(PgJob *job, void *arg);
 
 /* Old calls the batch touches that memory does not hold, as JSON. */
-static char *loads_needed(Writer *w)
+static char *loads_needed(const Batch *b)
 {
-    json_t *list = json_array();
+    StrBuf out = STRBUF_INIT, key = STRBUF_INIT;
     StrMap seen = STRMAP_INIT;
-    StrBuf key = STRBUF_INIT;
-    for (Record *r = w->bhead; r; r = r->next) {
+    JsonW jw;
+    jw_init(&jw, &out);
+    jw_begin_array(&jw);
+    for (Record *r = b->records; r; r = r->next) {
         const char *call_id = NULL;
         if (r->kind == REC_EVENT && centre_needs_load(r->tenant->centre, r->ev.event))
             call_id = r->ev.event->call_id;
@@ -261,42 +341,51 @@ static char *loads_needed(Writer *w)
         if (strmap_get(&seen, key.data))
             continue;
         strmap_put(&seen, strbuf_steal(&key), r);
-        json_array_append_new(list, json_pack("{s:I, s:s}", "tenant_id",
-                                              (json_int_t)r->tenant->id, "call_id", call_id));
+        jw_begin_object(&jw);
+        jw_key(&jw, "tenant_id");
+        jw_int(&jw, r->tenant->id);
+        jw_key(&jw, "call_id");
+        jw_string(&jw, call_id);
+        jw_end_object(&jw);
     }
+    jw_end_array(&jw);
     size_t pos = 0;
     const char *k;
+    bool any = seen.count > 0;
     while (strmap_next(&seen, &pos, &k, NULL))
         free((char *)k);
     strmap_free(&seen);
     strbuf_free(&key);
-    char *text = json_array_size(list) ? json_dumps(list, JSON_COMPACT) : NULL;
-    json_decref(list);
-    return text;
+    if (!any) {
+        strbuf_free(&out);
+        return NULL;
+    }
+    return strbuf_steal(&out);
 }
 
 static void start_batch(Writer *w)
 {
+    Batch *b = batch_new();
     size_t max = (size_t)w->srv->cfg.batch_max;
-    w->busy = true;
-    w->bhead = w->qhead;
+    b->records = w->qhead;
     Record *last = w->qhead;
-    w->bn = 1;
-    while (w->bn < max && last->next) {
+    b->n = 1;
+    while (b->n < max && last->next) {
         last = last->next;
-        w->bn++;
+        b->n++;
     }
     w->qhead = last->next;
     if (!w->qhead)
         w->qtail = NULL;
     last->next = NULL;
-    w->queued -= w->bn;
+    w->queued -= b->n;
 
-    char *loads = loads_needed(w);
+    char *loads = loads_needed(b);
     if (!loads) {
-        decide(w);
+        decide(w, b);
         return;
     }
+    w->loading = b;
     PgJob *job = pgjob_new(on_loaded, w);
     const char *args[] = {loads};
     pgjob_add(job, sql_load_events, 1, args);
@@ -309,47 +398,49 @@ static void start_batch(Writer *w)
     }
 }
 
-/* Puts the batch back at the head of the queue (nothing was decided). */
-static void requeue_batch(Writer *w)
+/* Puts a batch's records back at the head of the queue (undecided). */
+static void requeue(Writer *w, Batch *b)
 {
-    Record *last = w->bhead;
+    Record *last = b->records;
     while (last->next)
         last = last->next;
     last->next = w->qhead;
-    w->qhead = w->bhead;
+    w->qhead = b->records;
     if (!w->qtail)
         w->qtail = last;
-    w->queued += w->bn;
-    w->bhead = NULL;
-    w->bn = 0;
-    w->busy = false;
+    w->queued += b->n;
+    b->records = NULL;
+    batch_free(b);
 }
 
 static void on_loaded(PgJob *job, void *arg)
 {
     Writer *w = arg;
+    Batch *b = w->loading;
+    w->loading = NULL;
     if (!job || pgjob_error(job)) {
         if (job && !pgjob_conn_lost(job))
             srv_log(w->srv, LOG_ERROR, "loading calls failed: %s", pgjob_error(job));
-        requeue_batch(w); /* tried again when the connection is back */
+        requeue(w, b); /* tried again when the connection is back */
         return;
     }
+    effects_reset(&w->fx);
     store_merge_calls(w->srv, pgjob_result(job, 0), pgjob_result(job, 1),
                       pgjob_result(job, 2), &w->fx);
-    decide(w);
+    decide(w, b);
 }
 
 /* ---- decide ---- */
 
-static void add_notice(Writer *w, Tenant *t, const Notice *n)
+static void add_notice(Batch *b, Tenant *t, const Notice *n)
 {
-    if (w->nnotices == w->cap_notices) {
-        w->cap_notices = w->cap_notices ? w->cap_notices * 2 : 64;
-        w->notices = realloc(w->notices, w->cap_notices * sizeof(PendingNotice));
-        if (!w->notices)
+    if (b->nnotices == b->cap_notices) {
+        b->cap_notices = b->cap_notices ? b->cap_notices * 2 : 32;
+        b->notices = realloc(b->notices, b->cap_notices * sizeof(PendingNotice));
+        if (!b->notices)
             abort();
     }
-    PendingNotice *p = &w->notices[w->nnotices++];
+    PendingNotice *p = &b->notices[b->nnotices++];
     p->tenant = t;
     snprintf(p->agent, sizeof(p->agent), "%s", n->agent);
     if (n->kind == NOTICE_CONNECTED) {
@@ -363,47 +454,41 @@ static void add_notice(Writer *w, Tenant *t, const Notice *n)
     }
 }
 
-static void decide_event(Writer *w, Record *r, json_t *events, KicTime now)
+static void decide_event(Writer *w, Batch *b, Record *r, KicTime now)
 {
-    Centre *c = r->tenant->centre;
-    json_t *row = rows_event(r->tenant->id, r->ev.event, r->ev.stored);
     Event *ev = r->ev.event;
     r->ev.event = NULL; /* the centre owns it now (or frees a duplicate) */
-    ApplyResult ar = centre_apply_event(c, ev, now, true, &w->fx);
-    if (ar == APPLY_NEW) {
-        json_array_append_new(events, row);
+    if (centre_apply_event(r->tenant->centre, ev, now, true, &w->fx) == APPLY_NEW) {
+        /* Still alive: the centre keeps new events; only duplicates go. */
+        rows_event(&b->tables[T_EVENTS], r->tenant->id, ev, r->ev.stored);
         w->stats.events_new++;
+        r->ack = ACK_NEW;
     } else {
-        json_decref(row);
         w->stats.events_duplicate++;
+        r->ack = ACK_DUP;
     }
-    r->result = json_pack("{s:b, s:b}", "accepted", 1, "duplicate", ar == APPLY_DUPLICATE);
 }
 
-static void decide_state(Writer *w, Record *r, KicTime now)
+static void decide_state(Writer *w, Record *r)
 {
     Centre *c = r->tenant->centre;
     centre_set_agent_state(c, r->state.agent, r->state.chosen, r->state.reason, r->state.at,
                            &w->fx);
     Agent *a = centre_agent(c, r->state.agent);
-    char key[KIC_MAX_FIELD + 32];
-    snprintf(key, sizeof(key), "%s:%s", r->tenant->id_text, a->id);
-    json_t *old = strmap_get(&w->choices, key);
-    if (old) {
-        json_object_update(old, rows_choice(r->tenant->id, a));
-    } else {
-        char *k = strdup(key);
-        if (!k)
-            abort();
-        strmap_put(&w->choices, k, rows_choice(r->tenant->id, a));
-    }
+    char *key;
+    if (asprintf(&key, "%s:%s", r->tenant->id_text, a->id) < 0)
+        abort();
+    if (strmap_get(&w->choices, key))
+        free(key);
+    else
+        strmap_put(&w->choices, key, r);
     char since[40];
     time_format_local(a->since, since, sizeof(since));
     r->result = json_pack("{s:s, s:s, s:s}", "state", agent_state_names[a->state], "since", since,
                           "chosen", agent_state_names[a->chosen]);
 }
 
-static void decide_wrapup(Writer *w, Record *r, json_t *wrapups, KicTime now)
+static void decide_wrapup(Writer *w, Batch *b, Record *r, KicTime now)
 {
     Centre *c = r->tenant->centre;
     Wrapup *wu = r->wrap.wrapup;
@@ -425,188 +510,160 @@ static void decide_wrapup(Writer *w, Record *r, json_t *wrapups, KicTime now)
     case WRAPUP_OK: break;
     }
     int64_t acw_us;
-    r->wrap.wrapup = NULL;
+    r->wrap.wrapup = NULL; /* the centre owns it now */
     centre_apply_wrapup(c, r->wrap.call_id, wu, now, &acw_us, &w->fx);
-    json_t *row = json_pack(
-        "{s:I, s:s, s:s, s:o, s:s, s:b, s:o, s:o, s:o, s:f}", "tenant_id",
-        (json_int_t)r->tenant->id, "call_id", r->wrap.call_id, "agent", wu->agent, "at",
-        rows_time(wu->at), "category", wu->category, "resolved", wu->resolved, "follow_up",
-        wu->follow_up >= 0 ? json_string(follow_up_names[wu->follow_up]) : json_null(),
-        "caller_type",
-        wu->caller_type >= 0 ? json_string(caller_type_names[wu->caller_type]) : json_null(),
-        "note", r->wrap.note ? json_string(r->wrap.note) : json_null(), "acw_s",
-        (double)acw_us / 1e6);
-    json_array_append_new(wrapups, row);
+    rows_wrapup(&b->tables[T_WRAPUPS], r->tenant->id, r->wrap.call_id, wu, r->wrap.note, acw_us);
     r->result = json_pack("{s:f}", "acw_seconds", (double)acw_us / 1e6);
 }
 
-static void add_stmt(Writer *w, const char *sql, json_t *rows, const char *second)
+/* Rows for everything the decisions changed. Dirty marks are cleared
+ * here, once the rows are serialised: a later batch that changes the
+ * same call again writes it again. */
+static void effects_rows(Writer *w, Batch *b)
 {
-    if (!json_array_size(rows)) {
-        json_decref(rows);
-        return;
-    }
-    int i = w->nstmt++;
-    w->sql[i] = sql;
-    w->params[i][0] = json_dumps(rows, JSON_COMPACT);
-    w->params[i][1] = second ? strdup(second) : NULL;
-    w->nparams[i] = second ? 2 : 1;
-    json_decref(rows);
-}
-
-static void submit_write(Writer *w);
-
-static void free_statements(Writer *w)
-{
-    for (int i = 0; i < w->nstmt; i++) {
-        free(w->params[i][0]);
-        free(w->params[i][1]);
-        w->params[i][0] = w->params[i][1] = NULL;
-    }
-    w->nstmt = 0;
-    w->events_stmt = -1;
-}
-
-/* The batch's effects as statements. */
-static void build_statements(Writer *w, json_t *events, json_t *wrapups)
-{
-    json_t *calls = json_array(), *states = json_array(), *choices = json_array(),
-           *contacts = json_array();
-    for (size_t i = 0; i < w->fx.ndirty; i++)
-        json_array_append_new(calls, rows_call(w->fx.dirty[i]->tenant, w->fx.dirty[i]));
-    for (size_t i = 0; i < w->fx.ntransitions; i++)
-        json_array_append_new(states, rows_transition(w->fx.transitions[i].tenant,
-                                                      &w->fx.transitions[i]));
-    for (size_t i = 0; i < w->fx.nnew; i++)
-        json_array_append_new(contacts, rows_new_contact(w->fx.new_contacts[i]->tenant,
-                                                         w->fx.new_contacts[i]));
+    Effects *fx = &w->fx;
+    for (size_t i = 0; i < fx->ndirty; i++)
+        rows_call(&b->tables[T_CALLS], fx->dirty[i]);
+    effects_written(fx);
+    for (size_t i = 0; i < fx->ntransitions; i++)
+        rows_transition(&b->tables[T_STATES], &fx->transitions[i]);
+    for (size_t i = 0; i < fx->nnew; i++)
+        rows_new_contact(&b->tables[T_CONTACTS], fx->new_contacts[i]);
     size_t pos = 0;
     const char *key;
-    void *row;
-    while (strmap_next(&w->choices, &pos, &key, &row)) {
-        json_array_append_new(choices, row);
+    void *v;
+    while (strmap_next(&w->choices, &pos, &key, &v)) {
+        Record *r = v;
+        rows_choice(&b->tables[T_CHOICES], r->tenant->id,
+                    centre_agent(r->tenant->centre, r->state.agent));
         free((char *)key);
     }
     strmap_free(&w->choices);
-
-    char window[16];
-    snprintf(window, sizeof(window), "%lld", w->srv->cfg.repeat_window_days);
-    free_statements(w);
-    w->events_expected = (long long)json_array_size(events);
-    w->sql[w->nstmt++] = "BEGIN";
-    if (json_array_size(events))
-        w->events_stmt = w->nstmt;
-    add_stmt(w, sql_events, events, NULL);
-    add_stmt(w, sql_wrapups, wrapups, NULL);
-    add_stmt(w, w->calls_sql, calls, NULL);
-    add_stmt(w, sql_states, states, NULL);
-    add_stmt(w, sql_choices, choices, NULL);
-    if (json_array_size(contacts)) {
-        add_stmt(w, sql_mark_earlier, json_incref(contacts), window);
-        add_stmt(w, sql_mark_self, json_incref(contacts), window);
-    }
-    json_decref(contacts);
-    w->sql[w->nstmt] = "COMMIT";
-    w->nparams[w->nstmt] = 0;
-    w->nstmt++;
 }
 
-static void decide(Writer *w)
+static void add_stmt(Batch *b, int t, const char *name)
+{
+    if (t >= 0 && !b->tables[t].rows)
+        return;
+    b->stmt_table[b->nstmt] = t;
+    b->stmt_name[b->nstmt] = name;
+    b->nstmt++;
+}
+
+/* BEGIN; a statement per table with rows; COMMIT. */
+static void build_statements(Batch *b)
+{
+    for (int t = 0; t < T_COUNT; t++)
+        if (b->tables[t].rows)
+            pgtable_finish(&b->tables[t], b->values[t], b->lengths[t]);
+    b->events_expected = (long long)b->tables[T_EVENTS].rows;
+    add_stmt(b, -1, "BEGIN");
+    if (b->tables[T_EVENTS].rows)
+        b->events_stmt = b->nstmt;
+    add_stmt(b, T_EVENTS, stmt_names[T_EVENTS]);
+    add_stmt(b, T_WRAPUPS, stmt_names[T_WRAPUPS]);
+    add_stmt(b, T_CALLS, stmt_names[T_CALLS]);
+    add_stmt(b, T_STATES, stmt_names[T_STATES]);
+    add_stmt(b, T_CHOICES, stmt_names[T_CHOICES]);
+    add_stmt(b, T_CONTACTS, "kic_mark_earlier");
+    add_stmt(b, T_CONTACTS, "kic_mark_self");
+    add_stmt(b, -1, "COMMIT");
+}
+
+static void submit_write(Writer *w, Batch *b);
+
+static void decide(Writer *w, Batch *b)
 {
     KicTime now = server_now();
-    json_t *events = json_array(), *wrapups = json_array();
-    effects_reset(&w->fx);
-    for (Record *r = w->bhead; r; r = r->next) {
+    /* w->fx is empty here, or holds what a load just merged. */
+    for (Record *r = b->records; r; r = r->next) {
         size_t before = w->fx.nnotices;
         switch (r->kind) {
-        case REC_EVENT: decide_event(w, r, events, now); break;
-        case REC_AGENT_STATE: decide_state(w, r, now); break;
-        case REC_WRAPUP: decide_wrapup(w, r, wrapups, now); break;
+        case REC_EVENT: decide_event(w, b, r, now); break;
+        case REC_AGENT_STATE: decide_state(w, r); break;
+        case REC_WRAPUP: decide_wrapup(w, b, r, now); break;
         }
         for (size_t i = before; i < w->fx.nnotices; i++)
-            add_notice(w, r->tenant, &w->fx.notices[i]);
+            add_notice(b, r->tenant, &w->fx.notices[i]);
     }
-    build_statements(w, events, wrapups);
-    w->attempt = 0;
-    submit_write(w);
+    effects_rows(w, b);
+    effects_reset(&w->fx);
+    build_statements(b);
+    if (w->flight_tail)
+        w->flight_tail->next = b;
+    else
+        w->flight_head = b;
+    w->flight_tail = b;
+    w->inflight++;
+    submit_write(w, b);
+    maybe_start(w);
 }
 
 /* ---- write ---- */
 
 static void on_written(PgJob *job, void *arg);
 
-static void submit_write(Writer *w)
+static void submit_write(Writer *w, Batch *b)
 {
     PgJob *job = pgjob_new(on_written, w);
-    for (int i = 0; i < w->nstmt; i++)
-        pgjob_add(job, w->sql[i], w->nparams[i], (const char *const *)w->params[i]);
-    w->attempt++;
-    w->write_started = server_now();
+    for (int i = 0; i < b->nstmt; i++) {
+        int t = b->stmt_table[i];
+        if (t < 0)
+            pgjob_add(job, b->stmt_name[i], 0, NULL);
+        else
+            pgjob_add_prepared(job, b->stmt_name[i], b->tables[t].ncols, b->values[t],
+                               b->lengths[t]);
+    }
+    b->attempt++;
+    b->awaiting_retry = false;
+    b->write_started = server_now();
     if (!pgconn_submit(w->srv->pg_writer, job)) {
         pgjob_free(job);
-        w->awaiting_retry = true;
+        b->awaiting_retry = true;
     }
-}
-
-static void finish_batch(Writer *w, const RpcError *err)
-{
-    Record *r = w->bhead;
-    w->bhead = NULL;
-    while (r) {
-        Record *next = r->next;
-        record_finish(r, err);
-        r = next;
-    }
-    for (size_t i = 0; i < w->nnotices; i++) {
-        PendingNotice *p = &w->notices[i];
-        if (!err)
-            tenant_notify_agent(p->tenant, p->agent, p->method, p->params);
-        json_decref(p->params);
-    }
-    w->nnotices = 0;
-    w->stats.batches++;
-    w->stats.records += w->bn;
-    w->stats.last_batch = w->bn;
-    w->bn = 0;
-    free_statements(w);
-    w->busy = false;
 }
 
 static void on_written(PgJob *job, void *arg)
 {
     Writer *w = arg;
+    /* Results come back in the order batches were sent. */
+    Batch *b = w->flight_head;
+    if (!b)
+        return;
     if (pgjob_conn_lost(job)) {
-        /* Resent, unchanged, when the connection is back. */
-        w->awaiting_retry = true;
+        b->awaiting_retry = true; /* resent, unchanged, when the connection is back */
+        for (Batch *x = b; x; x = x->next)
+            x->awaiting_retry = true;
         return;
     }
+    w->flight_head = b->next;
+    if (!w->flight_head)
+        w->flight_tail = NULL;
+    w->inflight--;
     if (pgjob_error(job)) {
-        srv_log(w->srv, LOG_ERROR, "batch of %zu records not stored: %s", w->bn,
-                pgjob_error(job));
+        srv_log(w->srv, LOG_ERROR, "batch of %zu records not stored: %s", b->n, pgjob_error(job));
         /* Memory is ahead of storage now: reload what storage has. */
-        for (Record *r = w->bhead; r; r = r->next)
+        for (Record *r = b->records; r; r = r->next)
             store_resync(w->srv, r->tenant);
-        effects_written(&w->fx);
         RpcError e = {0};
         rpc_error_set(&e, RPC_INTERNAL, "internal error: the change could not be stored");
-        finish_batch(w, &e);
+        batch_finish(w, b, &e);
         maybe_start(w);
         return;
     }
-    w->stats.commit_us_total += (uint64_t)(server_now() - w->write_started);
-    if (w->events_stmt >= 0 && w->attempt == 1) {
-        long long stored = atoll(PQcmdTuples(pgjob_result(job, w->events_stmt)));
-        if (stored != w->events_expected) {
+    w->stats.commit_us_total += (uint64_t)(server_now() - b->write_started);
+    if (b->events_stmt >= 0 && b->attempt == 1) {
+        long long stored = atoll(PQcmdTuples(pgjob_result(job, b->events_stmt)));
+        if (stored != b->events_expected) {
             /* Some event ids were already stored under another call:
              * storage is right, memory must follow it. */
             srv_log(w->srv, LOG_WARN, "%lld of %lld events were already stored; resyncing",
-                    w->events_expected - stored, w->events_expected);
-            for (Record *r = w->bhead; r; r = r->next)
+                    b->events_expected - stored, b->events_expected);
+            for (Record *r = b->records; r; r = r->next)
                 store_resync(w->srv, r->tenant);
         }
     }
-    effects_written(&w->fx);
-    finish_batch(w, NULL);
+    batch_finish(w, b, NULL);
     maybe_start(w);
 }
 
@@ -618,10 +675,9 @@ Writer *writer_new(Server *s)
     if (!w)
         return NULL;
     w->srv = s;
-    w->events_stmt = -1;
     w->ev_timer = evtimer_new(s->base, on_timer, w);
-    w->calls_sql = build_calls_sql();
-    if (!w->ev_timer || !w->calls_sql) {
+    prepare_statements(w);
+    if (!w->ev_timer) {
         writer_free(w);
         return NULL;
     }
@@ -634,18 +690,29 @@ void writer_free(Writer *w)
         return;
     RpcError e = {0};
     rpc_error_set(&e, RPC_STORAGE_UNAVAILABLE, "storage unavailable: server stopping");
-    if (w->bhead)
-        finish_batch(w, &e);
+    while (w->flight_head) {
+        Batch *b = w->flight_head;
+        w->flight_head = b->next;
+        batch_finish(w, b, &e);
+    }
+    if (w->loading)
+        batch_finish(w, w->loading, &e);
     while (w->qhead) {
         Record *r = w->qhead;
         w->qhead = r->next;
         record_finish(r, &e);
     }
+    if (w->stats.batches)
+        srv_log(w->srv, LOG_INFO,
+                "writer: %llu batches, %llu records (%.1f a batch), %.2f ms from send to commit",
+                (unsigned long long)w->stats.batches, (unsigned long long)w->stats.records,
+                (double)w->stats.records / (double)w->stats.batches,
+                (double)w->stats.commit_us_total / 1000.0 / (double)w->stats.batches);
     if (w->ev_timer)
         event_free(w->ev_timer);
     effects_free(&w->fx);
-    free(w->notices);
-    free(w->calls_sql);
+    for (size_t i = 0; i < KIC_ARRAY_LEN(w->prepared_sql); i++)
+        free(w->prepared_sql[i]);
     free(w);
 }
 
@@ -653,13 +720,18 @@ void writer_pg_state(Writer *w, bool up)
 {
     if (!up)
         return;
-    if (w->awaiting_retry) {
-        w->awaiting_retry = false;
-        srv_log(w->srv, LOG_INFO, "re-sending a batch of %zu records", w->bn);
-        submit_write(w);
-        return;
+    for (Batch *b = w->flight_head; b; b = b->next) {
+        if (b->awaiting_retry) {
+            srv_log(w->srv, LOG_INFO, "re-sending a batch of %zu records", b->n);
+            submit_write(w, b);
+        }
     }
     maybe_start(w);
+}
+
+const PgPrepared *writer_statements(const Writer *w)
+{
+    return w->prepared;
 }
 
 void writer_hold(Writer *w)
@@ -675,7 +747,7 @@ void writer_release(Writer *w)
 
 bool writer_idle(const Writer *w)
 {
-    return !w->busy && !w->qhead;
+    return !w->qhead && !w->loading && !w->flight_head;
 }
 
 void writer_stats(const Writer *w, WriterStats *out)

@@ -51,8 +51,10 @@ typedef struct Record {
         KicTime at;
     } wrap;
 
-    /* Set when decided. */
-    json_t *result; /* the reply's result, or NULL with error set */
+    /* Set when decided: a ready acknowledgement text, else a result, else
+     * the error. */
+    const char *ack;
+    json_t *result;
     RpcError error;
 } Record;
 
@@ -63,6 +65,9 @@ void writer_free(Writer *w);
 Record *record_new(RecordKind kind, Tenant *t, Reply *reply);
 /* Takes ownership. Answers -32029 at once when the queue is full. */
 void writer_submit(Writer *w, Record *r);
+
+/* The statements the writer's connection must prepare. */
+const struct PgPrepared *writer_statements(const Writer *w);
 
 /* The writer's PostgreSQL connection came up or went down. */
 void writer_pg_state(Writer *w, bool up);

@@ -1,0 +1,152 @@
+/* JSON writer: values are separated by commas per nesting level. */
+#include "jsonw.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void jw_init(JsonW *w, StrBuf *out)
+{
+    memset(w, 0, sizeof(*w));
+    w->out = out;
+    w->first[0] = true;
+}
+
+/* Writes the separator a new value needs. */
+static void sep(JsonW *w)
+{
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (!w->first[w->depth])
+        strbuf_putc(w->out, ',');
+    w->first[w->depth] = false;
+}
+
+static void open_level(JsonW *w, char c)
+{
+    sep(w);
+    strbuf_putc(w->out, c);
+    if (w->depth + 1 < JSONW_MAX_DEPTH)
+        w->depth++;
+    w->first[w->depth] = true;
+}
+
+static void close_level(JsonW *w, char c)
+{
+    strbuf_putc(w->out, c);
+    if (w->depth > 0)
+        w->depth--;
+}
+
+void jw_begin_object(JsonW *w) { open_level(w, '{'); }
+void jw_end_object(JsonW *w) { close_level(w, '}'); }
+void jw_begin_array(JsonW *w) { open_level(w, '['); }
+void jw_end_array(JsonW *w) { close_level(w, ']'); }
+
+void json_escape_to(StrBuf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    strbuf_putc(b, '"');
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        strbuf_append(b, run, (size_t)(s - run));
+        run = s + 1;
+        switch (c) {
+        case '"': strbuf_puts(b, "\\\""); break;
+        case '\\': strbuf_puts(b, "\\\\"); break;
+        case '\n': strbuf_puts(b, "\\n"); break;
+        case '\r': strbuf_puts(b, "\\r"); break;
+        case '\t': strbuf_puts(b, "\\t"); break;
+        default: {
+            char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+            strbuf_puts(b, u);
+        }
+        }
+    }
+    strbuf_append(b, run, (size_t)(s - run));
+    strbuf_putc(b, '"');
+}
+
+void jw_key(JsonW *w, const char *key)
+{
+    sep(w);
+    json_escape_to(w->out, key);
+    strbuf_putc(w->out, ':');
+    w->after_key = true;
+}
+
+void jw_string(JsonW *w, const char *s)
+{
+    if (!s) {
+        jw_null(w);
+        return;
+    }
+    sep(w);
+    json_escape_to(w->out, s);
+}
+
+void jw_int(JsonW *w, int64_t v)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof(buf), "%lld", (long long)v);
+    sep(w);
+    strbuf_append(w->out, buf, (size_t)n);
+}
+
+void jw_double(JsonW *w, double v)
+{
+    if (!isfinite(v)) {
+        jw_null(w);
+        return;
+    }
+    char buf[40];
+    int n = snprintf(buf, sizeof(buf), "%.17g", v);
+    sep(w);
+    strbuf_append(w->out, buf, (size_t)n);
+}
+
+void jw_bool(JsonW *w, bool v)
+{
+    sep(w);
+    strbuf_puts(w->out, v ? "true" : "false");
+}
+
+void jw_null(JsonW *w)
+{
+    sep(w);
+    strbuf_puts(w->out, "null");
+}
+
+void jw_raw(JsonW *w, const char *json, size_t len)
+{
+    sep(w);
+    strbuf_append(w->out, json, len);
+}
+
+void jw_time(JsonW *w, KicTime t)
+{
+    if (t == KIC_TIME_NONE) {
+        jw_null(w);
+        return;
+    }
+    char buf[40];
+    time_format_db(t, buf, sizeof(buf));
+    sep(w);
+    strbuf_putc(w->out, '"');
+    strbuf_puts(w->out, buf);
+    strbuf_putc(w->out, '"');
+}
+
+void jw_seconds(JsonW *w, bool valid, int64_t us)
+{
+    if (!valid) {
+        jw_null(w);
+        return;
+    }
+    jw_double(w, (double)us / 1e6);
+}

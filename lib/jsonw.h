@@ -1,0 +1,41 @@
+/* A minimal JSON writer appending to a StrBuf: no trees, no per-value
+ * allocation, for the hot paths (batch rows, acknowledgements). Commas
+ * are placed automatically; the caller nests begin/end correctly. */
+#ifndef JSONW_H
+#define JSONW_H
+
+#include "kictime.h"
+#include "strbuf.h"
+
+#define JSONW_MAX_DEPTH 8
+
+typedef struct JsonW {
+    StrBuf *out;
+    int depth;
+    bool first[JSONW_MAX_DEPTH]; /* nothing written yet at this level */
+    bool after_key;
+} JsonW;
+
+void jw_init(JsonW *w, StrBuf *out);
+void jw_begin_object(JsonW *w);
+void jw_end_object(JsonW *w);
+void jw_begin_array(JsonW *w);
+void jw_end_array(JsonW *w);
+void jw_key(JsonW *w, const char *key);
+
+void jw_string(JsonW *w, const char *s);   /* NULL writes null */
+void jw_int(JsonW *w, int64_t v);
+void jw_double(JsonW *w, double v);        /* finite values; NaN writes null */
+void jw_bool(JsonW *w, bool v);
+void jw_null(JsonW *w);
+/* A value already serialised as JSON text. */
+void jw_raw(JsonW *w, const char *json, size_t len);
+/* A time as stored (UTC, microseconds); KIC_TIME_NONE writes null. */
+void jw_time(JsonW *w, KicTime t);
+/* Seconds from microseconds when valid, else null. */
+void jw_seconds(JsonW *w, bool valid, int64_t us);
+
+/* Appends s as a JSON string literal (quotes and escapes). */
+void json_escape_to(StrBuf *b, const char *s);
+
+#endif
