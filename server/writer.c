@@ -3,7 +3,8 @@
  *           getting a late event) are read from storage first;
  *   decide  each record is applied to its tenant's centre, in order, and
  *           the effects are written as JSON arrays, one per table;
- *   write   BEGIN; one statement per table; COMMIT, in one pipeline.
+ *   write   one statement per table, in one pipeline job: one implicit
+ *           transaction, committed when the job's sync is answered.
  * While PostgreSQL executes one batch the next is decided and queued
  * behind it on the same connection (pipeline_depth batches in flight),
  * so the two processes work at once; order is kept because one
@@ -550,14 +551,17 @@ static void add_stmt(Batch *b, int t, const char *name)
     b->nstmt++;
 }
 
-/* BEGIN; a statement per table with rows; COMMIT. */
+/* A statement per table with rows. No BEGIN/COMMIT: everything up to a
+ * pipeline sync is one implicit transaction, committed (and, with
+ * synchronous_commit, flushed) before the sync is answered, and rolled
+ * back there on any error. An explicit block would instead stay open in
+ * the failed state after an error and poison the batch behind it. */
 static void build_statements(Batch *b)
 {
     for (int t = 0; t < T_COUNT; t++)
         if (b->tables[t].rows)
             pgtable_finish(&b->tables[t], b->values[t], b->lengths[t]);
     b->events_expected = (long long)b->tables[T_EVENTS].rows;
-    add_stmt(b, -1, "BEGIN");
     if (b->tables[T_EVENTS].rows)
         b->events_stmt = b->nstmt;
     add_stmt(b, T_EVENTS, stmt_names[T_EVENTS]);
@@ -567,7 +571,6 @@ static void build_statements(Batch *b)
     add_stmt(b, T_CHOICES, stmt_names[T_CHOICES]);
     add_stmt(b, T_CONTACTS, "kic_mark_earlier");
     add_stmt(b, T_CONTACTS, "kic_mark_self");
-    add_stmt(b, -1, "COMMIT");
 }
 
 static void submit_write(Writer *w, Batch *b);

@@ -121,6 +121,17 @@ void h_sql_exec(const char *conninfo, const char *sql)
     free(h_sql_value(conninfo, sql));
 }
 
+void h_db_quiesce(const char *conninfo)
+{
+    for (int i = 0; i < 500; i++) {
+        if (h_sql_int(conninfo, "SELECT count(*) FROM pg_stat_activity"
+                                " WHERE datname = current_database() AND application_name = 'kicd'") == 0)
+            return;
+        usleep(20000);
+    }
+    h_check(false, "kicd's sessions did not end within 10 s");
+}
+
 /* ---- processes ---- */
 
 int h_run(char **out, const char *const *argv, const char *const *env)

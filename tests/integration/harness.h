@@ -39,6 +39,9 @@ char *h_sql_value(const char *conninfo, const char *sql);
 long long h_sql_int(const char *conninfo, const char *sql);
 /* Runs a statement; fails the test on error. */
 void h_sql_exec(const char *conninfo, const char *sql);
+/* Waits until no kicd session is left on the database: after kill -9,
+ * PostgreSQL still finishes (and commits) what kicd had sent. */
+void h_db_quiesce(const char *conninfo);
 
 /* ---- kicd ---- */
 

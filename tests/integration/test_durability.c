@@ -60,6 +60,7 @@ START_TEST(acked_events_survive_kill_9_and_resends_are_duplicates)
         acked++;
     }
     kicd_kill(&k); /* no goodbye, right after the last ack */
+    h_db_quiesce(k.conninfo);
     cl_close(c);
     ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events"), acked);
     ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM calls"), n / 3);
@@ -105,6 +106,7 @@ START_TEST(kill_9_in_the_middle_loses_no_acked_event)
         json_decref(r);
     }
     cl_close(c);
+    h_db_quiesce(k.conninfo);
     char sql[256];
     /* events s0 .. s(acked-1) were acknowledged (in order): all stored */
     snprintf(sql, sizeof(sql),
@@ -223,6 +225,49 @@ START_TEST(kill_9_and_restart_give_the_same_live_numbers)
 }
 END_TEST
 
+START_TEST(a_failed_write_poisons_nothing_and_memory_follows_storage)
+{
+    Kicd k;
+    char *bridge, *super;
+    start_fresh(&k, &bridge, NULL, &super);
+    Client *c = cl_session(k.port, bridge);
+    Client *s = cl_session(k.port, super);
+    KicTime t0 = h_today(60);
+    char p[256];
+    json_t *r;
+    snprintf(p, sizeof(p), "{\"event_id\":\"ok1\",\"call_id\":\"ok1\",\"at\":\"%s\",\"queue\":\"q\"}", h_at(t0, 0));
+    r = cl_call(c, "call.offered", "%s", p);
+    ck_result(r);
+    json_decref(r);
+    /* storage refuses the next write (a constraint the server does not know) */
+    h_sql_exec(k.conninfo, "ALTER TABLE calls ADD CONSTRAINT poison CHECK (queue <> 'poison')");
+    snprintf(p, sizeof(p), "{\"event_id\":\"bad\",\"call_id\":\"bad\",\"at\":\"%s\",\"queue\":\"poison\"}", h_at(t0, 1));
+    ck_assert_rpc_error(cl_call(c, "call.offered", "%s", p), -32603);
+    /* the batch behind it is not affected */
+    snprintf(p, sizeof(p), "{\"event_id\":\"ok2\",\"call_id\":\"ok2\",\"at\":\"%s\",\"queue\":\"q\"}", h_at(t0, 2));
+    r = cl_call(c, "call.offered", "%s", p);
+    ck_assert(json_is_false(json_object_get(ck_result(r), "duplicate")));
+    json_decref(r);
+    /* memory was reloaded from storage: the refused call is not waiting */
+    r = cl_call(s, "stats.live", NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(ck_result(r), "total"), "waiting")), 2);
+    json_decref(r);
+    /* and a re-send after the cause is gone is stored, not a "duplicate" */
+    h_sql_exec(k.conninfo, "ALTER TABLE calls DROP CONSTRAINT poison");
+    snprintf(p, sizeof(p), "{\"event_id\":\"bad\",\"call_id\":\"bad\",\"at\":\"%s\",\"queue\":\"poison\"}", h_at(t0, 1));
+    r = cl_call(c, "call.offered", "%s", p);
+    ck_assert(json_is_false(json_object_get(ck_result(r), "duplicate")));
+    json_decref(r);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events"), 3);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM calls"), 3);
+    cl_close(c);
+    cl_close(s);
+    ck_assert(kicd_stop(&k));
+    free(bridge);
+    free(super);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("durability");
@@ -232,6 +277,7 @@ int main(void)
     tcase_add_test(tc, kill_9_in_the_middle_loses_no_acked_event);
     tcase_add_test(tc, restart_gives_the_same_live_numbers);
     tcase_add_test(tc, kill_9_and_restart_give_the_same_live_numbers);
+    tcase_add_test(tc, a_failed_write_poisons_nothing_and_memory_follows_storage);
     suite_add_tcase(s, tc);
     return h_run_suite(s, NULL);
 }
