@@ -183,6 +183,8 @@ void call_derive(CallInput *in, CallSummary *c)
         c->abandoned = true;
         c->abandoned_at = c->ended_at;
     }
+    if (c->abandoned && c->ended && c->ended_at < c->abandoned_at)
+        c->abandoned_at = c->ended_at; /* the caller was gone by the end */
     if (c->offered && c->answered)
         c->wait_us = nonneg(c->answered_at - c->offered_at);
     else if (c->offered && c->abandoned)

@@ -35,6 +35,11 @@ CallerResult caller_normalise(const char *raw, const char *country_code,
     bool plus = false;
     for (const char *p = raw; *p; p++) {
         unsigned char ch = (unsigned char)*p;
+        /* "+31 (0)6 ...": the bracketed trunk zero is not dialled from abroad */
+        if (ch == '(' && p[1] == '0' && p[2] == ')' && plus) {
+            p += 2;
+            continue;
+        }
         if (isdigit(ch)) {
             if (n + 1 >= sizeof(digits))
                 return CALLER_INVALID;
@@ -50,6 +55,8 @@ CallerResult caller_normalise(const char *raw, const char *country_code,
         return CALLER_WITHHELD; /* "0", "000": the PBX's way of saying nothing */
     const char *body = digits;
     char national[64];
+    if (plus && digits[0] == '0')
+        plus = false; /* "+06...": no country code starts with 0; read as national */
     if (!plus && digits[0] == '0' && digits[1] == '0') {
         body = digits + 2;
     } else if (!plus && digits[0] == '0') {

@@ -3,10 +3,11 @@
  * key is HMAC-SHA256(secret, "kicd-tenant:" + tenant name), so the secret
  * (from the config, never the database) yields one key per tenant.
  *
- * Normalisation: separators (space - . / ( )) are dropped; "+" and "00"
- * mark an international number; a leading "0" is a national number of
- * the configured country (31: "0612345678" -> "+31612345678"); other
- * digits are taken as international without the "+" (many PBXs present
+ * Normalisation: separators (space - . / ( )) are dropped, and so is the
+ * "(0)" of "+31 (0)6 ..."; "+" and "00" mark an international number; a
+ * leading "0" (also after a stray "+") is a national number of the
+ * configured country (31: "0612345678" -> "+31612345678"); other digits
+ * are taken as international without the "+" (many PBXs present
  * "31612345678"). 3 to 15 digits. Words a PBX uses for a hidden number
  * (anonymous, withheld, private, unknown, restricted, unavailable,
  * "<unknown>") and empty numbers are withheld: no key. */

@@ -177,8 +177,9 @@ static KicTime agent_since(const Agent *a)
     return since;
 }
 
-/* Recomputes an agent's effective state; a change is a transition. */
-static void agent_refresh(Centre *c, Agent *a, const char *reason, Effects *fx)
+/* Recomputes an agent's effective state; a change is a transition. The
+ * reason travels with the state the agent chose (a break's reason). */
+static void agent_refresh(Centre *c, Agent *a, Effects *fx)
 {
     a->acw_pending = acw_owed(a);
     AgentState s = agent_effective(a);
@@ -192,7 +193,7 @@ static void agent_refresh(Centre *c, Agent *a, const char *reason, Effects *fx)
     if (s == before)
         return;
     c->version++;
-    add_transition(fx, c->tenant, a, reason);
+    add_transition(fx, c->tenant, a, s == a->chosen ? a->reason : NULL);
 }
 
 /* ---- the caller index (repeat contacts) ---- */
@@ -206,8 +207,8 @@ static bool is_trigger(const CallSummary *s)
 
 static bool contact_before(const Call *a, const Call *b)
 {
-    if (a->sum.offered_at != b->sum.offered_at)
-        return a->sum.offered_at < b->sum.offered_at;
+    if (a->index_at != b->index_at)
+        return a->index_at < b->index_at;
     return strcmp(a->call_id, b->call_id) < 0;
 }
 
@@ -217,76 +218,124 @@ static bool in_window(const Centre *c, KicTime first, KicTime later)
     return later <= time_add_local_days(first, c->cfg.repeat_window_days);
 }
 
-static void call_update(Centre *c, Call *call, KicTime now, bool live, KicTime at, Effects *fx);
+static void today_contribute(Centre *c, Call *call, int sign);
 
-static void mark_repeat(Centre *c, Call *earlier, KicTime now, KicTime at, Effects *fx)
+static CallerList *caller_list(Centre *c, const char *key, bool create)
 {
-    if (earlier->followed_by_repeat)
-        return;
-    earlier->followed_by_repeat = true;
-    call_update(c, earlier, now, false, at, fx);
-}
-
-/* Registers a call's offer under its caller key and settles repeats both
- * ways: earlier contacts in their window become repeated; this one is if
- * a later contact falls in its own window. */
-static void index_contact(Centre *c, Call *call, KicTime now, KicTime at, Effects *fx)
-{
-    CallerList *l = strmap_get(&c->callers, call->sum.caller_key);
-    if (!l) {
-        l = calloc(1, sizeof(*l));
-        if (!l)
-            abort();
-        l->key = dup_or_die(call->sum.caller_key);
-        strmap_put(&c->callers, l->key, l);
-    }
-    l->calls = grow(l->calls, &l->cap, l->n + 1, sizeof(Call *));
-    l->calls[l->n++] = call;
-    call->in_index = true;
-    /* Memory holds every call with an event since loaded_since, so only a
-     * contact whose window reaches further back can touch calls it does
-     * not hold: storage settles those. */
-    KicTime window_start = time_add_local_days(call->sum.offered_at, -c->cfg.repeat_window_days);
-    if (fx && window_start < c->loaded_since) {
-        fx->new_contacts = grow(fx->new_contacts, &fx->cap_new, fx->nnew + 1, sizeof(Call *));
-        fx->new_contacts[fx->nnew++] = call;
-    }
-    int earlier = 0;
-    for (size_t i = 0; i + 1 < l->n; i++) {
-        Call *o = l->calls[i];
-        if (contact_before(o, call)) {
-            if (!in_window(c, o->sum.offered_at, call->sum.offered_at))
-                continue;
-            earlier++;
-            if (is_trigger(&call->sum))
-                mark_repeat(c, o, now, at, fx);
-        } else if (is_trigger(&o->sum) &&
-                   in_window(c, call->sum.offered_at, o->sum.offered_at)) {
-            call->followed_by_repeat = true;
-            call->sum.followed_by_repeat = true;
-        }
-    }
-    call->earlier_contacts = earlier;
-}
-
-static void unindex_contact(Centre *c, Call *call)
-{
-    CallerList *l = strmap_get(&c->callers, call->sum.caller_key);
+    CallerList *l = strmap_get(&c->callers, key);
+    if (l || !create)
+        return l;
+    l = calloc(1, sizeof(*l));
     if (!l)
-        return;
+        abort();
+    l->key = dup_or_die(key);
+    strmap_put(&c->callers, l->key, l);
+    return l;
+}
+
+static void list_remove(Centre *c, CallerList *l, Call *call)
+{
     for (size_t i = 0; i < l->n; i++) {
         if (l->calls[i] == call) {
             l->calls[i] = l->calls[--l->n];
             break;
         }
     }
-    call->in_index = false;
     if (l->n == 0) {
         strmap_remove(&c->callers, l->key);
         free(l->key);
         free(l->calls);
         free(l);
     }
+}
+
+/* A call's repeat flag changed: only its metrics and its row move. */
+static void set_repeat(Centre *c, Call *x, bool repeated, int earlier, Effects *fx)
+{
+    x->earlier_contacts = earlier;
+    if (x->followed_by_repeat == repeated)
+        return;
+    if (x->in_today)
+        today_contribute(c, x, -1);
+    x->followed_by_repeat = repeated;
+    x->sum.followed_by_repeat = repeated;
+    if (x->in_today)
+        today_contribute(c, x, 1);
+    mark_dirty(x, fx);
+    c->version++;
+}
+
+/* Derives, for every contact of one caller, whether a later contact of
+ * theirs falls in its window (a repeat) and how many earlier ones fall in
+ * theirs. Only the caller's own contacts count (is_trigger). A caller's
+ * list is short; settling it whole keeps the result independent of the
+ * order contacts became known. */
+static void settle_contacts(Centre *c, CallerList *l, Effects *fx)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        Call *x = l->calls[i];
+        bool repeated = x->repeat_stored;
+        int earlier = 0;
+        for (size_t k = 0; k < l->n; k++) {
+            Call *y = l->calls[k];
+            if (y == x || !y->index_trigger)
+                continue;
+            if (contact_before(x, y)) {
+                if (in_window(c, x->index_at, y->index_at))
+                    repeated = true;
+            } else if (in_window(c, y->index_at, x->index_at)) {
+                earlier++;
+            }
+        }
+        set_repeat(c, x, repeated, earlier, fx);
+    }
+}
+
+/* Keeps a call listed under its caller key as its offer says, settling
+ * the lists it leaves and joins. */
+static void reindex(Centre *c, Call *call, Effects *fx)
+{
+    const CallSummary *s = &call->sum;
+    const char *key = s->offered ? s->caller_key : NULL;
+    bool trigger = s->offered && is_trigger(s);
+    if (call->index_key && key && strcmp(key, call->index_key) == 0 &&
+        call->index_at == s->offered_at && call->index_trigger == trigger)
+        return; /* nothing the lists care about changed */
+    if (call->index_key) {
+        CallerList *old = caller_list(c, call->index_key, false);
+        bool moved = !key || strcmp(key, call->index_key) != 0;
+        if (old && moved) {
+            list_remove(c, old, call);
+            old = caller_list(c, call->index_key, false);
+            if (old)
+                settle_contacts(c, old, fx);
+        }
+        if (moved) {
+            free(call->index_key);
+            call->index_key = NULL;
+        }
+    }
+    if (!key) {
+        set_repeat(c, call, call->repeat_stored, 0, fx);
+        return;
+    }
+    CallerList *l = caller_list(c, key, true);
+    if (!call->index_key) {
+        l->calls = grow(l->calls, &l->cap, l->n + 1, sizeof(Call *));
+        l->calls[l->n++] = call;
+        call->index_key = dup_or_die(key);
+        /* Memory holds every call with an event since loaded_since, so only
+         * a contact whose window reaches further back can touch calls it
+         * does not hold: storage settles those. */
+        KicTime window_start = time_add_local_days(s->offered_at, -c->cfg.repeat_window_days);
+        if (fx && window_start < c->loaded_since) {
+            fx->new_contacts = grow(fx->new_contacts, &fx->cap_new, fx->nnew + 1, sizeof(Call *));
+            fx->new_contacts[fx->nnew++] = call;
+        }
+    }
+    call->index_at = s->offered_at;
+    call->index_trigger = trigger;
+    settle_contacts(c, l, fx);
 }
 
 /* ---- contributions ---- */
@@ -345,12 +394,26 @@ static void legs_contribute(Centre *c, const CallSummary *s, int sign)
             agent_get(c, s->legs[i].agent)->open_legs += sign;
 }
 
+/* The same part in another summary: same agent, same answer. */
+static const CallLeg *same_leg(const CallSummary *s, const CallLeg *leg)
+{
+    for (int i = 0; i < s->nlegs; i++)
+        if (s->legs[i].answered_at == leg->answered_at && strcmp(s->legs[i].agent, leg->agent) == 0)
+            return &s->legs[i];
+    return NULL;
+}
+
+static bool has_leg(const CallSummary *s, const char *agent)
+{
+    return call_leg_of(s, agent) != NULL;
+}
+
 static void notify_legs(const Centre *c, const Call *call, const CallSummary *old, KicTime now,
                         Effects *fx)
 {
     for (int i = 0; i < call->sum.nlegs; i++) {
         const CallLeg *leg = &call->sum.legs[i];
-        const CallLeg *before = call_leg_of(old, leg->agent);
+        const CallLeg *before = same_leg(old, leg);
         if (leg->end_at == KIC_TIME_NONE) {
             if (!before && now - leg->answered_at <= c->cfg.notice_max_age_us)
                 add_notice(fx, NOTICE_CONNECTED, call, leg);
@@ -362,7 +425,7 @@ static void notify_legs(const Centre *c, const Call *call, const CallSummary *ol
 }
 
 /* Re-derives a call and moves its contributions. `at` is the time of the
- * fact that caused the change (for agents' "since"). */
+ * fact that caused the change (for eviction). */
 static void call_update(Centre *c, Call *call, KicTime now, bool live, KicTime at, Effects *fx)
 {
     CallSummary old = call->sum;
@@ -375,8 +438,6 @@ static void call_update(Centre *c, Call *call, KicTime now, bool live, KicTime a
                     (const Wrapup *const *)call->wrapups, call->nwrapups,
                     call->followed_by_repeat};
     call_derive(&in, &call->sum);
-    if (call->sum.offered && call->sum.caller_key && !call->in_index)
-        index_contact(c, call, now, at, fx);
 
     legs_contribute(c, &call->sum, 1);
     if (call_waiting(&call->sum))
@@ -385,20 +446,34 @@ static void call_update(Centre *c, Call *call, KicTime now, bool live, KicTime a
     if (call->in_today)
         today_contribute(c, call, 1);
 
+    /* Agents who lost their part here (a late event reordered the call)
+     * must not keep pointing at it. */
+    for (int i = 0; i < old.nlegs; i++) {
+        if (has_leg(&call->sum, old.legs[i].agent))
+            continue;
+        Agent *a = agent_get(c, old.legs[i].agent);
+        if (a->latest_call == call) {
+            a->latest_call = NULL;
+            a->latest_start = KIC_TIME_NONE;
+        }
+        agent_refresh(c, a, fx);
+    }
     for (int i = 0; i < call->sum.nlegs; i++) {
         Agent *a = agent_get(c, call->sum.legs[i].agent);
         if (call->sum.legs[i].answered_at >= a->latest_start || !a->latest_call) {
             a->latest_call = call;
             a->latest_start = call->sum.legs[i].answered_at;
         }
-        agent_refresh(c, a, NULL, fx);
     }
-    if (live && fx)
-        notify_legs(c, call, &old, now, fx);
+    for (int i = 0; i < call->sum.nlegs; i++)
+        agent_refresh(c, agent_get(c, call->sum.legs[i].agent), fx);
     if (at > call->last_at)
         call->last_at = at;
     mark_dirty(call, fx);
     c->version++;
+    reindex(c, call, fx);
+    if (live && fx)
+        notify_legs(c, call, &old, now, fx);
 }
 
 /* ---- calls ---- */
@@ -449,8 +524,14 @@ static void call_evict(Centre *c, Call *call)
         today_contribute(c, call, -1);
     waiting_remove(call);
     legs_contribute(c, &call->sum, -1);
-    if (call->in_index)
-        unindex_contact(c, call);
+    if (call->index_key) {
+        /* The oldest calls leave; the rest keep their flags (a later contact
+         * decides them, and later ones stay). */
+        CallerList *l = caller_list(c, call->index_key, false);
+        if (l)
+            list_remove(c, l, call);
+        free(call->index_key);
+    }
     for (int i = 0; i < call->sum.nlegs; i++) {
         Agent *a = strmap_get(&c->agents, call->sum.legs[i].agent);
         if (a && a->latest_call == call) {
@@ -458,7 +539,7 @@ static void call_evict(Centre *c, Call *call)
             a->latest_start = KIC_TIME_NONE;
         }
         if (a)
-            agent_refresh(c, a, NULL, NULL);
+            agent_refresh(c, a, NULL);
     }
     for (size_t i = 0; i < call->nevents; i++) {
         strmap_remove(&c->event_ids, call->events[i]->event_id);
@@ -507,6 +588,7 @@ void centre_free(Centre *c)
             wrapup_free(call->wrapups[i]);
         free(call->events);
         free(call->wrapups);
+        free(call->index_key);
         free(call->call_id);
         free(call);
     }
@@ -607,6 +689,7 @@ void centre_load_call(Centre *c, Event **events, size_t n, Wrapup **wrapups, siz
     }
     if (!call)
         return;
+    call->repeat_stored |= followed_by_repeat;
     call->followed_by_repeat |= followed_by_repeat;
     /* With fx (a late event's call) the row is rewritten: the same data,
      * and simpler than telling loaded changes from new ones. */
@@ -650,7 +733,7 @@ void centre_set_agent_state(Centre *c, const char *agent, AgentState chosen,
     a->chosen_since = at;
     if (chosen == AS_OFFLINE)
         a->offline_since = at;
-    agent_refresh(c, a, a->reason, fx);
+    agent_refresh(c, a, fx);
     c->version++;
 }
 
@@ -663,7 +746,7 @@ void centre_load_agent(Centre *c, const char *agent, AgentState chosen, KicTime 
     a->chosen = chosen;
     a->chosen_since = since;
     a->offline_since = offline_since;
-    agent_refresh(c, a, NULL, NULL);
+    agent_refresh(c, a, NULL);
 }
 
 Agent *centre_agent(const Centre *c, const char *id)

@@ -34,14 +34,20 @@ typedef struct Call {
     size_t nevents, cap_events;
     Wrapup **wrapups;
     size_t nwrapups;
+    /* Repeats are derived from the caller's other contacts (see
+     * settle_contacts in centre.c), or'ed with what storage had for an old
+     * call whose later contacts memory may not hold. */
     bool followed_by_repeat;
+    bool repeat_stored;
+    int earlier_contacts; /* the caller's contacts in the window before this one */
+    char *index_key;      /* the caller key it is listed under, or NULL */
+    KicTime index_at;     /* its offer time when listed */
+    bool index_trigger;   /* whether it counted as the caller's own contact */
     CallSummary sum;
     bool dirty;      /* its calls row must be written */
     bool in_today;   /* counted in today's sums */
-    bool in_index;   /* registered in the caller index */
     Queue *waiting_in;
     struct Call *wait_prev, *wait_next;
-    int earlier_contacts; /* same caller within the window before this one */
     KicTime last_at;      /* newest fact, for eviction */
 } Call;
 

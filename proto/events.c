@@ -77,6 +77,12 @@ static bool caller_field(EventType type, json_t *p, const CallerCtx *cc, bool fr
         f->withheld = json_is_true(json_object_get(p, "caller_withheld"));
         return true;
     }
+    json_t *raw = json_object_get(p, "caller");
+    if (json_is_string(raw) && json_string_length(raw) == 0 && !needs_number) {
+        f->caller = "";
+        f->withheld = true; /* an empty number is a hidden one */
+        return true;
+    }
     if (!get_str(p, "caller", needs_number, &f->caller, err))
         return false;
     if (!f->caller)
@@ -93,12 +99,24 @@ static bool caller_field(EventType type, json_t *p, const CallerCtx *cc, bool fr
 
 /* The params as stored: the number replaced by its key (in place). The
  * key fields are the server's: a client's own values never survive, or a
- * replay would read them as the key. */
-static char *stored_form(json_t *params, const char *key, bool withheld)
+ * replay would read them as the key. On an outbound contact the dialled
+ * number is the client's, so it is pseudonymised too. */
+static char *stored_form(json_t *params, const char *key, bool withheld, const CallerCtx *cc,
+                         bool outbound)
 {
     json_object_del(params, "caller");
     json_object_del(params, "caller_key");
     json_object_del(params, "caller_withheld");
+    json_object_del(params, "dialled_key");
+    json_t *dialled = json_object_get(params, "dialled");
+    if (outbound && json_is_string(dialled)) {
+        char e164[CALLER_E164_MAX], dkey[CALLER_KEY_HEX_LEN];
+        if (caller_normalise(json_string_value(dialled), cc->country_code, e164) == CALLER_OK) {
+            caller_key_hex(cc->tenant_key, e164, dkey);
+            json_object_set_new(params, "dialled_key", json_string(dkey));
+        }
+        json_object_del(params, "dialled");
+    }
     if (key)
         json_object_set_new(params, "caller_key", json_string(key));
     if (withheld)
@@ -112,6 +130,7 @@ bool event_parse(EventType type, json_t *params, const CallerCtx *cc, bool from_
     Fields f;
     memset(&f, 0, sizeof(f));
     f.channel = f.direction = f.target_kind = f.mode = f.by = -1;
+    f.due_by = KIC_TIME_NONE;
     memset(out, 0, sizeof(*out));
     if (!common(params, type, &f, err) || !type_fields(type, params, &f, err) ||
         !caller_field(type, params, cc, from_storage, &f, out->number, err))
@@ -137,7 +156,8 @@ bool event_parse(EventType type, json_t *params, const CallerCtx *cc, bool from_
                       f.callback_id, f.agent, f.target, caller_key};
     out->event = event_create(&fields, &text);
     out->stored = from_storage ? json_dumps(params, JSON_COMPACT)
-                               : stored_form(params, caller_key, f.withheld);
+                               : stored_form(params, caller_key, f.withheld, cc,
+                                             fields.direction == DIR_OUTBOUND);
     if (!out->event || !out->stored) {
         event_parse_free(out);
         rpc_error_set(err, RPC_INTERNAL, "internal error: out of memory");

@@ -6,7 +6,9 @@
  * anything is kept: the stored form of the params has "caller_key" (or
  * "caller_withheld": true) instead of "caller". Only a callback request
  * keeps the plain number, returned separately, because someone must call
- * it back. Unknown extra fields are kept in the stored form. */
+ * it back. An outbound contact's dialled number (the client's) is kept
+ * only as "dialled_key". An empty caller is a withheld one. Unknown extra
+ * fields are kept in the stored form. */
 #ifndef EVENTS_H
 #define EVENTS_H
 
@@ -24,7 +26,8 @@ typedef struct CallerCtx {
 typedef struct EventParse {
     Event *event;                   /* new; caller frees (or hands on) */
     char *stored;                   /* new: the params as stored, JSON text */
-    char number[CALLER_E164_MAX];   /* callback.requested: the number to call */
+    char number[CALLER_E164_MAX];   /* the caller's normalised number (callback.requested:
+                                     * the number to call back); "" when none */
 } EventParse;
 
 /* from_storage: params are a stored form (caller_key instead of caller).

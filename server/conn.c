@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "dispatch.h"
 #include "tenants.h"
@@ -53,6 +54,40 @@ static size_t output_len(const Conn *c)
     return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
+#define LINGER_S 2
+
+static void on_linger_read(struct bufferevent *bev, void *arg)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void on_linger_event(struct bufferevent *bev, short what, void *arg)
+{
+    Conn *c = arg;
+    conn_close(c, "%s", c->close_reason);
+}
+
+/* Every reply is out: shut our sending side and read (and drop) what the
+ * client still sends for a moment before closing. Closing with unread
+ * input would make the kernel send a reset, which can destroy the last
+ * reply (the error that explains the close) before the client reads it. */
+static void finish_close(Conn *c)
+{
+    if (c->lingering || c->closing)
+        return;
+    c->lingering = true;
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    bufferevent_setcb(c->bev, on_linger_read, NULL, on_linger_event, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    bufferevent_enable(c->bev, EV_READ);
+    evbuffer_drain(bufferevent_get_input(c->bev),
+                   evbuffer_get_length(bufferevent_get_input(c->bev)));
+    event_del(c->ev_timer);
+    struct timeval tv = {LINGER_S, 0};
+    event_add(c->ev_timer, &tv);
+}
+
 /* Writes out every finished slot at the head of the queue. */
 static void flush_slots(Conn *c)
 {
@@ -75,7 +110,7 @@ static void flush_slots(Conn *c)
         slot_free(s);
     }
     if (c->close_after && !c->slots_head && output_len(c) == 0)
-        conn_close(c, "%s", c->close_reason);
+        finish_close(c);
 }
 
 static void slot_finish(Slot *s, size_t index, char *text)
@@ -283,7 +318,7 @@ static void on_write(struct bufferevent *bev, void *arg)
         return;
     if (c->close_after) {
         if (!c->slots_head && output_len(c) == 0)
-            conn_close(c, "%s", c->close_reason);
+            finish_close(c);
         return;
     }
     process(c);
@@ -311,6 +346,10 @@ static void arm_timer(Conn *c, long long seconds)
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     Conn *c = arg;
+    if (c->lingering) {
+        conn_close(c, "%s", c->close_reason);
+        return;
+    }
     if (!c->sess.authenticated) {
         conn_close(c, "not logged in within %llds", c->srv->cfg.login_timeout_s);
         return;

@@ -48,6 +48,7 @@ struct Conn {
     int failed_logins; /* bad tokens on this connection */
     bool barrier;      /* a session-changing request is pending: stop dispatch */
     bool read_eof;     /* the client shut its sending side */
+    bool lingering;    /* replies sent and our side shut: draining, then close */
     bool closing;      /* conn_close ran; waiting for the reaper */
     bool close_after;  /* close once every reply is flushed */
     char close_reason[128];

@@ -127,11 +127,7 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
                           " ON CONFLICT (tenant_id, call_id) DO UPDATE SET ", cols, unnest);
         for (int i = 2; i < spec->ncols; i++) {
             const char *c = spec->cols[i].name;
-            if (!strcmp(c, "followed_by_repeat"))
-                strbuf_puts(&b, "followed_by_repeat = calls.followed_by_repeat OR "
-                                "EXCLUDED.followed_by_repeat, ");
-            else
-                strbuf_printf(&b, "%s = EXCLUDED.%s, ", c, c);
+            strbuf_printf(&b, "%s = EXCLUDED.%s, ", c, c);
         }
         strbuf_puts(&b, "updated_at = now()");
     } else if (!strcmp(name, "kic_choices")) {

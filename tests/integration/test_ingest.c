@@ -148,7 +148,8 @@ START_TEST(every_field_of_every_event_is_checked)
             mutate(c, spec, f, json_null());
             mutate(c, spec, f, json_pack("[s]", "x"));
             mutate(c, spec, f, json_object());
-            mutate(c, spec, f, json_string(""));
+            if (f->kind != 'c' || f->required) /* an empty caller is a withheld one */
+                mutate(c, spec, f, json_string(""));
             mutate(c, spec, f, json_string(long_text));
             mutate(c, spec, f, json_stringn("a\0b", 3));
             cases += 8;

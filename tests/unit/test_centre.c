@@ -1,0 +1,1737 @@
+/* The live centre (lib/centre.c): (1) whatever the order and duplication
+ * of events, today's sums, waiting lists and agent states equal a
+ * recomputation from scratch written here, and two centres fed the same
+ * events in different orders agree exactly; (2) duplicates change
+ * nothing; (3) repeat contacts and their 7-local-day window (DST
+ * included); (4) agent states, transitions and desktop notices;
+ * (5) wrap-up checks; (6) rolling the day and eviction; (7) waiting and
+ * longest wait. TZ=Europe/Amsterdam. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "centre.h"
+#include "unit.h"
+
+#define SEC(x) ((int64_t)(x) * KIC_USEC)
+#define MIN(x) SEC((int64_t)(x) * 60)
+#define HOUR(x) SEC((int64_t)(x) * 3600)
+#define NONE KIC_TIME_NONE
+
+#define K1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define K2 "2222222222222222222222222222222222222222222222222222222222222222"
+#define K3 "3333333333333333333333333333333333333333333333333333333333333333"
+
+static const CentreConfig CFG = {{SEC(20), SEC(5)}, 7, 8, SEC(120)};
+
+static Effects fx;
+static Centre *C;
+static int auto_id;
+
+static KicTime tm(const char *s)
+{
+    KicTime t;
+    ck_assert_msg(time_parse_rfc3339(s, &t), "bad time %s", s);
+    return t;
+}
+
+static void setup(void)
+{
+    setenv("TZ", "Europe/Amsterdam", 1);
+    tzset();
+    memset(&fx, 0, sizeof(fx));
+    C = NULL;
+    auto_id = 0;
+}
+
+static void teardown(void)
+{
+    centre_free(C);
+    C = NULL;
+    effects_free(&fx);
+}
+
+/* ---- events ---- */
+
+typedef struct EvSpec {
+    EventType type;
+    const char *id; /* NULL: a fresh automatic id */
+    const char *call;
+    KicTime at;
+    const char *agent;
+    const char *target;
+    TargetKind kind;
+    TransferMode mode;
+    EndedBy by;
+    const char *queue;
+    const char *key;
+    bool withheld;
+    Direction direction;
+    const char *from;
+    const char *callback_id;
+} EvSpec;
+
+#define EV(type_, call_, at_, ...) \
+    ((EvSpec){.type = (type_), .call = (call_), .at = (at_), __VA_ARGS__})
+
+static Event *ev_new(const EvSpec *s)
+{
+    char idbuf[32];
+    const char *id = s->id;
+    if (!id) {
+        snprintf(idbuf, sizeof(idbuf), "auto-%d", ++auto_id);
+        id = idbuf;
+    }
+    Event f;
+    memset(&f, 0, sizeof(f));
+    f.type = s->type;
+    f.at = s->at;
+    f.caller_withheld = s->withheld;
+    f.direction = s->direction;
+    f.target_kind = s->kind;
+    f.mode = s->mode;
+    f.by = s->by;
+    f.due_by = NONE;
+    EventText t = {id, s->call, s->queue, NULL, s->from, s->callback_id, s->agent, s->target,
+                   s->key};
+    Event *e = event_create(&f, &t);
+    ck_assert_ptr_nonnull(e);
+    return e;
+}
+
+static Event *ev_clone(const Event *e)
+{
+    EventText t = {e->event_id, e->call_id, e->queue, e->location, e->transferred_from,
+                   e->callback_id, e->agent, e->target, e->caller_key};
+    Event *c = event_create(e, &t);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+static ApplyResult apply_ev(Centre *c, Event *e, KicTime now, bool live)
+{
+    effects_reset(&fx);
+    ApplyResult r = centre_apply_event(c, e, now, live, &fx);
+    effects_written(&fx);
+    return r;
+}
+
+/* Applies a new event (asserting it is new), live, at `now`. */
+static void give(EvSpec s, KicTime now)
+{
+    ck_assert_int_eq(apply_ev(C, ev_new(&s), now, true), APPLY_NEW);
+}
+
+static void offer(const char *call, KicTime at, const char *queue, const char *key)
+{
+    give(EV(EV_OFFERED, call, at, .queue = queue, .key = key), at);
+}
+
+static void answer(const char *call, KicTime at, const char *agent)
+{
+    give(EV(EV_ANSWERED, call, at, .agent = agent), at);
+}
+
+static void end_call(const char *call, KicTime at)
+{
+    give(EV(EV_ENDED, call, at, .by = BY_CALLER), at);
+}
+
+static WrapupResult wrap(const char *call, const char *agent, KicTime at, bool resolved,
+                         int64_t *acw)
+{
+    WrapupResult r = centre_check_wrapup(C, call, agent, at);
+    if (r != WRAPUP_OK)
+        return r;
+    Wrapup *w = wrapup_new(agent, "cat", at, resolved, FU_NONE, CT_CLIENT);
+    ck_assert_ptr_nonnull(w);
+    int64_t dummy;
+    effects_reset(&fx);
+    centre_apply_wrapup(C, call, w, at, acw ? acw : &dummy, &fx);
+    effects_written(&fx);
+    return WRAPUP_OK;
+}
+
+static void set_state(const char *agent, AgentState s, const char *reason, KicTime at)
+{
+    effects_reset(&fx);
+    centre_set_agent_state(C, agent, s, reason, at, &fx);
+}
+
+static const CallSummary *sum_of(const char *call)
+{
+    Call *c = centre_call(C, call);
+    ck_assert_msg(c != NULL, "call %s not in memory", call);
+    return &c->sum;
+}
+
+static bool repeated(const char *call)
+{
+    Call *c = centre_call(C, call);
+    ck_assert_msg(c != NULL, "call %s not in memory", call);
+    ck_assert_msg(c->followed_by_repeat == c->sum.followed_by_repeat,
+                  "call %s: flag and summary disagree", call);
+    return c->sum.followed_by_repeat;
+}
+
+static void snap(KicTime now, CentreSnapshot *s)
+{
+    ck_assert(centre_snapshot(C, now, s));
+}
+
+static const QueueSnapshot *snap_queue(const CentreSnapshot *s, const char *q)
+{
+    for (size_t i = 0; i < s->nqueues; i++)
+        if (strcmp(s->queues[i].queue, q) == 0)
+            return &s->queues[i];
+    return NULL;
+}
+
+/* ---- comparing ---- */
+
+static bool str_same(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+#define PS(s) ((s) ? (s) : "(null)")
+#define CMP_I(f)                                                                                \
+    do {                                                                                        \
+        if (a->f != b->f) {                                                                     \
+            snprintf(why, wsize, "%s: %lld vs %lld", #f, (long long)a->f, (long long)b->f);    \
+            return false;                                                                       \
+        }                                                                                       \
+    } while (0)
+#define CMP_S(f)                                                                                \
+    do {                                                                                        \
+        if (!str_same(a->f, b->f)) {                                                            \
+            snprintf(why, wsize, "%s: %s vs %s", #f, PS(a->f), PS(b->f));                      \
+            return false;                                                                       \
+        }                                                                                       \
+    } while (0)
+
+static bool wrapup_same(const Wrapup *a, const Wrapup *b)
+{
+    if (!a || !b)
+        return a == b;
+    return str_same(a->agent, b->agent) && a->at == b->at && a->resolved == b->resolved;
+}
+
+static bool summary_same(const CallSummary *a, const CallSummary *b, char *why, size_t wsize)
+{
+    CMP_S(call_id);
+    CMP_I(offered);
+    CMP_I(offered_at);
+    CMP_S(queue);
+    CMP_S(transferred_from);
+    CMP_S(caller_key);
+    CMP_I(caller_withheld);
+    CMP_I(direction);
+    CMP_I(answered);
+    CMP_I(answered_at);
+    CMP_S(agent);
+    CMP_I(abandoned);
+    CMP_I(abandoned_at);
+    CMP_I(ended);
+    CMP_I(ended_at);
+    CMP_I(transferred);
+    CMP_I(transferred_at);
+    CMP_S(transfer_target);
+    CMP_I(transfer_kind);
+    CMP_I(wait_us);
+    CMP_I(part_ended);
+    CMP_I(part_end_at);
+    CMP_I(talk_us);
+    CMP_I(hold_us);
+    CMP_I(wrapped);
+    CMP_I(wrapped_at);
+    CMP_I(acw_us);
+    CMP_I(resolved);
+    CMP_I(followed_by_repeat);
+    CMP_I(complete);
+    CMP_I(nevents);
+    CMP_I(nlegs);
+    for (int i = 0; i < a->nlegs && i < CALL_MAX_LEGS; i++) {
+        const CallLeg *x = &a->legs[i], *y = &b->legs[i];
+        if (!str_same(x->agent, y->agent) || x->answered_at != y->answered_at ||
+            x->end_at != y->end_at || x->by_transfer != y->by_transfer ||
+            x->hold_us != y->hold_us || x->held_since != y->held_since ||
+            !wrapup_same(x->wrapup, y->wrapup)) {
+            snprintf(why, wsize, "legs[%d]", i);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool double_same(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || a == b;
+}
+
+static void assert_queue_snapshots_equal(const QueueSnapshot *a, const QueueSnapshot *b,
+                                         const char *what)
+{
+    ck_assert_msg(str_same(a->queue, b->queue), "%s: queue %s vs %s", what, PS(a->queue),
+                  PS(b->queue));
+    ck_assert_msg(a->waiting == b->waiting, "%s: waiting %d vs %d", what, a->waiting, b->waiting);
+    ck_assert_msg(a->longest_wait_s == b->longest_wait_s, "%s: longest %f vs %f", what,
+                  a->longest_wait_s, b->longest_wait_s);
+    for (int s = 0; s < AGENT_STATE_COUNT; s++)
+        ck_assert_msg(a->agents[s] == b->agents[s], "%s: agents[%s] %d vs %d", what,
+                      agent_state_names[s], a->agents[s], b->agents[s]);
+    for (size_t i = 0; metric_sum_names[i]; i++)
+        ck_assert_msg(metrics_sum_at(&a->today, i) == metrics_sum_at(&b->today, i),
+                      "%s: today.%s %lld vs %lld", what, metric_sum_names[i],
+                      (long long)metrics_sum_at(&a->today, i),
+                      (long long)metrics_sum_at(&b->today, i));
+    for (size_t i = 0; metric_rate_names[i]; i++)
+        ck_assert_msg(double_same(metrics_rate_at(&a->rates, i), metrics_rate_at(&b->rates, i)),
+                      "%s: %s differs", what, metric_rate_names[i]);
+}
+
+static void assert_snapshots_equal(const CentreSnapshot *a, const CentreSnapshot *b)
+{
+    assert_queue_snapshots_equal(&a->total, &b->total, "total");
+    ck_assert_uint_eq(a->nqueues, b->nqueues);
+    for (size_t i = 0; i < a->nqueues; i++)
+        assert_queue_snapshots_equal(&a->queues[i], &b->queues[i], a->queues[i].queue);
+}
+
+/* =====================================================================
+ * (1) The invariant, over random calls in random orders with duplicates
+ * ===================================================================== */
+
+#define NAGENTS 5
+static const char *const agent_ids[NAGENTS] = {"a1", "a2", "a3", "a4", "a5"};
+static const char *const queue_ids[] = {"q-huis", "q-wijk", "q-info"};
+static const char *const key_ids[] = {K1, K2, K3, NULL};
+
+typedef struct GenWrap {
+    const char *agent;
+    KicTime at;
+    bool resolved;
+} GenWrap;
+
+typedef struct GenCall {
+    char id[24];
+    Event *ev[12];
+    size_t n;
+    GenWrap wu[2];
+    size_t nw;
+} GenCall;
+
+static int64_t rnd(unsigned *seed, int64_t lo, int64_t hi)
+{
+    uint64_t r = ((uint64_t)rand_r(seed) << 31) ^ (uint64_t)rand_r(seed);
+    return lo + (int64_t)(r % (uint64_t)(hi - lo + 1));
+}
+
+static void gen_add(GenCall *g, EvSpec s)
+{
+    char id[sizeof(g->id) + 16];
+    snprintf(id, sizeof(id), "%.*s-e%d", (int)sizeof(g->id) - 1, g->id, (int)(g->n % 100));
+    s.id = id;
+    s.call = g->id;
+    ck_assert_uint_lt(g->n, KIC_ARRAY_LEN(g->ev));
+    g->ev[g->n++] = ev_new(&s);
+}
+
+/* Random but realistic calls over the last 8 days up to day_start + 19 h. */
+static size_t gen_calls(unsigned *seed, KicTime day_start, GenCall *calls, size_t max)
+{
+    static const int days[] = {0, 0, 0, 0, 0, -1, -2, -3, -6, -7};
+    size_t n = 0;
+    const char *cont_from = NULL; /* a transfer to a queue continues as a new contact */
+    KicTime cont_at = 0;
+    const char *cont_key = NULL;
+    while (n < max) {
+        GenCall *g = &calls[n];
+        memset(g, 0, sizeof(*g));
+        snprintf(g->id, sizeof(g->id), "c%03d", (int)(n % 1000));
+        n++;
+        KicTime t;
+        const char *key;
+        EvSpec off = EV(EV_OFFERED, NULL, 0, .queue = queue_ids[rnd(seed, 0, 2)]);
+        if (cont_from) {
+            t = cont_at;
+            key = cont_key;
+            off.from = calls[n - 2].id;
+            cont_from = NULL;
+        } else {
+            KicTime ds = time_add_local_days(day_start, days[rnd(seed, 0, KIC_ARRAY_LEN(days) - 1)]);
+            t = ds + HOUR(8) + rnd(seed, 0, HOUR(10));
+            key = key_ids[rnd(seed, 0, 3)];
+            if (rnd(seed, 0, 9) == 0)
+                off.direction = DIR_OUTBOUND;
+        }
+        off.at = t;
+        off.key = key;
+        off.withheld = !key && rnd(seed, 0, 1);
+        if (rnd(seed, 0, 19) != 0)
+            gen_add(g, off);
+        int outcome = (int)rnd(seed, 0, 6);
+        KicTime w = t + rnd(seed, 1, SEC(45));
+        if (outcome == 0) {
+            gen_add(g, EV(EV_ABANDONED, NULL, w));
+            if (rnd(seed, 0, 1))
+                gen_add(g, EV(EV_ENDED, NULL, w, .by = BY_CALLER));
+            continue;
+        }
+        if (outcome == 1) {
+            gen_add(g, EV(EV_ENDED, NULL, w, .by = BY_SYSTEM));
+            continue;
+        }
+        if (outcome == 2)
+            continue; /* still waiting */
+        const char *agent = agent_ids[rnd(seed, 0, NAGENTS - 1)];
+        KicTime ans = w, at = w;
+        gen_add(g, EV(EV_ANSWERED, NULL, ans, .agent = agent));
+        if (rnd(seed, 0, 2) == 0) {
+            at += rnd(seed, 1, SEC(120));
+            gen_add(g, EV(EV_HELD, NULL, at));
+            if (rnd(seed, 0, 3)) {
+                at += rnd(seed, 1, SEC(60));
+                gen_add(g, EV(EV_RESUMED, NULL, at));
+            }
+        }
+        const char *second = NULL;
+        KicTime second_ans = 0;
+        if (rnd(seed, 0, 2) == 0) {
+            TargetKind kind = (TargetKind)rnd(seed, 0, 3);
+            at += rnd(seed, 1, SEC(300));
+            const char *target = "extern";
+            if (kind == TK_AGENT) {
+                second = agent_ids[(rnd(seed, 1, NAGENTS - 1) + (agent[1] - '1')) % NAGENTS];
+                target = second;
+            } else if (kind == TK_QUEUE) {
+                target = "q-wijk";
+                if (n < max) {
+                    cont_from = g->id;
+                    cont_at = at + SEC(1);
+                    cont_key = key;
+                }
+            }
+            gen_add(g, EV(EV_TRANSFERRED, NULL, at, .agent = agent, .target = target,
+                          .kind = kind, .mode = (TransferMode)rnd(seed, 0, 1)));
+            if (second) {
+                second_ans = at + rnd(seed, 1, SEC(10));
+                at = second_ans;
+                gen_add(g, EV(EV_ANSWERED, NULL, second_ans, .agent = second));
+            }
+        }
+        if (rnd(seed, 0, 4)) {
+            at += rnd(seed, 1, SEC(400));
+            gen_add(g, EV(EV_ENDED, NULL, at, .by = BY_AGENT));
+        }
+        if (rnd(seed, 0, 9) < 7)
+            g->wu[g->nw++] = (GenWrap){agent, ans + rnd(seed, 0, MIN(20)), rnd(seed, 0, 1)};
+        if (second && rnd(seed, 0, 1))
+            g->wu[g->nw++] = (GenWrap){second, second_ans + rnd(seed, 0, MIN(20)), true};
+    }
+    return n;
+}
+
+/* When every agent chose available: before any generated call. */
+#define CHOSEN_SINCE(now) (time_local_day_start(now) - HOUR(24 * 9))
+
+typedef struct Item {
+    const Event *ev; /* or NULL for a wrap-up */
+    const GenCall *call;
+    size_t wrap;
+} Item;
+
+static void shuffle(Item *items, size_t n, unsigned *seed)
+{
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t)rnd(seed, 0, (int64_t)i);
+        Item t = items[i];
+        items[i] = items[j];
+        items[j] = t;
+    }
+}
+
+/* Feeds the items to a centre in their order: events (cloned), wrap-ups
+ * when they can be checked (else at the end). */
+static Centre *feed(const Item *items, size_t n, KicTime now)
+{
+    Centre *c = centre_new(1, &CFG, now);
+    ck_assert_ptr_nonnull(c);
+    for (int i = 0; i < NAGENTS; i++) {
+        effects_reset(&fx);
+        centre_set_agent_state(c, agent_ids[i], AS_AVAILABLE, NULL, CHOSEN_SINCE(now), &fx);
+    }
+    StrMap seen = STRMAP_INIT;
+    const Item *deferred[512];
+    size_t ndef = 0;
+    for (size_t i = 0; i < n; i++) {
+        const Item *it = &items[i];
+        if (it->ev) {
+            bool dup = strmap_get(&seen, it->ev->event_id) != NULL;
+            strmap_put(&seen, it->ev->event_id, (void *)it->ev);
+            ApplyResult r = apply_ev(c, ev_clone(it->ev), now, true);
+            ck_assert_msg(r == (dup ? APPLY_DUPLICATE : APPLY_NEW), "%s: %s",
+                          it->ev->event_id, dup ? "duplicate not seen" : "new seen as duplicate");
+            continue;
+        }
+        const GenWrap *w = &it->call->wu[it->wrap];
+        if (centre_check_wrapup(c, it->call->id, w->agent, w->at) != WRAPUP_OK) {
+            deferred[ndef++] = it;
+            continue;
+        }
+        int64_t acw;
+        effects_reset(&fx);
+        centre_apply_wrapup(c, it->call->id,
+                            wrapup_new(w->agent, "cat", w->at, w->resolved, FU_NONE, CT_CLIENT),
+                            now, &acw, &fx);
+        effects_written(&fx);
+    }
+    for (size_t i = 0; i < ndef; i++) {
+        const GenWrap *w = &deferred[i]->call->wu[deferred[i]->wrap];
+        WrapupResult r = centre_check_wrapup(c, deferred[i]->call->id, w->agent, w->at);
+        ck_assert_msg(r == WRAPUP_OK, "wrap-up of %s by %s: %d", deferred[i]->call->id, w->agent, r);
+        int64_t acw;
+        effects_reset(&fx);
+        centre_apply_wrapup(c, deferred[i]->call->id,
+                            wrapup_new(w->agent, "cat", w->at, w->resolved, FU_NONE, CT_CLIENT),
+                            now, &acw, &fx);
+        effects_written(&fx);
+    }
+    strmap_free(&seen);
+    return c;
+}
+
+/* ---- the recomputation from scratch ---- */
+
+typedef struct Recomputed {
+    CallSummary sum[64];
+    Wrapup *wu[64][2];
+    const Event *ev[64][12];
+} Recomputed;
+
+/* The repeat rule, written independently: a later contact (by offer
+ * time, then call id) with the same key, inbound and not a transfer
+ * continuation, offered within 7 local days (inclusive) of this one. */
+static bool recompute_repeat(const CallSummary *sums, size_t n, size_t x)
+{
+    const CallSummary *a = &sums[x];
+    if (!a->offered || !a->caller_key)
+        return false;
+    KicTime until = time_add_local_days(a->offered_at, 7);
+    for (size_t i = 0; i < n; i++) {
+        const CallSummary *b = &sums[i];
+        if (i == x || !b->offered || !b->caller_key || strcmp(a->caller_key, b->caller_key) != 0)
+            continue;
+        bool later = b->offered_at > a->offered_at ||
+                     (b->offered_at == a->offered_at && strcmp(b->call_id, a->call_id) > 0);
+        if (later && b->offered_at <= until && b->direction == DIR_INBOUND && !b->transferred_from)
+            return true;
+    }
+    return false;
+}
+
+static void recompute(const GenCall *calls, size_t n, Recomputed *r)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        bool flags[64] = {false};
+        if (pass == 1)
+            for (size_t i = 0; i < n; i++)
+                flags[i] = recompute_repeat(r->sum, n, i);
+        for (size_t i = 0; i < n; i++) {
+            const GenCall *g = &calls[i];
+            if (pass == 0)
+                for (size_t w = 0; w < g->nw; w++)
+                    r->wu[i][w] = wrapup_new(g->wu[w].agent, "cat", g->wu[w].at,
+                                             g->wu[w].resolved, FU_NONE, CT_CLIENT);
+            memcpy(r->ev[i], g->ev, g->n * sizeof(Event *));
+            CallInput in = {r->ev[i], g->n, (const Wrapup *const *)r->wu[i], g->nw, flags[i]};
+            call_derive(&in, &r->sum[i]);
+            if (!r->sum[i].call_id)
+                r->sum[i].call_id = g->id;
+        }
+    }
+}
+
+static void recompute_free(Recomputed *r, const GenCall *calls, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t w = 0; w < calls[i].nw; w++)
+            wrapup_free(r->wu[i][w]);
+}
+
+typedef struct Expected {
+    const char *queue;
+    MetricSums today;
+    int waiting;
+    double longest;
+    bool agent_today[NAGENTS];
+} Expected;
+
+static int agent_index(const char *id)
+{
+    for (int i = 0; i < NAGENTS; i++)
+        if (strcmp(agent_ids[i], id) == 0)
+            return i;
+    ck_abort_msg("unknown agent %s", id);
+    return -1;
+}
+
+/* An agent's effective state from the summaries (agent.h): on a call ->
+ * on_call; else the latest part ended and not wrapped up -> acw; else
+ * what they chose (available, since chosen_since, in this test). And
+ * since when (centre.c, agent_since): the latest answer when on a call,
+ * the end of that part in ACW, else the later of the choice and the
+ * latest part's end or wrap-up. */
+static AgentState expected_state(const Recomputed *r, size_t n, const char *agent,
+                                 KicTime chosen_since, KicTime *since)
+{
+    const CallLeg *latest = NULL;
+    bool on_call = false;
+    for (size_t i = 0; i < n; i++)
+        for (int l = 0; l < r->sum[i].nlegs; l++) {
+            const CallLeg *leg = &r->sum[i].legs[l];
+            if (strcmp(leg->agent, agent) != 0)
+                continue;
+            on_call |= leg->end_at == NONE;
+            if (!latest || leg->answered_at > latest->answered_at)
+                latest = leg;
+        }
+    if (on_call) {
+        *since = latest->answered_at;
+        return AS_ON_CALL;
+    }
+    if (latest && !latest->wrapup) {
+        *since = latest->end_at;
+        return AS_ACW;
+    }
+    *since = chosen_since;
+    if (latest) {
+        KicTime done = latest->wrapup->at > latest->end_at ? latest->wrapup->at : latest->end_at;
+        if (done > *since)
+            *since = done;
+    }
+    return AS_AVAILABLE;
+}
+
+static void check_against_recomputation(Centre *c, const GenCall *calls, size_t n,
+                                        const Recomputed *r, KicTime now, const char *which)
+{
+    KicTime ds = time_local_day_start(now), de = time_add_local_days(ds, 1);
+    char why[200];
+    for (size_t i = 0; i < n; i++) {
+        if (calls[i].n == 0)
+            continue;
+        Call *call = centre_call(c, calls[i].id);
+        ck_assert_msg(call != NULL, "%s: %s missing", which, calls[i].id);
+        ck_assert_msg(summary_same(&call->sum, &r->sum[i], why, sizeof(why)),
+                      "%s: call %s differs from the recomputation: %s", which, calls[i].id, why);
+    }
+    Expected ex[KIC_ARRAY_LEN(queue_ids)];
+    memset(ex, 0, sizeof(ex));
+    MetricSums total;
+    memset(&total, 0, sizeof(total));
+    int waiting = 0;
+    double longest = 0;
+    for (size_t q = 0; q < KIC_ARRAY_LEN(queue_ids); q++)
+        ex[q].queue = queue_ids[q];
+    for (size_t i = 0; i < n; i++) {
+        const CallSummary *s = &r->sum[i];
+        if (!s->offered)
+            continue;
+        size_t q = 0;
+        while (strcmp(queue_ids[q], s->queue) != 0)
+            q++;
+        if (s->offered_at >= ds && s->offered_at < de) {
+            metrics_add_call(&ex[q].today, s, &CFG.metric, 1);
+            metrics_add_call(&total, s, &CFG.metric, 1);
+            for (int l = 0; l < s->nlegs; l++)
+                ex[q].agent_today[agent_index(s->legs[l].agent)] = true;
+        }
+        if (call_waiting(s)) {
+            ex[q].waiting++;
+            waiting++;
+            double w = time_diff_s(s->offered_at, now);
+            if (w > ex[q].longest)
+                ex[q].longest = w;
+            if (w > longest)
+                longest = w;
+        }
+    }
+    AgentState states[NAGENTS];
+    int total_agents[AGENT_STATE_COUNT] = {0};
+    for (int a = 0; a < NAGENTS; a++) {
+        KicTime since;
+        states[a] = expected_state(r, n, agent_ids[a], CHOSEN_SINCE(now), &since);
+        total_agents[states[a]]++;
+        Agent *ag = centre_agent(c, agent_ids[a]);
+        ck_assert_ptr_nonnull(ag);
+        ck_assert_msg(ag->state == states[a], "%s: agent %s is %s, recomputed %s", which,
+                      agent_ids[a], agent_state_names[ag->state], agent_state_names[states[a]]);
+        ck_assert_msg(ag->since == since, "%s: agent %s %s since %lld, recomputed %lld", which,
+                      agent_ids[a], agent_state_names[ag->state], (long long)ag->since,
+                      (long long)since);
+    }
+    CentreSnapshot s;
+    ck_assert(centre_snapshot(c, now, &s));
+    ck_assert_int_eq(memcmp(&s.total.today, &total, sizeof(total)), 0);
+    ck_assert_int_eq(s.total.waiting, waiting);
+    ck_assert(s.total.longest_wait_s == longest);
+    for (int st = 0; st < AGENT_STATE_COUNT; st++)
+        ck_assert_int_eq(s.total.agents[st], total_agents[st]);
+    size_t shown = 0;
+    for (size_t q = 0; q < KIC_ARRAY_LEN(queue_ids); q++) {
+        bool any_agent = false;
+        for (int a = 0; a < NAGENTS; a++)
+            any_agent |= ex[q].agent_today[a];
+        const QueueSnapshot *qs = snap_queue(&s, queue_ids[q]);
+        if (!ex[q].today.offered && !ex[q].waiting && !any_agent) {
+            ck_assert_msg(qs == NULL, "%s: quiet queue %s shown", which, queue_ids[q]);
+            continue;
+        }
+        ck_assert_msg(qs != NULL, "%s: queue %s missing", which, queue_ids[q]);
+        shown++;
+        for (size_t i = 0; metric_sum_names[i]; i++)
+            ck_assert_msg(metrics_sum_at(&qs->today, i) == metrics_sum_at(&ex[q].today, i),
+                          "%s: %s today.%s: %lld, recomputed %lld", which, queue_ids[q],
+                          metric_sum_names[i], (long long)metrics_sum_at(&qs->today, i),
+                          (long long)metrics_sum_at(&ex[q].today, i));
+        ck_assert_int_eq(qs->waiting, ex[q].waiting);
+        ck_assert(qs->longest_wait_s == ex[q].longest);
+        int agents[AGENT_STATE_COUNT] = {0};
+        for (int a = 0; a < NAGENTS; a++)
+            if (ex[q].agent_today[a])
+                agents[states[a]]++;
+        for (int st = 0; st < AGENT_STATE_COUNT; st++)
+            ck_assert_msg(qs->agents[st] == agents[st], "%s: %s agents[%s] %d, recomputed %d",
+                          which, queue_ids[q], agent_state_names[st], qs->agents[st], agents[st]);
+    }
+    ck_assert_uint_eq(s.nqueues, shown);
+    centre_snapshot_free(&s);
+}
+
+START_TEST(invariant_random_orders_and_duplicates)
+{
+    KicTime now = tm("2026-11-18T20:00:00+01:00");
+    unsigned seed = 1000u + (unsigned)_i;
+    GenCall calls[40];
+    size_t n = gen_calls(&seed, time_local_day_start(now), calls, 40);
+    Item items[40 * 24];
+    size_t ni = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t e = 0; e < calls[i].n; e++) {
+            items[ni++] = (Item){calls[i].ev[e], &calls[i], 0};
+            if (rnd(&seed, 0, 3) == 0) /* re-sent */
+                items[ni++] = (Item){calls[i].ev[e], &calls[i], 0};
+        }
+        for (size_t w = 0; w < calls[i].nw; w++)
+            items[ni++] = (Item){NULL, &calls[i], w};
+    }
+    Recomputed *r = calloc(1, sizeof(*r));
+    ck_assert_ptr_nonnull(r);
+    recompute(calls, n, r);
+
+    shuffle(items, ni, &seed);
+    Centre *a = feed(items, ni, now);
+    check_against_recomputation(a, calls, n, r, now, "first order");
+    shuffle(items, ni, &seed);
+    Centre *b = feed(items, ni, now);
+    check_against_recomputation(b, calls, n, r, now, "second order");
+
+    CentreSnapshot sa, sb;
+    ck_assert(centre_snapshot(a, now, &sa));
+    ck_assert(centre_snapshot(b, now, &sb));
+    assert_snapshots_equal(&sa, &sb);
+    /* and later in the evening, with waits grown */
+    centre_snapshot_free(&sa);
+    centre_snapshot_free(&sb);
+    ck_assert(centre_snapshot(a, now + HOUR(1), &sa));
+    ck_assert(centre_snapshot(b, now + HOUR(1), &sb));
+    assert_snapshots_equal(&sa, &sb);
+    centre_snapshot_free(&sa);
+    centre_snapshot_free(&sb);
+
+    centre_free(a);
+    centre_free(b);
+    recompute_free(r, calls, n);
+    free(r);
+    for (size_t i = 0; i < n; i++)
+        for (size_t e = 0; e < calls[i].n; e++)
+            event_destroy(calls[i].ev[e]);
+}
+END_TEST
+
+/* A call with two call.offered events: the first by `at` describes the
+ * contact (call.h), so a later-arriving earlier offer moves it. Repeat
+ * marks must follow, as a recomputation would have them. */
+START_TEST(invariant_holds_when_an_earlier_offer_arrives_late)
+{
+    KicTime now = tm("2026-11-18T20:00:00+01:00");
+    C = centre_new(1, &CFG, now);
+    /* X at 10:00; Y first known at 11:00, then its real offer at 09:00 */
+    give(EV(EV_OFFERED, "x", tm("2026-11-18T10:00:00+01:00"), .queue = "q", .key = K1), now);
+    give(EV(EV_OFFERED, "y", tm("2026-11-18T11:00:00+01:00"), .queue = "q", .key = K1), now);
+    ck_assert(repeated("x")); /* so far Y follows X */
+    give(EV(EV_OFFERED, "y", tm("2026-11-18T09:00:00+01:00"), .queue = "q", .key = K1), now);
+    ck_assert_int_eq(sum_of("y")->offered_at, tm("2026-11-18T09:00:00+01:00"));
+    /* now Y (09:00) comes first and X (10:00) follows it */
+    ck_assert_msg(repeated("y"), "y is followed by x within the window");
+    ck_assert_msg(!repeated("x"), "x is no longer followed by anything");
+}
+END_TEST
+
+/* Same, with the two offers carrying different keys: the contact is
+ * the caller of its first offer and repeats must be counted under it. */
+START_TEST(earlier_offer_with_another_key_counts_under_that_key)
+{
+    KicTime now = tm("2026-11-18T20:00:00+01:00");
+    C = centre_new(1, &CFG, now);
+    give(EV(EV_OFFERED, "y", tm("2026-11-18T11:00:00+01:00"), .queue = "q", .key = K2), now);
+    give(EV(EV_OFFERED, "y", tm("2026-11-18T09:00:00+01:00"), .queue = "q", .key = K1), now);
+    give(EV(EV_ABANDONED, "y", tm("2026-11-18T09:01:00+01:00")), now);
+    ck_assert_str_eq(sum_of("y")->caller_key, K1);
+    give(EV(EV_OFFERED, "z", tm("2026-11-18T12:00:00+01:00"), .queue = "q", .key = K1), now);
+    ck_assert_int_eq(centre_call(C, "z")->earlier_contacts, 1);
+    ck_assert_msg(repeated("y"), "y (K1) is followed by z (K1)");
+}
+END_TEST
+
+/* ... and evicting that call must leave no pointer to it in the caller
+ * index (ASan: heap-use-after-free when the old key is seen again). */
+START_TEST(eviction_after_a_key_change_leaves_no_dangling_pointer)
+{
+    KicTime now = tm("2026-11-18T20:00:00+01:00");
+    C = centre_new(1, &CFG, now);
+    give(EV(EV_OFFERED, "y", tm("2026-11-18T11:00:00+01:00"), .queue = "q", .key = K2), now);
+    give(EV(EV_OFFERED, "y", tm("2026-11-18T09:00:00+01:00"), .queue = "q", .key = K1), now);
+    give(EV(EV_ABANDONED, "y", tm("2026-11-18T09:01:00+01:00")), now);
+    KicTime later = tm("2026-12-01T10:00:00+01:00");
+    centre_roll_day(C, later);
+    ck_assert_ptr_null(centre_call(C, "y"));
+    give(EV(EV_OFFERED, "w2", later, .queue = "q", .key = K2), later);
+    give(EV(EV_OFFERED, "w1", later, .queue = "q", .key = K1), later);
+    ck_assert_int_eq(centre_call(C, "w2")->earlier_contacts, 0);
+    ck_assert_int_eq(centre_call(C, "w1")->earlier_contacts, 0);
+}
+END_TEST
+
+/* =====================================================================
+ * (2) Duplicates
+ * ===================================================================== */
+
+START_TEST(duplicates_change_nothing)
+{
+    KicTime now = tm("2026-11-18T12:00:00+01:00");
+    C = centre_new(1, &CFG, now);
+    KicTime t = tm("2026-11-18T10:00:00+01:00");
+    EvSpec specs[] = {
+        EV(EV_OFFERED, "c1", t, .id = "d1", .queue = "q", .key = K1),
+        EV(EV_ANSWERED, "c1", t + SEC(10), .id = "d2", .agent = "a"),
+        EV(EV_HELD, "c1", t + SEC(30), .id = "d3"),
+        EV(EV_RESUMED, "c1", t + SEC(40), .id = "d4"),
+        EV(EV_ENDED, "c1", t + SEC(100), .id = "d5"),
+        EV(EV_OFFERED, "c2", t + SEC(50), .id = "d6", .queue = "q", .key = K1),
+        EV(EV_CALLBACK_REQUESTED, "", t, .id = "d7", .queue = "q", .key = K1, .callback_id = "cb"),
+    };
+    for (size_t i = 0; i < KIC_ARRAY_LEN(specs); i++)
+        ck_assert_int_eq(apply_ev(C, ev_new(&specs[i]), now, true), APPLY_NEW);
+    ck_assert_int_eq(wrap("c1", "a", t + SEC(130), true, NULL), WRAPUP_OK);
+    CallSummary before = *sum_of("c1");
+    CentreSnapshot s1, s2;
+    snap(now, &s1);
+    uint64_t v = centre_version(C);
+    Agent *a = centre_agent(C, "a");
+    AgentState st = a->state;
+    KicTime since = a->since;
+    for (size_t i = 0; i < KIC_ARRAY_LEN(specs); i++) {
+        ck_assert_int_eq(apply_ev(C, ev_new(&specs[i]), now, true), APPLY_DUPLICATE);
+        ck_assert_uint_eq(fx.ndirty, 0);
+        ck_assert_uint_eq(fx.nnew, 0);
+        ck_assert_uint_eq(fx.ntransitions, 0);
+        ck_assert_uint_eq(fx.nnotices, 0);
+    }
+    /* the same event_id with other content is a duplicate too */
+    EvSpec other = EV(EV_ENDED, "c2", t + SEC(60), .id = "d6");
+    ck_assert_int_eq(apply_ev(C, ev_new(&other), now, true), APPLY_DUPLICATE);
+    EvSpec cb_as_call = EV(EV_ABANDONED, "c2", t + SEC(60), .id = "d7");
+    ck_assert_int_eq(apply_ev(C, ev_new(&cb_as_call), now, true), APPLY_DUPLICATE);
+    ck_assert_uint_eq(centre_version(C), v);
+    snap(now, &s2);
+    assert_snapshots_equal(&s1, &s2);
+    char why[200];
+    ck_assert_msg(summary_same(sum_of("c1"), &before, why, sizeof(why)), "%s", why);
+    ck_assert_int_eq(sum_of("c1")->nevents, 5);
+    ck_assert(call_waiting(sum_of("c2")));
+    ck_assert_int_eq(a->state, st);
+    ck_assert_int_eq(a->since, since);
+    centre_snapshot_free(&s1);
+    centre_snapshot_free(&s2);
+}
+END_TEST
+
+/* =====================================================================
+ * (3) Repeats and the window
+ * ===================================================================== */
+
+/* X then Y (same key), both inbound: is X followed by a repeat? */
+static bool repeat_between(const char *x_at, const char *y_at, const char *now_text)
+{
+    KicTime now = tm(now_text);
+    centre_free(C);
+    C = centre_new(1, &CFG, now);
+    give(EV(EV_OFFERED, "x", tm(x_at), .queue = "q", .key = K1), now);
+    give(EV(EV_ANSWERED, "x", tm(x_at) + SEC(5), .agent = "a"), now);
+    give(EV(EV_OFFERED, "y", tm(y_at), .queue = "q", .key = K1), now);
+    ck_assert(!repeated("y"));
+    bool r = repeated("x");
+    ck_assert_int_eq(centre_call(C, "y")->earlier_contacts, r ? 1 : 0);
+    return r;
+}
+
+START_TEST(repeat_window_is_seven_days_inclusive)
+{
+    /* 11 Nov 10:00 + 7 days = 18 Nov 10:00 (no DST change: 168 h) */
+    ck_assert(repeat_between("2026-11-11T10:00:00+01:00", "2026-11-18T10:00:00+01:00",
+                             "2026-11-18T12:00:00+01:00"));
+    ck_assert(!repeat_between("2026-11-11T10:00:00+01:00", "2026-11-18T10:00:00.000001+01:00",
+                              "2026-11-18T12:00:00+01:00"));
+    ck_assert(repeat_between("2026-11-11T10:00:00+01:00", "2026-11-11T10:00:01+01:00",
+                             "2026-11-18T12:00:00+01:00"));
+}
+END_TEST
+
+START_TEST(repeat_window_across_spring_dst)
+{
+    /* 25 Mar 10:00 CET + 7 local days = 1 Apr 10:00 CEST = 167 hours */
+    KicTime x = tm("2026-03-25T10:00:00+01:00");
+    ck_assert_int_eq(tm("2026-04-01T10:00:00+02:00") - x, HOUR(167));
+    ck_assert(repeat_between("2026-03-25T10:00:00+01:00", "2026-04-01T10:00:00+02:00",
+                             "2026-04-01T12:00:00+02:00"));
+    ck_assert(!repeat_between("2026-03-25T10:00:00+01:00", "2026-04-01T10:00:00.000001+02:00",
+                              "2026-04-01T12:00:00+02:00"));
+    /* 168 h later is 11:00 local: outside */
+    ck_assert(!repeat_between("2026-03-25T10:00:00+01:00", "2026-04-01T09:00:00Z",
+                              "2026-04-01T12:00:00+02:00"));
+}
+END_TEST
+
+START_TEST(repeat_window_across_autumn_dst)
+{
+    /* 21 Oct 10:00 CEST + 7 local days = 28 Oct 10:00 CET = 169 hours */
+    KicTime x = tm("2026-10-21T10:00:00+02:00");
+    ck_assert_int_eq(tm("2026-10-28T10:00:00+01:00") - x, HOUR(169));
+    ck_assert(repeat_between("2026-10-21T10:00:00+02:00", "2026-10-28T10:00:00+01:00",
+                             "2026-10-28T12:00:00+01:00"));
+    ck_assert(!repeat_between("2026-10-21T10:00:00+02:00", "2026-10-28T10:00:00.000001+01:00",
+                              "2026-10-28T12:00:00+01:00"));
+    /* 168 h 30 min later is 09:30 local: inside (a fixed 168 h would say no) */
+    ck_assert(repeat_between("2026-10-21T10:00:00+02:00", "2026-10-28T09:30:00+01:00",
+                             "2026-10-28T12:00:00+01:00"));
+}
+END_TEST
+
+START_TEST(late_earlier_contact_is_marked)
+{
+    KicTime now = tm("2026-11-18T20:00:00+01:00");
+    C = centre_new(1, &CFG, now);
+    KicTime x = tm("2026-11-18T09:00:00+01:00"), y = tm("2026-11-18T11:00:00+01:00");
+    /* Y known first, then X (earlier, same caller) arrives */
+    give(EV(EV_OFFERED, "y", y, .queue = "q", .key = K1), now);
+    give(EV(EV_ABANDONED, "y", y + SEC(40)), now);
+    give(EV(EV_OFFERED, "x", x, .queue = "q", .key = K1), now);
+    give(EV(EV_ANSWERED, "x", x + SEC(5), .agent = "a"), now);
+    give(EV(EV_ENDED, "x", x + SEC(65)), now);
+    ck_assert_int_eq(wrap("x", "a", x + SEC(80), true, NULL), WRAPUP_OK);
+    ck_assert(repeated("x"));
+    ck_assert(!repeated("y"));
+    CentreSnapshot s;
+    snap(now, &s);
+    ck_assert_int_eq(s.total.today.identified, 1);      /* x answered with a key */
+    ck_assert_int_eq(s.total.today.repeated, 1);        /* x */
+    ck_assert_int_eq(s.total.today.fcr_provisional, 0); /* resolved, but repeated */
+    ck_assert_double_eq_tol(s.total.rates.repeat_rate, 1.0, 1e-12);
+    centre_snapshot_free(&s);
+}
+END_TEST
+
+START_TEST(transfer_continuation_is_not_a_repeat)
+{
+    KicTime now = tm("2026-11-18T20:00:00+01:00");
+    C = centre_new(1, &CFG, now);
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    give(EV(EV_OFFERED, "x", t, .queue = "q-kic", .key = K1), now);
+    give(EV(EV_ANSWERED, "x", t + SEC(5), .agent = "a"), now);
+    give(EV(EV_TRANSFERRED, "x", t + SEC(300), .agent = "a", .target = "q-wijk", .kind = TK_QUEUE),
+         now);
+    give(EV(EV_OFFERED, "y", t + SEC(301), .queue = "q-wijk", .key = K1, .from = "x"), now);
+    ck_assert(!repeated("x"));
+    /* earlier_contacts counts the caller's own contacts: x */
+    ck_assert_int_eq(centre_call(C, "y")->earlier_contacts, 1);
+    /* a real new contact later that day makes both repeats */
+    give(EV(EV_OFFERED, "z", t + HOUR(6), .queue = "q-kic", .key = K1), now);
+    ck_assert(repeated("x"));
+    ck_assert(repeated("y"));
+    /* x only: the continuation y is the same contact going on, not the
+     * caller calling again */
+    ck_assert_int_eq(centre_call(C, "z")->earlier_contacts, 1);
+    /* the continuation arriving first changes nothing */
+    centre_free(C);
+    C = centre_new(1, &CFG, now);
+    give(EV(EV_OFFERED, "y", t + SEC(301), .queue = "q-wijk", .key = K1, .from = "x"), now);
+    give(EV(EV_OFFERED, "x", t, .queue = "q-kic", .key = K1), now);
+    ck_assert(!repeated("x"));
+}
+END_TEST
+
+START_TEST(outbound_contact_is_not_a_repeat)
+{
+    KicTime now = tm("2026-11-18T20:00:00+01:00");
+    C = centre_new(1, &CFG, now);
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    give(EV(EV_OFFERED, "x", t, .queue = "q", .key = K1), now);
+    give(EV(EV_OFFERED, "y", t + HOUR(1), .queue = "tevredenheid", .key = K1,
+            .direction = DIR_OUTBOUND), now);
+    ck_assert(!repeated("x"));
+    /* arriving in the other order */
+    centre_free(C);
+    C = centre_new(1, &CFG, now);
+    give(EV(EV_OFFERED, "y", t + HOUR(1), .queue = "tevredenheid", .key = K1,
+            .direction = DIR_OUTBOUND), now);
+    give(EV(EV_OFFERED, "x", t, .queue = "q", .key = K1), now);
+    ck_assert(!repeated("x"));
+    /* an inbound contact after the outbound one is a repeat of both */
+    give(EV(EV_OFFERED, "z", t + HOUR(2), .queue = "q", .key = K1), now);
+    ck_assert(repeated("x"));
+    ck_assert(repeated("y"));
+}
+END_TEST
+
+START_TEST(withheld_callers_never_repeat)
+{
+    KicTime now = tm("2026-11-18T20:00:00+01:00");
+    C = centre_new(1, &CFG, now);
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    give(EV(EV_OFFERED, "x", t, .queue = "q", .withheld = true), now);
+    give(EV(EV_ANSWERED, "x", t + SEC(3), .agent = "a"), now);
+    give(EV(EV_OFFERED, "y", t + HOUR(1), .queue = "q", .withheld = true), now);
+    give(EV(EV_ANSWERED, "y", t + HOUR(1) + SEC(3), .agent = "b"), now);
+    give(EV(EV_OFFERED, "z", t + HOUR(2), .queue = "q"), now); /* no caller at all */
+    ck_assert(!repeated("x"));
+    ck_assert(!repeated("y"));
+    ck_assert_int_eq(centre_call(C, "y")->earlier_contacts, 0);
+    ck_assert_int_eq(centre_call(C, "z")->earlier_contacts, 0);
+    CentreSnapshot s;
+    snap(now, &s);
+    ck_assert_int_eq(s.total.today.withheld, 3);
+    ck_assert_int_eq(s.total.today.identified, 0);
+    ck_assert(!metrics_defined(s.total.rates.repeat_rate));
+    ck_assert(!metrics_defined(s.total.rates.fcr_provisional_rate));
+    centre_snapshot_free(&s);
+}
+END_TEST
+
+static const Notice *find_notice(NoticeKind kind, const char *agent)
+{
+    const Notice *found = NULL;
+    for (size_t i = 0; i < fx.nnotices; i++)
+        if (fx.notices[i].kind == kind && strcmp(fx.notices[i].agent, agent) == 0) {
+            ck_assert_msg(found == NULL, "two notices of kind %d for %s", kind, agent);
+            found = &fx.notices[i];
+        }
+    return found;
+}
+
+START_TEST(earlier_contacts_for_call_connected)
+{
+    KicTime now = tm("2026-11-18T11:00:30+01:00");
+    C = centre_new(7, &CFG, now);
+    /* outside the window of the new contact: 10 Nov 10:00 + 7 d < 18 Nov 11:00 */
+    give(EV(EV_OFFERED, "x0", tm("2026-11-10T10:00:00+01:00"), .queue = "q", .key = K1), now);
+    give(EV(EV_OFFERED, "x1", tm("2026-11-15T10:00:00+01:00"), .queue = "q", .key = K1), now);
+    give(EV(EV_OFFERED, "x2", tm("2026-11-17T16:00:00+01:00"), .queue = "q2", .key = K1), now);
+    give(EV(EV_OFFERED, "o", tm("2026-11-17T17:00:00+01:00"), .queue = "q", .key = K2), now);
+    give(EV(EV_OFFERED, "y", tm("2026-11-18T11:00:00+01:00"), .queue = "q-huis", .key = K1), now);
+    ck_assert_int_eq(apply_ev(C, ev_new(&EV(EV_ANSWERED, "y", tm("2026-11-18T11:00:10+01:00"),
+                                           .agent = "a.jansen")),
+                              now, true),
+                     APPLY_NEW);
+    const Notice *n = find_notice(NOTICE_CONNECTED, "a.jansen");
+    ck_assert_ptr_nonnull(n);
+    ck_assert_int_eq(n->tenant, 7);
+    ck_assert_str_eq(n->call_id, "y");
+    ck_assert_str_eq(n->queue, "q-huis");
+    ck_assert_int_eq(n->earlier_contacts, 2); /* x1, x2; y is past x0's window */
+    ck_assert(repeated("x0"));                /* by x1, within its window */
+    ck_assert(repeated("x1"));
+    ck_assert(repeated("x2"));
+}
+END_TEST
+
+/* The earlier contact becomes known after the new one was offered but
+ * before it is answered: call.connected must still count it. */
+START_TEST(earlier_contacts_count_a_late_earlier_contact)
+{
+    KicTime now = tm("2026-11-18T11:00:30+01:00");
+    C = centre_new(1, &CFG, now);
+    give(EV(EV_OFFERED, "y", tm("2026-11-18T11:00:00+01:00"), .queue = "q", .key = K1), now);
+    give(EV(EV_OFFERED, "x", tm("2026-11-17T10:00:00+01:00"), .queue = "q", .key = K1), now);
+    ck_assert(repeated("x"));
+    ck_assert_int_eq(apply_ev(C, ev_new(&EV(EV_ANSWERED, "y", tm("2026-11-18T11:00:20+01:00"),
+                                           .agent = "a")),
+                              now, true),
+                     APPLY_NEW);
+    const Notice *n = find_notice(NOTICE_CONNECTED, "a");
+    ck_assert_ptr_nonnull(n);
+    ck_assert_int_eq(n->earlier_contacts, 1);
+}
+END_TEST
+
+/* =====================================================================
+ * (4) Agent states, transitions, notices
+ * ===================================================================== */
+
+static void expect_one_transition(const char *agent, AgentState state, KicTime since)
+{
+    ck_assert_msg(fx.ntransitions == 1, "expected one transition, got %zu", fx.ntransitions);
+    const Transition *t = &fx.transitions[0];
+    ck_assert_str_eq(t->agent, agent);
+    ck_assert_msg(t->state == state, "transition to %s, expected %s", agent_state_names[t->state],
+                  agent_state_names[state]);
+    ck_assert_int_eq(t->since, since);
+    Agent *a = centre_agent(C, agent);
+    ck_assert_int_eq(a->state, state);
+    ck_assert_int_eq(a->since, since);
+}
+
+static void expect_no_transition(void)
+{
+    ck_assert_msg(fx.ntransitions == 0, "unexpected transition of %s to %s", fx.transitions[0].agent,
+                  agent_state_names[fx.transitions[0].state]);
+}
+
+START_TEST(agent_on_call_acw_available)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(3, &CFG, t);
+    set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+    expect_one_transition("a", AS_AVAILABLE, t - HOUR(1));
+    ck_assert_int_eq(fx.transitions[0].tenant, 3);
+    ck_assert_str_eq(fx.transitions[0].reason, "");
+
+    offer("c", t, "q", K1);
+    expect_no_transition();
+    answer("c", t + SEC(10), "a");
+    expect_one_transition("a", AS_ON_CALL, t + SEC(10));
+    const Notice *n = find_notice(NOTICE_CONNECTED, "a");
+    ck_assert_ptr_nonnull(n);
+    ck_assert_str_eq(n->call_id, "c");
+    ck_assert_str_eq(n->queue, "q");
+    ck_assert_int_eq(n->tenant, 3);
+
+    end_call("c", t + SEC(300));
+    expect_one_transition("a", AS_ACW, t + SEC(300));
+    n = find_notice(NOTICE_ENDED, "a");
+    ck_assert_ptr_nonnull(n);
+    ck_assert(!n->transferred);
+    ck_assert_ptr_null(find_notice(NOTICE_CONNECTED, "a"));
+
+    int64_t acw = -1;
+    ck_assert_int_eq(wrap("c", "a", t + SEC(345), true, &acw), WRAPUP_OK);
+    ck_assert_int_eq(acw, SEC(45)); /* 345 - 300 */
+    expect_one_transition("a", AS_AVAILABLE, t + SEC(345));
+    ck_assert_int_eq(sum_of("c")->acw_us, SEC(45));
+
+    CentreSnapshot s;
+    snap(t + SEC(400), &s);
+    ck_assert_int_eq(s.total.agents[AS_AVAILABLE], 1);
+    ck_assert_int_eq(s.total.agents[AS_ACW], 0);
+    ck_assert_int_eq(snap_queue(&s, "q")->agents[AS_AVAILABLE], 1);
+    ck_assert_int_eq(s.total.today.acw_n, 1);
+    ck_assert_int_eq(s.total.today.acw_us, SEC(45));
+    centre_snapshot_free(&s);
+}
+END_TEST
+
+START_TEST(transfer_ends_the_part_and_starts_acw)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+    set_state("b", AS_AVAILABLE, NULL, t - HOUR(1));
+    offer("c", t, "q", K1);
+    answer("c", t + SEC(10), "a");
+    give(EV(EV_TRANSFERRED, "c", t + SEC(100), .agent = "a", .target = "b", .kind = TK_AGENT,
+            .mode = TM_ATTENDED),
+         t + SEC(100));
+    expect_one_transition("a", AS_ACW, t + SEC(100));
+    const Notice *n = find_notice(NOTICE_ENDED, "a");
+    ck_assert_ptr_nonnull(n);
+    ck_assert(n->transferred);
+    answer("c", t + SEC(105), "b");
+    expect_one_transition("b", AS_ON_CALL, t + SEC(105));
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_ACW);
+    end_call("c", t + SEC(200));
+    expect_one_transition("b", AS_ACW, t + SEC(200));
+    /* a's part ended earlier: nothing new for a */
+    ck_assert_ptr_null(find_notice(NOTICE_ENDED, "a"));
+    ck_assert_ptr_nonnull(find_notice(NOTICE_ENDED, "b"));
+}
+END_TEST
+
+START_TEST(break_chosen_during_acw_stays_after_wrapup)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+    offer("c", t, "q", K1);
+    answer("c", t + SEC(10), "a");
+    end_call("c", t + SEC(100));
+    set_state("a", AS_BREAK, "lunch", t + SEC(110));
+    expect_no_transition(); /* still after-call work */
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_ACW);
+    ck_assert_int_eq(centre_agent(C, "a")->chosen, AS_BREAK);
+    ck_assert(wrap("c", "a", t + SEC(130), false, NULL) == WRAPUP_OK);
+    expect_one_transition("a", AS_BREAK, t + SEC(130));
+}
+END_TEST
+
+/* The break taken after the wrap-up is the one chosen with its reason;
+ * the transition row should carry that reason. */
+START_TEST(break_after_wrapup_keeps_its_reason)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+    offer("c", t, "q", K1);
+    answer("c", t + SEC(10), "a");
+    end_call("c", t + SEC(100));
+    set_state("a", AS_BREAK, "lunch", t + SEC(110));
+    ck_assert(wrap("c", "a", t + SEC(130), false, NULL) == WRAPUP_OK);
+    expect_one_transition("a", AS_BREAK, t + SEC(130));
+    ck_assert_str_eq(fx.transitions[0].reason, "lunch");
+}
+END_TEST
+
+START_TEST(offline_beats_acw)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+    offer("c", t, "q", K1);
+    answer("c", t + SEC(10), "a");
+    end_call("c", t + SEC(100));
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_ACW);
+    set_state("a", AS_OFFLINE, "home", t + SEC(120));
+    expect_one_transition("a", AS_OFFLINE, t + SEC(120));
+    ck_assert_str_eq(fx.transitions[0].reason, "home");
+    /* back again: the ACW ended when they logged off */
+    set_state("a", AS_AVAILABLE, NULL, t + SEC(200));
+    expect_one_transition("a", AS_AVAILABLE, t + SEC(200));
+    /* the wrap-up may still come; it changes no state */
+    ck_assert(wrap("c", "a", t + SEC(250), true, NULL) == WRAPUP_OK);
+    expect_no_transition();
+    ck_assert_int_eq(sum_of("c")->acw_us, SEC(150));
+}
+END_TEST
+
+START_TEST(offline_exactly_at_the_end_owes_no_acw)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+    offer("c", t, "q", K1);
+    answer("c", t + SEC(10), "a");
+    set_state("a", AS_OFFLINE, NULL, t + SEC(100));
+    expect_no_transition(); /* on a call: on_call wins */
+    end_call("c", t + SEC(100)); /* ended at the same instant: not after */
+    expect_one_transition("a", AS_OFFLINE, t + SEC(100));
+    set_state("a", AS_AVAILABLE, NULL, t + SEC(150));
+    expect_one_transition("a", AS_AVAILABLE, t + SEC(150));
+    /* a part ending after going offline is owed: late event order */
+    offer("d", t + SEC(200), "q", K2);
+    answer("d", t + SEC(210), "a");
+    set_state("a", AS_OFFLINE, NULL, t + SEC(250));
+    end_call("d", t + SEC(260));
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_OFFLINE);
+    set_state("a", AS_AVAILABLE, NULL, t + SEC(270));
+    /* back, and owing the ACW of that part: acw since the part ended
+     * (centre.c agent_since), though offline in between */
+    expect_one_transition("a", AS_ACW, t + SEC(260));
+}
+END_TEST
+
+START_TEST(new_call_ends_unwrapped_acw)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+    offer("c1", t, "q", K1);
+    answer("c1", t + SEC(10), "a");
+    end_call("c1", t + SEC(100));
+    expect_one_transition("a", AS_ACW, t + SEC(100));
+    offer("c2", t + SEC(110), "q", K2);
+    answer("c2", t + SEC(120), "a");
+    expect_one_transition("a", AS_ON_CALL, t + SEC(120));
+    end_call("c2", t + SEC(200));
+    expect_one_transition("a", AS_ACW, t + SEC(200));
+    ck_assert(wrap("c2", "a", t + SEC(220), true, NULL) == WRAPUP_OK);
+    expect_one_transition("a", AS_AVAILABLE, t + SEC(220));
+    /* the first call's wrap-up, late: no state change, its ACW is counted */
+    ck_assert(wrap("c1", "a", t + SEC(300), true, NULL) == WRAPUP_OK);
+    expect_no_transition();
+    ck_assert_int_eq(sum_of("c1")->acw_us, SEC(200));
+}
+END_TEST
+
+START_TEST(no_notices_when_replaying_or_too_old)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    /* not live */
+    EvSpec s1 = EV(EV_OFFERED, "c", t, .queue = "q", .key = K1);
+    EvSpec s2 = EV(EV_ANSWERED, "c", t + SEC(10), .agent = "a");
+    ck_assert_int_eq(apply_ev(C, ev_new(&s1), t + SEC(10), false), APPLY_NEW);
+    ck_assert_int_eq(apply_ev(C, ev_new(&s2), t + SEC(10), false), APPLY_NEW);
+    ck_assert_uint_eq(fx.nnotices, 0);
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_ON_CALL); /* states still move */
+    /* live, but the answer is older than notice_max_age (120 s) */
+    EvSpec s3 = EV(EV_OFFERED, "d", t, .queue = "q", .key = K1);
+    EvSpec s4 = EV(EV_ANSWERED, "d", t + SEC(10), .agent = "b");
+    ck_assert_int_eq(apply_ev(C, ev_new(&s3), t + SEC(131), true), APPLY_NEW);
+    ck_assert_int_eq(apply_ev(C, ev_new(&s4), t + SEC(130) + 1, true), APPLY_NEW);
+    ck_assert_uint_eq(fx.nnotices, 0);
+    /* exactly notice_max_age old: still told */
+    EvSpec s5 = EV(EV_OFFERED, "e", t, .queue = "q", .key = K1);
+    EvSpec s6 = EV(EV_ANSWERED, "e", t + SEC(10), .agent = "e1");
+    ck_assert_int_eq(apply_ev(C, ev_new(&s5), t + SEC(130), true), APPLY_NEW);
+    ck_assert_int_eq(apply_ev(C, ev_new(&s6), t + SEC(130), true), APPLY_NEW);
+    ck_assert_ptr_nonnull(find_notice(NOTICE_CONNECTED, "e1"));
+    /* an end older than the limit: no call.ended */
+    EvSpec s7 = EV(EV_ENDED, "e", t + SEC(20));
+    ck_assert_int_eq(apply_ev(C, ev_new(&s7), t + SEC(141), true), APPLY_NEW);
+    ck_assert_uint_eq(fx.nnotices, 0);
+    ck_assert_int_eq(centre_agent(C, "e1")->state, AS_OFFLINE); /* never chose a state */
+}
+END_TEST
+
+/* A caller transferred back to the first agent: a new part for them, so a
+ * new call.connected. */
+START_TEST(transfer_back_notifies_the_second_part)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    offer("c", t, "q", K1);
+    answer("c", t + SEC(10), "a");
+    give(EV(EV_TRANSFERRED, "c", t + SEC(40), .agent = "a", .target = "b", .kind = TK_AGENT), t + SEC(40));
+    answer("c", t + SEC(45), "b");
+    give(EV(EV_TRANSFERRED, "c", t + SEC(80), .agent = "b", .target = "a", .kind = TK_AGENT), t + SEC(80));
+    answer("c", t + SEC(85), "a");
+    ck_assert_int_eq(sum_of("c")->nlegs, 3);
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_ON_CALL);
+    ck_assert_msg(find_notice(NOTICE_CONNECTED, "a") != NULL, "no call.connected for a's second part");
+}
+END_TEST
+
+/* ... and when the call ends, one call.ended for a (their second part),
+ * not a second one for the part that ended at the first transfer. */
+START_TEST(transfer_back_ends_with_one_notice)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    offer("c", t, "q", K1);
+    answer("c", t + SEC(10), "a");
+    give(EV(EV_TRANSFERRED, "c", t + SEC(40), .agent = "a", .target = "b", .kind = TK_AGENT), t + SEC(40));
+    answer("c", t + SEC(45), "b");
+    give(EV(EV_TRANSFERRED, "c", t + SEC(80), .agent = "b", .target = "a", .kind = TK_AGENT), t + SEC(80));
+    answer("c", t + SEC(85), "a");
+    end_call("c", t + SEC(120));
+    const Notice *n = find_notice(NOTICE_ENDED, "a"); /* asserts there is only one */
+    ck_assert_ptr_nonnull(n);
+    ck_assert(!n->transferred);
+    ck_assert_ptr_null(find_notice(NOTICE_ENDED, "b")); /* b's part ended at 80 */
+}
+END_TEST
+
+/* The answer of the caller's new contact arrives before its offer, by an
+ * agent who also took the caller's earlier contact: when the offer comes,
+ * the agent is on the call all along and no transition may be reported. */
+START_TEST(late_offer_reports_no_spurious_transitions)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+    offer("x", t, "q", K1);
+    answer("x", t + SEC(10), "a");
+    end_call("x", t + SEC(100));
+    ck_assert(wrap("x", "a", t + SEC(120), true, NULL) == WRAPUP_OK);
+    /* the caller calls again; the answer arrives first */
+    answer("y", t + SEC(600), "a");
+    expect_one_transition("a", AS_ON_CALL, t + SEC(600));
+    offer("y", t + SEC(590), "q", K1);
+    ck_assert(repeated("x"));
+    for (size_t i = 0; i < fx.ntransitions; i++)
+        ck_abort_msg("spurious transition %zu: %s to %s", i, fx.transitions[i].agent,
+                     agent_state_names[fx.transitions[i].state]);
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_ON_CALL);
+    ck_assert_int_eq(centre_agent(C, "a")->since, t + SEC(600));
+}
+END_TEST
+
+/* =====================================================================
+ * (5) Wrap-up checks
+ * ===================================================================== */
+
+START_TEST(wrapup_checks)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    offer("c", t, "q", K1);
+    answer("c", t + SEC(10), "a");
+    ck_assert_int_eq(centre_check_wrapup(C, "nope", "a", t + SEC(20)), WRAPUP_UNKNOWN_CALL);
+    ck_assert_int_eq(centre_check_wrapup(C, "c", "b", t + SEC(20)), WRAPUP_NOT_YOURS);
+    ck_assert_int_eq(centre_check_wrapup(C, "c", "a", t + SEC(10) - 1), WRAPUP_BEFORE_ANSWER);
+    ck_assert_int_eq(centre_check_wrapup(C, "c", "a", t + SEC(10)), WRAPUP_OK);
+    /* wrapped up while still talking: ACW 0 now and after the end */
+    int64_t acw = -1;
+    ck_assert_int_eq(wrap("c", "a", t + SEC(50), true, &acw), WRAPUP_OK);
+    ck_assert_int_eq(acw, 0);
+    ck_assert_int_eq(centre_check_wrapup(C, "c", "a", t + SEC(60)), WRAPUP_ALREADY);
+    end_call("c", t + SEC(90));
+    ck_assert(sum_of("c")->wrapped);
+    ck_assert_int_eq(sum_of("c")->acw_us, 0);
+    ck_assert_int_eq(centre_check_wrapup(C, "c", "a", t + SEC(100)), WRAPUP_ALREADY);
+    /* an unanswered call has nobody to wrap it up */
+    offer("u", t, "q", K2);
+    ck_assert_int_eq(centre_check_wrapup(C, "u", "a", t + SEC(20)), WRAPUP_NOT_YOURS);
+    /* a second agent on a transferred call wraps up their own part */
+    offer("d", t, "q", K3);
+    answer("d", t + SEC(5), "a");
+    give(EV(EV_TRANSFERRED, "d", t + SEC(50), .agent = "a", .target = "b", .kind = TK_AGENT), t + SEC(50));
+    answer("d", t + SEC(55), "b");
+    ck_assert_int_eq(centre_check_wrapup(C, "d", "b", t + SEC(54)), WRAPUP_BEFORE_ANSWER);
+    acw = -1;
+    ck_assert_int_eq(wrap("d", "a", t + SEC(80), true, &acw), WRAPUP_OK);
+    ck_assert_int_eq(acw, SEC(30)); /* 80 - 50: from a's transfer */
+    ck_assert_int_eq(wrap("d", "b", t + SEC(90), true, &acw), WRAPUP_OK);
+    ck_assert_int_eq(acw, 0); /* b still on the call */
+    ck_assert_int_eq(sum_of("d")->acw_us, SEC(30));
+}
+END_TEST
+
+/* =====================================================================
+ * (6) Rolling the day, eviction, loading
+ * ===================================================================== */
+
+START_TEST(roll_day_moves_counters_and_evicts)
+{
+    KicTime d = tm("2026-11-18T00:00:00+01:00");
+    KicTime now = d + HOUR(12);
+    C = centre_new(1, &CFG, now);
+    set_state("a", AS_AVAILABLE, NULL, d);
+    ck_assert_int_eq(centre_loaded_since(C), tm("2026-11-10T00:00:00+01:00"));
+    /* yesterday, today, and tonight after midnight (applied early) */
+    offer("yday", d - HOUR(3), "q", K1);
+    offer("today", d + HOUR(9), "q", K2);
+    answer("today", d + HOUR(9) + SEC(8), "a");
+    end_call("today", d + HOUR(9) + SEC(100));
+    offer("tonight", d + HOUR(24) + MIN(10), "q", K3);
+    CentreSnapshot s;
+    snap(now, &s);
+    ck_assert_int_eq(s.total.today.offered, 1);
+    ck_assert_int_eq(s.total.today.answered, 1);
+    ck_assert_int_eq(snap_queue(&s, "q")->today.offered, 1);
+    centre_snapshot_free(&s);
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_ACW);
+
+    /* the next day: only tonight's call counts */
+    centre_roll_day(C, d + HOUR(24 + 8));
+    snap(d + HOUR(24 + 8), &s);
+    ck_assert_int_eq(s.total.today.offered, 1);
+    ck_assert_int_eq(s.total.today.answered, 0);
+    ck_assert_int_eq(s.total.waiting, 2); /* yday and tonight never ended */
+    centre_snapshot_free(&s);
+    ck_assert_ptr_nonnull(centre_call(C, "yday")); /* within cache_days */
+    ck_assert_int_eq(centre_loaded_since(C), tm("2026-11-11T00:00:00+01:00"));
+
+    /* nine days on: horizon = 27 Nov 00:00 - 8 days = 19 Nov 00:00 */
+    KicTime far = tm("2026-11-27T10:00:00+01:00");
+    centre_roll_day(C, far);
+    ck_assert_ptr_null(centre_call(C, "yday"));
+    ck_assert_ptr_null(centre_call(C, "today"));
+    ck_assert_ptr_nonnull(centre_call(C, "tonight")); /* last fact 19 Nov 00:10 */
+    ck_assert_int_eq(centre_loaded_since(C), tm("2026-11-19T00:00:00+01:00"));
+    Agent *a = centre_agent(C, "a");
+    ck_assert_ptr_null(a->latest_call);
+    ck_assert_int_eq(a->latest_start, NONE);
+    ck_assert_int_eq(a->state, AS_AVAILABLE); /* the evicted ACW is no longer owed */
+    snap(far, &s);
+    ck_assert_int_eq(s.total.today.offered, 0);
+    ck_assert_int_eq(s.total.waiting, 1);
+    ck_assert_int_eq(s.nqueues, 1); /* q: still a waiting call */
+    centre_snapshot_free(&s);
+
+    /* what must be loaded first */
+    Event *old_evicted = ev_new(&EV(EV_ENDED, "today", d + HOUR(10)));
+    Event *old_in_memory = ev_new(&EV(EV_ENDED, "tonight", d + HOUR(10)));
+    Event *at_limit = ev_new(&EV(EV_ENDED, "today", tm("2026-11-19T00:00:00+01:00")));
+    Event *just_before = ev_new(&EV(EV_ENDED, "today", tm("2026-11-19T00:00:00+01:00") - 1));
+    Event *callback = ev_new(&EV(EV_CALLBACK_REQUESTED, "", d, .queue = "q", .callback_id = "cb"));
+    Event *fresh = ev_new(&EV(EV_OFFERED, "new", far, .queue = "q"));
+    ck_assert(centre_needs_load(C, old_evicted));
+    ck_assert(!centre_needs_load(C, old_in_memory));
+    ck_assert(!centre_needs_load(C, at_limit));
+    ck_assert(centre_needs_load(C, just_before));
+    ck_assert(!centre_needs_load(C, callback));
+    ck_assert(!centre_needs_load(C, fresh));
+    event_destroy(old_evicted);
+    event_destroy(old_in_memory);
+    event_destroy(at_limit);
+    event_destroy(just_before);
+    event_destroy(callback);
+    event_destroy(fresh);
+}
+END_TEST
+
+/* "Today" is the local calendar day: 25 hours on 25 Oct 2026, 23 on
+ * 29 Mar 2026. */
+static int64_t offered_today_of(const char *now_text, const char *const *offers, size_t n)
+{
+    KicTime now = tm(now_text);
+    centre_free(C);
+    C = centre_new(1, &CFG, now);
+    for (size_t i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "c%zu", i % 100);
+        give(EV(EV_OFFERED, id, tm(offers[i]), .queue = "q"), now);
+    }
+    CentreSnapshot s;
+    snap(now, &s);
+    int64_t offered = s.total.today.offered;
+    centre_snapshot_free(&s);
+    return offered;
+}
+
+START_TEST(today_on_dst_days)
+{
+    static const char *const autumn[] = {
+        "2026-10-24T23:59:59.999999+02:00", /* the day before */
+        "2026-10-25T00:00:00+02:00",        /* first instant */
+        "2026-10-25T02:30:00+02:00",        /* 02:30 the first time */
+        "2026-10-25T02:30:00+01:00",        /* 02:30 the second time */
+        "2026-10-25T23:59:59.999999+01:00", /* last instant, 25 h later */
+        "2026-10-26T00:00:00+01:00",        /* the next day */
+    };
+    ck_assert_int_eq(offered_today_of("2026-10-25T12:00:00+01:00", autumn, 6), 4);
+    static const char *const spring[] = {
+        "2026-03-28T23:59:59.999999+01:00", "2026-03-29T00:00:00+01:00",
+        "2026-03-29T03:00:00+02:00",        "2026-03-29T23:59:59.999999+02:00",
+        "2026-03-30T00:00:00+02:00",
+    };
+    ck_assert_int_eq(offered_today_of("2026-03-29T12:00:00+02:00", spring, 5), 3);
+}
+END_TEST
+
+START_TEST(dirty_calls_are_not_evicted)
+{
+    KicTime d = tm("2026-11-18T00:00:00+01:00");
+    C = centre_new(1, &CFG, d + HOUR(12));
+    EvSpec s = EV(EV_OFFERED, "c", d + HOUR(9), .queue = "q", .key = K1);
+    effects_reset(&fx);
+    ck_assert_int_eq(centre_apply_event(C, ev_new(&s), d + HOUR(9), true, &fx), APPLY_NEW);
+    ck_assert_uint_eq(fx.ndirty, 1);
+    ck_assert_ptr_eq(fx.dirty[0], centre_call(C, "c"));
+    /* not yet written: kept however old */
+    centre_roll_day(C, tm("2026-12-10T10:00:00+01:00"));
+    ck_assert_ptr_nonnull(centre_call(C, "c"));
+    effects_written(&fx);
+    ck_assert(!centre_call(C, "c")->dirty);
+    centre_roll_day(C, tm("2026-12-10T10:00:00+01:00"));
+    ck_assert_ptr_null(centre_call(C, "c"));
+}
+END_TEST
+
+/* An agent's leg can disappear when a late event reorders the call (here
+ * the end turns out to precede the answer): the agent is on no call any
+ * more, and the state must say so. */
+START_TEST(vanished_leg_frees_the_agent)
+{
+    KicTime d = tm("2026-11-18T00:00:00+01:00");
+    C = centre_new(1, &CFG, d + HOUR(12));
+    set_state("a", AS_AVAILABLE, NULL, d);
+    offer("c", d + HOUR(9), "q", K1);
+    answer("c", d + HOUR(9) + SEC(20), "a");
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_ON_CALL);
+    end_call("c", d + HOUR(9) + SEC(10)); /* stamped before the answer */
+    ck_assert_int_eq(sum_of("c")->nlegs, 0);
+    ck_assert_int_eq(centre_agent(C, "a")->open_legs, 0);
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_AVAILABLE);
+    CentreSnapshot s;
+    snap(d + HOUR(12), &s);
+    ck_assert_int_eq(s.total.agents[AS_ON_CALL], 0);
+    centre_snapshot_free(&s);
+}
+END_TEST
+
+/* The same call is still the agent's latest; evicting it must not leave
+ * the agent pointing at freed memory (ASan: use after free). */
+START_TEST(eviction_after_a_vanished_leg)
+{
+    KicTime d = tm("2026-11-18T00:00:00+01:00");
+    C = centre_new(1, &CFG, d + HOUR(12));
+    set_state("a", AS_AVAILABLE, NULL, d);
+    offer("c", d + HOUR(9), "q", K1);
+    answer("c", d + HOUR(9) + SEC(20), "a");
+    end_call("c", d + HOUR(9) + SEC(10));
+    centre_roll_day(C, tm("2026-11-30T10:00:00+01:00"));
+    ck_assert_ptr_null(centre_call(C, "c"));
+    /* touching the agent reads its latest call */
+    set_state("a", AS_BREAK, NULL, tm("2026-11-30T10:05:00+01:00"));
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_BREAK);
+}
+END_TEST
+
+START_TEST(load_call_merges_without_notices)
+{
+    KicTime d = tm("2026-11-18T00:00:00+01:00");
+    KicTime now = d + HOUR(12);
+    C = centre_new(1, &CFG, now);
+    offer("c", d + HOUR(9), "q", K1);
+    Event *evs[3];
+    evs[0] = ev_new(&EV(EV_OFFERED, "c", d + HOUR(9), .id = "dup", .queue = "q", .key = K1));
+    evs[1] = ev_new(&EV(EV_ANSWERED, "c", d + HOUR(9) + SEC(10), .agent = "a"));
+    evs[2] = ev_new(&EV(EV_ENDED, "c", d + HOUR(9) + SEC(70)));
+    /* the first is known under another id: a different event, both kept */
+    Wrapup *w[1] = {wrapup_new("a", "cat", d + HOUR(9) + SEC(90), true, FU_NONE, CT_CLIENT)};
+    effects_reset(&fx);
+    centre_load_call(C, evs, 3, w, 1, true, now, &fx);
+    ck_assert_uint_eq(fx.nnotices, 0);
+    const CallSummary *s = sum_of("c");
+    ck_assert_int_eq(s->nevents, 4);
+    ck_assert(s->followed_by_repeat);
+    ck_assert(s->wrapped);
+    ck_assert_int_eq(s->acw_us, SEC(20));
+    /* loading the same again drops what is known */
+    Event *again[1] = {ev_new(&EV(EV_ANSWERED, "c", d + HOUR(9) + SEC(10), .id = evs[1]->event_id,
+                                  .agent = "a"))};
+    Wrapup *w2[1] = {wrapup_new("a", "cat", d + HOUR(9) + SEC(95), true, FU_NONE, CT_CLIENT)};
+    centre_load_call(C, again, 1, w2, 1, false, now, &fx);
+    ck_assert_int_eq(sum_of("c")->nevents, 4);
+    ck_assert_int_eq(sum_of("c")->wrapped_at, d + HOUR(9) + SEC(90));
+    CentreSnapshot snapshot;
+    snap(now, &snapshot);
+    ck_assert_int_eq(snapshot.total.today.offered, 1);
+    ck_assert_int_eq(snapshot.total.today.repeated, 1);
+    centre_snapshot_free(&snapshot);
+}
+END_TEST
+
+/* =====================================================================
+ * (7) Waiting and longest wait
+ * ===================================================================== */
+
+START_TEST(waiting_and_longest_wait)
+{
+    KicTime t = tm("2026-11-18T10:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    offer("early", t - MIN(1), "q1", K1);
+    answer("early", t - SEC(30), "a");
+    offer("w1", t, "q1", K2);
+    offer("w2", t + MIN(1), "q1", K3);
+    offer("w3", t + SEC(150), "q2", NULL);
+    CentreSnapshot s;
+    KicTime now = t + MIN(3);
+    snap(now, &s);
+    const QueueSnapshot *q1 = snap_queue(&s, "q1"), *q2 = snap_queue(&s, "q2");
+    ck_assert_int_eq(q1->waiting, 2);
+    ck_assert_double_eq(q1->longest_wait_s, 180.0);
+    ck_assert_int_eq(q2->waiting, 1);
+    ck_assert_double_eq(q2->longest_wait_s, 30.0);
+    ck_assert_int_eq(s.total.waiting, 3);
+    ck_assert_double_eq(s.total.longest_wait_s, 180.0);
+    ck_assert_int_eq(s.nqueues, 2);
+    ck_assert_str_eq(s.queues[0].queue, "q1"); /* sorted by name */
+    ck_assert_str_eq(s.queues[1].queue, "q2");
+    ck_assert_int_eq(s.total.today.offered, 4);
+    centre_snapshot_free(&s);
+
+    answer("w1", now, "b");
+    give(EV(EV_ABANDONED, "w3", now + SEC(1)), now + SEC(1));
+    snap(now + SEC(1), &s);
+    q1 = snap_queue(&s, "q1");
+    ck_assert_int_eq(q1->waiting, 1);
+    ck_assert_double_eq(q1->longest_wait_s, 121.0); /* w2, offered at +60 s */
+    ck_assert_int_eq(snap_queue(&s, "q2")->waiting, 0);
+    ck_assert_double_eq(snap_queue(&s, "q2")->longest_wait_s, 0.0);
+    ck_assert_int_eq(s.total.waiting, 1);
+    ck_assert_double_eq(s.total.longest_wait_s, 121.0);
+    centre_snapshot_free(&s);
+
+    end_call("w2", now + SEC(2)); /* ended unanswered: no longer waiting */
+    snap(now + SEC(2), &s);
+    ck_assert_int_eq(s.total.waiting, 0);
+    ck_assert_double_eq(s.total.longest_wait_s, 0.0);
+    ck_assert_int_eq(s.total.today.abandoned, 2);
+    centre_snapshot_free(&s);
+}
+END_TEST
+
+START_TEST(quiet_queues_of_earlier_days_are_not_shown)
+{
+    KicTime t = tm("2026-11-18T10:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    offer("old", t - HOUR(24), "q-old", K1);
+    give(EV(EV_ABANDONED, "old", t - HOUR(24) + SEC(30)), t);
+    offer("new", t, "q-new", K2);
+    CentreSnapshot s;
+    snap(t + SEC(5), &s);
+    ck_assert_int_eq(s.nqueues, 1);
+    ck_assert_str_eq(s.queues[0].queue, "q-new");
+    ck_assert_ptr_null(s.total.queue);
+    centre_snapshot_free(&s);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("centre");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_loop_test(tc, invariant_random_orders_and_duplicates, 0, 24);
+    tcase_add_test(tc, invariant_holds_when_an_earlier_offer_arrives_late);
+    tcase_add_test(tc, earlier_offer_with_another_key_counts_under_that_key);
+    tcase_add_test(tc, eviction_after_a_key_change_leaves_no_dangling_pointer);
+    tcase_add_test(tc, duplicates_change_nothing);
+    tcase_add_test(tc, repeat_window_is_seven_days_inclusive);
+    tcase_add_test(tc, repeat_window_across_spring_dst);
+    tcase_add_test(tc, repeat_window_across_autumn_dst);
+    tcase_add_test(tc, late_earlier_contact_is_marked);
+    tcase_add_test(tc, transfer_continuation_is_not_a_repeat);
+    tcase_add_test(tc, outbound_contact_is_not_a_repeat);
+    tcase_add_test(tc, withheld_callers_never_repeat);
+    tcase_add_test(tc, earlier_contacts_for_call_connected);
+    tcase_add_test(tc, earlier_contacts_count_a_late_earlier_contact);
+    tcase_add_test(tc, agent_on_call_acw_available);
+    tcase_add_test(tc, transfer_ends_the_part_and_starts_acw);
+    tcase_add_test(tc, break_chosen_during_acw_stays_after_wrapup);
+    tcase_add_test(tc, break_after_wrapup_keeps_its_reason);
+    tcase_add_test(tc, offline_beats_acw);
+    tcase_add_test(tc, offline_exactly_at_the_end_owes_no_acw);
+    tcase_add_test(tc, new_call_ends_unwrapped_acw);
+    tcase_add_test(tc, no_notices_when_replaying_or_too_old);
+    tcase_add_test(tc, transfer_back_notifies_the_second_part);
+    tcase_add_test(tc, transfer_back_ends_with_one_notice);
+    tcase_add_test(tc, late_offer_reports_no_spurious_transitions);
+    tcase_add_test(tc, wrapup_checks);
+    tcase_add_test(tc, roll_day_moves_counters_and_evicts);
+    tcase_add_test(tc, today_on_dst_days);
+    tcase_add_test(tc, dirty_calls_are_not_evicted);
+    tcase_add_test(tc, vanished_leg_frees_the_agent);
+    tcase_add_test(tc, eviction_after_a_vanished_leg);
+    tcase_add_test(tc, load_call_merges_without_notices);
+    tcase_add_test(tc, waiting_and_longest_wait);
+    tcase_add_test(tc, quiet_queues_of_earlier_days_are_not_shown);
+    suite_add_tcase(s, tc);
+    return unit_run(s);
+}
