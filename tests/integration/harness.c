@@ -213,7 +213,64 @@ char *h_user(const Kicd *k, const char *tenant, const char *name, const char *ro
     return token;
 }
 
+pid_t h_spawn(const char *const *argv, const char *log_path)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+int h_stop(pid_t pid, int timeout_ms)
+{
+    int status = 0;
+    kill(pid, SIGTERM);
+    long long deadline = now_ms() + timeout_ms;
+    while (now_ms() < deadline) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return 128 + SIGKILL;
+}
+
+static const char *tree_path(const char *env, const char *rel)
+{
+    static char bufs[8][1024];
+    static int next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, 1024, "%s/%s", env_required(env), rel);
+    return b;
+}
+
+const char *h_build_path(const char *rel)
+{
+    return tree_path("KIC_BUILD_DIR", rel);
+}
+
+const char *h_source_path(const char *rel)
+{
+    return tree_path("KIC_SOURCE_DIR", rel);
+}
+
 /* ---- kicd ---- */
+
+static int free_port(void);
+
+int h_free_port(void)
+{
+    return free_port();
+}
 
 static int free_port(void)
 {

@@ -70,6 +70,15 @@ char *h_user(const Kicd *k, const char *tenant, const char *name, const char *ro
 int h_kicctl(const Kicd *k, char **out, const char *arg, ...) __attribute__((sentinel));
 /* Runs any command, capturing stdout+stderr; returns the exit status. */
 int h_run(char **out, const char *const *argv, const char *const *env);
+/* Starts a command in the background, output appended to log_path. */
+pid_t h_spawn(const char *const *argv, const char *log_path);
+/* SIGTERM, then waits (SIGKILL after timeout_ms); the exit status. */
+int h_stop(pid_t pid, int timeout_ms);
+/* A free TCP port on 127.0.0.1. */
+int h_free_port(void);
+/* A path under the build or source tree (KIC_BUILD_DIR, KIC_SOURCE_DIR). */
+const char *h_build_path(const char *rel);
+const char *h_source_path(const char *rel);
 
 /* ---- client ---- */
 

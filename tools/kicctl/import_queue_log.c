@@ -22,7 +22,6 @@
 #include "kicctl.h"
 #include "queuelog.h"
 
-int cmd_import_queue_log(const CtlOptions *o, int argc, char **argv);
 
 #define READ_CHUNK (64 * 1024)
 #define MAX_REPLY (256 * 1024)

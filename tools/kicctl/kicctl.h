@@ -16,6 +16,7 @@ typedef struct CtlOptions {
 /* Exit codes: 0 ok, 1 failed, 2 usage. */
 int cmd_migrate(const CtlOptions *o, int argc, char **argv);
 int cmd_user(const CtlOptions *o, int argc, char **argv);
+int cmd_import_queue_log(const CtlOptions *o, int argc, char **argv);
 
 /* A blocking connection (kicctl is a command-line tool); prints why on
  * failure and returns NULL. */

@@ -22,6 +22,9 @@ static const Command commands[] = {
      "                [--agent ID] [--teams a,b]        print a new token (last line)\n"
      "  user revoke --tenant T --name N\n"
      "  user list [--tenant T]"},
+    {"import-queue-log", cmd_import_queue_log,
+     "import-queue-log [--dry-run] [--id-prefix P] [--agent-map F] [--transfer-kind R]... FILE|-\n"
+     "                                      send an Asterisk queue_log to kicd (bridge token)"},
 };
 
 static void usage(FILE *out)
