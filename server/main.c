@@ -114,6 +114,37 @@ fail:
     return false;
 }
 
+/* Both addresses must parse (checked now, not when PostgreSQL is up), and
+ * without TLS only loopback unless the operator says otherwise: tokens and
+ * care data must not cross a network in the clear by accident. */
+static bool check_addresses(const Config *c)
+{
+    const char *names[] = {"listen", "http"};
+    const char *addrs[] = {c->listen, c->http};
+    bool tls = c->cert[0] != '\0';
+    for (size_t i = 0; i < KIC_ARRAY_LEN(addrs); i++) {
+        struct sockaddr_storage ss;
+        int len;
+        if (!addrs[i][0] && i == 1)
+            continue; /* no HTTP */
+        if (!listen_addr_parse(addrs[i], &ss, &len)) {
+            fprintf(stderr, "kicd: %s: bad address '%s' (want IP:PORT, port 1-65535)\n",
+                    names[i], addrs[i]);
+            return false;
+        }
+        if (tls || c->allow_plain_public)
+            continue;
+        if (!listen_addr_is_loopback(&ss)) {
+            fprintf(stderr,
+                    "kicd: refusing to listen on %s without TLS: set [tls] cert and key, or "
+                    "allow_plain_public = true\n",
+                    addrs[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* glibc quietly falls back to UTC for an unknown zone: check it exists. */
 static bool set_time_zone(const char *tz)
 {
@@ -332,7 +363,7 @@ int main(int argc, char **argv)
         return rc == 1 ? 0 : 2;
     Server srv = {0};
     srv.config_path = args.config;
-    if (!load_config(&srv, &args) || !set_time_zone(srv.cfg.tz))
+    if (!load_config(&srv, &args) || !check_addresses(&srv.cfg) || !set_time_zone(srv.cfg.tz))
         return 2;
     signal(SIGPIPE, SIG_IGN);
     if (!start(&srv)) {

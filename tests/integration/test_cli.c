@@ -1,0 +1,216 @@
+/* The command-line contract: kicctl migrate (in order, once, refusing a
+ * changed file), kicctl user create/revoke/list, kicd's flags, config
+ * precedence (defaults < file < environment < flags), SIGHUP reload and
+ * SIGTERM drain. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char *kicd_run(const char *const *args, int *rc)
+{
+    const char *argv[16];
+    int n = 0;
+    argv[n++] = getenv("KICD_BIN");
+    for (const char *const *a = args; *a && n < 15; a++)
+        argv[n++] = *a;
+    argv[n] = NULL;
+    char *out = NULL;
+    *rc = h_run(&out, argv, NULL);
+    return out;
+}
+
+START_TEST(kicd_help_version_and_bad_flags)
+{
+    int rc;
+    char *out = kicd_run((const char *[]){"--help", NULL}, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert(strstr(out, "--listen HOST:PORT") && strstr(out, "max_connections"));
+    free(out);
+    out = kicd_run((const char *[]){"--version", NULL}, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert(strstr(out, "kicd " KIC_VERSION));
+    free(out);
+    out = kicd_run((const char *[]){"--no-such-flag", NULL}, &rc);
+    ck_assert_int_eq(rc, 2);
+    free(out);
+    out = kicd_run((const char *[]){"--log-level", "loud", NULL}, &rc);
+    ck_assert_int_eq(rc, 2);
+    ck_assert(strstr(out, "log_level"));
+    free(out);
+    out = kicd_run((const char *[]){"--listen", "nowhere", "--pg", "dbname=x", NULL}, &rc);
+    ck_assert_int_eq(rc, 2);
+    ck_assert(strstr(out, "bad address"));
+    free(out);
+}
+END_TEST
+
+static const char *write_file(const char *dir, const char *name, const char *text)
+{
+    static char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+START_TEST(config_file_errors_are_reported)
+{
+    char dir[] = "/tmp/kic-cli-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    int rc;
+    const char *path = write_file(dir, "bad.ini", "[limits]\nmax_connections = many\n");
+    char *out = kicd_run((const char *[]){"--config", path, NULL}, &rc);
+    ck_assert_int_eq(rc, 2);
+    ck_assert(strstr(out, "max_connections"));
+    free(out);
+    path = write_file(dir, "unknown.ini", "[server]\nlisten_harder = yes\n");
+    out = kicd_run((const char *[]){"--config", path, NULL}, &rc);
+    ck_assert_int_eq(rc, 2);
+    ck_assert(strstr(out, "unknown option"));
+    free(out);
+    path = write_file(dir, "tz.ini", "[server]\ntz = Mars/Olympus_Mons\n");
+    out = kicd_run((const char *[]){"--config", path, NULL}, &rc);
+    ck_assert_int_eq(rc, 2);
+    ck_assert(strstr(out, "time zone"));
+    free(out);
+    out = kicd_run((const char *[]){"--config", "/nonexistent/kicd.ini", NULL}, &rc);
+    ck_assert_int_eq(rc, 2);
+    free(out);
+}
+END_TEST
+
+START_TEST(migrate_applies_once_and_refuses_a_changed_file)
+{
+    Kicd k;
+    kicd_init(&k, "cli_migrate", NULL);
+    /* the template is migrated: a second run changes nothing */
+    char *out = NULL;
+    ck_assert_int_eq(h_kicctl(&k, &out, "migrate", NULL), 0);
+    ck_assert_msg(strstr(out, "up to date"), "%s", out);
+    free(out);
+    long long applied = h_sql_int(k.conninfo, "SELECT count(*) FROM schema_migrations");
+    ck_assert_int_ge(applied, 2);
+    /* a copy of the migrations with one applied file changed is refused */
+    char dir[] = "/tmp/kic-migr-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "cp %s/migrations/*.sql %s/ && echo '-- changed' >> %s/0001_tenants_users.sql",
+             getenv("KIC_SOURCE_DIR"), dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(h_kicctl(&k, &out, "migrate", "--dir", dir, NULL), 1);
+    ck_assert_msg(strstr(out, "0001_tenants_users.sql has changed"), "%s", out);
+    free(out);
+    /* a new file is applied, in order, and recorded with its checksum */
+    snprintf(cmd, sizeof(cmd), "cp %s/migrations/*.sql %s/ && printf 'CREATE TABLE cli_probe (tenant_id bigint PRIMARY KEY);\\n' > %s/9999_probe.sql",
+             getenv("KIC_SOURCE_DIR"), dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(h_kicctl(&k, &out, "migrate", "--dir", dir, NULL), 0);
+    ck_assert_msg(strstr(out, "applied 9999_probe.sql"), "%s", out);
+    free(out);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM schema_migrations WHERE version = 9999 AND length(checksum) = 64"), 1);
+    /* a failing migration is rolled back whole and not recorded */
+    snprintf(cmd, sizeof(cmd), "printf 'CREATE TABLE cli_half (x int);\\nSELECT no_such_function();\\n' > %s/9998_broken.sql", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_ne(h_kicctl(&k, &out, "migrate", "--dir", dir, NULL), 0);
+    free(out);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM pg_tables WHERE tablename = 'cli_half'"), 0);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM schema_migrations WHERE version = 9998"), 0);
+}
+END_TEST
+
+START_TEST(user_create_list_and_revoke)
+{
+    Kicd k;
+    kicd_init(&k, "cli_users", NULL);
+    char *token = h_user(&k, "zorg-west", "a.jansen", "agent", NULL, "kic,wijk-noord");
+    ck_assert_uint_eq(strlen(token), 52);
+    ck_assert(strncmp(token, "kic_", 4) == 0);
+    /* only the hash is stored */
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM users WHERE token_sha256::text LIKE '%%%s%%'", token + 4);
+    ck_assert_int_eq(h_sql_int(k.conninfo, sql), 0);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM users WHERE agent = 'a.jansen' AND teams = '{kic,wijk-noord}'"), 1);
+    char *out = NULL;
+    ck_assert_int_eq(h_kicctl(&k, &out, "user", "list", "--tenant", "zorg-west", NULL), 0);
+    ck_assert(strstr(out, "a.jansen") && strstr(out, "kic,wijk-noord"));
+    free(out);
+    /* one active user per name */
+    ck_assert_int_ne(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "a.jansen", "--role", "agent", NULL), 0);
+    free(out);
+    ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "x", "--role", "boss", NULL), 2);
+    free(out);
+    ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "y", "--role", "agent", "--teams", "a,,b", NULL), 2);
+    free(out);
+    ck_assert_int_eq(h_kicctl(&k, &out, "user", "revoke", "--tenant", "zorg-west", "--name", "a.jansen", NULL), 0);
+    free(out);
+    ck_assert_int_eq(h_kicctl(&k, &out, "user", "revoke", "--tenant", "zorg-west", "--name", "a.jansen", NULL), 1);
+    free(out);
+    /* the name is free again after a revoke */
+    free(h_user(&k, "zorg-west", "a.jansen", "agent", NULL, NULL));
+    free(token);
+}
+END_TEST
+
+START_TEST(flags_override_the_file_and_sighup_reloads)
+{
+    Kicd k;
+    /* the file asks for warn; the harness config asks debug first, then
+     * this later line wins (inih: last value) */
+    kicd_init(&k, "cli_flags", "[server]\nlog_level = warn\n");
+    kicd_start(&k);
+    char *token = h_user(&k, "t", "pbx", "bridge", NULL, NULL);
+    Client *c = cl_session(k.port, token);
+    json_t *r = cl_call(c, "server.ping", NULL);
+    json_decref(r);
+    ck_assert(!kicd_log_contains(&k, "logged in as bridge")); /* info is off at warn */
+    /* SIGHUP re-reads the file: now info */
+    FILE *f = fopen(k.conf_path, "a");
+    fputs("[server]\nlog_level = info\n", f);
+    fclose(f);
+    kicd_signal(&k, SIGHUP);
+    usleep(300000);
+    ck_assert(kicd_log_contains(&k, "reloaded: log level info"));
+    cl_close(c);
+    c = cl_session(k.port, token);
+    ck_assert(kicd_log_contains(&k, "logged in as bridge"));
+    cl_close(c);
+    /* SIGTERM with a client connected: it is told nothing new, then closed,
+     * and kicd exits 0 (kicd_stop checks) */
+    c = cl_session(k.port, token);
+    ck_assert(kicd_stop(&k));
+    ck_assert(cl_wait_closed(c, 5000));
+    cl_close(c);
+    free(token);
+}
+END_TEST
+
+START_TEST(kicd_refuses_a_public_address_without_tls)
+{
+    int rc;
+    char *out = kicd_run((const char *[]){"--listen", "0.0.0.0:7411", "--pg", "dbname=none", NULL}, &rc);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(out, "TLS"), "%s", out);
+    free(out);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, kicd_help_version_and_bad_flags);
+    tcase_add_test(tc, config_file_errors_are_reported);
+    tcase_add_test(tc, migrate_applies_once_and_refuses_a_changed_file);
+    tcase_add_test(tc, user_create_list_and_revoke);
+    tcase_add_test(tc, flags_override_the_file_and_sighup_reloads);
+    tcase_add_test(tc, kicd_refuses_a_public_address_without_tls);
+    suite_add_tcase(s, tc);
+    return h_run_suite(s, NULL);
+}
