@@ -24,6 +24,8 @@ struct Centre {
     StrMap agents;      /* id -> Agent */
     StrMap queues;      /* name -> Queue */
     StrMap callers;     /* caller key -> CallerList */
+    StrMap callbacks;   /* callback id -> Callback: open ones, and today's */
+    StrMap queue_teams; /* queue -> team (owned strings, key in the value) */
     MetricSums today;
     KicTime day_start, day_end;
     KicTime loaded_since;
@@ -64,7 +66,7 @@ static void copy_field(char *dst, const char *src)
 
 void effects_reset(Effects *fx)
 {
-    fx->ndirty = fx->nnew = fx->ntransitions = fx->nnotices = 0;
+    fx->ndirty = fx->nnew = fx->ntransitions = fx->nnotices = fx->ncallbacks = 0;
 }
 
 void effects_free(Effects *fx)
@@ -73,6 +75,7 @@ void effects_free(Effects *fx)
     free(fx->new_contacts);
     free(fx->transitions);
     free(fx->notices);
+    free(fx->callbacks);
     memset(fx, 0, sizeof(*fx));
 }
 
@@ -80,6 +83,18 @@ void effects_written(Effects *fx)
 {
     for (size_t i = 0; i < fx->ndirty; i++)
         fx->dirty[i]->dirty = false;
+    for (size_t i = 0; i < fx->ncallbacks; i++)
+        fx->callbacks[i]->dirty = false;
+}
+
+static void callback_dirty(Centre *c, Callback *cb, Effects *fx)
+{
+    c->version++;
+    if (!fx || cb->dirty)
+        return;
+    cb->dirty = true;
+    fx->callbacks = grow(fx->callbacks, &fx->cap_callbacks, fx->ncallbacks + 1, sizeof(Callback *));
+    fx->callbacks[fx->ncallbacks++] = cb;
 }
 
 static void mark_dirty(Call *call, Effects *fx)
@@ -602,6 +617,10 @@ void centre_free(Centre *c)
         free(q->name);
         free(q);
     }
+    for (pos = 0; strmap_next(&c->callbacks, &pos, NULL, &v);)
+        callback_free(v);
+    for (pos = 0; strmap_next(&c->queue_teams, &pos, NULL, &v);)
+        free(v);
     for (pos = 0; strmap_next(&c->callers, &pos, NULL, &v);) {
         CallerList *l = v;
         free(l->key);
@@ -614,6 +633,8 @@ void centre_free(Centre *c)
     strmap_free(&c->agents);
     strmap_free(&c->queues);
     strmap_free(&c->callers);
+    strmap_free(&c->callbacks);
+    strmap_free(&c->queue_teams);
     free(c);
 }
 
@@ -643,7 +664,26 @@ Call *centre_call(const Centre *c, const char *call_id)
     return strmap_get(&c->calls, call_id);
 }
 
-ApplyResult centre_apply_event(Centre *c, Event *ev, KicTime now, bool live, Effects *fx)
+/* A callback request from the IVR opens a callback, once per id. */
+static void request_callback(Centre *c, const Event *ev, const char *number, Effects *fx)
+{
+    if (strmap_get(&c->callbacks, ev->callback_id))
+        return;
+    CallbackNew n = {.id = ev->callback_id,
+                     .team = centre_queue_team(c, ev->queue),
+                     .queue = ev->queue,
+                     .call_id = ev->call_id[0] ? ev->call_id : NULL,
+                     .caller_key = ev->caller_key,
+                     .number = number,
+                     .from_ivr = true,
+                     .created_at = ev->at,
+                     .due_by = ev->due_by != KIC_TIME_NONE ? ev->due_by
+                                                           : ev->at + c->cfg.callback_due_us};
+    centre_create_callback(c, &n, fx);
+}
+
+ApplyResult centre_apply_event(Centre *c, Event *ev, const char *number, KicTime now, bool live,
+                               Effects *fx)
 {
     if (strmap_get(&c->event_ids, ev->event_id) || strmap_get(&c->other, ev->event_id)) {
         event_destroy(ev);
@@ -651,6 +691,8 @@ ApplyResult centre_apply_event(Centre *c, Event *ev, KicTime now, bool live, Eff
     }
     if (ev->type == EV_CALLBACK_REQUESTED) {
         strmap_put(&c->other, ev->event_id, ev);
+        if (number && number[0])
+            request_callback(c, ev, number, fx);
         c->version++;
         return APPLY_NEW;
     }
@@ -785,6 +827,13 @@ void centre_roll_day(Centre *c, KicTime now)
     if (now >= c->day_start && now < c->day_end)
         return;
     set_day(c, now);
+    for (pos = 0; strmap_next(&c->callbacks, &pos, NULL, &v);) {
+        Callback *cb = v;
+        if (!callback_is_open(cb) && !cb->dirty && cb->closed_at < c->day_start) {
+            strmap_remove(&c->callbacks, cb->id);
+            callback_free(cb);
+        }
+    }
     memset(&c->today, 0, sizeof(c->today));
     for (pos = 0; strmap_next(&c->queues, &pos, NULL, &v);) {
         Queue *q = v;
@@ -798,6 +847,90 @@ void centre_roll_day(Centre *c, KicTime now)
             today_contribute(c, call, 1);
     }
     c->version++;
+}
+
+/* ---- callbacks ---- */
+
+Callback *centre_callback(const Centre *c, const char *id)
+{
+    return strmap_get(&c->callbacks, id);
+}
+
+Callback *centre_create_callback(Centre *c, const CallbackNew *n, Effects *fx)
+{
+    Callback *cb = callback_new(n);
+    cb->tenant = c->tenant;
+    cb->fresh = fx != NULL;
+    strmap_put(&c->callbacks, cb->id, cb);
+    callback_dirty(c, cb, fx);
+    return cb;
+}
+
+CallbackResult centre_claim_callback(Centre *c, Callback *cb, const char *agent, KicTime at,
+                                     Effects *fx)
+{
+    CallbackResult r = callback_claim(cb, agent, at);
+    if (r == CALLBACK_OK)
+        callback_dirty(c, cb, fx);
+    return r;
+}
+
+CallbackResult centre_complete_callback(Centre *c, Callback *cb, const char *agent,
+                                        CallbackOutcome outcome, KicTime at, Effects *fx)
+{
+    CallbackResult r = callback_complete(cb, agent, outcome, at);
+    if (r == CALLBACK_OK)
+        callback_dirty(c, cb, fx);
+    return r;
+}
+
+void centre_load_callback(Centre *c, Callback *cb)
+{
+    cb->tenant = c->tenant;
+    Callback *old = strmap_put(&c->callbacks, cb->id, cb);
+    if (old && old != cb)
+        callback_free(old);
+    c->version++;
+}
+
+void centre_set_queue_team(Centre *c, const char *queue, const char *team)
+{
+    size_t nq = strlen(queue) + 1, nt = strlen(team) + 1;
+    char *both = malloc(nq + nt);
+    if (!both)
+        abort();
+    memcpy(both, queue, nq);
+    memcpy(both + nq, team, nt);
+    char *old = strmap_put(&c->queue_teams, both, both);
+    if (old && old != both)
+        free(old);
+}
+
+const char *centre_queue_team(const Centre *c, const char *queue)
+{
+    const char *both = strmap_get(&c->queue_teams, queue);
+    return both ? both + strlen(both) + 1 : queue;
+}
+
+bool centre_next_callback(const Centre *c, size_t *pos, Callback **out)
+{
+    void *v;
+    if (!strmap_next(&c->callbacks, pos, NULL, &v))
+        return false;
+    *out = v;
+    return true;
+}
+
+void centre_callback_sums(const Centre *c, const char *team, KicTime now, CallbackSums *out)
+{
+    memset(out, 0, sizeof(*out));
+    size_t pos = 0;
+    void *v;
+    while (strmap_next(&c->callbacks, &pos, NULL, &v)) {
+        const Callback *cb = v;
+        if (!team || strcmp(cb->team, team) == 0)
+            callback_add_to_sums(out, cb, now, c->day_start, c->day_end);
+    }
 }
 
 static int cmp_snapshots(const void *a, const void *b)
@@ -843,6 +976,20 @@ bool centre_snapshot(const Centre *c, KicTime now, CentreSnapshot *out)
             t->longest_wait_s = qs->longest_wait_s;
     }
     qsort(out->queues, out->nqueues, sizeof(QueueSnapshot), cmp_snapshots);
+    for (pos = 0; strmap_next(&c->callbacks, &pos, NULL, &v);) {
+        const Callback *cb = v;
+        if (!callback_is_open(cb))
+            continue;
+        bool overdue = callback_overdue(cb, now);
+        t->callbacks_open++;
+        t->callbacks_overdue += overdue;
+        for (size_t i = 0; cb->queue && i < out->nqueues; i++) {
+            if (strcmp(out->queues[i].queue, cb->queue) == 0) {
+                out->queues[i].callbacks_open++;
+                out->queues[i].callbacks_overdue += overdue;
+            }
+        }
+    }
     memcpy(t->agents, c->state_counts, sizeof(t->agents));
     t->today = c->today;
     metrics_compute(&t->today, &t->rates);

@@ -15,6 +15,7 @@
 
 #include "agent.h"
 #include "call.h"
+#include "callback.h"
 #include "metrics.h"
 #include "strmap.h"
 
@@ -23,6 +24,7 @@ typedef struct CentreConfig {
     int repeat_window_days; /* 7 */
     int cache_days;         /* 8: calls with any event this recent stay in memory */
     int64_t notice_max_age_us; /* older parts get no desktop notification */
+    int64_t callback_due_us;   /* a callback's due time when none is given */
 } CentreConfig;
 
 typedef struct Queue Queue;
@@ -90,6 +92,8 @@ typedef struct Effects {
     size_t ntransitions, cap_transitions;
     Notice *notices;
     size_t nnotices, cap_notices;
+    Callback **callbacks;   /* callback rows to write (each once) */
+    size_t ncallbacks, cap_callbacks;
 } Effects;
 
 void effects_reset(Effects *fx);
@@ -115,8 +119,11 @@ bool centre_needs_load(const Centre *c, const Event *ev);
 typedef enum { APPLY_NEW, APPLY_DUPLICATE } ApplyResult;
 
 /* Applies a validated event; takes ownership of ev (freed at once when a
- * duplicate). live: notify agents (false while replaying). */
-ApplyResult centre_apply_event(Centre *c, Event *ev, KicTime now, bool live, Effects *fx);
+ * duplicate). live: notify agents (false while replaying). number: the
+ * caller's number of a callback.request (NULL otherwise). A callback
+ * request opens a callback (unless one with its id exists). */
+ApplyResult centre_apply_event(Centre *c, Event *ev, const char *number, KicTime now, bool live,
+                               Effects *fx);
 
 /* Merges a call's stored events and wrap-ups (taking ownership) into
  * memory; no notifications. Events already known are dropped. */
@@ -154,6 +161,25 @@ Agent *centre_agent(const Centre *c, const char *id);
 /* Iteration over agents: *pos starts at 0. */
 bool centre_next_agent(const Centre *c, size_t *pos, Agent **out);
 
+/* ---- callbacks ---- */
+
+Callback *centre_callback(const Centre *c, const char *id);
+/* Opens an agent's callback (the id is new: the caller made sure). */
+Callback *centre_create_callback(Centre *c, const CallbackNew *n, Effects *fx);
+CallbackResult centre_claim_callback(Centre *c, Callback *cb, const char *agent, KicTime at,
+                                     Effects *fx);
+CallbackResult centre_complete_callback(Centre *c, Callback *cb, const char *agent,
+                                        CallbackOutcome outcome, KicTime at, Effects *fx);
+/* Start-up: a callback read from storage (taken over). */
+void centre_load_callback(Centre *c, Callback *cb);
+/* The care team a queue's IVR callbacks go to (default: the queue). */
+void centre_set_queue_team(Centre *c, const char *queue, const char *team);
+const char *centre_queue_team(const Centre *c, const char *queue);
+/* Iteration over callbacks: *pos starts at 0. */
+bool centre_next_callback(const Centre *c, size_t *pos, Callback **out);
+/* Sums over the callbacks of one team (NULL: all) for today. */
+void centre_callback_sums(const Centre *c, const char *team, KicTime now, CallbackSums *out);
+
 /* Moves "today" to the local day of now (recounting) and forgets calls
  * older than cache_days. Call between batches, never during one. */
 void centre_roll_day(Centre *c, KicTime now);
@@ -161,6 +187,7 @@ void centre_roll_day(Centre *c, KicTime now);
 typedef struct QueueSnapshot {
     const char *queue; /* NULL for the total */
     int waiting;
+    int callbacks_open, callbacks_overdue;
     double longest_wait_s;
     int agents[AGENT_STATE_COUNT];
     MetricSums today;

@@ -26,6 +26,13 @@ static const Method methods[] = {
     {"call.ended", BRIDGE, method_event},
     {"callback.requested", BRIDGE, method_event},
     {"agent.state.set", AGENT, method_agent_state_set},
+    {"call.wrapup", AGENT, method_call_wrapup},
+    {"caller.history", AGENT | ROLES_SUPERVISING, method_caller_history},
+    {"callback.create", AGENT, method_callback_create},
+    {"callback.list", AGENT | ROLES_SUPERVISING, method_callback_list},
+    {"callback.claim", AGENT, method_callback_claim},
+    {"callback.complete", AGENT, method_callback_complete},
+    {"callbacks.summary", ROLES_SUPERVISING, method_callbacks_summary},
     {"agents.list", ROLES_SUPERVISING, method_agents_list},
     {"stats.live", ROLES_SUPERVISING, method_stats_live},
 };

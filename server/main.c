@@ -30,6 +30,8 @@ static const char *writer_setup[] = {
 static const char *const reader_setup[] = {
     "SET TimeZone TO 'UTC'",
     "SET statement_timeout TO '60s'",
+    "LISTEN kic_users",
+    "LISTEN kic_config",
     NULL,
 };
 
@@ -257,6 +259,11 @@ static void ensure_partitions(Server *s)
 
 static void on_loaded(Server *s, bool ok);
 
+static void on_notify(PgConn *pc, const char *channel, const char *payload, void *arg)
+{
+    store_on_notify(arg, channel, payload);
+}
+
 static void on_reader_state(PgConn *pc, bool up, void *arg)
 {
     Server *s = arg;
@@ -322,6 +329,7 @@ static bool start(Server *s)
                               &s->log_level, on_reader_state, s);
     if (!s->pg_writer || !s->pg_reader)
         return false;
+    pgconn_set_notify(s->pg_reader, on_notify, s);
     srv_log(s, LOG_INFO, "kicd %s starting: loading live state from PostgreSQL", KIC_VERSION);
     return true;
 }

@@ -18,6 +18,19 @@ void method_event(Conn *c, Reply *r, json_t *params, const Method *m);
 void method_agent_state_set(Conn *c, Reply *r, json_t *params, const Method *m);
 void method_agents_list(Conn *c, Reply *r, json_t *params, const Method *m);
 
+/* wrapup.c */
+void method_call_wrapup(Conn *c, Reply *r, json_t *params, const Method *m);
+
+/* callbacks.c */
+void method_callback_create(Conn *c, Reply *r, json_t *params, const Method *m);
+void method_callback_list(Conn *c, Reply *r, json_t *params, const Method *m);
+void method_callback_claim(Conn *c, Reply *r, json_t *params, const Method *m);
+void method_callback_complete(Conn *c, Reply *r, json_t *params, const Method *m);
+void method_callbacks_summary(Conn *c, Reply *r, json_t *params, const Method *m);
+
+/* history.c */
+void method_caller_history(Conn *c, Reply *r, json_t *params, const Method *m);
+
 /* stats.c */
 void method_stats_live(Conn *c, Reply *r, json_t *params, const Method *m);
 

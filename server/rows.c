@@ -56,12 +56,28 @@ static const RowColumn contact_cols[] = {
     {"offered_at", PGA_TIMESTAMPTZ}, {"trigger", PGA_BOOL},
 };
 
+static const RowColumn callback_cols[] = {
+    {"tenant_id", PGA_INT8},          {"callback_id", PGA_TEXT},       {"source", PGA_TEXT},
+    {"team", PGA_TEXT},               {"queue", PGA_TEXT},             {"call_id", PGA_TEXT},
+    {"caller_key", PGA_TEXT},         {"number", PGA_TEXT},            {"status", PGA_TEXT},
+    {"created_at", PGA_TIMESTAMPTZ},  {"due_by", PGA_TIMESTAMPTZ},     {"created_by", PGA_TEXT},
+    {"claimed_by", PGA_TEXT},         {"claimed_at", PGA_TIMESTAMPTZ}, {"attempts", PGA_INT8},
+    {"last_attempt", PGA_TIMESTAMPTZ}, {"closed_at", PGA_TIMESTAMPTZ}, {"outcome", PGA_TEXT},
+};
+
+static const RowColumn callback_note_cols[] = {
+    {"tenant_id", PGA_INT8}, {"callback_id", PGA_TEXT}, {"at", PGA_TIMESTAMPTZ},
+    {"agent", PGA_TEXT},     {"note", PGA_TEXT},
+};
+
 const RowSpec rows_events = SPEC("events", event_cols);
 const RowSpec rows_calls = SPEC("calls", call_cols);
 const RowSpec rows_states = SPEC("agent_states", state_cols);
 const RowSpec rows_choices = SPEC("agent_choices", choice_cols);
 const RowSpec rows_wrapups = SPEC("wrapups", wrapup_cols);
 const RowSpec rows_contacts = SPEC("contacts", contact_cols);
+const RowSpec rows_callbacks = SPEC("callbacks", callback_cols);
+const RowSpec rows_callback_notes = SPEC("callback_notes", callback_note_cols);
 
 static const char *sql_type(PgArrayType t)
 {
@@ -216,4 +232,38 @@ void rows_wrapup(PgTable *t, int64_t tenant, const char *call_id, const Wrapup *
     pgt_text(t, wu->caller_type >= 0 ? caller_type_names[wu->caller_type] : NULL);
     pgt_text(t, note);
     pgt_seconds(t, true, acw_us);
+}
+
+void rows_callback(PgTable *t, int64_t tenant, const Callback *cb)
+{
+    pgtable_row(t);
+    pgt_int8(t, tenant);
+    pgt_text(t, cb->id);
+    pgt_text(t, cb->from_ivr ? "ivr" : "agent");
+    pgt_text(t, cb->team);
+    pgt_text(t, cb->queue);
+    pgt_text(t, cb->call_id);
+    pgt_text(t, cb->caller_key);
+    pgt_text(t, cb->number[0] ? cb->number : NULL);
+    pgt_text(t, callback_status_names[cb->status]);
+    pgt_time(t, cb->created_at);
+    pgt_time(t, cb->due_by);
+    pgt_text(t, cb->created_by);
+    pgt_text(t, cb->claimed_by);
+    pgt_time(t, cb->claimed_at);
+    pgt_int8(t, cb->attempts);
+    pgt_time(t, cb->last_attempt);
+    pgt_time(t, cb->closed_at);
+    pgt_text(t, cb->outcome >= 0 ? callback_outcome_names[cb->outcome] : NULL);
+}
+
+void rows_callback_note(PgTable *t, int64_t tenant, const char *callback_id, KicTime at,
+                        const char *agent, const char *note)
+{
+    pgtable_row(t);
+    pgt_int8(t, tenant);
+    pgt_text(t, callback_id);
+    pgt_time(t, at);
+    pgt_text(t, agent);
+    pgt_text(t, note);
 }

@@ -50,3 +50,12 @@ void srv_log(const Server *s, LogLevel level, const char *fmt, ...)
     va_end(ap);
     log_write(level, NULL, "%s", msg);
 }
+
+void server_end_user(Server *s, int64_t tenant_id, int64_t user_id, const char *why)
+{
+    for (Conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->sess.authenticated && c->sess.tenant_id == tenant_id && c->sess.user_id == user_id)
+            conn_close(c, "%s", why);
+    }
+}

@@ -96,6 +96,9 @@ KicTime server_now(void);
 
 void srv_log(const Server *s, LogLevel level, const char *fmt, ...) KIC_PRINTF(3, 4);
 
+/* Closes every session of a user (a revoked token). */
+void server_end_user(Server *s, int64_t tenant_id, int64_t user_id, const char *why);
+
 /* Starts an orderly stop: no new connections, replies flushed, exit. */
 void server_shutdown(Server *s, int exit_code);
 

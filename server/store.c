@@ -29,6 +29,19 @@ static const char sql_wrapups[] =
 static const char sql_agents[] =
     "SELECT DISTINCT agent FROM users WHERE tenant_id = $1 AND role = 'agent'"
     " AND revoked_at IS NULL AND agent IS NOT NULL";
+static const char sql_categories[] =
+    "SELECT name FROM categories WHERE tenant_id = $1 ORDER BY name";
+static const char sql_queue_teams[] = "SELECT queue, team FROM queue_teams WHERE tenant_id = $1";
+/* Open callbacks, and those closed today (for today's summary). */
+static const char sql_callbacks[] =
+    "SELECT callback_id, source, team, queue, call_id, caller_key, number, status,"
+    "       (extract(epoch FROM created_at) * 1000000)::bigint,"
+    "       (extract(epoch FROM due_by) * 1000000)::bigint, created_by, claimed_by,"
+    "       (extract(epoch FROM claimed_at) * 1000000)::bigint, attempts,"
+    "       (extract(epoch FROM last_attempt) * 1000000)::bigint,"
+    "       (extract(epoch FROM closed_at) * 1000000)::bigint, outcome"
+    " FROM callbacks WHERE tenant_id = $1"
+    "   AND (status IN ('open', 'claimed') OR closed_at >= $2::timestamptz)";
 static const char sql_choices[] =
     "SELECT agent, chosen, (extract(epoch FROM since) * 1000000)::bigint, reason,"
     "       (extract(epoch FROM offline_since) * 1000000)::bigint"
@@ -170,7 +183,7 @@ void store_merge_calls(Server *s, PGresult *events, PGresult *calls, PGresult *w
             if (!ev)
                 continue;
             if (ev->type == EV_CALLBACK_REQUESTED) {
-                centre_apply_event(t->centre, ev, now, false, NULL);
+                centre_apply_event(t->centre, ev, NULL, now, false, NULL);
                 continue;
             }
         }
@@ -237,6 +250,51 @@ static void load_agents(Centre *c, PGresult *agents, PGresult *choices)
     }
 }
 
+static void load_categories(Tenant *t, PGresult *r)
+{
+    int n = r ? PQntuples(r) : 0;
+    const char **names = malloc((size_t)(n ? n : 1) * sizeof(char *));
+    if (!names)
+        abort();
+    for (int i = 0; i < n; i++)
+        names[i] = PQgetvalue(r, i, 0);
+    tenant_set_categories(t, names, (size_t)n);
+    free(names);
+}
+
+static void load_queue_teams(Centre *c, PGresult *r)
+{
+    for (int i = 0; r && i < PQntuples(r); i++)
+        centre_set_queue_team(c, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+}
+
+static void load_callbacks(Centre *c, PGresult *r)
+{
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        CallbackNew n = {.id = PQgetvalue(r, i, 0),
+                         .from_ivr = strcmp(PQgetvalue(r, i, 1), "ivr") == 0,
+                         .team = PQgetvalue(r, i, 2),
+                         .queue = col_str(r, i, 3),
+                         .call_id = col_str(r, i, 4),
+                         .caller_key = col_str(r, i, 5),
+                         .number = col_str(r, i, 6),
+                         .created_at = col_time(r, i, 8),
+                         .due_by = col_time(r, i, 9),
+                         .created_by = col_str(r, i, 10)};
+        Callback *cb = callback_new(&n);
+        int status = find_index(callback_status_names, PQgetvalue(r, i, 7));
+        cb->status = status < 0 ? CB_OPEN : (CallbackStatus)status;
+        const char *claimed_by = col_str(r, i, 11);
+        cb->claimed_by = claimed_by ? strdup(claimed_by) : NULL;
+        cb->claimed_at = col_time(r, i, 12);
+        cb->attempts = atoi(PQgetvalue(r, i, 13));
+        cb->last_attempt = col_time(r, i, 14);
+        cb->closed_at = col_time(r, i, 15);
+        cb->outcome = find_index(callback_outcome_names, col_str(r, i, 16));
+        centre_load_callback(c, cb);
+    }
+}
+
 static void tenant_loaded(PgJob *job, void *arg)
 {
     TenantLoad *tl = arg;
@@ -259,6 +317,9 @@ static void tenant_loaded(PgJob *job, void *arg)
         store_merge_calls(s, pgjob_result(job, 0), pgjob_result(job, 1), pgjob_result(job, 2),
                           NULL);
         load_agents(t->centre, pgjob_result(job, 3), pgjob_result(job, 4));
+        load_categories(t, pgjob_result(job, 5));
+        load_queue_teams(t->centre, pgjob_result(job, 6));
+        load_callbacks(t->centre, pgjob_result(job, 7));
         if (tl->resync)
             srv_log(s, LOG_WARN, "tenant %s: live state reloaded from storage", t->name);
     }
@@ -280,15 +341,20 @@ static bool load_tenant(Server *s, Tenant *t, StartUp *su, bool resync)
     tl->t = t;
     tl->su = su;
     tl->resync = resync;
-    char horizon[40];
+    char horizon[40], today[40];
     time_format_db(centre_loaded_since(t->centre), horizon, sizeof(horizon));
+    time_format_db(time_local_day_start(server_now()), today, sizeof(today));
     const char *args[] = {t->id_text, horizon};
+    const char *cb_args[] = {t->id_text, today};
     PgJob *job = pgjob_new(tenant_loaded, tl);
     pgjob_add(job, sql_events, 2, args);
     pgjob_add(job, sql_repeats, 2, args);
     pgjob_add(job, sql_wrapups, 2, args);
     pgjob_add(job, sql_agents, 1, args);
     pgjob_add(job, sql_choices, 1, args);
+    pgjob_add(job, sql_categories, 1, args);
+    pgjob_add(job, sql_queue_teams, 1, args);
+    pgjob_add(job, sql_callbacks, 2, cb_args);
     if (pgconn_submit(s->pg_reader, job))
         return true;
     pgjob_free(job);
@@ -353,5 +419,67 @@ void store_resync(Server *s, Tenant *t)
         srv_log(s, LOG_ERROR, "tenant %s: cannot reload state (storage unavailable)", t->name);
         t->resyncing = false;
         writer_release(s->writer);
+    }
+}
+
+/* ---- configuration changed in storage (kicctl) ---- */
+
+typedef struct Reload {
+    Server *s;
+    int64_t tenant;
+    int64_t user;
+} Reload;
+
+static void config_loaded(PgJob *job, void *arg)
+{
+    Reload *rl = arg;
+    Tenant *t = tenants_find(rl->s->tenants, rl->tenant);
+    if (t && !pgjob_error(job)) {
+        load_categories(t, pgjob_result(job, 0));
+        load_queue_teams(t->centre, pgjob_result(job, 1));
+        srv_log(rl->s, LOG_INFO, "tenant %s: categories and queue teams reloaded", t->name);
+    }
+    free(rl);
+}
+
+static void user_checked(PgJob *job, void *arg)
+{
+    Reload *rl = arg;
+    PGresult *r = pgjob_result(job, 0);
+    if (!pgjob_error(job) && r && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0)
+        server_end_user(rl->s, rl->tenant, rl->user, "token revoked");
+    free(rl);
+}
+
+void store_on_notify(Server *s, const char *channel, const char *payload)
+{
+    long long tenant = 0, user = 0;
+    Reload *rl = calloc(1, sizeof(*rl));
+    if (!rl)
+        abort();
+    rl->s = s;
+    PgJob *job = NULL;
+    char tid[24], uid[24];
+    if (!strcmp(channel, "kic_users") && sscanf(payload, "%lld:%lld", &tenant, &user) == 2) {
+        rl->tenant = tenant;
+        rl->user = user;
+        snprintf(tid, sizeof(tid), "%lld", tenant);
+        snprintf(uid, sizeof(uid), "%lld", user);
+        const char *args[] = {tid, uid};
+        job = pgjob_new(user_checked, rl);
+        pgjob_add(job, "SELECT revoked_at IS NOT NULL FROM users WHERE tenant_id = $1 AND user_id = $2",
+                  2, args);
+    } else if (!strcmp(channel, "kic_config") && sscanf(payload, "%*[a-z_]:%lld", &tenant) == 1) {
+        rl->tenant = tenant;
+        snprintf(tid, sizeof(tid), "%lld", tenant);
+        const char *args[] = {tid};
+        job = pgjob_new(config_loaded, rl);
+        pgjob_add(job, sql_categories, 1, args);
+        pgjob_add(job, sql_queue_teams, 1, args);
+    }
+    if (!job || !pgconn_submit(s->pg_reader, job)) {
+        if (job)
+            pgjob_free(job);
+        free(rl);
     }
 }

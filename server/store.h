@@ -29,4 +29,9 @@ void store_resync(Server *s, Tenant *t);
 /* Loads (once) a tenant that appeared after start-up: its agents. */
 void store_load_tenant(Server *s, Tenant *t);
 
+/* A notification from storage: kic_users (a token created or revoked:
+ * revoked ones lose their sessions at once) or kic_config (categories or
+ * queue teams of a tenant changed). */
+void store_on_notify(Server *s, const char *channel, const char *payload);
+
 #endif

@@ -37,6 +37,9 @@ static void tenant_free(Tenant *t)
         free(l);
     }
     strmap_free(&t->desktops);
+    for (pos = 0; strmap_next(&t->categories, &pos, NULL, &v);)
+        free(v);
+    strmap_free(&t->categories);
     centre_free(t->centre);
     free(t->watchers);
     free(t);
@@ -62,6 +65,7 @@ void tenants_centre_config(const Server *s, CentreConfig *out)
     out->repeat_window_days = (int)s->cfg.repeat_window_days;
     out->cache_days = (int)s->cfg.cache_days;
     out->notice_max_age_us = 3600 * KIC_USEC;
+    out->callback_due_us = s->cfg.callback_due_hours * 3600 * KIC_USEC;
 }
 
 Tenant *tenants_find(const Tenants *t, int64_t id)
@@ -153,6 +157,77 @@ void tenant_notify_agent(Tenant *t, const char *agent, const char *method, json_
     for (size_t i = 0; i < n; i++)
         conn_notify(targets[i], method, params);
     free(targets);
+}
+
+void tenant_set_categories(Tenant *t, const char *const *names, size_t n)
+{
+    size_t pos = 0;
+    void *v;
+    while (strmap_next(&t->categories, &pos, NULL, &v))
+        free(v);
+    strmap_free(&t->categories);
+    for (size_t i = 0; i < n; i++) {
+        char *name = strdup(names[i]);
+        if (!name)
+            abort();
+        char *old = strmap_put(&t->categories, name, name);
+        if (old && old != name)
+            free(old);
+    }
+}
+
+bool tenant_has_category(const Tenant *t, const char *name)
+{
+    return strmap_get(&t->categories, name) != NULL;
+}
+
+static bool session_in_team(const Conn *c, const char *team)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(c->sess.teams, i, v)
+    {
+        if (strcmp(json_string_value(v), team) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The tenant's agent desktops (copied: a slow receiver may be dropped,
+ * and leave the lists, while we send). */
+static size_t tenant_conns(Tenant *t, Conn ***out)
+{
+    size_t n = 0, cap = 16;
+    Conn **list = malloc(cap * sizeof(Conn *));
+    size_t pos = 0;
+    void *v;
+    while (list && strmap_next(&t->desktops, &pos, NULL, &v)) {
+        ConnList *l = v;
+        for (size_t i = 0; i < l->n; i++) {
+            if (n == cap) {
+                cap *= 2;
+                Conn **nl = realloc(list, cap * sizeof(Conn *));
+                if (!nl)
+                    abort();
+                list = nl;
+            }
+            list[n++] = l->conns[i];
+        }
+    }
+    if (!list)
+        abort();
+    *out = list;
+    return n;
+}
+
+void tenant_notify_team(Tenant *t, const char *team, const char *method, json_t *params)
+{
+    Conn **list;
+    size_t n = tenant_conns(t, &list);
+    for (size_t i = 0; i < n; i++)
+        if (session_in_team(list[i], team))
+            conn_notify(list[i], method, params);
+    free(list);
 }
 
 void tenant_watch(Tenant *t, Conn *c)

@@ -18,6 +18,7 @@ typedef struct Tenant {
     CallerCtx callers;
     StrMap desktops; /* agent id -> ConnList */
     bool resyncing;  /* its state is being reloaded from storage */
+    StrMap categories; /* wrap-up categories (name -> owned name) */
     Conn **watchers; /* connections subscribed to stats */
     size_t nwatchers, cap_watchers;
 } Tenant;
@@ -41,6 +42,13 @@ void tenant_desktop_add(Tenant *t, const char *agent, Conn *c);
 void tenant_desktop_remove(Tenant *t, const char *agent, Conn *c);
 /* Sends a notification to every desktop of the agent. */
 void tenant_notify_agent(Tenant *t, const char *agent, const char *method, json_t *params);
+
+/* Wrap-up categories: replaced whole when storage says they changed. */
+void tenant_set_categories(Tenant *t, const char *const *names, size_t n);
+bool tenant_has_category(const Tenant *t, const char *name);
+
+/* Agents whose session lists `team`: a callback for it is announced. */
+void tenant_notify_team(Tenant *t, const char *team, const char *method, json_t *params);
 
 /* Stats subscribers. */
 void tenant_watch(Tenant *t, Conn *c);

@@ -31,13 +31,17 @@ static const char ACK_DUP[] = "{\"accepted\":true,\"duplicate\":true}";
 
 typedef struct PendingNotice {
     Tenant *tenant;
-    char agent[KIC_MAX_FIELD + 1];
+    char agent[KIC_MAX_FIELD + 1]; /* one agent's desktops, or */
+    char team[KIC_MAX_FIELD + 1];  /* every agent of a team ("" when agent) */
     const char *method;
     json_t *params;
 } PendingNotice;
 
 /* The tables a batch writes, in statement order. */
-enum { T_EVENTS, T_WRAPUPS, T_CALLS, T_STATES, T_CHOICES, T_CONTACTS, T_COUNT };
+enum {
+    T_EVENTS, T_WRAPUPS, T_CALLS, T_STATES, T_CHOICES, T_CALLBACKS, T_CB_NOTES, T_CONTACTS,
+    T_COUNT
+};
 
 typedef struct Batch {
     struct Batch *next;
@@ -72,8 +76,8 @@ struct Writer {
 
     Effects fx;     /* scratch for one decision pass */
     StrMap choices; /* "tenant:agent" -> Record, latest choice of a batch */
-    PgPrepared prepared[9]; /* prepared on the writer connection */
-    char *prepared_sql[8];
+    PgPrepared prepared[T_COUNT + 2]; /* prepared on the writer connection */
+    char *prepared_sql[T_COUNT + 1];
 
     WriterStats stats;
 };
@@ -96,12 +100,16 @@ static const char sql_load_wrapups[] =
 /* Prepared statement names, one per table written, plus the two that
  * settle repeats in storage. */
 static const char *const stmt_names[T_COUNT] = {
-    [T_EVENTS] = "kic_events",   [T_WRAPUPS] = "kic_wrapups", [T_CALLS] = "kic_calls",
-    [T_STATES] = "kic_states",   [T_CHOICES] = "kic_choices", [T_CONTACTS] = "kic_mark_earlier",
+    [T_EVENTS] = "kic_events",       [T_WRAPUPS] = "kic_wrapups",
+    [T_CALLS] = "kic_calls",         [T_STATES] = "kic_states",
+    [T_CHOICES] = "kic_choices",     [T_CALLBACKS] = "kic_callbacks",
+    [T_CB_NOTES] = "kic_cb_notes",   [T_CONTACTS] = "kic_mark_earlier",
 };
 static const RowSpec *const table_specs[T_COUNT] = {
-    [T_EVENTS] = &rows_events, [T_WRAPUPS] = &rows_wrapups, [T_CALLS] = &rows_calls,
-    [T_STATES] = &rows_states, [T_CHOICES] = &rows_choices, [T_CONTACTS] = &rows_contacts,
+    [T_EVENTS] = &rows_events,       [T_WRAPUPS] = &rows_wrapups,
+    [T_CALLS] = &rows_calls,         [T_STATES] = &rows_states,
+    [T_CHOICES] = &rows_choices,     [T_CALLBACKS] = &rows_callbacks,
+    [T_CB_NOTES] = &rows_callback_notes, [T_CONTACTS] = &rows_contacts,
 };
 
 /* The writes, generated from the column lists in rows.c. Repeats are
@@ -130,6 +138,12 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
             strbuf_printf(&b, "%s = EXCLUDED.%s, ", c, c);
         }
         strbuf_puts(&b, "updated_at = now()");
+    } else if (!strcmp(name, "kic_callbacks")) {
+        strbuf_printf(&b, "INSERT INTO callbacks (%s) SELECT * FROM %s"
+                          " ON CONFLICT (tenant_id, callback_id) DO UPDATE SET ", cols, unnest);
+        for (int i = 2; i < spec->ncols; i++)
+            strbuf_printf(&b, "%s = EXCLUDED.%s, ", spec->cols[i].name, spec->cols[i].name);
+        strbuf_puts(&b, "updated_at = now()");
     } else if (!strcmp(name, "kic_choices")) {
         strbuf_printf(&b, "INSERT INTO agent_choices (%s) SELECT * FROM %s"
                           " ON CONFLICT (tenant_id, agent) DO UPDATE SET chosen = EXCLUDED.chosen,"
@@ -153,7 +167,7 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
                           "   AND l.offered_at <= c.offered_at + make_interval(days => %lld))",
                       unnest, window);
     } else {
-        /* agent_states, wrapups: append-only, idempotent by key */
+        /* agent_states, wrapups, callback_notes: append-only, idempotent by key */
         strbuf_printf(&b, "INSERT INTO %s (%s) SELECT * FROM %s ON CONFLICT DO NOTHING",
                       spec->table, cols, unnest);
     }
@@ -195,6 +209,7 @@ static void record_free(Record *r)
     free(r->state.reason);
     wrapup_free(r->wrap.wrapup);
     free(r->wrap.note);
+    free(r->cb.note);
     json_decref(r->result);
     rpc_error_clear(&r->error);
     free(r);
@@ -250,7 +265,10 @@ static void batch_finish(Writer *w, Batch *b, const RpcError *err)
     b->records = NULL;
     for (size_t i = 0; !err && i < b->nnotices; i++) {
         PendingNotice *p = &b->notices[i];
-        tenant_notify_agent(p->tenant, p->agent, p->method, p->params);
+        if (p->team[0])
+            tenant_notify_team(p->tenant, p->team, p->method, p->params);
+        else
+            tenant_notify_agent(p->tenant, p->agent, p->method, p->params);
     }
     w->stats.batches++;
     w->stats.records += b->n;
@@ -429,7 +447,7 @@ static void on_loaded(PgJob *job, void *arg)
 
 /* ---- decide ---- */
 
-static void add_notice(Batch *b, Tenant *t, const Notice *n)
+static PendingNotice *new_notice(Batch *b, Tenant *t)
 {
     if (b->nnotices == b->cap_notices) {
         b->cap_notices = b->cap_notices ? b->cap_notices * 2 : 32;
@@ -438,7 +456,26 @@ static void add_notice(Batch *b, Tenant *t, const Notice *n)
             abort();
     }
     PendingNotice *p = &b->notices[b->nnotices++];
+    memset(p, 0, sizeof(*p));
     p->tenant = t;
+    return p;
+}
+
+/* A new callback is announced to its team's desktops. */
+static void announce_callback(Batch *b, Tenant *t, const Callback *cb)
+{
+    PendingNotice *p = new_notice(b, t);
+    snprintf(p->team, sizeof(p->team), "%s", cb->team);
+    p->method = "callback.assigned";
+    char due[40];
+    time_format_local(cb->due_by, due, sizeof(due));
+    p->params = json_pack("{s:s, s:s, s:s?, s:s}", "callback_id", cb->id, "team", cb->team,
+                          "queue", cb->queue, "due_by", due);
+}
+
+static void add_notice(Batch *b, Tenant *t, const Notice *n)
+{
+    PendingNotice *p = new_notice(b, t);
     snprintf(p->agent, sizeof(p->agent), "%s", n->agent);
     if (n->kind == NOTICE_CONNECTED) {
         p->method = "call.connected";
@@ -455,7 +492,7 @@ static void decide_event(Writer *w, Batch *b, Record *r, KicTime now)
 {
     Event *ev = r->ev.event;
     r->ev.event = NULL; /* the centre owns it now (or frees a duplicate) */
-    if (centre_apply_event(r->tenant->centre, ev, now, true, &w->fx) == APPLY_NEW) {
+    if (centre_apply_event(r->tenant->centre, ev, r->ev.number, now, true, &w->fx) == APPLY_NEW) {
         /* Still alive: the centre keeps new events; only duplicates go. */
         rows_event(&b->tables[T_EVENTS], r->tenant->id, ev, r->ev.stored);
         w->stats.events_new++;
@@ -513,6 +550,61 @@ static void decide_wrapup(Writer *w, Batch *b, Record *r, KicTime now)
     r->result = json_pack("{s:f}", "acw_seconds", (double)acw_us / 1e6);
 }
 
+static void callback_error(Record *r, CallbackResult res)
+{
+    if (res == CALLBACK_HELD_BY_OTHER)
+        rpc_error_set(&r->error, RPC_CONFLICT, "callback %.200s is claimed by another agent",
+                      r->cb.id);
+    else
+        rpc_error_set(&r->error, RPC_CONFLICT, "callback %.200s is already closed", r->cb.id);
+}
+
+static json_t *callback_result(const Callback *cb)
+{
+    return json_pack("{s:s, s:s, s:i, s:s?}", "callback_id", cb->id, "status",
+                     callback_status_names[cb->status], "attempts", cb->attempts, "agent",
+                     cb->claimed_by);
+}
+
+static void decide_callback(Writer *w, Batch *b, Record *r)
+{
+    Centre *c = r->tenant->centre;
+    if (r->kind == REC_CALLBACK_CREATE) {
+        CallbackNew n = {.id = r->cb.id,
+                         .team = r->cb.team,
+                         .call_id = r->cb.call_id[0] ? r->cb.call_id : NULL,
+                         .caller_key = r->cb.caller_key[0] ? r->cb.caller_key : NULL,
+                         .created_by = r->cb.agent,
+                         .number = r->cb.number,
+                         .created_at = r->cb.at,
+                         .due_by = r->cb.due_by != KIC_TIME_NONE
+                                       ? r->cb.due_by
+                                       : r->cb.at + w->srv->cfg.callback_due_hours * 3600 * KIC_USEC};
+        Callback *cb = centre_create_callback(c, &n, &w->fx);
+        char due[40];
+        time_format_local(cb->due_by, due, sizeof(due));
+        r->result = json_pack("{s:s, s:s, s:s}", "callback_id", cb->id, "team", cb->team, "due_by", due);
+    } else {
+        Callback *cb = centre_callback(c, r->cb.id);
+        if (!cb) {
+            rpc_error_set(&r->error, RPC_NOT_FOUND, "unknown callback: %.200s", r->cb.id);
+            return;
+        }
+        CallbackResult res = r->kind == REC_CALLBACK_CLAIM
+                                 ? centre_claim_callback(c, cb, r->cb.agent, r->cb.at, &w->fx)
+                                 : centre_complete_callback(c, cb, r->cb.agent, r->cb.outcome,
+                                                            r->cb.at, &w->fx);
+        if (res != CALLBACK_OK) {
+            callback_error(r, res);
+            return;
+        }
+        r->result = callback_result(cb);
+    }
+    if (r->cb.note)
+        rows_callback_note(&b->tables[T_CB_NOTES], r->tenant->id, r->cb.id, r->cb.at,
+                           r->cb.agent, r->cb.note);
+}
+
 /* Rows for everything the decisions changed. Dirty marks are cleared
  * here, once the rows are serialised: a later batch that changes the
  * same call again writes it again. */
@@ -526,6 +618,15 @@ static void effects_rows(Writer *w, Batch *b)
         rows_transition(&b->tables[T_STATES], &fx->transitions[i]);
     for (size_t i = 0; i < fx->nnew; i++)
         rows_new_contact(&b->tables[T_CONTACTS], fx->new_contacts[i]);
+    for (size_t i = 0; i < fx->ncallbacks; i++) {
+        Callback *cb = fx->callbacks[i];
+        Tenant *t = tenants_find(w->srv->tenants, cb->tenant);
+        rows_callback(&b->tables[T_CALLBACKS], cb->tenant, cb);
+        if (cb->fresh && t) {
+            announce_callback(b, t, cb);
+            cb->fresh = false;
+        }
+    }
     size_t pos = 0;
     const char *key;
     void *v;
@@ -565,6 +666,8 @@ static void build_statements(Batch *b)
     add_stmt(b, T_CALLS, stmt_names[T_CALLS]);
     add_stmt(b, T_STATES, stmt_names[T_STATES]);
     add_stmt(b, T_CHOICES, stmt_names[T_CHOICES]);
+    add_stmt(b, T_CALLBACKS, stmt_names[T_CALLBACKS]);
+    add_stmt(b, T_CB_NOTES, stmt_names[T_CB_NOTES]);
     add_stmt(b, T_CONTACTS, "kic_mark_earlier");
     add_stmt(b, T_CONTACTS, "kic_mark_self");
 }
@@ -581,6 +684,7 @@ static void decide(Writer *w, Batch *b)
         case REC_EVENT: decide_event(w, b, r, now); break;
         case REC_AGENT_STATE: decide_state(w, r); break;
         case REC_WRAPUP: decide_wrapup(w, b, r, now); break;
+        default: decide_callback(w, b, r); break;
         }
         for (size_t i = before; i < w->fx.nnotices; i++)
             add_notice(b, r->tenant, &w->fx.notices[i]);

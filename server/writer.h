@@ -26,6 +26,9 @@ typedef enum {
     REC_EVENT,
     REC_AGENT_STATE,
     REC_WRAPUP,
+    REC_CALLBACK_CREATE,
+    REC_CALLBACK_CLAIM,
+    REC_CALLBACK_COMPLETE,
 } RecordKind;
 
 typedef struct Record {
@@ -50,6 +53,19 @@ typedef struct Record {
         char *note;
         KicTime at;
     } wrap;
+
+    struct { /* REC_CALLBACK_* */
+        char id[KIC_MAX_FIELD + 1];
+        char agent[KIC_MAX_FIELD + 1];
+        char team[KIC_MAX_FIELD + 1];
+        char call_id[KIC_MAX_FIELD + 1];   /* "" when none */
+        char caller_key[CALLER_KEY_HEX_LEN]; /* "" when none */
+        char number[CALLER_E164_MAX];
+        KicTime due_by;                    /* KIC_TIME_NONE: the default */
+        CallbackOutcome outcome;
+        char *note;
+        KicTime at;
+    } cb;
 
     /* Set when decided: a ready acknowledgement text, else a result, else
      * the error. */

@@ -24,7 +24,7 @@
 #define K2 "2222222222222222222222222222222222222222222222222222222222222222"
 #define K3 "3333333333333333333333333333333333333333333333333333333333333333"
 
-static const CentreConfig CFG = {{SEC(20), SEC(5)}, 7, 8, SEC(120)};
+static const CentreConfig CFG = {{SEC(20), SEC(5)}, 7, 8, SEC(120), 24 * 3600 * SEC(1)};
 
 static Effects fx;
 static Centre *C;
@@ -113,7 +113,7 @@ static Event *ev_clone(const Event *e)
 static ApplyResult apply_ev(Centre *c, Event *e, KicTime now, bool live)
 {
     effects_reset(&fx);
-    ApplyResult r = centre_apply_event(c, e, now, live, &fx);
+    ApplyResult r = centre_apply_event(c, e, NULL, now, live, &fx);
     effects_written(&fx);
     return r;
 }
@@ -1538,7 +1538,7 @@ START_TEST(dirty_calls_are_not_evicted)
     C = centre_new(1, &CFG, d + HOUR(12));
     EvSpec s = EV(EV_OFFERED, "c", d + HOUR(9), .queue = "q", .key = K1);
     effects_reset(&fx);
-    ck_assert_int_eq(centre_apply_event(C, ev_new(&s), d + HOUR(9), true, &fx), APPLY_NEW);
+    ck_assert_int_eq(centre_apply_event(C, ev_new(&s), NULL, d + HOUR(9), true, &fx), APPLY_NEW);
     ck_assert_uint_eq(fx.ndirty, 1);
     ck_assert_ptr_eq(fx.dirty[0], centre_call(C, "c"));
     /* not yet written: kept however old */

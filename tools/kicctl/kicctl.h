@@ -17,6 +17,8 @@ typedef struct CtlOptions {
 int cmd_migrate(const CtlOptions *o, int argc, char **argv);
 int cmd_user(const CtlOptions *o, int argc, char **argv);
 int cmd_import_queue_log(const CtlOptions *o, int argc, char **argv);
+int cmd_category(const CtlOptions *o, int argc, char **argv);
+int cmd_queue_team(const CtlOptions *o, int argc, char **argv);
 
 /* A blocking connection (kicctl is a command-line tool); prints why on
  * failure and returns NULL. */

@@ -22,6 +22,11 @@ static const Command commands[] = {
      "                [--agent ID] [--teams a,b]        print a new token (last line)\n"
      "  user revoke --tenant T --name N\n"
      "  user list [--tenant T]"},
+    {"category", cmd_category,
+     "category list|add|remove --tenant T [--name N]   wrap-up categories"},
+    {"queue-team", cmd_queue_team,
+     "queue-team list|set|remove --tenant T [--queue Q] [--team TEAM]\n"
+     "                                      the care team of a queue's callbacks"},
     {"import-queue-log", cmd_import_queue_log,
      "import-queue-log [--dry-run] [--id-prefix P] [--agent-map F] [--transfer-kind R]... FILE|-\n"
      "                                      send an Asterisk queue_log to kicd (bridge token)"},

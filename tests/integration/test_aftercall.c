@@ -1,0 +1,414 @@
+/* After-call work, categories, caller history with its audit trail,
+ * repeats in storage, transfers, and callbacks, against a real kicd and
+ * PostgreSQL: every method and every error PROTOCOL.md gives them. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static Kicd kicd;
+
+typedef struct Org {
+    const char *name;
+    char *bridge, *agent, *agent2, *super;
+} Org;
+
+static Org org(const char *base)
+{
+    Org o;
+    o.name = strdup(h_tenant(base));
+    o.bridge = h_user(&kicd, o.name, "pbx", "bridge", NULL, NULL);
+    o.agent = h_user(&kicd, o.name, "a.jansen", "agent", NULL, "kic,wijkteam-noord");
+    o.agent2 = h_user(&kicd, o.name, "b.devries", "agent", NULL, "kic");
+    o.super = h_user(&kicd, o.name, "s.bakker", "supervisor", NULL, NULL);
+    return o;
+}
+
+static json_t *ok(json_t *resp)
+{
+    ck_result(resp);
+    return resp;
+}
+
+static void event(Client *c, const char *method, const char *fmt, ...) KIC_PRINTF(3, 4);
+static void event(Client *c, const char *method, const char *fmt, ...)
+{
+    char params[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(params, sizeof(params), fmt, ap);
+    va_end(ap);
+    json_decref(ok(cl_call(c, method, "%s", params)));
+}
+
+/* A call answered by `agent`, ended at t0+end_s (offered at t0). */
+static void answered_call(Client *bridge, const char *id, const char *agent, const char *caller,
+                          KicTime t0, double end_s)
+{
+    event(bridge, "call.offered", "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\",\"queue\":\"thuiszorg\",\"caller\":\"%s\"}", id, id, h_at(t0, 0), caller);
+    event(bridge, "call.answered", "{\"event_id\":\"%s-a\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"%s\"}", id, id, h_at(t0, 10), agent);
+    if (end_s > 0)
+        event(bridge, "call.ended", "{\"event_id\":\"%s-e\",\"call_id\":\"%s\",\"at\":\"%s\"}", id, id, h_at(t0, end_s));
+}
+
+static const char *agent_state(Client *super, const char *agent)
+{
+    static char state[32];
+    json_t *r = cl_call(super, "agents.list", NULL);
+    size_t i;
+    json_t *a;
+    state[0] = '\0';
+    json_array_foreach(json_object_get(ck_result(r), "agents"), i, a)
+    {
+        if (strcmp(json_string_value(json_object_get(a, "agent")), agent) == 0)
+            snprintf(state, sizeof(state), "%s", json_string_value(json_object_get(a, "state")));
+    }
+    json_decref(r);
+    return state;
+}
+
+static long long sql_for(const Org *o, const char *fmt)
+{
+    char sql[1024];
+    snprintf(sql, sizeof(sql), fmt, o->name);
+    return h_sql_int(kicd.conninfo, sql);
+}
+
+#define OF_TENANT " JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
+
+/* ---- wrap-up ---- */
+
+START_TEST(wrapup_measures_acw_and_frees_the_agent)
+{
+    Org o = org("wrap");
+    Client *b = cl_session(kicd.port, o.bridge), *a = cl_session(kicd.port, o.agent);
+    Client *s = cl_session(kicd.port, o.super);
+    json_decref(ok(cl_call(a, "agent.state.set", "{\"state\":\"available\"}")));
+    KicTime t0 = h_today(600);
+    answered_call(b, "w1", "a.jansen", "0612000001", t0, 100);
+    ck_assert_str_eq(agent_state(s, "a.jansen"), "acw");
+    /* wrapped up 42.5 s after the end (a desktop that queued it: `at`) */
+    json_t *r = cl_call(a, "call.wrapup", "{\"call_id\":\"w1\",\"category\":\"planning en roosters\",\"resolved\":true,\"follow_up\":\"none\",\"caller_type\":\"family\",\"note\":\"dochter belt over rooster\",\"at\":\"%s\"}", h_at(t0, 142.5));
+    ck_assert_double_eq_tol(json_real_value(json_object_get(ck_result(r), "acw_seconds")), 42.5, 0.001);
+    json_decref(r);
+    ck_assert_str_eq(agent_state(s, "a.jansen"), "available");
+    /* stored: the call, and the wrap-up with its note */
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM calls" OF_TENANT " AND call_id = 'w1' AND acw_s = 42.5 AND category = 'planning en roosters' AND resolved AND caller_type = 'family'"), 1);
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM wrapups" OF_TENANT " AND note = 'dochter belt over rooster' AND agent = 'a.jansen'"), 1);
+    /* live ACW average */
+    r = cl_call(s, "stats.live", NULL);
+    ck_assert_double_eq_tol(json_real_value(json_object_get(json_object_get(ck_result(r), "total"), "acw_avg_s")), 42.5, 0.01);
+    json_decref(r);
+    /* a wrap-up before the end: ACW 0; break chosen meanwhile stays */
+    answered_call(b, "w2", "a.jansen", "0612000002", t0 + 200 * KIC_USEC, 0);
+    json_decref(ok(cl_call(a, "agent.state.set", "{\"state\":\"break\",\"reason\":\"lunch\"}")));
+    r = cl_call(a, "call.wrapup", "{\"call_id\":\"w2\",\"category\":\"informatie\",\"resolved\":false,\"at\":\"%s\"}", h_at(t0, 230));
+    ck_assert_double_eq_tol(json_real_value(json_object_get(ck_result(r), "acw_seconds")), 0.0, 0.001);
+    json_decref(r);
+    event(b, "call.ended", "{\"event_id\":\"w2-e\",\"call_id\":\"w2\",\"at\":\"%s\"}", h_at(t0, 260));
+    ck_assert_str_eq(agent_state(s, "a.jansen"), "break");
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM calls" OF_TENANT " AND call_id = 'w2' AND acw_s = 0"), 1);
+    cl_close(b);
+    cl_close(a);
+    cl_close(s);
+}
+END_TEST
+
+START_TEST(wrapup_errors)
+{
+    Org o = org("wraperr");
+    Client *b = cl_session(kicd.port, o.bridge), *a = cl_session(kicd.port, o.agent);
+    Client *a2 = cl_session(kicd.port, o.agent2), *s = cl_session(kicd.port, o.super);
+    KicTime t0 = h_today(600);
+    answered_call(b, "e1", "a.jansen", "0612000003", t0, 60);
+    const char *good = "\"call_id\":\"e1\",\"category\":\"klacht\",\"resolved\":true";
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{\"call_id\":\"nope\",\"category\":\"klacht\",\"resolved\":true}"), -32004);
+    ck_assert_rpc_error(cl_call(a2, "call.wrapup", "{%s}", good), -32003);
+    ck_assert_rpc_error(cl_call(b, "call.wrapup", "{%s}", good), -32003);
+    ck_assert_rpc_error(cl_call(s, "call.wrapup", "{%s}", good), -32003);
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{\"call_id\":\"e1\",\"category\":\"astrologie\",\"resolved\":true}"), -32602);
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{%s,\"at\":\"%s\"}", good, h_at(h_today(0), 3600)), -32602);
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{%s,\"at\":\"%s\"}", good, h_at(t0, 5)), -32602); /* before the answer */
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{%s,\"at\":\"gisteren\"}", good), -32602);
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{\"category\":\"klacht\",\"resolved\":true}"), -32602);
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{\"call_id\":\"e1\",\"resolved\":true}"), -32602);
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{\"call_id\":\"e1\",\"category\":\"klacht\"}"), -32602);
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{\"call_id\":\"e1\",\"category\":\"klacht\",\"resolved\":\"yes\"}"), -32602);
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{%s,\"follow_up\":\"later\"}", good), -32602);
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{%s,\"caller_type\":\"alien\"}", good), -32602);
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{%s,\"note\":17}", good), -32602);
+    /* nothing was recorded by any of those */
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM wrapups" OF_TENANT), 0);
+    json_decref(ok(cl_call(a, "call.wrapup", "{%s}", good)));
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{%s}", good), -32009);
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM wrapups" OF_TENANT), 1);
+    cl_close(b);
+    cl_close(a);
+    cl_close(a2);
+    cl_close(s);
+}
+END_TEST
+
+START_TEST(categories_are_the_tenants_and_kicctl_edits_them)
+{
+    Org o = org("cats");
+    Client *b = cl_session(kicd.port, o.bridge), *a = cl_session(kicd.port, o.agent);
+    answered_call(b, "c1", "a.jansen", "0612000004", h_today(300), 30);
+    answered_call(b, "c2", "a.jansen", "0612000005", h_today(200), 30);
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{\"call_id\":\"c1\",\"category\":\"valpreventie\",\"resolved\":true}"), -32602);
+    ck_assert_int_eq(h_kicctl(&kicd, NULL, "category", "add", "--tenant", o.name, "--name", "valpreventie", NULL), 0);
+    /* kicd hears it on kic_config */
+    json_t *r = NULL;
+    for (int i = 0; i < 50; i++) {
+        json_decref(r);
+        r = cl_call(a, "call.wrapup", "{\"call_id\":\"c1\",\"category\":\"valpreventie\",\"resolved\":true}");
+        if (rpc_code(r) == 0)
+            break;
+        usleep(100000);
+    }
+    ck_result(r);
+    json_decref(r);
+    ck_assert_int_eq(h_kicctl(&kicd, NULL, "category", "remove", "--tenant", o.name, "--name", "klacht", NULL), 0);
+    usleep(500000);
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{\"call_id\":\"c2\",\"category\":\"klacht\",\"resolved\":true}"), -32602);
+    cl_close(b);
+    cl_close(a);
+}
+END_TEST
+
+/* ---- history, repeats, audit ---- */
+
+START_TEST(caller_history_shows_the_window_and_is_audited)
+{
+    Org o = org("hist");
+    Client *b = cl_session(kicd.port, o.bridge), *a = cl_session(kicd.port, o.agent);
+    Client *a2 = cl_session(kicd.port, o.agent2), *s = cl_session(kicd.port, o.super);
+    KicTime now = h_today(0);
+    const char *caller = "+31 6 5555 0001";
+    /* 9 days ago (outside the window), 3 days ago by b.devries with a
+     * note, yesterday by a.jansen with a note, and now */
+    answered_call(b, "h-9d", "b.devries", caller, now - 9 * 86400LL * KIC_USEC, 60);
+    answered_call(b, "h-3d", "b.devries", caller, now - 3 * 86400LL * KIC_USEC, 60);
+    json_decref(ok(cl_call(a2, "call.wrapup", "{\"call_id\":\"h-3d\",\"category\":\"facturen en eigen bijdrage\",\"resolved\":false,\"note\":\"NOTE-OF-B\",\"at\":\"%s\"}", h_at(now - 3 * 86400LL * KIC_USEC, 70))));
+    answered_call(b, "h-1d", "a.jansen", caller, now - 86400LL * KIC_USEC, 60);
+    json_decref(ok(cl_call(a, "call.wrapup", "{\"call_id\":\"h-1d\",\"category\":\"klacht\",\"resolved\":true,\"note\":\"NOTE-OF-A\",\"at\":\"%s\"}", h_at(now - 86400LL * KIC_USEC, 70))));
+    answered_call(b, "h-now", "a.jansen", caller, now - 30 * KIC_USEC, 0);
+    /* call.connected told the desktop: 2 earlier contacts in the window */
+    json_t *n = cl_wait_notification(a, "call.connected", 3000);
+    while (n && strcmp(json_string_value(json_object_get(json_object_get(n, "params"), "call_id")), "h-now") != 0) {
+        json_decref(n);
+        n = cl_wait_notification(a, "call.connected", 3000);
+    }
+    ck_assert_ptr_nonnull(n);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(n, "params"), "repeat_contacts")), 2);
+    json_decref(n);
+
+    json_t *r = cl_call(a, "caller.history", "{\"call_id\":\"h-now\"}");
+    json_t *contacts = json_object_get(ck_result(r), "contacts");
+    ck_assert_uint_eq(json_array_size(contacts), 2);
+    json_t *first = json_array_get(contacts, 0), *second = json_array_get(contacts, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(first, "call_id")), "h-1d");
+    ck_assert_str_eq(json_string_value(json_object_get(first, "category")), "klacht");
+    ck_assert_str_eq(json_string_value(json_object_get(first, "outcome")), "answered");
+    ck_assert_str_eq(json_string_value(json_object_get(first, "note")), "NOTE-OF-A");
+    ck_assert_str_eq(json_string_value(json_object_get(second, "call_id")), "h-3d");
+    ck_assert_ptr_null(json_object_get(second, "note")); /* another agent's note: never */
+    char *text = json_dumps(r, JSON_COMPACT);
+    ck_assert_ptr_null(strstr(text, "NOTE-OF-B"));
+    free(text);
+    json_decref(r);
+    /* the read is in the audit log: who, which caller, what, where */
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM audit_log" OF_TENANT " AND user_name = 'a.jansen' AND action = 'caller.history' AND subject = 'h-now' AND length(caller_key) = 64 AND peer LIKE '127.0.0.1:%%'"), 1);
+    /* someone else's call, an unknown one; a supervisor may ask any */
+    ck_assert_rpc_error(cl_call(a2, "caller.history", "{\"call_id\":\"h-now\"}"), -32003);
+    ck_assert_rpc_error(cl_call(a, "caller.history", "{\"call_id\":\"nope\"}"), -32004);
+    ck_assert_rpc_error(cl_call(s, "caller.history", "{\"call_id\":\"nope\"}"), -32004);
+    ck_assert_rpc_error(cl_call(a, "caller.history", "{}"), -32602);
+    ck_assert_rpc_error(cl_call(b, "caller.history", "{\"call_id\":\"h-now\"}"), -32003);
+    r = cl_call(s, "caller.history", "{\"call_id\":\"h-now\"}");
+    ck_assert_uint_eq(json_array_size(json_object_get(ck_result(r), "contacts")), 2);
+    json_decref(r);
+    /* the audit log cannot be changed, not even by the database owner */
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit_log" OF_TENANT, o.name);
+    long long before = h_sql_int(kicd.conninfo, sql);
+    PGconn *db = PQconnectdb(kicd.conninfo);
+    PGresult *pr = PQexec(db, "UPDATE audit_log SET user_name = 'x'");
+    ck_assert_int_eq(PQresultStatus(pr), PGRES_FATAL_ERROR);
+    PQclear(pr);
+    pr = PQexec(db, "DELETE FROM audit_log");
+    ck_assert_int_eq(PQresultStatus(pr), PGRES_FATAL_ERROR);
+    PQclear(pr);
+    PQfinish(db);
+    ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), before);
+    /* repeats in storage: the 3-day and 1-day contacts were followed
+     * within 7 days; the 9-day one too (by the 3-day one, 6 days later) */
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM calls" OF_TENANT " AND followed_by_repeat"), 3);
+    cl_close(b);
+    cl_close(a);
+    cl_close(a2);
+    cl_close(s);
+}
+END_TEST
+
+START_TEST(transfers_count_once_and_are_never_fcr)
+{
+    Org o = org("xfer");
+    Client *b = cl_session(kicd.port, o.bridge), *a = cl_session(kicd.port, o.agent);
+    Client *s = cl_session(kicd.port, o.super);
+    KicTime t0 = h_today(900);
+    /* transferred twice (to a care team, then on), resolved: still one
+     * transfer, not handled independently, not FCR */
+    answered_call(b, "x1", "a.jansen", "0612000011", t0, 0);
+    event(b, "call.transferred", "{\"event_id\":\"x1-t1\",\"call_id\":\"x1\",\"at\":\"%s\",\"agent\":\"a.jansen\",\"target\":\"wijkteam-noord\",\"target_kind\":\"care_team\",\"mode\":\"attended\"}", h_at(t0, 50));
+    event(b, "call.transferred", "{\"event_id\":\"x1-t2\",\"call_id\":\"x1\",\"at\":\"%s\",\"agent\":\"a.jansen\",\"target\":\"+31785550000\",\"target_kind\":\"external\"}", h_at(t0, 80));
+    event(b, "call.ended", "{\"event_id\":\"x1-e\",\"call_id\":\"x1\",\"at\":\"%s\"}", h_at(t0, 200));
+    json_decref(ok(cl_call(a, "call.wrapup", "{\"call_id\":\"x1\",\"category\":\"wijkverpleging\",\"resolved\":true}")));
+    /* settled by the KIC itself */
+    answered_call(b, "x2", "a.jansen", "0612000012", t0 + 300 * KIC_USEC, 60);
+    json_decref(ok(cl_call(a, "call.wrapup", "{\"call_id\":\"x2\",\"category\":\"informatie\",\"resolved\":true}")));
+    json_t *r = cl_call(s, "stats.live", NULL);
+    json_t *t = json_object_get(ck_result(r), "total");
+    ck_assert_double_eq_tol(json_real_value(json_object_get(t, "transfer_rate")), 0.5, 1e-9);
+    ck_assert_double_eq_tol(json_real_value(json_object_get(t, "handled_independently_rate")), 0.5, 1e-9);
+    ck_assert_double_eq_tol(json_real_value(json_object_get(t, "fcr_rate")), 0.5, 1e-9);
+    json_decref(r);
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM calls" OF_TENANT " AND call_id = 'x1' AND transferred AND transfer_kind = 'care_team' AND team = 'wijkteam-noord' AND talk_s = 40"), 1);
+    cl_close(b);
+    cl_close(a);
+    cl_close(s);
+}
+END_TEST
+
+/* ---- callbacks ---- */
+
+static json_t *callbacks_of(Client *c, const char *params)
+{
+    json_t *r = cl_call(c, "callback.list", "%s", params ? params : "{}");
+    json_t *list = json_incref(json_object_get(ck_result(r), "callbacks"));
+    json_decref(r);
+    return list;
+}
+
+START_TEST(callback_lifecycle_numbers_and_summary)
+{
+    Org o = org("cb");
+    Client *b = cl_session(kicd.port, o.bridge), *a = cl_session(kicd.port, o.agent);
+    Client *a2 = cl_session(kicd.port, o.agent2), *s = cl_session(kicd.port, o.super);
+    /* IVR callbacks of queue "thuiszorg" go to team "kic" */
+    ck_assert_int_eq(h_kicctl(&kicd, NULL, "queue-team", "set", "--tenant", o.name, "--queue", "thuiszorg", "--team", "kic", NULL), 0);
+    usleep(300000);
+    KicTime now = h_today(0);
+    event(b, "callback.requested", "{\"event_id\":\"cb1-req\",\"callback_id\":\"ivr-1\",\"caller\":\"06 1234 9999\",\"queue\":\"thuiszorg\",\"at\":\"%s\"}", h_at(now, -60));
+    json_t *n = cl_wait_notification(a, "callback.assigned", 3000);
+    ck_assert_ptr_nonnull(n);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(n, "params"), "team")), "kic");
+    json_decref(n);
+    /* an agent's callback for a care team, due an hour ago (overdue) */
+    json_t *r = cl_call(a, "callback.create", "{\"caller\":\"0031 6 1234 8888\",\"team\":\"wijkteam-noord\",\"note\":\"over indicatie\",\"due_by\":\"%s\"}", h_at(now, -3600));
+    const char *cb2 = json_string_value(json_object_get(ck_result(r), "callback_id"));
+    char id2[64];
+    snprintf(id2, sizeof(id2), "%s", cb2);
+    json_decref(r);
+    /* a.jansen's teams: kic and wijkteam-noord: both; b.devries: kic only */
+    json_t *list = callbacks_of(a, NULL);
+    ck_assert_uint_eq(json_array_size(list), 2);
+    json_decref(list);
+    list = callbacks_of(a2, NULL);
+    ck_assert_uint_eq(json_array_size(list), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "caller")), "+31612349999");
+    json_decref(list);
+    /* showing numbers is audited, one row per callback shown */
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM audit_log" OF_TENANT " AND action = 'callback.list'"), 3);
+    /* claim, conflict, no answer (kept open, attempt counted), reached */
+    r = cl_call(a2, "callback.claim", "{\"callback_id\":\"ivr-1\"}");
+    ck_assert_str_eq(json_string_value(json_object_get(ck_result(r), "status")), "claimed");
+    json_decref(r);
+    ck_assert_rpc_error(cl_call(a, "callback.claim", "{\"callback_id\":\"ivr-1\"}"), -32009);
+    ck_assert_rpc_error(cl_call(a, "callback.complete", "{\"callback_id\":\"ivr-1\",\"outcome\":\"reached\"}"), -32009);
+    r = cl_call(a2, "callback.complete", "{\"callback_id\":\"ivr-1\",\"outcome\":\"no_answer\",\"note\":\"voicemail\"}");
+    ck_assert_str_eq(json_string_value(json_object_get(ck_result(r), "status")), "open");
+    ck_assert_int_eq(json_integer_value(json_object_get(ck_result(r), "attempts")), 1);
+    json_decref(r);
+    r = cl_call(a, "callback.complete", "{\"callback_id\":\"ivr-1\",\"outcome\":\"reached\"}");
+    ck_assert_str_eq(json_string_value(json_object_get(ck_result(r), "status")), "done");
+    ck_assert_int_eq(json_integer_value(json_object_get(ck_result(r), "attempts")), 2);
+    json_decref(r);
+    ck_assert_rpc_error(cl_call(a, "callback.complete", "{\"callback_id\":\"ivr-1\",\"outcome\":\"reached\"}"), -32009);
+    ck_assert_rpc_error(cl_call(a, "callback.claim", "{\"callback_id\":\"nope\"}"), -32004);
+    ck_assert_rpc_error(cl_call(a, "callback.complete", "{\"callback_id\":\"nope\",\"outcome\":\"reached\"}"), -32004);
+    /* the number is gone from storage once closed; kept while open */
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM callbacks" OF_TENANT " AND callback_id = 'ivr-1' AND status = 'done' AND number IS NULL AND attempts = 2"), 1);
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM callbacks" OF_TENANT " AND callback_id = '%s' AND number = '+31612348888'", o.name, id2);
+    ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 1);
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM callback_notes" OF_TENANT), 2);
+    /* the supervisor's view */
+    r = cl_call(s, "callbacks.summary", NULL);
+    json_t *total = json_object_get(ck_result(r), "total");
+    ck_assert_int_eq(json_integer_value(json_object_get(total, "open")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(total, "overdue")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(total, "completed_today")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(total, "completed_on_time")), 1);
+    ck_assert(json_real_value(json_object_get(total, "mean_time_to_complete_s")) >= 60.0);
+    ck_assert_uint_eq(json_array_size(json_object_get(ck_result(r), "teams")), 2);
+    json_decref(r);
+    r = cl_call(s, "callbacks.summary", "{\"team\":\"wijkteam-noord\"}");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(ck_result(r), "total"), "overdue")), 1);
+    json_decref(r);
+    r = cl_call(s, "stats.live", NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(ck_result(r), "total"), "callbacks_open")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(ck_result(r), "total"), "callbacks_overdue")), 1);
+    json_decref(r);
+    /* bad input and roles */
+    ck_assert_rpc_error(cl_call(a, "callback.create", "{\"caller\":\"anonymous\",\"team\":\"kic\"}"), -32602);
+    ck_assert_rpc_error(cl_call(a, "callback.create", "{\"caller\":\"0612345678\"}"), -32602);
+    ck_assert_rpc_error(cl_call(a, "callback.create", "{\"caller\":\"0612345678\",\"team\":\"kic\",\"due_by\":\"soon\"}"), -32602);
+    ck_assert_rpc_error(cl_call(a, "callback.complete", "{\"callback_id\":\"x\",\"outcome\":\"maybe\"}"), -32602);
+    ck_assert_rpc_error(cl_call(a, "callback.complete", "{\"callback_id\":\"x\"}"), -32602);
+    ck_assert_rpc_error(cl_call(a, "callback.list", "{\"status\":\"lost\"}"), -32602);
+    ck_assert_rpc_error(cl_call(b, "callback.create", "{\"caller\":\"0612345678\",\"team\":\"kic\"}"), -32003);
+    ck_assert_rpc_error(cl_call(s, "callback.claim", "{\"callback_id\":\"ivr-1\"}"), -32003);
+    ck_assert_rpc_error(cl_call(a, "callbacks.summary", NULL), -32003);
+    ck_assert_rpc_error(cl_call(b, "callback.list", NULL), -32003);
+    cl_close(b);
+    cl_close(a);
+    cl_close(a2);
+    cl_close(s);
+}
+END_TEST
+
+START_TEST(callbacks_of_two_tenants_stay_apart)
+{
+    Org x = org("cbx"), y = org("cby");
+    Client *bx = cl_session(kicd.port, x.bridge), *ay = cl_session(kicd.port, y.agent);
+    event(bx, "callback.requested", "{\"event_id\":\"same\",\"callback_id\":\"same-id\",\"caller\":\"0612341234\",\"queue\":\"kic\",\"at\":\"%s\"}", h_at(h_today(10), 0));
+    ck_assert_rpc_error(cl_call(ay, "callback.claim", "{\"callback_id\":\"same-id\"}"), -32004);
+    json_t *list = callbacks_of(ay, "{\"team\":\"kic\"}");
+    ck_assert_uint_eq(json_array_size(list), 0);
+    json_decref(list);
+    cl_close(bx);
+    cl_close(ay);
+}
+END_TEST
+
+int main(void)
+{
+    kicd_init(&kicd, "aftercall", NULL);
+    kicd_start(&kicd);
+    Suite *s = suite_create("aftercall");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, wrapup_measures_acw_and_frees_the_agent);
+    tcase_add_test(tc, wrapup_errors);
+    tcase_add_test(tc, categories_are_the_tenants_and_kicctl_edits_them);
+    tcase_add_test(tc, caller_history_shows_the_window_and_is_audited);
+    tcase_add_test(tc, transfers_count_once_and_are_never_fcr);
+    tcase_add_test(tc, callback_lifecycle_numbers_and_summary);
+    tcase_add_test(tc, callbacks_of_two_tenants_stay_apart);
+    suite_add_tcase(s, tc);
+    return h_run_suite(s, &kicd);
+}
