@@ -1,0 +1,453 @@
+/* kic-sim: simulates a KIC (a telephony bridge plus agents) against kicd
+ * over the real protocol. Live mode paces the model by the wall clock
+ * (--speed model seconds per second, stamped now); bulk mode (--days)
+ * back-fills days that end now as fast as kicd answers. --stdout prints
+ * the stream instead of sending it. Options come from one table (flag,
+ * environment variable, default, help). */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "driver.h"
+#include "log.h"
+
+typedef struct Options {
+    const char *server, *bridge_token, *agents_file, *agent_count, *days, *until, *speed, *hours,
+        *start, *calls_per_year, *seed, *id_prefix, *team, *untimed, *max_inflight, *summary,
+        *log_level, *tz;
+    bool summer_peak, to_stdout, no_progress;
+} Options;
+
+typedef struct OptionSpec {
+    const char *name;
+    int has_arg;
+    const char *env;      /* read when the flag is absent; NULL: none */
+    const char *fallback; /* default; NULL: none */
+    size_t offset;        /* of the const char * in Options; SPECIAL: a switch */
+    const char *help;
+} OptionSpec;
+
+#define OPT(field) offsetof(Options, field)
+#define SPECIAL ((size_t)-1)
+
+static const OptionSpec specs[] = {
+    {"server", 1, "KIC_SERVER", "127.0.0.1:7411", OPT(server), "kicd HOST:PORT"},
+    {"bridge-token", 1, "KIC_BRIDGE_TOKEN", NULL, OPT(bridge_token),
+     "token of a user with role bridge (prefer the environment)"},
+    {"agents", 1, "KIC_SIM_AGENTS", NULL, OPT(agents_file),
+     "file of 'agent-id token' lines, one per agent (role agent, e.g. team kic)"},
+    {"agent-count", 1, NULL, NULL, OPT(agent_count),
+     "agents in the pool [default: the lines of --agents, else sized for the volume]"},
+    {"days", 1, NULL, NULL, OPT(days), "bulk mode: back-fill N local days ending now (today included)"},
+    {"until", 1, NULL, NULL, OPT(until), "bulk: the end, RFC 3339 [default: now]"},
+    {"speed", 1, NULL, "60", OPT(speed), "live: model seconds per real second (60: an hour a minute)"},
+    {"hours", 1, NULL, NULL, OPT(hours), "live: stop after N model hours [default: run until a signal]"},
+    {"start", 1, NULL, NULL, OPT(start),
+     "live: the model clock's start, RFC 3339 (stamps are still now) [default: now]"},
+    {"calls-per-year", 1, NULL, "115000", OPT(calls_per_year), "inbound calls a year"},
+    {"summer-peak", 0, NULL, NULL, SPECIAL,
+     "July and August: more household-care calls and callbacks, fewer staff, longer waits"},
+    {"seed", 1, "KIC_SIM_SEED", "1", OPT(seed), "the model's seed: the same seed, the same stream"},
+    {"id-prefix", 1, NULL, NULL, OPT(id_prefix),
+     "call ids read PREFIX-N [default: sim<seed>-<b|l><model start YYYYMMDDHHMM>]"},
+    {"team", 1, NULL, "kic", OPT(team), "the team of callbacks agents create"},
+    {"untimed", 1, NULL, NULL, OPT(untimed),
+     "send|skip agent states and the callback flow: kicd stamps agent.state.set and "
+     "callback.create/claim/complete on arrival (callback.requested goes with them) "
+     "[default: send live, skip bulk]"},
+    {"max-inflight", 1, NULL, "512", OPT(max_inflight), "requests pipelined per connection"},
+    {"summary", 1, NULL, NULL, OPT(summary), "write a JSON summary of the run to this file"},
+    {"stdout", 0, NULL, NULL, SPECIAL,
+     "print the stream as JSON lines instead of sending it (no kicd, no tokens)"},
+    {"no-progress", 0, NULL, NULL, SPECIAL, "no progress bar (bulk, on a terminal)"},
+    {"tz", 1, NULL, "Europe/Amsterdam", OPT(tz), "the KIC's time zone (curve, calendar, stamps)"},
+    {"log-level", 1, "KIC_LOG_LEVEL", "info", OPT(log_level), "error|warn|info|debug"},
+    {"help", 0, NULL, NULL, SPECIAL, "this text"},
+    {"version", 0, NULL, NULL, SPECIAL, "the version"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: kic-sim [OPTION]...\n"
+                 "Simulates a KIC (telephony bridge plus agents) against kicd over its protocol.\n\n"
+                 "  kic-sim --agents agents.txt                     live, an hour a minute\n"
+                 "  kic-sim --days 365 --agents agents.txt          a year back-filled, ending now\n"
+                 "  kic-sim --days 7 --stdout                       the stream as JSON lines\n\n");
+    for (size_t i = 0; i < KIC_ARRAY_LEN(specs); i++) {
+        const OptionSpec *s = &specs[i];
+        char flag[64];
+        snprintf(flag, sizeof(flag), "--%s%s", s->name, s->has_arg ? " X" : "");
+        fprintf(out, "  %-20s %s", flag, s->help);
+        if (s->env || s->fallback) {
+            fprintf(out, " [");
+            if (s->env)
+                fprintf(out, "env %s%s", s->env, s->fallback ? ", " : "");
+            if (s->fallback)
+                fprintf(out, "default %s", s->fallback);
+            fprintf(out, "]");
+        }
+        fprintf(out, "\n");
+    }
+    fprintf(out, "\nThe model, its numbers and examples: tools/kic-sim/README.md.\n");
+}
+
+static const char **field(Options *o, const OptionSpec *s)
+{
+    return (const char **)((char *)o + s->offset);
+}
+
+/* 0: go on; otherwise the exit code (-1: done, exit 0). */
+static int parse_options(int argc, char **argv, Options *o)
+{
+    struct option longopts[KIC_ARRAY_LEN(specs) + 1];
+    for (size_t i = 0; i < KIC_ARRAY_LEN(specs); i++)
+        longopts[i] = (struct option){specs[i].name, specs[i].has_arg, NULL, (int)i + 256};
+    longopts[KIC_ARRAY_LEN(specs)] = (struct option){NULL, 0, NULL, 0};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (ch == 'h') {
+            usage(stdout);
+            return -1;
+        }
+        if (ch < 256) {
+            usage(stderr);
+            return 2;
+        }
+        const OptionSpec *s = &specs[ch - 256];
+        if (strcmp(s->name, "help") == 0) {
+            usage(stdout);
+            return -1;
+        } else if (strcmp(s->name, "version") == 0) {
+            printf("kic-sim %s\n", KIC_VERSION);
+            return -1;
+        } else if (strcmp(s->name, "summer-peak") == 0) {
+            o->summer_peak = true;
+        } else if (strcmp(s->name, "stdout") == 0) {
+            o->to_stdout = true;
+        } else if (strcmp(s->name, "no-progress") == 0) {
+            o->no_progress = true;
+        } else {
+            *field(o, s) = optarg;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "kic-sim: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    for (size_t i = 0; i < KIC_ARRAY_LEN(specs); i++) {
+        const OptionSpec *s = &specs[i];
+        if (s->offset == SPECIAL || *field(o, s))
+            continue;
+        const char *e = s->env ? getenv(s->env) : NULL;
+        *field(o, s) = e && *e ? e : s->fallback;
+    }
+    return 0;
+}
+
+static bool parse_number(const char *name, const char *text, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !isfinite(v) || v < min || v > max) {
+        fprintf(stderr, "kic-sim: --%s must be a number from %g to %g\n", name, min, max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool parse_int(const char *name, const char *text, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max) {
+        fprintf(stderr, "kic-sim: --%s must be a whole number from %lld to %lld\n", name, min, max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool parse_endpoint(const char *text, DriverConfig *cfg)
+{
+    const char *host = text, *colon;
+    size_t hlen;
+    if (*text == '[') { /* [::1]:7411 */
+        const char *close = strchr(text, ']');
+        if (!close)
+            return false;
+        host = text + 1;
+        hlen = (size_t)(close - host);
+        colon = close[1] == ':' ? close + 1 : NULL;
+        if (close[1] && !colon)
+            return false;
+    } else {
+        colon = strrchr(text, ':');
+        hlen = colon ? (size_t)(colon - text) : strlen(text);
+    }
+    if (hlen == 0 || hlen >= sizeof(cfg->host))
+        return false;
+    memcpy(cfg->host, host, hlen);
+    cfg->host[hlen] = '\0';
+    cfg->port = 7411;
+    if (colon) {
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        if (*end || port < 1 || port > 65535)
+            return false;
+        cfg->port = (int)port;
+    }
+    return true;
+}
+
+#define MAX_AGENTS 1000
+
+typedef struct AgentFile {
+    char *ids[MAX_AGENTS], *tokens[MAX_AGENTS];
+    int n;
+} AgentFile;
+
+/* Lines "agent-id token"; blank lines and '#' comments are skipped. */
+static bool read_agents(const char *path, AgentFile *af)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "kic-sim: cannot read %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    char line[1024];
+    int lineno = 0;
+    bool ok = true;
+    while (ok && fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *save, *id = strtok_r(line, " \t\r\n", &save);
+        if (!id || id[0] == '#')
+            continue;
+        char *token = strtok_r(NULL, " \t\r\n", &save);
+        char *extra = strtok_r(NULL, " \t\r\n", &save);
+        if (!token || extra || strlen(id) > KIC_MAX_FIELD) {
+            fprintf(stderr, "kic-sim: %s:%d: expected 'agent-id token'\n", path, lineno);
+            ok = false;
+        } else if (af->n == MAX_AGENTS) {
+            fprintf(stderr, "kic-sim: %s: at most %d agents\n", path, MAX_AGENTS);
+            ok = false;
+        } else {
+            af->ids[af->n] = strdup(id);
+            af->tokens[af->n] = strdup(token);
+            if (!af->ids[af->n] || !af->tokens[af->n])
+                ok = false;
+            af->n++;
+        }
+    }
+    fclose(f);
+    if (ok && af->n == 0) {
+        fprintf(stderr, "kic-sim: %s names no agents\n", path);
+        ok = false;
+    }
+    return ok;
+}
+
+static void agents_free(AgentFile *af)
+{
+    for (int i = 0; i < af->n; i++) {
+        free(af->ids[i]);
+        free(af->tokens[i]);
+    }
+}
+
+static KicTime wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (KicTime)ts.tv_sec * KIC_USEC + ts.tv_nsec / 1000;
+}
+
+/* The stream as JSON lines: what would be sent, and over which connection. */
+static int print_stream(Sim *sim)
+{
+    SimAction a;
+    while (sim_next(sim, &a)) {
+        const char *conn = a.agent == SIM_BRIDGE ? "bridge" : sim_agent_id(sim, a.agent);
+        char stamp[40];
+        time_format_local(a.stamp, stamp, sizeof(stamp));
+        printf("{\"seq\":%llu,\"stamp\":\"%s\",\"conn\":\"%s\",\"method\":\"%s\",\"params\":%s",
+               (unsigned long long)a.seq, stamp, conn, sim_method_names[a.method], a.params);
+        if (a.after)
+            printf(",\"after\":%llu", (unsigned long long)a.after);
+        if (a.follows)
+            printf(",\"follows\":%llu", (unsigned long long)a.follows);
+        if (a.callback_ref)
+            printf(",\"callback_ref\":%llu", (unsigned long long)a.callback_ref);
+        printf("}\n");
+        sim_action_clear(&a);
+    }
+    const SimStats *st = sim_stats(sim);
+    log_write(LOG_INFO,
+              "%llu calls, %llu contacts (%llu answered, %llu abandoned, %llu transferred), "
+              "%llu wrap-ups, %llu actions",
+              (unsigned long long)st->calls, (unsigned long long)st->contacts,
+              (unsigned long long)st->answered, (unsigned long long)st->abandoned,
+              (unsigned long long)st->transferred, (unsigned long long)st->wrapups,
+              (unsigned long long)st->actions);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    Options o = {0};
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    setenv("TZ", o.tz, 1);
+    tzset();
+    LogLevel level;
+    if (!log_level_parse(o.log_level, &level)) {
+        fprintf(stderr, "kic-sim: --log-level must be error, warn, info or debug\n");
+        return 2;
+    }
+    log_set_level(level);
+
+    static Driver d;
+    static AgentFile af;
+    SimConfig sc = {.speed = 1.0, .end = KIC_TIME_NONE};
+    DriverConfig *dc = &d.cfg;
+    double cpy, speed = 60;
+    long long seed, count = 0, days = 0, inflight;
+    rc = 2;
+    if (!parse_number("calls-per-year", o.calls_per_year, 1, 1e9, &cpy) ||
+        !parse_int("seed", o.seed, 0, INT64_MAX, &seed) ||
+        !parse_int("max-inflight", o.max_inflight, 1, 100000, &inflight) ||
+        (o.agent_count && !parse_int("agent-count", o.agent_count, 1, MAX_AGENTS, &count)) ||
+        (o.days && !parse_int("days", o.days, 1, 3660, &days)))
+        goto out;
+    if (o.agents_file && !read_agents(o.agents_file, &af))
+        goto out;
+    if (af.n && count > af.n) {
+        fprintf(stderr, "kic-sim: --agent-count %lld but %s names %d agents\n", count,
+                o.agents_file, af.n);
+        goto out;
+    }
+    bool bulk = o.days != NULL;
+    if (bulk && (o.hours || o.start)) {
+        fprintf(stderr, "kic-sim: --hours and --start are for live mode; --days is bulk\n");
+        goto out;
+    }
+    if (!bulk && o.until) {
+        fprintf(stderr, "kic-sim: --until is for bulk mode (--days)\n");
+        goto out;
+    }
+    KicTime now = wall_now() / KIC_USEC * KIC_USEC;
+    if (bulk) {
+        KicTime until = now;
+        if (o.until && !time_parse_rfc3339(o.until, &until)) {
+            fprintf(stderr, "kic-sim: --until must be RFC 3339, e.g. 2026-03-01T00:00:00+01:00\n");
+            goto out;
+        }
+        sc.start = time_add_local_days(time_local_day_start(until - 1), -(int)(days - 1));
+        sc.end = until;
+        sc.stamp_origin = sc.start;
+    } else {
+        if (!parse_number("speed", o.speed, 0.001, 100000, &speed))
+            goto out;
+        sc.start = now;
+        if (o.start && !time_parse_rfc3339(o.start, &sc.start)) {
+            fprintf(stderr, "kic-sim: --start must be RFC 3339\n");
+            goto out;
+        }
+        sc.stamp_origin = now;
+        sc.speed = speed;
+        if (o.hours) {
+            double hours;
+            if (!parse_number("hours", o.hours, 0.01, 1e6, &hours))
+                goto out;
+            sc.end = sc.start + (KicTime)(hours * 3600.0 * KIC_USEC);
+        } else if (o.to_stdout) {
+            fprintf(stderr, "kic-sim: --stdout needs an end: --hours or --days\n");
+            goto out;
+        }
+    }
+    char prefix[128];
+    if (o.id_prefix) {
+        snprintf(prefix, sizeof(prefix), "%s", o.id_prefix);
+    } else {
+        char stamp[40];
+        time_format_local(sc.start, stamp, sizeof(stamp)); /* 2026-03-01T07:00:00.000+01:00 */
+        snprintf(prefix, sizeof(prefix), "sim%lld-%c%.4s%.2s%.2s%.2s%.2s", seed, bulk ? 'b' : 'l',
+                 stamp, stamp + 5, stamp + 8, stamp + 11, stamp + 14);
+    }
+    if (!*prefix || strlen(prefix) > 100) {
+        fprintf(stderr, "kic-sim: --id-prefix must be 1 to 100 bytes\n");
+        goto out;
+    }
+    bool untimed = !bulk;
+    if (o.untimed) {
+        if (strcmp(o.untimed, "send") != 0 && strcmp(o.untimed, "skip") != 0) {
+            fprintf(stderr, "kic-sim: --untimed must be send or skip\n");
+            goto out;
+        }
+        untimed = strcmp(o.untimed, "send") == 0;
+    }
+    sc.seed = (uint64_t)seed;
+    sc.calls_per_year = cpy;
+    sc.summer_peak = o.summer_peak;
+    sc.agents = (int)(count ? count : af.n);
+    sc.agent_ids = af.n ? (const char *const *)af.ids : NULL;
+    sc.id_prefix = prefix;
+    sc.team = o.team;
+    sc.untimed = untimed;
+    char err[128];
+    Sim *sim = sim_new(&sc, err, sizeof(err));
+    if (!sim) {
+        fprintf(stderr, "kic-sim: %s\n", err);
+        goto out;
+    }
+    char from[40], to[40] = "(no end)";
+    time_format_local(sc.start, from, sizeof(from));
+    if (sc.end != KIC_TIME_NONE)
+        time_format_local(sc.end, to, sizeof(to));
+    log_write(LOG_INFO, "kic-sim %s: %s, %s to %s, %.0f calls a year%s, %d agents, seed %lld, ids %s-N",
+              KIC_VERSION, bulk ? "bulk" : "live", from, to, cpy,
+              o.summer_peak ? " with the summer peak" : "", sim_agent_count(sim), seed, prefix);
+    if (o.to_stdout) {
+        rc = print_stream(sim);
+        sim_free(sim);
+        goto out;
+    }
+    if (!parse_endpoint(o.server, dc)) {
+        fprintf(stderr, "kic-sim: --server takes HOST:PORT\n");
+        sim_free(sim);
+        goto out;
+    }
+    if (!o.bridge_token || !*o.bridge_token) {
+        fprintf(stderr, "kic-sim: a bridge token is needed: --bridge-token or KIC_BRIDGE_TOKEN\n");
+        sim_free(sim);
+        goto out;
+    }
+    d.sim = sim;
+    dc->bridge_token = o.bridge_token;
+    dc->agent_tokens = af.n ? (const char *const *)af.tokens : NULL;
+    dc->bulk = bulk;
+    dc->max_inflight = (size_t)inflight;
+    dc->connect_timeout = 10 * KIC_USEC;
+    dc->ping_interval = 30 * KIC_USEC;
+    dc->progress = bulk && !o.no_progress && isatty(2);
+    dc->summary_path = o.summary;
+    dc->id_prefix = prefix;
+    dc->seed = (uint64_t)seed;
+    dc->model_start = sc.start;
+    dc->model_end = sc.end;
+    dc->stamp_origin = sc.stamp_origin;
+    dc->speed = sc.speed;
+    rc = driver_run(&d) ? 0 : 1;
+    sim_free(sim);
+out:
+    agents_free(&af);
+    return rc;
+}
