@@ -66,7 +66,7 @@ static void copy_field(char *dst, const char *src)
 
 void effects_reset(Effects *fx)
 {
-    fx->ndirty = fx->nnew = fx->ntransitions = fx->nnotices = fx->ncallbacks = 0;
+    fx->ndirty = fx->nnew = fx->ntransitions = fx->nnotices = fx->ncallbacks = fx->ndeltas = 0;
 }
 
 void effects_free(Effects *fx)
@@ -76,6 +76,7 @@ void effects_free(Effects *fx)
     free(fx->transitions);
     free(fx->notices);
     free(fx->callbacks);
+    free(fx->deltas);
     memset(fx, 0, sizeof(*fx));
 }
 
@@ -131,6 +132,71 @@ static void add_notice(Effects *fx, NoticeKind kind, const Call *call, const Cal
     copy_field(n->queue, call->sum.queue);
     n->transferred = leg->by_transfer;
     n->earlier_contacts = call->earlier_contacts;
+}
+
+/* ---- the stored 15-minute sums ---- */
+
+KicTime rollup_bucket(KicTime offered_at)
+{
+    KicTime b = offered_at - offered_at % ROLLUP_BUCKET_US;
+    return offered_at < 0 && offered_at % ROLLUP_BUCKET_US ? b - ROLLUP_BUCKET_US : b;
+}
+
+static bool metric_sums_zero(const MetricSums *m)
+{
+    static const MetricSums zero;
+    return memcmp(m, &zero, sizeof(zero)) == 0;
+}
+
+static void add_delta(Effects *fx, int64_t tenant, const RollupKey *key, const MetricSums *sums,
+                      int sign)
+{
+    if (!fx || metric_sums_zero(sums))
+        return;
+    fx->deltas = grow(fx->deltas, &fx->cap_deltas, fx->ndeltas + 1, sizeof(RollupDelta));
+    RollupDelta *d = &fx->deltas[fx->ndeltas++];
+    memset(d, 0, sizeof(*d));
+    d->tenant = tenant;
+    d->key = *key;
+    metrics_add_sums(&d->sums, sums, sign);
+}
+
+/* Moves the call's stored contribution to what its summary says now,
+ * writing the difference as deltas (none when `write` is false: loading,
+ * where storage already holds it). */
+static void rollup_refresh(Centre *c, Call *call, Effects *fx, bool write)
+{
+    const CallSummary *s = &call->sum;
+    MetricSums now_sums = {0};
+    metrics_add_call(&now_sums, s, &c->cfg.metric, 1);
+    RollupKey key = {0};
+    bool has_key = s->offered;
+    if (has_key) {
+        key.bucket = rollup_bucket(s->offered_at);
+        copy_field(key.queue, s->queue);
+        key.channel = s->channel;
+        key.direction = s->direction;
+    }
+    if (call->stored_key && has_key && memcmp(call->stored_key, &key, sizeof(key)) == 0) {
+        MetricSums d = now_sums;
+        metrics_add_sums(&d, &call->stored, -1);
+        if (write)
+            add_delta(fx, c->tenant, &key, &d, 1);
+    } else {
+        if (call->stored_key && write)
+            add_delta(fx, c->tenant, call->stored_key, &call->stored, -1);
+        if (has_key && write)
+            add_delta(fx, c->tenant, &key, &now_sums, 1);
+        free(call->stored_key);
+        call->stored_key = NULL;
+        if (has_key) {
+            call->stored_key = malloc(sizeof(RollupKey));
+            if (!call->stored_key)
+                abort();
+            *call->stored_key = key;
+        }
+    }
+    call->stored = now_sums;
 }
 
 /* ---- queues and agents ---- */
@@ -234,6 +300,7 @@ static bool in_window(const Centre *c, KicTime first, KicTime later)
 }
 
 static void today_contribute(Centre *c, Call *call, int sign);
+static void rollup_refresh(Centre *c, Call *call, Effects *fx, bool write);
 
 static CallerList *caller_list(Centre *c, const char *key, bool create)
 {
@@ -276,6 +343,7 @@ static void set_repeat(Centre *c, Call *x, bool repeated, int earlier, Effects *
     x->sum.followed_by_repeat = repeated;
     if (x->in_today)
         today_contribute(c, x, 1);
+    rollup_refresh(c, x, fx, true);
     mark_dirty(x, fx);
     c->version++;
 }
@@ -440,8 +508,10 @@ static void notify_legs(const Centre *c, const Call *call, const CallSummary *ol
 }
 
 /* Re-derives a call and moves its contributions. `at` is the time of the
- * fact that caused the change (for eviction). */
-static void call_update(Centre *c, Call *call, KicTime now, bool live, KicTime at, Effects *fx)
+ * fact that caused the change (for eviction). loading: the call comes
+ * from storage, whose sums already hold it. */
+static void call_update(Centre *c, Call *call, KicTime now, bool live, bool loading, KicTime at,
+                        Effects *fx)
 {
     CallSummary old = call->sum;
     if (call->in_today)
@@ -486,6 +556,7 @@ static void call_update(Centre *c, Call *call, KicTime now, bool live, KicTime a
         call->last_at = at;
     mark_dirty(call, fx);
     c->version++;
+    rollup_refresh(c, call, fx, !loading); /* before reindex: it may move the repeat flag */
     reindex(c, call, fx);
     if (live && fx)
         notify_legs(c, call, &old, now, fx);
@@ -563,6 +634,7 @@ static void call_evict(Centre *c, Call *call)
     for (size_t i = 0; i < call->nwrapups; i++)
         wrapup_free(call->wrapups[i]);
     strmap_remove(&c->calls, call->call_id);
+    free(call->stored_key);
     free(call->events);
     free(call->wrapups);
     free(call->call_id);
@@ -603,6 +675,7 @@ void centre_free(Centre *c)
             wrapup_free(call->wrapups[i]);
         free(call->events);
         free(call->wrapups);
+        free(call->stored_key);
         free(call->index_key);
         free(call->call_id);
         free(call);
@@ -699,7 +772,7 @@ ApplyResult centre_apply_event(Centre *c, Event *ev, const char *number, KicTime
     Call *call = call_get(c, ev->call_id);
     KicTime at = ev->at;
     call_add_event(c, call, ev);
-    call_update(c, call, now, live, at, fx);
+    call_update(c, call, now, live, false, at, fx);
     return APPLY_NEW;
 }
 
@@ -735,7 +808,7 @@ void centre_load_call(Centre *c, Event **events, size_t n, Wrapup **wrapups, siz
     call->followed_by_repeat |= followed_by_repeat;
     /* With fx (a late event's call) the row is rewritten: the same data,
      * and simpler than telling loaded changes from new ones. */
-    call_update(c, call, now, false, at, fx);
+    call_update(c, call, now, false, true, at, fx);
 }
 
 WrapupResult centre_check_wrapup(const Centre *c, const char *call_id, const char *agent,
@@ -760,7 +833,7 @@ void centre_apply_wrapup(Centre *c, const char *call_id, Wrapup *w, KicTime now,
     Call *call = strmap_get(&c->calls, call_id);
     KicTime at = w->at;
     call_add_wrapup(call, w);
-    call_update(c, call, now, false, at, fx);
+    call_update(c, call, now, false, false, at, fx);
     const CallLeg *leg = call_leg_of(&call->sum, w->agent);
     *acw_us = leg && leg->end_at != KIC_TIME_NONE ? wrapup_acw_us(w->at, leg->end_at) : 0;
 }

@@ -51,7 +51,30 @@ typedef struct Call {
     Queue *waiting_in;
     struct Call *wait_prev, *wait_next;
     KicTime last_at;      /* newest fact, for eviction */
+    /* What the call contributes to the stored 15-minute sums (as last
+     * written), so a change is written as a delta. */
+    struct RollupKey *stored_key; /* NULL: contributes nothing */
+    MetricSums stored;
 } Call;
+
+/* The key of a stored 15-minute block of contacts: when they were
+ * offered (a UTC quarter hour, which every time zone's 15-minute, hour
+ * and day boundaries are made of), and how they were routed. */
+typedef struct RollupKey {
+    KicTime bucket;
+    char queue[KIC_MAX_FIELD + 1];
+    Channel channel;
+    Direction direction;
+} RollupKey;
+
+#define ROLLUP_BUCKET_US (900LL * KIC_USEC)
+
+/* A change to one block's sums. */
+typedef struct RollupDelta {
+    int64_t tenant;
+    RollupKey key;
+    MetricSums sums;
+} RollupDelta;
 
 struct Queue {
     char *name;
@@ -94,6 +117,8 @@ typedef struct Effects {
     size_t nnotices, cap_notices;
     Callback **callbacks;   /* callback rows to write (each once) */
     size_t ncallbacks, cap_callbacks;
+    RollupDelta *deltas;    /* changes to the stored 15-minute sums */
+    size_t ndeltas, cap_deltas;
 } Effects;
 
 void effects_reset(Effects *fx);
@@ -125,8 +150,12 @@ typedef enum { APPLY_NEW, APPLY_DUPLICATE } ApplyResult;
 ApplyResult centre_apply_event(Centre *c, Event *ev, const char *number, KicTime now, bool live,
                                Effects *fx);
 
+/* The block a contact offered at `offered_at` belongs to. */
+KicTime rollup_bucket(KicTime offered_at);
+
 /* Merges a call's stored events and wrap-ups (taking ownership) into
- * memory; no notifications. Events already known are dropped. */
+ * memory; no notifications. Events already known are dropped. What it
+ * contributed to the stored sums is taken as already written. */
 void centre_load_call(Centre *c, Event **events, size_t n, Wrapup **wrapups, size_t nw,
                       bool followed_by_repeat, KicTime now, Effects *fx);
 

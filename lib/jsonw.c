@@ -92,10 +92,16 @@ void jw_string(JsonW *w, const char *s)
 
 void jw_int(JsonW *w, int64_t v)
 {
-    char buf[24];
-    int n = snprintf(buf, sizeof(buf), "%lld", (long long)v);
+    char buf[24], *p = buf + sizeof(buf);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
     sep(w);
-    strbuf_append(w->out, buf, (size_t)n);
+    strbuf_append(w->out, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 void jw_double(JsonW *w, double v)
@@ -108,6 +114,39 @@ void jw_double(JsonW *w, double v)
     int n = snprintf(buf, sizeof(buf), "%.17g", v);
     sep(w);
     strbuf_append(w->out, buf, (size_t)n);
+}
+
+void jw_fixed(JsonW *w, double v, int decimals)
+{
+    static const double scale[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    if (!isfinite(v) || fabs(v) > 9e15 / scale[decimals]) {
+        jw_double(w, v); /* NaN (null) or too large for the fast path */
+        return;
+    }
+    char buf[48], *p = buf + sizeof(buf);
+    long long scaled = llround(fabs(v) * scale[decimals]);
+    bool negative = v < 0 && scaled != 0; /* never "-0" */
+    int frac = decimals;
+    /* fraction digits, dropping trailing zeros */
+    bool any = false;
+    while (frac-- > 0) {
+        int d = (int)(scaled % 10);
+        scaled /= 10;
+        if (d || any) {
+            *--p = (char)('0' + d);
+            any = true;
+        }
+    }
+    if (any)
+        *--p = '.';
+    do {
+        *--p = (char)('0' + scaled % 10);
+        scaled /= 10;
+    } while (scaled);
+    if (negative)
+        *--p = '-';
+    sep(w);
+    strbuf_append(w->out, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 void jw_bool(JsonW *w, bool v)

@@ -26,6 +26,9 @@ void jw_key(JsonW *w, const char *key);
 void jw_string(JsonW *w, const char *s);   /* NULL writes null */
 void jw_int(JsonW *w, int64_t v);
 void jw_double(JsonW *w, double v);        /* finite values; NaN writes null */
+/* v rounded to `decimals` (0..9) places, trailing zeros dropped; fast
+ * (no printf), for large tables of rates and durations. */
+void jw_fixed(JsonW *w, double v, int decimals);
 void jw_bool(JsonW *w, bool v);
 void jw_null(JsonW *w);
 /* A value already serialised as JSON text. */

@@ -31,6 +31,9 @@ void method_callbacks_summary(Conn *c, Reply *r, json_t *params, const Method *m
 /* history.c */
 void method_caller_history(Conn *c, Reply *r, json_t *params, const Method *m);
 
+/* report.c */
+void method_report_query(Conn *c, Reply *r, json_t *params, const Method *m);
+
 /* stats.c */
 void method_stats_live(Conn *c, Reply *r, json_t *params, const Method *m);
 

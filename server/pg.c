@@ -21,13 +21,14 @@ typedef enum { STMT_QUERY, STMT_PREPARE, STMT_EXECUTE } StmtKind;
 
 typedef struct PgStmt {
     StmtKind kind;
-    const char *sql;  /* STMT_QUERY, STMT_PREPARE */
+    char *sql;        /* STMT_QUERY, STMT_PREPARE: the job's own copy */
     const char *name; /* STMT_PREPARE, STMT_EXECUTE */
     int nparams;
     char **params;
     int *lengths;     /* binary parameters (STMT_EXECUTE), else NULL */
     int *formats;
     bool borrowed;    /* params are the caller's, not freed here */
+    int result_format; /* 0 text, 1 binary */
 } PgStmt;
 
 struct PgJob {
@@ -108,7 +109,8 @@ static PgStmt *add_stmt(PgJob *j, const char *sql, int nparams)
     PgStmt *st = &j->stmts[j->n++];
     memset(st, 0, sizeof(*st));
     st->kind = STMT_QUERY;
-    st->sql = sql;
+    if (sql && !(st->sql = strdup(sql)))
+        abort();
     st->nparams = nparams;
     st->params = nparams ? calloc((size_t)nparams, sizeof(char *)) : NULL;
     if (nparams && !st->params)
@@ -164,6 +166,12 @@ static void add_prepare(PgJob *j, const PgPrepared *p)
     st->name = p->name;
 }
 
+void pgjob_binary_results(PgJob *j)
+{
+    if (j->n > 0)
+        j->stmts[j->n - 1].result_format = 1;
+}
+
 int pgjob_count(const PgJob *j)
 {
     return j->n;
@@ -195,6 +203,7 @@ void pgjob_free(PgJob *j)
         for (int k = 0; !j->stmts[i].borrowed && k < j->stmts[i].nparams; k++)
             free(j->stmts[i].params[k]);
         free(j->stmts[i].params);
+        free(j->stmts[i].sql);
         free(j->stmts[i].lengths);
         free(j->stmts[i].formats);
         if (j->results && j->results[i])
@@ -309,10 +318,11 @@ static bool send_job(PgConn *pc, PgJob *j)
         case STMT_PREPARE: ok = PQsendPrepare(pc->conn, st->name, st->sql, 0, NULL); break;
         case STMT_EXECUTE:
             ok = PQsendQueryPrepared(pc->conn, st->name, st->nparams, params, st->lengths,
-                                     st->formats, 0);
+                                     st->formats, st->result_format);
             break;
         default:
-            ok = PQsendQueryParams(pc->conn, st->sql, st->nparams, NULL, params, NULL, NULL, 0);
+            ok = PQsendQueryParams(pc->conn, st->sql, st->nparams, NULL, params, NULL, NULL,
+                                   st->result_format);
         }
         if (!ok)
             return false;

@@ -24,7 +24,8 @@ typedef void (*PgStateFn)(PgConn *pc, bool up, void *arg);
 typedef void (*PgNotifyFn)(PgConn *pc, const char *channel, const char *payload, void *arg);
 
 PgJob *pgjob_new(PgJobDone done, void *arg);
-/* Adds a statement; the parameter strings are copied (NULL = SQL NULL). */
+/* Adds a statement; its text and parameter strings are copied (NULL =
+ * SQL NULL). */
 void pgjob_add(PgJob *j, const char *sql, int nparams, const char *const *params);
 /* Same, taking ownership of each (malloc'd) parameter string. */
 void pgjob_add_owned(PgJob *j, const char *sql, int nparams, char **params);
@@ -40,6 +41,8 @@ typedef struct PgPrepared {
     const char *name;
     const char *sql;
 } PgPrepared;
+/* The last statement added returns its results in binary format. */
+void pgjob_binary_results(PgJob *j);
 int pgjob_count(const PgJob *j);
 /* Result of statement i, or NULL when it never ran. */
 PGresult *pgjob_result(const PgJob *j, int i);

@@ -70,6 +70,15 @@ static const RowColumn callback_note_cols[] = {
     {"agent", PGA_TEXT},     {"note", PGA_TEXT},
 };
 
+/* The block key, then MetricSums in its own order (lib/metrics.h). */
+static const RowColumn sums_cols[] = {
+    {"tenant_id", PGA_INT8}, {"bucket", PGA_TIMESTAMPTZ}, {"queue", PGA_TEXT},
+    {"channel", PGA_TEXT},   {"direction", PGA_TEXT},
+#define SUM_COLUMN(name, desc) {#name, PGA_INT8},
+    METRIC_SUMS(SUM_COLUMN)
+#undef SUM_COLUMN
+};
+
 const RowSpec rows_events = SPEC("events", event_cols);
 const RowSpec rows_calls = SPEC("calls", call_cols);
 const RowSpec rows_states = SPEC("agent_states", state_cols);
@@ -78,6 +87,7 @@ const RowSpec rows_wrapups = SPEC("wrapups", wrapup_cols);
 const RowSpec rows_contacts = SPEC("contacts", contact_cols);
 const RowSpec rows_callbacks = SPEC("callbacks", callback_cols);
 const RowSpec rows_callback_notes = SPEC("callback_notes", callback_note_cols);
+const RowSpec rows_sums_15m = SPEC("call_sums_15m", sums_cols);
 
 static const char *sql_type(PgArrayType t)
 {
@@ -266,4 +276,16 @@ void rows_callback_note(PgTable *t, int64_t tenant, const char *callback_id, Kic
     pgt_time(t, at);
     pgt_text(t, agent);
     pgt_text(t, note);
+}
+
+void rows_sums(PgTable *t, const RollupDelta *d)
+{
+    pgtable_row(t);
+    pgt_int8(t, d->tenant);
+    pgt_time(t, d->key.bucket);
+    pgt_text(t, d->key.queue);
+    pgt_text(t, channel_names[d->key.channel]);
+    pgt_text(t, direction_names[d->key.direction]);
+    for (size_t i = 0; metric_sum_names[i]; i++)
+        pgt_int8(t, metrics_sum_at(&d->sums, i));
 }

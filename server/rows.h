@@ -21,7 +21,7 @@ typedef struct RowSpec {
 } RowSpec;
 
 extern const RowSpec rows_events, rows_calls, rows_states, rows_choices, rows_wrapups,
-    rows_contacts, rows_callbacks, rows_callback_notes;
+    rows_contacts, rows_callbacks, rows_callback_notes, rows_sums_15m;
 
 /* "unnest($1::bigint[], $2::text[]) AS x(a, b)"; caller frees. */
 char *rows_unnest_sql(const RowSpec *spec);
@@ -37,6 +37,8 @@ void rows_new_contact(PgTable *t, const Call *call);
 void rows_wrapup(PgTable *t, int64_t tenant, const char *call_id, const Wrapup *wu,
                  const char *note, int64_t acw_us);
 void rows_callback(PgTable *t, int64_t tenant, const Callback *cb); /* tenant: cb->tenant */
+/* call_sums_15m: one block's delta. */
+void rows_sums(PgTable *t, const RollupDelta *d);
 void rows_callback_note(PgTable *t, int64_t tenant, const char *callback_id, KicTime at,
                         const char *agent, const char *note);
 

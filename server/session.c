@@ -18,6 +18,7 @@
 typedef struct LoginCtx {
     Reply *reply;
     Server *srv;
+    Session sess;
 } LoginCtx;
 
 static const char login_sql[] =
@@ -54,36 +55,23 @@ static bool session_from_row(Session *s, PGresult *res)
     return true;
 }
 
-static void login_done(PgJob *job, void *arg)
+/* The session may act once its tenant's live state is loaded. */
+static void login_tenant_ready(void *arg, bool ok)
 {
     LoginCtx *ctx = arg;
     Reply *r = ctx->reply;
     Conn *c = reply_conn(r);
-    PGresult *res = pgjob_result(job, 0);
+    Session s = ctx->sess;
     free(ctx);
     if (!c) {
         reply_errorf(r, RPC_UNAUTHENTICATED, "connection closed");
         return;
     }
-    if (pgjob_error(job)) {
-        conn_log(c, LOG_WARN, "login lookup failed: %s", pgjob_error(job));
-        reply_errorf(r, RPC_STORAGE_UNAVAILABLE, "storage unavailable: cannot check the token");
+    if (!ok) {
+        reply_errorf(r, RPC_STORAGE_UNAVAILABLE, "storage unavailable: cannot load the centre");
         conn_release_barrier(c);
         return;
     }
-    Session s;
-    if (PQntuples(res) != 1 || !session_from_row(&s, res)) {
-        conn_log(c, LOG_WARN, "login refused: unknown or revoked token");
-        reply_errorf(r, RPC_UNAUTHENTICATED, "bad token");
-        if (++c->failed_logins >= MAX_FAILED_LOGINS)
-            conn_close_after_flush(c, "%d failed logins", c->failed_logins);
-        conn_release_barrier(c);
-        return;
-    }
-    bool known = tenants_find(c->srv->tenants, s.tenant_id) != NULL;
-    s.tenant = tenants_get(c->srv->tenants, s.tenant_id, s.tenant_name);
-    if (!known)
-        store_load_tenant(c->srv, s.tenant);
     c->sess = s;
     if (!conn_login(c)) {
         conn_logout(c);
@@ -94,6 +82,41 @@ static void login_done(PgJob *job, void *arg)
     conn_log(c, LOG_INFO, "logged in as %s", role_name(s.role));
     reply_result(r, session_json(&c->sess));
     conn_release_barrier(c);
+}
+
+static void login_done(PgJob *job, void *arg)
+{
+    LoginCtx *ctx = arg;
+    Reply *r = ctx->reply;
+    Conn *c = reply_conn(r);
+    PGresult *res = pgjob_result(job, 0);
+    if (!c) {
+        free(ctx);
+        reply_errorf(r, RPC_UNAUTHENTICATED, "connection closed");
+        return;
+    }
+    if (pgjob_error(job)) {
+        free(ctx);
+        conn_log(c, LOG_WARN, "login lookup failed: %s", pgjob_error(job));
+        reply_errorf(r, RPC_STORAGE_UNAVAILABLE, "storage unavailable: cannot check the token");
+        conn_release_barrier(c);
+        return;
+    }
+    if (PQntuples(res) != 1 || !session_from_row(&ctx->sess, res)) {
+        free(ctx);
+        conn_log(c, LOG_WARN, "login refused: unknown or revoked token");
+        reply_errorf(r, RPC_UNAUTHENTICATED, "bad token");
+        if (++c->failed_logins >= MAX_FAILED_LOGINS)
+            conn_close_after_flush(c, "%d failed logins", c->failed_logins);
+        conn_release_barrier(c);
+        return;
+    }
+    /* A tenant kicd has not seen yet (created after start-up) is loaded
+     * first: until then its categories, agents and calls are unknown. */
+    Tenant *t = tenants_get(c->srv->tenants, ctx->sess.tenant_id, ctx->sess.tenant_name);
+    ctx->sess.tenant = t;
+    tenant_when_ready(t, login_tenant_ready, ctx);
+    store_load_tenant(c->srv, t);
 }
 
 void method_auth_login(Conn *c, Reply *r, json_t *params, const Method *m)

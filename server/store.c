@@ -329,7 +329,10 @@ static void tenant_loaded(PgJob *job, void *arg)
     }
     if (tl->su)
         startup_release(tl->su);
+    bool resync = tl->resync;
     free(tl);
+    if (!resync)
+        tenant_set_loaded(t, !pgjob_error(job));
 }
 
 static bool load_tenant(Server *s, Tenant *t, StartUp *su, bool resync)
@@ -377,7 +380,9 @@ static void tenants_listed(PgJob *job, void *arg)
         Tenant *t = tenants_get(su->s->tenants, strtoll(PQgetvalue(r, i, 0), NULL, 10),
                                 PQgetvalue(r, i, 1));
         su->pending++;
+        t->loading = true;
         if (!load_tenant(su->s, t, su, false)) {
+            t->loading = false;
             su->pending--;
             su->ok = false;
         }
@@ -405,8 +410,13 @@ void store_load_all(Server *s, StoreDone done)
 
 void store_load_tenant(Server *s, Tenant *t)
 {
-    if (!load_tenant(s, t, NULL, false))
-        srv_log(s, LOG_WARN, "tenant %s: storage unavailable, agents load later", t->name);
+    if (t->ready || t->loading)
+        return;
+    t->loading = true;
+    if (!load_tenant(s, t, NULL, false)) {
+        srv_log(s, LOG_WARN, "tenant %s: storage unavailable, cannot load its state", t->name);
+        tenant_set_loaded(t, false);
+    }
 }
 
 void store_resync(Server *s, Tenant *t)

@@ -26,7 +26,9 @@ void store_merge_calls(Server *s, PGresult *events, PGresult *calls, PGresult *w
  * batches until it is done. */
 void store_resync(Server *s, Tenant *t);
 
-/* Loads (once) a tenant that appeared after start-up: its agents. */
+/* Loads a tenant that appeared after start-up (its calls, agents,
+ * categories, callbacks), unless it is loaded or loading; the tenant's
+ * waiters hear when it is done. */
 void store_load_tenant(Server *s, Tenant *t);
 
 /* A notification from storage: kic_users (a token created or revoked:

@@ -42,6 +42,7 @@ static void tenant_free(Tenant *t)
     strmap_free(&t->categories);
     centre_free(t->centre);
     free(t->watchers);
+    free(t->waiters); /* none left: a pending load fails its waiters first */
     free(t);
 }
 
@@ -260,4 +261,33 @@ void tenants_roll_day(Tenants *t, KicTime now)
     Tenant *tn;
     while (tenants_next(t, &pos, &tn))
         centre_roll_day(tn->centre, now);
+}
+
+void tenant_when_ready(Tenant *t, TenantReady fn, void *arg)
+{
+    if (t->ready) {
+        fn(arg, true);
+        return;
+    }
+    if (t->nwaiters == t->cap_waiters) {
+        t->cap_waiters = t->cap_waiters ? t->cap_waiters * 2 : 4;
+        t->waiters = realloc(t->waiters, t->cap_waiters * sizeof(*t->waiters));
+        if (!t->waiters)
+            abort();
+    }
+    t->waiters[t->nwaiters++] = (TenantWaiter){fn, arg};
+}
+
+void tenant_set_loaded(Tenant *t, bool ok)
+{
+    t->loading = false;
+    t->ready = ok;
+    /* a waiter may start another load (and wait again): take the list */
+    TenantWaiter *w = t->waiters;
+    size_t n = t->nwaiters;
+    t->waiters = NULL;
+    t->nwaiters = t->cap_waiters = 0;
+    for (size_t i = 0; i < n; i++)
+        w[i].fn(w[i].arg, ok);
+    free(w);
 }

@@ -10,6 +10,14 @@
 #include "server.h"
 #include "strmap.h"
 
+/* Called once the tenant's live state is loaded (ok) or could not be. */
+typedef void (*TenantReady)(void *arg, bool ok);
+
+typedef struct TenantWaiter {
+    TenantReady fn;
+    void *arg;
+} TenantWaiter;
+
 typedef struct Tenant {
     int64_t id;
     char name[KIC_MAX_FIELD + 1];
@@ -21,6 +29,11 @@ typedef struct Tenant {
     StrMap categories; /* wrap-up categories (name -> owned name) */
     Conn **watchers; /* connections subscribed to stats */
     size_t nwatchers, cap_watchers;
+    /* Its live state is loaded from storage before any of its sessions
+     * may act: logins wait for it. */
+    bool ready, loading;
+    TenantWaiter *waiters;
+    size_t nwaiters, cap_waiters;
 } Tenant;
 
 typedef struct Tenants Tenants;
@@ -42,6 +55,11 @@ void tenant_desktop_add(Tenant *t, const char *agent, Conn *c);
 void tenant_desktop_remove(Tenant *t, const char *agent, Conn *c);
 /* Sends a notification to every desktop of the agent. */
 void tenant_notify_agent(Tenant *t, const char *agent, const char *method, json_t *params);
+
+/* Runs fn once the tenant is ready (at once if it is). */
+void tenant_when_ready(Tenant *t, TenantReady fn, void *arg);
+/* The load finished: tells every waiter. */
+void tenant_set_loaded(Tenant *t, bool ok);
 
 /* Wrap-up categories: replaced whole when storage says they changed. */
 void tenant_set_categories(Tenant *t, const char *const *names, size_t n);

@@ -39,8 +39,8 @@ typedef struct PendingNotice {
 
 /* The tables a batch writes, in statement order. */
 enum {
-    T_EVENTS, T_WRAPUPS, T_CALLS, T_STATES, T_CHOICES, T_CALLBACKS, T_CB_NOTES, T_CONTACTS,
-    T_COUNT
+    T_EVENTS, T_WRAPUPS, T_CALLS, T_SUMS, T_STATES, T_CHOICES, T_CALLBACKS, T_CB_NOTES,
+    T_CONTACTS, T_COUNT
 };
 
 typedef struct Batch {
@@ -101,16 +101,34 @@ static const char sql_load_wrapups[] =
  * settle repeats in storage. */
 static const char *const stmt_names[T_COUNT] = {
     [T_EVENTS] = "kic_events",       [T_WRAPUPS] = "kic_wrapups",
-    [T_CALLS] = "kic_calls",         [T_STATES] = "kic_states",
+    [T_CALLS] = "kic_calls",         [T_SUMS] = "kic_sums",
+    [T_STATES] = "kic_states",
     [T_CHOICES] = "kic_choices",     [T_CALLBACKS] = "kic_callbacks",
     [T_CB_NOTES] = "kic_cb_notes",   [T_CONTACTS] = "kic_mark_earlier",
 };
 static const RowSpec *const table_specs[T_COUNT] = {
     [T_EVENTS] = &rows_events,       [T_WRAPUPS] = &rows_wrapups,
-    [T_CALLS] = &rows_calls,         [T_STATES] = &rows_states,
+    [T_CALLS] = &rows_calls,         [T_SUMS] = &rows_sums_15m,
+    [T_STATES] = &rows_states,
     [T_CHOICES] = &rows_choices,     [T_CALLBACKS] = &rows_callbacks,
     [T_CB_NOTES] = &rows_callback_notes, [T_CONTACTS] = &rows_contacts,
 };
+
+/* A contact marked a repeat in storage leaves its block's sums: it now
+ * counts as repeated, and no longer as a provisional FCR (as
+ * metrics_add_call says: answered, identified, and for FCR not
+ * transferred, wrapped up, resolved). */
+static const char sums_after_marking[] =
+    "INSERT INTO call_sums_15m (tenant_id, bucket, queue, channel, direction, repeated, fcr_provisional)"
+    " SELECT tenant_id, to_timestamp(floor(extract(epoch FROM offered_at) / 900) * 900),"
+    "        coalesce(queue, ''), channel, direction,"
+    "        count(*) FILTER (WHERE answered AND caller_key IS NOT NULL),"
+    "        -count(*) FILTER (WHERE answered AND caller_key IS NOT NULL AND NOT transferred"
+    "                          AND wrapped_at IS NOT NULL AND resolved)"
+    " FROM m WHERE offered_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+    " ON CONFLICT (tenant_id, bucket, queue, channel, direction) DO UPDATE SET"
+    "   repeated = call_sums_15m.repeated + EXCLUDED.repeated,"
+    "   fcr_provisional = call_sums_15m.fcr_provisional + EXCLUDED.fcr_provisional";
 
 /* The writes, generated from the column lists in rows.c. Repeats are
  * settled in storage for contacts whose window reaches past what memory
@@ -138,6 +156,13 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
             strbuf_printf(&b, "%s = EXCLUDED.%s, ", c, c);
         }
         strbuf_puts(&b, "updated_at = now()");
+    } else if (!strcmp(name, "kic_sums")) {
+        strbuf_printf(&b, "INSERT INTO call_sums_15m (%s) SELECT * FROM %s"
+                          " ON CONFLICT (tenant_id, bucket, queue, channel, direction) DO UPDATE SET ",
+                      cols, unnest);
+        for (int i = 5; i < spec->ncols; i++)
+            strbuf_printf(&b, "%s%s = call_sums_15m.%s + EXCLUDED.%s", i > 5 ? ", " : "",
+                          spec->cols[i].name, spec->cols[i].name, spec->cols[i].name);
     } else if (!strcmp(name, "kic_callbacks")) {
         strbuf_printf(&b, "INSERT INTO callbacks (%s) SELECT * FROM %s"
                           " ON CONFLICT (tenant_id, callback_id) DO UPDATE SET ", cols, unnest);
@@ -150,22 +175,24 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
                           " since = EXCLUDED.since, reason = EXCLUDED.reason,"
                           " offline_since = EXCLUDED.offline_since", cols, unnest);
     } else if (!strcmp(name, "kic_mark_earlier")) {
-        strbuf_printf(&b, "UPDATE calls c SET followed_by_repeat = true FROM %s"
+        strbuf_printf(&b, "WITH m AS (UPDATE calls c SET followed_by_repeat = true FROM %s"
                           " WHERE x.trigger AND c.tenant_id = x.tenant_id"
                           " AND c.caller_key = x.caller_key AND NOT c.followed_by_repeat"
                           " AND (c.offered_at, c.call_id) < (x.offered_at, x.call_id)"
-                          " AND x.offered_at <= c.offered_at + make_interval(days => %lld)",
-                      unnest, window);
+                          " AND x.offered_at <= c.offered_at + make_interval(days => %lld)"
+                          " RETURNING c.*) %s",
+                      unnest, window, sums_after_marking);
     } else if (!strcmp(name, "kic_mark_self")) {
-        strbuf_printf(&b, "UPDATE calls c SET followed_by_repeat = true FROM %s"
+        strbuf_printf(&b, "WITH m AS (UPDATE calls c SET followed_by_repeat = true FROM %s"
                           " WHERE c.tenant_id = x.tenant_id AND c.call_id = x.call_id"
                           " AND NOT c.followed_by_repeat"
                           " AND EXISTS (SELECT 1 FROM calls l WHERE l.tenant_id = c.tenant_id"
                           "   AND l.caller_key = c.caller_key AND l.direction = 'inbound'"
                           "   AND l.transferred_from IS NULL"
                           "   AND (l.offered_at, l.call_id) > (c.offered_at, c.call_id)"
-                          "   AND l.offered_at <= c.offered_at + make_interval(days => %lld))",
-                      unnest, window);
+                          "   AND l.offered_at <= c.offered_at + make_interval(days => %lld))"
+                          " RETURNING c.*) %s",
+                      unnest, window, sums_after_marking);
     } else {
         /* agent_states, wrapups, callback_notes: append-only, idempotent by key */
         strbuf_printf(&b, "INSERT INTO %s (%s) SELECT * FROM %s ON CONFLICT DO NOTHING",
@@ -550,6 +577,36 @@ static void decide_wrapup(Writer *w, Batch *b, Record *r, KicTime now)
     r->result = json_pack("{s:f}", "acw_seconds", (double)acw_us / 1e6);
 }
 
+/* One row per block: deltas of the same block in this batch are added
+ * first (a block can appear in one statement only once). */
+static void sum_deltas(Effects *fx, PgTable *table)
+{
+    StrMap blocks = STRMAP_INIT;
+    char key[KIC_MAX_FIELD + 96];
+    for (size_t i = 0; i < fx->ndeltas; i++) {
+        RollupDelta *d = &fx->deltas[i];
+        snprintf(key, sizeof(key), "%lld|%lld|%d|%d|%s", (long long)d->tenant,
+                 (long long)d->key.bucket, d->key.channel, d->key.direction, d->key.queue);
+        RollupDelta *into = strmap_get(&blocks, key);
+        if (into) {
+            metrics_add_sums(&into->sums, &d->sums, 1);
+            continue;
+        }
+        char *k = strdup(key);
+        if (!k)
+            abort();
+        strmap_put(&blocks, k, d);
+    }
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (strmap_next(&blocks, &pos, &k, &v)) {
+        rows_sums(table, v);
+        free((char *)k);
+    }
+    strmap_free(&blocks);
+}
+
 static void callback_error(Record *r, CallbackResult res)
 {
     if (res == CALLBACK_HELD_BY_OTHER)
@@ -618,6 +675,7 @@ static void effects_rows(Writer *w, Batch *b)
         rows_transition(&b->tables[T_STATES], &fx->transitions[i]);
     for (size_t i = 0; i < fx->nnew; i++)
         rows_new_contact(&b->tables[T_CONTACTS], fx->new_contacts[i]);
+    sum_deltas(fx, &b->tables[T_SUMS]);
     for (size_t i = 0; i < fx->ncallbacks; i++) {
         Callback *cb = fx->callbacks[i];
         Tenant *t = tenants_find(w->srv->tenants, cb->tenant);
@@ -664,6 +722,7 @@ static void build_statements(Batch *b)
     add_stmt(b, T_EVENTS, stmt_names[T_EVENTS]);
     add_stmt(b, T_WRAPUPS, stmt_names[T_WRAPUPS]);
     add_stmt(b, T_CALLS, stmt_names[T_CALLS]);
+    add_stmt(b, T_SUMS, stmt_names[T_SUMS]);
     add_stmt(b, T_STATES, stmt_names[T_STATES]);
     add_stmt(b, T_CHOICES, stmt_names[T_CHOICES]);
     add_stmt(b, T_CALLBACKS, stmt_names[T_CALLBACKS]);

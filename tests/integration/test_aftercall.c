@@ -81,6 +81,30 @@ static long long sql_for(const Org *o, const char *fmt)
 
 /* ---- wrap-up ---- */
 
+/* A tenant kicd has not seen yet is loaded before its first login is
+ * answered: a wrap-up sent right behind the login (same write) already
+ * knows the centre's categories, so an unknown call is -32004, not an
+ * unknown category. */
+START_TEST(a_new_tenants_first_request_knows_its_categories)
+{
+    const char *name = h_tenant("fresh");
+    char *token = h_user(&kicd, name, "a.jansen", "agent", NULL, "kic");
+    Client *a = cl_connect(kicd.port);
+    char lines[512];
+    snprintf(lines, sizeof(lines),
+             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"auth.login\",\"params\":{\"token\":\"%s\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"call.wrapup\",\"params\":"
+             "{\"call_id\":\"nope\",\"category\":\"klacht\",\"resolved\":true}}\n",
+             token);
+    cl_write(a, lines, strlen(lines));
+    json_decref(ok(cl_recv_response(a, 5000)));
+    json_t *r = cl_recv_response(a, 5000);
+    ck_assert_rpc_error(r, -32004);
+    cl_close(a);
+}
+END_TEST
+
+
 START_TEST(wrapup_measures_acw_and_frees_the_agent)
 {
     Org o = org("wrap");
@@ -404,6 +428,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, wrapup_measures_acw_and_frees_the_agent);
     tcase_add_test(tc, wrapup_errors);
+    tcase_add_test(tc, a_new_tenants_first_request_knows_its_categories);
     tcase_add_test(tc, categories_are_the_tenants_and_kicctl_edits_them);
     tcase_add_test(tc, caller_history_shows_the_window_and_is_audited);
     tcase_add_test(tc, transfers_count_once_and_are_never_fcr);

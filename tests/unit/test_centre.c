@@ -37,6 +37,14 @@ static KicTime tm(const char *s)
     return t;
 }
 
+/* The stored 15-minute sums as a writer keeps them: every delta the
+ * centre hands out, added to its block. */
+typedef struct Store {
+    RollupDelta rows[512];
+    size_t n;
+} Store;
+static Store store;
+
 static void setup(void)
 {
     setenv("TZ", "Europe/Amsterdam", 1);
@@ -44,6 +52,7 @@ static void setup(void)
     memset(&fx, 0, sizeof(fx));
     C = NULL;
     auto_id = 0;
+    memset(&store, 0, sizeof(store));
 }
 
 static void teardown(void)
@@ -110,12 +119,73 @@ static Event *ev_clone(const Event *e)
     return c;
 }
 
+static RollupDelta *store_block(const RollupKey *key)
+{
+    for (size_t i = 0; i < store.n; i++)
+        if (memcmp(&store.rows[i].key, key, sizeof(*key)) == 0)
+            return &store.rows[i];
+    ck_assert_uint_lt(store.n, 512);
+    RollupDelta *d = &store.rows[store.n++];
+    memset(d, 0, sizeof(*d));
+    d->key = *key;
+    return d;
+}
+
+static void store_take(const Effects *f)
+{
+    for (size_t i = 0; i < f->ndeltas; i++)
+        metrics_add_sums(&store_block(&f->deltas[i].key)->sums, &f->deltas[i].sums, 1);
+}
+
 static ApplyResult apply_ev(Centre *c, Event *e, KicTime now, bool live)
 {
     effects_reset(&fx);
     ApplyResult r = centre_apply_event(c, e, NULL, now, live, &fx);
+    store_take(&fx);
     effects_written(&fx);
     return r;
+}
+
+/* Every stored block holds exactly what its calls contribute, as
+ * metrics_add_call gives it for the (recomputed) summaries. */
+static void check_stored_sums(const CallSummary *sums, size_t n, const char *which)
+{
+    Store want = {0};
+    Store got = store;
+    store = want;
+    for (size_t i = 0; i < n; i++) {
+        if (!sums[i].offered)
+            continue;
+        RollupKey key = {0};
+        key.bucket = rollup_bucket(sums[i].offered_at);
+        snprintf(key.queue, sizeof(key.queue), "%s", sums[i].queue ? sums[i].queue : "");
+        key.channel = sums[i].channel;
+        key.direction = sums[i].direction;
+        metrics_add_call(&store_block(&key)->sums, &sums[i], &CFG.metric, 1);
+    }
+    want = store;
+    store = got;
+    static const MetricSums zero;
+    for (size_t i = 0; i < got.n; i++) {
+        const RollupDelta *g = &got.rows[i];
+        const RollupDelta *w = NULL;
+        for (size_t k = 0; k < want.n; k++)
+            if (memcmp(&want.rows[k].key, &g->key, sizeof(g->key)) == 0)
+                w = &want.rows[k];
+        const MetricSums *ws = w ? &w->sums : &zero;
+        for (size_t m = 0; metric_sum_names[m]; m++)
+            ck_assert_msg(metrics_sum_at(&g->sums, m) == metrics_sum_at(ws, m),
+                          "%s: block %s/%lld: %s stored %lld, calls give %lld", which, g->key.queue,
+                          (long long)g->key.bucket, metric_sum_names[m],
+                          (long long)metrics_sum_at(&g->sums, m), (long long)metrics_sum_at(ws, m));
+    }
+    for (size_t k = 0; k < want.n; k++) {
+        bool found = false;
+        for (size_t i = 0; i < got.n; i++)
+            found |= memcmp(&want.rows[k].key, &got.rows[i].key, sizeof(RollupKey)) == 0;
+        ck_assert_msg(found || memcmp(&want.rows[k].sums, &zero, sizeof(zero)) == 0,
+                      "%s: block %s never stored", which, want.rows[k].key.queue);
+    }
 }
 
 /* Applies a new event (asserting it is new), live, at `now`. */
@@ -459,6 +529,7 @@ static Centre *feed(const Item *items, size_t n, KicTime now)
 {
     Centre *c = centre_new(1, &CFG, now);
     ck_assert_ptr_nonnull(c);
+    store.n = 0;
     for (int i = 0; i < NAGENTS; i++) {
         effects_reset(&fx);
         centre_set_agent_state(c, agent_ids[i], AS_AVAILABLE, NULL, CHOSEN_SINCE(now), &fx);
@@ -486,6 +557,7 @@ static Centre *feed(const Item *items, size_t n, KicTime now)
         centre_apply_wrapup(c, it->call->id,
                             wrapup_new(w->agent, "cat", w->at, w->resolved, FU_NONE, CT_CLIENT),
                             now, &acw, &fx);
+        store_take(&fx);
         effects_written(&fx);
     }
     for (size_t i = 0; i < ndef; i++) {
@@ -497,6 +569,7 @@ static Centre *feed(const Item *items, size_t n, KicTime now)
         centre_apply_wrapup(c, deferred[i]->call->id,
                             wrapup_new(w->agent, "cat", w->at, w->resolved, FU_NONE, CT_CLIENT),
                             now, &acw, &fx);
+        store_take(&fx);
         effects_written(&fx);
     }
     strmap_free(&seen);
@@ -735,9 +808,11 @@ START_TEST(invariant_random_orders_and_duplicates)
     shuffle(items, ni, &seed);
     Centre *a = feed(items, ni, now);
     check_against_recomputation(a, calls, n, r, now, "first order");
+    check_stored_sums(r->sum, n, "first order");
     shuffle(items, ni, &seed);
     Centre *b = feed(items, ni, now);
     check_against_recomputation(b, calls, n, r, now, "second order");
+    check_stored_sums(r->sum, n, "second order");
 
     CentreSnapshot sa, sb;
     ck_assert(centre_snapshot(a, now, &sa));
@@ -794,6 +869,35 @@ START_TEST(earlier_offer_with_another_key_counts_under_that_key)
     give(EV(EV_OFFERED, "z", tm("2026-11-18T12:00:00+01:00"), .queue = "q", .key = K1), now);
     ck_assert_int_eq(centre_call(C, "z")->earlier_contacts, 1);
     ck_assert_msg(repeated("y"), "y (K1) is followed by z (K1)");
+}
+END_TEST
+
+/* The stored sums follow a contact that moves: a late earlier offer in
+ * another queue takes its contribution from the old block to the new. */
+START_TEST(stored_sums_follow_a_contact_to_another_block)
+{
+    KicTime now = tm("2026-11-18T20:00:00+01:00");
+    C = centre_new(1, &CFG, now);
+    give(EV(EV_OFFERED, "y", tm("2026-11-18T11:00:00+01:00"), .queue = "q1", .key = K1), now);
+    give(EV(EV_ANSWERED, "y", tm("2026-11-18T11:00:10+01:00"), .agent = "a1"), now);
+    give(EV(EV_ENDED, "y", tm("2026-11-18T11:05:00+01:00")), now);
+    ck_assert_uint_eq(store.n, 1);
+    ck_assert_int_eq(store.rows[0].sums.offered, 1);
+    ck_assert_int_eq(store.rows[0].sums.talk_n, 1);
+    give(EV(EV_OFFERED, "y", tm("2026-11-18T10:58:00+01:00"), .queue = "q2", .key = K1), now);
+    ck_assert_uint_eq(store.n, 2);
+    static const MetricSums zero;
+    ck_assert_msg(memcmp(&store.rows[0].sums, &zero, sizeof(zero)) == 0, "the 11:00 block is empty");
+    ck_assert_str_eq(store.rows[1].key.queue, "q2");
+    ck_assert_int_eq(store.rows[1].key.bucket, tm("2026-11-18T10:45:00+01:00"));
+    ck_assert_int_eq(store.rows[1].sums.offered, 1);
+    ck_assert_int_eq(store.rows[1].sums.answered_in_sl, 0); /* waited 130 s now */
+    /* a repeat moves the earlier contact's FCR in its own block */
+    give(EV(EV_OFFERED, "z", tm("2026-11-18T15:00:00+01:00"), .queue = "q1", .key = K1), now);
+    ck_assert_int_eq(store.rows[1].sums.repeated, 1);
+    const CallSummary *sums[] = {sum_of("y"), sum_of("z")};
+    CallSummary both[2] = {*sums[0], *sums[1]};
+    check_stored_sums(both, 2, "moved");
 }
 END_TEST
 
@@ -1701,6 +1805,7 @@ int main(void)
     tcase_add_loop_test(tc, invariant_random_orders_and_duplicates, 0, 24);
     tcase_add_test(tc, invariant_holds_when_an_earlier_offer_arrives_late);
     tcase_add_test(tc, earlier_offer_with_another_key_counts_under_that_key);
+    tcase_add_test(tc, stored_sums_follow_a_contact_to_another_block);
     tcase_add_test(tc, eviction_after_a_key_change_leaves_no_dangling_pointer);
     tcase_add_test(tc, duplicates_change_nothing);
     tcase_add_test(tc, repeat_window_is_seven_days_inclusive);

@@ -1,0 +1,26 @@
+/* report.query's engine, shared by the JSON-RPC method and the HTTP API:
+ * parse a request, run it on the reader connection, get the result as
+ * JSON text ({columns, rows, ...}) or an error. */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <jansson.h>
+
+#include "jsonrpc.h"
+#include "server.h"
+
+typedef struct ReportReq ReportReq;
+
+/* json: the result object as text (borrowed), or NULL with err. */
+typedef void (*ReportDone)(void *arg, const char *json, const RpcError *err);
+
+/* Fills q (an opaque ReportReq allocated by report_req_new). */
+ReportReq *report_req_new(void);
+void report_req_free(ReportReq *q);
+bool report_parse(json_t *params, const Config *cfg, ReportReq *q, RpcError *err)
+    KIC_MUST_CHECK;
+/* False when storage is not reachable (done is then not called). */
+bool report_run(Server *s, const Session *sess, const ReportReq *q, ReportDone done, void *arg)
+    KIC_MUST_CHECK;
+
+#endif
