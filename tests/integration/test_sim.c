@@ -37,40 +37,6 @@ static char *make_users(const char *tenant, const char *path)
     return h_user(&kicd, tenant, "pbx", "bridge", NULL, NULL);
 }
 
-/* Waits until kicd has loaded the (new) tenant's state. kicd answers the
- * first login of a tenant it has not seen before at once and loads the
- * tenant (wrap-up categories included) afterwards; a wrap-up arriving
- * meanwhile is refused with -32602 "category is not one of this
- * centre's wrap-up categories" (a race in kicd, reported). A wrap-up of
- * an unknown call answers -32602 (category) until the list is there,
- * then something else (-32004). */
-static void wait_tenant_loaded(const char *agents_file)
-{
-    FILE *f = fopen(agents_file, "r");
-    ck_assert_ptr_nonnull(f);
-    char line[512], id[64], token[256];
-    do
-        ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
-    while (line[0] == '#');
-    fclose(f);
-    ck_assert_int_eq(sscanf(line, "%63s %255s", id, token), 2);
-    Client *c = cl_session(kicd.port, token);
-    int code = 0;
-    for (int i = 0; i < 100; i++) {
-        json_t *r = cl_call(c, "call.wrapup", "{\"call_id\":\"no-such-call\",\"category\":\"overig\",\"resolved\":true}");
-        code = rpc_code(r);
-        json_t *data = json_object_get(json_object_get(r, "error"), "data");
-        const char *field = json_string_value(json_object_get(data, "field"));
-        bool category = code == -32602 && field && strcmp(field, "category") == 0;
-        json_decref(r);
-        if (!category)
-            break;
-        usleep(50000);
-    }
-    ck_assert_int_eq(code, -32004);
-    cl_close(c);
-}
-
 static long long count_of(const char *tenant, const char *table, const char *where)
 {
     char sql[1024];
@@ -158,7 +124,6 @@ START_TEST(bulk_days_land_in_the_calls_table_and_a_rerun_is_all_duplicates)
     snprintf(sum2, sizeof(sum2), "%s/bulk2.json", kicd.dir);
     snprintf(server, sizeof(server), "127.0.0.1:%d", kicd.port);
     char *bridge = make_users(tenant, agents);
-    wait_tenant_loaded(agents);
     /* a fixed end a little in the past, so both runs are the same stream */
     KicTime end = h_today(0) / (60 * KIC_USEC) * (60 * KIC_USEC) - 60 * KIC_USEC;
     time_format_local(end, until, sizeof(until));
@@ -277,7 +242,6 @@ START_TEST(bulk_with_callbacks_keeps_each_callbacks_attempts_in_order)
     snprintf(sum, sizeof(sum), "%s/callbacks.json", kicd.dir);
     snprintf(server, sizeof(server), "127.0.0.1:%d", kicd.port);
     char *bridge = make_users(tenant, agents);
-    wait_tenant_loaded(agents);
     KicTime end = h_today(0) / (60 * KIC_USEC) * (60 * KIC_USEC) - 60 * KIC_USEC;
     time_format_local(end, until, sizeof(until));
     const char *argv[] = {h_build_path("tools/kic-sim/kic-sim"), "--server", server,

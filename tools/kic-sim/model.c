@@ -1,5 +1,6 @@
 /* The default KIC and the arithmetic over a model. Numbers and where they
  * come from: README.md, "How the numbers were chosen". */
+#include "erlang.h"
 #include "model.h"
 
 #include <math.h>
@@ -161,20 +162,9 @@ int model_agents_needed(double calls_per_hour, double aht_s, double sl_target, d
 {
     if (calls_per_hour <= 0 || aht_s <= 0)
         return 0;
-    double a = calls_per_hour * aht_s / 3600.0; /* offered load in erlangs */
-    /* Erlang B by recursion, then C = n B / (n - a (1 - B)). */
-    double b = 1.0;
-    int n;
-    for (n = 1; n < 2000; n++) {
-        b = a * b / (n + a * b);
-        if (n <= a)
-            continue;
-        double c = n * b / (n - a * (1 - b));
-        double sl = 1 - c * exp(-(n - a) * sl_seconds / aht_s);
-        if (sl >= sl_target)
-            break;
-    }
-    return n;
+    /* the same Erlang C as kicd's reports (lib/erlang.c) */
+    return erlang_agents_needed(erlang_traffic(calls_per_hour, 3600.0, aht_s), aht_s, sl_seconds,
+                                sl_target, 2000);
 }
 
 int model_default_pool(const SimModel *m, double calls_per_year)
