@@ -241,29 +241,31 @@ static char *callbacks_sql(const ReportReq *q)
     return strbuf_steal(&b);
 }
 
-static char *occupancy_sql(const ReportReq *q)
+/* Seconds agents spent busy (on a call or in ACW) and present (logged
+ * in, not on break) per bucket, each state interval clipped to each
+ * bucket and to [from, to): per agent, or for all agents together. */
+static char *presence_sql(const ReportReq *q, bool by_agent)
 {
     StrBuf b = STRBUF_INIT;
-    /* buckets over [from, to); each state interval clipped to each */
     strbuf_puts(&b, "WITH b AS (SELECT g AS bs, ");
-    if (q->interval == I_ALL)
+    if (q->interval == I_ALL) {
         strbuf_puts(&b, "$3::timestamptz AS be FROM (SELECT $2::timestamptz AS g) x)");
-    else
+    } else {
         strbuf_printf(&b, "g + interval '%s' AS be FROM generate_series(", steps[q->interval]);
-    if (q->interval != I_ALL) {
         bucket_sql(&b, q, "$2::timestamptz");
         strbuf_printf(&b, ", $3::timestamptz - interval '1 microsecond', interval '%s') g)",
                       steps[q->interval]);
     }
-    strbuf_puts(&b,
-        " SELECT i.agent, CASE WHEN $4 THEN NULL ELSE extract(epoch FROM b.bs)::bigint END,"
+    strbuf_printf(&b,
+        " SELECT %sCASE WHEN $4 THEN NULL ELSE extract(epoch FROM b.bs)::bigint END,"
         "  sum(extract(epoch FROM least(i.until, b.be, $3) - greatest(i.since, b.bs, $2)))"
         "    FILTER (WHERE i.state IN ('on_call', 'acw')),"
         "  sum(extract(epoch FROM least(i.until, b.be, $3) - greatest(i.since, b.bs, $2)))"
         "    FILTER (WHERE i.state IN ('available', 'ringing', 'on_call', 'acw'))"
         " FROM b JOIN agent_state_intervals i ON i.tenant_id = $1 AND i.since < b.be"
         "   AND i.until > b.bs AND i.since < $3 AND i.until > $2"
-        " GROUP BY 1, 2");
+        " GROUP BY %s",
+        by_agent ? "i.agent, " : "", by_agent ? "1, 2" : "1");
     return strbuf_steal(&b);
 }
 
@@ -281,7 +283,7 @@ typedef struct Row {
     bool has_callbacks;
     int64_t cb[7];
     double cb_mean_s;
-    bool has_occupancy;
+    bool has_presence;
     double busy_s, logged_s;
 } Row;
 
@@ -435,8 +437,8 @@ typedef struct ReportCtx {
     Reply *reply;
     ReportReq q;
     MetricParams mp;
-    double sl_target, sl_threshold_s;
-    bool with_callbacks, with_occupancy;
+    double sl_target, sl_threshold_s, short_abandon_s;
+    bool with_callbacks, with_occupancy, with_present;
     ReportDone done;
     void *done_arg;
     KicTime started;
@@ -444,7 +446,7 @@ typedef struct ReportCtx {
 } ReportCtx;
 
 /* Statement positions in the job. */
-enum { S_TZ, S_LEN, S_CALLS, S_CALLBACKS, S_OCCUPANCY };
+enum { S_TZ, S_LEN, S_CALLS, S_CALLBACKS, S_PRESENCE };
 
 static int cmp_epoch(const void *key, const void *elem)
 {
@@ -532,7 +534,9 @@ static void write_metrics(JsonW *w, const Row *row, const ReportCtx *ctx)
         jw_fixed(w, row->has_callbacks ? row->cb_mean_s : NAN, 3);
     }
     if (ctx->with_occupancy)
-        jw_fixed(w, row->has_occupancy && row->logged_s > 0 ? row->busy_s / row->logged_s : NAN, 6);
+        jw_fixed(w, row->has_presence && row->logged_s > 0 ? row->busy_s / row->logged_s : NAN, 6);
+    if (ctx->with_present)
+        jw_fixed(w, row->bucket_len_s > 0 ? row->logged_s / row->bucket_len_s : NAN, 6);
 }
 
 static const char *const metric_columns[] = {
@@ -572,6 +576,8 @@ static char *render(const ReportCtx *ctx, Rows *rs)
         jw_string(&w, callback_columns[i]);
     if (ctx->with_occupancy)
         jw_string(&w, "occupancy");
+    if (ctx->with_present)
+        jw_string(&w, "agents_present");
     jw_end_array(&w);
     jw_key(&w, "rows");
     jw_begin_array(&w);
@@ -592,6 +598,15 @@ static char *render(const ReportCtx *ctx, Rows *rs)
     jw_string(&w, q->tz);
     jw_key(&w, "source");
     jw_string(&w, q->rollup ? "rollup" : "calls");
+    jw_key(&w, "targets");
+    jw_begin_object(&w);
+    jw_key(&w, "service_level");
+    jw_fixed(&w, ctx->sl_target, 6);
+    jw_key(&w, "service_level_threshold_s");
+    jw_fixed(&w, ctx->sl_threshold_s, 0);
+    jw_key(&w, "short_abandon_s");
+    jw_fixed(&w, ctx->short_abandon_s, 0);
+    jw_end_object(&w);
     jw_end_object(&w);
     return strbuf_steal(&out);
 }
@@ -663,13 +678,13 @@ static void report_done(PgJob *job, void *arg)
             row->cb_mean_s = PQgetisnull(cb, i, nd + 8) ? NAN : atof(PQgetvalue(cb, i, nd + 8));
         }
     }
-    if (ctx->with_occupancy) {
-        PGresult *oc = pgjob_result(job, ctx->with_callbacks ? S_OCCUPANCY : S_CALLBACKS);
-        for (int i = 0; i < PQntuples(oc); i++) {
-            Row *row = row_for(&rs, oc, i, wb);
-            row->has_occupancy = true;
-            row->busy_s = PQgetisnull(oc, i, 2) ? 0 : atof(PQgetvalue(oc, i, 2));
-            row->logged_s = PQgetisnull(oc, i, 3) ? 0 : atof(PQgetvalue(oc, i, 3));
+    if (ctx->with_occupancy || ctx->with_present) {
+        PGresult *pr = pgjob_result(job, ctx->with_callbacks ? S_PRESENCE : S_CALLBACKS);
+        for (int i = 0; i < PQntuples(pr); i++) {
+            Row *row = row_for(&rs, pr, i, wb);
+            row->has_presence = true;
+            row->busy_s = PQgetisnull(pr, i, nd + 1) ? 0 : atof(PQgetvalue(pr, i, nd + 1));
+            row->logged_s = PQgetisnull(pr, i, nd + 2) ? 0 : atof(PQgetvalue(pr, i, nd + 2));
         }
     }
     if (rs.n > MAX_ROWS) {
@@ -720,8 +735,10 @@ bool report_run(Server *s, const Session *sess, const ReportReq *q, ReportDone d
     ctx->done_arg = arg;
     ctx->sl_target = s->cfg.sl_target;
     ctx->sl_threshold_s = (double)s->cfg.sl_threshold_s;
+    ctx->short_abandon_s = (double)s->cfg.short_abandon_s;
     ctx->with_callbacks = callbacks_apply(q);
     ctx->with_occupancy = q->ngroup == 1 && q->group[0] == D_AGENT;
+    ctx->with_present = q->ngroup == 0;
     ctx->started = server_now();
     ctx->log_level = &s->log_level;
     char tenant[24], from[40], to[40], cutoff[40], sl[32], shortab[32];
@@ -752,11 +769,11 @@ bool report_run(Server *s, const Session *sess, const ReportReq *q, ReportDone d
         pgjob_add(job, cb, 3, sum_args);
         free(cb);
     }
-    if (ctx->with_occupancy) {
-        char *oc = occupancy_sql(q);
-        const char *oc_args[] = {tenant, from, to, q->interval == I_ALL ? "true" : "false"};
-        pgjob_add(job, oc, 4, oc_args);
-        free(oc);
+    if (ctx->with_occupancy || ctx->with_present) {
+        char *pr = presence_sql(q, ctx->with_occupancy);
+        const char *pr_args[] = {tenant, from, to, q->interval == I_ALL ? "true" : "false"};
+        pgjob_add(job, pr, 4, pr_args);
+        free(pr);
     }
     free(sums);
     free(lens);

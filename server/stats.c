@@ -57,7 +57,14 @@ static bool wanted(json_t *filter, const char *queue)
     return false;
 }
 
-json_t *stats_snapshot_json(Tenant *t, json_t *filter, KicTime now)
+json_t *stats_targets_json(const Config *cfg)
+{
+    return json_pack("{s:f, s:I, s:I}", "service_level", cfg->sl_target,
+                     "service_level_threshold_s", (json_int_t)cfg->sl_threshold_s,
+                     "short_abandon_s", (json_int_t)cfg->short_abandon_s);
+}
+
+json_t *stats_snapshot_json(const Config *cfg, Tenant *t, json_t *filter, KicTime now)
 {
     CentreSnapshot snap;
     if (!centre_snapshot(t->centre, now, &snap))
@@ -68,8 +75,8 @@ json_t *stats_snapshot_json(Tenant *t, json_t *filter, KicTime now)
     for (size_t i = 0; i < snap.nqueues; i++)
         if (wanted(filter, snap.queues[i].queue))
             json_array_append_new(queues, queue_json(&snap.queues[i]));
-    json_t *out = json_pack("{s:s, s:o, s:o}", "at", at, "total", queue_json(&snap.total),
-                            "queues", queues);
+    json_t *out = json_pack("{s:s, s:o, s:o, s:o}", "at", at, "targets", stats_targets_json(cfg),
+                            "total", queue_json(&snap.total), "queues", queues);
     centre_snapshot_free(&snap);
     return out;
 }
@@ -83,7 +90,7 @@ void method_stats_live(Conn *c, Reply *r, json_t *params, const Method *m)
         rpc_error_clear(&err);
         return;
     }
-    json_t *snap = stats_snapshot_json(c->sess.tenant, filter, server_now());
+    json_t *snap = stats_snapshot_json(&c->srv->cfg, c->sess.tenant, filter, server_now());
     if (!snap) {
         reply_errorf(r, RPC_INTERNAL, "internal error: out of memory");
         return;

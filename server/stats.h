@@ -5,9 +5,13 @@
 
 #include <jansson.h>
 
+#include "config.h"
 #include "tenants.h"
 
 /* filter: array of queue names, or NULL for all. New reference. */
-json_t *stats_snapshot_json(Tenant *t, json_t *filter, KicTime now);
+json_t *stats_snapshot_json(const Config *cfg, Tenant *t, json_t *filter, KicTime now);
+
+/* The configured targets the numbers are read against. New reference. */
+json_t *stats_targets_json(const Config *cfg);
 
 #endif
