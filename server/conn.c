@@ -358,6 +358,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     if (idle <= 0)
         return;
     long long quiet_s = (server_now() - c->last_request) / KIC_USEC;
+    /* a subscriber (a wallboard) only listens; a dead one is found when
+     * its output passes the cap */
+    if (c->sub.active)
+        quiet_s = 0;
     if (quiet_s >= idle && !c->outstanding)
         conn_close(c, "idle for %llds", quiet_s);
     else
@@ -425,7 +429,7 @@ void conn_logout(Conn *c)
         return;
     if (c->sess.role == ROLE_AGENT && c->sess.agent[0])
         tenant_desktop_remove(c->sess.tenant, c->sess.agent, c);
-    tenant_unwatch(c->sess.tenant, c);
+    subscriber_stop(&c->sub);
     c->srv->conns_by_role[c->sess.role]--;
     json_decref(c->sess.teams);
     memset(&c->sess, 0, sizeof(c->sess));
@@ -451,14 +455,35 @@ void conn_release_barrier(Conn *c)
         event_active(c->ev_resume, EV_TIMEOUT, 0);
 }
 
-void conn_send_line(Conn *c, const char *line, size_t len)
+/* Pushed output (notifications) is bounded: a client that still has
+ * more than the cap unread when the next push comes is dropped. One
+ * push larger than the cap (a big snapshot) still goes out. */
+static bool push_allowed(Conn *c)
 {
     if (c->closing || c->close_after)
+        return false;
+    if (output_len(c) <= (size_t)c->srv->cfg.output_buffer)
+        return true;
+    conn_close(c, "output over %lld bytes: slow reader dropped", c->srv->cfg.output_buffer);
+    return false;
+}
+
+void conn_send_line(Conn *c, const char *line, size_t len)
+{
+    if (!push_allowed(c))
         return;
     bufferevent_write(c->bev, line, len);
     bufferevent_write(c->bev, "\n", 1);
-    if (output_len(c) > (size_t)c->srv->cfg.output_buffer)
-        conn_close(c, "output over %lld bytes: slow reader dropped", c->srv->cfg.output_buffer);
+}
+
+void conn_send_notification(Conn *c, const char *method, const char *params, size_t len)
+{
+    if (!push_allowed(c))
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_printf(out, "{\"jsonrpc\":\"2.0\",\"method\":\"%s\",\"params\":", method);
+    evbuffer_add(out, params, len);
+    evbuffer_add(out, "}\n", 2);
 }
 
 void conn_notify(Conn *c, const char *method, json_t *params)
@@ -512,8 +537,6 @@ void conn_close(Conn *c, const char *fmt, ...)
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     event_del(c->ev_timer);
     event_del(c->ev_resume);
-    if (c->ev_sub)
-        event_del(c->ev_sub);
     abandon_batch(c);
     for (Slot *sl = c->slots_head, *next; sl; sl = next) {
         next = sl->next;
@@ -545,8 +568,6 @@ void conn_reap(Server *s)
         framer_free(&c->framer);
         event_free(c->ev_resume);
         event_free(c->ev_timer);
-        if (c->ev_sub)
-            event_free(c->ev_sub);
         free(c);
     }
 }

@@ -15,6 +15,7 @@
 #include "framer.h"
 #include "jsonrpc.h"
 #include "server.h"
+#include "subscribe.h"
 
 typedef struct Slot Slot;
 
@@ -57,11 +58,8 @@ struct Conn {
     struct event *ev_resume; /* continue dispatch on the next loop turn */
     struct event *ev_timer;  /* login timeout, then idle timeout */
 
-    /* Live-statistics subscription (stats.subscribe); 0 = none. */
-    int sub_interval_ms;
-    KicTime sub_last_sent;
-    uint64_t sub_last_version;
-    struct event *ev_sub;
+    /* Live-statistics subscription (stats.subscribe) */
+    Subscriber sub;
 };
 
 /* Takes over bev (already set up for the socket, TLS or not). */
@@ -82,6 +80,8 @@ void conn_reap(Server *s);
 void conn_notify(Conn *c, const char *method, json_t *params);
 /* Same with a pre-built line (shared by many receivers). */
 void conn_send_line(Conn *c, const char *line, size_t len);
+/* A notification whose params are ready JSON text. */
+void conn_send_notification(Conn *c, const char *method, const char *params, size_t len);
 
 /* Logs with the connection's prefix if the level is enabled. */
 void conn_log(const Conn *c, LogLevel level, const char *fmt, ...) KIC_PRINTF(3, 4);

@@ -35,6 +35,7 @@ static const Method methods[] = {
     {"callbacks.summary", ROLES_SUPERVISING, method_callbacks_summary},
     {"agents.list", ROLES_SUPERVISING, method_agents_list},
     {"stats.live", ROLES_SUPERVISING, method_stats_live},
+    {"stats.subscribe", ROLES_SUPERVISING, method_stats_subscribe},
     {"report.query", ROLES_SUPERVISING, method_report_query},
 };
 

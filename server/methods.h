@@ -36,5 +36,6 @@ void method_report_query(Conn *c, Reply *r, json_t *params, const Method *m);
 
 /* stats.c */
 void method_stats_live(Conn *c, Reply *r, json_t *params, const Method *m);
+void method_stats_subscribe(Conn *c, Reply *r, json_t *params, const Method *m);
 
 #endif

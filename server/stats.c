@@ -9,6 +9,7 @@
 #include "methods.h"
 #include "params.h"
 #include "stats.h"
+#include "subscribe.h"
 
 static json_t *rate(double v)
 {
@@ -96,4 +97,32 @@ void method_stats_live(Conn *c, Reply *r, json_t *params, const Method *m)
         return;
     }
     reply_result(r, snap);
+}
+
+/* ---- stats.subscribe ---- */
+
+static void push_update(Subscriber *sub, const char *json, size_t len)
+{
+    conn_send_notification(sub->owner, "stats.update", json, len);
+}
+
+void method_stats_subscribe(Conn *c, Reply *r, json_t *params, const Method *m)
+{
+    long long interval = 1000;
+    RpcError err = {0};
+    if (!param_int(params, "interval_ms", false, 250, 3600000, &interval, &err)) {
+        reply_error(r, &err);
+        rpc_error_clear(&err);
+        return;
+    }
+    Subscriber *sub = &c->sub;
+    sub->srv = c->srv;
+    sub->tenant = c->sess.tenant;
+    sub->interval_ms = (int)interval;
+    sub->send = push_update;
+    sub->idle = NULL;
+    sub->owner = c;
+    reply_result(r, json_pack("{s:b, s:I}", "subscribed", 1, "interval_ms", (json_int_t)interval));
+    subscriber_start(sub);
+    conn_log(c, LOG_DEBUG, "subscribed to live statistics every %lld ms", (long long)interval);
 }

@@ -41,7 +41,8 @@ static void tenant_free(Tenant *t)
         free(v);
     strmap_free(&t->categories);
     centre_free(t->centre);
-    free(t->watchers);
+    free(t->subs); /* empty: their connections closed first */
+    free(t->snap_line);
     free(t->waiters); /* none left: a pending load fails its waiters first */
     free(t);
 }
@@ -229,30 +230,6 @@ void tenant_notify_team(Tenant *t, const char *team, const char *method, json_t 
         if (session_in_team(list[i], team))
             conn_notify(list[i], method, params);
     free(list);
-}
-
-void tenant_watch(Tenant *t, Conn *c)
-{
-    for (size_t i = 0; i < t->nwatchers; i++)
-        if (t->watchers[i] == c)
-            return;
-    if (t->nwatchers == t->cap_watchers) {
-        t->cap_watchers = t->cap_watchers ? t->cap_watchers * 2 : 8;
-        t->watchers = realloc(t->watchers, t->cap_watchers * sizeof(Conn *));
-        if (!t->watchers)
-            abort();
-    }
-    t->watchers[t->nwatchers++] = c;
-}
-
-void tenant_unwatch(Tenant *t, Conn *c)
-{
-    for (size_t i = 0; i < t->nwatchers; i++) {
-        if (t->watchers[i] == c) {
-            t->watchers[i] = t->watchers[--t->nwatchers];
-            return;
-        }
-    }
 }
 
 void tenants_roll_day(Tenants *t, KicTime now)

@@ -27,8 +27,13 @@ typedef struct Tenant {
     StrMap desktops; /* agent id -> ConnList */
     bool resyncing;  /* its state is being reloaded from storage */
     StrMap categories; /* wrap-up categories (name -> owned name) */
-    Conn **watchers; /* connections subscribed to stats */
-    size_t nwatchers, cap_watchers;
+    struct Subscriber **subs; /* live-statistics subscribers (subscribe.h) */
+    size_t nsubs, cap_subs;
+    char *snap_line; /* the latest snapshot as JSON text, for subscribers */
+    size_t snap_len;
+    uint64_t snap_version;
+    KicTime snap_at;
+    long long snap_waiting;
     /* Its live state is loaded from storage before any of its sessions
      * may act: logins wait for it. */
     bool ready, loading;
@@ -67,10 +72,6 @@ bool tenant_has_category(const Tenant *t, const char *name);
 
 /* Agents whose session lists `team`: a callback for it is announced. */
 void tenant_notify_team(Tenant *t, const char *team, const char *method, json_t *params);
-
-/* Stats subscribers. */
-void tenant_watch(Tenant *t, Conn *c);
-void tenant_unwatch(Tenant *t, Conn *c);
 
 /* Rolls every tenant's day (between batches). */
 void tenants_roll_day(Tenants *t, KicTime now);

@@ -20,6 +20,7 @@
 #include "pg.h"
 #include "rows.h"
 #include "store.h"
+#include "subscribe.h"
 #include "strbuf.h"
 
 #define WRITE_MAX_STMTS 10
@@ -283,8 +284,27 @@ static void batch_free(Batch *b)
 
 /* Answers every record of a batch (err: all with that error) and sends
  * its notifications (only when stored). */
+/* The tenants a batch changed, for live-statistics subscribers;
+ * SIZE_MAX when there are more than max (then all are told). */
+static size_t batch_tenants(const Batch *b, Tenant **out, size_t max)
+{
+    size_t n = 0;
+    for (const Record *r = b->records; r; r = r->next) {
+        size_t i = 0;
+        while (i < n && out[i] != r->tenant)
+            i++;
+        if (i == n && n == max)
+            return SIZE_MAX;
+        if (i == n)
+            out[n++] = r->tenant;
+    }
+    return n;
+}
+
 static void batch_finish(Writer *w, Batch *b, const RpcError *err)
 {
+    Tenant *changed[64];
+    size_t nchanged = batch_tenants(b, changed, 64);
     for (Record *r = b->records, *next; r; r = next) {
         next = r->next;
         record_finish(r, err);
@@ -301,6 +321,14 @@ static void batch_finish(Writer *w, Batch *b, const RpcError *err)
     w->stats.records += b->n;
     w->stats.last_batch = b->n;
     batch_free(b);
+    /* after the replies: a subscriber sees what was acknowledged */
+    size_t pos = 0;
+    Tenant *t;
+    if (nchanged == SIZE_MAX)
+        while (tenants_next(w->srv->tenants, &pos, &t))
+            subscribers_changed(w->srv, t);
+    for (size_t i = 0; nchanged != SIZE_MAX && i < nchanged; i++)
+        subscribers_changed(w->srv, changed[i]);
 }
 
 /* ---- queue ---- */
