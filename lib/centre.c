@@ -259,22 +259,35 @@ static KicTime agent_since(const Agent *a)
 }
 
 /* Recomputes an agent's effective state; a change is a transition. The
- * reason travels with the state the agent chose (a break's reason). */
-static void agent_refresh(Centre *c, Agent *a, Effects *fx)
+ * reason travels with the state the agent chose (a break's reason).
+ * fallback: when the agent has no history left to date the state from
+ * (a part taken away by a late event from an agent who never chose a
+ * state), the moment the state being left began: the stored intervals
+ * then give that mistaken part no length. */
+static void agent_refresh_at(Centre *c, Agent *a, Effects *fx, KicTime fallback)
 {
     a->acw_pending = acw_owed(a);
     AgentState s = agent_effective(a);
     AgentState before = a->state;
+    KicTime before_since = a->since;
     if (s != before) {
         c->state_counts[before]--;
         c->state_counts[s]++;
         a->state = s;
     }
     a->since = agent_since(a);
+    if (a->since == KIC_TIME_NONE)
+        a->since = fallback != KIC_TIME_NONE ? fallback : before_since;
     if (s == before)
         return;
     c->version++;
-    add_transition(fx, c->tenant, a, s == a->chosen ? a->reason : NULL);
+    if (a->since != KIC_TIME_NONE) /* else never in any state: nothing to store */
+        add_transition(fx, c->tenant, a, s == a->chosen ? a->reason : NULL);
+}
+
+static void agent_refresh(Centre *c, Agent *a, Effects *fx)
+{
+    agent_refresh_at(c, a, fx, KIC_TIME_NONE);
 }
 
 /* ---- the caller index (repeat contacts) ---- */
@@ -541,7 +554,7 @@ static void call_update(Centre *c, Call *call, KicTime now, bool live, bool load
             a->latest_call = NULL;
             a->latest_start = KIC_TIME_NONE;
         }
-        agent_refresh(c, a, fx);
+        agent_refresh_at(c, a, fx, old.legs[i].answered_at);
     }
     for (int i = 0; i < call->sum.nlegs; i++) {
         Agent *a = agent_get(c, call->sum.legs[i].agent);

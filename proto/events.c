@@ -124,6 +124,39 @@ static char *stored_form(json_t *params, const char *key, bool withheld, const C
     return json_dumps(params, JSON_COMPACT);
 }
 
+/* Whether a value holds a string with a NUL anywhere inside: storage
+ * (jsonb) cannot keep one, and extra fields are stored as they came. */
+static bool holds_nul(json_t *v)
+{
+    size_t i;
+    const char *k;
+    json_t *x;
+    switch (json_typeof(v)) {
+    case JSON_STRING: return strlen(json_string_value(v)) != json_string_length(v);
+    case JSON_ARRAY:
+        json_array_foreach(v, i, x) if (holds_nul(x)) return true;
+        return false;
+    case JSON_OBJECT:
+        json_object_foreach(v, k, x) if (holds_nul(x)) return true;
+        return false;
+    default: return false;
+    }
+}
+
+static bool no_nul(json_t *params, RpcError *err)
+{
+    const char *k;
+    json_t *x;
+    json_object_foreach(params, k, x)
+    {
+        if (holds_nul(x)) {
+            rpc_error_field(err, k, "must not contain NUL characters");
+            return false;
+        }
+    }
+    return true;
+}
+
 bool event_parse(EventType type, json_t *params, const CallerCtx *cc, bool from_storage,
                  EventParse *out, RpcError *err)
 {
@@ -132,7 +165,7 @@ bool event_parse(EventType type, json_t *params, const CallerCtx *cc, bool from_
     f.channel = f.direction = f.target_kind = f.mode = f.by = -1;
     f.due_by = KIC_TIME_NONE;
     memset(out, 0, sizeof(*out));
-    if (!common(params, type, &f, err) || !type_fields(type, params, &f, err) ||
+    if (!no_nul(params, err) || !common(params, type, &f, err) || !type_fields(type, params, &f, err) ||
         !caller_field(type, params, cc, from_storage, &f, out->number, err))
         return false;
     char key[CALLER_KEY_HEX_LEN];

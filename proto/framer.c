@@ -1,4 +1,5 @@
-/* Newline framer over one linear buffer of max_line + 1 bytes. Bytes are
+/* Newline framer over one linear buffer of max_line + 2 bytes (a line,
+ * an optional '\r' that the cap does not count, and its '\n'). Bytes are
  * appended at the end; lines are handed out from the front; the buffer is
  * compacted when space runs out. Each byte is scanned for '\n' once. */
 #include "framer.h"
@@ -9,10 +10,10 @@
 bool framer_init(Framer *f, size_t max_line)
 {
     memset(f, 0, sizeof(*f));
-    f->buf = malloc(max_line + 2);
+    f->buf = malloc(max_line + 3);
     if (!f->buf)
         return false;
-    f->size = max_line + 1;
+    f->size = max_line + 2;
     f->max_line = max_line;
     return true;
 }
@@ -35,7 +36,7 @@ static void compact(Framer *f)
 bool framer_set_max_line(Framer *f, size_t max_line)
 {
     compact(f);
-    size_t size = max_line + 1;
+    size_t size = max_line + 2;
     if (size < f->len)
         size = f->len;
     char *nb = realloc(f->buf, size + 1);
@@ -76,18 +77,20 @@ FrameResult framer_next(Framer *f, char **line, size_t *line_len)
     char *from = f->buf + f->start + f->scanned;
     size_t avail = f->len - f->start - f->scanned;
     char *nl = memchr(from, '\n', avail);
+    char *begin = f->buf + f->start;
     if (!nl) {
         f->scanned += avail;
-        return f->scanned > f->max_line ? FRAME_TOO_LONG : FRAME_NEED;
+        /* only a '\r' may stand past the cap, waiting for its '\n' */
+        bool cr_last = f->scanned > 0 && begin[f->scanned - 1] == '\r';
+        return f->scanned > f->max_line + cr_last ? FRAME_TOO_LONG : FRAME_NEED;
     }
-    char *begin = f->buf + f->start;
     size_t n = (size_t)(nl - begin);
-    if (n > f->max_line)
+    size_t content = n > 0 && begin[n - 1] == '\r' ? n - 1 : n;
+    if (content > f->max_line)
         return FRAME_TOO_LONG;
     f->start += n + 1;
     f->scanned = 0;
-    if (n > 0 && begin[n - 1] == '\r')
-        n--;
+    n = content;
     begin[n] = '\0';
     *line = begin;
     *line_len = n;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "strbuf.h"
+#include "utf8.h"
 
 const char *rpc_code_message(int code)
 {
@@ -26,6 +27,8 @@ void rpc_error_set(RpcError *e, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof(e->message), fmt, ap);
     va_end(ap);
+    /* it may quote client input, cut at the buffer's end mid-character */
+    utf8_scrub(e->message);
 }
 
 void rpc_error_field(RpcError *e, const char *field, const char *reason)
@@ -149,6 +152,8 @@ char *rpc_error_text(const char *id_text, const RpcError *err)
 {
     json_t *e = json_pack("{s:i, s:s}", "code", err->code, "message",
                           err->message[0] ? err->message : rpc_code_message(err->code));
+    if (!e) /* never lose the reply over its message */
+        e = json_pack("{s:i, s:s}", "code", err->code, "message", rpc_code_message(err->code));
     if (!e)
         return NULL;
     if (err->data)

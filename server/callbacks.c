@@ -102,12 +102,12 @@ void method_callback_complete(Conn *c, Reply *r, json_t *params, const Method *m
 
 /* ---- callback.list ---- */
 
+/* An agent sees the callbacks of the teams on their session; `team`
+ * narrows that to one of them. */
 static bool team_listed(const Conn *c, json_t *team_filter, const Callback *cb)
 {
-    if (team_filter)
-        return strcmp(json_string_value(team_filter), cb->team) == 0;
-    if (c->sess.role != ROLE_AGENT)
-        return true; /* supervisors see every team */
+    if (team_filter && strcmp(json_string_value(team_filter), cb->team) != 0)
+        return false;
     size_t i;
     json_t *v;
     json_array_foreach(c->sess.teams, i, v)

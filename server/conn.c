@@ -11,12 +11,14 @@
 
 #include "dispatch.h"
 #include "tenants.h"
+#include "utf8.h"
 
 struct Slot {
     Slot *next;
     Conn *conn; /* NULL once the connection closed (orphaned) */
     size_t n;
     size_t pending;
+    size_t bytes; /* of the texts held */
     bool batch;
     char *texts[]; /* one reply line per request; NULL = no output */
 };
@@ -107,6 +109,7 @@ static void flush_slots(Conn *c)
         c->slots_head = s->next;
         if (!c->slots_head)
             c->slots_tail = NULL;
+        c->held_bytes -= s->bytes;
         slot_free(s);
     }
     if (c->close_after && !c->slots_head && output_len(c) == 0)
@@ -117,6 +120,10 @@ static void slot_finish(Slot *s, size_t index, char *text)
 {
     s->texts[index] = text;
     s->pending--;
+    size_t len = text ? strlen(text) : 0;
+    s->bytes += len;
+    if (s->conn)
+        s->conn->held_bytes += len;
     if (!s->conn) {
         if (s->pending == 0)
             slot_free(s);
@@ -162,6 +169,11 @@ void slot_put_error(Slot *s, size_t index, json_t *id, const RpcError *err)
     char *text = id_text ? rpc_error_text(id_text, err) : NULL;
     free(id_text);
     slot_finish(s, index, text);
+}
+
+void slot_put_nothing(Slot *s, size_t index)
+{
+    slot_finish(s, index, NULL);
 }
 
 static void reply_finish(Reply *r, char *text)
@@ -212,6 +224,7 @@ void reply_errorf(Reply *r, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e.message, sizeof(e.message), fmt, ap);
     va_end(ap);
+    utf8_scrub(e.message); /* may quote client input, cut mid-character */
     reply_error(r, &e);
 }
 
@@ -546,6 +559,7 @@ void conn_close(Conn *c, const char *fmt, ...)
             slot_free(sl);
     }
     c->slots_head = c->slots_tail = NULL;
+    c->held_bytes = 0;
     if (c->prev)
         c->prev->next = c->next;
     else

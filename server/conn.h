@@ -39,6 +39,7 @@ struct Conn {
 
     Slot *slots_head, *slots_tail; /* replies not yet written, in order */
     size_t outstanding;            /* replies not yet finished */
+    size_t held_bytes;             /* reply text waiting in slots (a batch's) */
 
     /* A batch array being dispatched, one element at a time. */
     json_t *batch;
@@ -112,5 +113,7 @@ Slot *slot_new(Conn *c, size_t n, bool batch);
 Reply *reply_new(Slot *s, size_t index, json_t *id);
 /* Fills a slot entry with a ready error without a Reply (bad requests). */
 void slot_put_error(Slot *s, size_t index, json_t *id, const RpcError *err);
+/* Fills a slot entry that gets no output (a notification). */
+void slot_put_nothing(Slot *s, size_t index);
 
 #endif

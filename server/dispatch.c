@@ -27,9 +27,9 @@ static const Method methods[] = {
     {"callback.requested", BRIDGE, method_event},
     {"agent.state.set", AGENT, method_agent_state_set},
     {"call.wrapup", AGENT, method_call_wrapup},
-    {"caller.history", AGENT | ROLES_SUPERVISING, method_caller_history},
+    {"caller.history", AGENT, method_caller_history},
     {"callback.create", AGENT, method_callback_create},
-    {"callback.list", AGENT | ROLES_SUPERVISING, method_callback_list},
+    {"callback.list", AGENT, method_callback_list},
     {"callback.claim", AGENT, method_callback_claim},
     {"callback.complete", AGENT, method_callback_complete},
     {"callbacks.summary", ROLES_SUPERVISING, method_callbacks_summary},
@@ -138,6 +138,23 @@ void dispatch_batch_step(Conn *c)
         c->batch = NULL;
         c->batch_slot = NULL;
     }
-    dispatch_message(c, slot, i, json_array_get(batch, i), false);
+    json_t *msg = json_array_get(batch, i);
+    if (c->held_bytes > (size_t)c->srv->cfg.output_buffer) {
+        /* A batch is answered in one piece: its replies wait in memory
+         * until the last is done. Past the output cap the rest are
+         * refused rather than computed (300 large snapshots would take
+         * hundreds of MB). */
+        RpcError err = {0};
+        rpc_error_set(&err, RPC_INVALID_REQUEST,
+                      "invalid request: the batch's replies exceed %lld bytes; send fewer at once",
+                      c->srv->cfg.output_buffer);
+        json_t *id = json_is_object(msg) ? json_object_get(msg, "id") : json_null();
+        if (json_is_object(msg) && !id)
+            slot_put_nothing(slot, i); /* a notification is not answered */
+        else
+            slot_put_error(slot, i, json_is_string(id) || json_is_number(id) ? id : NULL, &err);
+    } else {
+        dispatch_message(c, slot, i, msg, false);
+    }
     json_decref(batch);
 }

@@ -2,7 +2,8 @@
  * contacts within the repeat window before a call: when, which queue,
  * category and outcome. Another agent's notes are never shown (the
  * asking agent sees their own). An agent may ask only about a call they
- * answered; supervisors about any. Every read writes an audit_log row in
+ * answered (need to know; supervisors have no access to caller data
+ * here). Every read writes an audit_log row in
  * the same transaction, before the answer. */
 #include <stdlib.h>
 #include <string.h>
@@ -103,18 +104,16 @@ void method_caller_history(Conn *c, Reply *r, json_t *params, const Method *m)
         rpc_error_clear(&err);
         return;
     }
-    if (c->sess.role == ROLE_AGENT) {
-        /* need to know: only about a call this agent handled (in memory:
-         * the recent days an agent's screen is about) */
-        const Call *call = centre_call(c->sess.tenant->centre, call_id);
-        if (!call) {
-            reply_errorf(r, RPC_NOT_FOUND, "unknown call: %.200s", call_id);
-            return;
-        }
-        if (!c->sess.agent[0] || !call_leg_of(&call->sum, c->sess.agent)) {
-            reply_errorf(r, RPC_FORBIDDEN, "call %.200s was not answered by you", call_id);
-            return;
-        }
+    /* need to know: only about a call this agent handled (in memory: the
+     * recent days an agent's screen is about) */
+    const Call *call = centre_call(c->sess.tenant->centre, call_id);
+    if (!call) {
+        reply_errorf(r, RPC_NOT_FOUND, "unknown call: %.200s", call_id);
+        return;
+    }
+    if (!c->sess.agent[0] || !call_leg_of(&call->sum, c->sess.agent)) {
+        reply_errorf(r, RPC_FORBIDDEN, "call %.200s was not answered by you", call_id);
+        return;
     }
     HistoryCtx *ctx = malloc(sizeof(*ctx));
     if (!ctx)

@@ -169,6 +169,29 @@ START_TEST(a_subscriber_that_stops_reading_is_dropped)
     ck_assert_ptr_nonnull(u);
     json_decref(u);
     offer(b, "after", "q-after", h_today(1));
+    /* a batch is answered in one piece: past the cap its remaining
+     * requests are refused, not computed */
+    Client *batch = cl_session(kicd.port, o.super);
+    char line[100 * 64 + 16];
+    size_t n = 0;
+    line[n++] = '[';
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(line + n, sizeof(line) - n,
+                              "%s{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"stats.live\"}",
+                              i ? "," : "", i);
+    line[n++] = ']';
+    line[n] = '\0';
+    cl_send(batch, line);
+    json_t *replies = cl_recv(batch, 10000);
+    ck_assert(json_is_array(replies));
+    ck_assert_uint_eq(json_array_size(replies), 100);
+    ck_assert_int_eq(rpc_code(json_array_get(replies, 0)), 0);
+    ck_assert_int_eq(rpc_code(json_array_get(replies, 99)), -32600);
+    json_decref(replies);
+    r = cl_call(batch, "stats.live", NULL);
+    ck_result(r);
+    json_decref(r);
+    cl_close(batch);
     cl_close(b);
     cl_close(slow);
     cl_close(good);

@@ -901,6 +901,37 @@ START_TEST(stored_sums_follow_a_contact_to_another_block)
 }
 END_TEST
 
+/* Eight agents answered a call; a ninth answer with an earlier time
+ * pushes the eighth agent's part out (a call keeps CALL_MAX_LEGS). That
+ * agent never chose a state: its way back to offline is dated at the
+ * start of the part it lost, never left undated (storage needs a time). */
+START_TEST(an_agent_whose_only_part_is_pushed_out_gets_a_dated_transition)
+{
+    KicTime now = tm("2026-11-18T20:00:00+01:00");
+    C = centre_new(1, &CFG, now);
+    give(EV(EV_OFFERED, "m", tm("2026-11-18T10:00:00+01:00"), .queue = "q"), now);
+    char agents[9][8];
+    for (int i = 0; i < 8; i++) {
+        snprintf(agents[i], sizeof(agents[i]), "m%d", i);
+        give(EV(EV_ANSWERED, "m", tm("2026-11-18T10:01:00+01:00") + i * SEC(10), .agent = agents[i]), now);
+    }
+    ck_assert_str_eq(agent_state_names[centre_agent(C, "m7")->state], "on_call");
+    give(EV(EV_ANSWERED, "m", tm("2026-11-18T10:00:30+01:00"), .agent = "late"), now);
+    Agent *m7 = centre_agent(C, "m7");
+    ck_assert_int_ne(m7->state, AS_ON_CALL);
+    bool seen = false;
+    for (size_t i = 0; i < fx.ntransitions; i++) {
+        ck_assert_msg(fx.transitions[i].since != KIC_TIME_NONE, "undated transition of %s",
+                      fx.transitions[i].agent);
+        if (strcmp(fx.transitions[i].agent, "m7") == 0) {
+            ck_assert_int_eq(fx.transitions[i].since, tm("2026-11-18T10:02:10+01:00"));
+            seen = true;
+        }
+    }
+    ck_assert(seen);
+}
+END_TEST
+
 /* ... and evicting that call must leave no pointer to it in the caller
  * index (ASan: heap-use-after-free when the old key is seen again). */
 START_TEST(eviction_after_a_key_change_leaves_no_dangling_pointer)
@@ -1806,6 +1837,7 @@ int main(void)
     tcase_add_test(tc, invariant_holds_when_an_earlier_offer_arrives_late);
     tcase_add_test(tc, earlier_offer_with_another_key_counts_under_that_key);
     tcase_add_test(tc, stored_sums_follow_a_contact_to_another_block);
+    tcase_add_test(tc, an_agent_whose_only_part_is_pushed_out_gets_a_dated_transition);
     tcase_add_test(tc, eviction_after_a_key_change_leaves_no_dangling_pointer);
     tcase_add_test(tc, duplicates_change_nothing);
     tcase_add_test(tc, repeat_window_is_seven_days_inclusive);

@@ -101,11 +101,39 @@ START_TEST(too_long_with_newline)
     char *line;
     size_t len;
     ck_assert(framer_set_max_line(&f, 4));
-    /* the buffer holds max_line + 1 bytes: it takes what fits */
-    ck_assert_uint_eq(framer_feed(&f, "ok\n12345\n", 9), 5);
+    /* the buffer holds max_line + 2 bytes ('\r' and '\n'): it takes what fits */
+    ck_assert_uint_eq(framer_feed(&f, "ok\n12345\n", 9), 6);
     ck_assert_int_eq(next(&line, &len), FRAME_LINE);
     ck_assert_str_eq(line, "ok");
-    ck_assert_uint_eq(framer_feed(&f, "345\n", 4), 3);
+    ck_assert_uint_eq(framer_feed(&f, "45\n", 3), 3);
+    ck_assert_int_eq(next(&line, &len), FRAME_TOO_LONG);
+}
+END_TEST
+
+/* A line of exactly max_line bytes may end with CRLF: the '\r' is not
+ * content. One byte more is too long, with or without it. */
+START_TEST(crlf_does_not_count_toward_the_cap)
+{
+    char *line;
+    size_t len;
+    ck_assert(framer_set_max_line(&f, 4));
+    ck_assert_uint_eq(framer_feed(&f, "1234\r", 5), 5);
+    ck_assert_int_eq(next(&line, &len), FRAME_NEED);
+    ck_assert_uint_eq(framer_feed(&f, "\n", 1), 1);
+    ck_assert_int_eq(next(&line, &len), FRAME_LINE);
+    ck_assert_str_eq(line, "1234");
+    ck_assert_uint_eq(len, 4);
+    ck_assert_uint_eq(framer_feed(&f, "12345", 5), 5);
+    ck_assert_int_eq(next(&line, &len), FRAME_TOO_LONG);
+}
+END_TEST
+
+START_TEST(crlf_after_too_much_is_too_long)
+{
+    char *line;
+    size_t len;
+    ck_assert(framer_set_max_line(&f, 4));
+    ck_assert_uint_eq(framer_feed(&f, "12345\r", 6), 6);
     ck_assert_int_eq(next(&line, &len), FRAME_TOO_LONG);
 }
 END_TEST
@@ -114,7 +142,7 @@ START_TEST(buffer_compacts_and_never_overflows)
 {
     char *line;
     size_t len;
-    /* Many short lines through a 17-byte buffer. */
+    /* Many short lines through an 18-byte buffer. */
     int lines = 0;
     for (int i = 0; i < 1000; i++) {
         const char *msg = "0123456\n";
@@ -148,7 +176,7 @@ START_TEST(space_and_commit)
     char *line;
     size_t len, space;
     char *p = framer_space(&f, &space);
-    ck_assert_uint_eq(space, 17);
+    ck_assert_uint_eq(space, 18);
     memcpy(p, "xy\n", 3);
     framer_commit(&f, 3);
     ck_assert_int_eq(next(&line, &len), FRAME_LINE);
@@ -167,6 +195,8 @@ int main(void)
     tcase_add_test(tc, exactly_max_line_is_accepted);
     tcase_add_test(tc, too_long_without_newline_is_detected_early);
     tcase_add_test(tc, too_long_with_newline);
+    tcase_add_test(tc, crlf_does_not_count_toward_the_cap);
+    tcase_add_test(tc, crlf_after_too_much_is_too_long);
     tcase_add_test(tc, buffer_compacts_and_never_overflows);
     tcase_add_test(tc, raising_the_cap_keeps_data);
     tcase_add_test(tc, space_and_commit);

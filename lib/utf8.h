@@ -1,0 +1,19 @@
+/* UTF-8 as jansson accepts it (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). Text that kicd composes from
+ * client input (an error message quoting an id, cut to a buffer's size)
+ * must stay valid, or the JSON encoder refuses it. */
+#ifndef UTF8_H
+#define UTF8_H
+
+#include <stddef.h>
+
+/* Length of the valid character starting at s (at most n bytes); 0 when
+ * the bytes there are not one. */
+size_t utf8_char_len(const unsigned char *s, size_t n);
+
+/* Makes s valid in place: every byte that starts no valid character
+ * becomes '?', so a character cut at the end of a buffer is marked, not
+ * passed on half. */
+void utf8_scrub(char *s);
+
+#endif
