@@ -1,4 +1,6 @@
-/* JSON writer: values are separated by commas per nesting level. */
+/* JSON writer: values are separated by commas per nesting level. In
+ * CSV mode an array is a line (RFC 4180): no brackets, a newline at its
+ * end, strings quoted when they must be, null an empty field. */
 #include "jsonw.h"
 
 #include <math.h>
@@ -10,6 +12,12 @@ void jw_init(JsonW *w, StrBuf *out)
     memset(w, 0, sizeof(*w));
     w->out = out;
     w->first[0] = true;
+}
+
+void jw_init_csv(JsonW *w, StrBuf *out)
+{
+    jw_init(w, out);
+    w->csv = true;
 }
 
 /* Writes the separator a new value needs. */
@@ -26,6 +34,12 @@ static void sep(JsonW *w)
 
 static void open_level(JsonW *w, char c)
 {
+    if (w->csv) { /* a line: its fields are separated at the next level */
+        if (w->depth + 1 < JSONW_MAX_DEPTH)
+            w->depth++;
+        w->first[w->depth] = true;
+        return;
+    }
     sep(w);
     strbuf_putc(w->out, c);
     if (w->depth + 1 < JSONW_MAX_DEPTH)
@@ -35,7 +49,7 @@ static void open_level(JsonW *w, char c)
 
 static void close_level(JsonW *w, char c)
 {
-    strbuf_putc(w->out, c);
+    strbuf_putc(w->out, w->csv ? '\n' : c);
     if (w->depth > 0)
         w->depth--;
 }
@@ -80,6 +94,23 @@ void jw_key(JsonW *w, const char *key)
     w->after_key = true;
 }
 
+/* A CSV field: quoted (quotes doubled) when it holds a separator, a
+ * quote or a line break, or would read as something else. */
+static void csv_field_to(StrBuf *b, const char *s)
+{
+    if (!s[strcspn(s, ",\"\r\n")] && s[0] != ' ' && s[0] != '\0') {
+        strbuf_puts(b, s);
+        return;
+    }
+    strbuf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"')
+            strbuf_putc(b, '"');
+        strbuf_putc(b, *s);
+    }
+    strbuf_putc(b, '"');
+}
+
 void jw_string(JsonW *w, const char *s)
 {
     if (!s) {
@@ -87,7 +118,10 @@ void jw_string(JsonW *w, const char *s)
         return;
     }
     sep(w);
-    json_escape_to(w->out, s);
+    if (w->csv)
+        csv_field_to(w->out, s);
+    else
+        json_escape_to(w->out, s);
 }
 
 void jw_int(JsonW *w, int64_t v)
@@ -158,7 +192,8 @@ void jw_bool(JsonW *w, bool v)
 void jw_null(JsonW *w)
 {
     sep(w);
-    strbuf_puts(w->out, "null");
+    if (!w->csv)
+        strbuf_puts(w->out, "null");
 }
 
 void jw_raw(JsonW *w, const char *json, size_t len)

@@ -14,9 +14,13 @@ typedef struct JsonW {
     int depth;
     bool first[JSONW_MAX_DEPTH]; /* nothing written yet at this level */
     bool after_key;
+    bool csv;
 } JsonW;
 
 void jw_init(JsonW *w, StrBuf *out);
+/* CSV instead (RFC 4180): each array is a line; objects and keys are
+ * not for this mode. */
+void jw_init_csv(JsonW *w, StrBuf *out);
 void jw_begin_object(JsonW *w);
 void jw_end_object(JsonW *w);
 void jw_begin_array(JsonW *w);

@@ -134,7 +134,7 @@ char *rpc_id_text(json_t *id)
 
 static char *wrap(const char *id_text, const char *key, json_t *value)
 {
-    char *body = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+    char *body = json_dumps(value, JSON_ENCODE_ANY | RPC_DUMP_FLAGS);
     if (!body)
         return NULL;
     StrBuf b = STRBUF_INIT;
@@ -168,7 +168,7 @@ char *rpc_notification_text(const char *method, json_t *params)
     json_t *n = json_pack("{s:s, s:s, s:O}", "jsonrpc", "2.0", "method", method, "params", params);
     if (!n)
         return NULL;
-    char *text = json_dumps(n, JSON_COMPACT);
+    char *text = json_dumps(n, RPC_DUMP_FLAGS);
     json_decref(n);
     return text;
 }

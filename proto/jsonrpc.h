@@ -32,6 +32,10 @@ const char *rpc_code_message(int code);
 #define RPC_MAX_BATCH 1000
 
 /* An error to send: code, message, and optional data (owned). */
+/* How results and notifications are written: 15 significant digits
+ * print 0.8 as 0.8 (17 would give 0.80000000000000004). */
+#define RPC_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
 typedef struct RpcError {
     int code;
     char message[200];

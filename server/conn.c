@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "dispatch.h"
+#include "monitor.h"
 #include "tenants.h"
 #include "utf8.h"
 
@@ -165,6 +166,8 @@ Reply *reply_new(Slot *s, size_t index, json_t *id)
 
 void slot_put_error(Slot *s, size_t index, json_t *id, const RpcError *err)
 {
+    if (s->conn)
+        s->conn->srv->metrics->request_errors++;
     char *id_text = rpc_id_text(id);
     char *text = id_text ? rpc_error_text(id_text, err) : NULL;
     free(id_text);
@@ -212,6 +215,8 @@ void reply_result_text(Reply *r, const char *result_json)
 
 void reply_error(Reply *r, const RpcError *err)
 {
+    if (r->slot->conn)
+        r->slot->conn->srv->metrics->request_errors++;
     char *text = r->id_text ? rpc_error_text(r->id_text, err) : NULL;
     reply_finish(r, text);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "methods.h"
+#include "monitor.h"
 
 #define BRIDGE ROLE_BIT(ROLE_BRIDGE)
 #define AGENT ROLE_BIT(ROLE_AGENT)
@@ -66,6 +67,7 @@ static void dispatch_message(Conn *c, Slot *slot, size_t idx, json_t *msg, bool 
     RpcRequest req;
     json_t *id;
     RpcError err = {0};
+    c->srv->metrics->requests++;
     if (!rpc_request_parse(msg, &req, &id, &err)) {
         slot_put_error(slot, idx, id, &err);
         rpc_error_clear(&err);

@@ -2,6 +2,7 @@
  * before anything is queued, so one bad event never touches a batch; the
  * event is then a Record for the writer, answered once durable. */
 #include "methods.h"
+#include "monitor.h"
 #include "tenants.h"
 #include "writer.h"
 
@@ -12,6 +13,7 @@ void method_event(Conn *c, Reply *r, json_t *params, const Method *m)
     EventParse ep;
     RpcError err = {0};
     if (!event_parse((EventType)type, params, &t->callers, false, &ep, &err)) {
+        c->srv->metrics->events_rejected++;
         reply_error(r, &err);
         rpc_error_clear(&err);
         return;

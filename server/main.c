@@ -12,7 +12,9 @@
 #include <time.h>
 
 #include "conn.h"
+#include "http.h"
 #include "listener.h"
+#include "monitor.h"
 #include "pg.h"
 #include "store.h"
 #include "tenants.h"
@@ -177,6 +179,7 @@ void server_shutdown(Server *s, int exit_code)
     s->exit_code = exit_code;
     srv_log(s, LOG_INFO, "shutting down: %zu connections to drain", s->nconns);
     listener_stop(s->listener);
+    http_stop(s->http);
     for (Conn *c = s->conns, *next; c; c = next) {
         next = c->next;
         conn_close_after_flush(c, "server shutting down");
@@ -321,8 +324,18 @@ static bool start(Server *s)
     event_add(s->ev_maintain, &every);
     s->tenants = tenants_new(s);
     s->writer = writer_new(s);
-    if (!s->tenants || !s->writer)
+    s->metrics = monitor_new();
+    if (!s->tenants || !s->writer || !s->metrics)
         return false;
+    if (s->cfg.http[0]) { /* up while loading: /healthz tells */
+        char err[512];
+        s->http = http_start(s, s->cfg.http, err, sizeof(err));
+        if (!s->http) {
+            srv_log(s, LOG_ERROR, "%s", err);
+            return false;
+        }
+        srv_log(s, LOG_INFO, "serving HTTP on %s", s->cfg.http);
+    }
     s->pg_writer = pgconn_new(s->base, s->cfg.pg, "pg-writer", writer_setup,
                               writer_statements(s->writer), &s->log_level, on_writer_state, s);
     s->pg_reader = pgconn_new(s->base, s->cfg.pg, "pg-reader", reader_setup, NULL,
@@ -341,11 +354,13 @@ static void stop(Server *s)
         conn_close(c, "server stopped");
     }
     conn_reap(s);
+    http_free(s->http);
     listener_free(s->listener);
     writer_free(s->writer);
     pgconn_free(s->pg_writer);
     pgconn_free(s->pg_reader);
     tenants_free(s->tenants);
+    monitor_free(s->metrics);
     if (s->reaper)
         event_free(s->reaper);
     if (s->ev_sigterm)

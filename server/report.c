@@ -439,6 +439,7 @@ typedef struct ReportCtx {
     MetricParams mp;
     double sl_target, sl_threshold_s, short_abandon_s;
     bool with_callbacks, with_occupancy, with_present;
+    bool csv;
     ReportDone done;
     void *done_arg;
     KicTime started;
@@ -553,44 +554,68 @@ static const char *const callback_columns[] = {
     "callbacks_cancelled", "callbacks_open", "callbacks_overdue", "callbacks_attempts",
     "callbacks_mean_complete_s", NULL};
 
-static char *render(const ReportCtx *ctx, Rows *rs)
+static void write_columns(JsonW *w, const ReportCtx *ctx)
 {
     const ReportReq *q = &ctx->q;
+    jw_begin_array(w);
+    for (int k = 0; k < q->ngroup; k++)
+        jw_string(w, dim_names[q->group[k]]);
+    if (q->interval != I_ALL)
+        jw_string(w, "interval_start");
+    for (int i = 0; metric_columns[i]; i++)
+        jw_string(w, metric_columns[i]);
+    for (int i = 0; metric_rate_names[i]; i++)
+        jw_string(w, metric_rate_names[i]);
+    for (int i = 0; tail_columns[i]; i++)
+        jw_string(w, tail_columns[i]);
+    for (int i = 0; ctx->with_callbacks && callback_columns[i]; i++)
+        jw_string(w, callback_columns[i]);
+    if (ctx->with_occupancy)
+        jw_string(w, "occupancy");
+    if (ctx->with_present)
+        jw_string(w, "agents_present");
+    jw_end_array(w);
+}
+
+static void write_rows(JsonW *w, const ReportCtx *ctx, const Rows *rs)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        const Row *row = &rs->rows[i];
+        jw_begin_array(w);
+        for (int k = 0; k < rs->ndims; k++)
+            jw_string(w, row->dims[k]);
+        if (ctx->q.interval != I_ALL)
+            jw_string(w, row->bucket_text);
+        write_metrics(w, row, ctx);
+        jw_end_array(w);
+    }
+}
+
+/* CSV: the header line, then the rows (RFC 4180, null empty). */
+static char *render_csv(const ReportCtx *ctx, const Rows *rs)
+{
+    StrBuf out = STRBUF_INIT;
+    JsonW w;
+    jw_init_csv(&w, &out);
+    write_columns(&w, ctx);
+    write_rows(&w, ctx, rs);
+    return strbuf_steal(&out);
+}
+
+static char *render(const ReportCtx *ctx, const Rows *rs)
+{
+    const ReportReq *q = &ctx->q;
+    if (ctx->csv)
+        return render_csv(ctx, rs);
     StrBuf out = STRBUF_INIT;
     JsonW w;
     jw_init(&w, &out);
     jw_begin_object(&w);
     jw_key(&w, "columns");
-    jw_begin_array(&w);
-    for (int k = 0; k < q->ngroup; k++)
-        jw_string(&w, dim_names[q->group[k]]);
-    if (q->interval != I_ALL)
-        jw_string(&w, "interval_start");
-    for (int i = 0; metric_columns[i]; i++)
-        jw_string(&w, metric_columns[i]);
-    for (int i = 0; metric_rate_names[i]; i++)
-        jw_string(&w, metric_rate_names[i]);
-    for (int i = 0; tail_columns[i]; i++)
-        jw_string(&w, tail_columns[i]);
-    for (int i = 0; ctx->with_callbacks && callback_columns[i]; i++)
-        jw_string(&w, callback_columns[i]);
-    if (ctx->with_occupancy)
-        jw_string(&w, "occupancy");
-    if (ctx->with_present)
-        jw_string(&w, "agents_present");
-    jw_end_array(&w);
+    write_columns(&w, ctx);
     jw_key(&w, "rows");
     jw_begin_array(&w);
-    for (size_t i = 0; i < rs->n; i++) {
-        const Row *row = &rs->rows[i];
-        jw_begin_array(&w);
-        for (int k = 0; k < rs->ndims; k++)
-            jw_string(&w, row->dims[k]);
-        if (q->interval != I_ALL)
-            jw_string(&w, row->bucket_text);
-        write_metrics(&w, row, ctx);
-        jw_end_array(&w);
-    }
+    write_rows(&w, ctx, rs);
     jw_end_array(&w);
     jw_key(&w, "interval");
     jw_string(&w, intervals[q->interval]);
@@ -725,12 +750,14 @@ static char *lengths_sql(const ReportReq *q)
     return strbuf_steal(&b);
 }
 
-bool report_run(Server *s, const Session *sess, const ReportReq *q, ReportDone done, void *arg)
+bool report_run(Server *s, const Session *sess, const ReportReq *q, bool csv, ReportDone done,
+                void *arg)
 {
     ReportCtx *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         abort();
     ctx->q = *q;
+    ctx->csv = csv;
     ctx->done = done;
     ctx->done_arg = arg;
     ctx->sl_target = s->cfg.sl_target;
@@ -805,6 +832,6 @@ void method_report_query(Conn *c, Reply *r, json_t *params, const Method *m)
         rpc_error_clear(&err);
         return;
     }
-    if (!report_run(c->srv, &c->sess, &q, reply_report, r))
+    if (!report_run(c->srv, &c->sess, &q, false, reply_report, r))
         reply_errorf(r, RPC_STORAGE_UNAVAILABLE, "storage unavailable: no report");
 }

@@ -11,7 +11,8 @@
 
 typedef struct ReportReq ReportReq;
 
-/* json: the result object as text (borrowed), or NULL with err. */
+/* text: the result object as JSON (or CSV when asked), borrowed; or NULL
+ * with err. */
 typedef void (*ReportDone)(void *arg, const char *json, const RpcError *err);
 
 /* Fills q (an opaque ReportReq allocated by report_req_new). */
@@ -19,8 +20,9 @@ ReportReq *report_req_new(void);
 void report_req_free(ReportReq *q);
 bool report_parse(json_t *params, const Config *cfg, ReportReq *q, RpcError *err)
     KIC_MUST_CHECK;
-/* False when storage is not reachable (done is then not called). */
-bool report_run(Server *s, const Session *sess, const ReportReq *q, ReportDone done, void *arg)
-    KIC_MUST_CHECK;
+/* False when storage is not reachable (done is then not called). csv:
+ * the table as CSV (a header line, then the rows) instead. */
+bool report_run(Server *s, const Session *sess, const ReportReq *q, bool csv, ReportDone done,
+                void *arg) KIC_MUST_CHECK;
 
 #endif

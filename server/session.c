@@ -9,6 +9,7 @@
 #include "methods.h"
 #include "params.h"
 #include "pg.h"
+#include "session.h"
 #include "store.h"
 #include "tenants.h"
 #include "token.h"
@@ -21,7 +22,7 @@ typedef struct LoginCtx {
     Session sess;
 } LoginCtx;
 
-static const char login_sql[] =
+const char session_login_sql[] =
     "SELECT u.user_id, u.name, u.role, coalesce(u.agent, ''), array_to_json(u.teams), "
     "       t.tenant_id, t.name "
     "FROM users u JOIN tenants t USING (tenant_id) "
@@ -34,7 +35,7 @@ static json_t *session_json(const Session *s)
                      s->agent[0] ? json_string(s->agent) : json_null(), "teams", s->teams);
 }
 
-static bool session_from_row(Session *s, PGresult *res)
+bool session_from_row(Session *s, PGresult *res)
 {
     Role role;
     if (!role_parse(PQgetvalue(res, 0, 2), &role))
@@ -63,6 +64,8 @@ static void login_tenant_ready(void *arg, bool ok)
     Conn *c = reply_conn(r);
     Session s = ctx->sess;
     free(ctx);
+    if (!c || !ok)
+        json_decref(s.teams);
     if (!c) {
         reply_errorf(r, RPC_UNAUTHENTICATED, "connection closed");
         return;
@@ -141,7 +144,7 @@ void method_auth_login(Conn *c, Reply *r, json_t *params, const Method *m)
     ctx->srv = c->srv;
     PgJob *job = pgjob_new(login_done, ctx);
     const char *args[] = {hash};
-    pgjob_add(job, login_sql, 1, args);
+    pgjob_add(job, session_login_sql, 1, args);
     if (!pgconn_submit(c->srv->pg_reader, job)) {
         pgjob_free(job);
         free(ctx);

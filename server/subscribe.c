@@ -21,7 +21,7 @@ const char *subscribe_snapshot_line(Server *s, Tenant *t, size_t *len)
     /* one snapshot serves every subscriber of this loop turn */
     if (!t->snap_line || t->snap_version != version || now - t->snap_at > 20000) {
         json_t *snap = stats_snapshot_json(&s->cfg, t, NULL, now);
-        char *line = snap ? json_dumps(snap, JSON_COMPACT) : NULL;
+        char *line = snap ? json_dumps(snap, RPC_DUMP_FLAGS) : NULL;
         if (!line)
             abort();
         t->snap_waiting =

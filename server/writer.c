@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "jsonw.h"
+#include "monitor.h"
 #include "pg.h"
 #include "rows.h"
 #include "store.h"
@@ -244,8 +245,21 @@ static void record_free(Record *r)
 }
 
 /* Answers a record as decided (or with err when given) and frees it. */
-static void record_finish(Record *r, const RpcError *err)
+static void count_event(Metrics *m, const Record *r, const RpcError *err)
 {
+    if (r->kind != REC_EVENT)
+        return;
+    if (!err && r->ack == ACK_NEW)
+        m->events_accepted++;
+    else if (!err && r->ack == ACK_DUP)
+        m->events_duplicate++;
+    else
+        m->events_rejected++;
+}
+
+static void record_finish(Metrics *m, Record *r, const RpcError *err)
+{
+    count_event(m, r, err);
     if (r->reply) {
         if (err)
             reply_error(r->reply, err);
@@ -307,7 +321,7 @@ static void batch_finish(Writer *w, Batch *b, const RpcError *err)
     size_t nchanged = batch_tenants(b, changed, 64);
     for (Record *r = b->records, *next; r; r = next) {
         next = r->next;
-        record_finish(r, err);
+        record_finish(w->srv->metrics, r, err);
     }
     b->records = NULL;
     for (size_t i = 0; !err && i < b->nnotices; i++) {
@@ -320,6 +334,7 @@ static void batch_finish(Writer *w, Batch *b, const RpcError *err)
     w->stats.batches++;
     w->stats.records += b->n;
     w->stats.last_batch = b->n;
+    mon_observe(&w->srv->metrics->batch_size, (double)b->n);
     batch_free(b);
     /* after the replies: a subscriber sees what was acknowledged */
     size_t pos = 0;
@@ -372,7 +387,7 @@ void writer_submit(Writer *w, Record *r)
         RpcError e = {0};
         rpc_error_set(&e, RPC_OVERLOADED, "overloaded: %zu records waiting, retry later",
                       w->queued);
-        record_finish(r, &e);
+        record_finish(w->srv->metrics, r, &e);
         return;
     }
     r->queued_at = server_now();
@@ -842,6 +857,8 @@ static void on_written(PgJob *job, void *arg)
         return;
     }
     w->stats.commit_us_total += (uint64_t)(server_now() - b->write_started);
+    mon_observe(&w->srv->metrics->commit_seconds,
+                (double)(server_now() - b->write_started) / KIC_USEC);
     if (b->events_stmt >= 0 && b->attempt == 1) {
         long long stored = atoll(PQcmdTuples(pgjob_result(job, b->events_stmt)));
         if (stored != b->events_expected) {
@@ -890,7 +907,7 @@ void writer_free(Writer *w)
     while (w->qhead) {
         Record *r = w->qhead;
         w->qhead = r->next;
-        record_finish(r, &e);
+        record_finish(w->srv->metrics, r, &e);
     }
     if (w->stats.batches)
         srv_log(w->srv, LOG_INFO,

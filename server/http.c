@@ -1,0 +1,220 @@
+/* The HTTP listener and everything on it that is not the API: routing,
+ * the built-in pages, /healthz and /metrics. GET (and HEAD) only. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_internal.h"
+#include "jsonrpc.h"
+#include "listener.h"
+#include "monitor.h"
+#include "pg.h"
+#include "web_assets.h"
+#include "writer.h"
+
+#define HTTP_IDLE_S 60
+#define HTTP_MAX_HEADERS 16384
+
+/* Pages may run their own scripts and styles, talk to this server, and
+ * nothing else; they are never framed. */
+static const char page_policy[] =
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+void http_reply(struct evhttp_request *req, int status, const char *content_type,
+                const char *body, size_t len)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    struct evbuffer *out = evbuffer_new();
+    if (!out)
+        abort();
+    evbuffer_add(out, body, len);
+    evhttp_send_reply(req, status, NULL, out);
+    evbuffer_free(out);
+}
+
+void http_reply_json(struct evhttp_request *req, int status, const char *json)
+{
+    http_reply(req, status, "application/json", json, strlen(json));
+}
+
+void http_reply_error(struct evhttp_request *req, int status, int code, const char *message,
+                      json_t *data)
+{
+    json_t *err = json_pack("{s:i, s:s}", "code", code, "message", message);
+    if (data)
+        json_object_set(err, "data", data);
+    json_t *body = json_pack("{s:o}", "error", err);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (status == 401)
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                          "Bearer realm=\"kicd\"");
+    http_reply_json(req, status, text ? text : "{}");
+    free(text);
+}
+
+/* ---- pages ---- */
+
+static const char *content_type_of(const char *name)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"}, {".mjs", "text/javascript; charset=utf-8"},
+        {".svg", "image/svg+xml"}, {".png", "image/png"}, {".ico", "image/x-icon"},
+        {".json", "application/json"}, {".txt", "text/plain; charset=utf-8"},
+    };
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < KIC_ARRAY_LEN(types); i++)
+        if (strcmp(dot, types[i].ext) == 0)
+            return types[i].type;
+    return "application/octet-stream";
+}
+
+static const WebAsset *asset_named(const char *name)
+{
+    for (size_t i = 0; i < web_assets_count; i++)
+        if (strcmp(web_assets[i].name, name) == 0)
+            return &web_assets[i];
+    return NULL;
+}
+
+static void serve_asset(struct evhttp_request *req, const char *name)
+{
+    const WebAsset *a = asset_named(name);
+    if (!a) {
+        http_reply_error(req, 404, RPC_NOT_FOUND, "no such page", NULL);
+        return;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Security-Policy",
+                      page_policy);
+    http_reply(req, 200, content_type_of(a->name), (const char *)a->data, a->len);
+}
+
+/* ---- operations ---- */
+
+static void serve_healthz(Http *h, struct evhttp_request *req)
+{
+    Server *s = h->srv;
+    bool pg_up = pgconn_is_up(s->pg_writer);
+    WriterStats ws;
+    writer_stats(s->writer, &ws);
+    const char *status = !s->ready ? "loading" : pg_up ? "ok" : "degraded";
+    json_t *body = json_pack(
+        "{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:s}", "status", status, "postgres",
+        pg_up ? "up" : "down", "ready", s->ready, "journal_backlog", (json_int_t)0, "writer_queue",
+        (json_int_t)ws.queued, "connections", (json_int_t)s->nconns, "uptime_s",
+        (json_int_t)((server_now() - s->started_at) / KIC_USEC), "version", KIC_VERSION);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    http_reply_json(req, s->ready && pg_up ? 200 : 503, text);
+    free(text);
+}
+
+static void serve_metrics(Http *h, struct evhttp_request *req)
+{
+    char *text = monitor_prometheus(h->srv);
+    if (!text)
+        abort();
+    http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
+    free(text);
+}
+
+/* ---- routing ---- */
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    Http *h = arg;
+    h->srv->metrics->http_requests++;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (!path || !*path) {
+        http_reply_error(req, 400, RPC_INVALID_REQUEST, "bad request", NULL);
+        return;
+    }
+    if (strncmp(path, "/api/v1/", 8) == 0)
+        http_api(h, req, path);
+    else if (strcmp(path, "/healthz") == 0)
+        serve_healthz(h, req);
+    else if (strcmp(path, "/metrics") == 0)
+        serve_metrics(h, req);
+    else if (strcmp(path, "/wallboard") == 0)
+        serve_asset(req, "wallboard.html");
+    else if (strcmp(path, "/report") == 0)
+        serve_asset(req, "report.html");
+    else if (strcmp(path, "/") == 0)
+        serve_asset(req, "index.html");
+    else if (strncmp(path, "/static/", 8) == 0 && !strchr(path + 8, '/'))
+        serve_asset(req, path + 8);
+    else
+        http_reply_error(req, 404, RPC_NOT_FOUND, "no such page", NULL);
+}
+
+Http *http_start(Server *s, const char *addr, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int sslen;
+    if (!listen_addr_parse(addr, &ss, &sslen)) {
+        snprintf(err, errlen, "http: bad address %s (HOST:PORT)", addr);
+        return NULL;
+    }
+    Http *h = calloc(1, sizeof(*h));
+    if (!h)
+        abort();
+    h->srv = s;
+    h->evh = evhttp_new(s->base);
+    if (!h->evh)
+        abort();
+    evhttp_set_allowed_methods(h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_max_headers_size(h->evh, HTTP_MAX_HEADERS);
+    evhttp_set_max_body_size(h->evh, 0);
+    evhttp_set_timeout(h->evh, HTTP_IDLE_S);
+    evhttp_set_gencb(h->evh, on_request, h);
+    /* the address's text form, split for evhttp (IPv6 in brackets) */
+    char host[128];
+    const char *colon = strrchr(addr, ':');
+    size_t hl = (size_t)(colon - addr);
+    if (addr[0] == '[' && hl >= 2)
+        snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), addr + 1);
+    else
+        snprintf(host, sizeof(host), "%.*s", (int)hl, addr);
+    h->sock = evhttp_bind_socket_with_handle(h->evh, host, (ev_uint16_t)atoi(colon + 1));
+    if (!h->sock) {
+        snprintf(err, errlen, "http: cannot listen on %s", addr);
+        evhttp_free(h->evh);
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+int http_port(const Http *h)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    evutil_socket_t fd = evhttp_bound_socket_get_fd(h->sock);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                          : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+void http_free(Http *h)
+{
+    if (!h)
+        return;
+    http_api_free(h);
+    evhttp_free(h->evh);
+    free(h);
+}

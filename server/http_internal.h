@@ -1,0 +1,56 @@
+/* What http.c (listener, routing, pages, operations) and http_api.c
+ * (tokens, live, stream, report) share. */
+#ifndef HTTP_INTERNAL_H
+#define HTTP_INTERNAL_H
+
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "http.h"
+#include "strmap.h"
+#include "subscribe.h"
+#include "tenants.h"
+
+/* Who a bearer token is, as last looked up (cached: the live API must
+ * not ask the database on every request). */
+typedef struct HttpUser {
+    char hash[65]; /* the token's SHA-256, hex: the cache key */
+    int64_t tenant_id, user_id;
+    char tenant_name[KIC_MAX_FIELD + 1];
+    char user[KIC_MAX_FIELD + 1];
+    Role role;
+    KicTime checked_at;
+} HttpUser;
+
+/* An open /api/v1/live/stream. */
+typedef struct HttpStream {
+    struct HttpStream *prev, *next;
+    Http *http;
+    struct evhttp_request *req;
+    struct evhttp_connection *evcon;
+    int64_t tenant_id, user_id;
+    Subscriber sub;
+} HttpStream;
+
+struct Http {
+    Server *srv;
+    struct evhttp *evh;
+    struct evhttp_bound_socket *sock;
+    StrMap users; /* token hash -> HttpUser (owned) */
+    HttpStream *streams;
+    size_t nstreams;
+};
+
+/* Replies (every one with Cache-Control: no-store). text is borrowed. */
+void http_reply(struct evhttp_request *req, int status, const char *content_type,
+                const char *body, size_t len);
+void http_reply_json(struct evhttp_request *req, int status, const char *json);
+/* {"error":{"code":..,"message":..,"data":..}}; data may be NULL. */
+void http_reply_error(struct evhttp_request *req, int status, int code, const char *message,
+                      json_t *data);
+
+/* The API (http_api.c): path starts with /api/v1/. */
+void http_api(Http *h, struct evhttp_request *req, const char *path);
+void http_api_free(Http *h);
+
+#endif
