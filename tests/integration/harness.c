@@ -78,11 +78,45 @@ static PGconn *connect_or_die(const char *conninfo)
     return db;
 }
 
+/* Databases this process made, dropped when it exits (only by the
+ * process that made them: Check forks a child per test). */
+#define MAX_OWN_DBS 32
+static struct {
+    char name[96];
+    pid_t owner;
+} own_dbs[MAX_OWN_DBS];
+static int nown_dbs;
+
+static void drop_own_dbs(void)
+{
+    char admin[512], sql[256];
+    snprintf(admin, sizeof(admin), "%s dbname=postgres", h_pg_base());
+    PGconn *db = NULL;
+    for (int i = 0; i < nown_dbs; i++) {
+        if (own_dbs[i].owner != getpid())
+            continue;
+        if (!db)
+            db = PQconnectdb(admin);
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %.95s WITH (FORCE)", own_dbs[i].name);
+        PQclear(PQexec(db, sql));
+    }
+    if (db)
+        PQfinish(db);
+}
+
 void h_db_create(const char *name, char *conninfo, size_t n, char *db_out, size_t dbn)
 {
     char admin[512], sql[512];
     const char *tag = getenv("KIC_TEST_TAG");
-    snprintf(db_out, dbn, "kic_%s_%s", name, tag ? tag : "x");
+    /* the process id: runs at once on one cluster (two builds, two
+     * checkouts) never share a database */
+    snprintf(db_out, dbn, "kic_%s_%s_%d", name, tag ? tag : "x", (int)getpid());
+    if (nown_dbs == 0)
+        atexit(drop_own_dbs);
+    if (nown_dbs < MAX_OWN_DBS) {
+        snprintf(own_dbs[nown_dbs].name, sizeof(own_dbs[nown_dbs].name), "%s", db_out);
+        own_dbs[nown_dbs++].owner = getpid();
+    }
     snprintf(admin, sizeof(admin), "%s dbname=postgres", h_pg_base());
     PGconn *db = connect_or_die(admin);
     snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db_out);
