@@ -82,7 +82,7 @@ export function barChart(spec) {
   const peak = stacked ? Math.max(0, ...totals) : Math.max(0, ...series.flatMap(s => s.values.map(v => v ?? 0)));
   const svg = el('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': spec.title});
   const {y, band} = frame(svg, labels, axis(peak, spec.whole, spec.yMax), spec.yFormat);
-  const inner = band * 0.8;
+  const inner = Math.min(band * 0.8, 140); /* one interval: a bar, not a wall */
   const width = stacked ? inner : inner / series.length;
   labels.forEach((label, i) => {
     let base = 0;
