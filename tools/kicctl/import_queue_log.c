@@ -6,18 +6,15 @@
  * unmapped lines by reason at the end. Blocking sockets: a command-line tool. */
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "framer.h"
+#include "ctlconn.h"
 #include "jsonrpc.h"
 #include "kicctl.h"
 #include "queuelog.h"
@@ -52,8 +49,7 @@ typedef struct Import {
     Queue inflight;   /* sent on this connection, in order */
     size_t window;
     long long next_id;
-    int fd;
-    Framer framer;
+    CtlConn conn; /* fd -1 while not connected */
     /* counts */
     size_t sent, accepted, duplicates, rejected, retried;
     char first_rejection[512];
@@ -145,85 +141,14 @@ static void read_more(Import *im)
 
 /* ---- the connection ---- */
 
-static int connect_to(const char *server)
-{
-    char host[256];
-    const char *colon = strrchr(server, ':');
-    if (!colon || (size_t)(colon - server) >= sizeof(host)) {
-        fprintf(stderr, "kicctl: --server must be HOST:PORT\n");
-        return -1;
-    }
-    memcpy(host, server, (size_t)(colon - server));
-    host[colon - server] = '\0';
-    char *h = host;
-    if (*h == '[' && h[strlen(h) - 1] == ']') {
-        h[strlen(h) - 1] = '\0';
-        h++;
-    }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-    int rc = getaddrinfo(h, colon + 1, &hints, &res);
-    if (rc != 0) {
-        fprintf(stderr, "kicctl: %s: %s\n", server, gai_strerror(rc));
-        return -1;
-    }
-    int fd = -1;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        fprintf(stderr, "kicctl: cannot connect to kicd at %s: %s\n", server, strerror(errno));
-    return fd;
-}
-
-static bool send_line(Import *im, const char *line)
-{
-    size_t len = strlen(line);
-    const char *p = line;
-    for (int part = 0; part < 2; part++) {
-        while (len > 0) {
-            ssize_t w = send(im->fd, p, len, MSG_NOSIGNAL);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                return false;
-            p += w;
-            len -= (size_t)w;
-        }
-        p = "\n";
-        len = 1;
-    }
-    return true;
-}
-
 /* The next line from kicd, waiting up to timeout_ms. 1: a line; 0: none
  * yet; -1: the connection is gone. */
 static int read_line(Import *im, int timeout_ms, char **line, size_t *len)
 {
-    for (;;) {
-        FrameResult r = framer_next(&im->framer, line, len);
-        if (r == FRAME_LINE)
-            return 1;
-        if (r == FRAME_TOO_LONG)
-            return -1;
-        struct pollfd pfd = {im->fd, POLLIN, 0};
-        int pr = poll(&pfd, 1, timeout_ms);
-        if (pr == 0)
-            return 0;
-        if (pr < 0)
-            return errno == EINTR ? 0 : -1;
-        size_t space;
-        char *dst = framer_space(&im->framer, &space);
-        ssize_t n = recv(im->fd, dst, space, 0);
-        if (n <= 0)
-            return -1;
-        framer_commit(&im->framer, (size_t)n);
-        timeout_ms = 0;
-    }
+    CtlReadResult r = ctlconn_read_line(&im->conn, timeout_ms, line, len);
+    if (r == CTLCONN_LINE)
+        return 1;
+    return r == CTLCONN_CLOSED ? -1 : 0;
 }
 
 /* Connects and logs in; false (with the reason printed) when that fails
@@ -231,30 +156,16 @@ static int read_line(Import *im, int timeout_ms, char **line, size_t *len)
 static bool open_session(Import *im, const CtlOptions *o, bool *retry)
 {
     *retry = false;
-    im->fd = connect_to(o->server);
-    if (im->fd < 0) {
+    if (!ctlconn_open(&im->conn, o->server, MAX_REPLY)) {
         *retry = true;
         return false;
     }
-    framer_free(&im->framer);
-    if (!framer_init(&im->framer, MAX_REPLY))
-        return false;
-    json_t *req = json_pack("{s:s, s:s, s:s, s:{s:s}}", "jsonrpc", "2.0", "id", "login", "method",
-                            "auth.login", "params", "token", o->token);
-    char *line = json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    bool sent = line && send_line(im, line);
-    free(line);
-    char *reply;
-    size_t len;
-    if (!sent || read_line(im, 10000, &reply, &len) != 1) {
-        fprintf(stderr, "kicctl: no answer to auth.login from %s\n", o->server);
-        close(im->fd);
-        im->fd = -1;
+    json_t *msg = ctlconn_login(&im->conn, o->token, o->server);
+    if (!msg) {
+        ctlconn_close(&im->conn);
         *retry = true;
         return false;
     }
-    json_t *msg = json_loadb(reply, len, 0, NULL);
     json_t *err = json_object_get(msg, "error");
     const char *role = json_string_value(json_object_get(json_object_get(msg, "result"), "role"));
     bool ok = !err && role && strcmp(role, "bridge") == 0;
@@ -265,18 +176,14 @@ static bool open_session(Import *im, const CtlOptions *o, bool *retry)
         fprintf(stderr, "kicctl: the token's role is '%s'; importing needs a bridge token\n",
                 role ? role : "?");
     json_decref(msg);
-    if (!ok) {
-        close(im->fd);
-        im->fd = -1;
-    }
+    if (!ok)
+        ctlconn_close(&im->conn);
     return ok;
 }
 
 static void close_session(Import *im)
 {
-    if (im->fd >= 0)
-        close(im->fd);
-    im->fd = -1;
+    ctlconn_close(&im->conn);
     /* whatever was in flight goes first next time, in its order */
     Queue again = {0};
     while (im->inflight.count)
@@ -392,7 +299,7 @@ static bool deliver(Import *im, const CtlOptions *o)
             }
             Request r = queue_pop(&im->waiting);
             queue_push(&im->inflight, r);
-            if (!send_line(im, r.line)) {
+            if (!ctlconn_send_line(&im->conn, r.line)) {
                 lost = true;
                 break;
             }
@@ -424,7 +331,7 @@ static bool deliver(Import *im, const CtlOptions *o)
                     return false;
                 sleep(1u << (reconnects < 5 ? reconnects : 5));
             } while (!open_session(im, o, &retry) && retry);
-            if (im->fd < 0)
+            if (im->conn.fd < 0)
                 return false;
         }
     }
@@ -547,7 +454,7 @@ static bool configure(Import *im, int argc, char **argv)
 
 int cmd_import_queue_log(const CtlOptions *o, int argc, char **argv)
 {
-    Import im = {.window = 256, .next_id = 1, .fd = -1};
+    Import im = {.window = 256, .next_id = 1, .conn = {.fd = -1}};
     queuelog_rules_init(&im.rules);
     int rc = 2;
     if (!configure(&im, argc, argv))
@@ -586,11 +493,9 @@ int cmd_import_queue_log(const CtlOptions *o, int argc, char **argv)
 done:
     if (im.in && im.in != stdin)
         fclose(im.in);
-    if (im.fd >= 0)
-        close(im.fd);
+    ctlconn_close(&im.conn);
     queue_free(&im.waiting);
     queue_free(&im.inflight);
-    framer_free(&im.framer);
     queuelog_free(im.ql);
     queuelog_rules_free(&im.rules);
     return rc;

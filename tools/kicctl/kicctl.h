@@ -19,6 +19,8 @@ int cmd_user(const CtlOptions *o, int argc, char **argv);
 int cmd_import_queue_log(const CtlOptions *o, int argc, char **argv);
 int cmd_category(const CtlOptions *o, int argc, char **argv);
 int cmd_queue_team(const CtlOptions *o, int argc, char **argv);
+int cmd_live(const CtlOptions *o, int argc, char **argv);
+int cmd_report(const CtlOptions *o, int argc, char **argv);
 
 /* A blocking connection (kicctl is a command-line tool); prints why on
  * failure and returns NULL. */

@@ -1,6 +1,7 @@
 /* kicctl: the operator's and supervisor's command-line tool.
  *   kicctl [--pg CONNINFO] migrate
  *   kicctl [--pg CONNINFO] user create|revoke|list ...
+ *   kicctl [--server HOST:PORT] [--token TOKEN] live|report ...
  * Options before the command are global; each command parses its own. */
 #include <getopt.h>
 #include <stdio.h>
@@ -30,6 +31,15 @@ static const Command commands[] = {
     {"import-queue-log", cmd_import_queue_log,
      "import-queue-log [--dry-run] [--id-prefix P] [--agent-map F] [--transfer-kind R]... FILE|-\n"
      "                                      send an Asterisk queue_log to kicd (bridge token)"},
+    {"live", cmd_live,
+     "live [--interval-ms N] [--queues a,b] [--once]\n"
+     "                                      live statistics, redrawn in place (supervisor token)"},
+    {"report", cmd_report,
+     "report --from T --to T --interval 15m|30m|1h|1d|1w|1mo|all [--group-by a,b]\n"
+     "                [--tz ZONE] [--format table|csv|json|html] [--columns a,b|all]\n"
+     "                [--output FILE] [--lang nl|en]\n"
+     "                                      report.query as a table, CSV, JSON or an HTML page\n"
+     "                                      (supervisor token; T: RFC 3339 or YYYY-MM-DD)"},
 };
 
 static void usage(FILE *out)
