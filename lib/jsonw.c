@@ -1,5 +1,5 @@
 /* JSON writer: values are separated by commas per nesting level. In
- * CSV mode an array is a line (RFC 4180): no brackets, a newline at its
+ * CSV mode an array is a line (RFC 4180): no brackets, CRLF at its
  * end, strings quoted when they must be, null an empty field. */
 #include "jsonw.h"
 
@@ -49,7 +49,10 @@ static void open_level(JsonW *w, char c)
 
 static void close_level(JsonW *w, char c)
 {
-    strbuf_putc(w->out, w->csv ? '\n' : c);
+    if (w->csv)
+        strbuf_puts(w->out, "\r\n"); /* RFC 4180's line end */
+    else
+        strbuf_putc(w->out, c);
     if (w->depth > 0)
         w->depth--;
 }

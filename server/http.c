@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "http_internal.h"
+#include "journal.h"
 #include "jsonrpc.h"
 #include "listener.h"
 #include "monitor.h"
@@ -113,7 +114,7 @@ static void serve_healthz(Http *h, struct evhttp_request *req)
     const char *status = !s->ready ? "loading" : pg_up ? "ok" : "degraded";
     json_t *body = json_pack(
         "{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:s}", "status", status, "postgres",
-        pg_up ? "up" : "down", "ready", s->ready, "journal_backlog", (json_int_t)0, "writer_queue",
+        pg_up ? "up" : "down", "ready", s->ready, "journal_backlog", (json_int_t)journal_records(s->journal), "writer_queue",
         (json_int_t)ws.queued, "connections", (json_int_t)s->nconns, "uptime_s",
         (json_int_t)((server_now() - s->started_at) / KIC_USEC), "version", KIC_VERSION);
     char *text = json_dumps(body, JSON_COMPACT);

@@ -13,6 +13,7 @@
 
 #include "conn.h"
 #include "http.h"
+#include "journal.h"
 #include "listener.h"
 #include "monitor.h"
 #include "pg.h"
@@ -267,15 +268,31 @@ static void on_notify(PgConn *pc, const char *channel, const char *payload, void
     store_on_notify(arg, channel, payload);
 }
 
+/* The live state is read from storage once it holds everything that
+ * was acknowledged: after the journal's replay. */
+static void maybe_load(Server *s)
+{
+    if (s->ready || s->loading || !pgconn_is_up(s->pg_reader) ||
+        writer_replaying(s->writer) || journal_records(s->journal) > 0)
+        return;
+    s->loading = true;
+    store_load_all(s, on_loaded);
+}
+
+void server_storage_caught_up(Server *s)
+{
+    maybe_load(s);
+}
+
 static void on_reader_state(PgConn *pc, bool up, void *arg)
 {
-    Server *s = arg;
-    if (up && !s->ready)
-        store_load_all(s, on_loaded);
+    if (up)
+        maybe_load(arg);
 }
 
 static void on_loaded(Server *s, bool ok)
 {
+    s->loading = false;
     if (!ok) {
         srv_log(s, LOG_WARN, "live state not loaded; trying again when storage is back");
         return;
@@ -327,6 +344,17 @@ static bool start(Server *s)
     s->metrics = monitor_new();
     if (!s->tenants || !s->writer || !s->metrics)
         return false;
+    if (s->cfg.journal_path[0]) { /* empty: no journal, writes wait for PostgreSQL */
+        char err[512];
+        s->journal = journal_open(s->cfg.journal_path, s->cfg.journal_max_bytes, err, sizeof(err));
+        if (!s->journal) {
+            srv_log(s, LOG_ERROR, "%s", err);
+            return false;
+        }
+        if (journal_records(s->journal) || journal_damaged(s->journal))
+            srv_log(s, LOG_WARN, "journal %s: %zu records to replay, %zu damaged",
+                    s->cfg.journal_path, journal_records(s->journal), journal_damaged(s->journal));
+    }
     if (s->cfg.http[0]) { /* up while loading: /healthz tells */
         char err[512];
         s->http = http_start(s, s->cfg.http, err, sizeof(err));
@@ -360,6 +388,7 @@ static void stop(Server *s)
     pgconn_free(s->pg_writer);
     pgconn_free(s->pg_reader);
     tenants_free(s->tenants);
+    journal_close(s->journal);
     monitor_free(s->metrics);
     if (s->reaper)
         event_free(s->reaper);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "centre.h"
+#include "journal.h"
 #include "pg.h"
 #include "strbuf.h"
 #include "tenants.h"
@@ -137,8 +138,19 @@ char *monitor_prometheus(Server *s)
     strbuf_printf(&b, "kicd_request_errors_total %llu\n", (unsigned long long)m->request_errors);
     header(&b, "kicd_http_requests_total", "counter", "HTTP requests served.");
     strbuf_printf(&b, "kicd_http_requests_total %llu\n", (unsigned long long)m->http_requests);
+    header(&b, "kicd_journal_records", "gauge",
+           "Group commits in the local journal, waiting for PostgreSQL.");
+    strbuf_printf(&b, "kicd_journal_records %zu\n", journal_records(s->journal));
+    header(&b, "kicd_journal_bytes", "gauge", "Size of the local journal.");
+    strbuf_printf(&b, "kicd_journal_bytes %zu\n", journal_bytes(s->journal));
+    header(&b, "kicd_journal_damaged", "gauge",
+           "Damaged or torn records found in the journal (skipped).");
+    strbuf_printf(&b, "kicd_journal_damaged %zu\n", journal_damaged(s->journal));
     WriterStats ws;
     writer_stats(s->writer, &ws);
+    header(&b, "kicd_batches_total", "counter", "Group commits by where they went.");
+    strbuf_printf(&b, "kicd_batches_total{to=\"postgres\"} %llu\n", (unsigned long long)ws.stored);
+    strbuf_printf(&b, "kicd_batches_total{to=\"journal\"} %llu\n", (unsigned long long)ws.journaled);
     header(&b, "kicd_writer_queue", "gauge", "Records waiting for a group commit.");
     strbuf_printf(&b, "kicd_writer_queue %zu\n", ws.queued);
     histogram(&b, "kicd_batch_size", "Records per group commit.", &m->batch_size);

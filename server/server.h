@@ -77,7 +77,8 @@ typedef struct Server {
     PgConn *pg_reader; /* logins, loads, reports: never blocks a commit */
     Writer *writer;
     Tenants *tenants;
-    bool ready; /* live state loaded: serving */
+    bool ready;   /* live state loaded: serving */
+    bool loading; /* the live state is being read */
     struct event *ev_maintain;
     long maintain_ticks;
     Journal *journal;
@@ -98,6 +99,10 @@ void srv_log(const Server *s, LogLevel level, const char *fmt, ...) KIC_PRINTF(3
 
 /* Closes every session of a user (a revoked token). */
 void server_end_user(Server *s, int64_t tenant_id, int64_t user_id, const char *why);
+
+/* Storage holds everything acknowledged (the journal is replayed): the
+ * live state may be loaded from it. */
+void server_storage_caught_up(Server *s);
 
 /* Starts an orderly stop: no new connections, replies flushed, exit. */
 void server_shutdown(Server *s, int exit_code);

@@ -15,10 +15,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
+#include "journal.h"
 #include "jsonw.h"
 #include "monitor.h"
 #include "pg.h"
+#include "replay.h"
 #include "rows.h"
 #include "store.h"
 #include "subscribe.h"
@@ -63,6 +66,9 @@ typedef struct Batch {
     int attempt;
     bool awaiting_retry; /* cut off by a lost connection: resend when up */
     KicTime write_started;
+    /* Its write mark: the sums it adds are added once, however often the
+     * batch is sent (a retry, a journal replay). */
+    uint8_t id[JOURNAL_ID_LEN];
 } Batch;
 
 struct Writer {
@@ -75,6 +81,9 @@ struct Writer {
     Batch *loading; /* a batch waiting for its calls to load (one at most) */
     Batch *flight_head, *flight_tail; /* decided and sent, in order */
     int inflight;
+
+    bool replaying;      /* the journal goes into PostgreSQL first */
+    bool journal_broken; /* a write or fsync failed: nothing more is acknowledged */
 
     Effects fx;     /* scratch for one decision pass */
     StrMap choices; /* "tenant:agent" -> Record, latest choice of a batch */
@@ -159,9 +168,14 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
         }
         strbuf_puts(&b, "updated_at = now()");
     } else if (!strcmp(name, "kic_sums")) {
-        strbuf_printf(&b, "INSERT INTO call_sums_15m (%s) SELECT * FROM %s"
+        /* the batch's write mark ($ncols + 1) first: a batch sent again
+         * finds it and adds nothing */
+        strbuf_printf(&b, "WITH m AS (INSERT INTO write_marks (id) VALUES ($%d::bytea)"
+                          " ON CONFLICT DO NOTHING RETURNING 1)"
+                          " INSERT INTO call_sums_15m (%s) SELECT * FROM %s"
+                          " WHERE EXISTS (SELECT 1 FROM m)"
                           " ON CONFLICT (tenant_id, bucket, queue, channel, direction) DO UPDATE SET ",
-                      cols, unnest);
+                      spec->ncols + 1, cols, unnest);
         for (int i = 5; i < spec->ncols; i++)
             strbuf_printf(&b, "%s%s = call_sums_15m.%s + EXCLUDED.%s", i > 5 ? ", " : "",
                           spec->cols[i].name, spec->cols[i].name, spec->cols[i].name);
@@ -283,6 +297,8 @@ static Batch *batch_new(void)
     b->events_stmt = -1;
     for (int t = 0; t < T_COUNT; t++)
         rows_table_init(&b->tables[t], table_specs[t]);
+    if (getrandom(b->id, sizeof(b->id), 0) != (ssize_t)sizeof(b->id))
+        abort(); /* the kernel's generator cannot fail once booted */
     return b;
 }
 
@@ -350,10 +366,16 @@ static void batch_finish(Writer *w, Batch *b, const RpcError *err)
 
 static void start_batch(Writer *w);
 
+/* PostgreSQL is down and batches go to the journal instead. */
+static bool journaling(const Writer *w)
+{
+    return w->srv->journal && !w->journal_broken && !pgconn_is_up(w->srv->pg_writer);
+}
+
 static bool can_start(const Writer *w)
 {
-    return !w->held && w->qhead && !w->loading && w->inflight < PIPELINE_DEPTH &&
-           pgconn_is_up(w->srv->pg_writer);
+    return !w->held && w->qhead && !w->loading && !w->replaying && !w->journal_broken &&
+           w->inflight < PIPELINE_DEPTH && (pgconn_is_up(w->srv->pg_writer) || journaling(w));
 }
 
 static void maybe_start(Writer *w)
@@ -383,10 +405,17 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 void writer_submit(Writer *w, Record *r)
 {
-    if (w->queued >= QUEUE_MAX) {
-        RpcError e = {0};
+    RpcError e = {0};
+    if (w->queued >= QUEUE_MAX)
         rpc_error_set(&e, RPC_OVERLOADED, "overloaded: %zu records waiting, retry later",
                       w->queued);
+    else if (journaling(w) && !journal_has_room(w->srv->journal))
+        rpc_error_set(&e, RPC_OVERLOADED,
+                      "overloaded: storage unreachable and the journal is full, retry later");
+    else if (w->journal_broken)
+        rpc_error_set(&e, RPC_STORAGE_UNAVAILABLE,
+                      "storage unavailable and the journal cannot be written");
+    if (e.code) {
         record_finish(w->srv->metrics, r, &e);
         return;
     }
@@ -448,6 +477,8 @@ static char *loads_needed(const Batch *b)
     return strbuf_steal(&out);
 }
 
+static bool refuse_loads(Writer *w, Batch *b);
+
 static void start_batch(Writer *w)
 {
     Batch *b = batch_new();
@@ -465,6 +496,10 @@ static void start_batch(Writer *w)
     last->next = NULL;
     w->queued -= b->n;
 
+    if (journaling(w) && !refuse_loads(w, b)) {
+        maybe_start(w); /* nothing left of this one */
+        return;
+    }
     char *loads = loads_needed(b);
     if (!loads) {
         decide(w, b);
@@ -481,6 +516,34 @@ static void start_batch(Writer *w)
         pgjob_free(job);
         on_loaded(NULL, w);
     }
+}
+
+/* While PostgreSQL is down, a record about a call memory does not hold
+ * (a late event for an old call, a wrap-up of one) cannot be decided:
+ * it is refused (nothing recorded; the sender tries again later) and
+ * the rest of the batch goes on. False when nothing is left. */
+static bool refuse_loads(Writer *w, Batch *b)
+{
+    RpcError e = {0};
+    rpc_error_set(&e, RPC_STORAGE_UNAVAILABLE,
+                  "storage unavailable: this needs an older call from storage, retry later");
+    Record **link = &b->records;
+    while (*link) {
+        Record *r = *link;
+        bool needs = (r->kind == REC_EVENT && centre_needs_load(r->tenant->centre, r->ev.event)) ||
+                     (r->kind == REC_WRAPUP && !centre_call(r->tenant->centre, r->wrap.call_id));
+        if (!needs) {
+            link = &r->next;
+            continue;
+        }
+        *link = r->next;
+        b->n--;
+        record_finish(w->srv->metrics, r, &e);
+    }
+    if (b->records)
+        return true;
+    batch_free(b);
+    return false;
 }
 
 /* Puts a batch's records back at the head of the queue (undecided). */
@@ -808,17 +871,33 @@ static void decide(Writer *w, Batch *b)
 
 static void on_written(PgJob *job, void *arg);
 
+/* Parameters of statement i: the table's columns (and the write mark
+ * after the sums'). */
+static int stmt_params(Batch *b, int i)
+{
+    int t = b->stmt_table[i];
+    int n = b->tables[t].ncols;
+    if (t == T_SUMS) {
+        b->values[t][n] = (const char *)b->id;
+        b->lengths[t][n] = JOURNAL_ID_LEN;
+        n++;
+    }
+    return n;
+}
+
+static void journal_flight(Writer *w);
+
 static void submit_write(Writer *w, Batch *b)
 {
-    PgJob *job = pgjob_new(on_written, w);
-    for (int i = 0; i < b->nstmt; i++) {
-        int t = b->stmt_table[i];
-        if (t < 0)
-            pgjob_add(job, b->stmt_name[i], 0, NULL);
-        else
-            pgjob_add_prepared(job, b->stmt_name[i], b->tables[t].ncols, b->values[t],
-                               b->lengths[t]);
+    if (!pgconn_is_up(w->srv->pg_writer) && w->srv->journal) {
+        b->awaiting_retry = true;
+        journal_flight(w);
+        return;
     }
+    PgJob *job = pgjob_new(on_written, w);
+    for (int i = 0; i < b->nstmt; i++)
+        pgjob_add_prepared(job, b->stmt_name[i], stmt_params(b, i), b->values[b->stmt_table[i]],
+                           b->lengths[b->stmt_table[i]]);
     b->attempt++;
     b->awaiting_retry = false;
     b->write_started = server_now();
@@ -857,6 +936,7 @@ static void on_written(PgJob *job, void *arg)
         return;
     }
     w->stats.commit_us_total += (uint64_t)(server_now() - b->write_started);
+    w->stats.stored++;
     mon_observe(&w->srv->metrics->commit_seconds,
                 (double)(server_now() - b->write_started) / KIC_USEC);
     if (b->events_stmt >= 0 && b->attempt == 1) {
@@ -923,17 +1003,87 @@ void writer_free(Writer *w)
     free(w);
 }
 
+/* ---- the journal ---- */
+
+static void batch_to_journal(Batch *b, JournalBatch *jb)
+{
+    memcpy(jb->id, b->id, JOURNAL_ID_LEN);
+    jb->nstmts = b->nstmt;
+    for (int i = 0; i < b->nstmt; i++) {
+        JournalStmt *st = &jb->stmts[i];
+        int t = b->stmt_table[i];
+        snprintf(st->name, sizeof(st->name), "%s", b->stmt_name[i]);
+        st->nparams = stmt_params(b, i);
+        memcpy(st->values, b->values[t], (size_t)st->nparams * sizeof(char *));
+        memcpy(st->lengths, b->lengths[t], (size_t)st->nparams * sizeof(int));
+    }
+}
+
+/* PostgreSQL is down: every batch in flight (sent or not, its outcome
+ * unknown) goes to the journal, in order, and is acknowledged once
+ * fsynced. A journal that cannot be written stops the server: nothing
+ * unsynced is ever acknowledged. */
+static void journal_flight(Writer *w)
+{
+    while (w->flight_head && !w->journal_broken) {
+        Batch *b = w->flight_head;
+        JournalBatch *jb = malloc(sizeof(*jb));
+        char err[512];
+        if (!jb)
+            abort();
+        batch_to_journal(b, jb);
+        bool ok = journal_append(w->srv->journal, jb, err, sizeof(err));
+        free(jb);
+        if (!ok) {
+            w->journal_broken = true;
+            srv_log(w->srv, LOG_ERROR, "%s: stopping, nothing more is acknowledged", err);
+            server_shutdown(w->srv, 3);
+            return;
+        }
+        w->flight_head = b->next;
+        if (!w->flight_head)
+            w->flight_tail = NULL;
+        w->inflight--;
+        w->stats.journaled++;
+        batch_finish(w, b, NULL);
+    }
+}
+
+static void on_replayed(Server *s, bool ok)
+{
+    Writer *w = s->writer;
+    w->replaying = false;
+    if (ok)
+        server_storage_caught_up(s);
+    maybe_start(w);
+}
+
 void writer_pg_state(Writer *w, bool up)
 {
-    if (!up)
+    if (!up) {
+        if (w->srv->journal)
+            journal_flight(w);
+        maybe_start(w); /* queued records go to the journal now */
         return;
+    }
     for (Batch *b = w->flight_head; b; b = b->next) {
         if (b->awaiting_retry) {
             srv_log(w->srv, LOG_INFO, "re-sending a batch of %zu records", b->n);
             submit_write(w, b);
         }
     }
+    if (journal_records(w->srv->journal) > 0 && !w->replaying) {
+        w->replaying = true; /* new batches wait until the journal is in */
+        replay_start(w->srv, on_replayed);
+        return;
+    }
+    server_storage_caught_up(w->srv);
     maybe_start(w);
+}
+
+bool writer_replaying(const Writer *w)
+{
+    return w->replaying;
 }
 
 const PgPrepared *writer_statements(const Writer *w)

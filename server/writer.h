@@ -85,8 +85,13 @@ void writer_submit(Writer *w, Record *r);
 /* The statements the writer's connection must prepare. */
 const struct PgPrepared *writer_statements(const Writer *w);
 
-/* The writer's PostgreSQL connection came up or went down. */
+/* The writer's PostgreSQL connection came up or went down. Down: with a
+ * journal, batches in flight and new ones are journaled and
+ * acknowledged; records that need an old call from storage are refused
+ * (-32050). Up: the journal is replayed first, then batches go on. */
 void writer_pg_state(Writer *w, bool up);
+/* The journal is being replayed (new batches wait). */
+bool writer_replaying(const Writer *w);
 
 /* Holds new batches (while a tenant's state is reloaded); nests. */
 void writer_hold(Writer *w);
@@ -97,6 +102,7 @@ bool writer_idle(const Writer *w);
 
 typedef struct WriterStats {
     uint64_t batches, records, events_new, events_duplicate, commit_us_total;
+    uint64_t stored, journaled; /* batches committed, batches journaled */
     size_t queued, last_batch;
 } WriterStats;
 void writer_stats(const Writer *w, WriterStats *out);

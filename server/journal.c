@@ -1,0 +1,167 @@
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct Journal {
+    int fd;
+    char *path;
+    long long max_bytes;
+    size_t bytes, records, damaged;
+};
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+Journal *journal_open(const char *path, long long max_bytes, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "journal %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fchmod(fd, 0600) != 0) { /* also an older file: callers' data */
+        snprintf(err, errlen, "journal %s: chmod: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    Journal *j = calloc(1, sizeof(*j));
+    if (!j || !(j->path = strdup(path)))
+        abort();
+    j->fd = fd;
+    j->max_bytes = max_bytes;
+    uint8_t *buf;
+    size_t len;
+    if (!journal_read(j, &buf, &len, err, errlen)) {
+        journal_close(j);
+        return NULL;
+    }
+    JournalScan sc;
+    journal_scan(buf, len, NULL, NULL, &sc);
+    free(buf);
+    journal_note_scan(j, &sc);
+    j->bytes = len;
+    j->records = sc.records;
+    /* A record cut off when kicd stopped was never acknowledged: drop it,
+     * so new records follow the last whole one. */
+    if (sc.torn_bytes && sc.good_end + sc.torn_bytes == len) {
+        if (ftruncate(fd, (off_t)sc.good_end) != 0 || fsync(fd) != 0) {
+            snprintf(err, errlen, "journal %s: truncate: %s", path, strerror(errno));
+            journal_close(j);
+            return NULL;
+        }
+        j->bytes = sc.good_end;
+    }
+    return j;
+}
+
+void journal_close(Journal *j)
+{
+    if (!j)
+        return;
+    close(j->fd);
+    free(j->path);
+    free(j);
+}
+
+bool journal_append(Journal *j, const JournalBatch *b, char *err, size_t errlen)
+{
+    StrBuf rec = STRBUF_INIT;
+    if (!journal_encode(&rec, b)) {
+        strbuf_free(&rec);
+        snprintf(err, errlen, "journal: a batch too large for a record");
+        return false;
+    }
+    bool ok = write_all(j->fd, rec.data, rec.len);
+    if (!ok)
+        snprintf(err, errlen, "journal %s: write: %s", j->path, strerror(errno));
+    /* data only: the file's size is in the data that fdatasync flushes */
+    else if (fdatasync(j->fd) != 0) {
+        ok = false;
+        snprintf(err, errlen, "journal %s: fdatasync: %s", j->path, strerror(errno));
+    }
+    if (ok) {
+        j->bytes += rec.len;
+        j->records++;
+    }
+    strbuf_free(&rec);
+    return ok;
+}
+
+bool journal_has_room(const Journal *j)
+{
+    return (long long)j->bytes < j->max_bytes;
+}
+
+size_t journal_records(const Journal *j)
+{
+    return j ? j->records : 0;
+}
+
+size_t journal_bytes(const Journal *j)
+{
+    return j ? j->bytes : 0;
+}
+
+size_t journal_damaged(const Journal *j)
+{
+    return j ? j->damaged : 0;
+}
+
+bool journal_read(Journal *j, uint8_t **buf, size_t *len, char *err, size_t errlen)
+{
+    struct stat st;
+    if (fstat(j->fd, &st) != 0) {
+        snprintf(err, errlen, "journal %s: stat: %s", j->path, strerror(errno));
+        return false;
+    }
+    size_t n = (size_t)st.st_size, got = 0;
+    uint8_t *b = malloc(n ? n : 1);
+    if (!b)
+        abort();
+    while (got < n) {
+        ssize_t r = pread(j->fd, b + got, n - got, (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            snprintf(err, errlen, "journal %s: read: %s", j->path, r ? strerror(errno) : "short");
+            free(b);
+            return false;
+        }
+        got += (size_t)r;
+    }
+    *buf = b;
+    *len = n;
+    return true;
+}
+
+void journal_note_scan(Journal *j, const JournalScan *sc)
+{
+    j->damaged = sc->damaged + (sc->torn_bytes ? 1 : 0);
+}
+
+bool journal_clear(Journal *j, char *err, size_t errlen)
+{
+    if (ftruncate(j->fd, 0) != 0 || fsync(j->fd) != 0) {
+        snprintf(err, errlen, "journal %s: truncate: %s", j->path, strerror(errno));
+        return false;
+    }
+    j->bytes = 0;
+    j->records = 0;
+    return true;
+}

@@ -1,0 +1,34 @@
+/* The local journal (DESIGN.md "Durability"): while PostgreSQL is
+ * unreachable, each group commit is appended here as one record
+ * (lib/journal_codec), fsynced, and only then acknowledged; it is
+ * replayed in order when PostgreSQL is back, and at start-up, then
+ * emptied. The file is created with mode 0600: it holds callers' keys
+ * and open callbacks' numbers. */
+#ifndef JOURNAL_H
+#define JOURNAL_H
+
+#include "journal_codec.h"
+#include "server.h"
+
+/* Opens (or creates) the file and scans what it holds. */
+Journal *journal_open(const char *path, long long max_bytes, char *err, size_t errlen);
+void journal_close(Journal *j);
+
+/* Appends one record and fsyncs it; false (err set) when either fails:
+ * the record must then not be acknowledged. */
+bool journal_append(Journal *j, const JournalBatch *b, char *err, size_t errlen) KIC_MUST_CHECK;
+/* Whether another batch may still be appended (the size cap). */
+bool journal_has_room(const Journal *j);
+
+size_t journal_records(const Journal *j); /* records waiting for replay */
+size_t journal_bytes(const Journal *j);
+size_t journal_damaged(const Journal *j); /* damaged records seen (and skipped) */
+
+/* The whole file in memory (malloc'd, *len bytes), for replay. */
+bool journal_read(Journal *j, uint8_t **buf, size_t *len, char *err, size_t errlen);
+/* Counts what a scan of the file found damaged or torn. */
+void journal_note_scan(Journal *j, const JournalScan *sc);
+/* Empties the file (everything in it is stored). */
+bool journal_clear(Journal *j, char *err, size_t errlen) KIC_MUST_CHECK;
+
+#endif
