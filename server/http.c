@@ -15,6 +15,7 @@
 #include "listener.h"
 #include "monitor.h"
 #include "pg.h"
+#include "tls.h"
 #include "web_assets.h"
 #include "writer.h"
 
@@ -162,6 +163,13 @@ static void on_request(struct evhttp_request *req, void *arg)
         http_reply_error(req, 404, RPC_NOT_FOUND, "no such page", NULL);
 }
 
+/* HTTPS when the server has TLS: evhttp hands the socket over. */
+static struct bufferevent *https_bufferevent(struct event_base *base, void *arg)
+{
+    Server *s = arg;
+    return tls_bufferevent(base, s->tls, -1);
+}
+
 Http *http_start(Server *s, const char *addr, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
@@ -182,6 +190,8 @@ Http *http_start(Server *s, const char *addr, char *err, size_t errlen)
     evhttp_set_max_body_size(h->evh, 0);
     evhttp_set_timeout(h->evh, HTTP_IDLE_S);
     evhttp_set_gencb(h->evh, on_request, h);
+    if (s->tls)
+        evhttp_set_bevcb(h->evh, https_bufferevent, s);
     /* the address's text form, split for evhttp (IPv6 in brackets) */
     char host[128];
     const char *colon = strrchr(addr, ':');

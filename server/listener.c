@@ -3,16 +3,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
-#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conn.h"
+#include "tls.h"
 
 struct Listener {
     Server *srv;
@@ -80,12 +79,7 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
     }
     struct bufferevent *bev;
     if (s->tls) {
-        SSL *ssl = SSL_new(s->tls);
-        bev = ssl ? bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                   BEV_OPT_CLOSE_ON_FREE)
-                  : NULL;
-        if (bev)
-            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+        bev = tls_bufferevent(s->base, s->tls, fd);
     } else {
         bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
     }

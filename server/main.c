@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "http.h"
 #include "journal.h"
+#include "tls.h"
 #include "listener.h"
 #include "monitor.h"
 #include "pg.h"
@@ -344,6 +345,15 @@ static bool start(Server *s)
     s->metrics = monitor_new();
     if (!s->tenants || !s->writer || !s->metrics)
         return false;
+    if (s->cfg.cert[0]) {
+        char err[512];
+        s->tls = tls_context(s->cfg.cert, s->cfg.key[0] ? s->cfg.key : s->cfg.cert, err,
+                             sizeof(err));
+        if (!s->tls) {
+            srv_log(s, LOG_ERROR, "%s", err);
+            return false;
+        }
+    }
     if (s->cfg.journal_path[0]) { /* empty: no journal, writes wait for PostgreSQL */
         char err[512];
         s->journal = journal_open(s->cfg.journal_path, s->cfg.journal_max_bytes, err, sizeof(err));
@@ -389,6 +399,7 @@ static void stop(Server *s)
     pgconn_free(s->pg_reader);
     tenants_free(s->tenants);
     journal_close(s->journal);
+    SSL_CTX_free(s->tls);
     monitor_free(s->metrics);
     if (s->reaper)
         event_free(s->reaper);

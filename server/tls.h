@@ -1,0 +1,18 @@
+/* TLS for both listeners (JSON-RPC and HTTP) through OpenSSL and
+ * libevent's OpenSSL bufferevents: TLS 1.2 and up, the certificate chain
+ * and key from the config. */
+#ifndef TLS_H
+#define TLS_H
+
+#include <openssl/ssl.h>
+
+#include "server.h"
+
+/* The server context, or NULL with err. */
+SSL_CTX *tls_context(const char *cert_file, const char *key_file, char *err, size_t errlen);
+
+/* A bufferevent for a new accepted socket (fd) or, fd -1, one that
+ * evhttp will give its socket to. */
+struct bufferevent *tls_bufferevent(struct event_base *base, SSL_CTX *ctx, evutil_socket_t fd);
+
+#endif

@@ -1,0 +1,186 @@
+/* TLS on both listeners, against a real kicd with a certificate made for
+ * the test: JSON-RPC and HTTPS work over TLS 1.2+, TLS 1.1 and plain
+ * text are refused at the handshake, and a bad handshake does not
+ * disturb anyone else. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static Kicd kicd;
+static char cert_dir[256];
+
+static int tcp_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_msg(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect: %s", strerror(errno));
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+typedef struct Tls {
+    SSL_CTX *ctx;
+    SSL *ssl;
+    int fd;
+} Tls;
+
+/* A client that trusts only the test's certificate; max_version 0: any. */
+static bool tls_open(Tls *t, int port, int max_version)
+{
+    char ca[300];
+    snprintf(ca, sizeof(ca), "%s/cert.pem", cert_dir);
+    t->ctx = SSL_CTX_new(TLS_client_method());
+    if (max_version) {
+        SSL_CTX_set_security_level(t->ctx, 0); /* let the client offer the old version */
+        SSL_CTX_set_min_proto_version(t->ctx, TLS1_VERSION);
+        SSL_CTX_set_max_proto_version(t->ctx, max_version);
+    }
+    ck_assert_int_eq(SSL_CTX_load_verify_locations(t->ctx, ca, NULL), 1);
+    SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+    t->fd = tcp_connect(port);
+    t->ssl = SSL_new(t->ctx);
+    SSL_set_fd(t->ssl, t->fd);
+    SSL_set_tlsext_host_name(t->ssl, "localhost");
+    SSL_set1_host(t->ssl, "localhost");
+    return SSL_connect(t->ssl) == 1;
+}
+
+static void tls_close(Tls *t)
+{
+    SSL_free(t->ssl);
+    SSL_CTX_free(t->ctx);
+    close(t->fd);
+}
+
+static void tls_write(Tls *t, const char *s)
+{
+    ck_assert_int_eq(SSL_write(t->ssl, s, (int)strlen(s)), (int)strlen(s));
+}
+
+/* Reads until `needle` (or the end); returns what was read. */
+static char *tls_read_until(Tls *t, const char *needle)
+{
+    size_t len = 0, cap = 65536;
+    char *buf = malloc(cap);
+    buf[0] = '\0';
+    while (!strstr(buf, needle) && len + 1 < cap) {
+        int n = SSL_read(t->ssl, buf + len, (int)(cap - len - 1));
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+    }
+    return buf;
+}
+
+START_TEST(json_rpc_over_tls)
+{
+    char *token = h_user(&kicd, h_tenant("tls"), "sup", "supervisor", NULL, NULL);
+    Tls t;
+    ck_assert_msg(tls_open(&t, kicd.port, 0), "handshake failed");
+    ck_assert_int_ge(SSL_version(t.ssl), TLS1_2_VERSION);
+    char line[512];
+    snprintf(line, sizeof(line),
+             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"auth.login\",\"params\":{\"token\":\"%s\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"stats.live\"}\n",
+             token);
+    tls_write(&t, line);
+    char *got = tls_read_until(&t, "\"id\":2");
+    ck_assert_msg(strstr(got, "\"role\":\"supervisor\""), "login over TLS: %s", got);
+    ck_assert_msg(strstr(got, "\"total\""), "stats.live over TLS: %s", got);
+    free(got);
+    tls_close(&t);
+    free(token);
+}
+END_TEST
+
+START_TEST(https_serves_the_same)
+{
+    Tls t;
+    ck_assert_msg(tls_open(&t, kicd.http_port, 0), "handshake failed");
+    tls_write(&t, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    char *got = tls_read_until(&t, "}");
+    ck_assert_msg(strstr(got, "HTTP/1.1 200") && strstr(got, "\"status\":\"ok\""), "%s", got);
+    free(got);
+    tls_close(&t);
+}
+END_TEST
+
+START_TEST(old_tls_and_plain_text_are_refused)
+{
+    /* TLS 1.1 at most: the handshake fails */
+    Tls t;
+    ck_assert_msg(!tls_open(&t, kicd.port, TLS1_1_VERSION), "TLS 1.1 was accepted");
+    tls_close(&t);
+    ck_assert_msg(!tls_open(&t, kicd.http_port, TLS1_1_VERSION), "TLS 1.1 was accepted (HTTP)");
+    tls_close(&t);
+    /* JSON in the clear gets no JSON back */
+    int fd = tcp_connect(kicd.port);
+    const char *plain = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server.ping\"}\n";
+    ck_assert(write(fd, plain, strlen(plain)) > 0);
+    char buf[512];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    ck_assert_ptr_null(strstr(buf, "jsonrpc"));
+    close(fd);
+    /* and someone who does it right is served meanwhile */
+    ck_assert(tls_open(&t, kicd.port, 0));
+    tls_write(&t, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"server.ping\"}\n");
+    char *got = tls_read_until(&t, "\n");
+    ck_assert_msg(strstr(got, "\"id\":7"), "%s", got);
+    free(got);
+    tls_close(&t);
+}
+END_TEST
+
+/* A self-signed certificate for localhost, made with the openssl tool. */
+static void make_certificate(void)
+{
+    snprintf(cert_dir, sizeof(cert_dir), "/tmp/kic-tls-XXXXXX");
+    if (!mkdtemp(cert_dir))
+        abort();
+    char cmd[1024], *out = NULL;
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
+             "-addext subjectAltName=DNS:localhost -keyout %s/key.pem -out %s/cert.pem 2>&1",
+             cert_dir, cert_dir);
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    if (h_run(&out, argv, NULL) != 0) {
+        fprintf(stderr, "openssl req failed (run scripts/bootstrap): %s\n", out ? out : "");
+        exit(1);
+    }
+    free(out);
+}
+
+int main(void)
+{
+    make_certificate();
+    char conf[1024];
+    snprintf(conf, sizeof(conf), "[tls]\ncert = %s/cert.pem\nkey = %s/key.pem\n", cert_dir, cert_dir);
+    kicd_init(&kicd, "tls", conf);
+    kicd_start(&kicd);
+    Suite *s = suite_create("tls");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, json_rpc_over_tls);
+    tcase_add_test(tc, https_serves_the_same);
+    tcase_add_test(tc, old_tls_and_plain_text_are_refused);
+    suite_add_tcase(s, tc);
+    int rc = h_run_suite(s, &kicd);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", cert_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", cert_dir);
+    return rc;
+}
