@@ -10,6 +10,21 @@ static const char sql_audit[] =
     " SELECT $1::bigint, $2, $3, $4, x.caller_key, x.subject, $5"
     " FROM json_to_recordset($6::json) AS x(caller_key text, subject text)";
 
+AuditActor audit_actor_of(const Conn *c)
+{
+    return (AuditActor){c->sess.tenant_id, c->sess.user, c->sess.role, c->peer};
+}
+
+static void add_rows(PgJob *job, const AuditActor *who, const char *action, json_t *rows)
+{
+    char tenant[24];
+    snprintf(tenant, sizeof(tenant), "%lld", (long long)who->tenant_id);
+    char *text = json_dumps(rows, JSON_COMPACT);
+    const char *args[] = {tenant, who->user, role_name(who->role), action, who->peer, text};
+    pgjob_add(job, sql_audit, 6, args);
+    free(text);
+}
+
 void audit_add(PgJob *job, const Conn *c, const char *action, const char *const *caller_keys,
                const char *const *subjects, size_t n)
 {
@@ -18,11 +33,14 @@ void audit_add(PgJob *job, const Conn *c, const char *action, const char *const 
         if (caller_keys[i])
             json_array_append_new(rows, json_pack("{s:s, s:s?}", "caller_key", caller_keys[i],
                                                   "subject", subjects ? subjects[i] : NULL));
-    char tenant[24];
-    snprintf(tenant, sizeof(tenant), "%lld", (long long)c->sess.tenant_id);
-    char *text = json_dumps(rows, JSON_COMPACT);
-    const char *args[] = {tenant, c->sess.user, role_name(c->sess.role), action, c->peer, text};
-    pgjob_add(job, sql_audit, 6, args);
-    free(text);
+    AuditActor who = audit_actor_of(c);
+    add_rows(job, &who, action, rows);
+    json_decref(rows);
+}
+
+void audit_add_action(PgJob *job, const AuditActor *who, const char *action, const char *subject)
+{
+    json_t *rows = json_pack("[{s:n, s:s?}]", "caller_key", "subject", subject);
+    add_rows(job, who, action, rows);
     json_decref(rows);
 }

@@ -11,6 +11,7 @@
 
 #define BRIDGE ROLE_BIT(ROLE_BRIDGE)
 #define AGENT ROLE_BIT(ROLE_AGENT)
+#define ADMIN ROLE_BIT(ROLE_ADMIN)
 
 /* Deny by default: a method lists every role that may call it. */
 static const Method methods[] = {
@@ -38,6 +39,9 @@ static const Method methods[] = {
     {"stats.live", ROLES_SUPERVISING, method_stats_live},
     {"stats.subscribe", ROLES_SUPERVISING, method_stats_subscribe},
     {"report.query", ROLES_SUPERVISING, method_report_query},
+    {"user.create", ADMIN, method_user_create},
+    {"user.revoke", ADMIN, method_user_revoke},
+    {"audit.query", ADMIN, method_audit_query},
 };
 
 const Method *dispatch_methods(size_t *count)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "audit.h"
 #include "http_internal.h"
 #include "params.h"
 #include "pg.h"
@@ -460,7 +461,14 @@ static void report(Http *h, struct evhttp_request *req, const HttpUser *who, Ten
     json_decref(params);
     Session sess = {.authenticated = true, .role = who->role, .tenant_id = who->tenant_id,
                     .tenant = t, .user_id = who->user_id};
-    if (ok && !report_run(h->srv, &sess, rc->q, rc->csv, report_done, rc))
+    char *addr = NULL, peer[80] = "";
+    ev_uint16_t port = 0;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (evcon)
+        evhttp_connection_get_peer(evcon, &addr, &port);
+    snprintf(peer, sizeof(peer), "%s:%u http", addr ? addr : "?", (unsigned)port);
+    AuditActor actor = {who->tenant_id, who->user, who->role, peer};
+    if (ok && !report_run(h->srv, &sess, &actor, rc->q, rc->csv, report_done, rc))
         rpc_error_set(&err, RPC_STORAGE_UNAVAILABLE, "storage unavailable: no report");
     else if (ok)
         return;

@@ -34,6 +34,11 @@ void method_caller_history(Conn *c, Reply *r, json_t *params, const Method *m);
 /* report.c */
 void method_report_query(Conn *c, Reply *r, json_t *params, const Method *m);
 
+/* admin.c */
+void method_user_create(Conn *c, Reply *r, json_t *params, const Method *m);
+void method_user_revoke(Conn *c, Reply *r, json_t *params, const Method *m);
+void method_audit_query(Conn *c, Reply *r, json_t *params, const Method *m);
+
 /* stats.c */
 void method_stats_live(Conn *c, Reply *r, json_t *params, const Method *m);
 void method_stats_subscribe(Conn *c, Reply *r, json_t *params, const Method *m);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "erlang.h"
 #include "jsonw.h"
 #include "methods.h"
@@ -431,6 +432,14 @@ static void add_rollup_rows(Rows *rs, PGresult *r, bool with_bucket)
     }
 }
 
+static bool report_by_agent(const ReportReq *q)
+{
+    for (int k = 0; k < q->ngroup; k++)
+        if (q->group[k] == D_AGENT)
+            return true;
+    return false;
+}
+
 /* ---- the job ---- */
 
 typedef struct ReportCtx {
@@ -750,8 +759,8 @@ static char *lengths_sql(const ReportReq *q)
     return strbuf_steal(&b);
 }
 
-bool report_run(Server *s, const Session *sess, const ReportReq *q, bool csv, ReportDone done,
-                void *arg)
+bool report_run(Server *s, const Session *sess, const AuditActor *who, const ReportReq *q,
+                bool csv, ReportDone done, void *arg)
 {
     ReportCtx *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
@@ -804,6 +813,14 @@ bool report_run(Server *s, const Session *sess, const ReportReq *q, bool csv, Re
     }
     free(sums);
     free(lens);
+    if (report_by_agent(q)) { /* last: the result positions above stay */
+        char subject[160], f[40], t[40];
+        time_format_utc(q->from, f, sizeof(f));
+        time_format_utc(q->to, t, sizeof(t));
+        snprintf(subject, sizeof(subject), "by agent %s..%s %s%s", f, t, intervals[q->interval],
+                 csv ? " csv" : "");
+        audit_add_action(job, who, "report.query", subject);
+    }
     if (!pgconn_submit(s->pg_reader, job)) {
         pgjob_free(job);
         free(ctx);
@@ -832,6 +849,7 @@ void method_report_query(Conn *c, Reply *r, json_t *params, const Method *m)
         rpc_error_clear(&err);
         return;
     }
-    if (!report_run(c->srv, &c->sess, &q, false, reply_report, r))
+    AuditActor who = audit_actor_of(c);
+    if (!report_run(c->srv, &c->sess, &who, &q, false, reply_report, r))
         reply_errorf(r, RPC_STORAGE_UNAVAILABLE, "storage unavailable: no report");
 }

@@ -21,8 +21,10 @@ void report_req_free(ReportReq *q);
 bool report_parse(json_t *params, const Config *cfg, ReportReq *q, RpcError *err)
     KIC_MUST_CHECK;
 /* False when storage is not reachable (done is then not called). csv:
- * the table as CSV (a header line, then the rows) instead. */
-bool report_run(Server *s, const Session *sess, const ReportReq *q, bool csv, ReportDone done,
-                void *arg) KIC_MUST_CHECK;
+ * the table as CSV (a header line, then the rows) instead. A report by
+ * agent is staff members' figures: it is audit-logged as `who` asking,
+ * in the same transaction. */
+bool report_run(Server *s, const Session *sess, const struct AuditActor *who,
+                const ReportReq *q, bool csv, ReportDone done, void *arg) KIC_MUST_CHECK;
 
 #endif

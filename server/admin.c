@@ -1,0 +1,246 @@
+/* The admin's methods (PROTOCOL.md "Admin"): user.create, user.revoke and
+ * audit.query, always within the admin's own tenant. A new token is
+ * shown once, in the reply; only its SHA-256 is stored. Each call is
+ * itself written to the audit log, in the same transaction as what it
+ * does or reads. Changes to users are announced on kic_users, as kicctl
+ * does, so sessions of a revoked user end at once (store.c). */
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "methods.h"
+#include "params.h"
+#include "pg.h"
+#include "strbuf.h"
+#include "token.h"
+
+#define AUDIT_QUERY_MAX_ROWS 10000
+
+static const char *const role_names[] = {"bridge", "agent", "supervisor", "admin", NULL};
+
+typedef struct AdminCtx {
+    Reply *reply;
+    char token[53]; /* user.create: shown once */
+    char name[KIC_MAX_FIELD + 1];
+} AdminCtx;
+
+static AdminCtx *ctx_new(Reply *r)
+{
+    AdminCtx *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx)
+        abort();
+    ctx->reply = r;
+    return ctx;
+}
+
+static bool submit(Conn *c, PgJob *job, AdminCtx *ctx)
+{
+    if (pgconn_submit(c->srv->pg_reader, job))
+        return true;
+    pgjob_free(job);
+    reply_errorf(ctx->reply, RPC_STORAGE_UNAVAILABLE, "storage unavailable: nothing was changed");
+    free(ctx);
+    return false;
+}
+
+/* Storage refused: a name already in use is the caller's conflict. */
+static void reply_failure(PgJob *job, Reply *r, const char *what)
+{
+    if (pgjob_conn_lost(job))
+        reply_errorf(r, RPC_STORAGE_UNAVAILABLE, "storage unavailable: %s", what);
+    else if (!strcmp(pgjob_sqlstate(job), "23505"))
+        reply_errorf(r, RPC_CONFLICT, "conflict: an active user has that name");
+    else
+        reply_errorf(r, RPC_INTERNAL, "internal error: %s", what);
+}
+
+/* ---- user.create ---- */
+
+static void created(PgJob *job, void *arg)
+{
+    AdminCtx *ctx = arg;
+    if (pgjob_error(job))
+        reply_failure(job, ctx->reply, "the user was not created");
+    else
+        reply_result(ctx->reply, json_pack("{s:s, s:s}", "name", ctx->name, "token", ctx->token));
+    free(ctx);
+}
+
+/* The teams as a PostgreSQL array literal (each quoted and escaped). */
+static char *teams_literal(json_t *teams)
+{
+    StrBuf b = STRBUF_INIT;
+    strbuf_putc(&b, '{');
+    size_t i;
+    json_t *v;
+    json_array_foreach(teams, i, v)
+    {
+        strbuf_puts(&b, i ? ",\"" : "\"");
+        for (const char *p = json_string_value(v); *p; p++) {
+            if (*p == '"' || *p == '\\')
+                strbuf_putc(&b, '\\');
+            strbuf_putc(&b, *p);
+        }
+        strbuf_putc(&b, '"');
+    }
+    strbuf_putc(&b, '}');
+    return strbuf_steal(&b);
+}
+
+void method_user_create(Conn *c, Reply *r, json_t *params, const Method *m)
+{
+    const char *name, *agent;
+    int role;
+    json_t *teams = NULL;
+    RpcError err = {0};
+    if (!param_string(params, "name", true, KIC_MAX_FIELD, &name, &err) ||
+        !param_enum(params, "role", true, role_names, &role, &err) ||
+        !param_string_list(params, "teams", false, 100, KIC_MAX_FIELD, &teams, &err) ||
+        !param_string(params, "agent", false, KIC_MAX_FIELD, &agent, &err)) {
+        reply_error(r, &err);
+        rpc_error_clear(&err);
+        return;
+    }
+    if (agent && role != ROLE_AGENT) {
+        reply_field_error(r, "agent", "is only for users with the role agent");
+        return;
+    }
+    if (role == ROLE_AGENT && !agent)
+        agent = name; /* an agent is known by their user name unless told */
+    unsigned char random[24];
+    AdminCtx *ctx = ctx_new(r);
+    if (RAND_bytes(random, sizeof(random)) != 1) {
+        reply_errorf(r, RPC_INTERNAL, "internal error: no randomness for a token");
+        free(ctx);
+        return;
+    }
+    token_format(random, ctx->token);
+    snprintf(ctx->name, sizeof(ctx->name), "%s", name);
+    char hash[TOKEN_HASH_HEX], tenant[24];
+    token_hash_hex(ctx->token, hash);
+    snprintf(tenant, sizeof(tenant), "%lld", (long long)c->sess.tenant_id);
+    char *teams_text = teams_literal(teams);
+    const char *args[] = {tenant, name, role_names[role], agent, teams_text, hash};
+    PgJob *job = pgjob_new(created, ctx);
+    pgjob_add(job,
+              "WITH u AS (INSERT INTO users (tenant_id, name, role, agent, teams, token_sha256)"
+              "  VALUES ($1::bigint, $2, $3, $4, $5::text[], decode($6, 'hex'))"
+              "  RETURNING tenant_id, user_id)"
+              " SELECT pg_notify('kic_users', tenant_id || ':' || user_id) FROM u",
+              6, args);
+    free(teams_text);
+    AuditActor who = audit_actor_of(c);
+    char subject[KIC_MAX_FIELD + 32];
+    snprintf(subject, sizeof(subject), "%s (%s)", name, role_names[role]);
+    audit_add_action(job, &who, "user.create", subject);
+    submit(c, job, ctx);
+}
+
+/* ---- user.revoke ---- */
+
+static void revoked(PgJob *job, void *arg)
+{
+    AdminCtx *ctx = arg;
+    if (pgjob_error(job))
+        reply_failure(job, ctx->reply, "the user was not revoked");
+    else if (PQntuples(pgjob_result(job, 0)) == 0)
+        reply_errorf(ctx->reply, RPC_NOT_FOUND, "unknown user: %.200s", ctx->name);
+    else
+        reply_result(ctx->reply, json_pack("{s:s, s:b}", "name", ctx->name, "revoked", 1));
+    free(ctx);
+}
+
+void method_user_revoke(Conn *c, Reply *r, json_t *params, const Method *m)
+{
+    const char *name;
+    RpcError err = {0};
+    if (!param_string(params, "name", true, KIC_MAX_FIELD, &name, &err)) {
+        reply_error(r, &err);
+        rpc_error_clear(&err);
+        return;
+    }
+    AdminCtx *ctx = ctx_new(r);
+    snprintf(ctx->name, sizeof(ctx->name), "%s", name);
+    char tenant[24];
+    snprintf(tenant, sizeof(tenant), "%lld", (long long)c->sess.tenant_id);
+    const char *args[] = {tenant, name};
+    PgJob *job = pgjob_new(revoked, ctx);
+    pgjob_add(job,
+              "WITH u AS (UPDATE users SET revoked_at = now()"
+              "  WHERE tenant_id = $1::bigint AND name = $2 AND revoked_at IS NULL"
+              "  RETURNING tenant_id, user_id)"
+              " SELECT pg_notify('kic_users', tenant_id || ':' || user_id) FROM u",
+              2, args);
+    AuditActor who = audit_actor_of(c);
+    audit_add_action(job, &who, "user.revoke", name);
+    submit(c, job, ctx);
+}
+
+/* ---- audit.query ---- */
+
+static void audit_read(PgJob *job, void *arg)
+{
+    AdminCtx *ctx = arg;
+    if (pgjob_error(job)) {
+        reply_failure(job, ctx->reply, "the audit log could not be read");
+        free(ctx);
+        return;
+    }
+    PGresult *res = pgjob_result(job, 0);
+    json_t *entries = json_array();
+    int n = PQntuples(res);
+    for (int i = 0; i < n && i < AUDIT_QUERY_MAX_ROWS; i++) {
+        json_t *e = json_pack("{s:s, s:s, s:s, s:s}", "at", PQgetvalue(res, i, 0), "user",
+                              PQgetvalue(res, i, 1), "role", PQgetvalue(res, i, 2), "action",
+                              PQgetvalue(res, i, 3));
+        static const char *const optional[] = {"caller_key", "subject", "peer"};
+        for (int k = 0; k < 3; k++)
+            json_object_set_new(e, optional[k],
+                                PQgetisnull(res, i, 4 + k) ? json_null()
+                                                            : json_string(PQgetvalue(res, i, 4 + k)));
+        json_array_append_new(entries, e);
+    }
+    reply_result(ctx->reply, json_pack("{s:o, s:b}", "entries", entries, "truncated",
+                                       n > AUDIT_QUERY_MAX_ROWS));
+    free(ctx);
+}
+
+void method_audit_query(Conn *c, Reply *r, json_t *params, const Method *m)
+{
+    KicTime from, to;
+    const char *user;
+    RpcError err = {0};
+    if (!param_time(params, "from", true, &from, &err) ||
+        !param_time(params, "to", true, &to, &err) ||
+        !param_string(params, "user", false, KIC_MAX_FIELD, &user, &err)) {
+        reply_error(r, &err);
+        rpc_error_clear(&err);
+        return;
+    }
+    if (to <= from) {
+        reply_field_error(r, "to", "must be after from");
+        return;
+    }
+    AdminCtx *ctx = ctx_new(r);
+    char tenant[24], from_text[40], to_text[40], limit[16];
+    snprintf(tenant, sizeof(tenant), "%lld", (long long)c->sess.tenant_id);
+    time_format_db(from, from_text, sizeof(from_text));
+    time_format_db(to, to_text, sizeof(to_text));
+    snprintf(limit, sizeof(limit), "%d", AUDIT_QUERY_MAX_ROWS + 1);
+    const char *args[] = {tenant, from_text, to_text, user, limit};
+    PgJob *job = pgjob_new(audit_read, ctx);
+    /* read first: the look at the log is logged after what it saw */
+    pgjob_add(job,
+              "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+              "       user_name, role, action, caller_key, subject, peer"
+              " FROM audit_log WHERE tenant_id = $1::bigint AND at >= $2 AND at < $3"
+              "   AND ($4::text IS NULL OR user_name = $4) ORDER BY at, seq LIMIT $5::int",
+              5, args);
+    AuditActor who = audit_actor_of(c);
+    char subject[128];
+    snprintf(subject, sizeof(subject), "%s..%s%s%.40s", from_text, to_text, user ? " user " : "",
+             user ? user : "");
+    audit_add_action(job, &who, "audit.query", subject);
+    submit(c, job, ctx);
+}

@@ -1,0 +1,267 @@
+/* The admin's methods (user.create, user.revoke, audit.query), the
+ * audit trail of everything that reads callers' data or agents'
+ * figures, every method against every role (deny by default), and two
+ * tenants with the same ids kept apart. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static Kicd kicd;
+
+static json_t *ok(json_t *resp)
+{
+    ck_result(resp);
+    return resp;
+}
+
+static const char *str_of(json_t *resp, const char *key)
+{
+    return json_string_value(json_object_get(rpc_result(resp), key));
+}
+
+/* ---- user.create, user.revoke ---- */
+
+START_TEST(admins_create_and_revoke_users)
+{
+    const char *t = h_tenant("adm");
+    char *admin = h_user(&kicd, t, "beheer", "admin", NULL, NULL);
+    Client *a = cl_session(kicd.port, admin);
+    json_t *r = ok(cl_call(a, "user.create", "{\"name\":\"c.smit\",\"role\":\"agent\",\"teams\":[\"kic\",\"wijkteam-zuid\"]}"));
+    ck_assert_str_eq(str_of(r, "name"), "c.smit");
+    char *token = strdup(str_of(r, "token"));
+    ck_assert_int_eq(strncmp(token, "kic_", 4), 0);
+    json_decref(r);
+    /* the new token works, as an agent known by the user's name */
+    Client *c = cl_connect(kicd.port);
+    r = ok(cl_login(c, token));
+    ck_assert_str_eq(str_of(r, "role"), "agent");
+    ck_assert_str_eq(str_of(r, "agent"), "c.smit");
+    ck_assert_uint_eq(json_array_size(json_object_get(rpc_result(r), "teams")), 2);
+    json_decref(r);
+    /* only the hash is stored */
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM users WHERE token_sha256::text LIKE '%%%s%%'", token + 4);
+    ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 0);
+    /* a name in use, bad params */
+    ck_assert_rpc_error(cl_call(a, "user.create", "{\"name\":\"c.smit\",\"role\":\"supervisor\"}"), -32009);
+    ck_assert_rpc_error(cl_call(a, "user.create", "{\"name\":\"x\",\"role\":\"root\"}"), -32602);
+    ck_assert_rpc_error(cl_call(a, "user.create", "{\"role\":\"agent\"}"), -32602);
+    ck_assert_rpc_error(cl_call(a, "user.create", "{\"name\":\"x\",\"role\":\"bridge\",\"agent\":\"x\"}"), -32602);
+    ck_assert_rpc_error(cl_call(a, "user.create", "{\"name\":\"x\",\"role\":\"agent\",\"teams\":\"kic\"}"), -32602);
+    ck_assert_rpc_error(cl_call(a, "user.create", "{\"name\":\"\",\"role\":\"agent\"}"), -32602);
+    /* revoking ends the user's session at once and the token with it */
+    r = ok(cl_call(a, "user.revoke", "{\"name\":\"c.smit\"}"));
+    json_decref(r);
+    ck_assert(cl_wait_closed(c, 5000));
+    cl_close(c);
+    c = cl_connect(kicd.port);
+    ck_assert_rpc_error(cl_login(c, token), -32001);
+    cl_close(c);
+    ck_assert_rpc_error(cl_call(a, "user.revoke", "{\"name\":\"c.smit\"}"), -32004);
+    ck_assert_rpc_error(cl_call(a, "user.revoke", "{}"), -32602);
+    /* the name is free again */
+    json_decref(ok(cl_call(a, "user.create", "{\"name\":\"c.smit\",\"role\":\"supervisor\"}")));
+    cl_close(a);
+    free(token);
+    free(admin);
+}
+END_TEST
+
+/* ---- the audit trail ---- */
+
+static bool has_entry(json_t *resp, const char *action, const char *user, const char *subject_prefix)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(rpc_result(resp), "entries"), i, e)
+    {
+        const char *subject = json_string_value(json_object_get(e, "subject"));
+        if (strcmp(json_string_value(json_object_get(e, "action")), action) == 0 &&
+            strcmp(json_string_value(json_object_get(e, "user")), user) == 0 &&
+            (!subject_prefix || (subject && strncmp(subject, subject_prefix, strlen(subject_prefix)) == 0)))
+            return true;
+    }
+    return false;
+}
+
+START_TEST(the_audit_log_shows_who_read_what)
+{
+    const char *t = h_tenant("aud");
+    char *admin = h_user(&kicd, t, "beheer", "admin", NULL, NULL);
+    char *bridge = h_user(&kicd, t, "pbx", "bridge", NULL, NULL);
+    char *agent = h_user(&kicd, t, "a.jansen", "agent", NULL, "kic");
+    char *super = h_user(&kicd, t, "s.bakker", "supervisor", NULL, NULL);
+    Client *b = cl_session(kicd.port, bridge), *g = cl_session(kicd.port, agent);
+    Client *s = cl_session(kicd.port, super), *a = cl_session(kicd.port, admin);
+    KicTime t0 = h_today(300);
+    json_decref(ok(cl_call(b, "call.offered", "{\"event_id\":\"o1\",\"call_id\":\"k1\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"0612345678\"}", h_at(t0, 0))));
+    json_decref(ok(cl_call(b, "call.answered", "{\"event_id\":\"a1\",\"call_id\":\"k1\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(t0, 5))));
+    json_decref(ok(cl_call(g, "caller.history", "{\"call_id\":\"k1\"}")));
+    char from[40], to[40];
+    KicTime day = time_local_day_start(h_today(0));
+    time_format_local(day, from, sizeof(from));
+    time_format_local(time_add_local_days(day, 1), to, sizeof(to));
+    json_decref(ok(cl_call(s, "report.query", "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\",\"group_by\":[\"agent\"]}", from, to)));
+    json_decref(ok(cl_call(s, "report.query", "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\",\"group_by\":[\"queue\"]}", from, to)));
+    json_decref(ok(cl_call(a, "user.create", "{\"name\":\"n.nieuw\",\"role\":\"agent\"}")));
+    json_t *r = ok(cl_call(a, "audit.query", "{\"from\":\"%s\",\"to\":\"%s\"}", from, to));
+    ck_assert(has_entry(r, "caller.history", "a.jansen", "k1"));
+    ck_assert(has_entry(r, "report.query", "s.bakker", "by agent"));
+    ck_assert(has_entry(r, "user.create", "beheer", "n.nieuw"));
+    ck_assert(!json_is_true(json_object_get(rpc_result(r), "truncated")));
+    /* a report without agents' figures is not personal data: not logged */
+    size_t i, reports = 0;
+    json_t *e;
+    json_array_foreach(json_object_get(rpc_result(r), "entries"), i, e)
+        reports += strcmp(json_string_value(json_object_get(e, "action")), "report.query") == 0;
+    ck_assert_uint_eq(reports, 1);
+    /* the history row names the caller by key, and where from */
+    json_array_foreach(json_object_get(rpc_result(r), "entries"), i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "action")), "caller.history") == 0) {
+            ck_assert_uint_eq(strlen(json_string_value(json_object_get(e, "caller_key"))), 64);
+            ck_assert_int_eq(strncmp(json_string_value(json_object_get(e, "peer")), "127.0.0.1:", 10), 0);
+        }
+    }
+    json_decref(r);
+    /* by user; and the look at the log is itself logged */
+    r = ok(cl_call(a, "audit.query", "{\"from\":\"%s\",\"to\":\"%s\",\"user\":\"beheer\"}", from, to));
+    ck_assert(has_entry(r, "audit.query", "beheer", NULL));
+    ck_assert(!has_entry(r, "caller.history", "a.jansen", NULL));
+    json_decref(r);
+    ck_assert_rpc_error(cl_call(a, "audit.query", "{\"to\":\"%s\"}", to), -32602);
+    ck_assert_rpc_error(cl_call(a, "audit.query", "{\"from\":\"%s\",\"to\":\"%s\"}", to, from), -32602);
+    ck_assert_rpc_error(cl_call(a, "audit.query", "{\"from\":\"%s\",\"to\":\"%s\",\"user\":7}", from, to), -32602);
+    cl_close(b);
+    cl_close(g);
+    cl_close(s);
+    cl_close(a);
+    free(admin);
+    free(bridge);
+    free(agent);
+    free(super);
+}
+END_TEST
+
+/* ---- every method, every role ---- */
+
+enum { ANON = 1, BRIDGE = 2, AGENT = 4, SUPER = 8, ADMIN = 16 };
+
+static const struct {
+    const char *method;
+    int allowed;
+} matrix[] = {
+    {"call.offered", BRIDGE},       {"call.answered", BRIDGE},
+    {"call.held", BRIDGE},          {"call.resumed", BRIDGE},
+    {"call.transferred", BRIDGE},   {"call.abandoned", BRIDGE},
+    {"call.ended", BRIDGE},         {"callback.requested", BRIDGE},
+    {"agent.state.set", AGENT},     {"call.wrapup", AGENT},
+    {"caller.history", AGENT},      {"callback.create", AGENT},
+    {"callback.list", AGENT},       {"callback.claim", AGENT},
+    {"callback.complete", AGENT},   {"stats.live", SUPER | ADMIN},
+    {"stats.subscribe", SUPER | ADMIN}, {"agents.list", SUPER | ADMIN},
+    {"callbacks.summary", SUPER | ADMIN}, {"report.query", SUPER | ADMIN},
+    {"user.create", ADMIN},         {"user.revoke", ADMIN},
+    {"audit.query", ADMIN},         {"server.ping", BRIDGE | AGENT | SUPER | ADMIN},
+    {"server.info", BRIDGE | AGENT | SUPER | ADMIN},
+};
+
+START_TEST(every_method_against_every_role)
+{
+    const char *t = h_tenant("roles");
+    char *tokens[5] = {NULL, h_user(&kicd, t, "pbx", "bridge", NULL, NULL),
+                       h_user(&kicd, t, "a.jansen", "agent", NULL, "kic"),
+                       h_user(&kicd, t, "s.bakker", "supervisor", NULL, NULL),
+                       h_user(&kicd, t, "beheer", "admin", NULL, NULL)};
+    for (int role = 0; role < 5; role++) {
+        Client *c = tokens[role] ? cl_session(kicd.port, tokens[role]) : cl_connect(kicd.port);
+        for (size_t m = 0; m < sizeof(matrix) / sizeof(*matrix); m++) {
+            /* params that no method accepts as they are: an allowed call
+             * gets -32602 (or succeeds), never a role error */
+            json_t *r = cl_call(c, matrix[m].method, "{\"name\":\"\",\"zz\":1}");
+            int code = rpc_code(r);
+            json_decref(r);
+            bool allowed = matrix[m].allowed & (1 << role);
+            int denied = role == 0 ? -32001 : -32003;
+            if (allowed)
+                ck_assert_msg(code != -32001 && code != -32003 && code != -32601,
+                              "%s as role %d: %d", matrix[m].method, role, code);
+            else
+                ck_assert_msg(code == denied, "%s as role %d: %d, expected %d", matrix[m].method,
+                              role, code, denied);
+        }
+        ck_assert_rpc_error(cl_call(c, "no.such.method", NULL), role == 0 ? -32001 : -32601);
+        cl_close(c);
+    }
+    for (int i = 1; i < 5; i++)
+        free(tokens[i]);
+}
+END_TEST
+
+/* ---- two tenants, the same ids ---- */
+
+START_TEST(tenants_with_the_same_ids_stay_apart)
+{
+    char *bridge[2], *super[2], *admin[2];
+    const char *names[2];
+    for (int i = 0; i < 2; i++) {
+        names[i] = strdup(h_tenant(i ? "twin-b" : "twin-a"));
+        bridge[i] = h_user(&kicd, names[i], "pbx", "bridge", NULL, NULL);
+        super[i] = h_user(&kicd, names[i], "s.bakker", "supervisor", NULL, NULL);
+        admin[i] = h_user(&kicd, names[i], "beheer", "admin", NULL, NULL);
+    }
+    KicTime t0 = h_today(120);
+    for (int i = 0; i < 2; i++) {
+        Client *b = cl_session(kicd.port, bridge[i]);
+        /* the same event and call ids in both: new in each */
+        for (int n = 0; n <= i; n++) {
+            json_t *r = ok(cl_call(b, "call.offered", "{\"event_id\":\"same-%d\",\"call_id\":\"same-%d\",\"at\":\"%s\",\"queue\":\"q\"}", n, n, h_at(t0, n)));
+            ck_assert(json_is_false(json_object_get(rpc_result(r), "duplicate")));
+            json_decref(r);
+        }
+        cl_close(b);
+    }
+    for (int i = 0; i < 2; i++) {
+        Client *s = cl_session(kicd.port, super[i]);
+        json_t *r = ok(cl_call(s, "stats.live", NULL));
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(rpc_result(r), "total"), "offered")), i + 1);
+        json_decref(r);
+        cl_close(s);
+    }
+    /* an admin revokes only in their own tenant */
+    Client *a = cl_session(kicd.port, admin[0]);
+    json_decref(ok(cl_call(a, "user.revoke", "{\"name\":\"s.bakker\"}")));
+    cl_close(a);
+    Client *s = cl_connect(kicd.port);
+    json_t *r = ok(cl_login(s, super[1]));
+    json_decref(r);
+    cl_close(s);
+    s = cl_connect(kicd.port);
+    ck_assert_rpc_error(cl_login(s, super[0]), -32001);
+    cl_close(s);
+    for (int i = 0; i < 2; i++) {
+        free(bridge[i]);
+        free(super[i]);
+        free(admin[i]);
+        free((char *)names[i]);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    kicd_init(&kicd, "admin", NULL);
+    kicd_start(&kicd);
+    Suite *s = suite_create("admin");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, admins_create_and_revoke_users);
+    tcase_add_test(tc, the_audit_log_shows_who_read_what);
+    tcase_add_test(tc, every_method_against_every_role);
+    tcase_add_test(tc, tenants_with_the_same_ids_stay_apart);
+    suite_add_tcase(s, tc);
+    return h_run_suite(s, &kicd);
+}
