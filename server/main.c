@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "http.h"
 #include "journal.h"
+#include "retention.h"
 #include "tls.h"
 #include "listener.h"
 #include "monitor.h"
@@ -300,13 +301,15 @@ static void on_loaded(Server *s, bool ok)
     }
     s->ready = true;
     ensure_partitions(s);
+    retention_run(s);
     if (!start_listening(s))
         server_shutdown(s, 1);
 }
 
-/* Once a minute: a new day rolls "today"; old calls leave memory; and
- * partitions for the coming months exist. Rolls wait for an idle writer,
- * since a batch in flight points into the calls. */
+/* Once a minute: a new day rolls "today"; old calls leave memory;
+ * partitions for the coming months exist; the daily retention job runs.
+ * Rolls wait for an idle writer, since a batch in flight points into the
+ * calls. */
 static void on_maintain(evutil_socket_t fd, short what, void *arg)
 {
     Server *s = arg;
@@ -317,6 +320,7 @@ static void on_maintain(evutil_socket_t fd, short what, void *arg)
         tenants_roll_day(s->tenants, server_now());
     if (++s->maintain_ticks % checks_per_day == 0)
         ensure_partitions(s);
+    retention_tick(s);
 }
 
 static bool start(Server *s)

@@ -81,6 +81,7 @@ typedef struct Server {
     bool loading; /* the live state is being read */
     struct event *ev_maintain;
     long maintain_ticks;
+    KicTime last_purge; /* the retention job's last run */
     Journal *journal;
     Metrics *metrics;
 

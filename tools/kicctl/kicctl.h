@@ -19,6 +19,7 @@ int cmd_user(const CtlOptions *o, int argc, char **argv);
 int cmd_import_queue_log(const CtlOptions *o, int argc, char **argv);
 int cmd_category(const CtlOptions *o, int argc, char **argv);
 int cmd_queue_team(const CtlOptions *o, int argc, char **argv);
+int cmd_purge(const CtlOptions *o, int argc, char **argv);
 int cmd_live(const CtlOptions *o, int argc, char **argv);
 int cmd_report(const CtlOptions *o, int argc, char **argv);
 

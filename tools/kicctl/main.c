@@ -28,6 +28,9 @@ static const Command commands[] = {
     {"queue-team", cmd_queue_team,
      "queue-team list|set|remove --tenant T [--queue Q] [--team TEAM]\n"
      "                                      the care team of a queue's callbacks"},
+    {"purge", cmd_purge,
+     "purge [--days N]                     retention now: events and notes older than N\n"
+     "                                      days (400), closed callbacks' numbers, old audit"},
     {"import-queue-log", cmd_import_queue_log,
      "import-queue-log [--dry-run] [--id-prefix P] [--agent-map F] [--transfer-kind R]... FILE|-\n"
      "                                      send an Asterisk queue_log to kicd (bridge token)"},

@@ -1,0 +1,108 @@
+/* Retention (migrations/0006, kicctl purge, kicd's daily job): raw
+ * events and notes older than retention_days go, by dropping whole
+ * monthly partitions; closed callbacks lose their numbers, open ones keep
+ * them; audit rows are kept five years; derived tables stay. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static Kicd kicd;
+
+static long long q(const char *sql)
+{
+    return h_sql_int(kicd.conninfo, sql);
+}
+
+/* Rows of every kind, old and new, written as storage holds them. */
+static void old_and_new_rows(void)
+{
+    h_sql_exec(kicd.conninfo, "SELECT kic_event_partition((now() - interval '700 days')::date)");
+    h_sql_exec(kicd.conninfo,
+               "INSERT INTO events (tenant_id, call_id, at, event_id, type, payload) VALUES"
+               " (1, 'old', now() - interval '700 days', 'e-old', 'call.offered', '{}'),"
+               " (1, 'new', now() - interval '10 days', 'e-new', 'call.offered', '{}'),"
+               " (1, 'odd', now() - interval '30 years', 'e-odd', 'call.offered', '{}')");
+    h_sql_exec(kicd.conninfo,
+               "INSERT INTO event_keys (tenant_id, event_id, at) VALUES"
+               " (1, 'e-old', now() - interval '700 days'), (1, 'e-new', now() - interval '10 days'),"
+               " (1, 'e-odd', now() - interval '30 years')");
+    h_sql_exec(kicd.conninfo,
+               "INSERT INTO wrapups (tenant_id, call_id, agent, at, category, resolved, note) VALUES"
+               " (1, 'old', 'a', now() - interval '500 days', 'klacht', true, 'oud verhaal'),"
+               " (1, 'new', 'a', now() - interval '5 days', 'klacht', true, 'nieuw verhaal')");
+    h_sql_exec(kicd.conninfo,
+               "INSERT INTO callback_notes (tenant_id, callback_id, at, agent, note) VALUES"
+               " (1, 'cb-old', now() - interval '500 days', 'a', 'oud'),"
+               " (1, 'cb-new', now() - interval '5 days', 'a', 'nieuw')");
+    h_sql_exec(kicd.conninfo,
+               "INSERT INTO callbacks (tenant_id, callback_id, source, team, number, status, created_at, due_by) VALUES"
+               " (1, 'cb-open', 'ivr', 'kic', '+31612345679', 'open', now() - interval '2 days', now())");
+    h_sql_exec(kicd.conninfo,
+               "INSERT INTO audit_log (tenant_id, at, user_name, role, action) VALUES"
+               " (1, now() - interval '6 years', 'x', 'agent', 'caller.history'),"
+               " (1, now() - interval '4 years', 'x', 'agent', 'caller.history')");
+    h_sql_exec(kicd.conninfo, "INSERT INTO tenants (name) VALUES ('retention') ON CONFLICT DO NOTHING");
+}
+
+START_TEST(purge_removes_what_is_past_and_keeps_the_rest)
+{
+    old_and_new_rows();
+    char *out = NULL;
+    ck_assert_int_eq(h_kicctl(&kicd, &out, "purge", "--days", "400", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "event partitions"));
+    free(out);
+    /* events: the old month's partition is gone; the default partition's
+     * ancient row too; the recent one stays, as do their keys */
+    ck_assert_int_eq(q("SELECT count(*) FROM events WHERE event_id = 'e-old'"), 0);
+    ck_assert_int_eq(q("SELECT count(*) FROM events WHERE event_id = 'e-odd'"), 0);
+    ck_assert_int_eq(q("SELECT count(*) FROM events WHERE event_id = 'e-new'"), 1);
+    ck_assert_int_eq(q("SELECT count(*) FROM pg_class WHERE relname = 'events_' ||"
+                       " to_char(now() - interval '700 days', 'YYYY_MM')"), 0);
+    ck_assert_int_eq(q("SELECT count(*) FROM event_keys WHERE event_id IN ('e-old', 'e-odd')"), 0);
+    ck_assert_int_eq(q("SELECT count(*) FROM event_keys WHERE event_id = 'e-new'"), 1);
+    /* notes: old ones gone (the wrap-up itself stays), new ones kept */
+    ck_assert_int_eq(q("SELECT count(*) FROM wrapups WHERE note IS NULL AND call_id = 'old'"), 1);
+    ck_assert_int_eq(q("SELECT count(*) FROM wrapups WHERE note = 'nieuw verhaal'"), 1);
+    ck_assert_int_eq(q("SELECT count(*) FROM callback_notes"), 1);
+    /* numbers: only where someone still has to call; storage refuses a
+     * closed callback with one */
+    ck_assert_int_eq(q("SELECT count(*) FROM callbacks WHERE callback_id = 'cb-open' AND number IS NOT NULL"), 1);
+    PGconn *db = PQconnectdb(kicd.conninfo);
+    PGresult *r = PQexec(db, "UPDATE callbacks SET status = 'done' WHERE callback_id = 'cb-open'");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+    PQclear(r);
+    PQfinish(db);
+    /* audit: five years */
+    ck_assert_int_eq(q("SELECT count(*) FROM audit_log WHERE user_name = 'x'"), 1);
+    /* twice is harmless */
+    ck_assert_int_eq(h_kicctl(&kicd, NULL, "purge", "--days", "400", NULL), 0);
+    ck_assert_int_ne(h_kicctl(&kicd, NULL, "purge", "--days", "0", NULL), 0);
+    ck_assert_int_ne(h_kicctl(&kicd, NULL, "purge", "--days", "soon", NULL), 0);
+    /* the audit log stays insert-only otherwise */
+    ck_assert_int_eq(q("SELECT count(*) FROM audit_log WHERE at > now() - interval '5 years'") > 0, 1);
+}
+END_TEST
+
+START_TEST(kicd_runs_the_job_when_it_starts)
+{
+    for (int i = 0; i < 100 && !kicd_log_contains(&kicd, "retention: removed"); i++)
+        usleep(50000);
+    ck_assert(kicd_log_contains(&kicd, "retention: removed"));
+}
+END_TEST
+
+int main(void)
+{
+    kicd_init(&kicd, "retention", NULL);
+    kicd_start(&kicd);
+    Suite *s = suite_create("retention");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, kicd_runs_the_job_when_it_starts);
+    tcase_add_test(tc, purge_removes_what_is_past_and_keeps_the_rest);
+    suite_add_tcase(s, tc);
+    return h_run_suite(s, &kicd);
+}
