@@ -424,6 +424,19 @@ START_TEST(callbacks_of_two_tenants_stay_apart)
 }
 END_TEST
 
+/* Runs last: nothing above put a caller's number or a note in kicd's
+ * log (debug level, the most it writes). */
+START_TEST(no_number_or_note_reached_the_log)
+{
+    static const char *const secrets[] = {
+        "1234 8888", "12348888", "1234 9999", "12349999", "0612341234", "612341234",
+        "0612345678", "612345678", "612000001", "612000011", "5555 0001", "55550001",
+        "NOTE-OF-A", "NOTE-OF-B", "dochter belt", "over indicatie", "voicemail"};
+    for (size_t i = 0; i < sizeof(secrets) / sizeof(*secrets); i++)
+        ck_assert_msg(!kicd_log_contains(&kicd, secrets[i]), "the log holds '%s'", secrets[i]);
+}
+END_TEST
+
 int main(void)
 {
     kicd_init(&kicd, "aftercall", NULL);
@@ -439,6 +452,7 @@ int main(void)
     tcase_add_test(tc, transfers_count_once_and_are_never_fcr);
     tcase_add_test(tc, callback_lifecycle_numbers_and_summary);
     tcase_add_test(tc, callbacks_of_two_tenants_stay_apart);
+    tcase_add_test(tc, no_number_or_note_reached_the_log);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
 }

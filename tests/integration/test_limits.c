@@ -1,0 +1,213 @@
+/* Limits under abuse (issue 6 "Limits"), each while a normal client keeps
+ * being served: the connection cap (one more gets an explicit error),
+ * a flood without a newline, slowloris (many connections trickling a
+ * login they never finish), a client that writes and never reads
+ * (backpressure: kicd's memory stays bounded), and the idle timeout with
+ * server.ping as heartbeat. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define MAX_CONNECTIONS 40
+
+static Kicd kicd;
+static char *token;
+
+/* The normal client: asks and is answered. */
+static void served(void)
+{
+    Client *c = cl_session(kicd.port, token);
+    for (int i = 0; i < 5; i++) {
+        json_t *r = cl_call(c, "server.ping", NULL);
+        ck_result(r);
+        json_decref(r);
+    }
+    cl_close(c);
+}
+
+static long rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+START_TEST(one_connection_over_the_cap_gets_an_error)
+{
+    Client *keep = cl_session(kicd.port, token);
+    Client *c[MAX_CONNECTIONS];
+    int n = 0;
+    /* fill up to the cap (keep is one) */
+    for (; n < MAX_CONNECTIONS - 1; n++)
+        c[n] = cl_connect(kicd.port);
+    usleep(200000);
+    Client *over = cl_connect(kicd.port);
+    json_t *r = cl_recv(over, 3000);
+    ck_assert_msg(r, "no explicit refusal");
+    ck_assert_int_eq(rpc_code(r), -32029);
+    json_decref(r);
+    ck_assert(cl_wait_closed(over, 3000));
+    cl_close(over);
+    /* the logged-in client is still served */
+    r = cl_call(keep, "server.ping", NULL);
+    ck_result(r);
+    json_decref(r);
+    /* room again once some leave */
+    for (int i = 0; i < n; i++)
+        cl_close(c[i]);
+    usleep(300000);
+    cl_close(keep);
+    served();
+}
+END_TEST
+
+START_TEST(a_flood_without_newline_is_cut_off)
+{
+    Client *flood = cl_connect(kicd.port);
+    char chunk[4096];
+    memset(chunk, 'a', sizeof(chunk));
+    /* 64 KiB before login, where lines may be 16 KiB */
+    for (int i = 0; i < 16; i++)
+        if (send(flood->fd, chunk, sizeof(chunk), MSG_NOSIGNAL) < 0)
+            break;
+    json_t *r = cl_recv(flood, 3000);
+    ck_assert_msg(r, "no error for the oversized line");
+    ck_assert_int_eq(rpc_code(r), -32600);
+    json_decref(r);
+    ck_assert(cl_wait_closed(flood, 3000));
+    cl_close(flood);
+    served();
+}
+END_TEST
+
+/* Connections that each trickle a byte of a login now and then and
+ * never finish it: they take no more than their place, are closed when
+ * the login time is up, and a normal client is served throughout. */
+START_TEST(slowloris_connections_are_closed_at_the_login_timeout)
+{
+    enum { SLOW = MAX_CONNECTIONS - 5 };
+    int fds[SLOW];
+    for (int i = 0; i < SLOW; i++) {
+        Client *c = cl_connect(kicd.port);
+        fds[i] = c->fd;
+        c->fd = -1;
+        cl_close(c);
+    }
+    const char *line = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"auth.login\",\"params\":{\"token\":\"kic_";
+    for (int step = 0; step < 10; step++) {
+        for (int i = 0; i < SLOW; i++)
+            if (fds[i] >= 0 && send(fds[i], line + step, 1, MSG_NOSIGNAL) < 0) {
+                close(fds[i]);
+                fds[i] = -1;
+            }
+        served();
+        usleep(100000);
+    }
+    /* login_timeout_s = 2 in this suite: all gone within a few seconds */
+    int open = SLOW;
+    for (int t = 0; t < 60 && open > 0; t++) {
+        open = 0;
+        for (int i = 0; i < SLOW; i++) {
+            if (fds[i] < 0)
+                continue;
+            char buf[256];
+            ssize_t got = recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT);
+            if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+                close(fds[i]);
+                fds[i] = -1;
+            } else {
+                open++;
+            }
+        }
+        usleep(100000);
+    }
+    ck_assert_msg(open == 0, "%d slow connections still open", open);
+    served();
+}
+END_TEST
+
+/* A client that writes requests and never reads their answers: kicd
+ * stops reading from it (outstanding requests and output are capped),
+ * so its memory stays bounded; the others are served. */
+START_TEST(a_client_that_never_reads_gets_backpressure)
+{
+    Client *c = cl_session(kicd.port, token);
+    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+    long before = rss_kib(kicd.pid);
+    char req[128];
+    size_t sent = 0;
+    int len = snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server.info\"}\n");
+    for (int i = 0; i < 2000000; i++) {
+        ssize_t n = send(c->fd, req, (size_t)len, MSG_NOSIGNAL);
+        if (n < 0) { /* kicd stopped reading: our send buffer is full */
+            struct pollfd p = {c->fd, POLLOUT, 0};
+            if (poll(&p, 1, 500) != 1)
+                break;
+            continue;
+        }
+        sent += (size_t)n;
+    }
+    served();
+    long after = rss_kib(kicd.pid);
+    ck_assert_msg(after - before < 64 * 1024, "kicd grew from %ld to %ld KiB", before, after);
+    ck_assert_msg(sent < 2000000UL * (size_t)len, "kicd read everything: no backpressure");
+    cl_close(c);
+    served();
+}
+END_TEST
+
+START_TEST(idle_sessions_end_unless_they_ping)
+{
+    Client *quiet = cl_session(kicd.port, token), *pinging = cl_session(kicd.port, token);
+    for (int i = 0; i < 8; i++) { /* 4 s; idle_timeout_s = 2 */
+        json_t *r = cl_call(pinging, "server.ping", NULL);
+        ck_result(r);
+        json_decref(r);
+        usleep(500000);
+    }
+    ck_assert(cl_wait_closed(quiet, 1000));
+    json_t *r = cl_call(pinging, "server.ping", NULL);
+    ck_result(r);
+    json_decref(r);
+    cl_close(quiet);
+    cl_close(pinging);
+}
+END_TEST
+
+int main(void)
+{
+    char conf[256];
+    snprintf(conf, sizeof(conf),
+             "[limits]\nmax_connections = %d\nlogin_timeout_s = 2\nidle_timeout_s = 2\n"
+             "output_buffer = 262144\nmax_outstanding = 1024\n",
+             MAX_CONNECTIONS);
+    kicd_init(&kicd, "limits", conf);
+    kicd_start(&kicd);
+    token = h_user(&kicd, h_tenant("limits"), "pbx", "bridge", NULL, NULL);
+    Suite *s = suite_create("limits");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, one_connection_over_the_cap_gets_an_error);
+    tcase_add_test(tc, a_flood_without_newline_is_cut_off);
+    tcase_add_test(tc, slowloris_connections_are_closed_at_the_login_timeout);
+    tcase_add_test(tc, a_client_that_never_reads_gets_backpressure);
+    tcase_add_test(tc, idle_sessions_end_unless_they_ping);
+    suite_add_tcase(s, tc);
+    int rc = h_run_suite(s, &kicd);
+    free(token);
+    return rc;
+}
