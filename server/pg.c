@@ -240,8 +240,11 @@ static void schedule_retry(PgConn *pc)
 }
 
 /* Drops the connection: every job sent is failed as lost. */
-static void connection_lost(PgConn *pc, const char *why)
+static void connection_lost(PgConn *pc, const char *reason)
 {
+    /* reason is often PQerrorMessage(conn): keep a copy past PQfinish */
+    char why[512];
+    snprintf(why, sizeof(why), "%s", reason);
     bool was_up = pc->state == PG_UP;
     pg_log(pc, was_up ? LOG_WARN : LOG_INFO, "PostgreSQL connection lost: %s", why);
     if (pc->ev_io) {

@@ -163,7 +163,11 @@ START_TEST(a_client_that_never_reads_gets_backpressure)
     }
     served();
     long after = rss_kib(kicd.pid);
-    ck_assert_msg(after - before < 64 * 1024, "kicd grew from %ld to %ld KiB", before, after);
+    /* without backpressure it would hold every answer: hundreds of MB.
+     * Under ASan freed memory is kept in quarantine (up to 256 MB). */
+    const char *tag = getenv("KIC_TEST_TAG");
+    long bound_kib = tag && strcmp(tag, "asan") == 0 ? 300 * 1024 : 64 * 1024;
+    ck_assert_msg(after - before < bound_kib, "kicd grew from %ld to %ld KiB", before, after);
     ck_assert_msg(sent < 2000000UL * (size_t)len, "kicd read everything: no backpressure");
     cl_close(c);
     served();
