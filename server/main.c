@@ -308,15 +308,17 @@ static void on_loaded(Server *s, bool ok)
 
 /* Once a minute: a new day rolls "today"; old calls leave memory;
  * partitions for the coming months exist; the daily retention job runs.
- * Rolls wait for an idle writer, since a batch in flight points into the
- * calls. */
+ * Batches sent to PostgreSQL hold no pointers into memory (their rows are
+ * serialised when decided), but one waiting for old calls to load decided
+ * what to load against memory as it was: rolls wait for that one only. A
+ * steady load (a back-fill) must not keep old calls in memory for ever. */
 static void on_maintain(evutil_socket_t fd, short what, void *arg)
 {
     Server *s = arg;
     static const int checks_per_day = 24 * 3600 / MAINTAIN_INTERVAL_S;
     if (!s->ready)
         return;
-    if (writer_idle(s->writer))
+    if (!writer_loading(s->writer))
         tenants_roll_day(s->tenants, server_now());
     if (++s->maintain_ticks % checks_per_day == 0)
         ensure_partitions(s);

@@ -1102,9 +1102,9 @@ void writer_release(Writer *w)
         maybe_start(w);
 }
 
-bool writer_idle(const Writer *w)
+bool writer_loading(const Writer *w)
 {
-    return !w->qhead && !w->loading && !w->flight_head;
+    return w->loading != NULL;
 }
 
 void writer_stats(const Writer *w, WriterStats *out)

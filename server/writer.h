@@ -97,8 +97,8 @@ bool writer_replaying(const Writer *w);
 void writer_hold(Writer *w);
 void writer_release(Writer *w);
 
-/* Nothing queued or in flight (for draining and day rolls). */
-bool writer_idle(const Writer *w);
+/* A batch is waiting for old calls to load from storage. */
+bool writer_loading(const Writer *w);
 
 typedef struct WriterStats {
     uint64_t batches, records, events_new, events_duplicate, commit_us_total;
