@@ -27,7 +27,7 @@ static const char sql_history[] =
     "        NULL, NULL, NULL, NULL, NULL, (SELECT count(*) FROM audit)"
     " FROM me"
     " UNION ALL"
-    " SELECT 'contact', c.call_id, to_char(c.offered_at AT TIME ZONE $3, 'YYYY-MM-DD\"T\"HH24:MI:SS'),"
+    " SELECT 'contact', c.call_id, (extract(epoch FROM c.offered_at) * 1000000)::bigint,"
     "        c.queue, c.category, c.answered, c.abandoned, c.transferred, c.resolved,"
     "        c.caller_type, c.agent, w.note, NULL"
     " FROM me JOIN calls c ON c.tenant_id = $1 AND c.caller_key = me.caller_key"
@@ -81,8 +81,10 @@ static void history_done(PgJob *job, void *arg)
     }
     json_t *contacts = json_array();
     for (int i = 1; i < PQntuples(res); i++) {
+        char at[40]; /* local time with its offset, like every time a person reads */
+        time_format_local(strtoll(PQgetvalue(res, i, 2), NULL, 10), at, sizeof(at));
         json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "call_id",
-                              PQgetvalue(res, i, 1), "at", PQgetvalue(res, i, 2), "queue",
+                              PQgetvalue(res, i, 1), "at", at, "queue",
                               opt(res, i, 3), "category", opt(res, i, 4), "outcome",
                               outcome(res, i), "resolved",
                               PQgetisnull(res, i, 8) ? json_null() : json_boolean(is_true(res, i, 8)),
