@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "bridge.h"
-#include "log.h"
+#include "toollog.h"
 
 #define LOGIN_ACTION_ID "kic-login"
 #define PING_ACTION_PREFIX "kic-ping-"

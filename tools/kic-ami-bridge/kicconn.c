@@ -14,7 +14,7 @@
 
 #include "bridge.h"
 #include "jsonrpc.h"
-#include "log.h"
+#include "toollog.h"
 
 #define KIC_MAX_REPLY (256 * 1024)
 #define KIC_OUTPUT_HIGH (512 * 1024) /* stop writing above this much unsent */

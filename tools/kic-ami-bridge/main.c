@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
-#include "log.h"
+#include "toollog.h"
 
 KicTime bridge_now(void)
 {

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "jsonrpc.h"
-#include "log.h"
+#include "toollog.h"
 #include "jsonw.h"
 #include "strbuf.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "driver.h"
-#include "log.h"
+#include "toollog.h"
 
 typedef struct Options {
     const char *server, *bridge_token, *agents_file, *agent_count, *days, *until, *speed, *hours,

@@ -15,7 +15,7 @@
 
 #include "driver.h"
 #include "jsonrpc.h"
-#include "log.h"
+#include "toollog.h"
 
 #define SC_MAX_REPLY (1024 * 1024)
 #define SC_OUTPUT_HIGH (512 * 1024) /* stop writing above this much unsent */

@@ -1,6 +1,6 @@
 /* Logging to stderr with a level filter and per-kind rate limits. Each
  * line is written with one call so lines never interleave. */
-#include "log.h"
+#include "toollog.h"
 
 #include <stdarg.h>
 #include <stdio.h>

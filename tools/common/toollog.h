@@ -1,10 +1,10 @@
-/* kic-sim's log: one line per message on stderr, "<time> <level> <text>",
- * filtered by a level set once at start-up. log_limited keeps a noisy
- * kind of message (kicd refusing the same method the same way 100,000
- * times) to a few lines: the first five, then one per ten seconds saying
- * how many were left out. */
-#ifndef SIM_LOG_H
-#define SIM_LOG_H
+/* The tools' log (kic-sim, kic-ami-bridge): one line per message on
+ * stderr, "<time> <level> <text>", filtered by a level set once at
+ * start-up. log_limited keeps a noisy kind of message (kicd refusing the
+ * same method the same way 100,000 times) to a few lines: the first five,
+ * then one per ten seconds saying how many were left out. */
+#ifndef TOOLLOG_H
+#define TOOLLOG_H
 
 #include "kic.h"
 
