@@ -306,12 +306,6 @@ static bool contact_before(const Call *a, const Call *b)
     return strcmp(a->call_id, b->call_id) < 0;
 }
 
-/* Whether `later` falls in the repeat window of a contact offered at first. */
-static bool in_window(const Centre *c, KicTime first, KicTime later)
-{
-    return later <= time_add_local_days(first, c->cfg.repeat_window_days);
-}
-
 static void today_contribute(Centre *c, Call *call, int sign);
 static void rollup_refresh(Centre *c, Call *call, Effects *fx, bool write);
 
@@ -328,14 +322,39 @@ static CallerList *caller_list(Centre *c, const char *key, bool create)
     return l;
 }
 
-static void list_remove(Centre *c, CallerList *l, Call *call)
+/* A caller's list is kept in contact order (contact_before), so that
+ * settling it is one pass however many contacts a caller has (a GP
+ * practice or a care home may call hundreds of times a week). */
+static void list_take(CallerList *l, const Call *call)
 {
     for (size_t i = 0; i < l->n; i++) {
         if (l->calls[i] == call) {
-            l->calls[i] = l->calls[--l->n];
-            break;
+            memmove(&l->calls[i], &l->calls[i + 1], (l->n - i - 1) * sizeof(Call *));
+            l->n--;
+            return;
         }
     }
+}
+
+static void list_insert(CallerList *l, Call *call)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (contact_before(l->calls[mid], call))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    l->calls = grow(l->calls, &l->cap, l->n + 1, sizeof(Call *));
+    memmove(&l->calls[lo + 1], &l->calls[lo], (l->n - lo) * sizeof(Call *));
+    l->calls[lo] = call;
+    l->n++;
+}
+
+static void list_remove(Centre *c, CallerList *l, Call *call)
+{
+    list_take(l, call);
     if (l->n == 0) {
         strmap_remove(&c->callers, l->key);
         free(l->key);
@@ -363,27 +382,28 @@ static void set_repeat(Centre *c, Call *x, bool repeated, int earlier, Effects *
 
 /* Derives, for every contact of one caller, whether a later contact of
  * theirs falls in its window (a repeat) and how many earlier ones fall in
- * theirs. Only the caller's own contacts count (is_trigger). A caller's
- * list is short; settling it whole keeps the result independent of the
- * order contacts became known. */
+ * theirs. Only the caller's own contacts count (is_trigger). Settling the
+ * list whole keeps the result independent of the order contacts became
+ * known. The list is in contact order and a window's end grows with its
+ * start, so the earlier contacts whose window holds x are the run just
+ * before x, and x is a repeat when the next trigger after it falls in
+ * its window: one pass. */
 static void settle_contacts(Centre *c, CallerList *l, Effects *fx)
 {
+    size_t lo = 0, next = 0;
+    int triggers_in_run = 0; /* triggers among calls[lo .. i-1] */
     for (size_t i = 0; i < l->n; i++) {
         Call *x = l->calls[i];
-        bool repeated = x->repeat_stored;
-        int earlier = 0;
-        for (size_t k = 0; k < l->n; k++) {
-            Call *y = l->calls[k];
-            if (y == x || !y->index_trigger)
-                continue;
-            if (contact_before(x, y)) {
-                if (in_window(c, x->index_at, y->index_at))
-                    repeated = true;
-            } else if (in_window(c, y->index_at, x->index_at)) {
-                earlier++;
-            }
-        }
-        set_repeat(c, x, repeated, earlier, fx);
+        while (lo < i && l->calls[lo]->index_window_end < x->index_at)
+            triggers_in_run -= l->calls[lo++]->index_trigger;
+        if (next <= i)
+            next = i + 1;
+        while (next < l->n && !l->calls[next]->index_trigger)
+            next++;
+        bool repeated = x->repeat_stored ||
+                        (next < l->n && l->calls[next]->index_at <= x->index_window_end);
+        set_repeat(c, x, repeated, triggers_in_run, fx);
+        triggers_in_run += x->index_trigger;
     }
 }
 
@@ -416,9 +436,13 @@ static void reindex(Centre *c, Call *call, Effects *fx)
         return;
     }
     CallerList *l = caller_list(c, key, true);
+    if (call->index_key)
+        list_take(l, call); /* its place in the order may change */
+    call->index_at = s->offered_at;
+    call->index_window_end = time_add_local_days(s->offered_at, c->cfg.repeat_window_days);
+    call->index_trigger = trigger;
+    list_insert(l, call);
     if (!call->index_key) {
-        l->calls = grow(l->calls, &l->cap, l->n + 1, sizeof(Call *));
-        l->calls[l->n++] = call;
         call->index_key = dup_or_die(key);
         /* Memory holds every call with an event since loaded_since, so only
          * a contact whose window reaches further back can touch calls it
@@ -429,8 +453,6 @@ static void reindex(Centre *c, Call *call, Effects *fx)
             fx->new_contacts[fx->nnew++] = call;
         }
     }
-    call->index_at = s->offered_at;
-    call->index_trigger = trigger;
     settle_contacts(c, l, fx);
 }
 

@@ -44,6 +44,7 @@ typedef struct Call {
     int earlier_contacts; /* the caller's contacts in the window before this one */
     char *index_key;      /* the caller key it is listed under, or NULL */
     KicTime index_at;     /* its offer time when listed */
+    KicTime index_window_end; /* index_at plus the repeat window, local days */
     bool index_trigger;   /* whether it counted as the caller's own contact */
     CallSummary sum;
     bool dirty;      /* its calls row must be written */

@@ -1142,6 +1142,66 @@ START_TEST(outbound_contact_is_not_a_repeat)
 }
 END_TEST
 
+/* One caller with hundreds of contacts (a GP practice, a care home),
+ * arriving in shuffled order, some outbound, some at the same instant and
+ * some across the spring DST change: every contact's repeat flag and
+ * earlier count equal a brute-force reading of the rule. */
+#define MANY 400
+START_TEST(one_caller_with_many_contacts_in_any_order)
+{
+    KicTime now = tm("2026-04-20T12:00:00+02:00");
+    KicTime t = tm("2026-03-15T08:00:00+01:00");
+    C = centre_new(1, &CFG, now);
+    static KicTime at[MANY];
+    static bool inbound[MANY];
+    static int order[MANY];
+    unsigned seed = 7;
+    for (int i = 0; i < MANY; i++) {
+        /* gaps of up to half a day, now and then eight days (no repeat),
+         * every seventh at the same instant as the one before */
+        if (i % 50 == 49)
+            t += HOUR(8 * 24);
+        else if (i % 7)
+            t += rnd(&seed, 0, 12) * HOUR(1) + rnd(&seed, 0, 59) * SEC(60);
+        at[i] = t;
+        inbound[i] = rnd(&seed, 0, 9) != 0;
+        order[i] = i;
+    }
+    for (int i = MANY - 1; i > 0; i--) {
+        int j = (int)rnd(&seed, 0, i), tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+    char id[MANY][16];
+    for (int i = 0; i < MANY; i++)
+        snprintf(id[i], sizeof(id[i]), "c%03d", i); /* ids sort as the contacts */
+    for (int k = 0; k < MANY; k++) {
+        int i = order[k];
+        give(EV(EV_OFFERED, id[i], at[i], .queue = "q", .key = K1,
+                .direction = inbound[i] ? DIR_INBOUND : DIR_OUTBOUND), now);
+    }
+    int repeats = 0;
+    for (int x = 0; x < MANY; x++) {
+        KicTime until = time_add_local_days(at[x], 7);
+        bool want_repeat = false;
+        int want_earlier = 0;
+        for (int y = 0; y < MANY; y++) {
+            if (y == x || !inbound[y])
+                continue;
+            if (y > x && at[y] <= until)
+                want_repeat = true;
+            if (y < x && at[x] <= time_add_local_days(at[y], 7))
+                want_earlier++;
+        }
+        repeats += want_repeat;
+        ck_assert_msg(repeated(id[x]) == want_repeat, "%s repeat", id[x]);
+        ck_assert_int_eq(centre_call(C, id[x])->earlier_contacts, want_earlier);
+    }
+    ck_assert_int_gt(repeats, MANY / 2); /* both outcomes occur */
+    ck_assert_int_lt(repeats, MANY - 5);
+}
+END_TEST
+
 START_TEST(withheld_callers_never_repeat)
 {
     KicTime now = tm("2026-11-18T20:00:00+01:00");
@@ -1847,6 +1907,7 @@ int main(void)
     tcase_add_test(tc, transfer_continuation_is_not_a_repeat);
     tcase_add_test(tc, outbound_contact_is_not_a_repeat);
     tcase_add_test(tc, withheld_callers_never_repeat);
+    tcase_add_test(tc, one_caller_with_many_contacts_in_any_order);
     tcase_add_test(tc, earlier_contacts_for_call_connected);
     tcase_add_test(tc, earlier_contacts_count_a_late_earlier_contact);
     tcase_add_test(tc, agent_on_call_acw_available);
