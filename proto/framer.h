@@ -12,7 +12,8 @@ typedef struct Framer {
     size_t len;      /* bytes buffered, from buf[0] */
     size_t start;    /* first byte not yet handed out as a line */
     size_t scanned;  /* bytes after start already known to hold no '\n' */
-    size_t size;     /* allocated bytes: max_line + 1 */
+    size_t size;     /* usable bytes allocated (one more holds a NUL); grows
+                      * on demand up to max_line + 2 */
     size_t max_line; /* longest accepted line, excluding the newline */
 } Framer;
 
@@ -26,11 +27,14 @@ bool framer_init(Framer *f, size_t max_line) KIC_MUST_CHECK;
 void framer_free(Framer *f);
 
 /* Raises or lowers the cap (after login lines may be longer). A smaller
- * cap never drops buffered bytes; it is checked on the next line. */
-bool framer_set_max_line(Framer *f, size_t max_line) KIC_MUST_CHECK;
+ * cap never drops buffered bytes; it is checked on the next line. The
+ * buffer itself grows only when a line needs it, so an idle connection
+ * costs a small buffer whatever its cap. */
+void framer_set_max_line(Framer *f, size_t max_line);
 
-/* Free space at the end of the buffer (compacting first). The caller
- * writes up to *space bytes at the returned pointer, then framer_commit. */
+/* Free space at the end of the buffer (compacting or growing first, or
+ * shrinking an empty buffer a long line left large). The caller writes up
+ * to *space bytes at the returned pointer, then framer_commit. */
 char *framer_space(Framer *f, size_t *space);
 void framer_commit(Framer *f, size_t n);
 

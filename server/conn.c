@@ -429,8 +429,7 @@ fail:
 
 bool conn_login(Conn *c)
 {
-    if (!framer_set_max_line(&c->framer, (size_t)c->srv->cfg.max_line))
-        return false;
+    framer_set_max_line(&c->framer, (size_t)c->srv->cfg.max_line);
     c->srv->conns_by_role[c->sess.role]++;
     if (c->sess.role == ROLE_AGENT && c->sess.agent[0])
         tenant_desktop_add(c->sess.tenant, c->sess.agent, c);
@@ -458,10 +457,7 @@ void conn_unauthenticate(Conn *c)
 {
     conn_logout(c);
     set_prefix(c);
-    /* A smaller cap keeps buffered bytes; framer_set_max_line only fails
-     * when growing. */
-    if (!framer_set_max_line(&c->framer, (size_t)c->srv->cfg.max_line_unauth))
-        conn_close(c, "out of memory");
+    framer_set_max_line(&c->framer, (size_t)c->srv->cfg.max_line_unauth);
     event_del(c->ev_timer);
     arm_timer(c, c->srv->cfg.login_timeout_s);
 }

@@ -1,4 +1,5 @@
 /* Framer: lines split anywhere, CRLF, caps, compaction, cap changes. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "framer.h"
@@ -100,12 +101,11 @@ START_TEST(too_long_with_newline)
 {
     char *line;
     size_t len;
-    ck_assert(framer_set_max_line(&f, 4));
-    /* the buffer holds max_line + 2 bytes ('\r' and '\n'): it takes what fits */
-    ck_assert_uint_eq(framer_feed(&f, "ok\n12345\n", 9), 6);
+    framer_set_max_line(&f, 4);
+    /* a lower cap keeps the buffer it has: the bytes fit, the line does not */
+    ck_assert_uint_eq(framer_feed(&f, "ok\n12345\n", 9), 9);
     ck_assert_int_eq(next(&line, &len), FRAME_LINE);
     ck_assert_str_eq(line, "ok");
-    ck_assert_uint_eq(framer_feed(&f, "45\n", 3), 3);
     ck_assert_int_eq(next(&line, &len), FRAME_TOO_LONG);
 }
 END_TEST
@@ -116,7 +116,7 @@ START_TEST(crlf_does_not_count_toward_the_cap)
 {
     char *line;
     size_t len;
-    ck_assert(framer_set_max_line(&f, 4));
+    framer_set_max_line(&f, 4);
     ck_assert_uint_eq(framer_feed(&f, "1234\r", 5), 5);
     ck_assert_int_eq(next(&line, &len), FRAME_NEED);
     ck_assert_uint_eq(framer_feed(&f, "\n", 1), 1);
@@ -132,7 +132,7 @@ START_TEST(crlf_after_too_much_is_too_long)
 {
     char *line;
     size_t len;
-    ck_assert(framer_set_max_line(&f, 4));
+    framer_set_max_line(&f, 4);
     ck_assert_uint_eq(framer_feed(&f, "12345\r", 6), 6);
     ck_assert_int_eq(next(&line, &len), FRAME_TOO_LONG);
 }
@@ -164,10 +164,42 @@ START_TEST(raising_the_cap_keeps_data)
     char *line;
     size_t len;
     ck_assert_uint_eq(framer_feed(&f, "abc", 3), 3);
-    ck_assert(framer_set_max_line(&f, 64));
+    framer_set_max_line(&f, 64);
     ck_assert_uint_eq(framer_feed(&f, "defghijklmnopqrstuvwxyz\n", 24), 24);
     ck_assert_int_eq(next(&line, &len), FRAME_LINE);
     ck_assert_str_eq(line, "abcdefghijklmnopqrstuvwxyz");
+}
+END_TEST
+
+/* An idle connection costs a small buffer whatever its cap; a long line
+ * grows it up to the cap (never past it), and once the line is taken the
+ * buffer goes back to small. */
+START_TEST(buffer_grows_on_demand_and_shrinks_back)
+{
+    enum { CAP = 100000, LONG = 70000 };
+    Framer g;
+    ck_assert(framer_init(&g, CAP));
+    ck_assert_uint_le(g.size, 1024);
+    char *big = malloc(CAP + 10);
+    ck_assert_ptr_nonnull(big);
+    memset(big, 'x', CAP + 10);
+    big[LONG] = '\n';
+    ck_assert_uint_eq(framer_feed(&g, big, LONG + 1), LONG + 1);
+    ck_assert_uint_le(g.size, CAP + 2);
+    char *line;
+    size_t len;
+    ck_assert_int_eq(framer_next(&g, &line, &len), FRAME_LINE);
+    ck_assert_uint_eq(len, LONG);
+    size_t space;
+    framer_space(&g, &space);
+    ck_assert_uint_le(g.size, 1024);
+    /* past the cap: refused once the cap is passed, the buffer at most cap + 2 */
+    big[LONG] = 'x';
+    ck_assert_uint_eq(framer_feed(&g, big, CAP + 10), CAP + 2);
+    ck_assert_uint_eq(g.size, CAP + 2);
+    ck_assert_int_eq(framer_next(&g, &line, &len), FRAME_TOO_LONG);
+    free(big);
+    framer_free(&g);
 }
 END_TEST
 
@@ -199,6 +231,7 @@ int main(void)
     tcase_add_test(tc, crlf_after_too_much_is_too_long);
     tcase_add_test(tc, buffer_compacts_and_never_overflows);
     tcase_add_test(tc, raising_the_cap_keeps_data);
+    tcase_add_test(tc, buffer_grows_on_demand_and_shrinks_back);
     tcase_add_test(tc, space_and_commit);
     suite_add_tcase(s, tc);
     return unit_run(s);

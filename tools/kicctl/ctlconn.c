@@ -1,6 +1,6 @@
 /* kicctl's blocking JSON-RPC client (see ctlconn.h). Answers can be big
- * (a year of quarter hours), so the framer starts small and grows up to
- * the caller's limit instead of reserving it all at once. */
+ * (a year of quarter hours); the framer grows to the caller's limit only
+ * when an answer needs it. */
 #include "ctlconn.h"
 
 #include <errno.h>
@@ -14,8 +14,6 @@
 #include <unistd.h>
 
 #include "jsonrpc.h"
-
-#define FIRST_MAX_LINE (64 * 1024)
 
 /* Splits HOST:PORT (HOST may be [v6]) into host and port. */
 static bool split_address(const char *server, char *host, size_t size, const char **port)
@@ -67,8 +65,7 @@ bool ctlconn_open(CtlConn *c, const char *server, size_t max_line)
         fprintf(stderr, "kicctl: cannot connect to kicd at %s: %s\n", server, strerror(err));
         return false;
     }
-    size_t first = max_line < FIRST_MAX_LINE ? max_line : FIRST_MAX_LINE;
-    if (!framer_init(&c->framer, first)) {
+    if (!framer_init(&c->framer, max_line)) {
         fprintf(stderr, "kicctl: out of memory\n");
         ctlconn_close(c);
         return false;
@@ -116,22 +113,6 @@ bool ctlconn_send_request(CtlConn *c, long long id, const char *method, json_t *
     return ok;
 }
 
-/* The next buffered line; grows the framer (up to max_line) when the line
- * does not fit yet. */
-static FrameResult next_buffered(CtlConn *c, char **line, size_t *len)
-{
-    for (;;) {
-        FrameResult r = framer_next(&c->framer, line, len);
-        if (r != FRAME_TOO_LONG || c->framer.max_line >= c->max_line)
-            return r;
-        size_t bigger = c->framer.max_line * 4;
-        if (bigger > c->max_line)
-            bigger = c->max_line;
-        if (!framer_set_max_line(&c->framer, bigger))
-            return FRAME_TOO_LONG;
-    }
-}
-
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -160,7 +141,7 @@ CtlReadResult ctlconn_read_line(CtlConn *c, int timeout_ms, char **line, size_t 
 {
     long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
     for (;;) {
-        FrameResult r = next_buffered(c, line, len);
+        FrameResult r = framer_next(&c->framer, line, len);
         if (r == FRAME_LINE)
             return CTLCONN_LINE;
         if (r == FRAME_TOO_LONG) {
