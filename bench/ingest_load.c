@@ -288,7 +288,8 @@ static int latency(const char *addr, const char *token, double rate, double seco
             send_all(l.fd, buf, (size_t)n);
             continue;
         }
-        int ms = sent < total ? (int)(wait * 1000) : 1000;
+        /* rounded up: a zero timeout would spin a core the server needs */
+        int ms = sent < total ? (int)(wait * 1000) + 1 : 1000;
         struct pollfd pfd = {l.fd, POLLIN, 0};
         if (poll(&pfd, 1, ms < 0 ? 0 : ms) > 0)
             read_lines(&l, record_latency, &c);
