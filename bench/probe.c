@@ -230,8 +230,10 @@ static long drain_updates(Client *sub, long seen, double *at)
  * nothing for `spell_s`; returns the offered count. */
 static long wait_spell(Client *sub, long seen, double spell_s, bool quiet)
 {
-    double last = clock_s(), at;
+    double began = clock_s(), last = began, at;
     for (double left; (left = last + spell_s - clock_s()) > 0;) {
+        if (clock_s() - began > 30)
+            die("the subscriber is never quiet: a call is still waiting in this tenant");
         struct pollfd p = {sub->fd, POLLIN, 0};
         if (poll(&p, 1, (int)(left * 1000) + 1) > 0) {
             seen = drain_updates(sub, seen, &at);
@@ -288,6 +290,25 @@ static bool push_sample(Client *bridge, Client *sub, long *seen, long i, bool ab
     return true;
 }
 
+/* Busy mode leaves its calls waiting: abandons them all, so the tenant
+ * is quiet again for whatever runs next. */
+static void abandon_waiting(Client *bridge, size_t samples)
+{
+    char at[40], req[512];
+    stamp(0, at, sizeof(at));
+    int pid = (int)getpid();
+    for (size_t i = 1; i <= samples; i++) {
+        int n = snprintf(req, sizeof(req),
+                         "{\"jsonrpc\":\"2.0\",\"id\":\"end%zu\",\"method\":\"call.abandoned\","
+                         "\"params\":{\"event_id\":\"push%d-%zu-abn\",\"call_id\":\"push%d-%zu\","
+                         "\"at\":\"%s\"}}\n",
+                         i, pid, i, pid, i, at);
+        client_send(bridge, req, (size_t)n);
+    }
+    for (size_t i = 1; i <= samples; i++)
+        client_answer(bridge);
+}
+
 static int probe_push(const char *addr, const char *bridge_token, const char *super_token,
                       size_t samples, bool busy)
 {
@@ -318,6 +339,8 @@ static int probe_push(const char *addr, const char *bridge_token, const char *su
         else
             lost++;
     }
+    if (busy)
+        abandon_waiting(&bridge, samples);
     printf("lost=%zu\n", lost);
     latency_print("ack_to_update ", ack_ms, n);
     latency_print("send_to_update ", send_ms, n);
