@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <event2/dns.h>
 #include <event2/event.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "bridge.h"
 #include "toollog.h"
+#include "toolopts.h"
 
 KicTime bridge_now(void)
 {
@@ -35,19 +35,9 @@ typedef struct Options {
     size_t nkinds;
 } Options;
 
-typedef struct OptionSpec {
-    const char *name;
-    int has_arg;
-    const char *env;      /* read when the flag is absent; NULL: none */
-    const char *fallback; /* default; NULL: none */
-    size_t offset;        /* of the const char * in Options; SIZE_MAX: special */
-    const char *help;
-} OptionSpec;
-
 #define OPT(field) offsetof(Options, field)
-#define SPECIAL ((size_t)-1)
 
-static const OptionSpec specs[] = {
+static const ToolOption specs[] = {
     {"ami", 1, "KIC_AMI", "127.0.0.1:5038", OPT(ami), "Asterisk manager HOST:PORT"},
     {"ami-user", 1, "KIC_AMI_USER", NULL, OPT(ami_user), "AMI user (manager.conf)"},
     {"ami-secret", 1, "KIC_AMI_SECRET", NULL, OPT(ami_secret), "AMI secret (prefer the environment)"},
@@ -57,7 +47,7 @@ static const OptionSpec specs[] = {
      "file of 'member name or interface = agent id' lines"},
     {"agent-id", 1, NULL, "name", OPT(agent_id),
      "name: agent ids from member names; interface: from interfaces"},
-    {"transfer-kind", 1, NULL, NULL, SPECIAL,
+    {"transfer-kind", 1, NULL, NULL, TOOLOPT_OWN,
      "EXTEN@CONTEXT=KIND (repeatable; * matches any): queue|agent|care_team|external"},
     {"default-kind", 1, NULL, "external", OPT(default_kind), "kind of a transfer no rule names"},
     {"timeout-as", 1, NULL, "ended", OPT(timeout_as),
@@ -77,89 +67,39 @@ static const OptionSpec specs[] = {
     {"log-level", 1, "KIC_LOG_LEVEL", "info", OPT(log_level), "error|warn|info|debug"},
     {"map-file", 1, NULL, NULL, OPT(map_file),
      "map a recorded AMI stream (e.g. A-ami.raw) to JSON lines on stdout, then exit"},
-    {"stdout", 0, NULL, NULL, SPECIAL,
+    {"stdout", 0, NULL, NULL, TOOLOPT_OWN,
      "print the events as JSON lines instead of sending them to kicd (no token needed)"},
-    {"help", 0, NULL, NULL, SPECIAL, "this text"},
-    {"version", 0, NULL, NULL, SPECIAL, "the version"},
+    {"help", 0, NULL, NULL, TOOLOPT_OWN, "this text"},
+    {"version", 0, NULL, NULL, TOOLOPT_OWN, "the version"},
 };
 
-static void usage(FILE *out)
+/* The options the table cannot store itself: switches and a repeatable flag. */
+static int own_option(const ToolOption *s, const char *arg, void *opts)
 {
-    fprintf(out, "usage: kic-ami-bridge [OPTION]...\n"
-                 "Forwards Asterisk AMI queue events to kicd as bridge events, at least once.\n\n");
-    for (size_t i = 0; i < KIC_ARRAY_LEN(specs); i++) {
-        const OptionSpec *s = &specs[i];
-        char flag[64];
-        snprintf(flag, sizeof(flag), "--%s%s", s->name, s->has_arg ? " X" : "");
-        fprintf(out, "  %-22s %s", flag, s->help);
-        if (s->env || s->fallback) {
-            fprintf(out, " [");
-            if (s->env)
-                fprintf(out, "env %s%s", s->env, s->fallback ? ", " : "");
-            if (s->fallback)
-                fprintf(out, "default %s", s->fallback);
-            fprintf(out, "]");
-        }
-        fprintf(out, "\n");
+    Options *o = opts;
+    if (strcmp(s->name, "stdout") == 0) {
+        o->to_stdout = true;
+        return 0;
     }
-    fprintf(out, "\nThe mapping rules, event ids and traps: tools/kic-ami-bridge/README.md.\n");
-}
-
-static const char **field(Options *o, const OptionSpec *s)
-{
-    return (const char **)((char *)o + s->offset);
-}
-
-/* 0: go on; otherwise the exit code. */
-static int parse_options(int argc, char **argv, Options *o)
-{
-    struct option longopts[KIC_ARRAY_LEN(specs) + 1];
-    for (size_t i = 0; i < KIC_ARRAY_LEN(specs); i++)
-        longopts[i] = (struct option){specs[i].name, specs[i].has_arg, NULL, (int)i + 256};
-    longopts[KIC_ARRAY_LEN(specs)] = (struct option){NULL, 0, NULL, 0};
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (ch == 'h') {
-            usage(stdout);
-            return -1;
-        }
-        if (ch < 256) {
-            usage(stderr);
-            return 2;
-        }
-        const OptionSpec *s = &specs[ch - 256];
-        if (strcmp(s->name, "help") == 0) {
-            usage(stdout);
-            return -1;
-        } else if (strcmp(s->name, "stdout") == 0) {
-            o->to_stdout = true;
-        } else if (strcmp(s->name, "version") == 0) {
-            printf("kic-ami-bridge %s\n", KIC_VERSION);
-            return -1;
-        } else if (strcmp(s->name, "transfer-kind") == 0) {
-            if (o->nkinds == QUEUELOG_MAX_KIND_RULES) {
-                fprintf(stderr, "kic-ami-bridge: at most %d --transfer-kind rules\n",
-                        QUEUELOG_MAX_KIND_RULES);
-                return 2;
-            }
-            o->kinds[o->nkinds++] = optarg;
-        } else {
-            *field(o, s) = optarg;
-        }
-    }
-    if (optind != argc) {
-        fprintf(stderr, "kic-ami-bridge: unexpected argument '%s'\n", argv[optind]);
+    /* --transfer-kind */
+    if (o->nkinds == QUEUELOG_MAX_KIND_RULES) {
+        fprintf(stderr, "kic-ami-bridge: at most %d --transfer-kind rules\n", QUEUELOG_MAX_KIND_RULES);
         return 2;
     }
-    for (size_t i = 0; i < KIC_ARRAY_LEN(specs); i++) {
-        const OptionSpec *s = &specs[i];
-        if (s->offset == SPECIAL || *field(o, s))
-            continue;
-        const char *e = s->env ? getenv(s->env) : NULL;
-        *field(o, s) = e && *e ? e : s->fallback;
-    }
+    o->kinds[o->nkinds++] = arg;
     return 0;
 }
+
+static const ToolOptions options = {
+    .prog = "kic-ami-bridge",
+    .specs = specs,
+    .n = KIC_ARRAY_LEN(specs),
+    .flag_width = 22,
+    .intro = "usage: kic-ami-bridge [OPTION]...\n"
+             "Forwards Asterisk AMI queue events to kicd as bridge events, at least once.\n\n",
+    .outro = "\nThe mapping rules, event ids and traps: tools/kic-ami-bridge/README.md.\n",
+    .own = own_option,
+};
 
 static bool parse_endpoint(const char *text, Endpoint *ep)
 {
@@ -505,7 +445,7 @@ fail:
 int main(int argc, char **argv)
 {
     Options o = {0};
-    int rc = parse_options(argc, argv, &o);
+    int rc = toolopts_parse(&options, argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
     static Bridge br;

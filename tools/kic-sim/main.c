@@ -5,7 +5,6 @@
  * the stream instead of sending it. Options come from one table (flag,
  * environment variable, default, help). */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "driver.h"
 #include "toollog.h"
+#include "toolopts.h"
 
 typedef struct Options {
     const char *server, *bridge_token, *agents_file, *agent_count, *days, *until, *speed, *hours,
@@ -23,19 +23,9 @@ typedef struct Options {
     bool summer_peak, to_stdout, no_progress;
 } Options;
 
-typedef struct OptionSpec {
-    const char *name;
-    int has_arg;
-    const char *env;      /* read when the flag is absent; NULL: none */
-    const char *fallback; /* default; NULL: none */
-    size_t offset;        /* of the const char * in Options; SPECIAL: a switch */
-    const char *help;
-} OptionSpec;
-
 #define OPT(field) offsetof(Options, field)
-#define SPECIAL ((size_t)-1)
 
-static const OptionSpec specs[] = {
+static const ToolOption specs[] = {
     {"server", 1, "KIC_SERVER", "127.0.0.1:7411", OPT(server), "kicd HOST:PORT"},
     {"bridge-token", 1, "KIC_BRIDGE_TOKEN", NULL, OPT(bridge_token),
      "token of a user with role bridge (prefer the environment)"},
@@ -50,7 +40,7 @@ static const OptionSpec specs[] = {
     {"start", 1, NULL, NULL, OPT(start),
      "live: the model clock's start, RFC 3339 (stamps are still now) [default: now]"},
     {"calls-per-year", 1, NULL, "115000", OPT(calls_per_year), "inbound calls a year"},
-    {"summer-peak", 0, NULL, NULL, SPECIAL,
+    {"summer-peak", 0, NULL, NULL, TOOLOPT_OWN,
      "July and August: more household-care calls and callbacks, fewer staff, longer waits"},
     {"seed", 1, "KIC_SIM_SEED", "1", OPT(seed), "the model's seed: the same seed, the same stream"},
     {"id-prefix", 1, NULL, NULL, OPT(id_prefix),
@@ -62,92 +52,42 @@ static const OptionSpec specs[] = {
      "[default: send live, skip bulk]"},
     {"max-inflight", 1, NULL, "512", OPT(max_inflight), "requests pipelined per connection"},
     {"summary", 1, NULL, NULL, OPT(summary), "write a JSON summary of the run to this file"},
-    {"stdout", 0, NULL, NULL, SPECIAL,
+    {"stdout", 0, NULL, NULL, TOOLOPT_OWN,
      "print the stream as JSON lines instead of sending it (no kicd, no tokens)"},
-    {"no-progress", 0, NULL, NULL, SPECIAL, "no progress bar (bulk, on a terminal)"},
+    {"no-progress", 0, NULL, NULL, TOOLOPT_OWN, "no progress bar (bulk, on a terminal)"},
     {"tz", 1, NULL, "Europe/Amsterdam", OPT(tz), "the KIC's time zone (curve, calendar, stamps)"},
     {"log-level", 1, "KIC_LOG_LEVEL", "info", OPT(log_level), "error|warn|info|debug"},
-    {"help", 0, NULL, NULL, SPECIAL, "this text"},
-    {"version", 0, NULL, NULL, SPECIAL, "the version"},
+    {"help", 0, NULL, NULL, TOOLOPT_OWN, "this text"},
+    {"version", 0, NULL, NULL, TOOLOPT_OWN, "the version"},
 };
 
-static void usage(FILE *out)
+/* The switches: the table stores only values. */
+static int own_option(const ToolOption *s, const char *arg, void *opts)
 {
-    fprintf(out, "usage: kic-sim [OPTION]...\n"
-                 "Simulates a KIC (telephony bridge plus agents) against kicd over its protocol.\n\n"
-                 "  kic-sim --agents agents.txt                     live, an hour a minute\n"
-                 "  kic-sim --days 365 --agents agents.txt          a year back-filled, ending now\n"
-                 "  kic-sim --days 7 --stdout                       the stream as JSON lines\n\n");
-    for (size_t i = 0; i < KIC_ARRAY_LEN(specs); i++) {
-        const OptionSpec *s = &specs[i];
-        char flag[64];
-        snprintf(flag, sizeof(flag), "--%s%s", s->name, s->has_arg ? " X" : "");
-        fprintf(out, "  %-20s %s", flag, s->help);
-        if (s->env || s->fallback) {
-            fprintf(out, " [");
-            if (s->env)
-                fprintf(out, "env %s%s", s->env, s->fallback ? ", " : "");
-            if (s->fallback)
-                fprintf(out, "default %s", s->fallback);
-            fprintf(out, "]");
-        }
-        fprintf(out, "\n");
-    }
-    fprintf(out, "\nThe model, its numbers and examples: tools/kic-sim/README.md.\n");
-}
-
-static const char **field(Options *o, const OptionSpec *s)
-{
-    return (const char **)((char *)o + s->offset);
-}
-
-/* 0: go on; otherwise the exit code (-1: done, exit 0). */
-static int parse_options(int argc, char **argv, Options *o)
-{
-    struct option longopts[KIC_ARRAY_LEN(specs) + 1];
-    for (size_t i = 0; i < KIC_ARRAY_LEN(specs); i++)
-        longopts[i] = (struct option){specs[i].name, specs[i].has_arg, NULL, (int)i + 256};
-    longopts[KIC_ARRAY_LEN(specs)] = (struct option){NULL, 0, NULL, 0};
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (ch == 'h') {
-            usage(stdout);
-            return -1;
-        }
-        if (ch < 256) {
-            usage(stderr);
-            return 2;
-        }
-        const OptionSpec *s = &specs[ch - 256];
-        if (strcmp(s->name, "help") == 0) {
-            usage(stdout);
-            return -1;
-        } else if (strcmp(s->name, "version") == 0) {
-            printf("kic-sim %s\n", KIC_VERSION);
-            return -1;
-        } else if (strcmp(s->name, "summer-peak") == 0) {
-            o->summer_peak = true;
-        } else if (strcmp(s->name, "stdout") == 0) {
-            o->to_stdout = true;
-        } else if (strcmp(s->name, "no-progress") == 0) {
-            o->no_progress = true;
-        } else {
-            *field(o, s) = optarg;
-        }
-    }
-    if (optind != argc) {
-        fprintf(stderr, "kic-sim: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
-    for (size_t i = 0; i < KIC_ARRAY_LEN(specs); i++) {
-        const OptionSpec *s = &specs[i];
-        if (s->offset == SPECIAL || *field(o, s))
-            continue;
-        const char *e = s->env ? getenv(s->env) : NULL;
-        *field(o, s) = e && *e ? e : s->fallback;
-    }
+    (void)arg;
+    Options *o = opts;
+    if (strcmp(s->name, "summer-peak") == 0)
+        o->summer_peak = true;
+    else if (strcmp(s->name, "stdout") == 0)
+        o->to_stdout = true;
+    else if (strcmp(s->name, "no-progress") == 0)
+        o->no_progress = true;
     return 0;
 }
+
+static const ToolOptions options = {
+    .prog = "kic-sim",
+    .specs = specs,
+    .n = KIC_ARRAY_LEN(specs),
+    .flag_width = 20,
+    .intro = "usage: kic-sim [OPTION]...\n"
+             "Simulates a KIC (telephony bridge plus agents) against kicd over its protocol.\n\n"
+             "  kic-sim --agents agents.txt                     live, an hour a minute\n"
+             "  kic-sim --days 365 --agents agents.txt          a year back-filled, ending now\n"
+             "  kic-sim --days 7 --stdout                       the stream as JSON lines\n\n",
+    .outro = "\nThe model, its numbers and examples: tools/kic-sim/README.md.\n",
+    .own = own_option,
+};
 
 static bool parse_number(const char *name, const char *text, double min, double max, double *out)
 {
@@ -302,7 +242,7 @@ static int print_stream(Sim *sim)
 int main(int argc, char **argv)
 {
     Options o = {0};
-    int rc = parse_options(argc, argv, &o);
+    int rc = toolopts_parse(&options, argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
     setenv("TZ", o.tz, 1);
