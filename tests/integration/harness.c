@@ -705,6 +705,23 @@ json_t *ck_result(json_t *resp)
     return rpc_result(resp);
 }
 
+json_t *ck_ok(json_t *resp)
+{
+    ck_result(resp);
+    return resp;
+}
+
+void cl_call_ok(Client *c, const char *method, const char *params_fmt, ...)
+{
+    char params[4096];
+    va_list ap;
+    va_start(ap, params_fmt);
+    int n = vsnprintf(params, sizeof(params), params_fmt, ap);
+    va_end(ap);
+    ck_assert_msg(n >= 0 && (size_t)n < sizeof(params), "%s: params too long for the harness", method);
+    json_decref(ck_ok(cl_call(c, method, "%s", params)));
+}
+
 KicTime h_today(int back_s)
 {
     struct timespec ts;

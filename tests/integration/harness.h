@@ -134,6 +134,11 @@ json_t *rpc_result(json_t *resp);
 
 /* Fails unless resp is a result; returns it (caller decrefs the response). */
 json_t *ck_result(json_t *resp);
+/* Fails unless resp is a result; returns resp itself (caller decrefs). */
+json_t *ck_ok(json_t *resp);
+/* Calls method with params (printf-style JSON text) and fails the test
+ * unless the answer is a result: for the requests a test only sets up. */
+void cl_call_ok(Client *c, const char *method, const char *params_fmt, ...) KIC_PRINTF(3, 4);
 
 /* ---- time ---- */
 

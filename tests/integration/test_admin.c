@@ -11,12 +11,6 @@
 
 static Kicd kicd;
 
-static json_t *ok(json_t *resp)
-{
-    ck_result(resp);
-    return resp;
-}
-
 static const char *str_of(json_t *resp, const char *key)
 {
     return json_string_value(json_object_get(rpc_result(resp), key));
@@ -29,14 +23,14 @@ START_TEST(admins_create_and_revoke_users)
     const char *t = h_tenant("adm");
     char *admin = h_user(&kicd, t, "beheer", "admin", NULL, NULL);
     Client *a = cl_session(kicd.port, admin);
-    json_t *r = ok(cl_call(a, "user.create", "{\"name\":\"c.smit\",\"role\":\"agent\",\"teams\":[\"kic\",\"wijkteam-zuid\"]}"));
+    json_t *r = ck_ok(cl_call(a, "user.create", "{\"name\":\"c.smit\",\"role\":\"agent\",\"teams\":[\"kic\",\"wijkteam-zuid\"]}"));
     ck_assert_str_eq(str_of(r, "name"), "c.smit");
     char *token = strdup(str_of(r, "token"));
     ck_assert_int_eq(strncmp(token, "kic_", 4), 0);
     json_decref(r);
     /* the new token works, as an agent known by the user's name */
     Client *c = cl_connect(kicd.port);
-    r = ok(cl_login(c, token));
+    r = ck_ok(cl_login(c, token));
     ck_assert_str_eq(str_of(r, "role"), "agent");
     ck_assert_str_eq(str_of(r, "agent"), "c.smit");
     ck_assert_uint_eq(json_array_size(json_object_get(rpc_result(r), "teams")), 2);
@@ -53,7 +47,7 @@ START_TEST(admins_create_and_revoke_users)
     ck_assert_rpc_error(cl_call(a, "user.create", "{\"name\":\"x\",\"role\":\"agent\",\"teams\":\"kic\"}"), -32602);
     ck_assert_rpc_error(cl_call(a, "user.create", "{\"name\":\"\",\"role\":\"agent\"}"), -32602);
     /* revoking ends the user's session at once and the token with it */
-    r = ok(cl_call(a, "user.revoke", "{\"name\":\"c.smit\"}"));
+    r = ck_ok(cl_call(a, "user.revoke", "{\"name\":\"c.smit\"}"));
     json_decref(r);
     ck_assert(cl_wait_closed(c, 5000));
     cl_close(c);
@@ -63,7 +57,7 @@ START_TEST(admins_create_and_revoke_users)
     ck_assert_rpc_error(cl_call(a, "user.revoke", "{\"name\":\"c.smit\"}"), -32004);
     ck_assert_rpc_error(cl_call(a, "user.revoke", "{}"), -32602);
     /* the name is free again */
-    json_decref(ok(cl_call(a, "user.create", "{\"name\":\"c.smit\",\"role\":\"supervisor\"}")));
+    json_decref(ck_ok(cl_call(a, "user.create", "{\"name\":\"c.smit\",\"role\":\"supervisor\"}")));
     cl_close(a);
     free(token);
     free(admin);
@@ -97,17 +91,17 @@ START_TEST(the_audit_log_shows_who_read_what)
     Client *b = cl_session(kicd.port, bridge), *g = cl_session(kicd.port, agent);
     Client *s = cl_session(kicd.port, super), *a = cl_session(kicd.port, admin);
     KicTime t0 = h_today(300);
-    json_decref(ok(cl_call(b, "call.offered", "{\"event_id\":\"o1\",\"call_id\":\"k1\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"0612345678\"}", h_at(t0, 0))));
-    json_decref(ok(cl_call(b, "call.answered", "{\"event_id\":\"a1\",\"call_id\":\"k1\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(t0, 5))));
-    json_decref(ok(cl_call(g, "caller.history", "{\"call_id\":\"k1\"}")));
+    json_decref(ck_ok(cl_call(b, "call.offered", "{\"event_id\":\"o1\",\"call_id\":\"k1\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"0612345678\"}", h_at(t0, 0))));
+    json_decref(ck_ok(cl_call(b, "call.answered", "{\"event_id\":\"a1\",\"call_id\":\"k1\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(t0, 5))));
+    json_decref(ck_ok(cl_call(g, "caller.history", "{\"call_id\":\"k1\"}")));
     char from[40], to[40];
     KicTime day = time_local_day_start(h_today(0));
     time_format_local(day, from, sizeof(from));
     time_format_local(time_add_local_days(day, 1), to, sizeof(to));
-    json_decref(ok(cl_call(s, "report.query", "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\",\"group_by\":[\"agent\"]}", from, to)));
-    json_decref(ok(cl_call(s, "report.query", "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\",\"group_by\":[\"queue\"]}", from, to)));
-    json_decref(ok(cl_call(a, "user.create", "{\"name\":\"n.nieuw\",\"role\":\"agent\"}")));
-    json_t *r = ok(cl_call(a, "audit.query", "{\"from\":\"%s\",\"to\":\"%s\"}", from, to));
+    json_decref(ck_ok(cl_call(s, "report.query", "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\",\"group_by\":[\"agent\"]}", from, to)));
+    json_decref(ck_ok(cl_call(s, "report.query", "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\",\"group_by\":[\"queue\"]}", from, to)));
+    json_decref(ck_ok(cl_call(a, "user.create", "{\"name\":\"n.nieuw\",\"role\":\"agent\"}")));
+    json_t *r = ck_ok(cl_call(a, "audit.query", "{\"from\":\"%s\",\"to\":\"%s\"}", from, to));
     ck_assert(has_entry(r, "caller.history", "a.jansen", "k1"));
     ck_assert(has_entry(r, "report.query", "s.bakker", "by agent"));
     ck_assert(has_entry(r, "user.create", "beheer", "n.nieuw"));
@@ -128,7 +122,7 @@ START_TEST(the_audit_log_shows_who_read_what)
     }
     json_decref(r);
     /* by user; and the look at the log is itself logged */
-    r = ok(cl_call(a, "audit.query", "{\"from\":\"%s\",\"to\":\"%s\",\"user\":\"beheer\"}", from, to));
+    r = ck_ok(cl_call(a, "audit.query", "{\"from\":\"%s\",\"to\":\"%s\",\"user\":\"beheer\"}", from, to));
     ck_assert(has_entry(r, "audit.query", "beheer", NULL));
     ck_assert(!has_entry(r, "caller.history", "a.jansen", NULL));
     json_decref(r);
@@ -218,7 +212,7 @@ START_TEST(tenants_with_the_same_ids_stay_apart)
         Client *b = cl_session(kicd.port, bridge[i]);
         /* the same event and call ids in both: new in each */
         for (int n = 0; n <= i; n++) {
-            json_t *r = ok(cl_call(b, "call.offered", "{\"event_id\":\"same-%d\",\"call_id\":\"same-%d\",\"at\":\"%s\",\"queue\":\"q\"}", n, n, h_at(t0, n)));
+            json_t *r = ck_ok(cl_call(b, "call.offered", "{\"event_id\":\"same-%d\",\"call_id\":\"same-%d\",\"at\":\"%s\",\"queue\":\"q\"}", n, n, h_at(t0, n)));
             ck_assert(json_is_false(json_object_get(rpc_result(r), "duplicate")));
             json_decref(r);
         }
@@ -226,17 +220,17 @@ START_TEST(tenants_with_the_same_ids_stay_apart)
     }
     for (int i = 0; i < 2; i++) {
         Client *s = cl_session(kicd.port, super[i]);
-        json_t *r = ok(cl_call(s, "stats.live", NULL));
+        json_t *r = ck_ok(cl_call(s, "stats.live", NULL));
         ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(rpc_result(r), "total"), "offered")), i + 1);
         json_decref(r);
         cl_close(s);
     }
     /* an admin revokes only in their own tenant */
     Client *a = cl_session(kicd.port, admin[0]);
-    json_decref(ok(cl_call(a, "user.revoke", "{\"name\":\"s.bakker\"}")));
+    json_decref(ck_ok(cl_call(a, "user.revoke", "{\"name\":\"s.bakker\"}")));
     cl_close(a);
     Client *s = cl_connect(kicd.port);
-    json_t *r = ok(cl_login(s, super[1]));
+    json_t *r = ck_ok(cl_login(s, super[1]));
     json_decref(r);
     cl_close(s);
     s = cl_connect(kicd.port);

@@ -27,31 +27,14 @@ static Org org(const char *base)
     return o;
 }
 
-static json_t *ok(json_t *resp)
-{
-    ck_result(resp);
-    return resp;
-}
-
-static void event(Client *c, const char *method, const char *fmt, ...) KIC_PRINTF(3, 4);
-static void event(Client *c, const char *method, const char *fmt, ...)
-{
-    char params[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(params, sizeof(params), fmt, ap);
-    va_end(ap);
-    json_decref(ok(cl_call(c, method, "%s", params)));
-}
-
 /* A call answered by `agent`, ended at t0+end_s (offered at t0). */
 static void answered_call(Client *bridge, const char *id, const char *agent, const char *caller,
                           KicTime t0, double end_s)
 {
-    event(bridge, "call.offered", "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\",\"queue\":\"thuiszorg\",\"caller\":\"%s\"}", id, id, h_at(t0, 0), caller);
-    event(bridge, "call.answered", "{\"event_id\":\"%s-a\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"%s\"}", id, id, h_at(t0, 10), agent);
+    cl_call_ok(bridge, "call.offered", "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\",\"queue\":\"thuiszorg\",\"caller\":\"%s\"}", id, id, h_at(t0, 0), caller);
+    cl_call_ok(bridge, "call.answered", "{\"event_id\":\"%s-a\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"%s\"}", id, id, h_at(t0, 10), agent);
     if (end_s > 0)
-        event(bridge, "call.ended", "{\"event_id\":\"%s-e\",\"call_id\":\"%s\",\"at\":\"%s\"}", id, id, h_at(t0, end_s));
+        cl_call_ok(bridge, "call.ended", "{\"event_id\":\"%s-e\",\"call_id\":\"%s\",\"at\":\"%s\"}", id, id, h_at(t0, end_s));
 }
 
 static const char *agent_state(Client *super, const char *agent)
@@ -97,7 +80,7 @@ START_TEST(a_new_tenants_first_request_knows_its_categories)
              "{\"call_id\":\"nope\",\"category\":\"klacht\",\"resolved\":true}}\n",
              token);
     cl_write(a, lines, strlen(lines));
-    json_decref(ok(cl_recv_response(a, 5000)));
+    json_decref(ck_ok(cl_recv_response(a, 5000)));
     json_t *r = cl_recv_response(a, 5000);
     ck_assert_rpc_error(r, -32004);
     cl_close(a);
@@ -110,7 +93,7 @@ START_TEST(wrapup_measures_acw_and_frees_the_agent)
     Org o = org("wrap");
     Client *b = cl_session(kicd.port, o.bridge), *a = cl_session(kicd.port, o.agent);
     Client *s = cl_session(kicd.port, o.super);
-    json_decref(ok(cl_call(a, "agent.state.set", "{\"state\":\"available\"}")));
+    json_decref(ck_ok(cl_call(a, "agent.state.set", "{\"state\":\"available\"}")));
     KicTime t0 = h_today(600);
     answered_call(b, "w1", "a.jansen", "0612000001", t0, 100);
     ck_assert_str_eq(agent_state(s, "a.jansen"), "acw");
@@ -128,11 +111,11 @@ START_TEST(wrapup_measures_acw_and_frees_the_agent)
     json_decref(r);
     /* a wrap-up before the end: ACW 0; break chosen meanwhile stays */
     answered_call(b, "w2", "a.jansen", "0612000002", t0 + 200 * KIC_USEC, 0);
-    json_decref(ok(cl_call(a, "agent.state.set", "{\"state\":\"break\",\"reason\":\"lunch\"}")));
+    json_decref(ck_ok(cl_call(a, "agent.state.set", "{\"state\":\"break\",\"reason\":\"lunch\"}")));
     r = cl_call(a, "call.wrapup", "{\"call_id\":\"w2\",\"category\":\"informatie\",\"resolved\":false,\"at\":\"%s\"}", h_at(t0, 230));
     ck_assert_double_eq_tol(json_real_value(json_object_get(ck_result(r), "acw_seconds")), 0.0, 0.001);
     json_decref(r);
-    event(b, "call.ended", "{\"event_id\":\"w2-e\",\"call_id\":\"w2\",\"at\":\"%s\"}", h_at(t0, 260));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"w2-e\",\"call_id\":\"w2\",\"at\":\"%s\"}", h_at(t0, 260));
     ck_assert_str_eq(agent_state(s, "a.jansen"), "break");
     ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM calls" OF_TENANT " AND call_id = 'w2' AND acw_s = 0"), 1);
     cl_close(b);
@@ -166,7 +149,7 @@ START_TEST(wrapup_errors)
     ck_assert_rpc_error(cl_call(a, "call.wrapup", "{%s,\"note\":17}", good), -32602);
     /* nothing was recorded by any of those */
     ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM wrapups" OF_TENANT), 0);
-    json_decref(ok(cl_call(a, "call.wrapup", "{%s}", good)));
+    json_decref(ck_ok(cl_call(a, "call.wrapup", "{%s}", good)));
     ck_assert_rpc_error(cl_call(a, "call.wrapup", "{%s}", good), -32009);
     ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM wrapups" OF_TENANT), 1);
     cl_close(b);
@@ -216,9 +199,9 @@ START_TEST(caller_history_shows_the_window_and_is_audited)
      * note, yesterday by a.jansen with a note, and now */
     answered_call(b, "h-9d", "b.devries", caller, now - 9 * 86400LL * KIC_USEC, 60);
     answered_call(b, "h-3d", "b.devries", caller, now - 3 * 86400LL * KIC_USEC, 60);
-    json_decref(ok(cl_call(a2, "call.wrapup", "{\"call_id\":\"h-3d\",\"category\":\"facturen en eigen bijdrage\",\"resolved\":false,\"note\":\"NOTE-OF-B\",\"at\":\"%s\"}", h_at(now - 3 * 86400LL * KIC_USEC, 70))));
+    json_decref(ck_ok(cl_call(a2, "call.wrapup", "{\"call_id\":\"h-3d\",\"category\":\"facturen en eigen bijdrage\",\"resolved\":false,\"note\":\"NOTE-OF-B\",\"at\":\"%s\"}", h_at(now - 3 * 86400LL * KIC_USEC, 70))));
     answered_call(b, "h-1d", "a.jansen", caller, now - 86400LL * KIC_USEC, 60);
-    json_decref(ok(cl_call(a, "call.wrapup", "{\"call_id\":\"h-1d\",\"category\":\"klacht\",\"resolved\":true,\"note\":\"NOTE-OF-A\",\"at\":\"%s\"}", h_at(now - 86400LL * KIC_USEC, 70))));
+    json_decref(ck_ok(cl_call(a, "call.wrapup", "{\"call_id\":\"h-1d\",\"category\":\"klacht\",\"resolved\":true,\"note\":\"NOTE-OF-A\",\"at\":\"%s\"}", h_at(now - 86400LL * KIC_USEC, 70))));
     answered_call(b, "h-now", "a.jansen", caller, now - 30 * KIC_USEC, 0);
     /* call.connected told the desktop: 2 earlier contacts in the window */
     json_t *n = cl_wait_notification(a, "call.connected", 3000);
@@ -286,13 +269,13 @@ START_TEST(transfers_count_once_and_are_never_fcr)
     /* transferred twice (to a care team, then on), resolved: still one
      * transfer, not handled independently, not FCR */
     answered_call(b, "x1", "a.jansen", "0612000011", t0, 0);
-    event(b, "call.transferred", "{\"event_id\":\"x1-t1\",\"call_id\":\"x1\",\"at\":\"%s\",\"agent\":\"a.jansen\",\"target\":\"wijkteam-noord\",\"target_kind\":\"care_team\",\"mode\":\"attended\"}", h_at(t0, 50));
-    event(b, "call.transferred", "{\"event_id\":\"x1-t2\",\"call_id\":\"x1\",\"at\":\"%s\",\"agent\":\"a.jansen\",\"target\":\"+31785550000\",\"target_kind\":\"external\"}", h_at(t0, 80));
-    event(b, "call.ended", "{\"event_id\":\"x1-e\",\"call_id\":\"x1\",\"at\":\"%s\"}", h_at(t0, 200));
-    json_decref(ok(cl_call(a, "call.wrapup", "{\"call_id\":\"x1\",\"category\":\"wijkverpleging\",\"resolved\":true}")));
+    cl_call_ok(b, "call.transferred", "{\"event_id\":\"x1-t1\",\"call_id\":\"x1\",\"at\":\"%s\",\"agent\":\"a.jansen\",\"target\":\"wijkteam-noord\",\"target_kind\":\"care_team\",\"mode\":\"attended\"}", h_at(t0, 50));
+    cl_call_ok(b, "call.transferred", "{\"event_id\":\"x1-t2\",\"call_id\":\"x1\",\"at\":\"%s\",\"agent\":\"a.jansen\",\"target\":\"+31785550000\",\"target_kind\":\"external\"}", h_at(t0, 80));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"x1-e\",\"call_id\":\"x1\",\"at\":\"%s\"}", h_at(t0, 200));
+    json_decref(ck_ok(cl_call(a, "call.wrapup", "{\"call_id\":\"x1\",\"category\":\"wijkverpleging\",\"resolved\":true}")));
     /* settled by the KIC itself */
     answered_call(b, "x2", "a.jansen", "0612000012", t0 + 300 * KIC_USEC, 60);
-    json_decref(ok(cl_call(a, "call.wrapup", "{\"call_id\":\"x2\",\"category\":\"informatie\",\"resolved\":true}")));
+    json_decref(ck_ok(cl_call(a, "call.wrapup", "{\"call_id\":\"x2\",\"category\":\"informatie\",\"resolved\":true}")));
     json_t *r = cl_call(s, "stats.live", NULL);
     json_t *t = json_object_get(ck_result(r), "total");
     ck_assert_double_eq_tol(json_real_value(json_object_get(t, "transfer_rate")), 0.5, 1e-9);
@@ -325,7 +308,7 @@ START_TEST(callback_lifecycle_numbers_and_summary)
     ck_assert_int_eq(h_kicctl(&kicd, NULL, "queue-team", "set", "--tenant", o.name, "--queue", "thuiszorg", "--team", "kic", NULL), 0);
     usleep(300000);
     KicTime now = h_today(0);
-    event(b, "callback.requested", "{\"event_id\":\"cb1-req\",\"callback_id\":\"ivr-1\",\"caller\":\"06 1234 9999\",\"queue\":\"thuiszorg\",\"at\":\"%s\"}", h_at(now, -60));
+    cl_call_ok(b, "callback.requested", "{\"event_id\":\"cb1-req\",\"callback_id\":\"ivr-1\",\"caller\":\"06 1234 9999\",\"queue\":\"thuiszorg\",\"at\":\"%s\"}", h_at(now, -60));
     json_t *n = cl_wait_notification(a, "callback.assigned", 3000);
     ck_assert_ptr_nonnull(n);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(n, "params"), "team")), "kic");
@@ -414,7 +397,7 @@ START_TEST(callbacks_of_two_tenants_stay_apart)
 {
     Org x = org("cbx"), y = org("cby");
     Client *bx = cl_session(kicd.port, x.bridge), *ay = cl_session(kicd.port, y.agent);
-    event(bx, "callback.requested", "{\"event_id\":\"same\",\"callback_id\":\"same-id\",\"caller\":\"0612341234\",\"queue\":\"kic\",\"at\":\"%s\"}", h_at(h_today(10), 0));
+    cl_call_ok(bx, "callback.requested", "{\"event_id\":\"same\",\"callback_id\":\"same-id\",\"caller\":\"0612341234\",\"queue\":\"kic\",\"at\":\"%s\"}", h_at(h_today(10), 0));
     ck_assert_rpc_error(cl_call(ay, "callback.claim", "{\"callback_id\":\"same-id\"}"), -32004);
     json_t *list = callbacks_of(ay, "{\"team\":\"kic\"}");
     ck_assert_uint_eq(json_array_size(list), 0);

@@ -39,12 +39,6 @@ static Org org(const char *base)
     return o;
 }
 
-static json_t *ok(json_t *resp)
-{
-    ck_result(resp);
-    return resp;
-}
-
 static void call(Client *c, const char *method, const char *fmt, ...) KIC_PRINTF(3, 4);
 static void call(Client *c, const char *method, const char *fmt, ...)
 {
@@ -53,7 +47,7 @@ static void call(Client *c, const char *method, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(params, sizeof(params), fmt, ap);
     va_end(ap);
-    json_decref(ok(cl_call(c, method, "%s", params)));
+    json_decref(ck_ok(cl_call(c, method, "%s", params)));
 }
 
 /* ---- the day kicd is fed ---- */
@@ -123,7 +117,7 @@ static void feed_callbacks(Client *b, Client *agent)
          h_at(now, -60));
     call(agent, "callback.create", "{\"caller\":\"0612348888\",\"team\":\"kic\",\"due_by\":\"%s\"}",
          h_at(now, -3600));
-    json_t *r = ok(cl_call(agent, "callback.create", "{\"caller\":\"0612347777\",\"team\":\"kic\"}"));
+    json_t *r = ck_ok(cl_call(agent, "callback.create", "{\"caller\":\"0612347777\",\"team\":\"kic\"}"));
     char id[64];
     snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(rpc_result(r), "callback_id")));
     json_decref(r);

@@ -41,23 +41,6 @@ static Org org_of(const Kicd *k, const char *base)
 }
 
 /* resp, after failing the test unless it is a result. */
-static json_t *ok(json_t *resp)
-{
-    ck_result(resp);
-    return resp;
-}
-
-static void event(Client *c, const char *method, const char *fmt, ...) KIC_PRINTF(3, 4);
-static void event(Client *c, const char *method, const char *fmt, ...)
-{
-    char params[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(params, sizeof(params), fmt, ap);
-    va_end(ap);
-    json_decref(ok(cl_call(c, method, "%s", params)));
-}
-
 /* ---- running kicctl ---- */
 
 /* kicctl --server <kicd> [--token token] args... with extra environment
@@ -122,32 +105,32 @@ static void contact(Client *b, Client *agents[2], const char *prefix, int i, Kic
 {
     char id[64];
     snprintf(id, sizeof(id), "%s-%d", prefix, i);
-    event(b, "call.offered",
+    cl_call_ok(b, "call.offered",
           "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\",\"queue\":\"%s\","
           "\"caller\":\"+316100%05d\"}",
           id, id, h_at(at, 0), queues[i % 3], i % 7);
     if (i % 5 == 1 || i % 11 == 4) {
-        event(b, "call.abandoned", "{\"event_id\":\"%s-x\",\"call_id\":\"%s\",\"at\":\"%s\"}", id,
+        cl_call_ok(b, "call.abandoned", "{\"event_id\":\"%s-x\",\"call_id\":\"%s\",\"at\":\"%s\"}", id,
               id, h_at(at, i % 5 == 1 ? 3 : 45));
         return;
     }
     double wait = 4 + (i % 4) * 8;
     const char *agent = i % 2 ? "a.jansen" : "b.devries";
-    event(b, "call.answered",
+    cl_call_ok(b, "call.answered",
           "{\"event_id\":\"%s-a\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"%s\"}", id, id,
           h_at(at, wait), agent);
     double end = wait + 50 + i * 3;
     if (i % 4 == 2)
-        event(b, "call.transferred",
+        cl_call_ok(b, "call.transferred",
               "{\"event_id\":\"%s-t\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"%s\","
               "\"target\":\"wijkteam-noord\",\"target_kind\":\"care_team\"}",
               id, id, h_at(at, end), agent);
-    event(b, "call.ended", "{\"event_id\":\"%s-e\",\"call_id\":\"%s\",\"at\":\"%s\"}", id, id,
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"%s-e\",\"call_id\":\"%s\",\"at\":\"%s\"}", id, id,
           h_at(at, end + 2));
     KicTime wrapped = at + (KicTime)((end + 15 + i % 9 * 10) * KIC_USEC);
     if (i % 6 == 5 || wrapped >= h_today(0))
         return;
-    json_decref(ok(cl_call(agents[i % 2 ? 0 : 1], "call.wrapup",
+    json_decref(ck_ok(cl_call(agents[i % 2 ? 0 : 1], "call.wrapup",
                                         "{\"call_id\":\"%s\",\"category\":\"informatie\","
                                         "\"resolved\":%s,\"at\":\"%s\"}",
                                         id, i % 3 ? "true" : "false", h_at(wrapped, 0))));
@@ -562,8 +545,8 @@ START_TEST(live_once_shows_stats_live)
     Org o = org_of(&kicd, "live");
     Client *b = cl_session(kicd.port, o.bridge), *s = cl_session(kicd.port, o.super);
     Client *agents[2] = {cl_session(kicd.port, o.agent), cl_session(kicd.port, o.agent2)};
-    json_decref(ok(cl_call(agents[0], "agent.state.set", "{\"state\":\"available\"}")));
-    json_decref(ok(cl_call(agents[1], "agent.state.set", "{\"state\":\"break\"}")));
+    json_decref(ck_ok(cl_call(agents[0], "agent.state.set", "{\"state\":\"available\"}")));
+    json_decref(ck_ok(cl_call(agents[1], "agent.state.set", "{\"state\":\"break\"}")));
     KicTime t0 = h_today(3000);
     for (int i = 0; i < 24; i++)
         contact(b, agents, "l", i, t0 + i * 60LL * KIC_USEC);
@@ -740,8 +723,8 @@ START_TEST(live_on_a_terminal_redraws_and_stops)
     size_t before = p.len;
     Client *b = cl_session(k.port, o.bridge);
     KicTime t = h_today(60);
-    event(b, "call.offered", "{\"event_id\":\"p1-o\",\"call_id\":\"p1\",\"at\":\"%s\",\"queue\":\"pty-queue\"}", h_at(t, 0));
-    event(b, "call.abandoned", "{\"event_id\":\"p1-x\",\"call_id\":\"p1\",\"at\":\"%s\"}", h_at(t, 30));
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"p1-o\",\"call_id\":\"p1\",\"at\":\"%s\",\"queue\":\"pty-queue\"}", h_at(t, 0));
+    cl_call_ok(b, "call.abandoned", "{\"event_id\":\"p1-x\",\"call_id\":\"p1\",\"at\":\"%s\"}", h_at(t, 30));
     ck_assert_msg(pty_wait_for(&p, before, "pty-queue", 10000), "not redrawn: %s", p.seen + before);
     /* Ctrl-C: a clean stop, the cursor back */
     kill(p.pid, SIGINT);

@@ -36,23 +36,6 @@ static Org org(const char *base)
     return org_of(&kicd, base);
 }
 
-static json_t *ok(json_t *resp)
-{
-    ck_result(resp);
-    return resp;
-}
-
-static void event(Client *c, const char *method, const char *fmt, ...) KIC_PRINTF(3, 4);
-static void event(Client *c, const char *method, const char *fmt, ...)
-{
-    char params[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(params, sizeof(params), fmt, ap);
-    va_end(ap);
-    json_decref(ok(cl_call(c, method, "%s", params)));
-}
-
 /* ---- a generated mix of contacts ---- */
 
 static const char *const categories[] = {"klacht", "informatie", "planning en roosters",
@@ -77,14 +60,14 @@ static void contact(Client *bridge, Client *agents[2], const char *prefix, int i
     snprintf(extra, sizeof(extra), ",\"location\":\"%s\",\"channel\":\"%s\",\"direction\":\"%s\"",
              i % 3 ? "dordrecht" : "zwijndrecht", i % 5 == 0 ? "whatsapp" : "voice",
              i % 7 == 0 ? "outbound" : "inbound");
-    event(bridge, "call.offered",
+    cl_call_ok(bridge, "call.offered",
           "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\",\"queue\":\"%s\"%s%s}", id, id,
           h_at(at, 0), i % 2 ? "thuiszorg" : "wijkverpleging", caller, extra);
     tally->offered++;
     tally->withheld += i % 4 == 3;
     if (i % 6 == 1 || i % 6 == 4) {
         double after = i % 6 == 1 ? 3 : 40;
-        event(bridge, "call.abandoned", "{\"event_id\":\"%s-x\",\"call_id\":\"%s\",\"at\":\"%s\"}",
+        cl_call_ok(bridge, "call.abandoned", "{\"event_id\":\"%s-x\",\"call_id\":\"%s\",\"at\":\"%s\"}",
               id, id, h_at(at, after));
         tally->abandoned++;
         tally->short_abandoned += i % 6 == 1;
@@ -93,21 +76,21 @@ static void contact(Client *bridge, Client *agents[2], const char *prefix, int i
     tally->answered++;
     double wait = 5 + (i % 4) * 7;
     const char *agent = i % 2 ? "a.jansen" : "b.devries";
-    event(bridge, "call.answered", "{\"event_id\":\"%s-a\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"%s\"}",
+    cl_call_ok(bridge, "call.answered", "{\"event_id\":\"%s-a\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"%s\"}",
           id, id, h_at(at, wait), agent);
     if (i % 3 == 0) {
-        event(bridge, "call.held", "{\"event_id\":\"%s-h\",\"call_id\":\"%s\",\"at\":\"%s\"}", id,
+        cl_call_ok(bridge, "call.held", "{\"event_id\":\"%s-h\",\"call_id\":\"%s\",\"at\":\"%s\"}", id,
               id, h_at(at, wait + 20));
-        event(bridge, "call.resumed", "{\"event_id\":\"%s-r\",\"call_id\":\"%s\",\"at\":\"%s\"}",
+        cl_call_ok(bridge, "call.resumed", "{\"event_id\":\"%s-r\",\"call_id\":\"%s\",\"at\":\"%s\"}",
               id, id, h_at(at, wait + 35));
     }
     double end = wait + 60 + i;
     if (i % 8 == 2)
-        event(bridge, "call.transferred",
+        cl_call_ok(bridge, "call.transferred",
               "{\"event_id\":\"%s-t\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"%s\","
               "\"target\":\"wijkteam-noord\",\"target_kind\":\"care_team\"}",
               id, id, h_at(at, end), agent);
-    event(bridge, "call.ended", "{\"event_id\":\"%s-e\",\"call_id\":\"%s\",\"at\":\"%s\"}", id, id,
+    cl_call_ok(bridge, "call.ended", "{\"event_id\":\"%s-e\",\"call_id\":\"%s\",\"at\":\"%s\"}", id, id,
           h_at(at, end + 5));
     KicTime wrapped = at + (KicTime)((end + 20 + i) * KIC_USEC);
     if (i % 5 == 3 || wrapped >= h_today(0))
@@ -117,7 +100,7 @@ static void contact(Client *bridge, Client *agents[2], const char *prefix, int i
                         "\"caller_type\":\"%s\",\"at\":\"%s\"}",
                         id, categories[i % 4], i % 3 == 1 ? "false" : "true", caller_types[i % 4],
                         h_at(wrapped, 0));
-    json_decref(ok(r));
+    json_decref(ck_ok(r));
 }
 
 /* ---- the report as a table ---- */
@@ -388,9 +371,9 @@ static void hourly_contacts(Client *b, const char *prefix, const char *first_utc
         KicTime at = t + h * 3600LL * KIC_USEC;
         char id[32];
         snprintf(id, sizeof(id), "%s-%d", prefix, h);
-        event(b, "call.offered", "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\",\"queue\":\"thuiszorg\"}", id, id, h_at(at, 0));
-        event(b, "call.answered", "{\"event_id\":\"%s-a\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", id, id, h_at(at, 10));
-        event(b, "call.ended", "{\"event_id\":\"%s-e\",\"call_id\":\"%s\",\"at\":\"%s\"}", id, id, h_at(at, 110));
+        cl_call_ok(b, "call.offered", "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\",\"queue\":\"thuiszorg\"}", id, id, h_at(at, 0));
+        cl_call_ok(b, "call.answered", "{\"event_id\":\"%s-a\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", id, id, h_at(at, 10));
+        cl_call_ok(b, "call.ended", "{\"event_id\":\"%s-e\",\"call_id\":\"%s\",\"at\":\"%s\"}", id, id, h_at(at, 110));
     }
 }
 
@@ -464,17 +447,17 @@ START_TEST(groups_by_every_dimension)
     Client *b = cl_session(kicd.port, o.bridge), *s = cl_session(kicd.port, o.super);
     Client *a = cl_session(kicd.port, o.agent), *a2 = cl_session(kicd.port, o.agent2);
     KicTime t0 = h_today(1800);
-    event(b, "call.offered", "{\"event_id\":\"g1o\",\"call_id\":\"g1\",\"at\":\"%s\",\"queue\":\"q1\",\"location\":\"dordrecht\",\"caller\":\"0612340001\"}", h_at(t0, 0));
-    event(b, "call.answered", "{\"event_id\":\"g1a\",\"call_id\":\"g1\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(t0, 8));
-    event(b, "call.ended", "{\"event_id\":\"g1e\",\"call_id\":\"g1\",\"at\":\"%s\"}", h_at(t0, 68));
-    json_decref(ok(cl_call(a, "call.wrapup", "{\"call_id\":\"g1\",\"category\":\"klacht\",\"resolved\":true,\"caller_type\":\"family\",\"at\":\"%s\"}", h_at(t0, 80))));
-    event(b, "call.offered", "{\"event_id\":\"g2o\",\"call_id\":\"g2\",\"at\":\"%s\",\"queue\":\"q2\",\"location\":\"gorinchem\",\"channel\":\"whatsapp\"}", h_at(t0, 100));
-    event(b, "call.answered", "{\"event_id\":\"g2a\",\"call_id\":\"g2\",\"at\":\"%s\",\"agent\":\"b.devries\"}", h_at(t0, 130));
-    event(b, "call.transferred", "{\"event_id\":\"g2t\",\"call_id\":\"g2\",\"at\":\"%s\",\"agent\":\"b.devries\",\"target\":\"wijkteam-noord\",\"target_kind\":\"care_team\"}", h_at(t0, 200));
-    event(b, "call.ended", "{\"event_id\":\"g2e\",\"call_id\":\"g2\",\"at\":\"%s\"}", h_at(t0, 210));
-    json_decref(ok(cl_call(a2, "call.wrapup", "{\"call_id\":\"g2\",\"category\":\"informatie\",\"resolved\":false,\"caller_type\":\"client\",\"at\":\"%s\"}", h_at(t0, 230))));
-    event(b, "call.offered", "{\"event_id\":\"g3o\",\"call_id\":\"g3\",\"at\":\"%s\",\"queue\":\"q1\",\"location\":\"dordrecht\",\"direction\":\"outbound\"}", h_at(t0, 300));
-    event(b, "call.abandoned", "{\"event_id\":\"g3x\",\"call_id\":\"g3\",\"at\":\"%s\"}", h_at(t0, 340));
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"g1o\",\"call_id\":\"g1\",\"at\":\"%s\",\"queue\":\"q1\",\"location\":\"dordrecht\",\"caller\":\"0612340001\"}", h_at(t0, 0));
+    cl_call_ok(b, "call.answered", "{\"event_id\":\"g1a\",\"call_id\":\"g1\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(t0, 8));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"g1e\",\"call_id\":\"g1\",\"at\":\"%s\"}", h_at(t0, 68));
+    json_decref(ck_ok(cl_call(a, "call.wrapup", "{\"call_id\":\"g1\",\"category\":\"klacht\",\"resolved\":true,\"caller_type\":\"family\",\"at\":\"%s\"}", h_at(t0, 80))));
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"g2o\",\"call_id\":\"g2\",\"at\":\"%s\",\"queue\":\"q2\",\"location\":\"gorinchem\",\"channel\":\"whatsapp\"}", h_at(t0, 100));
+    cl_call_ok(b, "call.answered", "{\"event_id\":\"g2a\",\"call_id\":\"g2\",\"at\":\"%s\",\"agent\":\"b.devries\"}", h_at(t0, 130));
+    cl_call_ok(b, "call.transferred", "{\"event_id\":\"g2t\",\"call_id\":\"g2\",\"at\":\"%s\",\"agent\":\"b.devries\",\"target\":\"wijkteam-noord\",\"target_kind\":\"care_team\"}", h_at(t0, 200));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"g2e\",\"call_id\":\"g2\",\"at\":\"%s\"}", h_at(t0, 210));
+    json_decref(ck_ok(cl_call(a2, "call.wrapup", "{\"call_id\":\"g2\",\"category\":\"informatie\",\"resolved\":false,\"caller_type\":\"client\",\"at\":\"%s\"}", h_at(t0, 230))));
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"g3o\",\"call_id\":\"g3\",\"at\":\"%s\",\"queue\":\"q1\",\"location\":\"dordrecht\",\"direction\":\"outbound\"}", h_at(t0, 300));
+    cl_call_ok(b, "call.abandoned", "{\"event_id\":\"g3x\",\"call_id\":\"g3\",\"at\":\"%s\"}", h_at(t0, 340));
     KicTime today = day_start(h_today(0));
     char range[160];
     snprintf(range, sizeof(range), "\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\"", local(today),
@@ -528,9 +511,9 @@ START_TEST(callbacks_and_occupancy)
     json_t *r = cl_call(a, "callback.create", "{\"caller\":\"0612340010\",\"team\":\"kic\"}");
     char *cb1 = strdup(json_string_value(json_object_get(ck_result(r), "callback_id")));
     json_decref(r);
-    json_decref(ok(cl_call(a, "callback.create", "{\"caller\":\"0612340011\",\"team\":\"kic\"}")));
-    json_decref(ok(cl_call(a, "callback.claim", "{\"callback_id\":\"%s\"}", cb1)));
-    json_decref(ok(cl_call(a, "callback.complete", "{\"callback_id\":\"%s\",\"outcome\":\"reached\"}", cb1)));
+    json_decref(ck_ok(cl_call(a, "callback.create", "{\"caller\":\"0612340011\",\"team\":\"kic\"}")));
+    json_decref(ck_ok(cl_call(a, "callback.claim", "{\"callback_id\":\"%s\"}", cb1)));
+    json_decref(ck_ok(cl_call(a, "callback.complete", "{\"callback_id\":\"%s\",\"outcome\":\"reached\"}", cb1)));
     free(cb1);
     KicTime today = day_start(h_today(0));
     char range[160];
@@ -558,9 +541,9 @@ START_TEST(callbacks_and_occupancy)
     KicTime since;
     ck_assert(time_parse_rfc3339(json_string_value(json_object_get(ck_result(r), "since")), &since));
     json_decref(r);
-    event(b, "call.offered", "{\"event_id\":\"oc-o\",\"call_id\":\"oc\",\"at\":\"%s\",\"queue\":\"q1\"}", h_at(since, 0.2));
-    event(b, "call.answered", "{\"event_id\":\"oc-a\",\"call_id\":\"oc\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(since, 0.4));
-    event(b, "call.ended", "{\"event_id\":\"oc-e\",\"call_id\":\"oc\",\"at\":\"%s\"}", h_at(since, 1.0));
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"oc-o\",\"call_id\":\"oc\",\"at\":\"%s\",\"queue\":\"q1\"}", h_at(since, 0.2));
+    cl_call_ok(b, "call.answered", "{\"event_id\":\"oc-a\",\"call_id\":\"oc\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(since, 0.4));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"oc-e\",\"call_id\":\"oc\",\"at\":\"%s\"}", h_at(since, 1.0));
     while (h_today(0) < since + 1500 * 1000)
         usleep(50000);
     r = cl_call(a, "call.wrapup", "{\"call_id\":\"oc\",\"category\":\"klacht\",\"resolved\":true}");
