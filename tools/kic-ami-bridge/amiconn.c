@@ -13,6 +13,7 @@
 
 #include "bridge.h"
 #include "toollog.h"
+#include "toolnet.h"
 
 #define LOGIN_ACTION_ID "kic-login"
 #define PING_ACTION_PREFIX "kic-ping-"
@@ -172,14 +173,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         log_write(LOG_DEBUG, "AMI %s:%d: connected", a->br->cfg.ami.host, a->br->cfg.ami.port);
         return;
     }
-    if (what & BEV_EVENT_EOF) {
-        drop(a, "connection closed by Asterisk");
-    } else if (what & BEV_EVENT_ERROR) {
-        int dns_err = bufferevent_socket_get_dns_error(bev);
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         char why[256];
-        snprintf(why, sizeof(why), "%s",
-                 dns_err ? evutil_gai_strerror(dns_err)
-                         : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        toolnet_failure(bev, what, "Asterisk", why, sizeof(why));
         drop(a, why);
     }
 }

@@ -15,6 +15,7 @@
 #include "bridge.h"
 #include "jsonrpc.h"
 #include "toollog.h"
+#include "toolnet.h"
 
 #define KIC_MAX_REPLY (256 * 1024)
 #define KIC_OUTPUT_HIGH (512 * 1024) /* stop writing above this much unsent */
@@ -255,14 +256,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         schedule(k, k->br->cfg.connect_timeout);
         return;
     }
-    if (what & BEV_EVENT_EOF) {
-        drop(k, "connection closed by kicd");
-    } else if (what & BEV_EVENT_ERROR) {
-        int dns_err = bufferevent_socket_get_dns_error(bev);
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         char why[256];
-        snprintf(why, sizeof(why), "%s",
-                 dns_err ? evutil_gai_strerror(dns_err)
-                         : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        toolnet_failure(bev, what, "kicd", why, sizeof(why));
         drop(k, why);
     }
 }

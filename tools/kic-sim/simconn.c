@@ -16,6 +16,7 @@
 #include "driver.h"
 #include "jsonrpc.h"
 #include "toollog.h"
+#include "toolnet.h"
 
 #define SC_MAX_REPLY (1024 * 1024)
 #define SC_OUTPUT_HIGH (512 * 1024) /* stop writing above this much unsent */
@@ -297,14 +298,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         schedule(c, c->d->cfg.connect_timeout);
         return;
     }
-    if (what & BEV_EVENT_EOF) {
-        drop(c, "connection closed by kicd");
-    } else if (what & BEV_EVENT_ERROR) {
-        int dns_err = bufferevent_socket_get_dns_error(bev);
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         char why[256];
-        snprintf(why, sizeof(why), "%s",
-                 dns_err ? evutil_gai_strerror(dns_err)
-                         : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        toolnet_failure(bev, what, "kicd", why, sizeof(why));
         drop(c, why);
     }
 }
