@@ -19,6 +19,21 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
+/* The proleptic Gregorian date of a day count since 1970-01-01, the
+ * inverse of days_from_civil (also Hinnant's). */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;                                   /* [0, 146096] */
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);             /* [0, 365] */
+    int64_t mp = (5 * doy + 2) / 153;                                  /* [0, 11], from March */
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
 static bool is_leap(int y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -136,6 +151,40 @@ static void format_tm(const struct tm *tm, int ms, long gmtoff, bool utc, char *
     snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03d%c%02ld:%02ld", tm->tm_year + 1900,
              tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec, ms,
              gmtoff < 0 ? '-' : '+', off / 3600, (off % 3600) / 60);
+}
+
+/* Writes v as exactly `width` digits ending before end; returns the start. */
+static char *put_digits(char *end, int64_t v, int width)
+{
+    while (width-- > 0) {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return end;
+}
+
+void time_format_at_offset(int64_t epoch_s, int offset_s, char *buf, size_t size)
+{
+    char out[26] = "0000-00-00T00:00:00+00:00";
+    int64_t local = epoch_s + offset_s;
+    int64_t days = floor_div(local, 86400), secs = local - days * 86400, y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999) {
+        snprintf(buf, size, "%s", "");
+        return;
+    }
+    int off = offset_s < 0 ? -offset_s : offset_s;
+    put_digits(out + 4, y, 4);
+    put_digits(out + 7, m, 2);
+    put_digits(out + 10, d, 2);
+    put_digits(out + 13, secs / 3600, 2);
+    put_digits(out + 16, secs / 60 % 60, 2);
+    put_digits(out + 19, secs % 60, 2);
+    out[19] = offset_s < 0 ? '-' : '+';
+    put_digits(out + 22, off / 3600, 2);
+    put_digits(out + 25, off / 60 % 60, 2);
+    snprintf(buf, size, "%s", out);
 }
 
 void time_format_local(KicTime t, char *buf, size_t size)

@@ -26,6 +26,13 @@ void time_format_utc(KicTime t, char *buf, size_t size);
 /* UTC with all six fraction digits, for storage ("...T08:15:02.120000Z"). */
 void time_format_db(KicTime t, char *buf, size_t size);
 
+/* Whole seconds since the epoch as the wall clock of a zone `offset_s`
+ * east of UTC shows them, e.g. "2026-03-29T03:00:00+02:00" (PostgreSQL's
+ * own text for a timestamptz in that zone, no fraction): reports print
+ * thousands of bucket starts with the offsets PostgreSQL gave. Years
+ * 0-9999. buf needs 26 bytes. */
+void time_format_at_offset(int64_t epoch_s, int offset_s, char *buf, size_t size);
+
 /* Start (local midnight) of the local calendar day containing t. */
 KicTime time_local_day_start(KicTime t);
 

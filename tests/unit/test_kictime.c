@@ -1,5 +1,6 @@
 /* RFC 3339 parsing and local calendar arithmetic (TZ=Europe/Amsterdam,
  * set by CTest), including both DST changes. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -100,6 +101,40 @@ START_TEST(add_local_days_ambiguous_and_missing_times_match_postgresql)
 }
 END_TEST
 
+START_TEST(formats_at_an_offset_like_postgresql)
+{
+    char buf[32];
+    time_format_at_offset(0, 0, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "1970-01-01T00:00:00+00:00");
+    /* the spring-forward day's first bucket after the change, and the hour before */
+    time_format_at_offset(parse("2026-03-29T03:00:00+02:00") / KIC_USEC, 7200, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "2026-03-29T03:00:00+02:00");
+    time_format_at_offset(parse("2026-03-29T01:45:00+01:00") / KIC_USEC, 3600, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "2026-03-29T01:45:00+01:00");
+    /* west of UTC, half hours, leap day, the day before the epoch */
+    time_format_at_offset(parse("2028-02-29T23:59:59-03:30") / KIC_USEC, -12600, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "2028-02-29T23:59:59-03:30");
+    time_format_at_offset(-1, 0, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "1969-12-31T23:59:59+00:00");
+    time_format_at_offset(parse("2000-03-01T00:00:00+05:45") / KIC_USEC, 20700, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "2000-03-01T00:00:00+05:45");
+    /* every hour of 400 years against the C library's UTC calendar */
+    for (int64_t t = -2208988800LL; t < 10413792000LL; t += 3600 * 7 + 13) {
+        time_t tt = (time_t)t;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        char want[80];
+        snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d+00:00", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        time_format_at_offset(t, 0, buf, sizeof(buf));
+        ck_assert_str_eq(buf, want);
+    }
+    /* a short buffer is cut, never overrun */
+    time_format_at_offset(0, 0, buf, 11);
+    ck_assert_str_eq(buf, "1970-01-01");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kictime");
@@ -108,6 +143,7 @@ int main(void)
     tcase_add_test(tc, parses_offsets_and_fractions);
     tcase_add_test(tc, refuses_bad_texts);
     tcase_add_test(tc, formats_local_and_utc);
+    tcase_add_test(tc, formats_at_an_offset_like_postgresql);
     tcase_add_test(tc, local_day_start);
     tcase_add_test(tc, add_local_days_keeps_wall_time_across_dst);
     tcase_add_test(tc, add_local_days_ambiguous_and_missing_times_match_postgresql);
