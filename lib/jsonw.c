@@ -32,6 +32,23 @@ static void sep(JsonW *w)
     w->first[w->depth] = false;
 }
 
+/* The separator a new value needs and the value's text, with one
+ * reservation: numbers are most of what a report writes. */
+static void put_value(JsonW *w, const char *s, size_t n)
+{
+    bool comma = !w->after_key && !w->first[w->depth];
+    w->after_key = false;
+    w->first[w->depth] = false;
+    if (!strbuf_reserve(w->out, n + 1))
+        return;
+    char *p = w->out->data + w->out->len;
+    if (comma)
+        *p++ = ',';
+    memcpy(p, s, n);
+    p[n] = '\0';
+    w->out->len = (size_t)(p + n - w->out->data);
+}
+
 static void open_level(JsonW *w, char c)
 {
     if (w->csv) { /* a line: its fields are separated at the next level */
@@ -137,8 +154,7 @@ void jw_int(JsonW *w, int64_t v)
     } while (u);
     if (v < 0)
         *--p = '-';
-    sep(w);
-    strbuf_append(w->out, p, (size_t)(buf + sizeof(buf) - p));
+    put_value(w, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 void jw_double(JsonW *w, double v)
@@ -149,8 +165,7 @@ void jw_double(JsonW *w, double v)
     }
     char buf[40];
     int n = snprintf(buf, sizeof(buf), "%.17g", v);
-    sep(w);
-    strbuf_append(w->out, buf, (size_t)n);
+    put_value(w, buf, (size_t)n);
 }
 
 void jw_fixed(JsonW *w, double v, int decimals)
@@ -182,8 +197,7 @@ void jw_fixed(JsonW *w, double v, int decimals)
     } while (scaled);
     if (negative)
         *--p = '-';
-    sep(w);
-    strbuf_append(w->out, p, (size_t)(buf + sizeof(buf) - p));
+    put_value(w, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 void jw_bool(JsonW *w, bool v)

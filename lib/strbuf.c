@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool reserve(StrBuf *b, size_t extra)
+bool strbuf_reserve(StrBuf *b, size_t extra)
 {
     if (b->failed)
         return false;
@@ -21,13 +21,14 @@ static bool reserve(StrBuf *b, size_t extra)
         return false;
     }
     b->data = d;
+    b->data[b->len] = '\0';
     b->cap = cap;
     return true;
 }
 
 void strbuf_append(StrBuf *b, const char *s, size_t n)
 {
-    if (!reserve(b, n))
+    if (!strbuf_reserve(b, n))
         return;
     memcpy(b->data + b->len, s, n);
     b->len += n;
@@ -50,7 +51,7 @@ void strbuf_printf(StrBuf *b, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || !reserve(b, (size_t)n)) {
+    if (n < 0 || !strbuf_reserve(b, (size_t)n)) {
         b->failed = true;
         return;
     }

@@ -15,6 +15,8 @@ typedef struct StrBuf {
 
 #define STRBUF_INIT {NULL, 0, 0, false}
 
+/* Makes room for `extra` more bytes at once (false when that failed). */
+bool strbuf_reserve(StrBuf *b, size_t extra);
 void strbuf_append(StrBuf *b, const char *s, size_t n);
 void strbuf_puts(StrBuf *b, const char *s);
 void strbuf_putc(StrBuf *b, char c);

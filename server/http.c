@@ -28,8 +28,7 @@ static const char page_policy[] =
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-void http_reply(struct evhttp_request *req, int status, const char *content_type,
-                const char *body, size_t len)
+static struct evbuffer *reply_start(struct evhttp_request *req, const char *content_type)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", content_type);
@@ -39,7 +38,31 @@ void http_reply(struct evhttp_request *req, int status, const char *content_type
     struct evbuffer *out = evbuffer_new();
     if (!out)
         abort();
+    return out;
+}
+
+void http_reply(struct evhttp_request *req, int status, const char *content_type,
+                const char *body, size_t len)
+{
+    struct evbuffer *out = reply_start(req, content_type);
     evbuffer_add(out, body, len);
+    evhttp_send_reply(req, status, NULL, out);
+    evbuffer_free(out);
+}
+
+static void free_body(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    free(arg);
+}
+
+void http_reply_owned(struct evhttp_request *req, int status, const char *content_type,
+                      char *body, size_t len)
+{
+    struct evbuffer *out = reply_start(req, content_type);
+    if (evbuffer_add_reference(out, body, len, free_body, body) != 0)
+        abort();
     evhttp_send_reply(req, status, NULL, out);
     evbuffer_free(out);
 }

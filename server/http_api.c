@@ -415,7 +415,7 @@ typedef struct ReportCall {
     bool csv;
 } ReportCall;
 
-static void report_done(void *arg, const char *text, const RpcError *err)
+static void report_done(void *arg, char *text, size_t len, const RpcError *err)
 {
     ReportCall *rc = arg;
     if (err)
@@ -423,9 +423,9 @@ static void report_done(void *arg, const char *text, const RpcError *err)
     else if (rc->csv) {
         evhttp_add_header(evhttp_request_get_output_headers(rc->req), "Content-Disposition",
                           "attachment; filename=\"kic-report.csv\"");
-        http_reply(rc->req, 200, "text/csv; charset=utf-8", text, strlen(text));
+        http_reply_owned(rc->req, 200, "text/csv; charset=utf-8", text, len);
     } else {
-        http_reply_json(rc->req, 200, text);
+        http_reply_owned(rc->req, 200, "application/json", text, len);
     }
     report_req_free(rc->q);
     free(rc);

@@ -45,6 +45,10 @@ struct Http {
 void http_reply(struct evhttp_request *req, int status, const char *content_type,
                 const char *body, size_t len);
 void http_reply_json(struct evhttp_request *req, int status, const char *json);
+/* Same as http_reply, taking the malloc'd body: it is sent from where it
+ * is and freed once written (a report can be tens of megabytes). */
+void http_reply_owned(struct evhttp_request *req, int status, const char *content_type,
+                      char *body, size_t len);
 /* {"error":{"code":..,"message":..,"data":..}}; data may be NULL. */
 void http_reply_error(struct evhttp_request *req, int status, int code, const char *message,
                       json_t *data);

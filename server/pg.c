@@ -29,6 +29,8 @@ typedef struct PgStmt {
     int *formats;
     bool borrowed;    /* params are the caller's, not freed here */
     int result_format; /* 0 text, 1 binary */
+    PgRowsFn rows_fn;  /* streamed: rows go here as they arrive */
+    void *rows_arg;
 } PgStmt;
 
 struct PgJob {
@@ -170,6 +172,14 @@ void pgjob_binary_results(PgJob *j)
 {
     if (j->n > 0)
         j->stmts[j->n - 1].result_format = 1;
+}
+
+void pgjob_stream_rows(PgJob *j, PgRowsFn fn, void *arg)
+{
+    if (j->n > 1) { /* single-row mode is set when the previous statement ends */
+        j->stmts[j->n - 1].rows_fn = fn;
+        j->stmts[j->n - 1].rows_arg = arg;
+    }
 }
 
 int pgjob_count(const PgJob *j)
@@ -349,6 +359,14 @@ static void store_result(PgJob *j, PGresult *r)
         return;
     }
     ExecStatusType st = PQresultStatus(r);
+    const PgStmt *stmt = &j->stmts[j->cur];
+    if (stmt->rows_fn && (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) && PQntuples(r) > 0)
+        stmt->rows_fn(r, stmt->rows_arg);
+    if (st == PGRES_SINGLE_TUPLE) {
+        PQclear(r);
+        j->cur_seen = true;
+        return;
+    }
     if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED || st == PGRES_BAD_RESPONSE) {
         if (!j->error) {
             const char *msg = PQresultErrorMessage(r);
@@ -377,6 +395,10 @@ static void read_results(PgConn *pc)
                 break;
             j->cur++;
             j->cur_seen = false;
+            /* now, before libpq parses the next statement's first row: when
+             * it refuses, the rows come gathered in one result instead */
+            if (j->cur < j->n && j->stmts[j->cur].rows_fn)
+                PQsetSingleRowMode(pc->conn);
             continue;
         }
         if (PQresultStatus(r) != PGRES_PIPELINE_SYNC) {

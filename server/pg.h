@@ -43,6 +43,16 @@ typedef struct PgPrepared {
 } PgPrepared;
 /* The last statement added returns its results in binary format. */
 void pgjob_binary_results(PgJob *j);
+
+/* Rows of a streamed statement: a result holding one or more of them. */
+typedef void (*PgRowsFn)(PGresult *rows, void *arg);
+
+/* The last statement added (never a job's first) hands its rows to fn
+ * as they arrive (libpq's single-row mode) instead of gathering them:
+ * its caller works while PostgreSQL still sends, and memory stays
+ * small. pgjob_result gives the statement's closing result. A statement
+ * that fails may have handed over some rows first. */
+void pgjob_stream_rows(PgJob *j, PgRowsFn fn, void *arg);
 int pgjob_count(const PgJob *j);
 /* Result of statement i, or NULL when it never ran. */
 PGresult *pgjob_result(const PgJob *j, int i);

@@ -128,10 +128,12 @@ static void bucket_sql(StrBuf *b, const ReportReq *q, const char *col)
     }
 }
 
-/* The bucket as its epoch (seconds): one key for every statement. */
+/* The bucket as its epoch (seconds): one key for every statement.
+ * date_part, not extract: extract computes in numeric, several times
+ * slower over a year of quarter hours. */
 static void bucket_key_sql(StrBuf *b, const ReportReq *q, const char *col)
 {
-    strbuf_puts(b, "extract(epoch FROM ");
+    strbuf_puts(b, "date_part('epoch', ");
     bucket_sql(b, q, col);
     strbuf_puts(b, ")::bigint");
 }
@@ -156,7 +158,8 @@ static void group_by(StrBuf *b, const ReportReq *q)
  * epoch, MetricSums in order, and whether the block's repeat windows
  * have all closed ($4: the latest closed block). kicd adds them up: the
  * answer for a year by quarter hour and queue is that many rows anyway,
- * and adding in C is cheaper than grouping in SQL and printing text. */
+ * and adding in C is cheaper than grouping in SQL and printing text.
+ * In the primary key's order, so they come by interval (rows_sort). */
 static char *rollup_sql(const ReportReq *q)
 {
     StrBuf b = STRBUF_INIT;
@@ -166,7 +169,8 @@ static char *rollup_sql(const ReportReq *q)
     for (size_t i = 0; metric_sum_names[i]; i++)
         strbuf_printf(&b, ", %s", metric_sum_names[i]);
     strbuf_puts(&b, ", bucket <= $4 FROM call_sums_15m"
-                    " WHERE tenant_id = $1 AND bucket >= $2 AND bucket < $3");
+                    " WHERE tenant_id = $1 AND bucket >= $2 AND bucket < $3"
+                    " ORDER BY bucket, queue, channel, direction");
     return strbuf_steal(&b);
 }
 
@@ -277,7 +281,8 @@ static char *presence_sql(const ReportReq *q, bool by_agent)
 typedef struct Row {
     int64_t bucket;        /* the bucket's epoch, NO_BUCKET for "all" */
     const char *dims[8];   /* interned group values, NULL for SQL NULL */
-    const char *bucket_text;
+    bool has_start;        /* bucket_offset_s known (from S_LEN) */
+    int bucket_offset_s;   /* the zone's UTC offset at the bucket's start */
     double bucket_len_s;
     MetricSums sums;
     int64_t fcr_closed, fcr_ok;
@@ -293,10 +298,13 @@ typedef struct Row {
 typedef struct Rows {
     Row *rows;
     size_t n, cap;
-    size_t *slots; /* index + 1, 0 = empty */
+    size_t *slots; /* index + 1, 0 = empty; NULL until needed (row_get) */
     size_t nslots;
+    size_t nindexed; /* rows[0, nindexed) are in slots */
+    size_t run;      /* before the table: first row of the last bucket */
     StrMap interned;
     int ndims;
+    Row **order;   /* rows_sort: the output order */
 } Rows;
 
 static const char *intern(Rows *rs, const char *v)
@@ -313,46 +321,49 @@ static const char *intern(Rows *rs, const char *v)
     return s;
 }
 
+/* splitmix64's finaliser over the bucket and the interned pointers: the
+ * table is indexed by the low bits, and buckets (multiples of 900) and
+ * pointers (16-byte aligned) differ mostly in their high ones. */
 static uint64_t row_hash(int64_t bucket, const char *const *dims, int nd)
 {
-    uint64_t h = (uint64_t)bucket * 0x9E3779B97F4A7C15ULL;
+    uint64_t h = (uint64_t)bucket;
     for (int k = 0; k < nd; k++)
-        h = (h ^ (uint64_t)(uintptr_t)dims[k]) * 0xBF58476D1CE4E5B9ULL;
+        h = (h ^ (uint64_t)(uintptr_t)dims[k]) * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 30;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 27;
+    h *= 0x94D049BB133111EBULL;
     return h ^ (h >> 31);
 }
 
-static void rows_grow_slots(Rows *rs)
+/* Puts every row in the table, sized for at least `want` rows. */
+static void rows_index(Rows *rs, size_t want)
 {
-    size_t n = rs->nslots ? rs->nslots * 2 : 1024;
-    free(rs->slots);
-    rs->slots = calloc(n, sizeof(size_t));
-    if (!rs->slots)
-        abort();
-    rs->nslots = n;
-    for (size_t i = 0; i < rs->n; i++) {
+    size_t n = rs->nslots ? rs->nslots : 1024;
+    while (want * 2 > n)
+        n *= 2;
+    if (n != rs->nslots) {
+        free(rs->slots);
+        rs->slots = NULL;
+        rs->nslots = n;
+        rs->nindexed = 0;
+    }
+    if (!rs->slots) {
+        rs->slots = calloc(n, sizeof(size_t));
+        if (!rs->slots)
+            abort();
+    }
+    for (size_t i = rs->nindexed; i < rs->n; i++) {
         size_t at = row_hash(rs->rows[i].bucket, rs->rows[i].dims, rs->ndims) & (n - 1);
         while (rs->slots[at])
             at = (at + 1) & (n - 1);
         rs->slots[at] = i + 1;
     }
+    rs->nindexed = rs->n;
 }
 
-/* The row for these group values (raw; NULL: SQL NULL) and bucket, made
- * when new. */
-static Row *row_get(Rows *rs, const char *const *raw, int64_t bucket)
+static Row *row_append(Rows *rs, const char *const *dims, int64_t bucket)
 {
-    const char *dims[8];
-    for (int k = 0; k < rs->ndims; k++)
-        dims[k] = intern(rs, raw[k]);
-    if ((rs->n + 1) * 2 > rs->nslots)
-        rows_grow_slots(rs);
-    size_t at = row_hash(bucket, dims, rs->ndims) & (rs->nslots - 1);
-    while (rs->slots[at]) {
-        Row *r = &rs->rows[rs->slots[at] - 1];
-        if (r->bucket == bucket && memcmp(r->dims, dims, (size_t)rs->ndims * sizeof(char *)) == 0)
-            return r;
-        at = (at + 1) & (rs->nslots - 1);
-    }
     if (rs->n == rs->cap) {
         rs->cap = rs->cap ? rs->cap * 2 : 1024;
         rs->rows = realloc(rs->rows, rs->cap * sizeof(Row));
@@ -363,7 +374,46 @@ static Row *row_get(Rows *rs, const char *const *raw, int64_t bucket)
     memset(row, 0, sizeof(*row));
     row->bucket = bucket;
     memcpy(row->dims, dims, (size_t)rs->ndims * sizeof(char *));
+    return row;
+}
+
+/* Rows of one bucket scanned before the table is built (see row_get). */
+#define RUN_SCAN_MAX 32
+
+/* The row for these group values (raw; NULL: SQL NULL) and bucket, made
+ * when new. The sums come by bucket, so until something arrives out of
+ * that order the rows need no table: a row is new unless it is in the
+ * last bucket's run. The table is built once, when first needed (the
+ * callbacks and presence after the sums, or a long run). */
+static Row *row_get(Rows *rs, const char *const *raw, int64_t bucket)
+{
+    const char *dims[8];
+    size_t dims_size = (size_t)rs->ndims * sizeof(char *);
+    for (int k = 0; k < rs->ndims; k++)
+        dims[k] = intern(rs, raw[k]);
+    if (!rs->slots) {
+        if (rs->n == 0 || bucket > rs->rows[rs->n - 1].bucket) {
+            rs->run = rs->n;
+            return row_append(rs, dims, bucket);
+        }
+        if (bucket == rs->rows[rs->n - 1].bucket && rs->n - rs->run < RUN_SCAN_MAX) {
+            for (size_t i = rs->run; i < rs->n; i++)
+                if (memcmp(rs->rows[i].dims, dims, dims_size) == 0)
+                    return &rs->rows[i];
+            return row_append(rs, dims, bucket);
+        }
+    }
+    rows_index(rs, rs->n + 1);
+    size_t at = row_hash(bucket, dims, rs->ndims) & (rs->nslots - 1);
+    while (rs->slots[at]) {
+        Row *r = &rs->rows[rs->slots[at] - 1];
+        if (r->bucket == bucket && memcmp(r->dims, dims, dims_size) == 0)
+            return r;
+        at = (at + 1) & (rs->nslots - 1);
+    }
+    Row *row = row_append(rs, dims, bucket);
     rs->slots[at] = rs->n;
+    rs->nindexed = rs->n;
     return row;
 }
 
@@ -389,6 +439,68 @@ static void rows_free(Rows *rs)
     strmap_free(&rs->interned);
     free(rs->slots);
     free(rs->rows);
+    free(rs->order);
+}
+
+/* By interval, then by the group values (NULL first); arg: ndims. */
+static int cmp_rows(const void *a, const void *b, void *arg)
+{
+    const Row *x = *(const Row *const *)a, *y = *(const Row *const *)b;
+    int ndims = *(const int *)arg;
+    if (x->bucket != y->bucket)
+        return x->bucket < y->bucket ? -1 : 1;
+    for (int k = 0; k < ndims; k++) {
+        if (x->dims[k] == y->dims[k])
+            continue;
+        if (!x->dims[k] || !y->dims[k])
+            return x->dims[k] ? 1 : -1;
+        int c = strcmp(x->dims[k], y->dims[k]);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+/* Sorts order[from, to) by cmp_rows. */
+static void sort_span(Row **order, size_t from, size_t to, int *ndims)
+{
+    if (to - from > 1)
+        qsort_r(order + from, to - from, sizeof(Row *), cmp_rows, ndims);
+}
+
+/* rs->order: the rows by interval, then by group values (pointers are
+ * sorted: a row is a few hundred bytes). The sums arrive by interval, so
+ * the rows they made come first, in interval order: only each interval's
+ * own rows need sorting. Rows after that prefix (callbacks or presence
+ * in an interval without calls) are sorted apart and merged in. */
+static void rows_sort(Rows *rs)
+{
+    size_t n = rs->n, head = 1;
+    Row **order = malloc((n ? n : 1) * sizeof(Row *));
+    if (!order)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        order[i] = &rs->rows[i];
+    while (head < n && order[head - 1]->bucket <= order[head]->bucket)
+        head++;
+    head = head < n ? head : n;
+    for (size_t run = 0, i = 1; i <= head; i++)
+        if (i == head || order[i]->bucket != order[run]->bucket) {
+            sort_span(order, run, i, &rs->ndims);
+            run = i;
+        }
+    sort_span(order, head, n, &rs->ndims);
+    rs->order = order;
+    if (head == n)
+        return;
+    rs->order = malloc(n * sizeof(Row *));
+    if (!rs->order)
+        abort();
+    for (size_t a = 0, b = head, k = 0; k < n; k++)
+        rs->order[k] = b == n || (a < head && cmp_rows(&order[a], &order[b], &rs->ndims) <= 0)
+                           ? order[a++]
+                           : order[b++];
+    free(order);
 }
 
 static int64_t col_int(PGresult *r, int i, int c)
@@ -407,13 +519,19 @@ static int64_t bin_int8(PGresult *r, int i, int c)
     return (int64_t)v;
 }
 
+static size_t metric_sum_count(void)
+{
+    size_t n = 0;
+    while (metric_sum_names[n])
+        n++;
+    return n;
+}
+
 /* The rollup's binary rows, added up per group and bucket. */
 static void add_rollup_rows(Rows *rs, PGresult *r, bool with_bucket)
 {
     int nd = rs->ndims;
-    size_t nsums = 0;
-    while (metric_sum_names[nsums])
-        nsums++;
+    size_t nsums = metric_sum_count();
     for (int i = 0; i < PQntuples(r); i++) {
         const char *vals[8];
         for (int k = 0; k < nd; k++)
@@ -432,6 +550,21 @@ static void add_rollup_rows(Rows *rs, PGresult *r, bool with_bucket)
     }
 }
 
+/* The calls table's rows: one per group and bucket, sums in text. */
+static void add_calls_rows(Rows *rs, PGresult *r, bool with_bucket)
+{
+    int nd = rs->ndims;
+    size_t nsums = metric_sum_count();
+    for (int i = 0; i < PQntuples(r); i++) {
+        Row *row = row_for(rs, r, i, with_bucket);
+        int c = nd + 1;
+        for (size_t s = 0; s < nsums; s++)
+            metrics_sum_set(&row->sums, s, col_int(r, i, c++));
+        row->fcr_closed = col_int(r, i, c++);
+        row->fcr_ok = col_int(r, i, c++);
+    }
+}
+
 static bool report_by_agent(const ReportReq *q)
 {
     for (int k = 0; k < q->ngroup; k++)
@@ -443,8 +576,9 @@ static bool report_by_agent(const ReportReq *q)
 /* ---- the job ---- */
 
 typedef struct ReportCtx {
-    Reply *reply;
     ReportReq q;
+    Rows rows;            /* filled as the sums arrive */
+    bool too_many;        /* more than MAX_ROWS: the rest was not kept */
     MetricParams mp;
     double sl_target, sl_threshold_s, short_abandon_s;
     bool with_callbacks, with_occupancy, with_present;
@@ -455,8 +589,24 @@ typedef struct ReportCtx {
     const LogLevel *log_level;
 } ReportCtx;
 
-/* Statement positions in the job. */
-enum { S_TZ, S_LEN, S_CALLS, S_CALLBACKS, S_PRESENCE };
+/* The sums' rows as PostgreSQL sends them (streamed): kicd adds them up
+ * while PostgreSQL is still reading and sending. */
+static void on_sums_rows(PGresult *r, void *arg)
+{
+    ReportCtx *ctx = arg;
+    if (ctx->too_many)
+        return;
+    bool wb = ctx->q.interval != I_ALL;
+    if (ctx->q.rollup)
+        add_rollup_rows(&ctx->rows, r, wb);
+    else
+        add_calls_rows(&ctx->rows, r, wb);
+    ctx->too_many = ctx->rows.n > MAX_ROWS;
+}
+
+/* Statement positions in the job: the sums right after the time zone,
+ * so PostgreSQL starts on them at once. */
+enum { S_TZ, S_CALLS, S_LEN, S_CALLBACKS, S_PRESENCE };
 
 static int cmp_epoch(const void *key, const void *elem)
 {
@@ -464,10 +614,10 @@ static int cmp_epoch(const void *key, const void *elem)
     return (a > b) - (a < b);
 }
 
-/* Each row's bucket text and length, from S_LEN: every bucket start in
- * [from, to), ascending, with its local RFC 3339 text and its length in
- * seconds (a day is 23 or 25 hours when the clocks change). */
-static void bucket_texts(Rows *rs, PGresult *len, const ReportReq *q)
+/* Each row's bucket offset and length, from S_LEN: every bucket start in
+ * [from, to), ascending, with the zone's UTC offset there and its length
+ * in seconds (a day is 23 or 25 hours when the clocks change). */
+static void bucket_starts(Rows *rs, PGresult *len, const ReportReq *q)
 {
     int n = len ? PQntuples(len) : 0;
     int64_t *epochs = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
@@ -484,8 +634,9 @@ static void bucket_texts(Rows *rs, PGresult *len, const ReportReq *q)
         int64_t *hit = bsearch(&row->bucket, epochs, (size_t)n, sizeof(int64_t), cmp_epoch);
         if (hit) {
             int i = (int)(hit - epochs);
-            row->bucket_text = PQgetvalue(len, i, 1);
-            row->bucket_len_s = atof(PQgetvalue(len, i, 2));
+            row->has_start = true;
+            row->bucket_offset_s = atoi(PQgetvalue(len, i, 1));
+            row->bucket_len_s = (double)(strtoll(PQgetvalue(len, i, 2), NULL, 10) - *hit);
         }
     }
     free(epochs);
@@ -589,123 +740,93 @@ static void write_columns(JsonW *w, const ReportCtx *ctx)
 static void write_rows(JsonW *w, const ReportCtx *ctx, const Rows *rs)
 {
     for (size_t i = 0; i < rs->n; i++) {
-        const Row *row = &rs->rows[i];
+        const Row *row = rs->order[i];
         jw_begin_array(w);
         for (int k = 0; k < rs->ndims; k++)
             jw_string(w, row->dims[k]);
-        if (ctx->q.interval != I_ALL)
-            jw_string(w, row->bucket_text);
+        if (ctx->q.interval != I_ALL) {
+            char start[32];
+            time_format_at_offset(row->bucket, row->bucket_offset_s, start, sizeof(start));
+            jw_string(w, row->has_start ? start : NULL);
+        }
         write_metrics(w, row, ctx);
         jw_end_array(w);
     }
 }
 
-/* CSV: the header line, then the rows (RFC 4180, null empty). */
-static char *render_csv(const ReportCtx *ctx, const Rows *rs)
-{
-    StrBuf out = STRBUF_INIT;
-    JsonW w;
-    jw_init_csv(&w, &out);
-    write_columns(&w, ctx);
-    write_rows(&w, ctx, rs);
-    return strbuf_steal(&out);
-}
+/* Bytes a row takes, about: the answer's buffer is taken at once. */
+#define ROW_TEXT_GUESS 256
 
-static char *render(const ReportCtx *ctx, const Rows *rs)
+/* The answer: JSON, or CSV (RFC 4180, null empty: the header line, then
+ * the rows). Its length in *len. */
+static char *render(const ReportCtx *ctx, const Rows *rs, size_t *len)
 {
     const ReportReq *q = &ctx->q;
-    if (ctx->csv)
-        return render_csv(ctx, rs);
     StrBuf out = STRBUF_INIT;
+    strbuf_reserve(&out, rs->n * ROW_TEXT_GUESS + 4096);
     JsonW w;
-    jw_init(&w, &out);
-    jw_begin_object(&w);
-    jw_key(&w, "columns");
-    write_columns(&w, ctx);
-    jw_key(&w, "rows");
-    jw_begin_array(&w);
-    write_rows(&w, ctx, rs);
-    jw_end_array(&w);
-    jw_key(&w, "interval");
-    jw_string(&w, intervals[q->interval]);
-    jw_key(&w, "tz");
-    jw_string(&w, q->tz);
-    jw_key(&w, "source");
-    jw_string(&w, q->rollup ? "rollup" : "calls");
-    jw_key(&w, "targets");
-    jw_begin_object(&w);
-    jw_key(&w, "service_level");
-    jw_fixed(&w, ctx->sl_target, 6);
-    jw_key(&w, "service_level_threshold_s");
-    jw_fixed(&w, ctx->sl_threshold_s, 0);
-    jw_key(&w, "short_abandon_s");
-    jw_fixed(&w, ctx->short_abandon_s, 0);
-    jw_end_object(&w);
-    jw_end_object(&w);
-    return strbuf_steal(&out);
-}
-
-/* By interval, then by the group values (NULL first); arg: ndims. */
-static int cmp_rows(const void *a, const void *b, void *arg)
-{
-    const Row *x = a, *y = b;
-    int ndims = *(const int *)arg;
-    if (x->bucket != y->bucket)
-        return x->bucket < y->bucket ? -1 : 1;
-    for (int k = 0; k < ndims; k++) {
-        if (x->dims[k] == y->dims[k])
-            continue;
-        if (!x->dims[k] || !y->dims[k])
-            return x->dims[k] ? 1 : -1;
-        int c = strcmp(x->dims[k], y->dims[k]);
-        if (c)
-            return c;
-    }
-    return 0;
-}
-
-static void report_done(PgJob *job, void *arg)
-{
-    ReportCtx *ctx = arg;
-    const ReportReq *q = &ctx->q;
-    if (pgjob_error(job)) {
-        RpcError err = {0};
-        if (strcmp(pgjob_sqlstate(job), "22023") != 0)
-            log_write(LOG_WARN, "report", "report.query failed: %s", pgjob_error(job));
-        if (!strcmp(pgjob_sqlstate(job), "22023"))
-            rpc_error_field(&err, "tz", "is not a known time zone");
-        else
-            rpc_error_set(&err, pgjob_conn_lost(job) ? RPC_STORAGE_UNAVAILABLE : RPC_INTERNAL,
-                          "report failed: storage %s", pgjob_conn_lost(job) ? "unavailable" : "error");
-        ctx->done(ctx->done_arg, NULL, &err);
-        rpc_error_clear(&err);
-        free(ctx);
-        return;
-    }
-    Rows rs = {0};
-    rs.ndims = q->ngroup;
-    int nd = q->ngroup;
-    bool wb = q->interval != I_ALL;
-    PGresult *calls = pgjob_result(job, S_CALLS);
-    size_t nsums = 0;
-    while (metric_sum_names[nsums])
-        nsums++;
-    if (q->rollup) {
-        add_rollup_rows(&rs, calls, wb);
+    if (ctx->csv) {
+        jw_init_csv(&w, &out);
+        write_columns(&w, ctx);
+        write_rows(&w, ctx, rs);
     } else {
-        for (int i = 0; i < PQntuples(calls); i++) {
-            Row *row = row_for(&rs, calls, i, wb);
-            int c = nd + 1;
-            for (size_t s = 0; s < nsums; s++)
-                metrics_sum_set(&row->sums, s, col_int(calls, i, c++));
-            row->fcr_closed = col_int(calls, i, c++);
-            row->fcr_ok = col_int(calls, i, c++);
-        }
+        jw_init(&w, &out);
+        jw_begin_object(&w);
+        jw_key(&w, "columns");
+        write_columns(&w, ctx);
+        jw_key(&w, "rows");
+        jw_begin_array(&w);
+        write_rows(&w, ctx, rs);
+        jw_end_array(&w);
+        jw_key(&w, "interval");
+        jw_string(&w, intervals[q->interval]);
+        jw_key(&w, "tz");
+        jw_string(&w, q->tz);
+        jw_key(&w, "source");
+        jw_string(&w, q->rollup ? "rollup" : "calls");
+        jw_key(&w, "targets");
+        jw_begin_object(&w);
+        jw_key(&w, "service_level");
+        jw_fixed(&w, ctx->sl_target, 6);
+        jw_key(&w, "service_level_threshold_s");
+        jw_fixed(&w, ctx->sl_threshold_s, 0);
+        jw_key(&w, "short_abandon_s");
+        jw_fixed(&w, ctx->short_abandon_s, 0);
+        jw_end_object(&w);
+        jw_end_object(&w);
     }
+    *len = out.len;
+    char *text = strbuf_steal(&out);
+    if (!text)
+        abort(); /* out of memory, like every other allocation here */
+    return text;
+}
+
+/* A failed report: the error to the caller. */
+static void report_failed(ReportCtx *ctx, PgJob *job)
+{
+    RpcError err = {0};
+    if (!strcmp(pgjob_sqlstate(job), "22023")) {
+        rpc_error_field(&err, "tz", "is not a known time zone");
+    } else {
+        log_write(LOG_WARN, "report", "report.query failed: %s", pgjob_error(job));
+        rpc_error_set(&err, pgjob_conn_lost(job) ? RPC_STORAGE_UNAVAILABLE : RPC_INTERNAL,
+                      "report failed: storage %s", pgjob_conn_lost(job) ? "unavailable" : "error");
+    }
+    ctx->done(ctx->done_arg, NULL, 0, &err);
+    rpc_error_clear(&err);
+}
+
+/* Callbacks and presence, into the rows the sums made (or new ones). */
+static void add_side_results(ReportCtx *ctx, PgJob *job)
+{
+    Rows *rs = &ctx->rows;
+    int nd = rs->ndims;
+    bool wb = ctx->q.interval != I_ALL;
     if (ctx->with_callbacks) {
         PGresult *cb = pgjob_result(job, S_CALLBACKS);
         for (int i = 0; i < PQntuples(cb); i++) {
-            Row *row = row_for(&rs, cb, i, wb);
+            Row *row = row_for(rs, cb, i, wb);
             row->has_callbacks = true;
             for (int k = 0; k < 7; k++)
                 row->cb[k] = col_int(cb, i, nd + 1 + k);
@@ -715,44 +836,54 @@ static void report_done(PgJob *job, void *arg)
     if (ctx->with_occupancy || ctx->with_present) {
         PGresult *pr = pgjob_result(job, ctx->with_callbacks ? S_PRESENCE : S_CALLBACKS);
         for (int i = 0; i < PQntuples(pr); i++) {
-            Row *row = row_for(&rs, pr, i, wb);
+            Row *row = row_for(rs, pr, i, wb);
             row->has_presence = true;
             row->busy_s = PQgetisnull(pr, i, nd + 1) ? 0 : atof(PQgetvalue(pr, i, nd + 1));
             row->logged_s = PQgetisnull(pr, i, nd + 2) ? 0 : atof(PQgetvalue(pr, i, nd + 2));
         }
     }
-    if (rs.n > MAX_ROWS) {
-        RpcError err = {0};
-        rpc_error_field(&err, "interval", "gives too many rows: use a longer interval or range");
-        ctx->done(ctx->done_arg, NULL, &err);
-        rpc_error_clear(&err);
+}
+
+static void report_done(PgJob *job, void *arg)
+{
+    ReportCtx *ctx = arg;
+    Rows *rs = &ctx->rows;
+    if (pgjob_error(job)) {
+        report_failed(ctx, job);
     } else {
-        if (rs.n) /* rows is NULL when there are none */
-            qsort_r(rs.rows, rs.n, sizeof(Row), cmp_rows, &rs.ndims);
-        bucket_texts(&rs, pgjob_result(job, S_LEN), q);
-        char *text = render(ctx, &rs);
-        if (*ctx->log_level >= LOG_INFO)
-            log_write(LOG_INFO, "report", "%zu rows from %s in %.1f ms (%zu bytes)", rs.n,
-                      q->rollup ? "rollup" : "calls",
-                      (double)(server_now() - ctx->started) / 1000.0, strlen(text));
-        ctx->done(ctx->done_arg, text, NULL);
-        free(text);
+        add_side_results(ctx, job);
+        if (ctx->too_many || rs->n > MAX_ROWS) {
+            RpcError err = {0};
+            rpc_error_field(&err, "interval", "gives too many rows: use a longer interval or range");
+            ctx->done(ctx->done_arg, NULL, 0, &err);
+            rpc_error_clear(&err);
+        } else {
+            rows_sort(rs);
+            bucket_starts(rs, pgjob_result(job, S_LEN), &ctx->q);
+            size_t len;
+            char *text = render(ctx, rs, &len);
+            if (*ctx->log_level >= LOG_INFO)
+                log_write(LOG_INFO, "report", "%zu rows from %s in %.1f ms (%zu bytes)", rs->n,
+                          ctx->q.rollup ? "rollup" : "calls",
+                          (double)(server_now() - ctx->started) / 1000.0, len);
+            ctx->done(ctx->done_arg, text, len, NULL);
+        }
     }
-    rows_free(&rs);
+    rows_free(rs);
     free(ctx);
 }
 
-/* The buckets' texts and lengths: every bucket start in [from, to) with
- * its local RFC 3339 text and its length in seconds (23 h or 25 h days). */
+/* The buckets' starts: every bucket start in [from, to) as its epoch,
+ * the zone's UTC offset there and the next bucket's epoch (a day is 23
+ * or 25 hours when the clocks change). kicd prints the local times. */
 static char *lengths_sql(const ReportReq *q)
 {
     if (q->interval == I_ALL)
         return strdup("SELECT $1::timestamptz, $2::timestamptz WHERE false");
     StrBuf b = STRBUF_INIT;
-    strbuf_puts(&b, "SELECT extract(epoch FROM g)::bigint::text,"
-                    " to_char(g, 'YYYY-MM-DD\"T\"HH24:MI:SS') || to_char(g, 'TZH:TZM'),"
-                    " extract(epoch FROM (g + interval '");
-    strbuf_printf(&b, "%s') - g) FROM generate_series(", steps[q->interval]);
+    strbuf_printf(&b, "SELECT date_part('epoch', g)::bigint, date_part('timezone', g)::int,"
+                      " date_part('epoch', g + interval '%s')::bigint FROM generate_series(",
+                  steps[q->interval]);
     bucket_sql(&b, q, "$1::timestamptz");
     strbuf_printf(&b, ", $2::timestamptz - interval '1 microsecond', interval '%s') g",
                   steps[q->interval]);
@@ -776,6 +907,7 @@ bool report_run(Server *s, const Session *sess, const AuditActor *who, const Rep
     ctx->with_occupancy = q->ngroup == 1 && q->group[0] == D_AGENT;
     ctx->with_present = q->ngroup == 0;
     ctx->started = server_now();
+    ctx->rows.ndims = q->ngroup;
     ctx->log_level = &s->log_level;
     char tenant[24], from[40], to[40], cutoff[40], sl[32], shortab[32];
     snprintf(tenant, sizeof(tenant), "%lld", (long long)sess->tenant_id);
@@ -794,12 +926,13 @@ bool report_run(Server *s, const Session *sess, const AuditActor *who, const Rep
     const char *tz_args[] = {q->tz};
     /* local to the job's transaction: the buckets are in the report's zone */
     pgjob_add(job, "SELECT set_config('TimeZone', $1, true)", 1, tz_args);
-    const char *len_args[] = {from, to};
-    pgjob_add(job, lens, 2, len_args);
     const char *sum_args[] = {tenant, from, to, cutoff, sl, shortab};
     pgjob_add(job, sums, q->rollup ? 4 : 6, sum_args);
     if (q->rollup)
         pgjob_binary_results(job);
+    pgjob_stream_rows(job, on_sums_rows, ctx);
+    const char *len_args[] = {from, to};
+    pgjob_add(job, lens, 2, len_args);
     if (ctx->with_callbacks) {
         char *cb = callbacks_sql(q);
         pgjob_add(job, cb, 3, sum_args);
@@ -831,13 +964,15 @@ bool report_run(Server *s, const Session *sess, const AuditActor *who, const Rep
 
 /* ---- the method ---- */
 
-static void reply_report(void *arg, const char *json, const RpcError *err)
+static void reply_report(void *arg, char *json, size_t len, const RpcError *err)
 {
     Reply *r = arg;
+    (void)len;
     if (err)
         reply_error(r, err);
     else
         reply_result_text(r, json);
+    free(json);
 }
 
 void method_report_query(Conn *c, Reply *r, json_t *params, const Method *m)

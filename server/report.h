@@ -11,9 +11,9 @@
 
 typedef struct ReportReq ReportReq;
 
-/* text: the result object as JSON (or CSV when asked), borrowed; or NULL
- * with err. */
-typedef void (*ReportDone)(void *arg, const char *json, const RpcError *err);
+/* text: the result object as JSON (or CSV when asked), len bytes, now
+ * the callee's to free; or NULL with err. */
+typedef void (*ReportDone)(void *arg, char *text, size_t len, const RpcError *err);
 
 /* Fills q (an opaque ReportReq allocated by report_req_new). */
 ReportReq *report_req_new(void);

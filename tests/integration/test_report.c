@@ -1,7 +1,7 @@
 /* report.query against a real kicd and PostgreSQL: the rollup and the
  * calls table give the same numbers; today's report equals the live
  * snapshot; 23- and 25-hour days; every grouping; callbacks and
- * occupancy; every parameter error and role. */
+ * occupancy; the rows' order; every parameter error and role. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -578,6 +578,58 @@ END_TEST
 
 /* ---- bad requests ---- */
 
+/* Rows come by interval, then by group value, also where callbacks fall
+ * in quarter hours without calls (before, between and after them), and
+ * the rollup and the calls table agree on them. */
+START_TEST(rows_by_interval_with_callbacks_between_the_calls)
+{
+    Org o = org("order");
+    Client *b = cl_session(kicd.port, o.bridge), *s = cl_session(kicd.port, o.super);
+    KicTime nine = time_add_local_days(day_start(h_today(0)), -3) + 9 * 3600 * KIC_USEC;
+    /* calls: 09:00 thuiszorg, 09:30 wijkverpleging, 10:00 thuiszorg */
+    const struct { int min; const char *queue; } calls[] = {
+        {30, "wijkverpleging"}, {0, "thuiszorg"}, {60, "thuiszorg"}};
+    for (int i = 0; i < 3; i++)
+        cl_call_ok(b, "call.offered",
+                   "{\"event_id\":\"o%d\",\"call_id\":\"c%d\",\"at\":\"%s\",\"queue\":\"%s\"}", i,
+                   i, h_at(nine, calls[i].min * 60), calls[i].queue);
+    /* callbacks: 08:45 and 09:15 (no calls there), 09:30 and 10:00
+     * thuiszorg, 11:00 (after the last call) */
+    const int cb_min[] = {60, -15, 120, 15, 30};
+    for (int i = 0; i < 5; i++)
+        cl_call_ok(b, "callback.requested",
+                   "{\"event_id\":\"r%d\",\"callback_id\":\"cb%d\",\"caller\":\"06123400%02d\","
+                   "\"queue\":\"thuiszorg\",\"at\":\"%s\"}",
+                   i, i, i, h_at(nine, cb_min[i] * 60 + 10));
+    const struct { const char *time, *queue; int offered, callbacks; } want[] = {
+        {"T08:45:00", "thuiszorg", 0, 1}, {"T09:00:00", "thuiszorg", 1, 0},
+        {"T09:15:00", "thuiszorg", 0, 1}, {"T09:30:00", "thuiszorg", 0, 1},
+        {"T09:30:00", "wijkverpleging", 1, 0}, {"T10:00:00", "thuiszorg", 1, 1},
+        {"T11:00:00", "thuiszorg", 0, 1}};
+    KicTime day = day_start(nine);
+    json_t *roll = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"15m\",\"group_by\":[\"queue\"]}",
+                          local(day), local(time_add_local_days(day, 1)));
+    ck_assert_str_eq(json_string_value(json_object_get(roll, "source")), "rollup");
+    ck_assert_uint_eq(nrows(roll), 7);
+    for (size_t r = 0; r < 7; r++) {
+        const char *start = json_string_value(cell(roll, r, "interval_start"));
+        ck_assert_msg(start && strstr(start, want[r].time), "row %zu starts %s", r, start);
+        ck_assert_str_eq(json_string_value(cell(roll, r, "queue")), want[r].queue);
+        ck_assert_int_eq(cell_int(roll, r, "offered"), want[r].offered);
+        ck_assert_int_eq(cell_int(roll, r, "callbacks_requested"), want[r].callbacks);
+    }
+    /* the calls table (bounds off the quarter hour) gives the same rows */
+    json_t *calls_t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"15m\",\"group_by\":[\"queue\"]}",
+                             local(day + KIC_USEC), local(time_add_local_days(day, 1) - KIC_USEC));
+    ck_assert_str_eq(json_string_value(json_object_get(calls_t, "source")), "calls");
+    assert_same_table(roll, calls_t, "15m by queue");
+    json_decref(roll);
+    json_decref(calls_t);
+    cl_close(b);
+    cl_close(s);
+}
+END_TEST
+
 START_TEST(every_parameter_error_and_role)
 {
     Org o = org("reperr");
@@ -645,6 +697,7 @@ int main(void)
     tcase_add_test(tc, days_have_23_and_25_hours_when_the_clocks_change);
     tcase_add_test(tc, groups_by_every_dimension);
     tcase_add_test(tc, callbacks_and_occupancy);
+    tcase_add_test(tc, rows_by_interval_with_callbacks_between_the_calls);
     tcase_add_test(tc, every_parameter_error_and_role);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
