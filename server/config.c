@@ -174,6 +174,7 @@ bool config_validate(const Config *c, char *err, size_t errlen)
         {"max_outstanding", c->max_outstanding, 1},
         {"requests_per_wakeup", c->requests_per_wakeup, 1},
         {"max_bad_lines", c->max_bad_lines, 1},
+        {"report_max_rows", c->report_max_rows, 1},
         {"batch_max", c->batch_max, 1},
         {"repeat_window_days", c->repeat_window_days, 1},
         {"cache_days", c->cache_days, 1},

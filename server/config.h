@@ -27,6 +27,7 @@
     X(limits, max_outstanding, INT, "4096", 0, "unanswered requests before we stop reading") \
     X(limits, requests_per_wakeup, INT, "256", 0, "lines handled per read before yielding") \
     X(limits, max_bad_lines, INT, "100", 0, "bad lines in a row before disconnect")       \
+    X(limits, report_max_rows, INT, "500000", 0, "most rows one report answers (memory)") \
     X(storage, batch_max, INT, "2000", 0, "most records in one group commit")             \
     X(storage, batch_wait_us, INT, "1000", 0, "longest a record waits for its batch")     \
     X(storage, journal_path, STR, "kicd.journal", 0, "journal file while PostgreSQL is down") \

@@ -36,7 +36,6 @@ static const char *const dim_names[] = {"queue", "location", "agent", "category"
                                    "channel", "direction", "team", NULL};
 enum { D_QUEUE, D_LOCATION, D_AGENT, D_CATEGORY, D_CALLER_TYPE, D_CHANNEL, D_DIRECTION, D_TEAM };
 
-#define MAX_ROWS 500000
 #define REPORT_MAX_AGENTS 1000
 
 struct ReportReq {
@@ -578,7 +577,8 @@ static bool report_by_agent(const ReportReq *q)
 typedef struct ReportCtx {
     ReportReq q;
     Rows rows;            /* filled as the sums arrive */
-    bool too_many;        /* more than MAX_ROWS: the rest was not kept */
+    size_t max_rows;      /* [limits] report_max_rows */
+    bool too_many;        /* more than max_rows: the rest was not kept */
     MetricParams mp;
     double sl_target, sl_threshold_s, short_abandon_s;
     bool with_callbacks, with_occupancy, with_present;
@@ -601,7 +601,7 @@ static void on_sums_rows(PGresult *r, void *arg)
         add_rollup_rows(&ctx->rows, r, wb);
     else
         add_calls_rows(&ctx->rows, r, wb);
-    ctx->too_many = ctx->rows.n > MAX_ROWS;
+    ctx->too_many = ctx->rows.n > ctx->max_rows;
 }
 
 /* Statement positions in the job: the sums right after the time zone,
@@ -852,7 +852,7 @@ static void report_done(PgJob *job, void *arg)
         report_failed(ctx, job);
     } else {
         add_side_results(ctx, job);
-        if (ctx->too_many || rs->n > MAX_ROWS) {
+        if (ctx->too_many || rs->n > ctx->max_rows) {
             RpcError err = {0};
             rpc_error_field(&err, "interval", "gives too many rows: use a longer interval or range");
             ctx->done(ctx->done_arg, NULL, 0, &err);
@@ -908,6 +908,7 @@ bool report_run(Server *s, const Session *sess, const AuditActor *who, const Rep
     ctx->with_present = q->ngroup == 0;
     ctx->started = server_now();
     ctx->rows.ndims = q->ngroup;
+    ctx->max_rows = (size_t)s->cfg.report_max_rows;
     ctx->log_level = &s->log_level;
     char tenant[24], from[40], to[40], cutoff[40], sl[32], shortab[32];
     snprintf(tenant, sizeof(tenant), "%lld", (long long)sess->tenant_id);

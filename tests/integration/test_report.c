@@ -1,7 +1,7 @@
 /* report.query against a real kicd and PostgreSQL: the rollup and the
  * calls table give the same numbers; today's report equals the live
  * snapshot; 23- and 25-hour days; every grouping; callbacks and
- * occupancy; the rows' order; every parameter error and role. */
+ * occupancy; the rows' order; the row limit; every parameter error and role. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -630,6 +630,42 @@ START_TEST(rows_by_interval_with_callbacks_between_the_calls)
 }
 END_TEST
 
+/* A kicd whose reports stop at 2 rows ([limits] report_max_rows): a
+ * third row is refused with the field to change, both from the rollup
+ * (streamed) and from the calls table, and the connection goes on. */
+START_TEST(a_report_over_the_row_limit_is_refused)
+{
+    Kicd small;
+    kicd_init(&small, "report_limit", "[limits]\nreport_max_rows = 2\n");
+    kicd_start(&small);
+    Org o = org_of(&small, "limit");
+    Client *b = cl_session(small.port, o.bridge), *s = cl_session(small.port, o.super);
+    KicTime day = time_add_local_days(day_start(h_today(0)), -2), nine = day + 9 * 3600 * KIC_USEC;
+    for (int i = 0; i < 3; i++)
+        cl_call_ok(b, "call.offered", "{\"event_id\":\"o%d\",\"call_id\":\"c%d\",\"at\":\"%s\",\"queue\":\"thuiszorg\"}",
+                   i, i, h_at(nine, i * 3600));
+    const char *range[][2] = {{local(day), local(time_add_local_days(day, 1))},
+                              {local(day + KIC_USEC), local(time_add_local_days(day, 1) - KIC_USEC)}};
+    for (int k = 0; k < 2; k++) {
+        json_t *r = cl_call(s, "report.query", "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"1h\"}",
+                            range[k][0], range[k][1]);
+        ck_assert_int_eq(rpc_code(r), -32602);
+        json_t *data = json_object_get(json_object_get(r, "error"), "data");
+        ck_assert_str_eq(json_string_value(json_object_get(data, "field")), "interval");
+        json_decref(r);
+        /* two rows fit */
+        json_t *t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"1d\",\"group_by\":[\"queue\"]}",
+                           range[k][0], range[k][1]);
+        ck_assert_uint_eq(nrows(t), 1);
+        ck_assert_int_eq(cell_int(t, 0, "offered"), 3);
+        json_decref(t);
+    }
+    cl_close(b);
+    cl_close(s);
+    ck_assert(kicd_stop(&small));
+}
+END_TEST
+
 START_TEST(every_parameter_error_and_role)
 {
     Org o = org("reperr");
@@ -698,6 +734,7 @@ int main(void)
     tcase_add_test(tc, groups_by_every_dimension);
     tcase_add_test(tc, callbacks_and_occupancy);
     tcase_add_test(tc, rows_by_interval_with_callbacks_between_the_calls);
+    tcase_add_test(tc, a_report_over_the_row_limit_is_refused);
     tcase_add_test(tc, every_parameter_error_and_role);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
