@@ -25,6 +25,7 @@
 #include "params.h"
 #include "pg.h"
 #include "report.h"
+#include "report_rows.h"
 #include "tenants.h"
 
 static const char *const intervals[] = {"15m", "30m", "1h", "1d", "1w", "1mo", "all", NULL};
@@ -275,233 +276,6 @@ static char *presence_sql(const ReportReq *q, bool by_agent)
 
 /* ---- rows ---- */
 
-#define NO_BUCKET INT64_MIN /* interval "all" */
-
-typedef struct Row {
-    int64_t bucket;        /* the bucket's epoch, NO_BUCKET for "all" */
-    const char *dims[8];   /* interned group values, NULL for SQL NULL */
-    bool has_start;        /* bucket_offset_s known (from S_LEN) */
-    int bucket_offset_s;   /* the zone's UTC offset at the bucket's start */
-    double bucket_len_s;
-    MetricSums sums;
-    int64_t fcr_closed, fcr_ok;
-    bool has_callbacks;
-    int64_t cb[7];
-    double cb_mean_s;
-    bool has_presence;
-    double busy_s, logged_s;
-} Row;
-
-/* Rows by (bucket, group values): an open-addressing table of indexes;
- * group values are interned, so equal values are equal pointers. */
-typedef struct Rows {
-    Row *rows;
-    size_t n, cap;
-    size_t *slots; /* index + 1, 0 = empty; NULL until needed (row_get) */
-    size_t nslots;
-    size_t nindexed; /* rows[0, nindexed) are in slots */
-    size_t run;      /* before the table: first row of the last bucket */
-    StrMap interned;
-    int ndims;
-    Row **order;   /* rows_sort: the output order */
-} Rows;
-
-static const char *intern(Rows *rs, const char *v)
-{
-    if (!v)
-        return NULL;
-    char *s = strmap_get(&rs->interned, v);
-    if (s)
-        return s;
-    s = strdup(v);
-    if (!s)
-        abort();
-    strmap_put(&rs->interned, s, s);
-    return s;
-}
-
-/* splitmix64's finaliser over the bucket and the interned pointers: the
- * table is indexed by the low bits, and buckets (multiples of 900) and
- * pointers (16-byte aligned) differ mostly in their high ones. */
-static uint64_t row_hash(int64_t bucket, const char *const *dims, int nd)
-{
-    uint64_t h = (uint64_t)bucket;
-    for (int k = 0; k < nd; k++)
-        h = (h ^ (uint64_t)(uintptr_t)dims[k]) * 0x9E3779B97F4A7C15ULL;
-    h ^= h >> 30;
-    h *= 0xBF58476D1CE4E5B9ULL;
-    h ^= h >> 27;
-    h *= 0x94D049BB133111EBULL;
-    return h ^ (h >> 31);
-}
-
-/* Puts every row in the table, sized for at least `want` rows. */
-static void rows_index(Rows *rs, size_t want)
-{
-    size_t n = rs->nslots ? rs->nslots : 1024;
-    while (want * 2 > n)
-        n *= 2;
-    if (n != rs->nslots) {
-        free(rs->slots);
-        rs->slots = NULL;
-        rs->nslots = n;
-        rs->nindexed = 0;
-    }
-    if (!rs->slots) {
-        rs->slots = calloc(n, sizeof(size_t));
-        if (!rs->slots)
-            abort();
-    }
-    for (size_t i = rs->nindexed; i < rs->n; i++) {
-        size_t at = row_hash(rs->rows[i].bucket, rs->rows[i].dims, rs->ndims) & (n - 1);
-        while (rs->slots[at])
-            at = (at + 1) & (n - 1);
-        rs->slots[at] = i + 1;
-    }
-    rs->nindexed = rs->n;
-}
-
-static Row *row_append(Rows *rs, const char *const *dims, int64_t bucket)
-{
-    if (rs->n == rs->cap) {
-        rs->cap = rs->cap ? rs->cap * 2 : 1024;
-        rs->rows = realloc(rs->rows, rs->cap * sizeof(Row));
-        if (!rs->rows)
-            abort();
-    }
-    Row *row = &rs->rows[rs->n++];
-    memset(row, 0, sizeof(*row));
-    row->bucket = bucket;
-    memcpy(row->dims, dims, (size_t)rs->ndims * sizeof(char *));
-    return row;
-}
-
-/* Rows of one bucket scanned before the table is built (see row_get). */
-#define RUN_SCAN_MAX 32
-
-/* The row for these group values (raw; NULL: SQL NULL) and bucket, made
- * when new. The sums come by bucket, so until something arrives out of
- * that order the rows need no table: a row is new unless it is in the
- * last bucket's run. The table is built once, when first needed (the
- * callbacks and presence after the sums, or a long run). */
-static Row *row_get(Rows *rs, const char *const *raw, int64_t bucket)
-{
-    const char *dims[8];
-    size_t dims_size = (size_t)rs->ndims * sizeof(char *);
-    for (int k = 0; k < rs->ndims; k++)
-        dims[k] = intern(rs, raw[k]);
-    if (!rs->slots) {
-        if (rs->n == 0 || bucket > rs->rows[rs->n - 1].bucket) {
-            rs->run = rs->n;
-            return row_append(rs, dims, bucket);
-        }
-        if (bucket == rs->rows[rs->n - 1].bucket && rs->n - rs->run < RUN_SCAN_MAX) {
-            for (size_t i = rs->run; i < rs->n; i++)
-                if (memcmp(rs->rows[i].dims, dims, dims_size) == 0)
-                    return &rs->rows[i];
-            return row_append(rs, dims, bucket);
-        }
-    }
-    rows_index(rs, rs->n + 1);
-    size_t at = row_hash(bucket, dims, rs->ndims) & (rs->nslots - 1);
-    while (rs->slots[at]) {
-        Row *r = &rs->rows[rs->slots[at] - 1];
-        if (r->bucket == bucket && memcmp(r->dims, dims, dims_size) == 0)
-            return r;
-        at = (at + 1) & (rs->nslots - 1);
-    }
-    Row *row = row_append(rs, dims, bucket);
-    rs->slots[at] = rs->n;
-    rs->nindexed = rs->n;
-    return row;
-}
-
-/* The row of text result row i: dims in columns 0..ndims-1, then the
- * bucket's epoch. */
-static Row *row_for(Rows *rs, PGresult *r, int i, bool with_bucket)
-{
-    const char *vals[8];
-    int nd = rs->ndims;
-    for (int k = 0; k < nd; k++)
-        vals[k] = PQgetisnull(r, i, k) ? NULL : PQgetvalue(r, i, k);
-    int64_t bucket = with_bucket && !PQgetisnull(r, i, nd) ? strtoll(PQgetvalue(r, i, nd), NULL, 10)
-                                                           : NO_BUCKET;
-    return row_get(rs, vals, bucket);
-}
-
-static void rows_free(Rows *rs)
-{
-    size_t pos = 0;
-    void *v;
-    while (strmap_next(&rs->interned, &pos, NULL, &v))
-        free(v);
-    strmap_free(&rs->interned);
-    free(rs->slots);
-    free(rs->rows);
-    free(rs->order);
-}
-
-/* By interval, then by the group values (NULL first); arg: ndims. */
-static int cmp_rows(const void *a, const void *b, void *arg)
-{
-    const Row *x = *(const Row *const *)a, *y = *(const Row *const *)b;
-    int ndims = *(const int *)arg;
-    if (x->bucket != y->bucket)
-        return x->bucket < y->bucket ? -1 : 1;
-    for (int k = 0; k < ndims; k++) {
-        if (x->dims[k] == y->dims[k])
-            continue;
-        if (!x->dims[k] || !y->dims[k])
-            return x->dims[k] ? 1 : -1;
-        int c = strcmp(x->dims[k], y->dims[k]);
-        if (c)
-            return c;
-    }
-    return 0;
-}
-
-/* Sorts order[from, to) by cmp_rows. */
-static void sort_span(Row **order, size_t from, size_t to, int *ndims)
-{
-    if (to - from > 1)
-        qsort_r(order + from, to - from, sizeof(Row *), cmp_rows, ndims);
-}
-
-/* rs->order: the rows by interval, then by group values (pointers are
- * sorted: a row is a few hundred bytes). The sums arrive by interval, so
- * the rows they made come first, in interval order: only each interval's
- * own rows need sorting. Rows after that prefix (callbacks or presence
- * in an interval without calls) are sorted apart and merged in. */
-static void rows_sort(Rows *rs)
-{
-    size_t n = rs->n, head = 1;
-    Row **order = malloc((n ? n : 1) * sizeof(Row *));
-    if (!order)
-        abort();
-    for (size_t i = 0; i < n; i++)
-        order[i] = &rs->rows[i];
-    while (head < n && order[head - 1]->bucket <= order[head]->bucket)
-        head++;
-    head = head < n ? head : n;
-    for (size_t run = 0, i = 1; i <= head; i++)
-        if (i == head || order[i]->bucket != order[run]->bucket) {
-            sort_span(order, run, i, &rs->ndims);
-            run = i;
-        }
-    sort_span(order, head, n, &rs->ndims);
-    rs->order = order;
-    if (head == n)
-        return;
-    rs->order = malloc(n * sizeof(Row *));
-    if (!rs->order)
-        abort();
-    for (size_t a = 0, b = head, k = 0; k < n; k++)
-        rs->order[k] = b == n || (a < head && cmp_rows(&order[a], &order[b], &rs->ndims) <= 0)
-                           ? order[a++]
-                           : order[b++];
-    free(order);
-}
-
 static int64_t col_int(PGresult *r, int i, int c)
 {
     return PQgetisnull(r, i, c) ? 0 : strtoll(PQgetvalue(r, i, c), NULL, 10);
@@ -526,42 +300,14 @@ static size_t metric_sum_count(void)
     return n;
 }
 
-/* The rollup's binary rows, added up per group and bucket. */
-static void add_rollup_rows(Rows *rs, PGresult *r, bool with_bucket)
+/* Group values of result row i (columns 0..nd-1) and, after them, its
+ * bucket's epoch (text results). */
+static int64_t row_key(PGresult *r, int i, int nd, bool with_bucket, const char **vals)
 {
-    int nd = rs->ndims;
-    size_t nsums = metric_sum_count();
-    for (int i = 0; i < PQntuples(r); i++) {
-        const char *vals[8];
-        for (int k = 0; k < nd; k++)
-            vals[k] = PQgetisnull(r, i, k) ? NULL : PQgetvalue(r, i, k); /* text: its bytes */
-        int64_t bucket = with_bucket && !PQgetisnull(r, i, nd) ? bin_int8(r, i, nd) : NO_BUCKET;
-        Row *row = row_get(rs, vals, bucket);
-        MetricSums add;
-        int c = nd + 1;
-        for (size_t s = 0; s < nsums; s++)
-            metrics_sum_set(&add, s, bin_int8(r, i, c++));
-        metrics_add_sums(&row->sums, &add, 1);
-        if (*PQgetvalue(r, i, c)) { /* the block's windows have closed */
-            row->fcr_closed += add.identified;
-            row->fcr_ok += add.fcr_provisional;
-        }
-    }
-}
-
-/* The calls table's rows: one per group and bucket, sums in text. */
-static void add_calls_rows(Rows *rs, PGresult *r, bool with_bucket)
-{
-    int nd = rs->ndims;
-    size_t nsums = metric_sum_count();
-    for (int i = 0; i < PQntuples(r); i++) {
-        Row *row = row_for(rs, r, i, with_bucket);
-        int c = nd + 1;
-        for (size_t s = 0; s < nsums; s++)
-            metrics_sum_set(&row->sums, s, col_int(r, i, c++));
-        row->fcr_closed = col_int(r, i, c++);
-        row->fcr_ok = col_int(r, i, c++);
-    }
+    for (int k = 0; k < nd; k++)
+        vals[k] = PQgetisnull(r, i, k) ? NULL : PQgetvalue(r, i, k);
+    return with_bucket && !PQgetisnull(r, i, nd) ? strtoll(PQgetvalue(r, i, nd), NULL, 10)
+                                                 : NO_BUCKET;
 }
 
 static bool report_by_agent(const ReportReq *q)
@@ -574,12 +320,37 @@ static bool report_by_agent(const ReportReq *q)
 
 /* ---- the job ---- */
 
+/* A bucket's start: its epoch, the zone's UTC offset there and its
+ * length (a day is 23 or 25 hours when the clocks change). */
+typedef struct BucketStart {
+    int64_t epoch;
+    int offset_s;
+    double len_s;
+} BucketStart;
+
+/* The report as it is made. Statements before the sums give the bucket
+ * starts, callbacks and presence; then the sums stream in by interval,
+ * and each interval is written out (merged with the callbacks and
+ * presence of its rows) as soon as the next one begins: kicd writes the
+ * answer while PostgreSQL is still sending, and holds one interval's
+ * rows, not a year's. */
 typedef struct ReportCtx {
     ReportReq q;
-    Rows rows;            /* filled as the sums arrive */
-    size_t max_rows;      /* [limits] report_max_rows */
-    bool too_many;        /* more than max_rows: the rest was not kept */
-    MetricParams mp;
+    PgJob *job;
+    int s_len, s_callbacks, s_presence, s_sums; /* statement positions, -1: none */
+    StrMap values;          /* interned group values */
+    RowTable interval;      /* the sums of the interval arriving */
+    RowTable side;          /* callbacks and presence, every interval */
+    Row **side_order;       /* side's rows in answer order */
+    size_t side_next;       /* the first not yet written */
+    BucketStart *starts;
+    size_t nstarts, next_start;
+    bool begun;             /* side results read, answer begun */
+    bool too_many;          /* more than max_rows: stopped */
+    bool out_of_order;      /* the sums did not come by interval: stopped */
+    size_t nrows, max_rows; /* rows written; [limits] report_max_rows */
+    StrBuf out;
+    JsonW w;
     double sl_target, sl_threshold_s, short_abandon_s;
     bool with_callbacks, with_occupancy, with_present;
     bool csv;
@@ -589,60 +360,17 @@ typedef struct ReportCtx {
     const LogLevel *log_level;
 } ReportCtx;
 
-/* The sums' rows as PostgreSQL sends them (streamed): kicd adds them up
- * while PostgreSQL is still reading and sending. */
-static void on_sums_rows(PGresult *r, void *arg)
+/* The start of a bucket; buckets are asked for in ascending order. */
+static const BucketStart *start_of(ReportCtx *ctx, int64_t bucket)
 {
-    ReportCtx *ctx = arg;
-    if (ctx->too_many)
-        return;
-    bool wb = ctx->q.interval != I_ALL;
-    if (ctx->q.rollup)
-        add_rollup_rows(&ctx->rows, r, wb);
-    else
-        add_calls_rows(&ctx->rows, r, wb);
-    ctx->too_many = ctx->rows.n > ctx->max_rows;
+    while (ctx->next_start < ctx->nstarts && ctx->starts[ctx->next_start].epoch < bucket)
+        ctx->next_start++;
+    if (ctx->next_start < ctx->nstarts && ctx->starts[ctx->next_start].epoch == bucket)
+        return &ctx->starts[ctx->next_start];
+    return NULL;
 }
 
-/* Statement positions in the job: the sums right after the time zone,
- * so PostgreSQL starts on them at once. */
-enum { S_TZ, S_CALLS, S_LEN, S_CALLBACKS, S_PRESENCE };
-
-static int cmp_epoch(const void *key, const void *elem)
-{
-    int64_t a = *(const int64_t *)key, b = *(const int64_t *)elem;
-    return (a > b) - (a < b);
-}
-
-/* Each row's bucket offset and length, from S_LEN: every bucket start in
- * [from, to), ascending, with the zone's UTC offset there and its length
- * in seconds (a day is 23 or 25 hours when the clocks change). */
-static void bucket_starts(Rows *rs, PGresult *len, const ReportReq *q)
-{
-    int n = len ? PQntuples(len) : 0;
-    int64_t *epochs = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
-    if (!epochs)
-        abort();
-    for (int i = 0; i < n; i++)
-        epochs[i] = strtoll(PQgetvalue(len, i, 0), NULL, 10);
-    for (size_t k = 0; k < rs->n; k++) {
-        Row *row = &rs->rows[k];
-        if (q->interval == I_ALL) {
-            row->bucket_len_s = (double)(q->to - q->from) / 1e6;
-            continue;
-        }
-        int64_t *hit = bsearch(&row->bucket, epochs, (size_t)n, sizeof(int64_t), cmp_epoch);
-        if (hit) {
-            int i = (int)(hit - epochs);
-            row->has_start = true;
-            row->bucket_offset_s = atoi(PQgetvalue(len, i, 1));
-            row->bucket_len_s = (double)(strtoll(PQgetvalue(len, i, 2), NULL, 10) - *hit);
-        }
-    }
-    free(epochs);
-}
-
-static void write_metrics(JsonW *w, const Row *row, const ReportCtx *ctx)
+static void write_metrics(JsonW *w, const Row *row, double bucket_len_s, const ReportCtx *ctx)
 {
     MetricRates r;
     metrics_compute(&row->sums, &r);
@@ -651,8 +379,8 @@ static void write_metrics(JsonW *w, const Row *row, const ReportCtx *ctx)
     double aht = metrics_defined(r.aht_s) ? r.aht_s
                  : (metrics_defined(r.talk_avg_s) ? r.talk_avg_s + r.hold_avg_s : NAN);
     double needed = NAN;
-    if (row->bucket_len_s > 0 && metrics_defined(aht)) {
-        double traffic = erlang_traffic((double)s->offered, row->bucket_len_s, aht);
+    if (bucket_len_s > 0 && metrics_defined(aht)) {
+        double traffic = erlang_traffic((double)s->offered, bucket_len_s, aht);
         needed = erlang_agents_needed(traffic, aht, ctx->sl_threshold_s, ctx->sl_target,
                                       REPORT_MAX_AGENTS);
     } else if (s->offered == 0) {
@@ -686,18 +414,14 @@ static void write_metrics(JsonW *w, const Row *row, const ReportCtx *ctx)
     jw_int(w, row->fcr_closed);
     jw_int(w, row->fcr_ok);
     if (ctx->with_callbacks) {
-        for (int i = 0; i < 7; i++) {
-            if (row->has_callbacks)
-                jw_int(w, row->cb[i]);
-            else
-                jw_int(w, 0);
-        }
+        for (int i = 0; i < 7; i++)
+            jw_int(w, row->has_callbacks ? row->cb[i] : 0);
         jw_fixed(w, row->has_callbacks ? row->cb_mean_s : NAN, 3);
     }
     if (ctx->with_occupancy)
         jw_fixed(w, row->has_presence && row->logged_s > 0 ? row->busy_s / row->logged_s : NAN, 6);
     if (ctx->with_present)
-        jw_fixed(w, row->bucket_len_s > 0 ? row->logged_s / row->bucket_len_s : NAN, 6);
+        jw_fixed(w, bucket_len_s > 0 ? row->logged_s / bucket_len_s : NAN, 6);
 }
 
 static const char *const metric_columns[] = {
@@ -737,69 +461,247 @@ static void write_columns(JsonW *w, const ReportCtx *ctx)
     jw_end_array(w);
 }
 
-static void write_rows(JsonW *w, const ReportCtx *ctx, const Rows *rs)
+/* One row of the answer; rows come in answer order. */
+static void write_row(ReportCtx *ctx, const Row *row)
 {
-    for (size_t i = 0; i < rs->n; i++) {
-        const Row *row = rs->order[i];
-        jw_begin_array(w);
-        for (int k = 0; k < rs->ndims; k++)
-            jw_string(w, row->dims[k]);
-        if (ctx->q.interval != I_ALL) {
-            char start[32];
-            time_format_at_offset(row->bucket, row->bucket_offset_s, start, sizeof(start));
-            jw_string(w, row->has_start ? start : NULL);
+    if (++ctx->nrows > ctx->max_rows) {
+        ctx->too_many = true;
+        return;
+    }
+    JsonW *w = &ctx->w;
+    double len_s = 0;
+    jw_begin_array(w);
+    for (int k = 0; k < ctx->q.ngroup; k++)
+        jw_string(w, row->dims[k]);
+    if (ctx->q.interval == I_ALL) {
+        len_s = (double)(ctx->q.to - ctx->q.from) / 1e6;
+    } else {
+        const BucketStart *bs = start_of(ctx, row->bucket);
+        char start[32];
+        if (bs) {
+            time_format_at_offset(row->bucket, bs->offset_s, start, sizeof(start));
+            len_s = bs->len_s;
         }
-        write_metrics(w, row, ctx);
-        jw_end_array(w);
+        jw_string(w, bs ? start : NULL);
+    }
+    write_metrics(w, row, len_s, ctx);
+    jw_end_array(w);
+}
+
+/* Callbacks and presence of intervals before `bucket` that no sums took. */
+static void write_side_before(ReportCtx *ctx, int64_t bucket, bool all)
+{
+    while (!ctx->too_many && ctx->side_next < ctx->side.n &&
+           (all || ctx->side_order[ctx->side_next]->bucket < bucket))
+        write_row(ctx, ctx->side_order[ctx->side_next++]);
+}
+
+/* The interval's rows, sorted and merged with its callbacks and
+ * presence, into the answer; then the table is empty for the next. */
+static void flush_interval(ReportCtx *ctx)
+{
+    RowTable *t = &ctx->interval;
+    if (t->n == 0)
+        return;
+    int64_t bucket = t->rows[0].bucket;
+    Row **rows = row_table_sorted(t);
+    write_side_before(ctx, bucket, false);
+    for (size_t i = 0; i < t->n && !ctx->too_many; i++) {
+        while (!ctx->too_many && ctx->side_next < ctx->side.n) {
+            const Row *side = ctx->side_order[ctx->side_next];
+            int c = row_cmp(side, rows[i], ctx->q.ngroup);
+            if (c > 0)
+                break;
+            ctx->side_next++;
+            if (c == 0) {
+                row_take_side(rows[i], side);
+                break;
+            }
+            write_row(ctx, side);
+        }
+        write_row(ctx, rows[i]);
+    }
+    row_table_clear(t);
+}
+
+/* The row of the arriving interval with these group values; the first
+ * row of a later interval writes out the one before. NULL: stop (rows
+ * out of interval order, or too many). */
+static Row *sums_row(ReportCtx *ctx, const char *const *vals, int64_t bucket)
+{
+    RowTable *t = &ctx->interval;
+    if (t->n > 0 && bucket != t->rows[0].bucket) {
+        if (bucket < t->rows[0].bucket) {
+            ctx->out_of_order = true;
+            return NULL;
+        }
+        flush_interval(ctx);
+    }
+    Row *row = row_table_get(t, vals, bucket);
+    if (t->n > ctx->max_rows) {
+        ctx->too_many = true;
+        return NULL;
+    }
+    return row;
+}
+
+/* The rollup's binary rows, added up per group and bucket. */
+static void add_rollup_rows(ReportCtx *ctx, PGresult *r, bool with_bucket)
+{
+    int nd = ctx->q.ngroup;
+    size_t nsums = metric_sum_count();
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *vals[ROW_MAX_DIMS];
+        for (int k = 0; k < nd; k++)
+            vals[k] = PQgetisnull(r, i, k) ? NULL : PQgetvalue(r, i, k); /* text: its bytes */
+        int64_t bucket = with_bucket && !PQgetisnull(r, i, nd) ? bin_int8(r, i, nd) : NO_BUCKET;
+        Row *row = sums_row(ctx, vals, bucket);
+        if (!row)
+            return;
+        MetricSums add;
+        int c = nd + 1;
+        for (size_t s = 0; s < nsums; s++)
+            metrics_sum_set(&add, s, bin_int8(r, i, c++));
+        metrics_add_sums(&row->sums, &add, 1);
+        if (*PQgetvalue(r, i, c)) { /* the block's windows have closed */
+            row->fcr_closed += add.identified;
+            row->fcr_ok += add.fcr_provisional;
+        }
     }
 }
 
-/* Bytes a row takes, about: the answer's buffer is taken at once. */
+/* The calls table's rows: one per group and bucket, sums in text. */
+static void add_calls_rows(ReportCtx *ctx, PGresult *r, bool with_bucket)
+{
+    int nd = ctx->q.ngroup;
+    size_t nsums = metric_sum_count();
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *vals[ROW_MAX_DIMS];
+        Row *row = sums_row(ctx, vals, row_key(r, i, nd, with_bucket, vals));
+        if (!row)
+            return;
+        int c = nd + 1;
+        for (size_t s = 0; s < nsums; s++)
+            metrics_sum_set(&row->sums, s, col_int(r, i, c++));
+        row->fcr_closed = col_int(r, i, c++);
+        row->fcr_ok = col_int(r, i, c++);
+    }
+}
+
+/* Every bucket start in [from, to), ascending (S_LEN: epoch, offset,
+ * the next bucket's epoch). */
+static void read_starts(ReportCtx *ctx, PGresult *len)
+{
+    int n = len ? PQntuples(len) : 0;
+    ctx->starts = malloc((size_t)(n ? n : 1) * sizeof(BucketStart));
+    if (!ctx->starts)
+        abort();
+    for (int i = 0; i < n; i++) {
+        BucketStart *bs = &ctx->starts[i];
+        bs->epoch = strtoll(PQgetvalue(len, i, 0), NULL, 10);
+        bs->offset_s = atoi(PQgetvalue(len, i, 1));
+        bs->len_s = (double)(strtoll(PQgetvalue(len, i, 2), NULL, 10) - bs->epoch);
+    }
+    ctx->nstarts = (size_t)n;
+}
+
+/* Callbacks and presence, by interval and group values. */
+static void read_side(ReportCtx *ctx)
+{
+    RowTable *t = &ctx->side;
+    int nd = ctx->q.ngroup;
+    bool wb = ctx->q.interval != I_ALL;
+    const char *vals[ROW_MAX_DIMS];
+    PGresult *cb = ctx->s_callbacks >= 0 ? pgjob_result(ctx->job, ctx->s_callbacks) : NULL;
+    for (int i = 0; cb && i < PQntuples(cb); i++) {
+        Row *row = row_table_get(t, vals, row_key(cb, i, nd, wb, vals));
+        row->has_callbacks = true;
+        for (int k = 0; k < 7; k++)
+            row->cb[k] = col_int(cb, i, nd + 1 + k);
+        row->cb_mean_s = PQgetisnull(cb, i, nd + 8) ? NAN : atof(PQgetvalue(cb, i, nd + 8));
+    }
+    PGresult *pr = ctx->s_presence >= 0 ? pgjob_result(ctx->job, ctx->s_presence) : NULL;
+    for (int i = 0; pr && i < PQntuples(pr); i++) {
+        Row *row = row_table_get(t, vals, row_key(pr, i, nd, wb, vals));
+        row->has_presence = true;
+        row->busy_s = PQgetisnull(pr, i, nd + 1) ? 0 : atof(PQgetvalue(pr, i, nd + 1));
+        row->logged_s = PQgetisnull(pr, i, nd + 2) ? 0 : atof(PQgetvalue(pr, i, nd + 2));
+    }
+    ctx->side_order = row_table_sorted(t);
+}
+
+/* Bytes a row takes, about: the answer's buffer is taken for the first
+ * intervals at once. */
 #define ROW_TEXT_GUESS 256
 
-/* The answer: JSON, or CSV (RFC 4180, null empty: the header line, then
- * the rows). Its length in *len. */
-static char *render(const ReportCtx *ctx, const Rows *rs, size_t *len)
+/* Once the statements before the sums are in: the starts, the side rows
+ * and the answer's head (JSON, or CSV: RFC 4180, null empty, the header
+ * line then the rows). */
+static void report_begin(ReportCtx *ctx)
 {
-    const ReportReq *q = &ctx->q;
-    StrBuf out = STRBUF_INIT;
-    strbuf_reserve(&out, rs->n * ROW_TEXT_GUESS + 4096);
-    JsonW w;
+    ctx->begun = true;
+    read_starts(ctx, pgjob_result(ctx->job, ctx->s_len));
+    read_side(ctx);
+    strbuf_reserve(&ctx->out, (ctx->side.n + 1024) * ROW_TEXT_GUESS);
     if (ctx->csv) {
-        jw_init_csv(&w, &out);
-        write_columns(&w, ctx);
-        write_rows(&w, ctx, rs);
+        jw_init_csv(&ctx->w, &ctx->out);
+        write_columns(&ctx->w, ctx);
     } else {
-        jw_init(&w, &out);
-        jw_begin_object(&w);
-        jw_key(&w, "columns");
-        write_columns(&w, ctx);
-        jw_key(&w, "rows");
-        jw_begin_array(&w);
-        write_rows(&w, ctx, rs);
-        jw_end_array(&w);
-        jw_key(&w, "interval");
-        jw_string(&w, intervals[q->interval]);
-        jw_key(&w, "tz");
-        jw_string(&w, q->tz);
-        jw_key(&w, "source");
-        jw_string(&w, q->rollup ? "rollup" : "calls");
-        jw_key(&w, "targets");
-        jw_begin_object(&w);
-        jw_key(&w, "service_level");
-        jw_fixed(&w, ctx->sl_target, 6);
-        jw_key(&w, "service_level_threshold_s");
-        jw_fixed(&w, ctx->sl_threshold_s, 0);
-        jw_key(&w, "short_abandon_s");
-        jw_fixed(&w, ctx->short_abandon_s, 0);
-        jw_end_object(&w);
-        jw_end_object(&w);
+        jw_init(&ctx->w, &ctx->out);
+        jw_begin_object(&ctx->w);
+        jw_key(&ctx->w, "columns");
+        write_columns(&ctx->w, ctx);
+        jw_key(&ctx->w, "rows");
+        jw_begin_array(&ctx->w);
     }
-    *len = out.len;
-    char *text = strbuf_steal(&out);
-    if (!text)
-        abort(); /* out of memory, like every other allocation here */
-    return text;
+}
+
+/* The last interval, the side rows after it, and the answer's tail. */
+static void report_end(ReportCtx *ctx)
+{
+    flush_interval(ctx);
+    write_side_before(ctx, 0, true);
+    if (ctx->csv)
+        return;
+    JsonW *w = &ctx->w;
+    jw_end_array(w);
+    jw_key(w, "interval");
+    jw_string(w, intervals[ctx->q.interval]);
+    jw_key(w, "tz");
+    jw_string(w, ctx->q.tz);
+    jw_key(w, "source");
+    jw_string(w, ctx->q.rollup ? "rollup" : "calls");
+    jw_key(w, "targets");
+    jw_begin_object(w);
+    jw_key(w, "service_level");
+    jw_fixed(w, ctx->sl_target, 6);
+    jw_key(w, "service_level_threshold_s");
+    jw_fixed(w, ctx->sl_threshold_s, 0);
+    jw_key(w, "short_abandon_s");
+    jw_fixed(w, ctx->short_abandon_s, 0);
+    jw_end_object(w);
+    jw_end_object(w);
+}
+
+/* The sums' rows as PostgreSQL sends them (streamed). */
+static void on_sums_rows(PGresult *r, void *arg)
+{
+    ReportCtx *ctx = arg;
+    if (!ctx->begun)
+        report_begin(ctx);
+    if (ctx->too_many || ctx->out_of_order)
+        return;
+    bool wb = ctx->q.interval != I_ALL;
+    if (ctx->q.rollup)
+        add_rollup_rows(ctx, r, wb);
+    else
+        add_calls_rows(ctx, r, wb);
+}
+
+static void report_reply_error(ReportCtx *ctx, RpcError *err)
+{
+    ctx->done(ctx->done_arg, NULL, 0, err);
+    rpc_error_clear(err);
 }
 
 /* A failed report: the error to the caller. */
@@ -813,64 +715,51 @@ static void report_failed(ReportCtx *ctx, PgJob *job)
         rpc_error_set(&err, pgjob_conn_lost(job) ? RPC_STORAGE_UNAVAILABLE : RPC_INTERNAL,
                       "report failed: storage %s", pgjob_conn_lost(job) ? "unavailable" : "error");
     }
-    ctx->done(ctx->done_arg, NULL, 0, &err);
-    rpc_error_clear(&err);
+    report_reply_error(ctx, &err);
 }
 
-/* Callbacks and presence, into the rows the sums made (or new ones). */
-static void add_side_results(ReportCtx *ctx, PgJob *job)
+static void report_ctx_free(ReportCtx *ctx)
 {
-    Rows *rs = &ctx->rows;
-    int nd = rs->ndims;
-    bool wb = ctx->q.interval != I_ALL;
-    if (ctx->with_callbacks) {
-        PGresult *cb = pgjob_result(job, S_CALLBACKS);
-        for (int i = 0; i < PQntuples(cb); i++) {
-            Row *row = row_for(rs, cb, i, wb);
-            row->has_callbacks = true;
-            for (int k = 0; k < 7; k++)
-                row->cb[k] = col_int(cb, i, nd + 1 + k);
-            row->cb_mean_s = PQgetisnull(cb, i, nd + 8) ? NAN : atof(PQgetvalue(cb, i, nd + 8));
-        }
-    }
-    if (ctx->with_occupancy || ctx->with_present) {
-        PGresult *pr = pgjob_result(job, ctx->with_callbacks ? S_PRESENCE : S_CALLBACKS);
-        for (int i = 0; i < PQntuples(pr); i++) {
-            Row *row = row_for(rs, pr, i, wb);
-            row->has_presence = true;
-            row->busy_s = PQgetisnull(pr, i, nd + 1) ? 0 : atof(PQgetvalue(pr, i, nd + 1));
-            row->logged_s = PQgetisnull(pr, i, nd + 2) ? 0 : atof(PQgetvalue(pr, i, nd + 2));
-        }
-    }
+    row_table_free(&ctx->interval);
+    row_table_free(&ctx->side);
+    row_values_free(&ctx->values);
+    free(ctx->starts);
+    strbuf_free(&ctx->out);
+    free(ctx);
 }
 
 static void report_done(PgJob *job, void *arg)
 {
     ReportCtx *ctx = arg;
-    Rows *rs = &ctx->rows;
+    RpcError err = {0};
     if (pgjob_error(job)) {
         report_failed(ctx, job);
-    } else {
-        add_side_results(ctx, job);
-        if (ctx->too_many || rs->n > ctx->max_rows) {
-            RpcError err = {0};
-            rpc_error_field(&err, "interval", "gives too many rows: use a longer interval or range");
-            ctx->done(ctx->done_arg, NULL, 0, &err);
-            rpc_error_clear(&err);
-        } else {
-            rows_sort(rs);
-            bucket_starts(rs, pgjob_result(job, S_LEN), &ctx->q);
-            size_t len;
-            char *text = render(ctx, rs, &len);
-            if (*ctx->log_level >= LOG_INFO)
-                log_write(LOG_INFO, "report", "%zu rows from %s in %.1f ms (%zu bytes)", rs->n,
-                          ctx->q.rollup ? "rollup" : "calls",
-                          (double)(server_now() - ctx->started) / 1000.0, len);
-            ctx->done(ctx->done_arg, text, len, NULL);
-        }
+        report_ctx_free(ctx);
+        return;
     }
-    rows_free(rs);
-    free(ctx);
+    if (!ctx->begun) /* no sums at all */
+        report_begin(ctx);
+    if (!ctx->too_many && !ctx->out_of_order)
+        report_end(ctx);
+    if (ctx->too_many) {
+        rpc_error_field(&err, "interval", "gives too many rows: use a longer interval or range");
+        report_reply_error(ctx, &err);
+    } else if (ctx->out_of_order) {
+        log_write(LOG_ERROR, "report", "report.query: the sums did not come by interval");
+        rpc_error_set(&err, RPC_INTERNAL, "report failed: storage error");
+        report_reply_error(ctx, &err);
+    } else {
+        size_t len = ctx->out.len;
+        if (*ctx->log_level >= LOG_INFO)
+            log_write(LOG_INFO, "report", "%zu rows from %s in %.1f ms (%zu bytes)", ctx->nrows,
+                      ctx->q.rollup ? "rollup" : "calls",
+                      (double)(server_now() - ctx->started) / 1000.0, len);
+        char *text = strbuf_steal(&ctx->out);
+        if (!text)
+            abort(); /* out of memory, like every other allocation here */
+        ctx->done(ctx->done_arg, text, len, NULL);
+    }
+    report_ctx_free(ctx);
 }
 
 /* The buckets' starts: every bucket start in [from, to) as its epoch,
@@ -890,8 +779,8 @@ static char *lengths_sql(const ReportReq *q)
     return strbuf_steal(&b);
 }
 
-bool report_run(Server *s, const Session *sess, const AuditActor *who, const ReportReq *q,
-                bool csv, ReportDone done, void *arg)
+static ReportCtx *report_ctx_new(Server *s, const ReportReq *q, bool csv, ReportDone done,
+                                 void *arg)
 {
     ReportCtx *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
@@ -907,9 +796,18 @@ bool report_run(Server *s, const Session *sess, const AuditActor *who, const Rep
     ctx->with_occupancy = q->ngroup == 1 && q->group[0] == D_AGENT;
     ctx->with_present = q->ngroup == 0;
     ctx->started = server_now();
-    ctx->rows.ndims = q->ngroup;
     ctx->max_rows = (size_t)s->cfg.report_max_rows;
     ctx->log_level = &s->log_level;
+    ctx->s_callbacks = ctx->s_presence = -1;
+    row_table_init(&ctx->interval, &ctx->values, q->ngroup);
+    row_table_init(&ctx->side, &ctx->values, q->ngroup);
+    return ctx;
+}
+
+bool report_run(Server *s, const Session *sess, const AuditActor *who, const ReportReq *q,
+                bool csv, ReportDone done, void *arg)
+{
+    ReportCtx *ctx = report_ctx_new(s, q, csv, done, arg);
     char tenant[24], from[40], to[40], cutoff[40], sl[32], shortab[32];
     snprintf(tenant, sizeof(tenant), "%lld", (long long)sess->tenant_id);
     time_format_db(q->from, from, sizeof(from));
@@ -921,33 +819,40 @@ bool report_run(Server *s, const Session *sess, const AuditActor *who, const Rep
     time_format_db(q->rollup ? closed - 900 * KIC_USEC : closed, cutoff, sizeof(cutoff));
     snprintf(sl, sizeof(sl), "%lld", s->cfg.sl_threshold_s * KIC_USEC);
     snprintf(shortab, sizeof(shortab), "%lld", s->cfg.short_abandon_s * KIC_USEC);
-    char *sums = q->rollup ? rollup_sql(q) : calls_sql(q);
-    char *lens = lengths_sql(q);
     PgJob *job = pgjob_new(report_done, ctx);
+    ctx->job = job;
     const char *tz_args[] = {q->tz};
     /* local to the job's transaction: the buckets are in the report's zone */
     pgjob_add(job, "SELECT set_config('TimeZone', $1, true)", 1, tz_args);
+    /* What the sums merge with comes first (it is small); the sums last,
+     * streamed, so the answer is written as they arrive. */
+    const char *len_args[] = {from, to};
+    char *sql = lengths_sql(q);
+    ctx->s_len = pgjob_count(job);
+    pgjob_add(job, sql, 2, len_args);
+    free(sql);
     const char *sum_args[] = {tenant, from, to, cutoff, sl, shortab};
-    pgjob_add(job, sums, q->rollup ? 4 : 6, sum_args);
+    if (ctx->with_callbacks) {
+        sql = callbacks_sql(q);
+        ctx->s_callbacks = pgjob_count(job);
+        pgjob_add(job, sql, 3, sum_args);
+        free(sql);
+    }
+    if (ctx->with_occupancy || ctx->with_present) {
+        sql = presence_sql(q, ctx->with_occupancy);
+        const char *pr_args[] = {tenant, from, to, q->interval == I_ALL ? "true" : "false"};
+        ctx->s_presence = pgjob_count(job);
+        pgjob_add(job, sql, 4, pr_args);
+        free(sql);
+    }
+    sql = q->rollup ? rollup_sql(q) : calls_sql(q);
+    ctx->s_sums = pgjob_count(job);
+    pgjob_add(job, sql, q->rollup ? 4 : 6, sum_args);
+    free(sql);
     if (q->rollup)
         pgjob_binary_results(job);
     pgjob_stream_rows(job, on_sums_rows, ctx);
-    const char *len_args[] = {from, to};
-    pgjob_add(job, lens, 2, len_args);
-    if (ctx->with_callbacks) {
-        char *cb = callbacks_sql(q);
-        pgjob_add(job, cb, 3, sum_args);
-        free(cb);
-    }
-    if (ctx->with_occupancy || ctx->with_present) {
-        char *pr = presence_sql(q, ctx->with_occupancy);
-        const char *pr_args[] = {tenant, from, to, q->interval == I_ALL ? "true" : "false"};
-        pgjob_add(job, pr, 4, pr_args);
-        free(pr);
-    }
-    free(sums);
-    free(lens);
-    if (report_by_agent(q)) { /* last: the result positions above stay */
+    if (report_by_agent(q)) {
         char subject[160], f[40], t[40];
         time_format_utc(q->from, f, sizeof(f));
         time_format_utc(q->to, t, sizeof(t));
@@ -957,7 +862,7 @@ bool report_run(Server *s, const Session *sess, const AuditActor *who, const Rep
     }
     if (!pgconn_submit(s->pg_reader, job)) {
         pgjob_free(job);
-        free(ctx);
+        report_ctx_free(ctx);
         return false;
     }
     return true;
