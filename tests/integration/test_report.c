@@ -560,6 +560,23 @@ START_TEST(callbacks_and_occupancy)
     double expect = (0.6 + acw) / time_diff_s(since, brk);
     ck_assert_double_eq_tol(json_number_value(cell(t, (size_t)row, "occupancy")), expect, 0.001);
     json_decref(t);
+    /* a report starting inside a state counts it from its start: in
+     * [S+0.1, S+0.2) available (present, not busy), in [S+0.5, S+0.9) on
+     * the call (busy) */
+    const double windows[][3] = {{0.1, 0.2, 0}, {0.5, 0.9, 1}};
+    for (int k = 0; k < 2; k++) {
+        char in[160];
+        snprintf(in, sizeof(in), "\"from\":\"%s\",", h_at(since, windows[k][0]));
+        snprintf(in + strlen(in), sizeof(in) - strlen(in), "\"to\":\"%s\",\"interval\":\"all\"",
+                 h_at(since, windows[k][1]));
+        t = report(s, "{%s,\"group_by\":[\"agent\"]}", in);
+        ck_assert_uint_eq(nrows(t), 1);
+        ck_assert_double_eq_tol(json_number_value(cell(t, 0, "occupancy")), windows[k][2], 1e-6);
+        json_decref(t);
+        t = report(s, "{%s}", in);
+        ck_assert_double_eq_tol(json_number_value(cell(t, 0, "agents_present")), 1.0, 1e-6);
+        json_decref(t);
+    }
     /* without a grouping: agents present on average (logged in, not on
      * break), and the targets the numbers are read against */
     t = report(s, "{%s}", range);
