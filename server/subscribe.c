@@ -24,8 +24,6 @@ const char *subscribe_snapshot_line(Server *s, Tenant *t, size_t *len)
         char *line = snap ? json_dumps(snap, RPC_DUMP_FLAGS) : NULL;
         if (!line)
             abort();
-        t->snap_waiting =
-            json_integer_value(json_object_get(json_object_get(snap, "total"), "waiting"));
         json_decref(snap);
         free(t->snap_line);
         t->snap_line = line;
@@ -43,10 +41,14 @@ static void arm(Subscriber *sub, KicTime after_us)
     event_add(sub->timer, &tv);
 }
 
+/* A change, or the quiet refresh. A waiting caller's growing wait is not
+ * a change: the snapshot says how long each queue's longest wait was at
+ * its `at`, and clients add the time since (the wallboard, kicctl live).
+ * Refreshing for it every interval would hold a real change (a new call,
+ * an answer) back until the next interval whenever a call waits. */
 static bool dirty(const Subscriber *sub, KicTime now)
 {
-    const Tenant *t = sub->tenant;
-    return centre_version(t->centre) != sub->sent_version || t->snap_waiting > 0 ||
+    return centre_version(sub->tenant->centre) != sub->sent_version ||
            now - sub->last_sent >= REFRESH_QUIET_US;
 }
 

@@ -33,7 +33,6 @@ typedef struct Tenant {
     size_t snap_len;
     uint64_t snap_version;
     KicTime snap_at;
-    long long snap_waiting;
     /* Its live state is loaded from storage before any of its sessions
      * may act: logins wait for it. */
     bool ready, loading;

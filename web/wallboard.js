@@ -160,9 +160,30 @@ function render(snap) {
   const at = new Date(snap.at);
   updated.dateTime = snap.at;
   updated.textContent = formatTime(Number.isNaN(at.getTime()) ? new Date() : at);
+}
+
+/* kicd pushes changes, not the clock: a caller still waiting waits on
+ * between updates, so the board adds the time since the snapshot came
+ * to the longest waits, every second while it is live. */
+let latest = null;
+
+function aged(snap, seconds) {
+  const age = s => (s && s.waiting > 0 && typeof s.longest_wait_s === 'number'
+    ? {...s, longest_wait_s: s.longest_wait_s + seconds} : s);
+  return {...snap, total: age(snap.total), queues: (snap.queues ?? []).map(age)};
+}
+
+function show(snap) {
+  latest = {snap, came: performance.now()};
+  render(snap);
   updates += 1;
   document.body.dataset.updates = String(updates);
 }
+
+setInterval(() => {
+  if (latest && document.body.dataset.connection === 'live' && latest.snap.total?.waiting > 0)
+    render(aged(latest.snap, (performance.now() - latest.came) / 1000));
+}, 1000);
 
 function showConnection(state, retryMs) {
   const el = document.getElementById('connection');
@@ -187,7 +208,7 @@ async function followStream() {
     const resp = await apiFetch('/api/v1/live/stream', {signal: quiet.signal, headers: {Accept: 'text/event-stream'}});
     await readEvents(resp.body, alive, ev => {
       if (ev.event !== 'stats') return;
-      render(JSON.parse(ev.data));
+      show(JSON.parse(ev.data));
       showConnection('live');
       delivered = true;
     });

@@ -368,8 +368,13 @@ START_TEST(a_stream_nobody_reads_is_dropped)
         json_decref(r);
     }
     int fd = http_open("GET", "/api/v1/live/stream?interval_ms=250", o.super);
-    for (int i = 0; i < 300 && !kicd_log_contains(&kicd, "event stream over"); i++)
+    /* new calls keep coming: an update every interval */
+    for (int i = 0; i < 300 && !kicd_log_contains(&kicd, "event stream over"); i++) {
+        json_t *r = cl_call(b, "call.offered", "{\"event_id\":\"n%d\",\"call_id\":\"n%d\",\"at\":\"%s\",\"queue\":\"wachtrij-nummer-000\"}", i, i, h_at(h_today(1), 0));
+        ck_result(r);
+        json_decref(r);
         usleep(100000);
+    }
     ck_assert(kicd_log_contains(&kicd, "event stream over"));
     /* it ends (after what the kernel had buffered), and kicd serves on */
     char buf[65536];

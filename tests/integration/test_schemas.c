@@ -460,10 +460,14 @@ START_TEST(live_statistics)
     json_decref(ok(s, "callbacks.summary", "{\"team\":\"kic\"}"));
     refused(s, -32602, INVALID, "stats.live", "{\"queues\":\"kic\"}");
     refused(s, -32602, INVALID, "stats.subscribe", "{\"interval_ms\":100}");
-    /* subscribed: the first update at once, more while a contact waits */
+    /* subscribed: the first update at once, another after a change */
     json_decref(ok(s, "stats.subscribe", "{\"interval_ms\":250}"));
     json_decref(notification(s, "stats.update"));
+    Peer *b = session(org.bridge);
+    done(b, "call.offered", "{\"event_id\":\"sub-o\",\"call_id\":\"sub\",\"at\":\"%s\",\"queue\":\"kic\"}",
+         h_at(event_base(), 1));
     json_decref(notification(s, "stats.update"));
+    peer_close(b);
     json_decref(ok(s, "stats.subscribe", NULL));
     peer_close(s);
 }

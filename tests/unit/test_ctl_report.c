@@ -425,6 +425,42 @@ START_TEST(live_screen)
 }
 END_TEST
 
+/* kicd pushes changes, not the clock: between updates the screen adds
+ * the time since to the waits of the total and of queues with calls
+ * waiting, and leaves everything else (and the original) alone. */
+START_TEST(live_waits_grow_between_updates)
+{
+    json_t *snap = json_loads(live_text, 0, NULL);
+    json_t *quiet = json_pack("{s:s,s:i,s:f}", "queue", "rustig", "waiting", 0,
+                              "longest_wait_s", 0.0);
+    json_array_append_new(json_object_get(snap, "queues"), quiet);
+    ck_assert(live_has_waiting(snap));
+    json_t *aged = live_aged(snap, 2.5);
+    json_t *queues = json_object_get(aged, "queues");
+    ck_assert_double_eq_tol(json_number_value(json_object_get(json_object_get(aged, "total"), "longest_wait_s")), 43.7, 1e-9);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(json_array_get(queues, 0), "longest_wait_s")), 43.7, 1e-9);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(json_array_get(queues, 1), "longest_wait_s")), 5.5, 1e-9);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(json_array_get(queues, 2), "longest_wait_s")), 0, 1e-9);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(queues, 0), "offered")), 200);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(json_object_get(snap, "total"), "longest_wait_s")), 41.2, 1e-9);
+    /* shown on the screen as the grown wait */
+    LiveView v = {aged, NULL, false, 0, NULL};
+    char *screen = live(&v), *total = line_of(screen, LIVE_TOTAL_LABEL);
+    ck_assert_ptr_nonnull(total);
+    ck_assert_msg(strstr(total, "44s") || strstr(total, "0:44"), "total line: %s", total);
+    free(total);
+    free(screen);
+    json_decref(aged);
+    /* no time, or nobody waiting: the same numbers */
+    json_object_set_new(json_object_get(snap, "total"), "waiting", json_integer(0));
+    ck_assert(!live_has_waiting(snap));
+    aged = live_aged(snap, 0);
+    ck_assert(json_equal(aged, snap));
+    json_decref(aged);
+    json_decref(snap);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ctl_report");
@@ -440,6 +476,7 @@ int main(void)
     tcase_add_test(tc, html_page_is_self_contained);
     tcase_add_test(tc, html_of_a_whole_period_charts_the_groups);
     tcase_add_test(tc, live_screen);
+    tcase_add_test(tc, live_waits_grow_between_updates);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }

@@ -25,6 +25,7 @@
  * connection is gone without a word (and keeps a kicd that closes idle
  * connections, idle_timeout_s, from closing it). */
 #define PING_EVERY_MS 60000
+#define REDRAW_WAITING_MS 1000
 
 /* What the signal handlers tell the loop: the one piece of state shared
  * with them. */
@@ -49,6 +50,7 @@ typedef struct Live {
     bool color;
     CtlConn conn;
     json_t *last;  /* the latest snapshot */
+    long long last_ms; /* when it came (now_ms) */
 } Live;
 
 static bool parse_queues(Live *lv, const char *list)
@@ -141,8 +143,16 @@ static void append_clipped(StrBuf *out, const char *line, size_t len, size_t wid
     strbuf_append(out, line, len);
 }
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Redraws in place: home, each line cleared to its end, the rest below
- * cleared; no full-screen clear, so the screen does not flicker. */
+ * cleared; no full-screen clear, so the screen does not flicker. Waiting
+ * callers' waits are shown grown by the time since the snapshot came. */
 static void draw(Live *lv)
 {
     if (!lv->last)
@@ -150,7 +160,8 @@ static void draw(Live *lv)
     char status[200];
     snprintf(status, sizeof(status), "%s from %s every %ld ms; Ctrl-C quits",
              lv->polling ? "polling stats.live" : "updates pushed", lv->o->server, lv->interval_ms);
-    LiveView v = {lv->last, lv->queues, lv->color, terminal_width(), status};
+    json_t *shown = live_aged(lv->last, (double)(now_ms() - lv->last_ms) / 1000.0);
+    LiveView v = {shown, lv->queues, lv->color, terminal_width(), status};
     StrBuf screen = STRBUF_INIT, text = STRBUF_INIT;
     live_render(&text, &v);
     strbuf_puts(&screen, "\x1b[H");
@@ -166,12 +177,14 @@ static void draw(Live *lv)
     fflush(stdout);
     strbuf_free(&screen);
     strbuf_free(&text);
+    json_decref(shown);
 }
 
 static void keep(Live *lv, json_t *snapshot)
 {
     json_decref(lv->last);
     lv->last = json_incref(snapshot);
+    lv->last_ms = now_ms();
 }
 
 /* Keeps the snapshot of a stats.update notification; false for anything else. */
@@ -268,13 +281,6 @@ static void on_line(Live *lv, const char *line, size_t len)
     json_decref(msg);
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The periodic part: a poll, or a ping that keeps the subscription's
  * connection from looking idle. 0 or the exit status (-1: stopped). */
 static int tick(Live *lv)
@@ -290,13 +296,19 @@ static int tick(Live *lv)
 }
 
 /* Waits for updates (or the next poll) until a signal or a lost
- * connection: the exit status. */
+ * connection: the exit status. While calls wait, the screen is redrawn
+ * every second between updates, so their waits go on growing. */
 static int watch(Live *lv)
 {
     long long every = lv->polling ? lv->interval_ms : PING_EVERY_MS;
-    long long due = now_ms() + every;
+    long long due = now_ms() + every, redraw = now_ms() + REDRAW_WAITING_MS;
     for (;;) {
-        long long left = due - now_ms();
+        if (now_ms() >= redraw) {
+            if (live_has_waiting(lv->last))
+                draw(lv);
+            redraw = now_ms() + REDRAW_WAITING_MS;
+        }
+        long long left = (due < redraw ? due : redraw) - now_ms();
         char *line;
         size_t len;
         CtlReadResult r = ctlconn_read_line(&lv->conn, left > 0 ? (int)left : 0, &line, &len);

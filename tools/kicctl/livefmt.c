@@ -178,3 +178,29 @@ void live_render(StrBuf *out, const LiveView *v)
     if (v->status)
         strbuf_printf(out, "\n%s\n", v->status);
 }
+
+bool live_has_waiting(json_t *snapshot)
+{
+    return json_integer_value(json_object_get(json_object_get(snapshot, "total"), "waiting")) > 0;
+}
+
+static void age_scope(json_t *scope, double seconds)
+{
+    json_t *wait = json_object_get(scope, "longest_wait_s");
+    if (json_integer_value(json_object_get(scope, "waiting")) > 0 && json_is_number(wait))
+        json_object_set_new(scope, "longest_wait_s",
+                            json_real(json_number_value(wait) + seconds));
+}
+
+json_t *live_aged(json_t *snapshot, double seconds)
+{
+    json_t *aged = json_deep_copy(snapshot);
+    if (!aged || seconds <= 0)
+        return aged;
+    age_scope(json_object_get(aged, "total"), seconds);
+    size_t i;
+    json_t *q;
+    json_array_foreach(json_object_get(aged, "queues"), i, q)
+        age_scope(q, seconds);
+    return aged;
+}

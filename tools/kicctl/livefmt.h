@@ -24,4 +24,12 @@ typedef struct LiveView {
 /* Appends the screen, lines ending in '\n'. */
 void live_render(StrBuf *out, const LiveView *v);
 
+/* The snapshot as it stands `seconds` after it was taken (a new
+ * reference): kicd pushes changes, not the clock, so the longest wait of
+ * the total and of each queue with calls waiting grows by `seconds`. */
+json_t *live_aged(json_t *snapshot, double seconds);
+
+/* Whether the snapshot has calls waiting (its waits grow). */
+bool live_has_waiting(json_t *snapshot);
+
 #endif
