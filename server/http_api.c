@@ -95,7 +95,7 @@ static void token_looked_up(PgJob *job, void *arg)
         free(ctx);
         return;
     }
-    if (PQntuples(res) != 1 || !session_from_row(&s, res)) {
+    if (PQntuples(res) != 1 || !session_from_row(&s, res, 0)) {
         http_reply_error(ctx->req, 401, RPC_UNAUTHENTICATED, "bad token", NULL);
         free(ctx);
         return;

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "http.h"
 #include "journal.h"
+#include "logins.h"
 #include "retention.h"
 #include "tls.h"
 #include "listener.h"
@@ -288,8 +289,11 @@ void server_storage_caught_up(Server *s)
 
 static void on_reader_state(PgConn *pc, bool up, void *arg)
 {
-    if (up)
-        maybe_load(arg);
+    if (!up)
+        return;
+    /* notifications were missed while it was down: read the logins anew */
+    store_load_logins(arg);
+    maybe_load(arg);
 }
 
 static void on_loaded(Server *s, bool ok)
@@ -347,6 +351,7 @@ static bool start(Server *s)
     struct timeval every = {MAINTAIN_INTERVAL_S, 0};
     event_add(s->ev_maintain, &every);
     s->tenants = tenants_new(s);
+    s->logins = logins_new();
     s->writer = writer_new(s);
     s->metrics = monitor_new();
     if (!s->tenants || !s->writer || !s->metrics)
@@ -404,6 +409,7 @@ static void stop(Server *s)
     pgconn_free(s->pg_writer);
     pgconn_free(s->pg_reader);
     tenants_free(s->tenants);
+    logins_free(s->logins);
     journal_close(s->journal);
     SSL_CTX_free(s->tls);
     monitor_free(s->metrics);

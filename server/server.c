@@ -9,6 +9,7 @@
 
 #include "conn.h"
 #include "http.h"
+#include "logins.h"
 #include "listener.h"
 
 static const char *const role_names[] = {
@@ -55,6 +56,7 @@ void srv_log(const Server *s, LogLevel level, const char *fmt, ...)
 void server_end_user(Server *s, int64_t tenant_id, int64_t user_id, const char *why)
 {
     http_forget_user(s->http, tenant_id, user_id);
+    logins_forget_user(s->logins, tenant_id, user_id);
     for (Conn *c = s->conns, *next; c; c = next) {
         next = c->next;
         if (c->sess.authenticated && c->sess.tenant_id == tenant_id && c->sess.user_id == user_id)

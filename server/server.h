@@ -36,6 +36,7 @@ typedef struct Conn Conn;
 typedef struct PgConn PgConn;
 typedef struct Writer Writer;
 typedef struct Tenants Tenants;
+typedef struct Logins Logins;
 typedef struct Tenant Tenant;
 typedef struct Http Http;
 typedef struct Journal Journal;
@@ -77,6 +78,7 @@ typedef struct Server {
     PgConn *pg_reader; /* logins, loads, reports: never blocks a commit */
     Writer *writer;
     Tenants *tenants;
+    Logins *logins; /* tokens checked without storage (logins.h) */
     bool ready;   /* live state loaded: serving */
     bool loading; /* the live state is being read */
     struct event *ev_maintain;

@@ -1,11 +1,13 @@
 /* Session methods: auth.login (token -> user, by its SHA-256, on the
- * reader connection), auth.logout, server.info, server.ping. Login is a
+ * reader connection; while storage cannot answer, from the logins kicd
+ * knows: logins.h), auth.logout, server.info, server.ping. Login is a
  * barrier: nothing after it on the connection is dispatched until the
  * session is known. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
+#include "logins.h"
 #include "methods.h"
 #include "params.h"
 #include "pg.h"
@@ -20,6 +22,7 @@ typedef struct LoginCtx {
     Reply *reply;
     Server *srv;
     Session sess;
+    char hash[TOKEN_HASH_HEX];
 } LoginCtx;
 
 const char session_login_sql[] =
@@ -35,20 +38,20 @@ static json_t *session_json(const Session *s)
                      s->agent[0] ? json_string(s->agent) : json_null(), "teams", s->teams);
 }
 
-bool session_from_row(Session *s, PGresult *res)
+bool session_from_row(Session *s, PGresult *res, int row)
 {
     Role role;
-    if (!role_parse(PQgetvalue(res, 0, 2), &role))
+    if (!role_parse(PQgetvalue(res, row, 2), &role))
         return false;
     memset(s, 0, sizeof(*s));
     s->authenticated = true;
     s->role = role;
-    s->user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    s->tenant_id = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
-    snprintf(s->user, sizeof(s->user), "%s", PQgetvalue(res, 0, 1));
-    snprintf(s->agent, sizeof(s->agent), "%s", PQgetvalue(res, 0, 3));
-    snprintf(s->tenant_name, sizeof(s->tenant_name), "%s", PQgetvalue(res, 0, 6));
-    s->teams = json_loads(PQgetvalue(res, 0, 4), JSON_DECODE_ANY, NULL);
+    s->user_id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+    s->tenant_id = strtoll(PQgetvalue(res, row, 5), NULL, 10);
+    snprintf(s->user, sizeof(s->user), "%s", PQgetvalue(res, row, 1));
+    snprintf(s->agent, sizeof(s->agent), "%s", PQgetvalue(res, row, 3));
+    snprintf(s->tenant_name, sizeof(s->tenant_name), "%s", PQgetvalue(res, row, 6));
+    s->teams = json_loads(PQgetvalue(res, row, 4), JSON_DECODE_ANY, NULL);
     if (!json_is_array(s->teams)) {
         json_decref(s->teams);
         s->teams = json_array();
@@ -87,6 +90,28 @@ static void login_tenant_ready(void *arg, bool ok)
     conn_release_barrier(c);
 }
 
+/* A tenant kicd has not seen yet (created after start-up) is loaded
+ * first: until then its categories, agents and calls are unknown. */
+static void login_in_tenant(Conn *c, LoginCtx *ctx)
+{
+    Tenant *t = tenants_get(c->srv->tenants, ctx->sess.tenant_id, ctx->sess.tenant_name);
+    ctx->sess.tenant = t;
+    tenant_when_ready(t, login_tenant_ready, ctx);
+    store_load_tenant(c->srv, t);
+}
+
+/* Storage cannot answer: a token kicd knows logs in all the same (its
+ * tenant's live state is in memory), so desktops that reconnect keep
+ * working. False when the token is unknown here. */
+static bool login_from_memory(Conn *c, LoginCtx *ctx)
+{
+    if (!logins_get(c->srv->logins, ctx->hash, &ctx->sess))
+        return false;
+    conn_log(c, LOG_WARN, "storage unavailable: token checked against the logins kicd knows");
+    login_in_tenant(c, ctx);
+    return true;
+}
+
 static void login_done(PgJob *job, void *arg)
 {
     LoginCtx *ctx = arg;
@@ -99,13 +124,16 @@ static void login_done(PgJob *job, void *arg)
         return;
     }
     if (pgjob_error(job)) {
-        free(ctx);
         conn_log(c, LOG_WARN, "login lookup failed: %s", pgjob_error(job));
-        reply_errorf(r, RPC_STORAGE_UNAVAILABLE, "storage unavailable: cannot check the token");
-        conn_release_barrier(c);
+        if (!pgjob_conn_lost(job) || !login_from_memory(c, ctx)) {
+            free(ctx);
+            reply_errorf(r, RPC_STORAGE_UNAVAILABLE, "storage unavailable: cannot check the token");
+            conn_release_barrier(c);
+        }
         return;
     }
-    if (PQntuples(res) != 1 || !session_from_row(&ctx->sess, res)) {
+    if (PQntuples(res) != 1 || !session_from_row(&ctx->sess, res, 0)) {
+        logins_forget_hash(c->srv->logins, ctx->hash);
         free(ctx);
         conn_log(c, LOG_WARN, "login refused: unknown or revoked token");
         reply_errorf(r, RPC_UNAUTHENTICATED, "bad token");
@@ -114,12 +142,8 @@ static void login_done(PgJob *job, void *arg)
         conn_release_barrier(c);
         return;
     }
-    /* A tenant kicd has not seen yet (created after start-up) is loaded
-     * first: until then its categories, agents and calls are unknown. */
-    Tenant *t = tenants_get(c->srv->tenants, ctx->sess.tenant_id, ctx->sess.tenant_name);
-    ctx->sess.tenant = t;
-    tenant_when_ready(t, login_tenant_ready, ctx);
-    store_load_tenant(c->srv, t);
+    logins_put(c->srv->logins, ctx->hash, &ctx->sess);
+    login_in_tenant(c, ctx);
 }
 
 void method_auth_login(Conn *c, Reply *r, json_t *params, const Method *m)
@@ -135,23 +159,24 @@ void method_auth_login(Conn *c, Reply *r, json_t *params, const Method *m)
         rpc_error_clear(&err);
         return;
     }
-    char hash[TOKEN_HASH_HEX];
-    token_hash_hex(token, hash);
-    LoginCtx *ctx = malloc(sizeof(*ctx));
+    LoginCtx *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         abort();
     ctx->reply = r;
     ctx->srv = c->srv;
+    token_hash_hex(token, ctx->hash);
     PgJob *job = pgjob_new(login_done, ctx);
-    const char *args[] = {hash};
+    const char *args[] = {ctx->hash};
     pgjob_add(job, session_login_sql, 1, args);
+    c->barrier = true; /* released by the answer, also one from memory */
     if (!pgconn_submit(c->srv->pg_reader, job)) {
         pgjob_free(job);
-        free(ctx);
-        reply_errorf(r, RPC_STORAGE_UNAVAILABLE, "storage unavailable: cannot check the token");
-        return;
+        if (!login_from_memory(c, ctx)) {
+            free(ctx);
+            c->barrier = false;
+            reply_errorf(r, RPC_STORAGE_UNAVAILABLE, "storage unavailable: cannot check the token");
+        }
     }
-    c->barrier = true;
 }
 
 void method_auth_logout(Conn *c, Reply *r, json_t *params, const Method *m)

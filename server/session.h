@@ -9,8 +9,8 @@
 
 extern const char session_login_sql[];
 
-/* The Session of the lookup's row (teams owned by it); false when the
- * row's role is unknown. */
-bool session_from_row(Session *s, PGresult *res) KIC_MUST_CHECK;
+/* The Session of the lookup's row `row` (teams owned by it); false when
+ * the row's role is unknown. */
+bool session_from_row(Session *s, PGresult *res, int row) KIC_MUST_CHECK;
 
 #endif

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "logins.h"
 #include "pg.h"
+#include "session.h"
 #include "writer.h"
 
 #define CALLS_SINCE                                                     \
@@ -452,12 +454,38 @@ static void config_loaded(PgJob *job, void *arg)
     free(rl);
 }
 
+static void logins_loaded(PgJob *job, void *arg)
+{
+    Server *s = arg;
+    if (pgjob_error(job))
+        srv_log(s, LOG_WARN, "reading the logins failed: %s", pgjob_error(job));
+    else
+        logins_load(s->logins, pgjob_result(job, 0));
+}
+
+void store_load_logins(Server *s)
+{
+    PgJob *job = pgjob_new(logins_loaded, s);
+    pgjob_add(job, logins_all_sql, 0, NULL);
+    if (!pgconn_submit(s->pg_reader, job))
+        pgjob_free(job);
+}
+
+/* A user created or revoked: sessions of a revoked one end; the logins
+ * kicd knows follow. */
 static void user_checked(PgJob *job, void *arg)
 {
     Reload *rl = arg;
     PGresult *r = pgjob_result(job, 0);
-    if (!pgjob_error(job) && r && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0)
-        server_end_user(rl->s, rl->tenant, rl->user, "token revoked");
+    if (!pgjob_error(job) && r && PQntuples(r) == 1) {
+        Session sess;
+        if (strcmp(PQgetvalue(r, 0, 8), "t") == 0) {
+            server_end_user(rl->s, rl->tenant, rl->user, "token revoked");
+        } else if (session_from_row(&sess, r, 0)) {
+            logins_put(rl->s->logins, PQgetvalue(r, 0, 7), &sess);
+            json_decref(sess.teams);
+        }
+    }
     free(rl);
 }
 
@@ -477,7 +505,11 @@ void store_on_notify(Server *s, const char *channel, const char *payload)
         snprintf(uid, sizeof(uid), "%lld", user);
         const char *args[] = {tid, uid};
         job = pgjob_new(user_checked, rl);
-        pgjob_add(job, "SELECT revoked_at IS NOT NULL FROM users WHERE tenant_id = $1 AND user_id = $2",
+        pgjob_add(job, "SELECT u.user_id, u.name, u.role, coalesce(u.agent, ''),"
+                       " array_to_json(u.teams), t.tenant_id, t.name, encode(u.token_sha256, 'hex'),"
+                       " u.revoked_at IS NOT NULL"
+                       " FROM users u JOIN tenants t USING (tenant_id)"
+                       " WHERE u.tenant_id = $1 AND u.user_id = $2",
                   2, args);
     } else if (!strcmp(channel, "kic_config") && sscanf(payload, "%*[a-z_]:%lld", &tenant) == 1) {
         rl->tenant = tenant;

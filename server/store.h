@@ -16,6 +16,8 @@ typedef void (*StoreDone)(Server *s, bool ok);
 
 /* Loads all tenants on the reader connection; done(ok) when finished. */
 void store_load_all(Server *s, StoreDone done);
+/* Reads every active user's token hash and session (logins.h). */
+void store_load_logins(Server *s);
 
 /* Merges the results of the writer's load statements (events, calls'
  * repeat flags, wrap-ups) into the tenants' centres. */

@@ -37,10 +37,21 @@ static void private_pg(const char *cmd, Private *p)
     free(out);
 }
 
+/* This run's id (the runner's pid, taken before Check forks a process
+ * per test): main() destroys every cluster of the run at the end, also
+ * those of tests that failed before destroying their own. */
+static int run_id;
+static const char *const cluster_names[] = {"crash", "kill", "logins", "damage"};
+
+static void cluster_dir(char *out, size_t n, const char *name)
+{
+    snprintf(out, n, "/tmp/kic-faults-%s-%d", name, run_id);
+}
+
 /* kicd on a database "kic" of a fresh private cluster. */
 static void start_with_private(Kicd *k, Private *p, const char *name)
 {
-    snprintf(p->dir, sizeof(p->dir), "/tmp/kic-faults-%s-%d", name, (int)getpid());
+    cluster_dir(p->dir, sizeof(p->dir), name);
     private_pg("destroy", p);
     private_pg("start", p);
     char sql[300];
@@ -284,6 +295,71 @@ START_TEST(sigkill_while_the_journal_holds_the_only_copy)
 }
 END_TEST
 
+/* DESIGN.md: agents and supervisors keep working while PostgreSQL is
+ * unreachable, logging in included. kicd reads every active user's token
+ * hash when storage comes up: a token it knows logs in from memory, even
+ * one that never logged in before; an unknown or revoked token is
+ * refused as "storage unavailable", never let in. */
+START_TEST(logins_work_while_postgres_is_down)
+{
+    Kicd k;
+    Private p;
+    start_with_private(&k, &p, "logins");
+    char *super = h_user(&k, "faults", "sup", "supervisor", NULL, NULL);
+    char *agent = h_user(&k, "faults", "a.jansen", "agent", NULL, "kic");
+    char *gone = h_user(&k, "faults", "weg", "supervisor", NULL, NULL);
+    ck_assert_int_eq(h_kicctl(&k, NULL, "user", "revoke", "--tenant", "faults", "--name", "weg", NULL), 0);
+    /* a restart reads the users as they are now */
+    ck_assert(kicd_stop(&k));
+    kicd_start(&k);
+    Client *s = cl_session(k.port, super); /* the tenant is loaded */
+    private_pg("stop-immediate", &p);
+    /* the agent, who never logged in, comes in and works */
+    Client *a = cl_session(k.port, agent);
+    json_t *r = cl_call(a, "agent.state.set", "{\"state\":\"available\"}");
+    ck_assert_int_eq(rpc_code(r), 0);
+    json_decref(r);
+    r = cl_call(s, "stats.live", NULL);
+    ck_assert_int_eq(rpc_code(r), 0);
+    json_decref(r);
+    ck_assert(kicd_log_contains(&k, "token checked against the logins kicd knows"));
+    const char *refused[] = {gone, "kic_0000000000000000000000000000000000000000000000000"};
+    for (int i = 0; i < 2; i++) {
+        Client *c = cl_connect(k.port);
+        r = cl_call(c, "auth.login", "{\"token\":\"%s\"}", refused[i]);
+        ck_assert_int_eq(rpc_code(r), -32050);
+        json_decref(r);
+        r = cl_call(c, "stats.live", NULL);
+        ck_assert_int_eq(rpc_code(r), -32001);
+        json_decref(r);
+        cl_close(c);
+    }
+    /* storage back: the revoked token is refused as such */
+    private_pg("start", &p);
+    Client *c = NULL;
+    for (int i = 0; i < 100; i++) {
+        c = cl_connect(k.port);
+        r = cl_call(c, "auth.login", "{\"token\":\"%s\"}", gone);
+        int code = rpc_code(r);
+        json_decref(r);
+        cl_close(c);
+        if (code != -32050) {
+            ck_assert_int_eq(code, -32001);
+            break;
+        }
+        ck_assert_int_lt(i, 99);
+        usleep(100000);
+    }
+    cl_close(a);
+    cl_close(s);
+    free(super);
+    free(agent);
+    free(gone);
+    ck_assert(kicd_stop(&k));
+    private_pg("destroy", &p);
+}
+END_TEST
+
 typedef struct Offsets {
     size_t at[2048];
     size_t n;
@@ -367,17 +443,27 @@ END_TEST
 
 int main(void)
 {
+    run_id = (int)getpid();
     /* the suite needs no shared kicd: each test runs its own */
     Suite *s = suite_create("faults");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, postgres_crashing_under_load_loses_nothing);
     tcase_add_test(tc, sigkill_while_the_journal_holds_the_only_copy);
+    tcase_add_test(tc, logins_work_while_postgres_is_down);
     tcase_add_test(tc, a_damaged_journal_is_read_around_the_damage);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    for (size_t i = 0; i < KIC_ARRAY_LEN(cluster_names); i++) {
+        Private p;
+        cluster_dir(p.dir, sizeof(p.dir), cluster_names[i]);
+        const char *argv[] = {h_source_path("tests/integration/private-pg"), "destroy", p.dir, NULL};
+        char *out = NULL;
+        h_run(&out, argv, NULL);
+        free(out);
+    }
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
