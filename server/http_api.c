@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "http_internal.h"
+#include "logins.h"
 #include "params.h"
 #include "pg.h"
 #include "report.h"
@@ -84,31 +85,56 @@ static void remember(Http *h, const HttpUser *who)
     *u = *who;
 }
 
+/* The token's user is known: on to the role check (frees s's teams). */
+static void token_known(AuthCtx *ctx, Session *s)
+{
+    ctx->who.tenant_id = s->tenant_id;
+    ctx->who.user_id = s->user_id;
+    ctx->who.role = s->role;
+    snprintf(ctx->who.tenant_name, sizeof(ctx->who.tenant_name), "%s", s->tenant_name);
+    snprintf(ctx->who.user, sizeof(ctx->who.user), "%s", s->user);
+    ctx->who.checked_at = server_now();
+    json_decref(s->teams);
+    remember(ctx->http, &ctx->who);
+    authorised(ctx);
+}
+
+/* Storage cannot answer: a token kicd knows (logins.h) is let in, so a
+ * wallboard reconnecting meanwhile keeps working; else 503. */
+static void token_from_memory(AuthCtx *ctx)
+{
+    Session s;
+    if (logins_get(ctx->http->srv->logins, ctx->who.hash, &s)) {
+        token_known(ctx, &s);
+        return;
+    }
+    http_reply_error(ctx->req, 503, RPC_STORAGE_UNAVAILABLE,
+                     "storage unavailable: cannot check the token", NULL);
+    free(ctx);
+}
+
 static void token_looked_up(PgJob *job, void *arg)
 {
     AuthCtx *ctx = arg;
     PGresult *res = pgjob_result(job, 0);
     Session s;
     if (pgjob_error(job)) {
+        if (pgjob_conn_lost(job)) {
+            token_from_memory(ctx);
+            return;
+        }
         http_reply_error(ctx->req, 503, RPC_STORAGE_UNAVAILABLE,
                          "storage unavailable: cannot check the token", NULL);
         free(ctx);
         return;
     }
     if (PQntuples(res) != 1 || !session_from_row(&s, res, 0)) {
+        logins_forget_hash(ctx->http->srv->logins, ctx->who.hash);
         http_reply_error(ctx->req, 401, RPC_UNAUTHENTICATED, "bad token", NULL);
         free(ctx);
         return;
     }
-    ctx->who.tenant_id = s.tenant_id;
-    ctx->who.user_id = s.user_id;
-    ctx->who.role = s.role;
-    snprintf(ctx->who.tenant_name, sizeof(ctx->who.tenant_name), "%s", s.tenant_name);
-    snprintf(ctx->who.user, sizeof(ctx->who.user), "%s", s.user);
-    ctx->who.checked_at = server_now();
-    json_decref(s.teams);
-    remember(ctx->http, &ctx->who);
-    authorised(ctx);
+    token_known(ctx, &s);
 }
 
 /* Finds who the bearer token is, then calls next (or answers 401/403). */
@@ -138,9 +164,7 @@ static void with_user(Http *h, struct evhttp_request *req, HttpAuthed next)
     pgjob_add(job, session_login_sql, 1, args);
     if (!pgconn_submit(h->srv->pg_reader, job)) {
         pgjob_free(job);
-        free(ctx);
-        http_reply_error(req, 503, RPC_STORAGE_UNAVAILABLE,
-                         "storage unavailable: cannot check the token", NULL);
+        token_from_memory(ctx);
     }
 }
 

@@ -5,10 +5,13 @@
  * SIGKILL while its journal holds the only copy; a journal with a torn
  * tail and a damaged record. Afterwards every acknowledged event is in
  * PostgreSQL exactly once and the report counts what was sent. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -295,11 +298,38 @@ START_TEST(sigkill_while_the_journal_holds_the_only_copy)
 }
 END_TEST
 
+/* The HTTP status of GET path with a bearer token. */
+static int http_status(const Kicd *k, const char *path, const char *token)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)k->http_port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    char req[1024], buf[64] = {0};
+    int n = snprintf(req, sizeof(req),
+                     "GET %s HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n"
+                     "Connection: close\r\n\r\n",
+                     path, token);
+    ck_assert(write(fd, req, (size_t)n) == n);
+    for (size_t got = 0; got < 12;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        ck_assert_msg(poll(&p, 1, 10000) == 1, "no answer to GET %s", path);
+        ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    int status = 0;
+    ck_assert_msg(sscanf(buf, "HTTP/1.%*d %d", &status) == 1, "not HTTP: %s", buf);
+    return status;
+}
+
 /* DESIGN.md: agents and supervisors keep working while PostgreSQL is
  * unreachable, logging in included. kicd reads every active user's token
  * hash when storage comes up: a token it knows logs in from memory, even
- * one that never logged in before; an unknown or revoked token is
- * refused as "storage unavailable", never let in. */
+ * one that never logged in before, over JSON-RPC and HTTP; an unknown
+ * or revoked token is refused as "storage unavailable", never let in. */
 START_TEST(logins_work_while_postgres_is_down)
 {
     Kicd k;
@@ -323,6 +353,9 @@ START_TEST(logins_work_while_postgres_is_down)
     ck_assert_int_eq(rpc_code(r), 0);
     json_decref(r);
     ck_assert(kicd_log_contains(&k, "token checked against the logins kicd knows"));
+    /* the wallboard's API too */
+    ck_assert_int_eq(http_status(&k, "/api/v1/live", super), 200);
+    ck_assert_int_eq(http_status(&k, "/api/v1/live", gone), 503);
     const char *refused[] = {gone, "kic_0000000000000000000000000000000000000000000000000"};
     for (int i = 0; i < 2; i++) {
         Client *c = cl_connect(k.port);
