@@ -163,6 +163,69 @@ static void make_certificate(void)
     free(out);
 }
 
+/* kicctl over TLS: `report` with --tls-ca (or KIC_TLS_CA) trusting the
+ * test's certificate; refused without TLS, against the system's CAs, and
+ * when the certificate does not name the host asked for. */
+static int kicctl_report(const char *server, const char *token, const char *ca, const char *env,
+                         char **out)
+{
+    char port_server[64], tok[160];
+    snprintf(port_server, sizeof(port_server), "%s:%d", server, kicd.port);
+    snprintf(tok, sizeof(tok), "%s", token);
+    const char *argv[24];
+    int n = 0;
+    argv[n++] = getenv("KICCTL_BIN");
+    argv[n++] = "--server";
+    argv[n++] = port_server;
+    argv[n++] = "--token";
+    argv[n++] = tok;
+    if (ca && *ca) {
+        argv[n++] = "--tls-ca";
+        argv[n++] = ca;
+    } else if (ca) {
+        argv[n++] = "--tls"; /* "": the system's CAs */
+    }
+    argv[n++] = "report";
+    argv[n++] = "--from";
+    argv[n++] = "2026-11-01";
+    argv[n++] = "--to";
+    argv[n++] = "2026-11-02";
+    argv[n++] = "--interval";
+    argv[n++] = "all";
+    argv[n++] = "--format";
+    argv[n++] = "csv";
+    argv[n] = NULL;
+    const char *envv[] = {env, NULL};
+    return h_run(out, argv, env ? envv : NULL);
+}
+
+START_TEST(kicctl_speaks_tls)
+{
+    char *token = h_user(&kicd, h_tenant("tlsctl"), "sup", "supervisor", NULL, NULL);
+    char ca[300], ca_env[320], *out = NULL;
+    snprintf(ca, sizeof(ca), "%s/cert.pem", cert_dir);
+    snprintf(ca_env, sizeof(ca_env), "KIC_TLS_CA=%s", ca);
+    int rc = kicctl_report("localhost", token, ca, NULL, &out);
+    ck_assert_msg(rc == 0, "kicctl report over TLS: %d: %s", rc, out);
+    ck_assert_msg(strstr(out, "offered"), "no CSV: %s", out);
+    free(out);
+    ck_assert_int_eq(kicctl_report("localhost", token, NULL, ca_env, &out), 0);
+    free(out);
+    /* plain text to a TLS listener: no answer that makes sense */
+    ck_assert_int_ne(kicctl_report("localhost", token, NULL, NULL, &out), 0);
+    free(out);
+    /* the system's CAs do not know the test's certificate */
+    ck_assert_int_ne(kicctl_report("localhost", token, "", NULL, &out), 0);
+    ck_assert_msg(strstr(out, "not trusted"), "%s", out);
+    free(out);
+    /* the certificate names localhost, not 127.0.0.1 */
+    ck_assert_int_ne(kicctl_report("127.0.0.1", token, ca, NULL, &out), 0);
+    ck_assert_msg(strstr(out, "not trusted"), "%s", out);
+    free(out);
+    free(token);
+}
+END_TEST
+
 int main(void)
 {
     make_certificate();
@@ -176,6 +239,7 @@ int main(void)
     tcase_add_test(tc, json_rpc_over_tls);
     tcase_add_test(tc, https_serves_the_same);
     tcase_add_test(tc, old_tls_and_plain_text_are_refused);
+    tcase_add_test(tc, kicctl_speaks_tls);
     suite_add_tcase(s, tc);
     int rc = h_run_suite(s, &kicd);
     char cmd[300];

@@ -3,8 +3,11 @@
  * when an answer needs it. */
 #include "ctlconn.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +36,49 @@ static bool split_address(const char *server, char *host, size_t size, const cha
     return true;
 }
 
-bool ctlconn_open(CtlConn *c, const char *server, size_t max_line)
+/* The TLS handshake on the connected socket: TLS 1.2 or newer, the
+ * certificate chained to ca_file (or the system's CAs) and naming host
+ * (a DNS name or an IP address). */
+static bool start_tls(CtlConn *c, const char *host, const char *server, const CtlTls *tls)
+{
+    c->ssl_ctx = SSL_CTX_new(TLS_client_method());
+    if (!c->ssl_ctx)
+        return false;
+    SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, NULL);
+    int loaded = tls->ca_file ? SSL_CTX_load_verify_locations(c->ssl_ctx, tls->ca_file, NULL)
+                              : SSL_CTX_set_default_verify_paths(c->ssl_ctx);
+    if (loaded != 1) {
+        fprintf(stderr, "kicctl: cannot read the CA certificates %s\n",
+                tls->ca_file ? tls->ca_file : "of the system");
+        return false;
+    }
+    c->ssl = SSL_new(c->ssl_ctx);
+    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
+        return false;
+    unsigned char ip[16];
+    bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    if (is_ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host);
+    } else {
+        SSL_set_tlsext_host_name(c->ssl, host);
+        SSL_set1_host(c->ssl, host);
+    }
+    if (SSL_connect(c->ssl) == 1)
+        return true;
+    long verify = SSL_get_verify_result(c->ssl);
+    unsigned long e = ERR_get_error();
+    char why[256];
+    if (verify != X509_V_OK)
+        snprintf(why, sizeof(why), "the certificate is not trusted: %s",
+                 X509_verify_cert_error_string(verify));
+    else
+        snprintf(why, sizeof(why), "%s", e ? ERR_reason_error_string(e) : "the handshake failed");
+    fprintf(stderr, "kicctl: no TLS with kicd at %s: %s\n", server, why);
+    return false;
+}
+
+bool ctlconn_open(CtlConn *c, const char *server, const CtlTls *tls, size_t max_line)
 {
     memset(c, 0, sizeof(*c));
     c->fd = -1;
@@ -65,6 +110,10 @@ bool ctlconn_open(CtlConn *c, const char *server, size_t max_line)
         fprintf(stderr, "kicctl: cannot connect to kicd at %s: %s\n", server, strerror(err));
         return false;
     }
+    if (tls && tls->on && !start_tls(c, host, server, tls)) {
+        ctlconn_close(c);
+        return false;
+    }
     if (!framer_init(&c->framer, max_line)) {
         fprintf(stderr, "kicctl: out of memory\n");
         ctlconn_close(c);
@@ -75,18 +124,33 @@ bool ctlconn_open(CtlConn *c, const char *server, size_t max_line)
 
 void ctlconn_close(CtlConn *c)
 {
+    if (c->ssl) {
+        SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+    }
+    SSL_CTX_free(c->ssl_ctx);
+    c->ssl = NULL;
+    c->ssl_ctx = NULL;
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
     framer_free(&c->framer);
 }
 
-static bool send_all(int fd, const char *p, size_t len)
+static bool send_all(CtlConn *c, const char *p, size_t len)
 {
     while (len > 0) {
-        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
+        ssize_t w;
+        if (c->ssl) {
+            int n = SSL_write(c->ssl, p, len > INT32_MAX ? INT32_MAX : (int)len);
+            w = n > 0 ? n : -1;
+            if (n <= 0 && SSL_get_error(c->ssl, n) == SSL_ERROR_SYSCALL && errno == EINTR)
+                continue;
+        } else {
+            w = send(c->fd, p, len, MSG_NOSIGNAL);
+            if (w < 0 && errno == EINTR)
+                continue;
+        }
         if (w <= 0)
             return false;
         p += w;
@@ -97,7 +161,24 @@ static bool send_all(int fd, const char *p, size_t len)
 
 bool ctlconn_send_line(CtlConn *c, const char *line)
 {
-    return c->fd >= 0 && send_all(c->fd, line, strlen(line)) && send_all(c->fd, "\n", 1);
+    return c->fd >= 0 && send_all(c, line, strlen(line)) && send_all(c, "\n", 1);
+}
+
+/* Reads what is there into dst: bytes (>0), 0 at the end, -1 on error
+ * (errno EINTR when a signal came). */
+static ssize_t receive(CtlConn *c, char *dst, size_t space)
+{
+    if (!c->ssl)
+        return recv(c->fd, dst, space, 0);
+    int n = SSL_read(c->ssl, dst, space > INT32_MAX ? INT32_MAX : (int)space);
+    if (n > 0)
+        return n;
+    int e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    if (e != SSL_ERROR_SYSCALL || errno != EINTR)
+        errno = EIO;
+    return -1;
 }
 
 bool ctlconn_send_request(CtlConn *c, long long id, const char *method, json_t *params)
@@ -148,15 +229,18 @@ CtlReadResult ctlconn_read_line(CtlConn *c, int timeout_ms, char **line, size_t 
             fprintf(stderr, "kicctl: an answer from kicd is longer than %zu bytes\n", c->max_line);
             return CTLCONN_CLOSED;
         }
-        struct pollfd pfd = {c->fd, POLLIN, 0};
-        int pr = wait_readable(c, &pfd, time_left(deadline));
-        if (pr == 0)
-            return CTLCONN_TIMEOUT;
-        if (pr < 0)
-            return errno == EINTR ? CTLCONN_INTERRUPTED : CTLCONN_CLOSED;
+        /* TLS may hold decrypted bytes the socket no longer shows */
+        if (!c->ssl || SSL_pending(c->ssl) == 0) {
+            struct pollfd pfd = {c->fd, POLLIN, 0};
+            int pr = wait_readable(c, &pfd, time_left(deadline));
+            if (pr == 0)
+                return CTLCONN_TIMEOUT;
+            if (pr < 0)
+                return errno == EINTR ? CTLCONN_INTERRUPTED : CTLCONN_CLOSED;
+        }
         size_t space;
         char *dst = framer_space(&c->framer, &space);
-        ssize_t n = recv(c->fd, dst, space, 0);
+        ssize_t n = receive(c, dst, space);
         if (n < 0 && errno == EINTR)
             return CTLCONN_INTERRUPTED;
         if (n <= 0)

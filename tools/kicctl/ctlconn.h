@@ -1,4 +1,5 @@
-/* kicctl's JSON-RPC client: one blocking TCP connection to kicd, lines in
+/* kicctl's JSON-RPC client: one blocking TCP connection to kicd (TLS
+ * 1.2+ when asked, the server's certificate and name verified), lines in
  * and out through the protocol's framer, login, a call that waits for its
  * answer while handing notifications to the caller, and the one-line
  * message (and exit status) for an error answer. Shared by
@@ -7,13 +8,22 @@
 #define CTLCONN_H
 
 #include <jansson.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 
 #include "framer.h"
 #include "kic.h"
 
+/* How to reach kicd: TLS or not, and whom to trust. */
+typedef struct CtlTls {
+    bool on;
+    const char *ca_file; /* PEM file of the CA(s) to trust; NULL: the system's */
+} CtlTls;
+
 typedef struct CtlConn {
     int fd;            /* -1 when closed */
+    SSL_CTX *ssl_ctx;  /* TLS: both set; else NULL */
+    SSL *ssl;
     Framer framer;
     size_t max_line;   /* the framer grows to this for big answers */
     long long next_id; /* ids of ctlconn_call's requests */
@@ -39,9 +49,11 @@ typedef enum {
  * msg is borrowed. */
 typedef void (*CtlNoteFn)(void *arg, json_t *msg);
 
-/* Connects to HOST:PORT ([v6]:PORT too). Prints why and returns false on
- * failure. max_line: the longest answer accepted. */
-bool ctlconn_open(CtlConn *c, const char *server, size_t max_line) KIC_MUST_CHECK;
+/* Connects to HOST:PORT ([v6]:PORT too), over TLS when tls->on (the
+ * certificate must name HOST). Prints why and returns false on failure.
+ * max_line: the longest answer accepted. */
+bool ctlconn_open(CtlConn *c, const char *server, const CtlTls *tls,
+                  size_t max_line) KIC_MUST_CHECK;
 void ctlconn_close(CtlConn *c);
 
 /* Sends one line; the newline is added. */

@@ -156,7 +156,7 @@ static int read_line(Import *im, int timeout_ms, char **line, size_t *len)
 static bool open_session(Import *im, const CtlOptions *o, bool *retry)
 {
     *retry = false;
-    if (!ctlconn_open(&im->conn, o->server, MAX_REPLY)) {
+    if (!ctlconn_open(&im->conn, o->server, &o->tls, MAX_REPLY)) {
         *retry = true;
         return false;
     }

@@ -5,12 +5,14 @@
 
 #include <libpq-fe.h>
 
+#include "ctlconn.h"
 #include "kic.h"
 
 typedef struct CtlOptions {
     const char *pg;     /* --pg, else KIC_PG, else libpq's PG* variables */
     const char *server; /* --server, else KIC_SERVER, else 127.0.0.1:7411 */
     const char *token;  /* --token, else KIC_TOKEN */
+    CtlTls tls;         /* --tls / --tls-ca FILE, else KIC_TLS_CA (implies TLS) */
 } CtlOptions;
 
 /* Exit codes: 0 ok, 1 failed, 2 usage. */

@@ -393,7 +393,7 @@ static int run_once(Live *lv)
 /* Connects, logs in and shows: the exit status (-1: stopped). */
 static int run(Live *lv)
 {
-    if (!ctlconn_open(&lv->conn, lv->o->server, LIVE_MAX_LINE))
+    if (!ctlconn_open(&lv->conn, lv->o->server, &lv->o->tls, LIVE_MAX_LINE))
         return 1;
     lv->conn.stop = &live_stop_signal;
     int rc = login(lv);

@@ -47,12 +47,16 @@ static const Command commands[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: kicctl [--pg CONNINFO] [--server HOST:PORT] [--token TOKEN] COMMAND ...\n\n"
+    fprintf(out, "usage: kicctl [--pg CONNINFO] [--server HOST:PORT] [--token TOKEN]\n"
+                 "              [--tls] [--tls-ca FILE] COMMAND ...\n\n"
                  "commands:\n");
     for (size_t i = 0; i < KIC_ARRAY_LEN(commands); i++)
         fprintf(out, "  %s\n", commands[i].usage);
     fprintf(out, "\nWithout --pg: KIC_PG, then libpq's PG* variables. Without --server:\n"
-                 "KIC_SERVER, then 127.0.0.1:7411. Without --token: KIC_TOKEN.\n");
+                 "KIC_SERVER, then 127.0.0.1:7411. Without --token: KIC_TOKEN.\n"
+                 "--tls speaks TLS to kicd (for [tls] listeners), trusting the system's CAs;\n"
+                 "--tls-ca FILE (or KIC_TLS_CA) trusts the CA certificates in FILE instead.\n"
+                 "The certificate must name the host of --server.\n");
 }
 
 static const char *env_or(const char *value, const char *env, const char *fallback)
@@ -94,7 +98,8 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"pg", required_argument, NULL, 'p'},   {"server", required_argument, NULL, 's'},
         {"token", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},     {"tls", no_argument, NULL, 'T'},
+        {"tls-ca", required_argument, NULL, 'C'}, {NULL, 0, NULL, 0},
     };
     CtlOptions o = {0};
     int ch;
@@ -104,6 +109,8 @@ int main(int argc, char **argv)
         case 'p': o.pg = optarg; break;
         case 's': o.server = optarg; break;
         case 't': o.token = optarg; break;
+        case 'T': o.tls.on = true; break;
+        case 'C': o.tls.on = true; o.tls.ca_file = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("kicctl %s\n", KIC_VERSION); return 0;
         default: usage(stderr); return 2;
@@ -112,6 +119,11 @@ int main(int argc, char **argv)
     o.pg = env_or(o.pg, "KIC_PG", NULL);
     o.server = env_or(o.server, "KIC_SERVER", "127.0.0.1:7411");
     o.token = env_or(o.token, "KIC_TOKEN", NULL);
+    o.tls.ca_file = env_or(o.tls.ca_file, "KIC_TLS_CA", NULL);
+    if (o.tls.ca_file && *o.tls.ca_file)
+        o.tls.on = true;
+    else
+        o.tls.ca_file = NULL;
     if (optind >= argc) {
         usage(stderr);
         return 2;

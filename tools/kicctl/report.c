@@ -317,7 +317,7 @@ int cmd_report(const CtlOptions *o, int argc, char **argv)
     bound_init(&from, a.from);
     bound_init(&to, a.to);
     CtlConn conn;
-    if (!ctlconn_open(&conn, o->server, REPORT_MAX_LINE))
+    if (!ctlconn_open(&conn, o->server, &o->tls, REPORT_MAX_LINE))
         return 1;
     json_t *result = NULL;
     json_t *login = ctlconn_login(&conn, o->token, o->server);
