@@ -4,6 +4,7 @@
  * asked, flush, exit 0); SIGHUP re-reads the reloadable options. */
 #include <event2/event.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +321,9 @@ static void on_maintain(evutil_socket_t fd, short what, void *arg)
 {
     Server *s = arg;
     static const int checks_per_day = 24 * 3600 / MAINTAIN_INTERVAL_S;
+    /* Memory freed after a burst (thousands of connections closing, the
+     * start-up's load) stays with the process unless handed back. */
+    malloc_trim(0);
     if (!s->ready)
         return;
     if (!writer_loading(s->writer))
