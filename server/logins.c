@@ -65,7 +65,7 @@ void logins_put(Logins *l, const char *hash_hex, const Session *s)
     memcpy(k->hash, hash_hex, TOKEN_HASH_HEX);
     k->sess = *s;
     k->sess.tenant = NULL;
-    k->sess.teams = json_deep_copy(s->teams ? s->teams : json_array());
+    k->sess.teams = s->teams ? json_deep_copy(s->teams) : json_array();
     if (!k->sess.teams)
         abort();
     logins_forget_hash(l, hash_hex);
@@ -105,9 +105,4 @@ bool logins_get(const Logins *l, const char *hash_hex, Session *out)
     if (!out->teams)
         abort();
     return true;
-}
-
-size_t logins_count(const Logins *l)
-{
-    return l->by_hash.count;
 }

@@ -32,6 +32,5 @@ void logins_forget_user(Logins *l, int64_t tenant_id, int64_t user_id);
 /* The session of a token hash (teams copied, tenant unset): false when
  * unknown. */
 bool logins_get(const Logins *l, const char *hash_hex, Session *out) KIC_MUST_CHECK;
-size_t logins_count(const Logins *l);
 
 #endif

@@ -41,6 +41,9 @@ static bool split_address(const char *server, char *host, size_t size, const cha
  * (a DNS name or an IP address). */
 static bool start_tls(CtlConn *c, const char *host, const char *server, const CtlTls *tls)
 {
+    /* OpenSSL writes with write(2): a kicd gone away must give an error,
+     * not kill the program (plain sends use MSG_NOSIGNAL) */
+    signal(SIGPIPE, SIG_IGN);
     c->ssl_ctx = SSL_CTX_new(TLS_client_method());
     if (!c->ssl_ctx)
         return false;
