@@ -366,7 +366,7 @@ typedef struct BucketStart {
 typedef struct ReportCtx {
     ReportReq q;
     PgJob *job;
-    int s_len, s_callbacks, s_presence, s_sums; /* statement positions, -1: none */
+    int s_len, s_callbacks, s_presence; /* statement positions, -1: none */
     StrMap values;          /* interned group values */
     RowTable interval;      /* the sums of the interval arriving */
     RowTable side;          /* callbacks and presence, every interval */
@@ -875,7 +875,6 @@ bool report_run(Server *s, const Session *sess, const AuditActor *who, const Rep
         free(sql);
     }
     sql = q->rollup ? rollup_sql(q) : calls_sql(q);
-    ctx->s_sums = pgjob_count(job);
     pgjob_add(job, sql, q->rollup ? 4 : 6, sum_args);
     free(sql);
     if (q->rollup)
