@@ -68,6 +68,8 @@ year_data_ensure() {
     year_generate
   else
     keep_pg_start "$KEEP" "$KEEP_PG_PORT"
+    # kept data from an older kicd: bring its schema up to this one
+    "$BIN/tools/kicctl/kicctl" --pg "$KEEP_PG_BASE dbname=kicd" migrate >/dev/null
   fi
   . "$KEEP/meta.env"
   YEAR_CALLS=$(pgsql -At "$KEEP_PG_BASE dbname=kicd" -c "SELECT count(*) FROM calls")

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "journal.h"
 #include "logins.h"
+#include "rollup_params.h"
 #include "retention.h"
 #include "tls.h"
 #include "listener.h"
@@ -272,15 +273,25 @@ static void on_notify(PgConn *pc, const char *channel, const char *payload, void
     store_on_notify(arg, channel, payload);
 }
 
+/* The stored sums agree with the thresholds: now the live state. */
+static void sums_checked(Server *s, bool ok)
+{
+    if (ok)
+        store_load_all(s, on_loaded);
+    else
+        on_loaded(s, false);
+}
+
 /* The live state is read from storage once it holds everything that
- * was acknowledged: after the journal's replay. */
+ * was acknowledged: after the journal's replay (and the sums agree with
+ * the configured thresholds: rollup_params.h). */
 static void maybe_load(Server *s)
 {
     if (s->ready || s->loading || !pgconn_is_up(s->pg_reader) ||
         writer_replaying(s->writer) || journal_records(s->journal) > 0)
         return;
     s->loading = true;
-    store_load_all(s, on_loaded);
+    rollup_params_check(s, sums_checked);
 }
 
 void server_storage_caught_up(Server *s)

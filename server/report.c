@@ -174,23 +174,19 @@ static char *rollup_sql(const ReportReq *q)
     return strbuf_steal(&b);
 }
 
-/* The same sums from the calls table: metrics_add_call in SQL, grouped
- * here. $4: contacts offered up to it have their repeat window closed;
- * $5 the service-level threshold and $6 the short-abandon limit, in
- * microseconds. Sums of microseconds are taken as float8: exact below
- * 2^53 (285 years), and much faster than numeric. */
-static char *calls_sql(const ReportReq *q)
+/* metrics_add_call in SQL: the MetricSums columns, in order, over the
+ * calls of call_rows(); $<sl> and $<shortab> are the service-level
+ * threshold and the short-abandon limit in microseconds. Sums of
+ * microseconds are taken as float8: exact below 2^53 (285 years), and
+ * much faster than numeric. */
+static void call_sums_columns(StrBuf *b, int sl, int shortab)
 {
-    StrBuf b = STRBUF_INIT;
-    strbuf_puts(&b, "SELECT ");
-    group_select(&b, q);
-    bucket_key_sql(&b, q, "offered_at");
-    strbuf_puts(&b,
+    strbuf_printf(b,
         ", count(*)"                                                              /* offered */
         ", count(*) FILTER (WHERE answered)"                                      /* answered */
         ", count(*) FILTER (WHERE abandoned)"                                     /* abandoned */
-        ", count(*) FILTER (WHERE abandoned AND w <= $6)"                         /* short_abandoned */
-        ", count(*) FILTER (WHERE answered AND w <= $5)"                          /* answered_in_sl */
+        ", count(*) FILTER (WHERE abandoned AND w <= $%d)"                        /* short_abandoned */
+        ", count(*) FILTER (WHERE answered AND w <= $%d)"                         /* answered_in_sl */
         ", coalesce(sum(w::float8) FILTER (WHERE answered), 0)::bigint"           /* wait_answered_us */
         ", count(*) FILTER (WHERE answered AND part_end_at IS NOT NULL)"          /* talk_n */
         ", coalesce(sum(t::float8) FILTER (WHERE answered AND part_end_at IS NOT NULL), 0)::bigint"
@@ -203,9 +199,14 @@ static char *calls_sql(const ReportReq *q)
         ", count(*) FILTER (WHERE answered AND identified)"                       /* identified */
         ", count(*) FILTER (WHERE answered AND identified AND followed_by_repeat)" /* repeated */
         ", count(*) FILTER (WHERE fcr)"                                           /* fcr_provisional */
-        ", count(*) FILTER (WHERE caller_key IS NULL)"                            /* withheld */
-        ", count(*) FILTER (WHERE answered AND identified AND offered_at <= $4)"  /* fcr_closed */
-        ", count(*) FILTER (WHERE fcr AND offered_at <= $4)"                      /* fcr_ok */
+        ", count(*) FILTER (WHERE caller_key IS NULL)",                           /* withheld */
+        shortab, sl);
+}
+
+/* The calls (with what call_sums_columns needs) that `where` selects. */
+static void call_rows(StrBuf *b, const char *where)
+{
+    strbuf_printf(b,
         " FROM (SELECT *, round(coalesce(wait_s, 0) * 1e6)::bigint AS w,"
         "              round(coalesce(talk_s, 0) * 1e6)::bigint AS t,"
         "              round(coalesce(hold_s, 0) * 1e6)::bigint AS h,"
@@ -213,8 +214,39 @@ static char *calls_sql(const ReportReq *q)
         "              wrapped_at IS NOT NULL AS wrapped, caller_key IS NOT NULL AS identified,"
         "              answered AND caller_key IS NOT NULL AND NOT followed_by_repeat"
         "                AND NOT transferred AND wrapped_at IS NOT NULL AND resolved AS fcr"
-        "       FROM calls WHERE tenant_id = $1 AND offered_at >= $2 AND offered_at < $3) c");
+        "       FROM calls WHERE %s) c", where);
+}
+
+/* The same sums from the calls table, grouped here. $4: contacts
+ * offered up to it have their repeat window closed; $5 the
+ * service-level threshold and $6 the short-abandon limit. */
+static char *calls_sql(const ReportReq *q)
+{
+    StrBuf b = STRBUF_INIT;
+    strbuf_puts(&b, "SELECT ");
+    group_select(&b, q);
+    bucket_key_sql(&b, q, "offered_at");
+    call_sums_columns(&b, 5, 6);
+    strbuf_puts(&b,
+        ", count(*) FILTER (WHERE answered AND identified AND offered_at <= $4)"  /* fcr_closed */
+        ", count(*) FILTER (WHERE fcr AND offered_at <= $4)");                    /* fcr_ok */
+    call_rows(&b, "tenant_id = $1 AND offered_at >= $2 AND offered_at < $3");
     group_by(&b, q);
+    return strbuf_steal(&b);
+}
+
+char *report_rollup_rebuild_sql(void)
+{
+    StrBuf b = STRBUF_INIT;
+    strbuf_puts(&b, "INSERT INTO call_sums_15m (tenant_id, bucket, queue, channel, direction");
+    for (size_t i = 0; metric_sum_names[i]; i++)
+        strbuf_printf(&b, ", %s", metric_sum_names[i]);
+    strbuf_puts(&b, ") SELECT tenant_id,"
+                    " to_timestamp(floor(extract(epoch FROM offered_at) / 900) * 900),"
+                    " coalesce(queue, ''), channel, direction");
+    call_sums_columns(&b, 1, 2);
+    call_rows(&b, "offered_at IS NOT NULL");
+    strbuf_puts(&b, " GROUP BY 1, 2, 3, 4, 5");
     return strbuf_steal(&b);
 }
 

@@ -9,6 +9,7 @@
 #include "jsonrpc.h"
 #include "server.h"
 
+struct AuditActor;
 typedef struct ReportReq ReportReq;
 
 /* text: the result object as JSON (or CSV when asked), len bytes, now
@@ -26,5 +27,11 @@ bool report_parse(json_t *params, const Config *cfg, ReportReq *q, RpcError *err
  * in the same transaction. */
 bool report_run(Server *s, const Session *sess, const struct AuditActor *who,
                 const ReportReq *q, bool csv, ReportDone done, void *arg) KIC_MUST_CHECK;
+
+/* INSERT of call_sums_15m from the calls table, as the writer keeps it
+ * (every offered call in its UTC quarter hour and routing key), with the
+ * service-level threshold $1 and short-abandon limit $2 in microseconds:
+ * the same SQL the reports read the calls table with. */
+char *report_rollup_rebuild_sql(void);
 
 #endif

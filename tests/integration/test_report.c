@@ -683,6 +683,67 @@ START_TEST(a_report_over_the_row_limit_is_refused)
 }
 END_TEST
 
+/* The stored 15-minute sums follow the thresholds: a kicd started with
+ * another service-level threshold on the same database rebuilds them
+ * from the calls before it serves, so the rollup (an aligned period)
+ * and the calls table (an unaligned one) agree, by the new threshold. */
+START_TEST(sums_are_rebuilt_when_the_thresholds_change)
+{
+    Kicd a, b;
+    kicd_init(&a, "thresholds", NULL);
+    kicd_start(&a);
+    Org o = org_of(&a, "drempel");
+    Client *br = cl_session(a.port, o.bridge);
+    KicTime day = time_add_local_days(day_start(h_today(0)), -2), nine = day + 9 * 3600 * KIC_USEC;
+    const int waits[] = {10, 25, 40}; /* seconds before the answer */
+    for (int i = 0; i < 3; i++) {
+        cl_call_ok(br, "call.offered", "{\"event_id\":\"o%d\",\"call_id\":\"c%d\",\"at\":\"%s\",\"queue\":\"thuiszorg\"}",
+                   i, i, h_at(nine, i * 60));
+        cl_call_ok(br, "call.answered", "{\"event_id\":\"a%d\",\"call_id\":\"c%d\",\"at\":\"%s\",\"agent\":\"a.jansen\"}",
+                   i, i, h_at(nine, i * 60 + waits[i]));
+    }
+    cl_close(br);
+    const char *range[][2] = {{local(day), local(time_add_local_days(day, 1))},
+                              {local(day + KIC_USEC), local(time_add_local_days(day, 1) - KIC_USEC)}};
+    const char *sources[] = {"rollup", "calls"};
+    const int in_sl[][2] = {{1, 1}, {2, 2}}; /* by 20 s, then by 30 s */
+    for (int run = 0; run < 2; run++) {
+        Kicd *k = run ? &b : &a;
+        if (run) {
+            ck_assert(kicd_stop(&a));
+            kicd_init(&b, "thresholds30", "[metrics]\nsl_threshold_s = 30\n");
+            snprintf(b.conninfo, sizeof(b.conninfo), "%s", a.conninfo);
+            kicd_start(&b);
+        }
+        Client *s = cl_session(k->port, o.super);
+        for (int p = 0; p < 2; p++) {
+            json_t *t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"1d\",\"group_by\":[\"queue\"]}",
+                               range[p][0], range[p][1]);
+            ck_assert_str_eq(json_string_value(json_object_get(t, "source")), sources[p]);
+            ck_assert_int_eq(cell_int(t, 0, "answered"), 3);
+            ck_assert_int_eq(cell_int(t, 0, "answered_in_sl"), in_sl[run][p]);
+            json_decref(t);
+        }
+        cl_close(s);
+    }
+    ck_assert(kicd_log_contains(&b, "15-minute sums rebuilt"));
+    ck_assert(kicd_stop(&b));
+    /* a restart with the same thresholds leaves the sums alone */
+    Kicd c;
+    kicd_init(&c, "thresholds30b", "[metrics]\nsl_threshold_s = 30\n");
+    snprintf(c.conninfo, sizeof(c.conninfo), "%s", a.conninfo);
+    kicd_start(&c);
+    Client *s = cl_session(c.port, o.super); /* logged in: the live state is loaded */
+    json_t *t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"1d\",\"group_by\":[\"queue\"]}",
+                       range[0][0], range[0][1]);
+    ck_assert_int_eq(cell_int(t, 0, "answered_in_sl"), 2);
+    json_decref(t);
+    cl_close(s);
+    ck_assert(!kicd_log_contains(&c, "rebuilding"));
+    ck_assert(kicd_stop(&c));
+}
+END_TEST
+
 START_TEST(every_parameter_error_and_role)
 {
     Org o = org("reperr");
@@ -752,6 +813,7 @@ int main(void)
     tcase_add_test(tc, callbacks_and_occupancy);
     tcase_add_test(tc, rows_by_interval_with_callbacks_between_the_calls);
     tcase_add_test(tc, a_report_over_the_row_limit_is_refused);
+    tcase_add_test(tc, sums_are_rebuilt_when_the_thresholds_change);
     tcase_add_test(tc, every_parameter_error_and_role);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
