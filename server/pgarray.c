@@ -9,7 +9,7 @@
 
 /* Element type OIDs (pg_type). */
 static const uint32_t type_oid[] = {
-    [PGA_INT8] = 20, [PGA_TEXT] = 25, [PGA_JSONB] = 3802,
+    [PGA_INT8] = 20, [PGA_TEXT] = 25, [PGA_JSON] = 114,
     [PGA_TIMESTAMPTZ] = 1184, [PGA_FLOAT8] = 701, [PGA_BOOL] = 16,
 };
 
@@ -83,12 +83,12 @@ void pgt_text(PgTable *t, const char *s)
     strbuf_append(&a->body, s, n);
 }
 
-void pgt_jsonb(PgTable *t, const char *json)
+/* json's binary format is its text (PostgreSQL checks the syntax). */
+void pgt_json(PgTable *t, const char *json)
 {
     PgArray *a = next_col(t);
     size_t n = strlen(json);
-    put32(&a->body, (uint32_t)n + 1);
-    strbuf_putc(&a->body, 1); /* jsonb binary format version */
+    put32(&a->body, (uint32_t)n);
     strbuf_append(&a->body, json, n);
 }
 

@@ -10,7 +10,7 @@
 #include "kictime.h"
 #include "strbuf.h"
 
-typedef enum { PGA_INT8, PGA_TEXT, PGA_JSONB, PGA_TIMESTAMPTZ, PGA_FLOAT8, PGA_BOOL } PgArrayType;
+typedef enum { PGA_INT8, PGA_TEXT, PGA_JSON, PGA_TIMESTAMPTZ, PGA_FLOAT8, PGA_BOOL } PgArrayType;
 
 typedef struct PgArray {
     PgArrayType type;
@@ -37,7 +37,7 @@ void pgtable_free(PgTable *t);
 void pgtable_row(PgTable *t); /* starts a row */
 void pgt_int8(PgTable *t, int64_t v);
 void pgt_text(PgTable *t, const char *s);          /* NULL: SQL NULL */
-void pgt_jsonb(PgTable *t, const char *json);      /* JSON text */
+void pgt_json(PgTable *t, const char *json);       /* JSON text, kept as is */
 void pgt_time(PgTable *t, KicTime v);              /* KIC_TIME_NONE: NULL */
 void pgt_float8(PgTable *t, bool valid, double v); /* !valid: NULL */
 void pgt_seconds(PgTable *t, bool valid, int64_t us);

@@ -9,7 +9,7 @@
 
 static const RowColumn event_cols[] = {
     {"tenant_id", PGA_INT8}, {"call_id", PGA_TEXT}, {"at", PGA_TIMESTAMPTZ},
-    {"event_id", PGA_TEXT},  {"type", PGA_TEXT},    {"payload", PGA_JSONB},
+    {"event_id", PGA_TEXT},  {"type", PGA_TEXT},    {"payload", PGA_JSON},
 };
 
 static const RowColumn call_cols[] = {
@@ -93,7 +93,7 @@ static const char *sql_type(PgArrayType t)
 {
     switch (t) {
     case PGA_INT8: return "bigint";
-    case PGA_JSONB: return "jsonb";
+    case PGA_JSON: return "json";
     case PGA_TIMESTAMPTZ: return "timestamptz";
     case PGA_FLOAT8: return "double precision";
     case PGA_BOOL: return "boolean";
@@ -138,7 +138,7 @@ void rows_event(PgTable *t, int64_t tenant, const Event *ev, const char *stored)
     pgt_time(t, ev->at);
     pgt_text(t, ev->event_id);
     pgt_text(t, event_type_names[ev->type]);
-    pgt_jsonb(t, stored);
+    pgt_json(t, stored);
 }
 
 /* The care team a contact went to: the target of a care-team transfer. */

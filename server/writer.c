@@ -87,8 +87,8 @@ struct Writer {
 
     Effects fx;     /* scratch for one decision pass */
     StrMap choices; /* "tenant:agent" -> Record, latest choice of a batch */
-    PgPrepared prepared[T_COUNT + 2]; /* prepared on the writer connection */
-    char *prepared_sql[T_COUNT + 1];
+    PgPrepared prepared[T_COUNT + 3]; /* prepared on the writer connection */
+    char *prepared_sql[T_COUNT + 2];
 
     WriterStats stats;
 };
@@ -109,9 +109,10 @@ static const char sql_load_wrapups[] =
     "   USING (tenant_id, call_id)";
 
 /* Prepared statement names, one per table written, plus the two that
- * settle repeats in storage. */
+ * settle repeats in storage (and the events statement of journals
+ * written before migration 0008). */
 static const char *const stmt_names[T_COUNT] = {
-    [T_EVENTS] = "kic_events",       [T_WRAPUPS] = "kic_wrapups",
+    [T_EVENTS] = "kic_events_json",  [T_WRAPUPS] = "kic_wrapups",
     [T_CALLS] = "kic_calls",         [T_SUMS] = "kic_sums",
     [T_STATES] = "kic_states",
     [T_CHOICES] = "kic_choices",     [T_CALLBACKS] = "kic_callbacks",
@@ -150,15 +151,32 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
 {
     char *unnest = rows_unnest_sql(spec), *cols = rows_column_list(spec);
     StrBuf b = STRBUF_INIT;
-    if (!strcmp(name, "kic_events")) {
+    if (!strcmp(name, "kic_events_json")) {
+        /* The keys first: only events whose key is new are stored. When
+         * every key is new (always, unless an event id was reused on
+         * another call that memory no longer holds) the rows go in
+         * without a join; the IN list is read only otherwise. */
         strbuf_printf(&b,
-                      "WITH r AS MATERIALIZED (SELECT * FROM %s),"
+                      "WITH k AS (INSERT INTO event_keys (tenant_id, event_id, at)"
+                      "   SELECT * FROM unnest($1::bigint[], $4::text[], $3::timestamptz[])"
+                      "   ON CONFLICT DO NOTHING RETURNING tenant_id, event_id)"
+                      " INSERT INTO events (%s) SELECT * FROM %s"
+                      " WHERE (SELECT count(*) FROM k) = cardinality($1::bigint[])"
+                      "    OR (x.tenant_id, x.event_id) IN (SELECT tenant_id, event_id FROM k)",
+                      cols, unnest);
+    } else if (!strcmp(name, "kic_events")) {
+        /* Before migration 0008 (payload jsonb), for journals written
+         * then: their payload arrays are jsonb. */
+        strbuf_printf(&b,
+                      "WITH r AS MATERIALIZED (SELECT * FROM unnest($1::bigint[], $2::text[],"
+                      "   $3::timestamptz[], $4::text[], $5::text[], $6::jsonb[])"
+                      "   AS x(tenant_id, call_id, at, event_id, type, payload)),"
                       " k AS (INSERT INTO event_keys (tenant_id, event_id, at)"
                       "       SELECT tenant_id, event_id, at FROM r ON CONFLICT DO NOTHING"
                       "       RETURNING tenant_id, event_id)"
                       " INSERT INTO events (%s) SELECT r.tenant_id, r.call_id, r.at, r.event_id,"
-                      " r.type, r.payload FROM r JOIN k USING (tenant_id, event_id)",
-                      unnest, cols);
+                      " r.type, r.payload::json FROM r JOIN k USING (tenant_id, event_id)",
+                      cols);
     } else if (!strcmp(name, "kic_calls")) {
         strbuf_printf(&b, "INSERT INTO calls (%s) SELECT * FROM %s"
                           " ON CONFLICT (tenant_id, call_id) DO UPDATE SET ", cols, unnest);
@@ -229,6 +247,9 @@ static void prepare_statements(Writer *w)
     }
     w->prepared_sql[n] = sql_for("kic_mark_self", &rows_contacts, w->srv->cfg.repeat_window_days);
     w->prepared[n] = (PgPrepared){"kic_mark_self", w->prepared_sql[n]};
+    n++;
+    w->prepared_sql[n] = sql_for("kic_events", &rows_events, 0);
+    w->prepared[n] = (PgPrepared){"kic_events", w->prepared_sql[n]};
     n++;
     w->prepared[n] = (PgPrepared){NULL, NULL};
 }
