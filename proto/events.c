@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_compact.h"
 #include "params.h"
 
 typedef struct Fields {
@@ -97,6 +98,14 @@ static bool caller_field(EventType type, json_t *p, const CallerCtx *cc, bool fr
     return true;
 }
 
+static void key_of(const CallerCtx *cc, const char *e164, char out[CALLER_KEY_HEX_LEN])
+{
+    if (cc->keyer)
+        caller_keyer_hex(cc->keyer, e164, out);
+    else
+        caller_key_hex(cc->tenant_key, e164, out);
+}
+
 /* The params as stored: the number replaced by its key (in place). The
  * key fields are the server's: a client's own values never survive, or a
  * replay would read them as the key. On an outbound contact the dialled
@@ -112,7 +121,7 @@ static char *stored_form(json_t *params, const char *key, bool withheld, const C
     if (outbound && json_is_string(dialled)) {
         char e164[CALLER_E164_MAX], dkey[CALLER_KEY_HEX_LEN];
         if (caller_normalise(json_string_value(dialled), cc->country_code, e164) == CALLER_OK) {
-            caller_key_hex(cc->tenant_key, e164, dkey);
+            key_of(cc, e164, dkey);
             json_object_set_new(params, "dialled_key", json_string(dkey));
         }
         json_object_del(params, "dialled");
@@ -121,7 +130,7 @@ static char *stored_form(json_t *params, const char *key, bool withheld, const C
         json_object_set_new(params, "caller_key", json_string(key));
     if (withheld)
         json_object_set_new(params, "caller_withheld", json_true());
-    return json_dumps(params, JSON_COMPACT);
+    return json_compact(params);
 }
 
 /* Whether a value holds a string with a NUL anywhere inside: storage
@@ -171,7 +180,7 @@ bool event_parse(EventType type, json_t *params, const CallerCtx *cc, bool from_
     char key[CALLER_KEY_HEX_LEN];
     const char *caller_key = f.caller_key;
     if (!from_storage && f.caller && !f.withheld) {
-        caller_key_hex(cc->tenant_key, out->number, key);
+        key_of(cc, out->number, key);
         caller_key = key;
     }
     Event fields;
@@ -188,7 +197,7 @@ bool event_parse(EventType type, json_t *params, const CallerCtx *cc, bool from_
     EventText text = {f.event_id, f.call_id, f.queue, f.location, f.transferred_from,
                       f.callback_id, f.agent, f.target, caller_key};
     out->event = event_create(&fields, &text);
-    out->stored = from_storage ? json_dumps(params, JSON_COMPACT)
+    out->stored = from_storage ? json_compact(params)
                                : stored_form(params, caller_key, f.withheld, cc,
                                              fields.direction == DIR_OUTBOUND);
     if (!out->event || !out->stored) {

@@ -21,6 +21,7 @@
 typedef struct CallerCtx {
     const char *country_code;
     unsigned char tenant_key[32];
+    CallerKeyer *keyer; /* the tenant key's, when made (faster); else NULL */
 } CallerCtx;
 
 typedef struct EventParse {

@@ -41,6 +41,7 @@ static void tenant_free(Tenant *t)
         free(v);
     strmap_free(&t->categories);
     centre_free(t->centre);
+    caller_keyer_free(t->callers.keyer);
     free(t->subs); /* empty: their connections closed first */
     free(t->snap_line);
     free(t->waiters); /* none left: a pending load fails its waiters first */
@@ -95,6 +96,9 @@ Tenant *tenants_get(Tenants *t, int64_t id, const char *name)
         abort();
     tn->callers.country_code = t->srv->cfg.country_code;
     caller_tenant_key(t->srv->cfg.secret, name, tn->callers.tenant_key);
+    tn->callers.keyer = caller_keyer_new(tn->callers.tenant_key);
+    if (!tn->callers.keyer)
+        abort();
     strmap_put(&t->by_id, tn->id_text, tn);
     return tn;
 }
@@ -143,6 +147,12 @@ void tenant_desktop_remove(Tenant *t, const char *agent, Conn *c)
         free(l->conns);
         free(l);
     }
+}
+
+bool tenant_has_desktop(Tenant *t, const char *agent)
+{
+    ConnList *l = strmap_get(&t->desktops, agent);
+    return l && l->n > 0;
 }
 
 void tenant_notify_agent(Tenant *t, const char *agent, const char *method, json_t *params)

@@ -59,6 +59,8 @@ void tenant_desktop_add(Tenant *t, const char *agent, Conn *c);
 void tenant_desktop_remove(Tenant *t, const char *agent, Conn *c);
 /* Sends a notification to every desktop of the agent. */
 void tenant_notify_agent(Tenant *t, const char *agent, const char *method, json_t *params);
+/* Whether any desktop of the agent is connected. */
+bool tenant_has_desktop(Tenant *t, const char *agent);
 
 /* Runs fn once the tenant is ready (at once if it is). */
 void tenant_when_ready(Tenant *t, TenantReady fn, void *arg);

@@ -165,6 +165,40 @@ START_TEST(key_known_value)
 }
 END_TEST
 
+/* The keyer (precomputed HMAC states) gives the one-shot HMAC's keys,
+ * also when used many times over and for numbers of every length. */
+START_TEST(keyer_matches_one_shot_hmac)
+{
+    unsigned char tk[32];
+    caller_tenant_key("s3cret", "viva", tk);
+    CallerKeyer *k = caller_keyer_new(tk);
+    ck_assert_ptr_nonnull(k);
+    char fast[CALLER_KEY_HEX_LEN], slow[CALLER_KEY_HEX_LEN];
+    caller_keyer_hex(k, "+31612345678", fast);
+    ck_assert_str_eq(fast, "033563c2dbdd27fe5abeeefc5b29bdc537738301139e4fd9463adc3069c76e3f");
+    char num[CALLER_E164_MAX + 64];
+    for (int i = 0; i < 2000; i++) {
+        int len = 1 + i % 80; /* across SHA-256's 64-byte block */
+        num[0] = '+';
+        for (int j = 1; j < len; j++)
+            num[j] = (char)('0' + (i * 7 + j * 3) % 10);
+        num[len] = '\0';
+        caller_keyer_hex(k, num, fast);
+        caller_key_hex(tk, num, slow);
+        ck_assert_str_eq(fast, slow);
+    }
+    unsigned char other[32];
+    caller_tenant_key("s3cret", "zorg", other);
+    CallerKeyer *k2 = caller_keyer_new(other);
+    caller_keyer_hex(k2, "+31612345678", fast);
+    caller_key_hex(other, "+31612345678", slow);
+    ck_assert_str_eq(fast, slow);
+    ck_assert_str_ne(fast, "033563c2dbdd27fe5abeeefc5b29bdc537738301139e4fd9463adc3069c76e3f");
+    caller_keyer_free(k2);
+    caller_keyer_free(k);
+}
+END_TEST
+
 START_TEST(key_is_64_lowercase_hex)
 {
     const char *nums[] = {"0612345678", "+3221234567", "123", "+123456789012345"};
@@ -228,6 +262,7 @@ int main(void)
     tcase_add_test(tc, length_limits);
     tcase_add_test(tc, output_is_e164);
     tcase_add_test(tc, key_known_value);
+    tcase_add_test(tc, keyer_matches_one_shot_hmac);
     tcase_add_test(tc, key_is_64_lowercase_hex);
     tcase_add_test(tc, same_number_different_formats_same_key);
     tcase_add_test(tc, tenants_and_secrets_separate_keys);

@@ -91,6 +91,13 @@ static void setup(void)
     tzset();
     cc.country_code = "31";
     caller_tenant_key("s3cret", "viva", cc.tenant_key);
+    cc.keyer = caller_keyer_new(cc.tenant_key); /* as kicd's tenants have */
+}
+
+static void teardown(void)
+{
+    caller_keyer_free(cc.keyer);
+    cc.keyer = NULL;
 }
 
 static json_t *load(const char *text)
@@ -686,7 +693,7 @@ int main(void)
 {
     Suite *s = suite_create("events");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_loop_test(tc, every_field_of_every_method, 0, NMETHODS);
     tcase_add_test(tc, enum_with_embedded_nul_is_refused);
     tcase_add_test(tc, time_with_embedded_nul_is_refused);
