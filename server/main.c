@@ -420,8 +420,10 @@ static void stop(Server *s)
     conn_reap(s);
     http_free(s->http);
     listener_free(s->listener);
-    writer_free(s->writer);
+    /* The connection first: its writes in flight report to their batches,
+     * which the writer then answers. */
     pgconn_free(s->pg_writer);
+    writer_free(s->writer);
     pgconn_free(s->pg_reader);
     tenants_free(s->tenants);
     logins_free(s->logins);

@@ -45,6 +45,22 @@ void pgtable_free(PgTable *t)
     t->rows = 0;
 }
 
+size_t pgtable_clear(PgTable *t)
+{
+    size_t kept = 0;
+    for (int i = 0; i < t->ncols; i++) {
+        PgArray *a = &t->cols[i];
+        strbuf_reset(&a->body);
+        strbuf_reset(&a->out);
+        a->n = 0;
+        a->has_null = false;
+        kept += a->body.cap + a->out.cap;
+    }
+    t->rows = 0;
+    t->col = 0;
+    return kept;
+}
+
 void pgtable_row(PgTable *t)
 {
     t->col = 0;

@@ -32,6 +32,9 @@ typedef struct PgTable {
 /* types: one per column. */
 void pgtable_init(PgTable *t, int ncols, const PgArrayType *types);
 void pgtable_free(PgTable *t);
+/* Empties the table for reuse, keeping its buffers; their capacity in
+ * bytes is returned (to decide whether keeping them is worth it). */
+size_t pgtable_clear(PgTable *t);
 
 /* Values of one row, left to right; each call fills the next column. */
 void pgtable_row(PgTable *t); /* starts a row */

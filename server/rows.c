@@ -114,6 +114,17 @@ char *rows_unnest_sql(const RowSpec *spec)
     return strbuf_steal(&b);
 }
 
+char *rows_unnest_rows_sql(const RowSpec *spec)
+{
+    StrBuf b = STRBUF_INIT;
+    strbuf_puts(&b, "(SELECT ");
+    for (int i = 0; i < spec->ncols; i++)
+        strbuf_printf(&b, "%sunnest($%d::%s[]) AS %s", i ? ", " : "", i + 1,
+                      sql_type(spec->cols[i].type), spec->cols[i].name);
+    strbuf_puts(&b, ") AS x");
+    return strbuf_steal(&b);
+}
+
 char *rows_column_list(const RowSpec *spec)
 {
     StrBuf b = STRBUF_INIT;

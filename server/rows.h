@@ -25,6 +25,12 @@ extern const RowSpec rows_events, rows_calls, rows_states, rows_choices, rows_wr
 
 /* "unnest($1::bigint[], $2::text[]) AS x(a, b)"; caller frees. */
 char *rows_unnest_sql(const RowSpec *spec);
+/* The same rows as "(SELECT unnest($1::bigint[]) AS a, unnest($2::text[])
+ * AS b) AS x": set-returning functions in the select list are read a row
+ * at a time, while unnest in FROM first copies every row (a batch's
+ * payloads too) into a tuple store. For INSERT ... SELECT; joins plan
+ * better with the FROM form's row estimate. Caller frees. */
+char *rows_unnest_rows_sql(const RowSpec *spec);
 /* "a, b, c"; caller frees. */
 char *rows_column_list(const RowSpec *spec);
 void rows_table_init(PgTable *t, const RowSpec *spec);

@@ -10,7 +10,14 @@
  * so the two processes work at once; order is kept because one
  * connection executes in order. If the connection drops, every batch in
  * flight is sent again, in order, when it is back: the statements are
- * idempotent (keys and ON CONFLICT), and replies wait for a COMMIT. */
+ * then idempotent (keys and ON CONFLICT), and replies wait for a COMMIT.
+ *
+ * Events are first written the fast way: plain inserts of their keys and
+ * rows, as memory (which holds every event of the calls it holds) finds
+ * them new. Only an event id seen on a call memory no longer holds can
+ * break that; the key insert then fails the batch, and it is sent again
+ * the safe way (keys ON CONFLICT DO NOTHING, only events whose key was
+ * new), with every batch sent after it: see on_written. */
 #include "writer.h"
 
 #include <stdlib.h>
@@ -29,7 +36,7 @@
 
 #define WRITE_MAX_STMTS 10
 #define QUEUE_MAX 200000
-#define PIPELINE_DEPTH 2
+#define PIPELINE_DEPTH 3
 
 static const char ACK_NEW[] = "{\"accepted\":true,\"duplicate\":false}";
 static const char ACK_DUP[] = "{\"accepted\":true,\"duplicate\":true}";
@@ -42,29 +49,38 @@ typedef struct PendingNotice {
     json_t *params;
 } PendingNotice;
 
-/* The tables a batch writes, in statement order. */
+/* The tables a batch writes, in statement order; then T_KEYS, the
+ * parameters of the fast event-keys insert (three of the events'
+ * columns). */
 enum {
     T_EVENTS, T_WRAPUPS, T_CALLS, T_SUMS, T_STATES, T_CHOICES, T_CALLBACKS, T_CB_NOTES,
-    T_CONTACTS, T_COUNT
+    T_CONTACTS, T_COUNT, T_KEYS = T_COUNT, T_PARAMS
 };
 
 typedef struct Batch {
     struct Batch *next;
+    struct Writer *writer;
     Record *records;
     size_t n;
     PgTable tables[T_COUNT]; /* the rows of each table, as column arrays */
-    const char *values[T_COUNT][PGTABLE_MAX_COLS];
-    int lengths[T_COUNT][PGTABLE_MAX_COLS];
-    /* Statements in order: a table (prepared statement) or -1 with sql. */
+    const char *values[T_PARAMS][PGTABLE_MAX_COLS + 1]; /* + the sums' write mark */
+    int lengths[T_PARAMS][PGTABLE_MAX_COLS + 1];
+    /* Statements in order: prepared statement and its parameters' row. */
     int stmt_table[WRITE_MAX_STMTS];
     const char *stmt_name[WRITE_MAX_STMTS];
     int nstmt;
     int events_stmt; /* index of the events insert, -1 if none */
     long long events_expected;
+    /* Events go in fast (plain inserts: the keys are new, as memory
+     * believes) or safe (keys ON CONFLICT DO NOTHING, only events whose
+     * key was new): on every resend, in the journal, and after a fast
+     * batch met a key already stored. */
+    bool safe;
+    bool count_events; /* no earlier attempt may have committed: check the count */
     PendingNotice *notices;
     size_t nnotices, cap_notices;
     int attempt;
-    bool awaiting_retry; /* cut off by a lost connection: resend when up */
+    bool awaiting_retry; /* to be sent again: the connection was lost, or a rewind */
     KicTime write_started;
     /* Its write mark: the sums it adds are added once, however often the
      * batch is sent (a retry, a journal replay). */
@@ -81,14 +97,19 @@ struct Writer {
     Batch *loading; /* a batch waiting for its calls to load (one at most) */
     Batch *flight_head, *flight_tail; /* decided and sent, in order */
     int inflight;
+    int results_due;  /* writes sent whose result has not come back */
+    bool rewinding;   /* a fast batch met a stored key: resend from it, safe */
 
     bool replaying;      /* the journal goes into PostgreSQL first */
     bool journal_broken; /* a write or fsync failed: nothing more is acknowledged */
 
+    Batch *spare[PIPELINE_DEPTH + 1]; /* finished batches kept for reuse */
+    int nspare;
+
     Effects fx;     /* scratch for one decision pass */
     StrMap choices; /* "tenant:agent" -> Record, latest choice of a batch */
-    PgPrepared prepared[T_COUNT + 3]; /* prepared on the writer connection */
-    char *prepared_sql[T_COUNT + 2];
+    PgPrepared prepared[T_COUNT + 5]; /* prepared on the writer connection */
+    char *prepared_sql[T_COUNT + 4];
 
     WriterStats stats;
 };
@@ -150,6 +171,7 @@ static const char sums_after_marking[] =
 static char *sql_for(const char *name, const RowSpec *spec, long long window)
 {
     char *unnest = rows_unnest_sql(spec), *cols = rows_column_list(spec);
+    char *rows = rows_unnest_rows_sql(spec);
     StrBuf b = STRBUF_INIT;
     if (!strcmp(name, "kic_events_json")) {
         /* The keys first: only events whose key is new are stored. When
@@ -163,7 +185,13 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
                       " INSERT INTO events (%s) SELECT * FROM %s"
                       " WHERE (SELECT count(*) FROM k) = cardinality($1::bigint[])"
                       "    OR (x.tenant_id, x.event_id) IN (SELECT tenant_id, event_id FROM k)",
-                      cols, unnest);
+                      cols, rows);
+    } else if (!strcmp(name, "kic_event_keys")) {
+        /* Fast: fails the batch on a key already stored (see on_written). */
+        strbuf_puts(&b, "INSERT INTO event_keys (tenant_id, event_id, at)"
+                        " SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::timestamptz[])");
+    } else if (!strcmp(name, "kic_events_new")) {
+        strbuf_printf(&b, "INSERT INTO events (%s) SELECT * FROM %s", cols, rows);
     } else if (!strcmp(name, "kic_events")) {
         /* Before migration 0008 (payload jsonb), for journals written
          * then: their payload arrays are jsonb. */
@@ -179,7 +207,7 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
                       cols);
     } else if (!strcmp(name, "kic_calls")) {
         strbuf_printf(&b, "INSERT INTO calls (%s) SELECT * FROM %s"
-                          " ON CONFLICT (tenant_id, call_id) DO UPDATE SET ", cols, unnest);
+                          " ON CONFLICT (tenant_id, call_id) DO UPDATE SET ", cols, rows);
         for (int i = 2; i < spec->ncols; i++) {
             const char *c = spec->cols[i].name;
             strbuf_printf(&b, "%s = EXCLUDED.%s, ", c, c);
@@ -230,9 +258,10 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
     } else {
         /* agent_states, wrapups, callback_notes: append-only, idempotent by key */
         strbuf_printf(&b, "INSERT INTO %s (%s) SELECT * FROM %s ON CONFLICT DO NOTHING",
-                      spec->table, cols, unnest);
+                      spec->table, cols, rows);
     }
     free(unnest);
+    free(rows);
     free(cols);
     return strbuf_steal(&b);
 }
@@ -248,9 +277,12 @@ static void prepare_statements(Writer *w)
     w->prepared_sql[n] = sql_for("kic_mark_self", &rows_contacts, w->srv->cfg.repeat_window_days);
     w->prepared[n] = (PgPrepared){"kic_mark_self", w->prepared_sql[n]};
     n++;
-    w->prepared_sql[n] = sql_for("kic_events", &rows_events, 0);
-    w->prepared[n] = (PgPrepared){"kic_events", w->prepared_sql[n]};
-    n++;
+    static const char *const events_extra[] = {"kic_event_keys", "kic_events_new", "kic_events"};
+    for (size_t i = 0; i < KIC_ARRAY_LEN(events_extra); i++) {
+        w->prepared_sql[n] = sql_for(events_extra[i], &rows_events, 0);
+        w->prepared[n] = (PgPrepared){events_extra[i], w->prepared_sql[n]};
+        n++;
+    }
     w->prepared[n] = (PgPrepared){NULL, NULL};
 }
 
@@ -310,27 +342,58 @@ static void record_finish(Metrics *m, Record *r, const RpcError *err)
 
 /* ---- batches ---- */
 
-static Batch *batch_new(void)
+/* Batches are reused (up to SPARE_BATCHES, while their buffers stay
+ * under SPARE_BYTES): a fresh one was a 30 KB calloc and every column
+ * array regrown from nothing, for each batch. */
+#define SPARE_BATCHES (PIPELINE_DEPTH + 1)
+#define SPARE_BYTES (8u << 20)
+
+static Batch *batch_new(Writer *w)
 {
-    Batch *b = calloc(1, sizeof(*b));
+    Batch *b = w->nspare ? w->spare[--w->nspare] : calloc(1, sizeof(*b));
     if (!b)
         abort();
+    if (!b->tables[0].ncols)
+        for (int t = 0; t < T_COUNT; t++)
+            rows_table_init(&b->tables[t], table_specs[t]);
+    b->writer = w;
     b->events_stmt = -1;
-    for (int t = 0; t < T_COUNT; t++)
-        rows_table_init(&b->tables[t], table_specs[t]);
+    b->count_events = true;
     if (getrandom(b->id, sizeof(b->id), 0) != (ssize_t)sizeof(b->id))
         abort(); /* the kernel's generator cannot fail once booted */
     return b;
 }
 
-static void batch_free(Batch *b)
+static void batch_destroy(Batch *b)
 {
     for (int t = 0; t < T_COUNT; t++)
         pgtable_free(&b->tables[t]);
-    for (size_t i = 0; i < b->nnotices; i++)
-        json_decref(b->notices[i].params);
     free(b->notices);
     free(b);
+}
+
+/* Done with a batch (its records are answered or handed back). */
+static void batch_free(Writer *w, Batch *b)
+{
+    for (size_t i = 0; i < b->nnotices; i++)
+        json_decref(b->notices[i].params);
+    size_t kept = 0;
+    for (int t = 0; t < T_COUNT; t++)
+        kept += pgtable_clear(&b->tables[t]);
+    if (w->nspare == SPARE_BATCHES || kept > SPARE_BYTES) {
+        batch_destroy(b);
+        return;
+    }
+    /* as calloc left it, but for the tables' buffers and notices' array */
+    PgTable tables[T_COUNT];
+    memcpy(tables, b->tables, sizeof(tables));
+    PendingNotice *notices = b->notices;
+    size_t cap_notices = b->cap_notices;
+    memset(b, 0, sizeof(*b));
+    memcpy(b->tables, tables, sizeof(tables));
+    b->notices = notices;
+    b->cap_notices = cap_notices;
+    w->spare[w->nspare++] = b;
 }
 
 /* Answers every record of a batch (err: all with that error) and sends
@@ -372,7 +435,7 @@ static void batch_finish(Writer *w, Batch *b, const RpcError *err)
     w->stats.records += b->n;
     w->stats.last_batch = b->n;
     mon_observe(&w->srv->metrics->batch_size, (double)b->n);
-    batch_free(b);
+    batch_free(w, b);
     /* after the replies: a subscriber sees what was acknowledged */
     size_t pos = 0;
     Tenant *t;
@@ -396,6 +459,7 @@ static bool journaling(const Writer *w)
 static bool can_start(const Writer *w)
 {
     return !w->held && w->qhead && !w->loading && !w->replaying && !w->journal_broken &&
+           !w->rewinding &&
            w->inflight < PIPELINE_DEPTH && (pgconn_is_up(w->srv->pg_writer) || journaling(w));
 }
 
@@ -502,7 +566,7 @@ static bool refuse_loads(Writer *w, Batch *b);
 
 static void start_batch(Writer *w)
 {
-    Batch *b = batch_new();
+    Batch *b = batch_new(w);
     size_t max = (size_t)w->srv->cfg.batch_max;
     b->records = w->qhead;
     Record *last = w->qhead;
@@ -563,7 +627,7 @@ static bool refuse_loads(Writer *w, Batch *b)
     }
     if (b->records)
         return true;
-    batch_free(b);
+    batch_free(w, b);
     return false;
 }
 
@@ -579,7 +643,7 @@ static void requeue(Writer *w, Batch *b)
         w->qtail = last;
     w->queued += b->n;
     b->records = NULL;
-    batch_free(b);
+    batch_free(w, b);
 }
 
 static void on_loaded(PgJob *job, void *arg)
@@ -833,20 +897,41 @@ static void add_stmt(Batch *b, int t, const char *name)
     b->nstmt++;
 }
 
-/* A statement per table with rows. No BEGIN/COMMIT: everything up to a
- * pipeline sync is one implicit transaction, committed (and, with
- * synchronous_commit, flushed) before the sync is answered, and rolled
- * back there on any error. An explicit block would instead stay open in
- * the failed state after an error and poison the batch behind it. */
-static void build_statements(Batch *b)
+/* The parameters: each table's column arrays (the sums' followed by the
+ * batch's write mark), and the keys' three of the events' columns. */
+static void finish_tables(Batch *b)
 {
     for (int t = 0; t < T_COUNT; t++)
         if (b->tables[t].rows)
             pgtable_finish(&b->tables[t], b->values[t], b->lengths[t]);
+    static const int key_cols[] = {0, 3, 2}; /* tenant_id, event_id, at */
+    for (int i = 0; i < 3; i++) {
+        b->values[T_KEYS][i] = b->values[T_EVENTS][key_cols[i]];
+        b->lengths[T_KEYS][i] = b->lengths[T_EVENTS][key_cols[i]];
+    }
+    int n = b->tables[T_SUMS].ncols;
+    b->values[T_SUMS][n] = (const char *)b->id;
+    b->lengths[T_SUMS][n] = JOURNAL_ID_LEN;
     b->events_expected = (long long)b->tables[T_EVENTS].rows;
+}
+
+/* A statement per table with rows (two for events when fast). No
+ * BEGIN/COMMIT: everything up to a pipeline sync is one implicit
+ * transaction, committed (and, with synchronous_commit, flushed) before
+ * the sync is answered, and rolled back there on any error. An explicit
+ * block would instead stay open in the failed state after an error and
+ * poison the batch behind it. */
+static void plan_statements(Batch *b)
+{
+    b->nstmt = 0;
+    b->events_stmt = -1;
+    if (b->tables[T_EVENTS].rows && !b->safe) {
+        add_stmt(b, T_EVENTS, "kic_event_keys");
+        b->stmt_table[b->nstmt - 1] = T_KEYS;
+    }
     if (b->tables[T_EVENTS].rows)
         b->events_stmt = b->nstmt;
-    add_stmt(b, T_EVENTS, stmt_names[T_EVENTS]);
+    add_stmt(b, T_EVENTS, b->safe ? stmt_names[T_EVENTS] : "kic_events_new");
     add_stmt(b, T_WRAPUPS, stmt_names[T_WRAPUPS]);
     add_stmt(b, T_CALLS, stmt_names[T_CALLS]);
     add_stmt(b, T_SUMS, stmt_names[T_SUMS]);
@@ -872,12 +957,16 @@ static void decide(Writer *w, Batch *b)
         case REC_WRAPUP: decide_wrapup(w, b, r, now); break;
         default: decide_callback(w, b, r); break;
         }
+        /* Only for desktops connected now: most agents' calls have none
+         * watching (a bridge's load), and building the notice cost more
+         * than deciding the event. */
         for (size_t i = before; i < w->fx.nnotices; i++)
-            add_notice(b, r->tenant, &w->fx.notices[i]);
+            if (tenant_has_desktop(r->tenant, w->fx.notices[i].agent))
+                add_notice(b, r->tenant, &w->fx.notices[i]);
     }
     effects_rows(w, b);
     effects_reset(&w->fx);
-    build_statements(b);
+    finish_tables(b);
     if (w->flight_tail)
         w->flight_tail->next = b;
     else
@@ -892,18 +981,13 @@ static void decide(Writer *w, Batch *b)
 
 static void on_written(PgJob *job, void *arg);
 
-/* Parameters of statement i: the table's columns (and the write mark
- * after the sums'). */
-static int stmt_params(Batch *b, int i)
+/* How many parameters statement i takes. */
+static int stmt_params(const Batch *b, int i)
 {
     int t = b->stmt_table[i];
-    int n = b->tables[t].ncols;
-    if (t == T_SUMS) {
-        b->values[t][n] = (const char *)b->id;
-        b->lengths[t][n] = JOURNAL_ID_LEN;
-        n++;
-    }
-    return n;
+    if (t == T_KEYS)
+        return 3;
+    return b->tables[t].ncols + (t == T_SUMS); /* the write mark */
 }
 
 static void journal_flight(Writer *w);
@@ -915,7 +999,10 @@ static void submit_write(Writer *w, Batch *b)
         journal_flight(w);
         return;
     }
-    PgJob *job = pgjob_new(on_written, w);
+    if (b->attempt > 0)
+        b->safe = true; /* an earlier attempt may have stored some of it */
+    plan_statements(b);
+    PgJob *job = pgjob_new(on_written, b);
     for (int i = 0; i < b->nstmt; i++)
         pgjob_add_prepared(job, b->stmt_name[i], stmt_params(b, i), b->values[b->stmt_table[i]],
                            b->lengths[b->stmt_table[i]]);
@@ -925,22 +1012,76 @@ static void submit_write(Writer *w, Batch *b)
     if (!pgconn_submit(w->srv->pg_writer, job)) {
         pgjob_free(job);
         b->awaiting_retry = true;
+        return;
+    }
+    w->results_due++;
+}
+
+/* A fast batch failed on an event key already stored: an event id memory
+ * does not know (its call was evicted) came again. Nothing of the batch
+ * was stored. */
+static bool key_already_stored(PgJob *job, const Batch *b)
+{
+    const char *state = pgjob_sqlstate(job);
+    if (b->safe || b->events_stmt < 1 || !state || strcmp(state, "23505"))
+        return false;
+    PGresult *keys = pgjob_result(job, b->events_stmt - 1);
+    return keys && PQresultStatus(keys) == PGRES_FATAL_ERROR;
+}
+
+/* Sends again every batch waiting for it, in order. */
+static void resend_waiting(Writer *w)
+{
+    for (Batch *b = w->flight_head; b; b = b->next) {
+        if (b->awaiting_retry) {
+            srv_log(w->srv, LOG_INFO, "re-sending a batch of %zu records", b->n);
+            submit_write(w, b);
+        }
+    }
+}
+
+/* A rewind: the failed batch and every batch sent after it go again, in
+ * order and safe, once all their results are in (a later batch may have
+ * committed; its calls rows must not be overwritten by the older ones of
+ * the failed batch). New batches wait meanwhile. */
+static void rewind_result(Writer *w, Batch *b, bool failed_on_key)
+{
+    b->awaiting_retry = true;
+    b->safe = true;
+    if (!failed_on_key)
+        b->count_events = false; /* it may have committed */
+    if (w->results_due == 0) {
+        w->rewinding = false;
+        resend_waiting(w);
+        maybe_start(w);
     }
 }
 
 static void on_written(PgJob *job, void *arg)
 {
-    Writer *w = arg;
-    /* Results come back in the order batches were sent. */
-    Batch *b = w->flight_head;
-    if (!b)
-        return;
+    Batch *b = arg;
+    Writer *w = b->writer;
+    w->results_due--;
     if (pgjob_conn_lost(job)) {
-        b->awaiting_retry = true; /* resent, unchanged, when the connection is back */
-        for (Batch *x = b; x; x = x->next)
+        /* resent, safe, when the connection is back (with all after it) */
+        for (Batch *x = b; x; x = x->next) {
             x->awaiting_retry = true;
+            x->count_events = false;
+        }
+        w->rewinding = false;
         return;
     }
+    bool on_key = key_already_stored(job, b);
+    if (on_key || w->rewinding) {
+        if (on_key && !w->rewinding) {
+            srv_log(w->srv, LOG_INFO, "an event id of a batch of %zu was stored before;"
+                                      " writing it again, checking each key", b->n);
+            w->rewinding = true;
+        }
+        rewind_result(w, b, on_key);
+        return;
+    }
+    /* Results come back in the order batches were sent. */
     w->flight_head = b->next;
     if (!w->flight_head)
         w->flight_tail = NULL;
@@ -960,7 +1101,7 @@ static void on_written(PgJob *job, void *arg)
     w->stats.stored++;
     mon_observe(&w->srv->metrics->commit_seconds,
                 (double)(server_now() - b->write_started) / KIC_USEC);
-    if (b->events_stmt >= 0 && b->attempt == 1) {
+    if (b->events_stmt >= 0 && b->count_events) {
         long long stored = atoll(PQcmdTuples(pgjob_result(job, b->events_stmt)));
         if (stored != b->events_expected) {
             /* Some event ids were already stored under another call:
@@ -1019,6 +1160,8 @@ void writer_free(Writer *w)
     if (w->ev_timer)
         event_free(w->ev_timer);
     effects_free(&w->fx);
+    while (w->nspare)
+        batch_destroy(w->spare[--w->nspare]);
     for (size_t i = 0; i < KIC_ARRAY_LEN(w->prepared_sql); i++)
         free(w->prepared_sql[i]);
     free(w);
@@ -1028,6 +1171,8 @@ void writer_free(Writer *w)
 
 static void batch_to_journal(Batch *b, JournalBatch *jb)
 {
+    b->safe = true; /* a replay may find some of it stored */
+    plan_statements(b);
     memcpy(jb->id, b->id, JOURNAL_ID_LEN);
     jb->nstmts = b->nstmt;
     for (int i = 0; i < b->nstmt; i++) {
@@ -1087,12 +1232,7 @@ void writer_pg_state(Writer *w, bool up)
         maybe_start(w); /* queued records go to the journal now */
         return;
     }
-    for (Batch *b = w->flight_head; b; b = b->next) {
-        if (b->awaiting_retry) {
-            srv_log(w->srv, LOG_INFO, "re-sending a batch of %zu records", b->n);
-            submit_write(w, b);
-        }
-    }
+    resend_waiting(w);
     if (journal_records(w->srv->journal) > 0 && !w->replaying) {
         w->replaying = true; /* new batches wait until the journal is in */
         replay_start(w->srv, on_replayed);

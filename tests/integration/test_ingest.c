@@ -369,6 +369,57 @@ START_TEST(an_event_id_known_only_to_storage_is_not_stored_again)
 }
 END_TEST
 
+/* When a batch meets a stored key, it and the batches sent after it are
+ * written again in order: a later batch already committed must not be
+ * overwritten by the older rows of the first. Two records a batch, all
+ * in one write, so three batches are in flight at once: [the stored
+ * key, call x offered], [x answered], [x ended]. */
+START_TEST(batches_after_a_stored_key_are_written_again_in_order)
+{
+    Kicd small;
+    kicd_init(&small, "ingest_rewind", "[storage]\nbatch_max = 2\nbatch_wait_us = 200000\n");
+    kicd_start(&small);
+    const char *name = h_tenant("rewind");
+    const char *bridge = h_user(&small, name, "pbx", "bridge", NULL, NULL);
+    h_user(&small, name, "a.jansen", "agent", NULL, "kic");
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO event_keys (tenant_id, event_id, at) SELECT tenant_id, 'old-1', now()"
+             " FROM tenants WHERE name = '%s'", name);
+    h_sql_exec(small.conninfo, sql);
+    Client *c = cl_session(small.port, bridge);
+    KicTime t0 = h_today(600);
+    char lines[2048];
+    char at0[40], at1[40], at2[40], at3[40];
+    snprintf(at0, sizeof(at0), "%s", h_at(t0, 0));
+    snprintf(at1, sizeof(at1), "%s", h_at(t0, 1));
+    snprintf(at2, sizeof(at2), "%s", h_at(t0, 5));
+    snprintf(at3, sizeof(at3), "%s", h_at(t0, 65));
+    snprintf(lines, sizeof(lines),
+             "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"call.offered\",\"params\":{\"event_id\":\"old-1\",\"call_id\":\"k\",\"at\":\"%s\",\"queue\":\"q\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"call.offered\",\"params\":{\"event_id\":\"x1\",\"call_id\":\"x\",\"at\":\"%s\",\"queue\":\"q\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"call.answered\",\"params\":{\"event_id\":\"x2\",\"call_id\":\"x\",\"at\":\"%s\",\"agent\":\"a.jansen\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"call.ended\",\"params\":{\"event_id\":\"x3\",\"call_id\":\"x\",\"at\":\"%s\",\"by\":\"caller\"}}",
+             at0, at1, at2, at3);
+    cl_send(c, lines);
+    for (int i = 0; i < 4; i++) {
+        json_t *r = cl_recv(c, 5000);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
+        ck_assert_ptr_nonnull(rpc_result(r));
+        json_decref(r);
+    }
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM calls JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
+             " AND call_id = 'x' AND answered AND ended AND events = 3", name);
+    ck_assert_int_eq(h_sql_int(small.conninfo, sql), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM events JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'", name);
+    ck_assert_int_eq(h_sql_int(small.conninfo, sql), 3);
+    cl_close(c);
+    kicd_stop(&small);
+}
+END_TEST
+
 START_TEST(tenants_with_the_same_ids_stay_apart)
 {
     Tenantx a = tenant("ta"), b = tenant("tb");
@@ -549,6 +600,7 @@ int main(void)
     tcase_add_test(tc, duplicates_inside_one_batch_array);
     tcase_add_test(tc, same_event_id_under_another_call_is_a_duplicate);
     tcase_add_test(tc, an_event_id_known_only_to_storage_is_not_stored_again);
+    tcase_add_test(tc, batches_after_a_stored_key_are_written_again_in_order);
     tcase_add_test(tc, tenants_with_the_same_ids_stay_apart);
     tcase_add_test(tc, desktop_gets_connected_and_ended_and_agent_states_follow);
     tcase_add_test(tc, live_statistics_count_today);
