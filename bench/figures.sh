@@ -33,6 +33,14 @@ wait_for_line() {
 }
 
 # ---- 1. ingest ---------------------------------------------------------
+
+# Each writer (kicd, COPY, the naive inserts) starts right after a
+# checkpoint: otherwise one pays for the WAL another left (a checkpoint
+# in the middle of a run, and full-page images after it), and runs after
+# the first were up to a third slower, whichever was measured.
+checkpoint() {
+  pgsql "$SCRATCH_PG" -c CHECKPOINT
+}
 # kicd's durable acks over one pipelined bridge
 # connection, then COPY of the very same rows and one INSERT per
 # transaction, each run in a fresh database.
@@ -42,6 +50,7 @@ fig_ingest() {
   : >"$WORK/ingest.kicd"; : >"$WORK/ingest.copy"; : >"$WORK/ingest.naive"
   for run in $(seq "$RUNS"); do
     scratch_db "ingest_$run"
+    checkpoint
     KICD_LOG_LEVEL=warn kicd_start "$SCRATCH_PG" "ingest-$run"
     out=$("$BIN/bench/kic-bench-ingest" throughput "$(addr)" "$BRIDGE" "$INGEST_EVENTS" 4000)
     kicd_stop
@@ -50,6 +59,7 @@ fig_ingest() {
     stored=$(pgsql -At "$SCRATCH_PG" -c "SELECT count(*) FROM events")
     [ "$stored" = "$INGEST_EVENTS" ] || { say "ingest: $stored of $INGEST_EVENTS events stored"; return 1; }
     ingest_copy "$SCRATCH_PG" >>"$WORK/ingest.copy"
+    checkpoint
     "$BIN/bench/kic-bench-ingest" naive "$SCRATCH_PG" "$NAIVE_ROWS" | sed 's/^/ /' | field rate >>"$WORK/ingest.naive"
     say "ingest run $run: kicd $rate/s, COPY $(tail -1 "$WORK/ingest.copy")/s, naive $(tail -1 "$WORK/ingest.naive")/s"
   done
@@ -69,6 +79,7 @@ ingest_copy() {
   local pg=$1 t0 t1
   pgsql "$pg" -c "\\copy (SELECT * FROM events) TO '$WORK/events.copy'"
   pgsql "$pg" -c "CREATE TABLE scratch (LIKE events INCLUDING DEFAULTS INCLUDING INDEXES)"
+  checkpoint
   t0=$(date +%s.%N)
   pgsql "$pg" -c "\\copy scratch FROM '$WORK/events.copy'"
   t1=$(date +%s.%N)

@@ -20,6 +20,7 @@
  * new), with every batch sent after it: see on_written. */
 #include "writer.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -290,7 +291,12 @@ static void prepare_statements(Writer *w)
 
 Record *record_new(RecordKind kind, Tenant *t, Reply *reply)
 {
-    Record *r = calloc(1, sizeof(*r));
+    const Record *x = NULL;
+    size_t fields = kind == REC_EVENT         ? sizeof(x->ev)
+                    : kind == REC_AGENT_STATE ? sizeof(x->state)
+                    : kind == REC_WRAPUP      ? sizeof(x->wrap)
+                                              : sizeof(x->cb);
+    Record *r = calloc(1, offsetof(Record, ev) + fields);
     if (!r)
         abort();
     r->kind = kind;
@@ -301,11 +307,15 @@ Record *record_new(RecordKind kind, Tenant *t, Reply *reply)
 
 static void record_free(Record *r)
 {
-    event_parse_free(&r->ev);
-    free(r->state.reason);
-    wrapup_free(r->wrap.wrapup);
-    free(r->wrap.note);
-    free(r->cb.note);
+    switch (r->kind) {
+    case REC_EVENT: event_parse_free(&r->ev); break;
+    case REC_AGENT_STATE: free(r->state.reason); break;
+    case REC_WRAPUP:
+        wrapup_free(r->wrap.wrapup);
+        free(r->wrap.note);
+        break;
+    default: free(r->cb.note); break;
+    }
     json_decref(r->result);
     rpc_error_clear(&r->error);
     free(r);

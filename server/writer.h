@@ -38,46 +38,51 @@ typedef struct Record {
     Reply *reply; /* finished by the writer */
     KicTime queued_at;
 
-    EventParse ev; /* REC_EVENT */
-
-    struct { /* REC_AGENT_STATE */
-        char agent[KIC_MAX_FIELD + 1];
-        AgentState chosen;
-        char *reason;
-        KicTime at;
-    } state;
-
-    struct { /* REC_WRAPUP */
-        char call_id[KIC_MAX_FIELD + 1];
-        Wrapup *wrapup;
-        char *note;
-        KicTime at;
-    } wrap;
-
-    struct { /* REC_CALLBACK_* */
-        char id[KIC_MAX_FIELD + 1];
-        char agent[KIC_MAX_FIELD + 1];
-        char team[KIC_MAX_FIELD + 1];
-        char call_id[KIC_MAX_FIELD + 1];   /* "" when none */
-        char caller_key[CALLER_KEY_HEX_LEN]; /* "" when none */
-        char number[CALLER_E164_MAX];
-        KicTime due_by;                    /* KIC_TIME_NONE: the default */
-        CallbackOutcome outcome;
-        char *note;
-        KicTime at;
-    } cb;
-
     /* Set when decided: a ready acknowledgement text, else a result, else
      * the error. */
     const char *ack;
     json_t *result;
     RpcError error;
+
+    /* The kind's own fields, last: record_new allocates only the kind's
+     * (an event's record is a sixth of a callback's, and thousands wait
+     * at once under a bridge's load). */
+    union {
+        EventParse ev; /* REC_EVENT */
+
+        struct { /* REC_AGENT_STATE */
+            char agent[KIC_MAX_FIELD + 1];
+            AgentState chosen;
+            char *reason;
+            KicTime at;
+        } state;
+
+        struct { /* REC_WRAPUP */
+            char call_id[KIC_MAX_FIELD + 1];
+            Wrapup *wrapup;
+            char *note;
+            KicTime at;
+        } wrap;
+
+        struct { /* REC_CALLBACK_* */
+            char id[KIC_MAX_FIELD + 1];
+            char agent[KIC_MAX_FIELD + 1];
+            char team[KIC_MAX_FIELD + 1];
+            char call_id[KIC_MAX_FIELD + 1];   /* "" when none */
+            char caller_key[CALLER_KEY_HEX_LEN]; /* "" when none */
+            char number[CALLER_E164_MAX];
+            KicTime due_by;                    /* KIC_TIME_NONE: the default */
+            CallbackOutcome outcome;
+            char *note;
+            KicTime at;
+        } cb;
+    };
 } Record;
 
 Writer *writer_new(Server *s);
 void writer_free(Writer *w);
 
-/* A new record (calloc'd); fill it, then submit. */
+/* A new record (zeroed; only its kind's fields exist); fill it, then submit. */
 Record *record_new(RecordKind kind, Tenant *t, Reply *reply);
 /* Takes ownership. Answers -32029 at once when the queue is full. */
 void writer_submit(Writer *w, Record *r);
