@@ -29,6 +29,9 @@ struct Centre {
     MetricSums today;
     KicTime day_start, day_end;
     KicTime loaded_since;
+    /* reindex() moves every new call's offer by the repeat window both
+     * ways; calls come in time order, so the local day rarely changes. */
+    LocalDaysMemo window_end_memo, window_start_memo;
     int state_counts[AGENT_STATE_COUNT];
     uint64_t version;
 };
@@ -57,9 +60,13 @@ static char *dup_or_die(const char *s)
     return d;
 }
 
+/* Into a KIC_MAX_FIELD + 1 buffer, cut to fit (as snprintf would, which
+ * cost more than the rest of filling a notice). */
 static void copy_field(char *dst, const char *src)
 {
-    snprintf(dst, KIC_MAX_FIELD + 1, "%s", src ? src : "");
+    size_t n = src ? strnlen(src, KIC_MAX_FIELD) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
 }
 
 /* ---- effects ---- */
@@ -439,7 +446,8 @@ static void reindex(Centre *c, Call *call, Effects *fx)
     if (call->index_key)
         list_take(l, call); /* its place in the order may change */
     call->index_at = s->offered_at;
-    call->index_window_end = time_add_local_days(s->offered_at, c->cfg.repeat_window_days);
+    call->index_window_end =
+        time_add_local_days_memo(&c->window_end_memo, s->offered_at, c->cfg.repeat_window_days);
     call->index_trigger = trigger;
     list_insert(l, call);
     if (!call->index_key) {
@@ -447,7 +455,8 @@ static void reindex(Centre *c, Call *call, Effects *fx)
         /* Memory holds every call with an event since loaded_since, so only
          * a contact whose window reaches further back can touch calls it
          * does not hold: storage settles those. */
-        KicTime window_start = time_add_local_days(s->offered_at, -c->cfg.repeat_window_days);
+        KicTime window_start = time_add_local_days_memo(&c->window_start_memo, s->offered_at,
+                                                        -c->cfg.repeat_window_days);
         if (fx && window_start < c->loaded_since) {
             fx->new_contacts = grow(fx->new_contacts, &fx->cap_new, fx->nnew + 1, sizeof(Call *));
             fx->new_contacts[fx->nnew++] = call;
@@ -693,6 +702,8 @@ Centre *centre_new(int64_t tenant_id, const CentreConfig *cfg, KicTime now)
     c->cfg = *cfg;
     set_day(c, now);
     c->loaded_since = time_add_local_days(c->day_start, -cfg->cache_days);
+    time_local_days_memo_reset(&c->window_end_memo);
+    time_local_days_memo_reset(&c->window_start_memo);
     return c;
 }
 

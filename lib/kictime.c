@@ -276,6 +276,72 @@ KicTime time_add_local_days(KicTime t, int days)
     return (KicTime)local_to_instant(&norm) * KIC_USEC + usec;
 }
 
+#define DAY_S 86400
+/* Offsets in the tz database span UTC-12 to UTC+14, so a transition more
+ * than 26 h away cannot move another instant's wall clock into a day. */
+#define NEIGHBOUR_S (26 * 3600)
+
+static struct tm local_tm(int64_t secs)
+{
+    time_t tt = (time_t)secs;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    return tm;
+}
+
+/* Whether the day starting at start_s (whole seconds) begins at 00:00:00
+ * and keeps one UTC offset for 24 h and `margin_s` either side. Reading the
+ * offset at the ends stands for the whole span: since 1900 no zone in the
+ * tz database has changed its offset and back within 76 h. */
+static bool steady_day(int64_t start_s, int margin_s)
+{
+    struct tm at = local_tm(start_s);
+    if (at.tm_hour != 0 || at.tm_min != 0 || at.tm_sec != 0)
+        return false; /* midnight fell in a gap */
+    return local_tm(start_s - margin_s).tm_gmtoff == at.tm_gmtoff &&
+           local_tm(start_s + DAY_S - 1 + margin_s).tm_gmtoff == at.tm_gmtoff;
+}
+
+void time_local_days_memo_reset(LocalDaysMemo *m)
+{
+    *m = (LocalDaysMemo){0};
+}
+
+/* Remembers t's local day. On a steady day every instant's wall clock is
+ * its distance from midnight; if the target day is steady too (and no
+ * change next to it makes its wall times ambiguous), the wall time lands
+ * at that distance from the target midnight, so one shift serves the day.
+ * Otherwise the day is remembered as one for the exact function. */
+static void memo_fill(LocalDaysMemo *m, KicTime t, int days)
+{
+    KicTime lo = time_local_day_start(t);
+    KicTime target = KIC_TIME_NONE;
+    if (steady_day(lo / KIC_USEC, 0))
+        target = time_add_local_days(lo, days);
+    m->days = days;
+    m->lo = lo;
+    m->fast = target != KIC_TIME_NONE && steady_day(target / KIC_USEC, NEIGHBOUR_S);
+    m->shift = m->fast ? target - lo : 0;
+    /* A slow day's end only bounds where the exact function is asked. */
+    m->hi = m->fast ? lo + DAY_S * KIC_USEC : time_local_day_start(lo + 36 * 3600 * KIC_USEC);
+}
+
+static bool memo_covers(const LocalDaysMemo *m, KicTime t, int days)
+{
+    return days == m->days && t >= m->lo && t < m->hi;
+}
+
+KicTime time_add_local_days_memo(LocalDaysMemo *m, KicTime t, int days)
+{
+    if (!memo_covers(m, t, days))
+        memo_fill(m, t, days);
+    /* Still outside only when t precedes its day's start: the first of
+     * two midnights, when a change at 01:00 sets the clock back to 00:00. */
+    if (m->fast && memo_covers(m, t, days))
+        return t + m->shift;
+    return time_add_local_days(t, days);
+}
+
 double time_diff_s(KicTime a, KicTime b)
 {
     return (double)(b - a) / (double)KIC_USEC;

@@ -41,6 +41,23 @@ KicTime time_local_day_start(KicTime t);
  * not exist or is ambiguous, the earlier instant is taken. */
 KicTime time_add_local_days(KicTime t, int days);
 
+/* Remembers, for one `days`, the local day of the last instant asked about
+ * and how far the answer lies from it, so that time_add_local_days() costs
+ * two comparisons for the next instant of the same day instead of half a
+ * dozen localtime_r/mktime calls. Zero-initialised (or reset) it is empty.
+ * It is valid for one time zone: reset it after changing TZ. */
+typedef struct LocalDaysMemo {
+    KicTime lo, hi; /* the remembered local day [lo, hi); empty when hi <= lo */
+    KicTime shift;  /* answer - t for every t in [lo, hi), when fast */
+    int days;
+    bool fast; /* false: a DST change is near, ask the exact function */
+} LocalDaysMemo;
+
+void time_local_days_memo_reset(LocalDaysMemo *m);
+
+/* Exactly time_add_local_days(t, days), remembered in m. */
+KicTime time_add_local_days_memo(LocalDaysMemo *m, KicTime t, int days);
+
 /* Seconds between two instants as a double (b - a). */
 double time_diff_s(KicTime a, KicTime b);
 

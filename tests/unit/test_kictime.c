@@ -135,6 +135,142 @@ START_TEST(formats_at_an_offset_like_postgresql)
 }
 END_TEST
 
+/* ---- time_add_local_days_memo ---- */
+
+static const int MEMO_DAYS[] = {-30, -7, -1, 0, 1, 7, 30};
+#define NDAYS (sizeof(MEMO_DAYS) / sizeof(MEMO_DAYS[0]))
+#define SWEEP_STEP_S (7 * 60 + 13) /* not a divisor of an hour or a day */
+
+static void use_zone(const char *tz)
+{
+    setenv("TZ", tz, 1);
+    tzset();
+}
+
+static void assert_memo_agrees(LocalDaysMemo *m, KicTime t, int days)
+{
+    KicTime want = time_add_local_days(t, days);
+    KicTime got = time_add_local_days_memo(m, t, days);
+    if (got != want) {
+        char at[40], w[40], g[40];
+        time_format_local(t, at, sizeof(at));
+        time_format_local(want, w, sizeof(w));
+        time_format_local(got, g, sizeof(g));
+        ck_abort_msg("%s %+d days: want %s, memo gave %s", at, days, w, g);
+    }
+}
+
+/* Every step from `from` for `span_days` days, in time order as calls
+ * come, with one memo per `days` kept across the sweep. */
+static void sweep(const char *from, int span_days)
+{
+    LocalDaysMemo memo[NDAYS] = {{0}};
+    KicTime t0 = parse(from), end = t0 + span_days * 86400LL * KIC_USEC;
+    for (KicTime t = t0; t < end; t += SWEEP_STEP_S * KIC_USEC + 1)
+        for (size_t i = 0; i < NDAYS; i++)
+            assert_memo_agrees(&memo[i], t, MEMO_DAYS[i]);
+}
+
+START_TEST(memo_agrees_through_two_years_in_amsterdam)
+{
+    sweep("2025-01-01T00:00:00+01:00", 2 * 366);
+}
+END_TEST
+
+START_TEST(memo_agrees_through_two_years_in_new_york)
+{
+    use_zone("America/New_York");
+    sweep("2025-01-01T00:00:00-05:00", 2 * 366);
+}
+END_TEST
+
+START_TEST(memo_agrees_through_two_years_on_lord_howe)
+{
+    /* DST moves the clock by 30 minutes */
+    use_zone("Australia/Lord_Howe");
+    sweep("2025-01-01T00:00:00+11:00", 2 * 366);
+}
+END_TEST
+
+START_TEST(memo_agrees_where_midnight_is_skipped_or_repeated)
+{
+    /* Havana goes from 00:00 to 01:00 in March and from 01:00 back to
+     * 00:00 in November; Santiago from 24:00 back to 23:00 in April and
+     * from 24:00 on to 01:00 in September. (Not Apia, which skipped 30
+     * December 2011: there the exact function's answer depends on what
+     * mktime was asked before, so it cannot be compared with itself.) */
+    use_zone("America/Havana");
+    sweep("2025-01-01T00:00:00-05:00", 2 * 366);
+    use_zone("America/Santiago");
+    sweep("2025-01-01T00:00:00-03:00", 2 * 366);
+}
+END_TEST
+
+/* xorshift64: the same "random" order on every run, and no global state. */
+static uint64_t next_random(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
+/* Two years of sweep steps visited in a random walk: mostly short hops
+ * (the same day again, or the next or previous), now and then a jump
+ * anywhere, so fills and hits come in odd orders and on DST days. */
+static void random_walk(const char *from, int span_days, int steps)
+{
+    LocalDaysMemo memo[NDAYS] = {{0}};
+    KicTime t0 = parse(from);
+    int64_t n = span_days * 86400LL / SWEEP_STEP_S, at = n / 2;
+    uint64_t state = 0x9e3779b97f4a7c15ULL;
+    for (int k = 0; k < steps; k++) {
+        uint64_t r = next_random(&state);
+        if (r % 8 == 0)
+            at = (int64_t)((r >> 3) % (uint64_t)n);
+        else
+            at = (at + (int64_t)((r >> 3) % 601) - 300 + n) % n; /* within ~1.5 days */
+        KicTime t = t0 + at * SWEEP_STEP_S * KIC_USEC + (int64_t)(r >> 40) % KIC_USEC;
+        for (size_t i = 0; i < NDAYS; i++)
+            assert_memo_agrees(&memo[i], t, MEMO_DAYS[i]);
+    }
+}
+
+START_TEST(memo_agrees_in_random_order)
+{
+    random_walk("2025-01-01T00:00:00+01:00", 2 * 366, 100000);
+    use_zone("Australia/Lord_Howe");
+    random_walk("2025-01-01T00:00:00+11:00", 2 * 366, 100000);
+}
+END_TEST
+
+START_TEST(memo_takes_the_shortcut_only_on_steady_days)
+{
+    LocalDaysMemo m;
+    time_local_days_memo_reset(&m);
+    /* an ordinary Wednesday: the whole day is served by one shift */
+    KicTime a = parse("2026-03-18T10:00:00+01:00");
+    ck_assert_int_eq(time_add_local_days_memo(&m, a, 7), parse("2026-03-25T10:00:00+01:00"));
+    ck_assert(m.fast);
+    ck_assert_int_eq(m.lo, parse("2026-03-18T00:00:00+01:00"));
+    ck_assert_int_eq(m.hi - m.lo, 86400LL * KIC_USEC);
+    /* a week reaching into the spring-forward day: 10:00 comes 167 hours
+     * later, but 02:30 does not exist then and is read at +01:00 */
+    KicTime b = parse("2026-03-22T02:30:00+01:00");
+    ck_assert_int_eq(time_add_local_days_memo(&m, b, 7), parse("2026-03-29T02:30:00+01:00"));
+    ck_assert(!m.fast);
+    KicTime c = parse("2026-03-22T10:00:00+01:00");
+    ck_assert_int_eq(time_add_local_days_memo(&m, c, 7), parse("2026-03-29T10:00:00+02:00"));
+    /* starting on the fall-back day (25 hours long), and back across it */
+    KicTime d = parse("2026-10-25T02:30:00+01:00");
+    ck_assert_int_eq(time_add_local_days_memo(&m, d, 7), parse("2026-11-01T02:30:00+01:00"));
+    ck_assert(!m.fast);
+    KicTime e = parse("2026-11-01T10:00:00+01:00");
+    ck_assert_int_eq(time_add_local_days_memo(&m, e, -7), parse("2026-10-25T10:00:00+01:00"));
+    ck_assert_int_eq(time_add_local_days_memo(&m, e, -8), parse("2026-10-24T10:00:00+02:00"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kictime");
@@ -147,6 +283,17 @@ int main(void)
     tcase_add_test(tc, local_day_start);
     tcase_add_test(tc, add_local_days_keeps_wall_time_across_dst);
     tcase_add_test(tc, add_local_days_ambiguous_and_missing_times_match_postgresql);
+    tcase_add_test(tc, memo_takes_the_shortcut_only_on_steady_days);
     suite_add_tcase(s, tc);
+    /* The sweeps ask the exact function a few million times. */
+    TCase *sweeps = tcase_create("memo sweeps");
+    tcase_add_checked_fixture(sweeps, setup, NULL);
+    tcase_set_timeout(sweeps, 60);
+    tcase_add_test(sweeps, memo_agrees_through_two_years_in_amsterdam);
+    tcase_add_test(sweeps, memo_agrees_through_two_years_in_new_york);
+    tcase_add_test(sweeps, memo_agrees_through_two_years_on_lord_howe);
+    tcase_add_test(sweeps, memo_agrees_where_midnight_is_skipped_or_repeated);
+    tcase_add_test(sweeps, memo_agrees_in_random_order);
+    suite_add_tcase(s, sweeps);
     return unit_run(s);
 }
