@@ -112,8 +112,12 @@ START_TEST(migrate_applies_once_and_refuses_a_changed_file)
     ck_assert_int_eq(system(cmd), 0);
     ck_assert_int_eq(h_kicctl(&k, &out, "migrate", "--dir", dir, NULL), 0);
     ck_assert_msg(strstr(out, "applied 9999_probe.sql"), "%s", out);
+    ck_assert_msg(strstr(out, "vacuumed and analysed"), "%s", out);
     free(out);
     ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM schema_migrations WHERE version = 9999 AND length(checksum) = 64"), 1);
+    /* and the tables were vacuumed after it (a rewrite leaves them without
+     * their visibility map otherwise) */
+    ck_assert_int_ge(h_sql_int(k.conninfo, "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'cli_probe' AND last_vacuum IS NOT NULL"), 1);
     /* a failing migration is rolled back whole and not recorded */
     snprintf(cmd, sizeof(cmd), "printf 'CREATE TABLE cli_half (x int);\\nSELECT no_such_function();\\n' > %s/9998_broken.sql", dir);
     ck_assert_int_eq(system(cmd), 0);
