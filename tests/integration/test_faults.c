@@ -17,6 +17,7 @@
 
 #include "harness.h"
 #include "journal_codec.h"
+#include "strbuf.h"
 
 /* ---- a cluster of our own ---- */
 
@@ -474,6 +475,87 @@ START_TEST(a_damaged_journal_is_read_around_the_damage)
 }
 END_TEST
 
+/* ---- a journal written before migration 0008 ---- */
+
+/* One-element PostgreSQL binary array (array_recv's format). */
+static size_t bin_array(uint8_t *out, uint32_t oid, const void *elem, uint32_t len)
+{
+    uint32_t head[] = {htonl(1), htonl(0), htonl(oid), htonl(1), htonl(1), htonl(len)};
+    memcpy(out, head, sizeof(head));
+    memcpy(out + sizeof(head), elem, len);
+    return sizeof(head) + len;
+}
+
+static void be64(uint8_t *out, int64_t v)
+{
+    uint32_t hi = htonl((uint32_t)((uint64_t)v >> 32)), lo = htonl((uint32_t)v);
+    memcpy(out, &hi, 4);
+    memcpy(out + 4, &lo, 4);
+}
+
+/* A journal kicd wrote before 0008 names "kic_events" and carries the
+ * payloads as jsonb: replayed by this kicd, the event is stored. */
+START_TEST(a_journal_from_before_0008_is_replayed)
+{
+    Kicd k;
+    kicd_init(&k, "legacyjournal", NULL);
+    kicd_start(&k);
+    const char *tenant = h_tenant("legacy");
+    free(h_user(&k, tenant, "pbx", "bridge", NULL, NULL));
+    char sql[300];
+    snprintf(sql, sizeof(sql), "SELECT tenant_id FROM tenants WHERE name = '%s'", tenant);
+    long long tid = count(&k, sql);
+    ck_assert(kicd_stop(&k));
+
+    uint8_t arrays[6][512], tid8[8], at8[8];
+    be64(tid8, tid);
+    KicTime at = h_today(600);
+    be64(at8, at - 946684800LL * KIC_USEC); /* PostgreSQL's epoch, 2000-01-01 */
+    const char *payload = "{\"event_id\":\"legacy-1\",\"call_id\":\"lc\",\"queue\":\"fault\"}";
+    uint8_t jsonb[256];
+    jsonb[0] = 1; /* jsonb's binary format version */
+    memcpy(jsonb + 1, payload, strlen(payload));
+    JournalBatch jb;
+    memset(&jb, 0, sizeof(jb));
+    memset(jb.id, 7, sizeof(jb.id));
+    jb.nstmts = 1;
+    JournalStmt *st = &jb.stmts[0];
+    snprintf(st->name, sizeof(st->name), "kic_events");
+    st->nparams = 6;
+    size_t n[6] = {
+        bin_array(arrays[0], 20, tid8, 8),
+        bin_array(arrays[1], 25, "lc", 2),
+        bin_array(arrays[2], 1184, at8, 8),
+        bin_array(arrays[3], 25, "legacy-1", 8),
+        bin_array(arrays[4], 25, "call.offered", 12),
+        bin_array(arrays[5], 3802, jsonb, (uint32_t)strlen(payload) + 1),
+    };
+    for (int i = 0; i < 6; i++) {
+        st->values[i] = (const char *)arrays[i];
+        st->lengths[i] = (int)n[i];
+    }
+    StrBuf out = STRBUF_INIT;
+    ck_assert(journal_encode(&out, &jb));
+    char jpath[600];
+    snprintf(jpath, sizeof(jpath), "%s/kicd.journal", k.dir);
+    FILE *f = fopen(jpath, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(out.data, 1, out.len, f), out.len);
+    fclose(f);
+    strbuf_free(&out);
+
+    kicd_start(&k);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM events WHERE tenant_id = %lld AND event_id = 'legacy-1'"
+             " AND payload->>'queue' = 'fault'", tid);
+    for (int i = 0; i < 100 && count(&k, sql) < 1; i++)
+        usleep(100000);
+    ck_assert_int_eq(count(&k, sql), 1);
+    ck_assert(kicd_log_contains(&k, "journal replayed: 1 records stored, 0 refused"));
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
 int main(void)
 {
     run_id = (int)getpid();
@@ -485,6 +567,7 @@ int main(void)
     tcase_add_test(tc, sigkill_while_the_journal_holds_the_only_copy);
     tcase_add_test(tc, logins_work_while_postgres_is_down);
     tcase_add_test(tc, a_damaged_journal_is_read_around_the_damage);
+    tcase_add_test(tc, a_journal_from_before_0008_is_replayed);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
