@@ -37,8 +37,9 @@ void time_format_at_offset(int64_t epoch_s, int offset_s, char *buf, size_t size
 KicTime time_local_day_start(KicTime t);
 
 /* t moved by whole local calendar days, keeping the wall-clock time, so a
- * week across a DST change is 167 or 169 hours. When that wall time does
- * not exist or is ambiguous, the earlier instant is taken. */
+ * week across a DST change is 167 or 169 hours. As PostgreSQL does: an
+ * ambiguous wall time (DST ends) takes the later instant, one in the
+ * spring gap the offset from before the gap. */
 KicTime time_add_local_days(KicTime t, int days);
 
 /* Remembers, for one `days`, the local day of the last instant asked about

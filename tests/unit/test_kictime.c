@@ -268,6 +268,13 @@ START_TEST(memo_takes_the_shortcut_only_on_steady_days)
     KicTime e = parse("2026-11-01T10:00:00+01:00");
     ck_assert_int_eq(time_add_local_days_memo(&m, e, -7), parse("2026-10-25T10:00:00+01:00"));
     ck_assert_int_eq(time_add_local_days_memo(&m, e, -8), parse("2026-10-24T10:00:00+02:00"));
+    /* Havana's 9 March 2025 starts at 01:00, the change skipping midnight:
+     * one offset all day, yet 23 hours long, so no shift serves it */
+    use_zone("America/Havana");
+    time_local_days_memo_reset(&m);
+    KicTime f = parse("2025-03-09T12:00:00-04:00");
+    ck_assert_int_eq(time_add_local_days_memo(&m, f, 7), parse("2025-03-16T12:00:00-04:00"));
+    ck_assert(!m.fast);
 }
 END_TEST
 
