@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "kic.h"
 
@@ -293,13 +294,24 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     start_connect(pc);
 }
 
+/* A flush that could not send everything has also read what the server
+ * had sent (libpq does, so neither side blocks the other): results may
+ * wait in libpq's buffer with nothing left on the socket to wake the
+ * read event, so it is woken here. */
+static void after_partial_flush(PgConn *pc)
+{
+    event_add(pc->ev_write, NULL);
+    if (pc->nsent)
+        event_active(pc->ev_io, EV_READ, 0);
+}
+
 static void flush_out(PgConn *pc)
 {
     int rc = PQflush(pc->conn);
     if (rc < 0)
         connection_lost(pc, PQerrorMessage(pc->conn));
     else if (rc > 0)
-        event_add(pc->ev_write, NULL);
+        after_partial_flush(pc);
     else
         event_del(pc->ev_write);
 }
@@ -437,6 +449,20 @@ static void on_readable(PgConn *pc)
         read_notifies(pc);
 }
 
+/* A batch's statements run to a megabyte; a unix socket's default send
+ * buffer (208 KB) holds a fifth of that, so the server would wait for the
+ * rest whenever the loop is busy. The kernel caps the request at
+ * net.core.wmem_max. TCP sizes its own buffers (setting one would stop
+ * that), so it is left alone. */
+static void widen_send_buffer(int fd)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof(sa);
+    int size = 1 << 20;
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && sa.ss_family == AF_UNIX)
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 static void became_connected(PgConn *pc)
 {
     event_del(pc->ev_retry);
@@ -447,6 +473,7 @@ static void became_connected(PgConn *pc)
         connection_lost(pc, "cannot enter pipeline mode");
         return;
     }
+    widen_send_buffer(PQsocket(pc->conn));
     event_add(pc->ev_io, NULL);
     pc->state = PG_SETUP;
     PgJob *j = pgjob_new(setup_done, pc);
@@ -596,6 +623,20 @@ void pgconn_free(PgConn *pc)
 bool pgconn_is_up(const PgConn *pc)
 {
     return pc->state == PG_UP;
+}
+
+void pgconn_pump(PgConn *pc)
+{
+    if (!pc || (pc->state != PG_SETUP && pc->state != PG_UP) || pc->broken)
+        return;
+    int rc = PQflush(pc->conn);
+    if (rc < 0) {
+        /* dropped from the loop, as in submit: no callback from here */
+        pc->broken = true;
+        event_active(pc->ev_write, EV_WRITE, 0);
+    } else if (rc > 0) {
+        after_partial_flush(pc);
+    }
 }
 
 size_t pgconn_backlog(const PgConn *pc)

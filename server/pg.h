@@ -75,6 +75,12 @@ void pgconn_set_notify(PgConn *pc, PgNotifyFn fn, void *arg);
 void pgconn_free(PgConn *pc);
 
 bool pgconn_is_up(const PgConn *pc);
+/* Sends what is still buffered for the server, as far as the socket
+ * takes it now; never waits and never calls back. For long stretches of
+ * work on the loop: a batch's statements are larger than the socket
+ * buffer, and the server would otherwise wait for their rest until the
+ * loop comes round to the write event. */
+void pgconn_pump(PgConn *pc);
 /* Jobs sent and not yet finished, plus those queued. */
 size_t pgconn_backlog(const PgConn *pc);
 

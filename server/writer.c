@@ -38,6 +38,9 @@
 #define WRITE_MAX_STMTS 10
 #define QUEUE_MAX 200000
 #define PIPELINE_DEPTH 3
+/* Records decided or answered between two pushes of what the writer's
+ * connection still has to send (pgconn_pump): about 0.2 ms of work. */
+#define PUMP_EVERY 64
 
 static const char ACK_NEW[] = "{\"accepted\":true,\"duplicate\":false}";
 static const char ACK_DUP[] = "{\"accepted\":true,\"duplicate\":true}";
@@ -429,9 +432,12 @@ static void batch_finish(Writer *w, Batch *b, const RpcError *err)
 {
     Tenant *changed[64];
     size_t nchanged = batch_tenants(b, changed, 64);
+    size_t done = 0;
     for (Record *r = b->records, *next; r; r = next) {
         next = r->next;
         record_finish(w->srv->metrics, r, err);
+        if (++done % PUMP_EVERY == 0)
+            pgconn_pump(w->srv->pg_writer);
     }
     b->records = NULL;
     for (size_t i = 0; !err && i < b->nnotices; i++) {
@@ -959,7 +965,10 @@ static void decide(Writer *w, Batch *b)
 {
     KicTime now = server_now();
     /* w->fx is empty here, or holds what a load just merged. */
+    size_t done = 0;
     for (Record *r = b->records; r; r = r->next) {
+        if (++done % PUMP_EVERY == 0)
+            pgconn_pump(w->srv->pg_writer);
         size_t before = w->fx.nnotices;
         switch (r->kind) {
         case REC_EVENT: decide_event(w, b, r, now); break;
