@@ -32,6 +32,8 @@ AgentState agent_choosable_state(int index);
 
 struct Call;
 
+#define AGENT_OPENED_KEPT 4
+
 typedef struct Agent {
     char *id;
     AgentState chosen;     /* offline, available or break */
@@ -45,6 +47,14 @@ typedef struct Agent {
     /* Kept by the centre: the call of their latest part. */
     struct Call *latest_call;
     KicTime latest_start;
+    /* The intervals their latest transitions opened: the same state from
+     * the same instant again (two calls answered at one instant, a late
+     * event re-deriving a call) is one interval, stored already. */
+    struct {
+        AgentState state;
+        KicTime since;
+    } opened[AGENT_OPENED_KEPT];
+    unsigned opened_next;
 } Agent;
 
 Agent *agent_new(const char *id);

@@ -114,9 +114,25 @@ static void mark_dirty(Call *call, Effects *fx)
     fx->dirty[fx->ndirty++] = call;
 }
 
-static void add_transition(Effects *fx, int64_t tenant, const Agent *a, const char *reason)
+/* Whether the agent's current state and since opened one of their latest
+ * intervals already; if not, it is remembered as opened now. */
+static bool opened_before(Agent *a)
 {
-    if (!fx)
+    for (int i = 0; i < AGENT_OPENED_KEPT; i++)
+        if (a->opened[i].state == a->state && a->opened[i].since == a->since)
+            return true;
+    a->opened[a->opened_next].state = a->state;
+    a->opened[a->opened_next].since = a->since;
+    a->opened_next = (a->opened_next + 1) % AGENT_OPENED_KEPT;
+    return false;
+}
+
+/* A new interval to store; one the agent opened a moment ago is not sent
+ * again (storage would refuse it: the fast write of a batch would fail
+ * and go again the slow way). */
+static void add_transition(Effects *fx, int64_t tenant, Agent *a, const char *reason)
+{
+    if (!fx || opened_before(a))
         return;
     fx->transitions = grow(fx->transitions, &fx->cap_transitions, fx->ntransitions + 1,
                            sizeof(Transition));

@@ -74,6 +74,7 @@ typedef struct Batch {
     const char *stmt_name[WRITE_MAX_STMTS];
     int nstmt;
     int events_stmt; /* index of the events insert, -1 if none */
+    int states_stmt; /* of the agent_states insert, -1 if none */
     long long events_expected;
     /* Events go in fast (plain inserts: the keys are new, as memory
      * believes) or safe (keys ON CONFLICT DO NOTHING, only events whose
@@ -112,8 +113,8 @@ struct Writer {
 
     Effects fx;     /* scratch for one decision pass */
     StrMap choices; /* "tenant:agent" -> Record, latest choice of a batch */
-    PgPrepared prepared[T_COUNT + 5]; /* prepared on the writer connection */
-    char *prepared_sql[T_COUNT + 4];
+    PgPrepared prepared[T_COUNT + 6]; /* prepared on the writer connection */
+    char *prepared_sql[T_COUNT + 5];
 
     WriterStats stats;
 };
@@ -194,6 +195,9 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
         /* Fast: fails the batch on a key already stored (see on_written). */
         strbuf_puts(&b, "INSERT INTO event_keys (tenant_id, event_id, at)"
                         " SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::timestamptz[])");
+    } else if (!strcmp(name, "kic_states_new")) {
+        /* Fast, as the keys: fails the batch on an interval already stored. */
+        strbuf_printf(&b, "INSERT INTO %s (%s) SELECT * FROM %s", spec->table, cols, rows);
     } else if (!strcmp(name, "kic_events_new")) {
         strbuf_printf(&b, "INSERT INTO events (%s) SELECT * FROM %s", cols, rows);
     } else if (!strcmp(name, "kic_events")) {
@@ -287,6 +291,9 @@ static void prepare_statements(Writer *w)
         w->prepared[n] = (PgPrepared){events_extra[i], w->prepared_sql[n]};
         n++;
     }
+    w->prepared_sql[n] = sql_for("kic_states_new", &rows_states, 0);
+    w->prepared[n] = (PgPrepared){"kic_states_new", w->prepared_sql[n]};
+    n++;
     w->prepared[n] = (PgPrepared){NULL, NULL};
 }
 
@@ -370,7 +377,7 @@ static Batch *batch_new(Writer *w)
         for (int t = 0; t < T_COUNT; t++)
             rows_table_init(&b->tables[t], table_specs[t]);
     b->writer = w;
-    b->events_stmt = -1;
+    b->events_stmt = b->states_stmt = -1;
     b->count_events = true;
     if (getrandom(b->id, sizeof(b->id), 0) != (ssize_t)sizeof(b->id))
         abort(); /* the kernel's generator cannot fail once booted */
@@ -940,7 +947,7 @@ static void finish_tables(Batch *b)
 static void plan_statements(Batch *b)
 {
     b->nstmt = 0;
-    b->events_stmt = -1;
+    b->events_stmt = b->states_stmt = -1;
     if (b->tables[T_EVENTS].rows && !b->safe) {
         add_stmt(b, T_EVENTS, "kic_event_keys");
         b->stmt_table[b->nstmt - 1] = T_KEYS;
@@ -951,7 +958,8 @@ static void plan_statements(Batch *b)
     add_stmt(b, T_WRAPUPS, stmt_names[T_WRAPUPS]);
     add_stmt(b, T_CALLS, stmt_names[T_CALLS]);
     add_stmt(b, T_SUMS, stmt_names[T_SUMS]);
-    add_stmt(b, T_STATES, stmt_names[T_STATES]);
+    b->states_stmt = b->tables[T_STATES].rows ? b->nstmt : -1;
+    add_stmt(b, T_STATES, b->safe ? stmt_names[T_STATES] : "kic_states_new");
     add_stmt(b, T_CHOICES, stmt_names[T_CHOICES]);
     add_stmt(b, T_CALLBACKS, stmt_names[T_CALLBACKS]);
     add_stmt(b, T_CB_NOTES, stmt_names[T_CB_NOTES]);
@@ -1036,16 +1044,30 @@ static void submit_write(Writer *w, Batch *b)
     w->results_due++;
 }
 
-/* A fast batch failed on an event key already stored: an event id memory
- * does not know (its call was evicted) came again. Nothing of the batch
- * was stored. */
-static bool key_already_stored(PgJob *job, const Batch *b)
+static bool stmt_failed(PgJob *job, int i)
+{
+    PGresult *r = i >= 0 ? pgjob_result(job, i) : NULL;
+    return r && PQresultStatus(r) == PGRES_FATAL_ERROR;
+}
+
+/* A fast batch failed on a row already stored: an event key (an event id
+ * memory does not know, its call evicted, came again), or a state
+ * interval (opened before a restart, or longer ago than the agent's
+ * latest few). Nothing of the batch was stored. */
+static bool fast_write_met_stored(PgJob *job, const Batch *b, const char **what)
 {
     const char *state = pgjob_sqlstate(job);
-    if (b->safe || b->events_stmt < 1 || !state || strcmp(state, "23505"))
+    if (b->safe || !state || strcmp(state, "23505"))
         return false;
-    PGresult *keys = pgjob_result(job, b->events_stmt - 1);
-    return keys && PQresultStatus(keys) == PGRES_FATAL_ERROR;
+    if (b->events_stmt >= 1 && stmt_failed(job, b->events_stmt - 1)) {
+        *what = "an event id";
+        return true;
+    }
+    if (stmt_failed(job, b->states_stmt)) {
+        *what = "an agent's state interval";
+        return true;
+    }
+    return false;
 }
 
 /* Sends again every batch waiting for it, in order. */
@@ -1063,11 +1085,11 @@ static void resend_waiting(Writer *w)
  * order and safe, once all their results are in (a later batch may have
  * committed; its calls rows must not be overwritten by the older ones of
  * the failed batch). New batches wait meanwhile. */
-static void rewind_result(Writer *w, Batch *b, bool failed_on_key)
+static void rewind_result(Writer *w, Batch *b, bool failed_here)
 {
     b->awaiting_retry = true;
     b->safe = true;
-    if (!failed_on_key)
+    if (!failed_here)
         b->count_events = false; /* it may have committed */
     if (w->results_due == 0) {
         w->rewinding = false;
@@ -1090,14 +1112,15 @@ static void on_written(PgJob *job, void *arg)
         w->rewinding = false;
         return;
     }
-    bool on_key = key_already_stored(job, b);
-    if (on_key || w->rewinding) {
-        if (on_key && !w->rewinding) {
-            srv_log(w->srv, LOG_INFO, "an event id of a batch of %zu was stored before;"
-                                      " writing it again, checking each key", b->n);
+    const char *what = NULL;
+    bool on_stored = fast_write_met_stored(job, b, &what);
+    if (on_stored || w->rewinding) {
+        if (on_stored && !w->rewinding) {
+            srv_log(w->srv, LOG_INFO, "%s of a batch of %zu was stored before;"
+                                      " writing it again, checking each row", what, b->n);
             w->rewinding = true;
         }
-        rewind_result(w, b, on_key);
+        rewind_result(w, b, on_stored);
         return;
     }
     /* Results come back in the order batches were sent. */

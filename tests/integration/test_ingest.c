@@ -420,6 +420,44 @@ START_TEST(batches_after_a_stored_key_are_written_again_in_order)
 }
 END_TEST
 
+/* A state interval storage holds and memory does not know (stored before
+ * a restart, say): the batch that opens it again is written the safe way,
+ * whole, and the interval stays one row. */
+START_TEST(a_state_interval_known_only_to_storage_is_not_stored_again)
+{
+    Tenantx t = tenant("oldstate");
+    KicTime t0 = h_today(600);
+    char at0[40], at1[40], sql[512];
+    snprintf(at0, sizeof(at0), "%s", h_at(t0, 0));
+    snprintf(at1, sizeof(at1), "%s", h_at(t0, 4));
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO agent_states (tenant_id, agent, since, state) SELECT tenant_id,"
+             " 'a.jansen', '%s', 'on_call' FROM tenants WHERE name = '%s'", at1, t.name);
+    h_sql_exec(kicd.conninfo, sql);
+    Client *c = cl_session(kicd.port, t.bridge);
+    char lines[1024];
+    snprintf(lines, sizeof(lines), /* sent at once: one batch */
+             "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"call.offered\",\"params\":{\"event_id\":\"s1\",\"call_id\":\"s\",\"at\":\"%s\",\"queue\":\"q\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"call.answered\",\"params\":{\"event_id\":\"s2\",\"call_id\":\"s\",\"at\":\"%s\",\"agent\":\"a.jansen\"}}",
+             at0, at1);
+    cl_send(c, lines);
+    for (int i = 0; i < 2; i++) {
+        json_t *r = cl_recv(c, 5000);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
+        ck_assert_ptr_nonnull(rpc_result(r));
+        json_decref(r);
+    }
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF), 2);
+    ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM calls JOIN tenants USING (tenant_id)"
+                                   " WHERE tenants.name = '%s' AND call_id = 's' AND answered"),
+                     1);
+    ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM agent_states JOIN tenants USING (tenant_id)"
+                                   " WHERE tenants.name = '%s' AND agent = 'a.jansen'"),
+                     1);
+    cl_close(c);
+}
+END_TEST
+
 START_TEST(tenants_with_the_same_ids_stay_apart)
 {
     Tenantx a = tenant("ta"), b = tenant("tb");
@@ -601,6 +639,7 @@ int main(void)
     tcase_add_test(tc, same_event_id_under_another_call_is_a_duplicate);
     tcase_add_test(tc, an_event_id_known_only_to_storage_is_not_stored_again);
     tcase_add_test(tc, batches_after_a_stored_key_are_written_again_in_order);
+    tcase_add_test(tc, a_state_interval_known_only_to_storage_is_not_stored_again);
     tcase_add_test(tc, tenants_with_the_same_ids_stay_apart);
     tcase_add_test(tc, desktop_gets_connected_and_ended_and_agent_states_follow);
     tcase_add_test(tc, live_statistics_count_today);

@@ -1305,6 +1305,37 @@ static void expect_no_transition(void)
                   agent_state_names[fx.transitions[0].state]);
 }
 
+/* Storage keeps one interval per agent, state and instant. Two calls
+ * answered by one agent at the same instant, the second known only
+ * after the first ended (out of order), open on_call from that instant
+ * twice: the second is not sent again; another instant is. */
+START_TEST(an_interval_opened_again_is_not_stored_twice)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(3, &CFG, t);
+    offer("c1", t, "q", K1);
+    offer("c2", t, "q", K2);
+    answer("c1", t + SEC(10), "a");
+    expect_one_transition("a", AS_ON_CALL, t + SEC(10));
+    end_call("c1", t + SEC(60));
+    ck_assert_uint_eq(fx.ntransitions, 1);
+    ck_assert_int_ne(centre_agent(C, "a")->state, AS_ON_CALL);
+
+    answer("c2", t + SEC(10), "a"); /* late: on a call again, since t + 10 s */
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_ON_CALL);
+    ck_assert_int_eq(centre_agent(C, "a")->since, t + SEC(10));
+    expect_no_transition();
+
+    end_call("c2", t + SEC(30));
+    ck_assert_uint_eq(fx.ntransitions, 1);
+    ck_assert_int_eq(fx.transitions[0].since, t + SEC(30));
+
+    offer("c3", t + SEC(100), "q", K1);
+    answer("c3", t + SEC(110), "a");
+    expect_one_transition("a", AS_ON_CALL, t + SEC(110));
+}
+END_TEST
+
 START_TEST(agent_on_call_acw_available)
 {
     KicTime t = tm("2026-11-18T09:00:00+01:00");
@@ -1910,6 +1941,7 @@ int main(void)
     tcase_add_test(tc, one_caller_with_many_contacts_in_any_order);
     tcase_add_test(tc, earlier_contacts_for_call_connected);
     tcase_add_test(tc, earlier_contacts_count_a_late_earlier_contact);
+    tcase_add_test(tc, an_interval_opened_again_is_not_stored_twice);
     tcase_add_test(tc, agent_on_call_acw_available);
     tcase_add_test(tc, transfer_ends_the_part_and_starts_acw);
     tcase_add_test(tc, break_chosen_during_acw_stays_after_wrapup);
