@@ -420,6 +420,78 @@ START_TEST(batches_after_a_stored_key_are_written_again_in_order)
 }
 END_TEST
 
+/* The connection to PostgreSQL breaks while a rewind waits for the
+ * batches after the failed one: the calls table is locked, so two
+ * batches hang in PostgreSQL when the first fails on a stored key; the
+ * session they hang in is then ended. All three batches go to the journal
+ * and are answered from there; once the lock is gone they are written
+ * from it, in order, safe. */
+START_TEST(a_connection_lost_during_a_rewind_loses_nothing)
+{
+    Kicd small;
+    kicd_init(&small, "ingest_rewind_lost", "[storage]\nbatch_max = 2\nbatch_wait_us = 200000\n");
+    kicd_start(&small);
+    const char *name = h_tenant("rewindlost");
+    const char *bridge = h_user(&small, name, "pbx", "bridge", NULL, NULL);
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO event_keys (tenant_id, event_id, at) SELECT tenant_id, 'old-1', now()"
+             " FROM tenants WHERE name = '%s'", name);
+    h_sql_exec(small.conninfo, sql);
+    PGconn *locker = PQconnectdb(small.conninfo);
+    PGresult *pr = PQexec(locker, "BEGIN; LOCK TABLE calls IN EXCLUSIVE MODE");
+    ck_assert_int_eq(PQresultStatus(pr), PGRES_COMMAND_OK);
+    PQclear(pr);
+
+    Client *c = cl_session(small.port, bridge);
+    KicTime t0 = h_today(600);
+    char lines[2048], at[4][40];
+    const int offsets[] = {0, 1, 5, 65};
+    for (int i = 0; i < 4; i++)
+        snprintf(at[i], sizeof(at[i]), "%s", h_at(t0, offsets[i]));
+    snprintf(lines, sizeof(lines),
+             "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"call.offered\",\"params\":{\"event_id\":\"old-1\",\"call_id\":\"k\",\"at\":\"%s\",\"queue\":\"q\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"call.offered\",\"params\":{\"event_id\":\"x1\",\"call_id\":\"x\",\"at\":\"%s\",\"queue\":\"q\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"call.answered\",\"params\":{\"event_id\":\"x2\",\"call_id\":\"x\",\"at\":\"%s\",\"agent\":\"a.jansen\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"call.ended\",\"params\":{\"event_id\":\"x3\",\"call_id\":\"x\",\"at\":\"%s\",\"by\":\"caller\"}}",
+             at[0], at[1], at[2], at[3]);
+    cl_send(c, lines);
+
+    /* the writer's session waits for the lock: end it */
+    const char *waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'kicd'"
+                          " AND wait_event_type = 'Lock'";
+    int tries = 0;
+    while (h_sql_int(small.conninfo, waiting) == 0 && ++tries < 500)
+        usleep(20000);
+    ck_assert_msg(tries < 500, "no batch waited for the lock");
+    ck_assert(kicd_log_contains(&small, "was stored before"));
+    h_sql_exec(small.conninfo, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                               " WHERE application_name = 'kicd' AND wait_event_type = 'Lock'");
+    for (int i = 0; i < 4; i++) { /* durable in the journal */
+        json_t *r = cl_recv(c, 10000);
+        ck_assert_ptr_nonnull(r);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
+        ck_assert_ptr_nonnull(rpc_result(r));
+        json_decref(r);
+    }
+    pr = PQexec(locker, "COMMIT");
+    PQclear(pr);
+    PQfinish(locker);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM calls JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
+             " AND call_id = 'x' AND answered AND ended AND events = 3", name);
+    for (tries = 0; h_sql_int(small.conninfo, sql) == 0 && tries < 500; tries++)
+        usleep(20000);
+    ck_assert_int_eq(h_sql_int(small.conninfo, sql), 1);
+    ck_assert(kicd_log_contains(&small, "journal replayed"));
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM events JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'", name);
+    ck_assert_int_eq(h_sql_int(small.conninfo, sql), 3);
+    cl_close(c);
+    ck_assert(kicd_stop(&small));
+}
+END_TEST
+
 /* A state interval storage holds and memory does not know (stored before
  * a restart, say): the batch that opens it again is written the safe way,
  * whole, and the interval stays one row. */
@@ -639,6 +711,7 @@ int main(void)
     tcase_add_test(tc, same_event_id_under_another_call_is_a_duplicate);
     tcase_add_test(tc, an_event_id_known_only_to_storage_is_not_stored_again);
     tcase_add_test(tc, batches_after_a_stored_key_are_written_again_in_order);
+    tcase_add_test(tc, a_connection_lost_during_a_rewind_loses_nothing);
     tcase_add_test(tc, a_state_interval_known_only_to_storage_is_not_stored_again);
     tcase_add_test(tc, tenants_with_the_same_ids_stay_apart);
     tcase_add_test(tc, desktop_gets_connected_and_ended_and_agent_states_follow);
