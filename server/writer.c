@@ -35,7 +35,6 @@
 #include "subscribe.h"
 #include "strbuf.h"
 
-#define WRITE_MAX_STMTS 10
 #define QUEUE_MAX 200000
 #define PIPELINE_DEPTH 3
 /* Records decided or answered between two pushes of what the writer's
@@ -60,6 +59,9 @@ enum {
     T_EVENTS, T_WRAPUPS, T_CALLS, T_SUMS, T_STATES, T_CHOICES, T_CALLBACKS, T_CB_NOTES,
     T_CONTACTS, T_COUNT, T_KEYS = T_COUNT, T_PARAMS
 };
+/* A statement per table, one more for the contacts (marking earlier ones
+ * and the new one) and one for the event keys of a fast batch. */
+#define WRITE_MAX_STMTS (T_COUNT + 2)
 
 typedef struct Batch {
     struct Batch *next;
@@ -915,6 +917,8 @@ static void add_stmt(Batch *b, int t, const char *name)
 {
     if (t >= 0 && !b->tables[t].rows)
         return;
+    if (b->nstmt == WRITE_MAX_STMTS)
+        abort(); /* plan_statements and WRITE_MAX_STMTS disagree */
     b->stmt_table[b->nstmt] = t;
     b->stmt_name[b->nstmt] = name;
     b->nstmt++;
@@ -1210,6 +1214,8 @@ void writer_free(Writer *w)
 }
 
 /* ---- the journal ---- */
+
+_Static_assert(WRITE_MAX_STMTS <= JOURNAL_MAX_STMTS, "a batch's statements fit a journal record");
 
 static void batch_to_journal(Batch *b, JournalBatch *jb)
 {

@@ -492,6 +492,79 @@ START_TEST(a_connection_lost_during_a_rewind_loses_nothing)
 }
 END_TEST
 
+static long long count_in(const Kicd *k, const char *tenant, const char *table)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s JOIN tenants USING (tenant_id)"
+                               " WHERE tenants.name = '%s'", table, tenant);
+    return h_sql_int(k->conninfo, sql);
+}
+
+/* One batch with rows for every table, written fast (event keys first):
+ * each gets its statement, all in one transaction. Everything arrives
+ * from idle within the batch's wait, so it is one batch. */
+START_TEST(a_batch_with_every_kind_of_row_is_stored_whole)
+{
+    Kicd k;
+    kicd_init(&k, "ingest_every_kind", "[storage]\nbatch_wait_us = 500000\n");
+    kicd_start(&k);
+    const char *name = h_tenant("everykind");
+    const char *bridge = h_user(&k, name, "pbx", "bridge", NULL, NULL);
+    const char *agent = h_user(&k, name, "a.jansen", "agent", NULL, "kic");
+    Client *b = cl_session(k.port, bridge), *a = cl_session(k.port, agent);
+    KicTime t0 = h_today(900);
+    /* before: a call of the agent's, ended; a callback the agent holds */
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"p-o\",\"call_id\":\"p\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"0612000001\"}", h_at(t0, 0));
+    cl_call_ok(b, "call.answered", "{\"event_id\":\"p-a\",\"call_id\":\"p\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(t0, 10));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"p-e\",\"call_id\":\"p\",\"at\":\"%s\"}", h_at(t0, 100));
+    json_t *r = cl_call(a, "callback.create", "{\"caller\":\"0612000002\",\"team\":\"kic\"}");
+    char cb[64];
+    snprintf(cb, sizeof(cb), "%s", json_string_value(json_object_get(ck_result(r), "callback_id")));
+    json_decref(r);
+    cl_call_ok(a, "callback.claim", "{\"callback_id\":\"%s\"}", cb);
+
+    /* the burst: a contact from ten days ago (its repeat window reaches
+     * past what memory holds: settled in storage), answered (a state);
+     * a callback requested; the wrap-up of the earlier call; a choice of
+     * state; the callback tried, with a note */
+    char lines[2048];
+    snprintf(lines, sizeof(lines),
+             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"call.offered\",\"params\":{\"event_id\":\"n-o\",\"call_id\":\"n\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"0612000001\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"call.answered\",\"params\":{\"event_id\":\"n-a\",\"call_id\":\"n\",\"at\":\"%s\",\"agent\":\"b.devries\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"callback.requested\",\"params\":{\"event_id\":\"r-1\",\"callback_id\":\"ivr-9\",\"caller\":\"0612000003\",\"queue\":\"q\",\"at\":\"%s\"}}",
+             h_at(t0, -10 * 86400.0), h_at(t0, -10 * 86400.0 + 5), h_at(t0, 120));
+    cl_send(b, lines);
+    snprintf(lines, sizeof(lines),
+             "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"call.wrapup\",\"params\":{\"call_id\":\"p\",\"category\":\"wijkverpleging\",\"resolved\":true}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"agent.state.set\",\"params\":{\"state\":\"break\",\"reason\":\"lunch\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"callback.complete\",\"params\":{\"callback_id\":\"%s\",\"outcome\":\"no_answer\",\"note\":\"voicemail\"}}",
+             cb);
+    cl_send(a, lines);
+    for (int i = 1; i <= 6; i++) {
+        r = cl_recv_response(i <= 3 ? b : a, 10000);
+        if (r && !rpc_result(r)) {
+            char *text = json_dumps(r, 0);
+            fprintf(stderr, "answer to %d: %s\n", i, text);
+            free(text);
+        }
+        ck_assert_msg(r && rpc_result(r), "request %d not answered with a result", i);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
+        json_decref(r);
+    }
+    ck_assert_int_eq(count_in(&k, name, "events"), 6);
+    ck_assert_int_eq(count_in(&k, name, "event_keys"), 6);
+    ck_assert_int_eq(count_in(&k, name, "calls"), 2);
+    ck_assert_int_eq(count_in(&k, name, "wrapups"), 1);
+    ck_assert_int_eq(count_in(&k, name, "agent_choices"), 1);
+    ck_assert_int_eq(count_in(&k, name, "callbacks"), 2);
+    ck_assert_int_eq(count_in(&k, name, "callback_notes"), 1);
+    ck_assert_int_ge(count_in(&k, name, "agent_states"), 4);
+    cl_close(a);
+    cl_close(b);
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
 /* A state interval storage holds and memory does not know (stored before
  * a restart, say): the batch that opens it again is written the safe way,
  * whole, and the interval stays one row. */
@@ -713,6 +786,7 @@ int main(void)
     tcase_add_test(tc, batches_after_a_stored_key_are_written_again_in_order);
     tcase_add_test(tc, a_connection_lost_during_a_rewind_loses_nothing);
     tcase_add_test(tc, a_state_interval_known_only_to_storage_is_not_stored_again);
+    tcase_add_test(tc, a_batch_with_every_kind_of_row_is_stored_whole);
     tcase_add_test(tc, tenants_with_the_same_ids_stay_apart);
     tcase_add_test(tc, desktop_gets_connected_and_ended_and_agent_states_follow);
     tcase_add_test(tc, live_statistics_count_today);
