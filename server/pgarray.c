@@ -5,6 +5,7 @@
 #include "pgarray.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Element type OIDs (pg_type). */
@@ -30,6 +31,8 @@ static void put64(StrBuf *b, uint64_t v)
 
 void pgtable_init(PgTable *t, int ncols, const PgArrayType *types)
 {
+    if (ncols > PGTABLE_MAX_COLS)
+        abort(); /* a table wider than PGTABLE_MAX_COLS: raise it */
     memset(t, 0, sizeof(*t));
     t->ncols = ncols;
     for (int i = 0; i < ncols; i++)

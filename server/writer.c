@@ -296,6 +296,8 @@ static void prepare_statements(Writer *w)
     w->prepared_sql[n] = sql_for("kic_states_new", &rows_states, 0);
     w->prepared[n] = (PgPrepared){"kic_states_new", w->prepared_sql[n]};
     n++;
+    if (n != (int)KIC_ARRAY_LEN(w->prepared_sql))
+        abort(); /* the arrays' sizes must follow the statements above */
     w->prepared[n] = (PgPrepared){NULL, NULL};
 }
 
