@@ -9,7 +9,15 @@
  * An agent who sets break during ACW is on break after the wrap-up.
  * ACW is owed only for the latest part, and only if it ended after the
  * agent last went offline: taking the next call or logging off ends an
- * unwrapped ACW (the wrap-up may still come later). */
+ * unwrapped ACW (the wrap-up may still come later).
+ * The stored intervals (agent_states, for occupancy) are the changes of
+ * the effective state as kicd sees them, dated by the facts (an answer's
+ * time, a part's end), not by arrival. Events in time order, or a late
+ * event of the agent's latest part, give the true history; a part whose
+ * events all arrive after a later part of the same agent (a backlog sent
+ * out of order) changes no current state and leaves no interval.
+ * Calls and their sums do not depend on the order (tests/integration/
+ * test_order.c). */
 #ifndef AGENT_H
 #define AGENT_H
 
