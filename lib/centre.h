@@ -48,6 +48,8 @@ typedef struct Call {
     bool index_trigger;   /* whether it counted as the caller's own contact */
     CallSummary sum;
     bool dirty;      /* its calls row must be written */
+    bool row_stored; /* storage has its calls row, or a batch on its way
+                        does (set by whoever writes it; loaded calls have) */
     bool in_today;   /* counted in today's sums */
     Queue *waiting_in;
     struct Call *wait_prev, *wait_next;

@@ -57,7 +57,7 @@ typedef struct PendingNotice {
  * columns). */
 enum {
     T_EVENTS, T_WRAPUPS, T_CALLS, T_SUMS, T_STATES, T_CHOICES, T_CALLBACKS, T_CB_NOTES,
-    T_CONTACTS, T_COUNT, T_KEYS = T_COUNT, T_PARAMS
+    T_CONTACTS, T_CALLS_NEW, T_COUNT, T_KEYS = T_COUNT, T_PARAMS
 };
 /* A statement per table, one more for the contacts (marking earlier ones
  * and the new one) and one for the event keys of a fast batch. */
@@ -77,6 +77,7 @@ typedef struct Batch {
     int nstmt;
     int events_stmt; /* index of the events insert, -1 if none */
     int states_stmt; /* of the agent_states insert, -1 if none */
+    int calls_new_stmt; /* of the new calls' insert, -1 if none */
     long long events_expected;
     /* Events go in fast (plain inserts: the keys are new, as memory
      * believes) or safe (keys ON CONFLICT DO NOTHING, only events whose
@@ -145,6 +146,7 @@ static const char *const stmt_names[T_COUNT] = {
     [T_STATES] = "kic_states",
     [T_CHOICES] = "kic_choices",     [T_CALLBACKS] = "kic_callbacks",
     [T_CB_NOTES] = "kic_cb_notes",   [T_CONTACTS] = "kic_mark_earlier",
+    [T_CALLS_NEW] = "kic_calls", /* calls storage has no row of yet: see plan_statements */
 };
 static const RowSpec *const table_specs[T_COUNT] = {
     [T_EVENTS] = &rows_events,       [T_WRAPUPS] = &rows_wrapups,
@@ -152,6 +154,7 @@ static const RowSpec *const table_specs[T_COUNT] = {
     [T_STATES] = &rows_states,
     [T_CHOICES] = &rows_choices,     [T_CALLBACKS] = &rows_callbacks,
     [T_CB_NOTES] = &rows_callback_notes, [T_CONTACTS] = &rows_contacts,
+    [T_CALLS_NEW] = &rows_calls,
 };
 
 /* A contact marked a repeat in storage leaves its block's sums: it now
@@ -197,8 +200,9 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
         /* Fast: fails the batch on a key already stored (see on_written). */
         strbuf_puts(&b, "INSERT INTO event_keys (tenant_id, event_id, at)"
                         " SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::timestamptz[])");
-    } else if (!strcmp(name, "kic_states_new")) {
-        /* Fast, as the keys: fails the batch on an interval already stored. */
+    } else if (!strcmp(name, "kic_states_new") || !strcmp(name, "kic_calls_new")) {
+        /* Fast, as the keys: fails the batch on an interval or a call
+         * already stored. */
         strbuf_printf(&b, "INSERT INTO %s (%s) SELECT * FROM %s", spec->table, cols, rows);
     } else if (!strcmp(name, "kic_events_new")) {
         strbuf_printf(&b, "INSERT INTO events (%s) SELECT * FROM %s", cols, rows);
@@ -280,6 +284,8 @@ static void prepare_statements(Writer *w)
 {
     int n = 0;
     for (int t = 0; t < T_COUNT; t++) {
+        if (t == T_CALLS_NEW)
+            continue; /* its safe statement is T_CALLS' */
         w->prepared_sql[n] = sql_for(stmt_names[t], table_specs[t], w->srv->cfg.repeat_window_days);
         w->prepared[n] = (PgPrepared){stmt_names[t], w->prepared_sql[n]};
         n++;
@@ -295,6 +301,9 @@ static void prepare_statements(Writer *w)
     }
     w->prepared_sql[n] = sql_for("kic_states_new", &rows_states, 0);
     w->prepared[n] = (PgPrepared){"kic_states_new", w->prepared_sql[n]};
+    n++;
+    w->prepared_sql[n] = sql_for("kic_calls_new", &rows_calls, 0);
+    w->prepared[n] = (PgPrepared){"kic_calls_new", w->prepared_sql[n]};
     n++;
     if (n != (int)KIC_ARRAY_LEN(w->prepared_sql))
         abort(); /* the arrays' sizes must follow the statements above */
@@ -381,7 +390,7 @@ static Batch *batch_new(Writer *w)
         for (int t = 0; t < T_COUNT; t++)
             rows_table_init(&b->tables[t], table_specs[t]);
     b->writer = w;
-    b->events_stmt = b->states_stmt = -1;
+    b->events_stmt = b->states_stmt = b->calls_new_stmt = -1;
     b->count_events = true;
     if (getrandom(b->id, sizeof(b->id), 0) != (ssize_t)sizeof(b->id))
         abort(); /* the kernel's generator cannot fail once booted */
@@ -886,8 +895,11 @@ static void decide_callback(Writer *w, Batch *b, Record *r)
 static void effects_rows(Writer *w, Batch *b)
 {
     Effects *fx = &w->fx;
-    for (size_t i = 0; i < fx->ndirty; i++)
-        rows_call(&b->tables[T_CALLS], fx->dirty[i]);
+    for (size_t i = 0; i < fx->ndirty; i++) {
+        Call *call = fx->dirty[i];
+        rows_call(&b->tables[call->row_stored ? T_CALLS : T_CALLS_NEW], call);
+        call->row_stored = true;
+    }
     effects_written(fx);
     for (size_t i = 0; i < fx->ntransitions; i++)
         rows_transition(&b->tables[T_STATES], &fx->transitions[i]);
@@ -953,7 +965,7 @@ static void finish_tables(Batch *b)
 static void plan_statements(Batch *b)
 {
     b->nstmt = 0;
-    b->events_stmt = b->states_stmt = -1;
+    b->events_stmt = b->states_stmt = b->calls_new_stmt = -1;
     if (b->tables[T_EVENTS].rows && !b->safe) {
         add_stmt(b, T_EVENTS, "kic_event_keys");
         b->stmt_table[b->nstmt - 1] = T_KEYS;
@@ -962,6 +974,10 @@ static void plan_statements(Batch *b)
         b->events_stmt = b->nstmt;
     add_stmt(b, T_EVENTS, b->safe ? stmt_names[T_EVENTS] : "kic_events_new");
     add_stmt(b, T_WRAPUPS, stmt_names[T_WRAPUPS]);
+    /* A call memory has never written goes in plainly when fast (it fails
+     * the batch if storage has it after all, as a key does). */
+    b->calls_new_stmt = b->tables[T_CALLS_NEW].rows ? b->nstmt : -1;
+    add_stmt(b, T_CALLS_NEW, b->safe ? stmt_names[T_CALLS] : "kic_calls_new");
     add_stmt(b, T_CALLS, stmt_names[T_CALLS]);
     add_stmt(b, T_SUMS, stmt_names[T_SUMS]);
     b->states_stmt = b->tables[T_STATES].rows ? b->nstmt : -1;
@@ -1057,9 +1073,9 @@ static bool stmt_failed(PgJob *job, int i)
 }
 
 /* A fast batch failed on a row already stored: an event key (an event id
- * memory does not know, its call evicted, came again), or a state
- * interval (opened before a restart, or longer ago than the agent's
- * latest few). Nothing of the batch was stored. */
+ * memory does not know, its call evicted, came again), a state interval
+ * (opened before a restart, or longer ago than the agent's latest few),
+ * or a call memory took for new. Nothing of the batch was stored. */
 static bool fast_write_met_stored(PgJob *job, const Batch *b, const char **what)
 {
     const char *state = pgjob_sqlstate(job);
@@ -1071,6 +1087,10 @@ static bool fast_write_met_stored(PgJob *job, const Batch *b, const char **what)
     }
     if (stmt_failed(job, b->states_stmt)) {
         *what = "an agent's state interval";
+        return true;
+    }
+    if (stmt_failed(job, b->calls_new_stmt)) {
+        *what = "a call";
         return true;
     }
     return false;

@@ -492,6 +492,39 @@ START_TEST(a_connection_lost_during_a_rewind_loses_nothing)
 }
 END_TEST
 
+/* A calls row storage holds for a call memory takes for new (written by
+ * something else, or before memory's window): the batch is written the
+ * safe way and the row is the call as derived. */
+START_TEST(a_call_known_only_to_storage_is_updated_not_inserted)
+{
+    Tenantx t = tenant("oldcall");
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO calls (tenant_id, call_id, queue) SELECT tenant_id, 'z', 'elsewhere'"
+             " FROM tenants WHERE name = '%s'", t.name);
+    h_sql_exec(kicd.conninfo, sql);
+    Client *c = cl_session(kicd.port, t.bridge);
+    KicTime t0 = h_today(600);
+    char lines[1024];
+    snprintf(lines, sizeof(lines), /* sent at once: one batch */
+             "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"call.offered\",\"params\":{\"event_id\":\"y1\",\"call_id\":\"y\",\"at\":\"%s\",\"queue\":\"q\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"call.offered\",\"params\":{\"event_id\":\"z1\",\"call_id\":\"z\",\"at\":\"%s\",\"queue\":\"q\"}}",
+             h_at(t0, 0), h_at(t0, 1));
+    cl_send(c, lines);
+    for (int i = 0; i < 2; i++) {
+        json_t *r = cl_recv(c, 5000);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
+        ck_assert_ptr_nonnull(rpc_result(r));
+        json_decref(r);
+    }
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF), 2);
+    ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM calls JOIN tenants USING (tenant_id)"
+                                   " WHERE tenants.name = '%s' AND queue = 'q' AND events = 1"),
+                     2);
+    cl_close(c);
+}
+END_TEST
+
 static long long count_in(const Kicd *k, const char *tenant, const char *table)
 {
     char sql[256];
@@ -787,6 +820,7 @@ int main(void)
     tcase_add_test(tc, a_connection_lost_during_a_rewind_loses_nothing);
     tcase_add_test(tc, a_state_interval_known_only_to_storage_is_not_stored_again);
     tcase_add_test(tc, a_batch_with_every_kind_of_row_is_stored_whole);
+    tcase_add_test(tc, a_call_known_only_to_storage_is_updated_not_inserted);
     tcase_add_test(tc, tenants_with_the_same_ids_stay_apart);
     tcase_add_test(tc, desktop_gets_connected_and_ended_and_agent_states_follow);
     tcase_add_test(tc, live_statistics_count_today);
