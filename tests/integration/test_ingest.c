@@ -37,6 +37,29 @@ static long long count_sql(const Tenantx *t, const char *fmt)
 
 #define EVENTS_OF "SELECT count(*) FROM events JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
 
+/* Reads n answers, which must be results to ids 0..n-1 in order. */
+static void expect_results(Client *c, int n, int timeout_ms)
+{
+    for (int i = 0; i < n; i++) {
+        json_t *r = cl_recv(c, timeout_ms);
+        ck_assert_msg(r != NULL, "no answer to request %d", i);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
+        ck_assert_ptr_nonnull(rpc_result(r));
+        json_decref(r);
+    }
+}
+
+/* Stores an event key behind kicd's back, as if the event had come
+ * long ago (its call no longer in memory). */
+static void store_key_behind(const char *conninfo, const char *tenant, const char *event_id)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO event_keys (tenant_id, event_id, at) SELECT tenant_id, '%s', now()"
+             " FROM tenants WHERE name = '%s'", event_id, tenant);
+    h_sql_exec(conninfo, sql);
+}
+
 static void ok_event(Client *c, const char *method, const char *params, bool duplicate)
 {
     json_t *r = cl_call(c, method, "%s", params);
@@ -346,22 +369,14 @@ END_TEST
 START_TEST(an_event_id_known_only_to_storage_is_not_stored_again)
 {
     Tenantx t = tenant("oldkey");
-    char sql[512];
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO event_keys (tenant_id, event_id, at) SELECT tenant_id, 'old-1', now()"
-             " FROM tenants WHERE name = '%s'", t.name);
-    h_sql_exec(kicd.conninfo, sql);
+    store_key_behind(kicd.conninfo, t.name, "old-1");
     Client *c = cl_session(kicd.port, t.bridge);
     KicTime t0 = h_today(600);
     const char *ids[] = {"new-1", "old-1", "new-2"};
     for (int i = 0; i < 3; i++) /* sent at once: one batch */
         cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"call.offered\",\"params\":{\"event_id\":\"%s\",\"call_id\":\"k%d\",\"at\":\"%s\",\"queue\":\"q\"}}",
                  i, ids[i], i, h_at(t0, i));
-    for (int i = 0; i < 3; i++) {
-        json_t *r = cl_recv(c, 5000);
-        ck_assert_ptr_nonnull(rpc_result(r));
-        json_decref(r);
-    }
+    expect_results(c, 3, 5000);
     ck_assert_int_eq(count_sql(&t, EVENTS_OF), 2);
     ck_assert_int_eq(count_sql(&t, EVENTS_OF " AND event_id IN ('new-1', 'new-2')"), 2);
     ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM event_keys JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"), 3);
@@ -369,52 +384,65 @@ START_TEST(an_event_id_known_only_to_storage_is_not_stored_again)
 }
 END_TEST
 
-/* When a batch meets a stored key, it and the batches sent after it are
- * written again in order: a later batch already committed must not be
- * overwritten by the older rows of the first. Two records a batch, all
- * in one write, so three batches are in flight at once: [the stored
- * key, call x offered], [x answered], [x ended]. */
-START_TEST(batches_after_a_stored_key_are_written_again_in_order)
+/* The rewind tests' kicd: two records a batch, so the four events of
+ * rewind_events are three batches in flight at once: [the stored key,
+ * call x offered], [x answered], [x ended]. */
+static const char *start_rewind_kicd(Kicd *k, const char *db, const char *tenant_base,
+                                     const char **bridge)
 {
-    Kicd small;
-    kicd_init(&small, "ingest_rewind", "[storage]\nbatch_max = 2\nbatch_wait_us = 200000\n");
-    kicd_start(&small);
-    const char *name = h_tenant("rewind");
-    const char *bridge = h_user(&small, name, "pbx", "bridge", NULL, NULL);
-    h_user(&small, name, "a.jansen", "agent", NULL, "kic");
-    char sql[512];
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO event_keys (tenant_id, event_id, at) SELECT tenant_id, 'old-1', now()"
-             " FROM tenants WHERE name = '%s'", name);
-    h_sql_exec(small.conninfo, sql);
-    Client *c = cl_session(small.port, bridge);
+    kicd_init(k, db, "[storage]\nbatch_max = 2\nbatch_wait_us = 200000\n");
+    kicd_start(k);
+    const char *name = h_tenant(tenant_base);
+    *bridge = h_user(k, name, "pbx", "bridge", NULL, NULL); /* creates the tenant */
+    store_key_behind(k->conninfo, name, "old-1");
+    return name;
+}
+
+/* Sends, in one write: an event whose key storage has, then call x. */
+static void send_rewind_events(Client *c)
+{
     KicTime t0 = h_today(600);
-    char lines[2048];
-    char at0[40], at1[40], at2[40], at3[40];
-    snprintf(at0, sizeof(at0), "%s", h_at(t0, 0));
-    snprintf(at1, sizeof(at1), "%s", h_at(t0, 1));
-    snprintf(at2, sizeof(at2), "%s", h_at(t0, 5));
-    snprintf(at3, sizeof(at3), "%s", h_at(t0, 65));
+    char lines[2048], at[4][40];
+    const int offsets[] = {0, 1, 5, 65};
+    for (int i = 0; i < 4; i++)
+        snprintf(at[i], sizeof(at[i]), "%s", h_at(t0, offsets[i]));
     snprintf(lines, sizeof(lines),
              "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"call.offered\",\"params\":{\"event_id\":\"old-1\",\"call_id\":\"k\",\"at\":\"%s\",\"queue\":\"q\"}}\n"
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"call.offered\",\"params\":{\"event_id\":\"x1\",\"call_id\":\"x\",\"at\":\"%s\",\"queue\":\"q\"}}\n"
              "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"call.answered\",\"params\":{\"event_id\":\"x2\",\"call_id\":\"x\",\"at\":\"%s\",\"agent\":\"a.jansen\"}}\n"
              "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"call.ended\",\"params\":{\"event_id\":\"x3\",\"call_id\":\"x\",\"at\":\"%s\",\"by\":\"caller\"}}",
-             at0, at1, at2, at3);
+             at[0], at[1], at[2], at[3]);
     cl_send(c, lines);
-    for (int i = 0; i < 4; i++) {
-        json_t *r = cl_recv(c, 5000);
-        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
-        ck_assert_ptr_nonnull(rpc_result(r));
-        json_decref(r);
-    }
+}
+
+/* Waits (up to 10 s) until call x's row is its last batch's, then checks
+ * that the three new events, and not the stored key's, were stored. */
+static void expect_call_x_whole(const Kicd *k, const char *name)
+{
+    char sql[512];
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM calls JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
              " AND call_id = 'x' AND answered AND ended AND events = 3", name);
-    ck_assert_int_eq(h_sql_int(small.conninfo, sql), 1);
+    for (int tries = 0; h_sql_int(k->conninfo, sql) == 0 && tries < 500; tries++)
+        usleep(20000);
+    ck_assert_int_eq(h_sql_int(k->conninfo, sql), 1);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM events JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'", name);
-    ck_assert_int_eq(h_sql_int(small.conninfo, sql), 3);
+    ck_assert_int_eq(h_sql_int(k->conninfo, sql), 3);
+}
+
+/* When a batch meets a stored key, it and the batches sent after it are
+ * written again in order: a later batch already committed must not be
+ * overwritten by the older rows of the first. */
+START_TEST(batches_after_a_stored_key_are_written_again_in_order)
+{
+    Kicd small;
+    const char *bridge;
+    const char *name = start_rewind_kicd(&small, "ingest_rewind", "rewind", &bridge);
+    Client *c = cl_session(small.port, bridge);
+    send_rewind_events(c);
+    expect_results(c, 4, 5000);
+    expect_call_x_whole(&small, name);
     cl_close(c);
     kicd_stop(&small);
 }
@@ -429,33 +457,14 @@ END_TEST
 START_TEST(a_connection_lost_during_a_rewind_loses_nothing)
 {
     Kicd small;
-    kicd_init(&small, "ingest_rewind_lost", "[storage]\nbatch_max = 2\nbatch_wait_us = 200000\n");
-    kicd_start(&small);
-    const char *name = h_tenant("rewindlost");
-    const char *bridge = h_user(&small, name, "pbx", "bridge", NULL, NULL);
-    char sql[512];
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO event_keys (tenant_id, event_id, at) SELECT tenant_id, 'old-1', now()"
-             " FROM tenants WHERE name = '%s'", name);
-    h_sql_exec(small.conninfo, sql);
+    const char *bridge;
+    const char *name = start_rewind_kicd(&small, "ingest_rewind_lost", "rewindlost", &bridge);
     PGconn *locker = PQconnectdb(small.conninfo);
     PGresult *pr = PQexec(locker, "BEGIN; LOCK TABLE calls IN EXCLUSIVE MODE");
     ck_assert_int_eq(PQresultStatus(pr), PGRES_COMMAND_OK);
     PQclear(pr);
-
     Client *c = cl_session(small.port, bridge);
-    KicTime t0 = h_today(600);
-    char lines[2048], at[4][40];
-    const int offsets[] = {0, 1, 5, 65};
-    for (int i = 0; i < 4; i++)
-        snprintf(at[i], sizeof(at[i]), "%s", h_at(t0, offsets[i]));
-    snprintf(lines, sizeof(lines),
-             "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"call.offered\",\"params\":{\"event_id\":\"old-1\",\"call_id\":\"k\",\"at\":\"%s\",\"queue\":\"q\"}}\n"
-             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"call.offered\",\"params\":{\"event_id\":\"x1\",\"call_id\":\"x\",\"at\":\"%s\",\"queue\":\"q\"}}\n"
-             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"call.answered\",\"params\":{\"event_id\":\"x2\",\"call_id\":\"x\",\"at\":\"%s\",\"agent\":\"a.jansen\"}}\n"
-             "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"call.ended\",\"params\":{\"event_id\":\"x3\",\"call_id\":\"x\",\"at\":\"%s\",\"by\":\"caller\"}}",
-             at[0], at[1], at[2], at[3]);
-    cl_send(c, lines);
+    send_rewind_events(c);
 
     /* the writer's session waits for the lock: end it */
     const char *waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'kicd'"
@@ -467,26 +476,12 @@ START_TEST(a_connection_lost_during_a_rewind_loses_nothing)
     ck_assert(kicd_log_contains(&small, "was stored before"));
     h_sql_exec(small.conninfo, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                                " WHERE application_name = 'kicd' AND wait_event_type = 'Lock'");
-    for (int i = 0; i < 4; i++) { /* durable in the journal */
-        json_t *r = cl_recv(c, 10000);
-        ck_assert_ptr_nonnull(r);
-        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
-        ck_assert_ptr_nonnull(rpc_result(r));
-        json_decref(r);
-    }
+    expect_results(c, 4, 10000); /* durable in the journal */
     pr = PQexec(locker, "COMMIT");
     PQclear(pr);
     PQfinish(locker);
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM calls JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
-             " AND call_id = 'x' AND answered AND ended AND events = 3", name);
-    for (tries = 0; h_sql_int(small.conninfo, sql) == 0 && tries < 500; tries++)
-        usleep(20000);
-    ck_assert_int_eq(h_sql_int(small.conninfo, sql), 1);
+    expect_call_x_whole(&small, name);
     ck_assert(kicd_log_contains(&small, "journal replayed"));
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM events JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'", name);
-    ck_assert_int_eq(h_sql_int(small.conninfo, sql), 3);
     cl_close(c);
     ck_assert(kicd_stop(&small));
 }
@@ -511,12 +506,7 @@ START_TEST(a_call_known_only_to_storage_is_updated_not_inserted)
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"call.offered\",\"params\":{\"event_id\":\"z1\",\"call_id\":\"z\",\"at\":\"%s\",\"queue\":\"q\"}}",
              h_at(t0, 0), h_at(t0, 1));
     cl_send(c, lines);
-    for (int i = 0; i < 2; i++) {
-        json_t *r = cl_recv(c, 5000);
-        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
-        ck_assert_ptr_nonnull(rpc_result(r));
-        json_decref(r);
-    }
+    expect_results(c, 2, 5000);
     ck_assert_int_eq(count_sql(&t, EVENTS_OF), 2);
     ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM calls JOIN tenants USING (tenant_id)"
                                    " WHERE tenants.name = '%s' AND queue = 'q' AND events = 1"),
@@ -619,12 +609,7 @@ START_TEST(a_state_interval_known_only_to_storage_is_not_stored_again)
              "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"call.answered\",\"params\":{\"event_id\":\"s2\",\"call_id\":\"s\",\"at\":\"%s\",\"agent\":\"a.jansen\"}}",
              at0, at1);
     cl_send(c, lines);
-    for (int i = 0; i < 2; i++) {
-        json_t *r = cl_recv(c, 5000);
-        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
-        ck_assert_ptr_nonnull(rpc_result(r));
-        json_decref(r);
-    }
+    expect_results(c, 2, 5000);
     ck_assert_int_eq(count_sql(&t, EVENTS_OF), 2);
     ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM calls JOIN tenants USING (tenant_id)"
                                    " WHERE tenants.name = '%s' AND call_id = 's' AND answered"),
