@@ -55,12 +55,14 @@ typedef struct Agent {
     /* Kept by the centre: the call of their latest part. */
     struct Call *latest_call;
     KicTime latest_start;
-    /* The intervals their latest transitions opened: the same state from
-     * the same instant again (two calls answered at one instant, a late
-     * event re-deriving a call) is one interval, stored already. */
+    /* The intervals their latest transitions opened, and in which batch
+     * (Effects.batch): the same state from the same instant again (two
+     * calls answered at one instant, a late event re-deriving a call) is
+     * one interval, not sent again if that batch is this one or stored. */
     struct {
         AgentState state;
         KicTime since;
+        uint64_t batch;
     } opened[AGENT_OPENED_KEPT];
     unsigned opened_next;
 } Agent;

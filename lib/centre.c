@@ -74,6 +74,7 @@ static void copy_field(char *dst, const char *src)
 void effects_reset(Effects *fx)
 {
     fx->ndirty = fx->nnew = fx->ntransitions = fx->nnotices = fx->ncallbacks = fx->ndeltas = 0;
+    fx->batch++;
 }
 
 void effects_free(Effects *fx)
@@ -115,24 +116,30 @@ static void mark_dirty(Call *call, Effects *fx)
 }
 
 /* Whether the agent's current state and since opened one of their latest
- * intervals already; if not, it is remembered as opened now. */
-static bool opened_before(Agent *a)
+ * intervals already, in this batch or in one storage has; if not, it is
+ * remembered as opened. A batch is stored whole or not at all, so a copy
+ * left out of this batch is stored exactly when the one kept is; one in
+ * a batch still on its way (which may yet fail) is sent again. */
+static bool opened_before(Agent *a, const Effects *fx)
 {
     for (int i = 0; i < AGENT_OPENED_KEPT; i++)
-        if (a->opened[i].state == a->state && a->opened[i].since == a->since)
+        if (a->opened[i].state == a->state && a->opened[i].since == a->since &&
+            (a->opened[i].batch == fx->batch ||
+             (a->opened[i].batch >= fx->trusted_from && a->opened[i].batch <= fx->stored_through)))
             return true;
+    a->opened[a->opened_next].batch = fx->batch;
     a->opened[a->opened_next].state = a->state;
     a->opened[a->opened_next].since = a->since;
     a->opened_next = (a->opened_next + 1) % AGENT_OPENED_KEPT;
     return false;
 }
 
-/* A new interval to store; one the agent opened a moment ago is not sent
- * again (storage would refuse it: the fast write of a batch would fail
- * and go again the slow way). */
+/* A new interval to store; one the agent opened a moment ago in the same
+ * batch is not sent again (storage would refuse it: the fast write of the
+ * batch would fail and go again the slow way). */
 static void add_transition(Effects *fx, int64_t tenant, Agent *a, const char *reason)
 {
-    if (!fx || opened_before(a))
+    if (!fx || opened_before(a, fx))
         return;
     fx->transitions = grow(fx->transitions, &fx->cap_transitions, fx->ntransitions + 1,
                            sizeof(Transition));

@@ -122,6 +122,11 @@ typedef struct Effects {
     size_t ncallbacks, cap_callbacks;
     RollupDelta *deltas;    /* changes to the stored 15-minute sums */
     size_t ndeltas, cap_deltas;
+    /* Which batch these are (counts resets). Set by the server: batches
+     * from trusted_from to stored_through are known to be stored (they
+     * commit in order; after a batch failed, those before it are not
+     * relied on). */
+    uint64_t batch, trusted_from, stored_through;
 } Effects;
 
 void effects_reset(Effects *fx);

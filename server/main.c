@@ -423,6 +423,7 @@ static void stop(Server *s)
     /* The connection first: its writes in flight report to their batches,
      * which the writer then answers. */
     pgconn_free(s->pg_writer);
+    s->pg_writer = NULL; /* gone: the writer's last answers must not touch it */
     writer_free(s->writer);
     pgconn_free(s->pg_reader);
     tenants_free(s->tenants);

@@ -269,6 +269,7 @@ static void connection_lost(PgConn *pc, const char *reason)
         pc->conn = NULL;
     }
     pc->state = PG_DOWN;
+    pc->broken = false; /* that was this connection; the next starts whole */
     PgJob *j = pc->sent_head;
     pc->sent_head = pc->sent_tail = NULL;
     pc->nsent = 0;
@@ -294,14 +295,18 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     start_connect(pc);
 }
 
-/* A flush that could not send everything has also read what the server
- * had sent (libpq does, so neither side blocks the other): results may
- * wait in libpq's buffer with nothing left on the socket to wake the
- * read event, so it is woken here. */
-static void after_partial_flush(PgConn *pc)
+/* libpq reads what the server sent whenever a send of ours cannot go
+ * out whole (in PQflush, and inside the calls that queue a statement),
+ * so neither side blocks the other: results (or notifications) can then
+ * wait in its buffer with nothing left on the socket to wake the read
+ * event. After every flush the read event is woken when one may be. */
+static void after_flush(PgConn *pc, int rc)
 {
-    event_add(pc->ev_write, NULL);
-    if (pc->nsent)
+    if (rc > 0)
+        event_add(pc->ev_write, NULL);
+    else
+        event_del(pc->ev_write);
+    if ((pc->nsent || pc->on_notify) && !PQisBusy(pc->conn))
         event_active(pc->ev_io, EV_READ, 0);
 }
 
@@ -310,10 +315,8 @@ static void flush_out(PgConn *pc)
     int rc = PQflush(pc->conn);
     if (rc < 0)
         connection_lost(pc, PQerrorMessage(pc->conn));
-    else if (rc > 0)
-        after_partial_flush(pc);
     else
-        event_del(pc->ev_write);
+        after_flush(pc, rc);
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
@@ -622,7 +625,7 @@ void pgconn_free(PgConn *pc)
 
 bool pgconn_is_up(const PgConn *pc)
 {
-    return pc->state == PG_UP;
+    return pc && pc->state == PG_UP;
 }
 
 void pgconn_pump(PgConn *pc)
@@ -634,8 +637,8 @@ void pgconn_pump(PgConn *pc)
         /* dropped from the loop, as in submit: no callback from here */
         pc->broken = true;
         event_active(pc->ev_write, EV_WRITE, 0);
-    } else if (rc > 0) {
-        after_partial_flush(pc);
+    } else {
+        after_flush(pc, rc);
     }
 }
 

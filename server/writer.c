@@ -78,6 +78,7 @@ typedef struct Batch {
     int events_stmt; /* index of the events insert, -1 if none */
     int states_stmt; /* of the agent_states insert, -1 if none */
     int calls_new_stmt; /* of the new calls' insert, -1 if none */
+    uint64_t generation; /* the Effects.batch it was decided in */
     long long events_expected;
     /* Events go in fast (plain inserts: the keys are new, as memory
      * believes) or safe (keys ON CONFLICT DO NOTHING, only events whose
@@ -1014,6 +1015,7 @@ static void decide(Writer *w, Batch *b)
                 add_notice(b, r->tenant, &w->fx.notices[i]);
     }
     effects_rows(w, b);
+    b->generation = w->fx.batch;
     effects_reset(&w->fx);
     finish_tables(b);
     if (w->flight_tail)
@@ -1055,6 +1057,8 @@ static void submit_write(Writer *w, Batch *b)
     for (int i = 0; i < b->nstmt; i++)
         pgjob_add_prepared(job, b->stmt_name[i], stmt_params(b, i), b->values[b->stmt_table[i]],
                            b->lengths[b->stmt_table[i]]);
+    srv_log(w->srv, LOG_DEBUG, "writing a batch of %zu records in %d statements%s", b->n,
+            b->nstmt, b->safe ? ", safe" : "");
     b->attempt++;
     b->awaiting_retry = false;
     b->write_started = server_now();
@@ -1156,6 +1160,7 @@ static void on_written(PgJob *job, void *arg)
     w->inflight--;
     if (pgjob_error(job)) {
         srv_log(w->srv, LOG_ERROR, "batch of %zu records not stored: %s", b->n, pgjob_error(job));
+        w->fx.trusted_from = w->fx.batch + 1; /* what was decided with it may be lost too */
         /* Memory is ahead of storage now: reload what storage has. */
         for (Record *r = b->records; r; r = r->next)
             store_resync(w->srv, r->tenant);
@@ -1167,6 +1172,8 @@ static void on_written(PgJob *job, void *arg)
     }
     w->stats.commit_us_total += (uint64_t)(server_now() - b->write_started);
     w->stats.stored++;
+    if (b->generation > w->fx.stored_through)
+        w->fx.stored_through = b->generation;
     mon_observe(&w->srv->metrics->commit_seconds,
                 (double)(server_now() - b->write_started) / KIC_USEC);
     if (b->events_stmt >= 0 && b->count_events) {
@@ -1192,6 +1199,8 @@ Writer *writer_new(Server *s)
     if (!w)
         return NULL;
     w->srv = s;
+    effects_reset(&w->fx); /* batches count from 1 */
+    w->fx.trusted_from = 1;
     w->ev_timer = evtimer_new(s->base, on_timer, w);
     prepare_statements(w);
     if (!w->ev_timer) {

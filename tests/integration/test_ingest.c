@@ -49,6 +49,17 @@ static void expect_results(Client *c, int n, int timeout_ms)
     }
 }
 
+/* Waits (up to 10 s) for a line of kicd's log containing needle. */
+static bool log_shows(const Kicd *k, const char *needle)
+{
+    for (int tries = 0; tries < 500; tries++) {
+        if (kicd_log_contains(k, needle))
+            return true;
+        usleep(20000);
+    }
+    return false;
+}
+
 /* Stores an event key behind kicd's back, as if the event had come
  * long ago (its call no longer in memory). */
 static void store_key_behind(const char *conninfo, const char *tenant, const char *event_id)
@@ -473,7 +484,7 @@ START_TEST(a_connection_lost_during_a_rewind_loses_nothing)
     while (h_sql_int(small.conninfo, waiting) == 0 && ++tries < 500)
         usleep(20000);
     ck_assert_msg(tries < 500, "no batch waited for the lock");
-    ck_assert(kicd_log_contains(&small, "was stored before"));
+    ck_assert(log_shows(&small, "was stored before"));
     h_sql_exec(small.conninfo, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                                " WHERE application_name = 'kicd' AND wait_event_type = 'Lock'");
     expect_results(c, 4, 10000); /* durable in the journal */
@@ -481,7 +492,7 @@ START_TEST(a_connection_lost_during_a_rewind_loses_nothing)
     PQclear(pr);
     PQfinish(locker);
     expect_call_x_whole(&small, name);
-    ck_assert(kicd_log_contains(&small, "journal replayed"));
+    ck_assert(log_shows(&small, "journal replayed"));
     cl_close(c);
     ck_assert(kicd_stop(&small));
 }
@@ -511,6 +522,7 @@ START_TEST(a_call_known_only_to_storage_is_updated_not_inserted)
     ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM calls JOIN tenants USING (tenant_id)"
                                    " WHERE tenants.name = '%s' AND queue = 'q' AND events = 1"),
                      2);
+    ck_assert(kicd_log_contains(&kicd, "a call of a batch"));
     cl_close(c);
 }
 END_TEST
@@ -574,6 +586,7 @@ START_TEST(a_batch_with_every_kind_of_row_is_stored_whole)
         ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
         json_decref(r);
     }
+    ck_assert(kicd_log_contains(&k, "writing a batch of 6 records in 12 statements\n"));
     ck_assert_int_eq(count_in(&k, name, "events"), 6);
     ck_assert_int_eq(count_in(&k, name, "event_keys"), 6);
     ck_assert_int_eq(count_in(&k, name, "calls"), 2);
@@ -617,6 +630,7 @@ START_TEST(a_state_interval_known_only_to_storage_is_not_stored_again)
     ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM agent_states JOIN tenants USING (tenant_id)"
                                    " WHERE tenants.name = '%s' AND agent = 'a.jansen'"),
                      1);
+    ck_assert(kicd_log_contains(&kicd, "an agent's state interval of a batch"));
     cl_close(c);
 }
 END_TEST
