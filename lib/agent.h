@@ -12,8 +12,9 @@
  * unwrapped ACW (the wrap-up may still come later).
  * The stored intervals (agent_states, for occupancy) are the changes of
  * the effective state as kicd sees them, dated by the facts (an answer's
- * time, a part's end), not by arrival. Events in time order, or a late
- * event of the agent's latest part, give the true history; a part whose
+ * time, a part's end), not by arrival. Events in time order, or late
+ * events of the agent's latest part (also its end before its answer: the
+ * talk is stored from the answer), give the true history; a part whose
  * events all arrive after a later part of the same agent (a backlog sent
  * out of order) changes no current state and leaves no interval.
  * Calls and their sums do not depend on the order (tests/integration/

@@ -115,39 +115,41 @@ static void mark_dirty(Call *call, Effects *fx)
     fx->dirty[fx->ndirty++] = call;
 }
 
-/* Whether the agent's current state and since opened one of their latest
- * intervals already, in this batch or in one storage has; if not, it is
- * remembered as opened. A batch is stored whole or not at all, so a copy
- * left out of this batch is stored exactly when the one kept is; one in
- * a batch still on its way (which may yet fail) is sent again. */
-static bool opened_before(Agent *a, const Effects *fx)
+/* Whether the agent opened the interval (state from since) already, in
+ * this batch or in one storage has; if not, it is remembered as opened.
+ * A batch is stored whole or not at all, so a copy left out of this
+ * batch is stored exactly when the one kept is; one in a batch still on
+ * its way (which may yet fail) is sent again. */
+static bool opened_before(Agent *a, AgentState state, KicTime since, const Effects *fx)
 {
     for (int i = 0; i < AGENT_OPENED_KEPT; i++)
-        if (a->opened[i].state == a->state && a->opened[i].since == a->since &&
+        if (a->opened[i].state == state && a->opened[i].since == since &&
             (a->opened[i].batch == fx->batch ||
              (a->opened[i].batch >= fx->trusted_from && a->opened[i].batch <= fx->stored_through)))
             return true;
     a->opened[a->opened_next].batch = fx->batch;
-    a->opened[a->opened_next].state = a->state;
-    a->opened[a->opened_next].since = a->since;
+    a->opened[a->opened_next].state = state;
+    a->opened[a->opened_next].since = since;
     a->opened_next = (a->opened_next + 1) % AGENT_OPENED_KEPT;
     return false;
 }
 
-/* A new interval to store; one the agent opened a moment ago in the same
- * batch is not sent again (storage would refuse it: the fast write of the
- * batch would fail and go again the slow way). */
-static void add_transition(Effects *fx, int64_t tenant, Agent *a, const char *reason)
+/* A new interval to store: the agent in `state` from `since`. One the
+ * agent opened a moment ago in the same batch is not sent again (storage
+ * would refuse it: the fast write of the batch would fail and go again
+ * the slow way). */
+static void add_interval(Effects *fx, int64_t tenant, Agent *a, AgentState state, KicTime since,
+                         const char *reason)
 {
-    if (!fx || opened_before(a, fx))
+    if (!fx || opened_before(a, state, since, fx))
         return;
     fx->transitions = grow(fx->transitions, &fx->cap_transitions, fx->ntransitions + 1,
                            sizeof(Transition));
     Transition *t = &fx->transitions[fx->ntransitions++];
     t->tenant = tenant;
     copy_field(t->agent, a->id);
-    t->state = a->state;
-    t->since = a->since;
+    t->state = state;
+    t->since = since;
     copy_field(t->reason, reason);
 }
 
@@ -312,7 +314,7 @@ static void agent_refresh_at(Centre *c, Agent *a, Effects *fx, KicTime fallback)
         return;
     c->version++;
     if (a->since != KIC_TIME_NONE) /* else never in any state: nothing to store */
-        add_transition(fx, c->tenant, a, s == a->chosen ? a->reason : NULL);
+        add_interval(fx, c->tenant, a, a->state, a->since, s == a->chosen ? a->reason : NULL);
 }
 
 static void agent_refresh(Centre *c, Agent *a, Effects *fx)
@@ -617,8 +619,16 @@ static void call_update(Centre *c, Call *call, KicTime now, bool live, bool load
             a->latest_start = call->sum.legs[i].answered_at;
         }
     }
-    for (int i = 0; i < call->sum.nlegs; i++)
-        agent_refresh(c, agent_get(c, call->sum.legs[i].agent), fx);
+    for (int i = 0; i < call->sum.nlegs; i++) {
+        const CallLeg *leg = &call->sum.legs[i];
+        Agent *a = agent_get(c, leg->agent);
+        /* The agent's latest part, first known already ended (its end
+         * came before its answer): never seen on the call, so its talk is
+         * stored here, as events in time order would have. */
+        if (a->latest_call == call && leg->end_at != KIC_TIME_NONE && !same_leg(&old, leg))
+            add_interval(fx, c->tenant, a, AS_ON_CALL, leg->answered_at, NULL);
+        agent_refresh(c, a, fx);
+    }
     if (at > call->last_at)
         call->last_at = at;
     mark_dirty(call, fx);

@@ -1382,6 +1382,49 @@ START_TEST(an_interval_opened_again_in_a_batch_is_sent_once)
 }
 END_TEST
 
+/* The intervals a sequence of a call's events stores for agent "a"
+ * (after "a" chose available), as "state@offset_s" in the order sent. */
+static void intervals_of(const EvSpec *evs, const int *order, int n, char *out, size_t size)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(3, &CFG, t);
+    set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        give(evs[order[i]], t + SEC(400));
+        for (size_t k = 0; k < fx.ntransitions; k++) {
+            size_t len = strlen(out);
+            snprintf(out + len, size - len, "%s@%lld ", agent_state_names[fx.transitions[k].state],
+                     (long long)((fx.transitions[k].since - t) / SEC(1)));
+        }
+    }
+    centre_free(C);
+    C = NULL;
+}
+
+/* A part whose end comes before its answer was never seen on a call;
+ * its talk is stored all the same: every order of its events stores the
+ * intervals that time order does. */
+START_TEST(a_part_ended_before_it_was_answered_keeps_its_talk)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    const EvSpec evs[] = {
+        EV(EV_OFFERED, "c", t, .queue = "q", .key = K1),
+        EV(EV_ANSWERED, "c", t + SEC(10), .agent = "a"),
+        EV(EV_ENDED, "c", t + SEC(100), .by = BY_CALLER),
+    };
+    static const int orders[][3] = {{0, 1, 2}, {0, 2, 1}, {2, 0, 1}, {2, 1, 0}, {1, 2, 0}, {1, 0, 2}};
+    char in_time[256], other[256];
+    intervals_of(evs, orders[0], 3, in_time, sizeof(in_time));
+    ck_assert_str_eq(in_time, "on_call@10 acw@100 ");
+    for (size_t o = 1; o < KIC_ARRAY_LEN(orders); o++) {
+        intervals_of(evs, orders[o], 3, other, sizeof(other));
+        ck_assert_msg(strstr(other, "on_call@10 ") && strstr(other, "acw@100 "),
+                      "order %zu stored %s, in time order %s", o, other, in_time);
+    }
+}
+END_TEST
+
 START_TEST(agent_on_call_acw_available)
 {
     KicTime t = tm("2026-11-18T09:00:00+01:00");
@@ -1988,6 +2031,7 @@ int main(void)
     tcase_add_test(tc, earlier_contacts_for_call_connected);
     tcase_add_test(tc, earlier_contacts_count_a_late_earlier_contact);
     tcase_add_test(tc, an_interval_opened_again_in_a_batch_is_sent_once);
+    tcase_add_test(tc, a_part_ended_before_it_was_answered_keeps_its_talk);
     tcase_add_test(tc, agent_on_call_acw_available);
     tcase_add_test(tc, transfer_ends_the_part_and_starts_acw);
     tcase_add_test(tc, break_chosen_during_acw_stays_after_wrapup);
