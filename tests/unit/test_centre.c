@@ -1325,6 +1325,22 @@ static void give_in_batch(EvSpec s, KicTime now)
     ck_assert_int_eq(centre_apply_event(C, ev_new(&s), NULL, now, true, &fx), APPLY_NEW);
 }
 
+/* A batch of its own: `call` offered at t + 100 s, `prev` ending at
+ * t + 200 s, then `call` answered by "a" at t + 110 s (the instant `prev`
+ * was answered). How many on_call intervals from t + 110 s it sends. */
+static size_t answered_again_in_a_batch(KicTime t, const char *call, const char *prev,
+                                        const char *key)
+{
+    effects_reset(&fx);
+    give_in_batch(EV(EV_OFFERED, call, t + SEC(100), .queue = "q", .key = key), t);
+    give_in_batch(EV(EV_ENDED, prev, t + SEC(200), .by = BY_CALLER), t);
+    give_in_batch(EV(EV_ANSWERED, call, t + SEC(110), .agent = "a"), t);
+    size_t n = transitions_to(AS_ON_CALL, t + SEC(110));
+    store_take(&fx);
+    effects_written(&fx);
+    return n;
+}
+
 START_TEST(an_interval_opened_again_in_a_batch_is_sent_once)
 {
     KicTime t = tm("2026-11-18T09:00:00+01:00");
@@ -1348,36 +1364,16 @@ START_TEST(an_interval_opened_again_in_a_batch_is_sent_once)
     /* the next batch, the first not known to be stored: c4 answered at
      * the instant c3 was, after c3 ended */
     uint64_t first = fx.batch;
-    effects_reset(&fx);
-    give_in_batch(EV(EV_OFFERED, "c4", t + SEC(100), .queue = "q", .key = K2), t);
-    give_in_batch(EV(EV_ENDED, "c3", t + SEC(200), .by = BY_CALLER), t);
-    give_in_batch(EV(EV_ANSWERED, "c4", t + SEC(110), .agent = "a"), t);
-    ck_assert_uint_eq(transitions_to(AS_ON_CALL, t + SEC(110)), 1);
-    store_take(&fx);
-    effects_written(&fx);
-
+    ck_assert_uint_eq(answered_again_in_a_batch(t, "c4", "c3", K2), 1);
     /* both stored: a third copy is not sent ... */
     fx.trusted_from = first;
     fx.stored_through = fx.batch;
-    effects_reset(&fx);
-    give_in_batch(EV(EV_OFFERED, "c5", t + SEC(100), .queue = "q", .key = K3), t);
-    give_in_batch(EV(EV_ENDED, "c4", t + SEC(200), .by = BY_CALLER), t);
-    give_in_batch(EV(EV_ANSWERED, "c5", t + SEC(110), .agent = "a"), t);
+    ck_assert_uint_eq(answered_again_in_a_batch(t, "c5", "c4", K3), 0);
     ck_assert_int_eq(centre_agent(C, "a")->state, AS_ON_CALL);
-    ck_assert_uint_eq(transitions_to(AS_ON_CALL, t + SEC(110)), 0);
-    store_take(&fx);
-    effects_written(&fx);
-
     /* ... unless a batch failed since: nothing before it is relied on */
     fx.trusted_from = fx.batch + 1;
     fx.stored_through = fx.batch;
-    effects_reset(&fx);
-    give_in_batch(EV(EV_OFFERED, "c6", t + SEC(100), .queue = "q", .key = K1), t);
-    give_in_batch(EV(EV_ENDED, "c5", t + SEC(200), .by = BY_CALLER), t);
-    give_in_batch(EV(EV_ANSWERED, "c6", t + SEC(110), .agent = "a"), t);
-    ck_assert_uint_eq(transitions_to(AS_ON_CALL, t + SEC(110)), 1);
-    store_take(&fx);
-    effects_written(&fx);
+    ck_assert_uint_eq(answered_again_in_a_batch(t, "c6", "c5", K1), 1);
     fx.trusted_from = fx.stored_through = 0;
 }
 END_TEST
