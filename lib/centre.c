@@ -115,33 +115,42 @@ static void mark_dirty(Call *call, Effects *fx)
     fx->dirty[fx->ndirty++] = call;
 }
 
-/* Whether the agent opened the interval (state from since) already, in
- * this batch or in one storage has; if not, it is remembered as opened.
- * A batch is stored whole or not at all, so a copy left out of this
- * batch is stored exactly when the one kept is; one in a batch still on
- * its way (which may yet fail) is sent again. */
-static bool opened_before(Agent *a, AgentState state, KicTime since, const Effects *fx)
+typedef enum { OPENED_NOT, OPENED_HERE_OR_STORED, OPENED_IN_FLIGHT } Opened;
+
+/* Whether the agent opened the interval (state from since) already: in
+ * this batch or one storage has, or one still on its way (which may yet
+ * fail). It is remembered as opened in this batch unless it was here or
+ * stored. A batch is stored whole or not at all, so a copy left out of
+ * this batch is stored exactly when the one kept is. */
+static Opened opened_before(Agent *a, AgentState state, KicTime since, const Effects *fx)
 {
-    for (int i = 0; i < AGENT_OPENED_KEPT; i++)
-        if (a->opened[i].state == state && a->opened[i].since == since &&
-            (a->opened[i].batch == fx->batch ||
-             (a->opened[i].batch >= fx->trusted_from && a->opened[i].batch <= fx->stored_through)))
-            return true;
+    Opened found = OPENED_NOT;
+    for (int i = 0; i < AGENT_OPENED_KEPT; i++) {
+        if (a->opened[i].state != state || a->opened[i].since != since)
+            continue;
+        uint64_t b = a->opened[i].batch;
+        if (b == fx->batch || (b >= fx->trusted_from && b <= fx->stored_through))
+            return OPENED_HERE_OR_STORED;
+        found = OPENED_IN_FLIGHT;
+    }
     a->opened[a->opened_next].batch = fx->batch;
     a->opened[a->opened_next].state = state;
     a->opened[a->opened_next].since = since;
     a->opened_next = (a->opened_next + 1) % AGENT_OPENED_KEPT;
-    return false;
+    return found;
 }
 
 /* A new interval to store: the agent in `state` from `since`. One the
- * agent opened a moment ago in the same batch is not sent again (storage
- * would refuse it: the fast write of the batch would fail and go again
- * the slow way). */
+ * agent opened a moment ago in the same batch, or in one committed, is
+ * not sent again; one in a batch still on its way is sent marked, so the
+ * server writes it where a copy already stored is no error. */
 static void add_interval(Effects *fx, int64_t tenant, Agent *a, AgentState state, KicTime since,
                          const char *reason)
 {
-    if (!fx || opened_before(a, state, since, fx))
+    if (!fx)
+        return;
+    Opened before = opened_before(a, state, since, fx);
+    if (before == OPENED_HERE_OR_STORED)
         return;
     fx->transitions = grow(fx->transitions, &fx->cap_transitions, fx->ntransitions + 1,
                            sizeof(Transition));
@@ -151,6 +160,7 @@ static void add_interval(Effects *fx, int64_t tenant, Agent *a, AgentState state
     t->state = state;
     t->since = since;
     copy_field(t->reason, reason);
+    t->maybe_stored = before == OPENED_IN_FLIGHT;
 }
 
 static void add_notice(Effects *fx, NoticeKind kind, const Call *call, const CallLeg *leg)

@@ -105,6 +105,7 @@ typedef struct Transition {
     AgentState state;
     KicTime since;
     char reason[KIC_MAX_FIELD + 1]; /* "" when none */
+    bool maybe_stored; /* an earlier batch, not known committed, has it too */
 } Transition;
 
 /* What a batch of decisions asks the server to store and tell. */
