@@ -106,11 +106,17 @@ static void callback_dirty(Centre *c, Callback *cb, Effects *fx)
     fx->callbacks[fx->ncallbacks++] = cb;
 }
 
-static void mark_dirty(Call *call, Effects *fx)
+/* full: more than the repeat flag changed. */
+static void mark_dirty(Call *call, Effects *fx, bool full)
 {
-    if (call->dirty || !fx)
+    if (!fx)
         return;
+    if (call->dirty) {
+        call->dirty_repeat_only &= !full;
+        return;
+    }
     call->dirty = true;
+    call->dirty_repeat_only = !full;
     fx->dirty = grow(fx->dirty, &fx->cap_dirty, fx->ndirty + 1, sizeof(Call *));
     fx->dirty[fx->ndirty++] = call;
 }
@@ -418,7 +424,7 @@ static void set_repeat(Centre *c, Call *x, bool repeated, int earlier, Effects *
     if (x->in_today)
         today_contribute(c, x, 1);
     rollup_refresh(c, x, fx, true);
-    mark_dirty(x, fx);
+    mark_dirty(x, fx, false);
     c->version++;
 }
 
@@ -641,7 +647,7 @@ static void call_update(Centre *c, Call *call, KicTime now, bool live, bool load
     }
     if (at > call->last_at)
         call->last_at = at;
-    mark_dirty(call, fx);
+    mark_dirty(call, fx, true);
     c->version++;
     rollup_refresh(c, call, fx, !loading); /* before reindex: it may move the repeat flag */
     reindex(c, call, fx);

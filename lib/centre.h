@@ -48,6 +48,9 @@ typedef struct Call {
     bool index_trigger;   /* whether it counted as the caller's own contact */
     CallSummary sum;
     bool dirty;      /* its calls row must be written */
+    bool dirty_repeat_only; /* and only its repeat flag changed since the
+                               row was last written (a later contact of the
+                               caller): an update of that one column does */
     bool row_stored; /* storage has its calls row, or a batch on its way
                         does (set by whoever writes it; loaded calls have) */
     bool in_today;   /* counted in today's sums */

@@ -34,6 +34,10 @@ static const RowColumn call_cols[] = {
     {"events", PGA_INT8},
 };
 
+static const RowColumn repeat_cols[] = {
+    {"tenant_id", PGA_INT8}, {"call_id", PGA_TEXT}, {"followed_by_repeat", PGA_BOOL},
+};
+
 static const RowColumn state_cols[] = {
     {"tenant_id", PGA_INT8}, {"agent", PGA_TEXT}, {"since", PGA_TIMESTAMPTZ},
     {"state", PGA_TEXT},     {"reason", PGA_TEXT},
@@ -88,6 +92,7 @@ const RowSpec rows_contacts = SPEC("contacts", contact_cols);
 const RowSpec rows_callbacks = SPEC("callbacks", callback_cols);
 const RowSpec rows_callback_notes = SPEC("callback_notes", callback_note_cols);
 const RowSpec rows_sums_15m = SPEC("call_sums_15m", sums_cols);
+const RowSpec rows_repeats = SPEC("calls", repeat_cols);
 
 static const char *sql_type(PgArrayType t)
 {
@@ -150,6 +155,14 @@ void rows_event(PgTable *t, int64_t tenant, const Event *ev, const char *stored)
     pgt_text(t, ev->event_id);
     pgt_text(t, event_type_names[ev->type]);
     pgt_json(t, stored);
+}
+
+void rows_repeat(PgTable *t, const Call *call)
+{
+    pgtable_row(t);
+    pgt_int8(t, call->tenant);
+    pgt_text(t, call->call_id);
+    pgt_bool(t, call->followed_by_repeat);
 }
 
 /* The care team a contact went to: the target of a care-team transfer. */

@@ -21,7 +21,7 @@ typedef struct RowSpec {
 } RowSpec;
 
 extern const RowSpec rows_events, rows_calls, rows_states, rows_choices, rows_wrapups,
-    rows_contacts, rows_callbacks, rows_callback_notes, rows_sums_15m;
+    rows_contacts, rows_callbacks, rows_callback_notes, rows_sums_15m, rows_repeats;
 
 /* "unnest($1::bigint[], $2::text[]) AS x(a, b)"; caller frees. */
 char *rows_unnest_sql(const RowSpec *spec);
@@ -37,6 +37,8 @@ void rows_table_init(PgTable *t, const RowSpec *spec);
 
 void rows_event(PgTable *t, int64_t tenant, const Event *ev, const char *stored);
 void rows_call(PgTable *t, const Call *call);
+/* A stored call whose repeat flag alone changed: its key and the flag. */
+void rows_repeat(PgTable *t, const Call *call);
 void rows_transition(PgTable *t, const Transition *tr);
 void rows_choice(PgTable *t, int64_t tenant, const Agent *a);
 void rows_new_contact(PgTable *t, const Call *call);

@@ -57,7 +57,7 @@ typedef struct PendingNotice {
  * columns). */
 enum {
     T_EVENTS, T_WRAPUPS, T_CALLS, T_SUMS, T_STATES, T_CHOICES, T_CALLBACKS, T_CB_NOTES,
-    T_CONTACTS, T_CALLS_NEW, T_COUNT, T_KEYS = T_COUNT, T_PARAMS
+    T_CONTACTS, T_CALLS_NEW, T_REPEATS, T_COUNT, T_KEYS = T_COUNT, T_PARAMS
 };
 /* A statement per table, one more for the contacts (marking earlier ones
  * and the new one) and one for the event keys of a fast batch. */
@@ -149,6 +149,7 @@ static const char *const stmt_names[T_COUNT] = {
     [T_CHOICES] = "kic_choices",     [T_CALLBACKS] = "kic_callbacks",
     [T_CB_NOTES] = "kic_cb_notes",   [T_CONTACTS] = "kic_mark_earlier",
     [T_CALLS_NEW] = "kic_calls", /* calls storage has no row of yet: see plan_statements */
+    [T_REPEATS] = "kic_repeats",
 };
 static const RowSpec *const table_specs[T_COUNT] = {
     [T_EVENTS] = &rows_events,       [T_WRAPUPS] = &rows_wrapups,
@@ -156,7 +157,7 @@ static const RowSpec *const table_specs[T_COUNT] = {
     [T_STATES] = &rows_states,
     [T_CHOICES] = &rows_choices,     [T_CALLBACKS] = &rows_callbacks,
     [T_CB_NOTES] = &rows_callback_notes, [T_CONTACTS] = &rows_contacts,
-    [T_CALLS_NEW] = &rows_calls,
+    [T_CALLS_NEW] = &rows_calls,     [T_REPEATS] = &rows_repeats,
 };
 
 /* A contact marked a repeat in storage leaves its block's sums: it now
@@ -229,6 +230,15 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
             strbuf_printf(&b, "%s = EXCLUDED.%s, ", c, c);
         }
         strbuf_puts(&b, "updated_at = now()");
+    } else if (!strcmp(name, "kic_repeats")) {
+        /* Stored calls whose repeat flag alone changed (a later contact of
+         * the caller): that column, not the whole row. A call whose row is
+         * not stored yet is in a batch before this one; were that batch
+         * to fail, it is sent again with every batch after it, this one
+         * included (rewind_result). */
+        strbuf_printf(&b, "UPDATE calls c SET followed_by_repeat = x.followed_by_repeat,"
+                          " updated_at = now() FROM %s"
+                          " WHERE c.tenant_id = x.tenant_id AND c.call_id = x.call_id", unnest);
     } else if (!strcmp(name, "kic_sums")) {
         /* the batch's write mark ($ncols + 1) first: a batch sent again
          * finds it and adds nothing */
@@ -899,7 +909,10 @@ static void effects_rows(Writer *w, Batch *b)
     Effects *fx = &w->fx;
     for (size_t i = 0; i < fx->ndirty; i++) {
         Call *call = fx->dirty[i];
-        rows_call(&b->tables[call->row_stored ? T_CALLS : T_CALLS_NEW], call);
+        if (call->row_stored && call->dirty_repeat_only)
+            rows_repeat(&b->tables[T_REPEATS], call);
+        else
+            rows_call(&b->tables[call->row_stored ? T_CALLS : T_CALLS_NEW], call);
         call->row_stored = true;
     }
     effects_written(fx);
@@ -983,6 +996,7 @@ static void plan_statements(Batch *b)
     b->calls_new_stmt = b->tables[T_CALLS_NEW].rows ? b->nstmt : -1;
     add_stmt(b, T_CALLS_NEW, b->safe ? stmt_names[T_CALLS] : "kic_calls_new");
     add_stmt(b, T_CALLS, stmt_names[T_CALLS]);
+    add_stmt(b, T_REPEATS, stmt_names[T_REPEATS]);
     add_stmt(b, T_SUMS, stmt_names[T_SUMS]);
     /* plainly unless an interval may be in a batch before (which may
      * have committed by now): then a copy stored is no error */

@@ -459,6 +459,46 @@ START_TEST(batches_after_a_stored_key_are_written_again_in_order)
 }
 END_TEST
 
+/* A later contact of the same caller rewrites only the repeat flag of
+ * the earlier one. Here the earlier one's row is in the batch that meets
+ * a stored key: the later batch commits first (its update finds no row),
+ * then both are written again in order, so the flag lands on the row.
+ * Two records a batch: [stored key, x offered] [y offered, z offered]. */
+START_TEST(a_repeat_flag_of_a_call_in_a_rewound_batch_is_stored)
+{
+    Kicd small;
+    const char *bridge;
+    const char *name = start_rewind_kicd(&small, "ingest_rewind_repeat", "rewindrep", &bridge);
+    Client *c = cl_session(small.port, bridge);
+    KicTime t0 = h_today(600);
+    char lines[2048], at[3][40];
+    for (int i = 0; i < 3; i++)
+        snprintf(at[i], sizeof(at[i]), "%s", h_at(t0, i * 600));
+    snprintf(lines, sizeof(lines),
+             "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"call.offered\",\"params\":{\"event_id\":\"old-1\",\"call_id\":\"k\",\"at\":\"%s\",\"queue\":\"q\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"call.offered\",\"params\":{\"event_id\":\"x1\",\"call_id\":\"x\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"0612345678\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"call.offered\",\"params\":{\"event_id\":\"y1\",\"call_id\":\"y\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"0612345678\"}}\n"
+             "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"call.offered\",\"params\":{\"event_id\":\"z1\",\"call_id\":\"z\",\"at\":\"%s\",\"queue\":\"q\"}}",
+             at[0], at[1], at[2], at[2]);
+    cl_send(c, lines);
+    expect_results(c, 4, 5000);
+    ck_assert(log_shows(&small, "was stored before"));
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM calls JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
+             " AND call_id = 'x' AND followed_by_repeat AND caller_key IS NOT NULL", name);
+    for (int tries = 0; h_sql_int(small.conninfo, sql) == 0 && tries < 250; tries++)
+        usleep(20000);
+    ck_assert_int_eq(h_sql_int(small.conninfo, sql), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM calls JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
+             " AND call_id = 'y' AND NOT followed_by_repeat", name);
+    ck_assert_int_eq(h_sql_int(small.conninfo, sql), 1);
+    cl_close(c);
+    kicd_stop(&small);
+}
+END_TEST
+
 /* The connection to PostgreSQL breaks while a rewind waits for the
  * batches after the failed one: the calls table is locked, so two
  * batches hang in PostgreSQL when the first fails on a stored key; the
@@ -816,6 +856,7 @@ int main(void)
     tcase_add_test(tc, same_event_id_under_another_call_is_a_duplicate);
     tcase_add_test(tc, an_event_id_known_only_to_storage_is_not_stored_again);
     tcase_add_test(tc, batches_after_a_stored_key_are_written_again_in_order);
+    tcase_add_test(tc, a_repeat_flag_of_a_call_in_a_rewound_batch_is_stored);
     tcase_add_test(tc, a_connection_lost_during_a_rewind_loses_nothing);
     tcase_add_test(tc, a_state_interval_known_only_to_storage_is_not_stored_again);
     tcase_add_test(tc, a_batch_with_every_kind_of_row_is_stored_whole);

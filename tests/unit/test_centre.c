@@ -1325,6 +1325,52 @@ static void give_in_batch(EvSpec s, KicTime now)
     ck_assert_int_eq(centre_apply_event(C, ev_new(&s), NULL, now, true, &fx), APPLY_NEW);
 }
 
+/* How a batch's effects would have the calls row of `call` written:
+ * 0 not at all, 'r' its repeat flag alone, 'f' the whole row. */
+static char row_write(const char *call)
+{
+    for (size_t i = 0; i < fx.ndirty; i++)
+        if (strcmp(fx.dirty[i]->call_id, call) == 0)
+            return fx.dirty[i]->dirty_repeat_only ? 'r' : 'f';
+    return 0;
+}
+
+START_TEST(a_later_contact_rewrites_only_the_repeat_flag_of_an_earlier_one)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(3, &CFG, t);
+    effects_reset(&fx);
+    give_in_batch(EV(EV_OFFERED, "x", t, .queue = "q", .key = K1), t);
+    ck_assert_int_eq(row_write("x"), 'f');
+    effects_written(&fx);
+
+    /* y follows x: x's flag alone changed */
+    effects_reset(&fx);
+    give_in_batch(EV(EV_OFFERED, "y", t + SEC(3600), .queue = "q", .key = K1), t);
+    ck_assert(repeated("x"));
+    ck_assert_int_eq(row_write("x"), 'r');
+    ck_assert_int_eq(row_write("y"), 'f');
+    effects_written(&fx);
+
+    /* z follows y, and y is answered in the same batch: its whole row,
+     * whichever came first */
+    effects_reset(&fx);
+    give_in_batch(EV(EV_OFFERED, "z", t + SEC(7200), .queue = "q", .key = K1), t);
+    ck_assert_int_eq(row_write("y"), 'r');
+    give_in_batch(EV(EV_ANSWERED, "y", t + SEC(3610), .agent = "a"), t);
+    ck_assert_int_eq(row_write("y"), 'f');
+    ck_assert_int_eq(row_write("x"), 0);
+    effects_written(&fx);
+
+    effects_reset(&fx);
+    give_in_batch(EV(EV_ENDED, "z", t + SEC(7300), .by = BY_CALLER), t);
+    give_in_batch(EV(EV_OFFERED, "w", t + SEC(9000), .queue = "q", .key = K1), t);
+    ck_assert(repeated("z"));
+    ck_assert_int_eq(row_write("z"), 'f');
+    effects_written(&fx);
+}
+END_TEST
+
 /* A batch of its own: `call` offered at t + 100 s, `prev` ending at
  * t + 200 s, then `call` answered by "a" at t + 110 s (the instant `prev`
  * was answered). How many on_call intervals from t + 110 s it sends, and
@@ -2035,6 +2081,7 @@ int main(void)
     tcase_add_test(tc, earlier_contacts_for_call_connected);
     tcase_add_test(tc, earlier_contacts_count_a_late_earlier_contact);
     tcase_add_test(tc, an_interval_opened_again_in_a_batch_is_sent_once);
+    tcase_add_test(tc, a_later_contact_rewrites_only_the_repeat_flag_of_an_earlier_one);
     tcase_add_test(tc, a_part_ended_before_it_was_answered_keeps_its_talk);
     tcase_add_test(tc, agent_on_call_acw_available);
     tcase_add_test(tc, transfer_ends_the_part_and_starts_acw);
