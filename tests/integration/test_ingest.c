@@ -409,21 +409,39 @@ static const char *start_rewind_kicd(Kicd *k, const char *db, const char *tenant
     return name;
 }
 
+/* One event of a rewind test: its at is `offset` seconds after t0; extra
+ * holds further params (",\"queue\":\"q\"" and the like). */
+typedef struct RewindEvent {
+    const char *method, *event_id, *call_id, *extra;
+    int offset;
+} RewindEvent;
+
+/* Sends the four events in one write, with ids 0-3. */
+static void send_four(Client *c, const RewindEvent ev[4])
+{
+    KicTime t0 = h_today(600);
+    char lines[2048];
+    size_t len = 0;
+    for (int i = 0; i < 4; i++)
+        len += (size_t)snprintf(lines + len, sizeof(lines) - len,
+                                "%s{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\",\"params\":"
+                                "{\"event_id\":\"%s\",\"call_id\":\"%s\",\"at\":\"%s\"%s}}",
+                                i ? "\n" : "", i, ev[i].method, ev[i].event_id, ev[i].call_id,
+                                h_at(t0, ev[i].offset), ev[i].extra);
+    ck_assert_uint_lt(len, sizeof(lines));
+    cl_send(c, lines);
+}
+
 /* Sends, in one write: an event whose key storage has, then call x. */
 static void send_rewind_events(Client *c)
 {
-    KicTime t0 = h_today(600);
-    char lines[2048], at[4][40];
-    const int offsets[] = {0, 1, 5, 65};
-    for (int i = 0; i < 4; i++)
-        snprintf(at[i], sizeof(at[i]), "%s", h_at(t0, offsets[i]));
-    snprintf(lines, sizeof(lines),
-             "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"call.offered\",\"params\":{\"event_id\":\"old-1\",\"call_id\":\"k\",\"at\":\"%s\",\"queue\":\"q\"}}\n"
-             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"call.offered\",\"params\":{\"event_id\":\"x1\",\"call_id\":\"x\",\"at\":\"%s\",\"queue\":\"q\"}}\n"
-             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"call.answered\",\"params\":{\"event_id\":\"x2\",\"call_id\":\"x\",\"at\":\"%s\",\"agent\":\"a.jansen\"}}\n"
-             "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"call.ended\",\"params\":{\"event_id\":\"x3\",\"call_id\":\"x\",\"at\":\"%s\",\"by\":\"caller\"}}",
-             at[0], at[1], at[2], at[3]);
-    cl_send(c, lines);
+    static const RewindEvent ev[4] = {
+        {"call.offered", "old-1", "k", ",\"queue\":\"q\"", 0},
+        {"call.offered", "x1", "x", ",\"queue\":\"q\"", 1},
+        {"call.answered", "x2", "x", ",\"agent\":\"a.jansen\"", 5},
+        {"call.ended", "x3", "x", ",\"by\":\"caller\"", 65},
+    };
+    send_four(c, ev);
 }
 
 /* Waits (up to 10 s) until call x's row is its last batch's, then checks
@@ -470,17 +488,13 @@ START_TEST(a_repeat_flag_of_a_call_in_a_rewound_batch_is_stored)
     const char *bridge;
     const char *name = start_rewind_kicd(&small, "ingest_rewind_repeat", "rewindrep", &bridge);
     Client *c = cl_session(small.port, bridge);
-    KicTime t0 = h_today(600);
-    char lines[2048], at[3][40];
-    for (int i = 0; i < 3; i++)
-        snprintf(at[i], sizeof(at[i]), "%s", h_at(t0, i * 600));
-    snprintf(lines, sizeof(lines),
-             "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"call.offered\",\"params\":{\"event_id\":\"old-1\",\"call_id\":\"k\",\"at\":\"%s\",\"queue\":\"q\"}}\n"
-             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"call.offered\",\"params\":{\"event_id\":\"x1\",\"call_id\":\"x\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"0612345678\"}}\n"
-             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"call.offered\",\"params\":{\"event_id\":\"y1\",\"call_id\":\"y\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"0612345678\"}}\n"
-             "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"call.offered\",\"params\":{\"event_id\":\"z1\",\"call_id\":\"z\",\"at\":\"%s\",\"queue\":\"q\"}}",
-             at[0], at[1], at[2], at[2]);
-    cl_send(c, lines);
+    static const RewindEvent ev[4] = {
+        {"call.offered", "old-1", "k", ",\"queue\":\"q\"", 0},
+        {"call.offered", "x1", "x", ",\"queue\":\"q\",\"caller\":\"0612345678\"", 600},
+        {"call.offered", "y1", "y", ",\"queue\":\"q\",\"caller\":\"0612345678\"", 1200},
+        {"call.offered", "z1", "z", ",\"queue\":\"q\"", 1200},
+    };
+    send_four(c, ev);
     expect_results(c, 4, 5000);
     ck_assert(log_shows(&small, "was stored before"));
     char sql[512];
