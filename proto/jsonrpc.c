@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_quick.h"
 #include "strbuf.h"
 #include "utf8.h"
 
@@ -74,10 +75,13 @@ json_t *rpc_parse_line(const char *line, size_t len, int max_depth, RpcError *er
                       max_depth);
         return NULL;
     }
+    json_t *v = json_quick_load(line, len, max_depth);
+    if (v)
+        return v;
     json_error_t jerr;
     /* NUL inside a string is valid JSON: accepted here, refused by the
      * parameter checks (params.c) with the field's name. */
-    json_t *v = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL,
+    v = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL,
                            &jerr);
     if (!v)
         rpc_error_set(err, RPC_PARSE_ERROR, "parse error: %s at column %d", jerr.text,

@@ -1,5 +1,6 @@
 /* Fuzz target: the JSON-RPC codec (proto/jsonrpc.c) on one line as the
  * server gets it, and every reply text the server would build for it. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
@@ -162,6 +163,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     FUZZ_CHECK(plain && json_equal(plain, msg), "accepted what jansson alone refuses");
+    /* json_equal ignores key order; the stored raw event keeps it */
+    char *mine = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *theirs = json_dumps(plain, JSON_COMPACT | JSON_ENCODE_ANY);
+    FUZZ_CHECK(mine && theirs && strcmp(mine, theirs) == 0, "read otherwise than jansson: %s / %s",
+               mine, theirs);
+    free(mine);
+    free(theirs);
     FUZZ_CHECK(depth_of(msg) <= MAX_DEPTH, "accepted depth %d", depth_of(msg));
     json_decref(plain);
     if (json_is_array(msg)) {
