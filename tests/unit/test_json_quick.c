@@ -49,8 +49,9 @@ static void expect_read(const char *text)
 static void expect_left(const char *text)
 {
     ck_assert_msg(!same_as_jansson(text, strlen(text)), "read: %s", text);
-    ck_assert_msg(json_loadb(text, strlen(text), FLAGS, NULL) != NULL, "premise: %s", text);
-    json_decref(json_loadb(text, strlen(text), FLAGS, NULL));
+    json_t *j = json_loadb(text, strlen(text), FLAGS, NULL);
+    ck_assert_msg(j != NULL, "premise: %s", text);
+    json_decref(j);
 }
 
 /* Not JSON: refused here and by jansson. */
