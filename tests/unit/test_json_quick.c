@@ -185,6 +185,32 @@ START_TEST(nesting_up_to_the_limit)
 }
 END_TEST
 
+/* Whatever the configured limit, nothing deeper than jansson's own: it
+ * counts scalars too, so 2,048 arrays around a 1 are one too deep. */
+START_TEST(never_deeper_than_jansson_allows)
+{
+    for (int arrays = 2046; arrays <= 2050; arrays++) {
+        for (int with_scalar = 0; with_scalar <= 1; with_scalar++) {
+            char *text = malloc(2 * (size_t)arrays + 2);
+            ck_assert_ptr_nonnull(text);
+            memset(text, '[', (size_t)arrays);
+            size_t n = (size_t)arrays;
+            if (with_scalar)
+                text[n++] = '1';
+            memset(text + n, ']', (size_t)arrays);
+            n += (size_t)arrays;
+            json_t *q = json_quick_load(text, n, 100000);
+            json_t *j = json_loadb(text, n, FLAGS, NULL);
+            ck_assert_msg(!q || j, "read %d arrays%s that jansson refuses", arrays,
+                          with_scalar ? " around a 1" : "");
+            json_decref(q);
+            json_decref(j);
+            free(text);
+        }
+    }
+}
+END_TEST
+
 /* Random texts from a small JSON grammar, with tokens that jansson
  * refuses or that are left to it mixed in, and then bytes changed: what
  * is read must be read as jansson reads it. Fixed seed, so a failure
@@ -274,6 +300,7 @@ int main(void)
     tcase_add_test(tc, leaves_escapes_reals_and_long_integers_to_jansson);
     tcase_add_test(tc, refuses_what_jansson_refuses);
     tcase_add_test(tc, nesting_up_to_the_limit);
+    tcase_add_test(tc, never_deeper_than_jansson_allows);
     tcase_add_test(tc, random_texts_read_as_jansson_reads_them);
     suite_add_tcase(s, tc);
     return unit_run(s);
