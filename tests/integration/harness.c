@@ -167,6 +167,17 @@ void h_db_quiesce(const char *conninfo)
     h_check(false, "kicd's sessions did not end within 10 s");
 }
 
+void h_db_await_lock_wait(const char *conninfo)
+{
+    for (int i = 0; i < 500; i++) {
+        if (h_sql_int(conninfo, "SELECT count(*) FROM pg_stat_activity WHERE application_name ="
+                                " 'kicd' AND wait_event_type = 'Lock'") > 0)
+            return;
+        usleep(20000);
+    }
+    h_check(false, "no session of kicd waited for a lock within 10 s");
+}
+
 /* ---- processes ---- */
 
 int h_run(char **out, const char *const *argv, const char *const *env)

@@ -42,6 +42,8 @@ void h_sql_exec(const char *conninfo, const char *sql);
 /* Waits until no kicd session is left on the database: after kill -9,
  * PostgreSQL still finishes (and commits) what kicd had sent. */
 void h_db_quiesce(const char *conninfo);
+/* Waits (up to 10 s) until one of kicd's sessions waits for a lock. */
+void h_db_await_lock_wait(const char *conninfo);
 
 /* ---- kicd ---- */
 

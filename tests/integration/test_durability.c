@@ -41,6 +41,18 @@ static void stream_event(Client *c, int id, int i, KicTime t0)
              id, methods[step], i, call, h_at(t0, call * 2.0 + step * 7.0), extra);
 }
 
+/* Sends events 0..n-1 and reads the first `until` replies, each an ack. */
+static void stream_and_read_acks(Client *c, int n, int until, KicTime t0)
+{
+    for (int i = 0; i < n; i++)
+        stream_event(c, i, i, t0);
+    for (int acked = 0; acked < until; acked++) {
+        json_t *r = cl_recv(c, 30000);
+        ck_assert(json_is_true(json_object_get(rpc_result(r), "accepted")));
+        json_decref(r);
+    }
+}
+
 START_TEST(acked_events_survive_kill_9_and_resends_are_duplicates)
 {
     Kicd k;
@@ -88,16 +100,8 @@ START_TEST(kill_9_in_the_middle_loses_no_acked_event)
     start_fresh(&k, &bridge, NULL, NULL);
     Client *c = cl_session(k.port, bridge);
     KicTime t0 = h_today(3 * 3600);
-    int n = 30000, kill_at = 8000;
-    for (int i = 0; i < n; i++)
-        stream_event(c, i, i, t0);
-    int acked = 0;
-    while (acked < kill_at) {
-        json_t *r = cl_recv(c, 30000);
-        ck_assert(json_is_true(json_object_get(rpc_result(r), "accepted")));
-        json_decref(r);
-        acked++;
-    }
+    int n = 30000, acked = 8000;
+    stream_and_read_acks(c, n, acked, t0);
     kicd_kill(&k);
     /* Whatever else arrived before the kill was acked too: read it. */
     json_t *r;
@@ -130,16 +134,8 @@ START_TEST(sigterm_in_the_middle_loses_no_acked_event)
     start_fresh(&k, &bridge, NULL, NULL);
     Client *c = cl_session(k.port, bridge);
     KicTime t0 = h_today(3 * 3600);
-    int n = 30000, stop_at = 8000;
-    for (int i = 0; i < n; i++)
-        stream_event(c, i, i, t0);
-    int acked = 0;
-    while (acked < stop_at) {
-        json_t *r = cl_recv(c, 30000);
-        ck_assert(json_is_true(json_object_get(rpc_result(r), "accepted")));
-        json_decref(r);
-        acked++;
-    }
+    int n = 30000, acked = 8000;
+    stream_and_read_acks(c, n, acked, t0);
     ck_assert(kicd_stop(&k));
     /* What kicd answered on its way out is in the socket: acks, or errors. */
     json_t *r;
@@ -201,12 +197,7 @@ START_TEST(sigterm_with_a_batch_hanging_in_postgres_exits_cleanly)
     KicTime t0 = h_today(3 * 3600);
     for (int i = 0; i < 3; i++)
         stream_event(c, i, i, t0);
-    const char *waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'kicd'"
-                          " AND wait_event_type = 'Lock'";
-    int tries = 0;
-    while (h_sql_int(k.conninfo, waiting) == 0 && ++tries < 500)
-        usleep(20000);
-    ck_assert_msg(tries < 500, "no batch waited for the lock");
+    h_db_await_lock_wait(k.conninfo);
 
     ck_assert(kicd_stop(&k)); /* exit 0, clean log: waits out the drain limit */
     json_t *r;

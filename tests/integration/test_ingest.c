@@ -532,12 +532,7 @@ START_TEST(a_connection_lost_during_a_rewind_loses_nothing)
     send_rewind_events(c);
 
     /* the writer's session waits for the lock: end it */
-    const char *waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'kicd'"
-                          " AND wait_event_type = 'Lock'";
-    int tries = 0;
-    while (h_sql_int(small.conninfo, waiting) == 0 && ++tries < 500)
-        usleep(20000);
-    ck_assert_msg(tries < 500, "no batch waited for the lock");
+    h_db_await_lock_wait(small.conninfo);
     ck_assert(log_shows(&small, "was stored before"));
     h_sql_exec(small.conninfo, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                                " WHERE application_name = 'kicd' AND wait_event_type = 'Lock'");
