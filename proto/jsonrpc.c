@@ -81,8 +81,7 @@ json_t *rpc_parse_line(const char *line, size_t len, int max_depth, RpcError *er
     json_error_t jerr;
     /* NUL inside a string is valid JSON: accepted here, refused by the
      * parameter checks (params.c) with the field's name. */
-    v = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL,
-                           &jerr);
+    v = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!v)
         rpc_error_set(err, RPC_PARSE_ERROR, "parse error: %s at column %d", jerr.text,
                       jerr.column);
