@@ -41,6 +41,20 @@ wait_for_line() {
 checkpoint() {
   pgsql "$SCRATCH_PG" -c CHECKPOINT
 }
+# A server that has run a while recycles its WAL segments; a fresh
+# cluster creates and zero-fills each one on first use. That cost the
+# writer a quarter of its time in the first runs (RESULTS.md, stop 16)
+# and fell on whichever writer came first, kicd's. So the cluster keeps
+# 2 GB of segments (min_wal_size, bench/run) and they are made here,
+# once, before any writer is measured: about five times the WAL of one
+# kicd run.
+wal_warm() {
+  pgsql "$KIC_PG_BASE dbname=postgres" \
+    -c "CREATE TABLE wal_warm AS SELECT g, repeat('x', 500) AS pad FROM generate_series(1, 1000000) g" \
+    -c "DROP TABLE wal_warm" -c CHECKPOINT
+  say "WAL warmed: $(find "$KIC_PG_DIR/data/pg_wal" -maxdepth 1 -type f -name '0*' | wc -l) segments"
+}
+
 # kicd's durable acks over one pipelined bridge
 # connection, then COPY of the very same rows and one INSERT per
 # transaction, each run in a fresh database. The bridge keeps up to
@@ -52,6 +66,7 @@ INGEST_WINDOW=${INGEST_WINDOW:-8000}
 fig_ingest() {
   local run out rate stored
   : >"$WORK/ingest.kicd"; : >"$WORK/ingest.copy"; : >"$WORK/ingest.naive"
+  wal_warm
   for run in $(seq "$RUNS"); do
     scratch_db "ingest_$run"
     checkpoint

@@ -19,6 +19,8 @@ pg_as_owner() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# KIC_PG_SETTINGS: more server settings ("-c name=value ..."), for the
+# benchmarks.
 pg_start() {
   local bin port
   bin=$(pg_bindir)
@@ -29,7 +31,7 @@ pg_start() {
   pg_as_owner "$bin/initdb" -D "$KIC_PG_DIR/data" -U kic -A trust -E UTF8 --locale=C.UTF-8 \
     --no-sync >"$KIC_PG_DIR/initdb.log" 2>&1 || { cat "$KIC_PG_DIR/initdb.log" >&2; return 1; }
   pg_as_owner "$bin/pg_ctl" -D "$KIC_PG_DIR/data" -l "$KIC_PG_DIR/server.log" -w -t 60 \
-    -o "-k $KIC_PG_DIR -p $port -c listen_addresses='' -c fsync=on -c synchronous_commit=on -c max_connections=300 -c shared_buffers=256MB" \
+    -o "-k $KIC_PG_DIR -p $port -c listen_addresses='' -c fsync=on -c synchronous_commit=on -c max_connections=300 -c shared_buffers=256MB ${KIC_PG_SETTINGS:-}" \
     start >/dev/null || { cat "$KIC_PG_DIR/server.log" >&2; return 1; }
   export KIC_PG_DIR
   export KIC_PG_BASE="host=$KIC_PG_DIR port=$port user=kic"
