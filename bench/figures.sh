@@ -42,9 +42,9 @@ checkpoint() {
   pgsql "$SCRATCH_PG" -c CHECKPOINT
 }
 # A server that has run a while recycles its WAL segments; a fresh
-# cluster creates and zero-fills each one on first use. That cost the
-# writer a quarter of its time in the first runs (RESULTS.md, stop 16)
-# and fell on whichever writer came first, kicd's. So the cluster keeps
+# cluster creates and zero-fills each one on first use. That took a tenth
+# of kicd's writer session's time (runs up to a quarter slower; RESULTS.md,
+# stop 16), and fell on whichever writer came first, kicd. So the cluster keeps
 # 2 GB of segments (min_wal_size, bench/run) and they are made here,
 # once, before any writer is measured: about five times the WAL of one
 # kicd run.
