@@ -179,6 +179,7 @@ static void add_notice(Effects *fx, NoticeKind kind, const Call *call, const Cal
     copy_field(n->call_id, call->call_id);
     copy_field(n->queue, call->sum.queue);
     n->transferred = leg->by_transfer;
+    n->wrapup_due = leg->wrapup == NULL; /* a desktop may wrap up during the call */
     n->earlier_contacts = call->earlier_contacts;
 }
 
@@ -825,6 +826,12 @@ bool centre_needs_load(const Centre *c, const Event *ev)
 {
     return ev->type != EV_CALLBACK_REQUESTED && ev->at < c->loaded_since &&
            !strmap_get(&c->calls, ev->call_id);
+}
+
+bool centre_needs_key_check(const Centre *c, const Event *ev)
+{
+    return ev->type == EV_CALLBACK_REQUESTED && ev->at < c->loaded_since &&
+           !strmap_get(&c->other, ev->event_id);
 }
 
 Call *centre_call(const Centre *c, const char *call_id)

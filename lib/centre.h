@@ -99,6 +99,7 @@ typedef struct Notice {
     char call_id[KIC_MAX_FIELD + 1];
     char queue[KIC_MAX_FIELD + 1];
     bool transferred;     /* NOTICE_ENDED: the part ended by a transfer */
+    bool wrapup_due;      /* NOTICE_ENDED: the agent has not wrapped up yet */
     int earlier_contacts; /* NOTICE_CONNECTED: repeat count in the window */
 } Notice;
 
@@ -152,6 +153,11 @@ KicTime centre_loaded_since(const Centre *c);
 /* True when the event's call must first be loaded from storage: it is
  * not in memory and the event is older than what memory holds. */
 bool centre_needs_load(const Centre *c, const Event *ev);
+
+/* True when memory cannot tell whether the event is a re-send: a callback
+ * request older than what memory holds, which no call load brings back.
+ * Storage's event keys must say (a re-send must not reopen its callback). */
+bool centre_needs_key_check(const Centre *c, const Event *ev);
 
 typedef enum { APPLY_NEW, APPLY_DUPLICATE } ApplyResult;
 

@@ -91,6 +91,10 @@ typedef struct Batch {
     size_t nnotices, cap_notices;
     int attempt;
     bool awaiting_retry; /* to be sent again: the connection was lost, or a rewind */
+    /* Decided while a batch that then failed was still on its way: its
+     * refusals (a duplicate, a conflict) may rest on what that batch
+     * never stored. */
+    bool after_failure;
     KicTime write_started;
     /* Its write mark: the sums it adds are added once, however often the
      * batch is sent (a retry, a journal replay). */
@@ -117,6 +121,7 @@ struct Writer {
     int nspare;
 
     Effects fx;     /* scratch for one decision pass */
+    StrMap stored_keys; /* "tenant:event_id" storage has, of the batch decided next */
     StrMap choices; /* "tenant:agent" -> Record, latest choice of a batch */
     PgPrepared prepared[T_COUNT + 6]; /* prepared on the writer connection */
     char *prepared_sql[T_COUNT + 5];
@@ -133,6 +138,10 @@ static const char sql_load_calls[] =
     "SELECT c.tenant_id, c.call_id, c.followed_by_repeat FROM calls c"
     " JOIN json_to_recordset($1::json) AS x(tenant_id bigint, call_id text)"
     "   USING (tenant_id, call_id)";
+static const char sql_load_keys[] =
+    "SELECT k.tenant_id, k.event_id FROM event_keys k"
+    " JOIN json_to_recordset($1::json) AS x(tenant_id bigint, event_id text)"
+    "   USING (tenant_id, event_id)";
 static const char sql_load_wrapups[] =
     "SELECT w.tenant_id, w.call_id, w.agent, (extract(epoch FROM w.at) * 1000000)::bigint,"
     "       w.category, w.resolved, w.follow_up, w.caller_type FROM wrapups w"
@@ -441,8 +450,6 @@ static void batch_free(Writer *w, Batch *b)
     w->spare[w->nspare++] = b;
 }
 
-/* Answers every record of a batch (err: all with that error) and sends
- * its notifications (only when stored). */
 /* The tenants a batch changed, for live-statistics subscribers;
  * SIZE_MAX when there are more than max (then all are told). */
 static size_t batch_tenants(const Batch *b, Tenant **out, size_t max)
@@ -460,18 +467,36 @@ static size_t batch_tenants(const Batch *b, Tenant **out, size_t max)
     return n;
 }
 
+/* Whether a record was decided to change nothing: a duplicate, or an
+ * error such as a conflict. */
+static bool record_refused(const Record *r)
+{
+    return r->ack == ACK_DUP || (!r->ack && !r->result);
+}
+
+/* Answers every record of a batch (err: all with that error) and sends
+ * its notifications (only when stored). */
 static void batch_finish(Writer *w, Batch *b, const RpcError *err)
 {
     Tenant *changed[64];
     size_t nchanged = batch_tenants(b, changed, 64);
+    /* A refusal decided after a failed batch is not trusted: the sender
+     * tries again, and memory, reloaded from storage, decides afresh. */
+    RpcError unsure = {0};
+    if (b->after_failure)
+        rpc_error_set(&unsure, RPC_INTERNAL,
+                      "internal error: an earlier change this depends on could not be stored;"
+                      " send it again");
     size_t done = 0;
     for (Record *r = b->records, *next; r; r = next) {
         next = r->next;
-        record_finish(w->srv->metrics, r, err);
+        record_finish(w->srv->metrics, r,
+                      !err && b->after_failure && record_refused(r) ? &unsure : err);
         if (++done % PUMP_EVERY == 0)
             pgconn_pump(w->srv->pg_writer);
     }
     b->records = NULL;
+    rpc_error_clear(&unsure);
     for (size_t i = 0; !err && i < b->nnotices; i++) {
         PendingNotice *p = &b->notices[i];
         if (p->team[0])
@@ -567,35 +592,61 @@ void writer_submit(Writer *w, Record *r)
 static void decide(Writer *w, Batch *b);
 static void on_loaded(PgJob *job, void *arg);
 
-/* Old calls the batch touches that memory does not hold, as JSON. */
-static char *loads_needed(const Batch *b)
+/* A record about a call memory does not hold: a late event of an old
+ * call, or a wrap-up of one. */
+static bool needs_call_load(const Record *r)
 {
-    StrBuf out = STRBUF_INIT, key = STRBUF_INIT;
+    return (r->kind == REC_EVENT && centre_needs_load(r->tenant->centre, r->ev.event)) ||
+           (r->kind == REC_WRAPUP && !centre_call(r->tenant->centre, r->wrap.call_id));
+}
+
+static bool needs_key_check(const Record *r)
+{
+    return r->kind == REC_EVENT && centre_needs_key_check(r->tenant->centre, r->ev.event);
+}
+
+static void key_text(StrBuf *out, const Record *r, const char *id)
+{
+    strbuf_reset(out);
+    strbuf_printf(out, "%s:%s", r->tenant->id_text, id);
+}
+
+/* What the batch needs from storage before it is decided, as JSON
+ * arrays: the old calls it touches that memory does not hold, and the
+ * event keys memory cannot vouch for. False when it needs nothing. */
+static bool loads_needed(const Batch *b, char **calls, char **keys)
+{
+    StrBuf out[2] = {STRBUF_INIT, STRBUF_INIT}, key = STRBUF_INIT;
     StrMap seen = STRMAP_INIT;
-    JsonW jw;
-    jw_init(&jw, &out);
-    jw_begin_array(&jw);
+    JsonW jw[2];
+    for (int i = 0; i < 2; i++) {
+        jw_init(&jw[i], &out[i]);
+        jw_begin_array(&jw[i]);
+    }
     for (Record *r = b->records; r; r = r->next) {
-        const char *call_id = NULL;
-        if (r->kind == REC_EVENT && centre_needs_load(r->tenant->centre, r->ev.event))
-            call_id = r->ev.event->call_id;
-        else if (r->kind == REC_WRAPUP && !centre_call(r->tenant->centre, r->wrap.call_id))
-            call_id = r->wrap.call_id;
-        if (!call_id)
-            continue;
-        strbuf_reset(&key);
-        strbuf_printf(&key, "%s:%s", r->tenant->id_text, call_id);
-        if (strmap_get(&seen, key.data))
+        const char *id = NULL, *name = NULL;
+        int list = 0;
+        if (needs_call_load(r)) {
+            id = r->kind == REC_EVENT ? r->ev.event->call_id : r->wrap.call_id;
+            name = "call_id";
+            key_text(&key, r, id);
+            strbuf_putc(&key, 'c'); /* apart from event ids */
+        } else if (needs_key_check(r)) {
+            id = r->ev.event->event_id;
+            name = "event_id";
+            list = 1;
+            key_text(&key, r, id);
+        }
+        if (!id || strmap_get(&seen, key.data))
             continue;
         strmap_put(&seen, strbuf_steal(&key), r);
-        jw_begin_object(&jw);
-        jw_key(&jw, "tenant_id");
-        jw_int(&jw, r->tenant->id);
-        jw_key(&jw, "call_id");
-        jw_string(&jw, call_id);
-        jw_end_object(&jw);
+        jw_begin_object(&jw[list]);
+        jw_key(&jw[list], "tenant_id");
+        jw_int(&jw[list], r->tenant->id);
+        jw_key(&jw[list], name);
+        jw_string(&jw[list], id);
+        jw_end_object(&jw[list]);
     }
-    jw_end_array(&jw);
     size_t pos = 0;
     const char *k;
     bool any = seen.count > 0;
@@ -603,11 +654,16 @@ static char *loads_needed(const Batch *b)
         free((char *)k);
     strmap_free(&seen);
     strbuf_free(&key);
+    for (int i = 0; i < 2; i++)
+        jw_end_array(&jw[i]);
+    *calls = strbuf_steal(&out[0]);
+    *keys = strbuf_steal(&out[1]);
     if (!any) {
-        strbuf_free(&out);
-        return NULL;
+        free(*calls);
+        free(*keys);
+        *calls = *keys = NULL;
     }
-    return strbuf_steal(&out);
+    return any;
 }
 
 static bool refuse_loads(Writer *w, Batch *b);
@@ -633,28 +689,30 @@ static void start_batch(Writer *w)
         maybe_start(w); /* nothing left of this one */
         return;
     }
-    char *loads = loads_needed(b);
-    if (!loads) {
+    char *calls, *keys;
+    if (!loads_needed(b, &calls, &keys)) {
         decide(w, b);
         return;
     }
     w->loading = b;
     PgJob *job = pgjob_new(on_loaded, w);
-    const char *args[] = {loads};
+    const char *args[] = {calls}, *key_args[] = {keys};
     pgjob_add(job, sql_load_events, 1, args);
     pgjob_add(job, sql_load_calls, 1, args);
     pgjob_add(job, sql_load_wrapups, 1, args);
-    free(loads);
+    pgjob_add(job, sql_load_keys, 1, key_args);
+    free(calls);
+    free(keys);
     if (!pgconn_submit(w->srv->pg_writer, job)) {
         pgjob_free(job);
         on_loaded(NULL, w);
     }
 }
 
-/* While PostgreSQL is down, a record about a call memory does not hold
- * (a late event for an old call, a wrap-up of one) cannot be decided:
- * it is refused (nothing recorded; the sender tries again later) and
- * the rest of the batch goes on. False when nothing is left. */
+/* While PostgreSQL is down, a record that needs storage first (an old
+ * call memory does not hold, an old callback request's key) cannot be
+ * decided: it is refused (nothing recorded; the sender tries again
+ * later) and the rest of the batch goes on. False when nothing is left. */
 static bool refuse_loads(Writer *w, Batch *b)
 {
     RpcError e = {0};
@@ -663,9 +721,7 @@ static bool refuse_loads(Writer *w, Batch *b)
     Record **link = &b->records;
     while (*link) {
         Record *r = *link;
-        bool needs = (r->kind == REC_EVENT && centre_needs_load(r->tenant->centre, r->ev.event)) ||
-                     (r->kind == REC_WRAPUP && !centre_call(r->tenant->centre, r->wrap.call_id));
-        if (!needs) {
+        if (!needs_call_load(r) && !needs_key_check(r)) {
             link = &r->next;
             continue;
         }
@@ -705,9 +761,21 @@ static void on_loaded(PgJob *job, void *arg)
         requeue(w, b); /* tried again when the connection is back */
         return;
     }
+    if (w->held) {
+        /* memory is being reloaded (a batch failed): decide after that */
+        requeue(w, b);
+        return;
+    }
     effects_reset(&w->fx);
     store_merge_calls(w->srv, pgjob_result(job, 0), pgjob_result(job, 1),
                       pgjob_result(job, 2), &w->fx);
+    PGresult *keys = pgjob_result(job, 3);
+    for (int i = 0; i < PQntuples(keys); i++) {
+        char *key;
+        if (asprintf(&key, "%s:%s", PQgetvalue(keys, i, 0), PQgetvalue(keys, i, 1)) < 0)
+            abort();
+        strmap_put(&w->stored_keys, key, w);
+    }
     decide(w, b);
 }
 
@@ -750,12 +818,40 @@ static void add_notice(Batch *b, Tenant *t, const Notice *n)
     } else {
         p->method = "call.ended";
         p->params = json_pack("{s:s, s:s, s:b, s:b}", "call_id", n->call_id, "queue", n->queue,
-                              "transferred", n->transferred, "wrapup_due", 1);
+                              "transferred", n->transferred, "wrapup_due", n->wrapup_due);
     }
+}
+
+/* Whether storage has the event's key, as the batch's load found. */
+static bool key_stored(Writer *w, const Record *r)
+{
+    if (!w->stored_keys.count)
+        return false;
+    char *key;
+    if (asprintf(&key, "%s:%s", r->tenant->id_text, r->ev.event->event_id) < 0)
+        abort();
+    bool stored = strmap_get(&w->stored_keys, key) != NULL;
+    free(key);
+    return stored;
+}
+
+static void forget_stored_keys(Writer *w)
+{
+    size_t pos = 0;
+    const char *k;
+    while (strmap_next(&w->stored_keys, &pos, &k, NULL))
+        free((char *)k);
+    strmap_free(&w->stored_keys);
+    w->stored_keys = (StrMap)STRMAP_INIT;
 }
 
 static void decide_event(Writer *w, Batch *b, Record *r, KicTime now)
 {
+    if (key_stored(w, r)) {
+        w->stats.events_duplicate++;
+        r->ack = ACK_DUP;
+        return;
+    }
     Event *ev = r->ev.event;
     r->ev.event = NULL; /* the centre owns it now (or frees a duplicate) */
     if (centre_apply_event(r->tenant->centre, ev, r->ev.number, now, true, &w->fx) == APPLY_NEW) {
@@ -1034,6 +1130,7 @@ static void decide(Writer *w, Batch *b)
             if (tenant_has_desktop(r->tenant, w->fx.notices[i].agent))
                 add_notice(b, r->tenant, &w->fx.notices[i]);
     }
+    forget_stored_keys(w);
     effects_rows(w, b);
     b->generation = w->fx.batch;
     effects_reset(&w->fx);
@@ -1181,6 +1278,8 @@ static void on_written(PgJob *job, void *arg)
     if (pgjob_error(job)) {
         srv_log(w->srv, LOG_ERROR, "batch of %zu records not stored: %s", b->n, pgjob_error(job));
         w->fx.trusted_from = w->fx.batch + 1; /* what was decided with it may be lost too */
+        for (Batch *x = w->flight_head; x; x = x->next)
+            x->after_failure = true;
         /* Memory is ahead of storage now: reload what storage has. */
         for (Record *r = b->records; r; r = r->next)
             store_resync(w->srv, r->tenant);
@@ -1257,6 +1356,7 @@ void writer_free(Writer *w)
     if (w->ev_timer)
         event_free(w->ev_timer);
     effects_free(&w->fx);
+    forget_stored_keys(w);
     while (w->nspare)
         batch_destroy(w->spare[--w->nspare]);
     for (size_t i = 0; i < KIC_ARRAY_LEN(w->prepared_sql); i++)

@@ -828,6 +828,85 @@ START_TEST(live_statistics_count_today)
 }
 END_TEST
 
+/* A re-send decided while its first copy's batch was still on its way
+ * is no duplicate when that batch then fails: both are told to send again
+ * (-32603, nothing recorded), and the next copy is stored. */
+START_TEST(a_resend_behind_a_failed_batch_is_not_called_a_duplicate)
+{
+    Tenantx t = tenant("failed");
+    /* storage refuses the event's key after a while: the batch fails,
+     * the connection stays */
+    h_sql_exec(kicd.conninfo,
+               "CREATE FUNCTION kic_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$"
+               " BEGIN IF NEW.event_id = 'boom' THEN PERFORM pg_sleep(1.5);"
+               " RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$");
+    h_sql_exec(kicd.conninfo, "CREATE TRIGGER kic_test_refuse BEFORE INSERT ON event_keys"
+                              " FOR EACH ROW EXECUTE FUNCTION kic_test_refuse()");
+    Client *c = cl_session(kicd.port, t.bridge);
+    char p[256];
+    snprintf(p, sizeof(p), "{\"event_id\":\"boom\",\"call_id\":\"bc\",\"at\":\"%s\",\"queue\":\"q\"}",
+             h_at(h_today(600), 0));
+    cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"call.offered\",\"params\":%s}", p);
+    usleep(300000); /* the first batch waits in the trigger meanwhile */
+    cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"call.offered\",\"params\":%s}", p);
+    for (int id = 1; id <= 2; id++) {
+        json_t *r = cl_recv(c, 10000);
+        ck_assert_msg(r != NULL, "no answer to request %d", id);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), id);
+        ck_assert_int_eq(rpc_code(r), -32603);
+        json_decref(r);
+    }
+    h_sql_exec(kicd.conninfo, "DROP TRIGGER kic_test_refuse ON event_keys");
+    h_sql_exec(kicd.conninfo, "DROP FUNCTION kic_test_refuse()");
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF), 0);
+    ok_event(c, "call.offered", p, false);
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF " AND event_id = 'boom'"), 1);
+    cl_close(c);
+}
+END_TEST
+
+/* A callback request older than memory holds (here: sent again after a
+ * restart) is known by its stored key: a duplicate, and the callback it
+ * opened, closed since, stays closed, its number purged. */
+START_TEST(an_old_callback_request_sent_again_is_a_duplicate)
+{
+    Kicd k; /* its own, to restart (a test runs in a child of main's) */
+    kicd_init(&k, "ingest_oldcb", NULL);
+    kicd_start(&k);
+    const char *name = h_tenant("oldcb");
+    char *bridge = h_user(&k, name, "pbx", "bridge", NULL, NULL);
+    char *agent = h_user(&k, name, "a.jansen", "agent", NULL, "kic");
+    Client *b = cl_session(k.port, bridge), *a = cl_session(k.port, agent);
+    char p[512];
+    snprintf(p, sizeof(p),
+             "{\"event_id\":\"cb-old\",\"callback_id\":\"ivr-old\",\"caller\":\"0612000077\","
+             "\"queue\":\"kic\",\"at\":\"%s\"}", h_at(h_today(0), -20 * 86400.0));
+    ok_event(b, "callback.requested", p, false);
+    json_t *r = cl_call(a, "callback.complete", "{\"callback_id\":\"ivr-old\",\"outcome\":\"reached\"}");
+    ck_assert_str_eq(json_string_value(json_object_get(ck_result(r), "status")), "done");
+    json_decref(r);
+    cl_close(a);
+    cl_close(b);
+    ck_assert(kicd_stop(&k));
+    kicd_start(&k);
+    b = cl_session(k.port, bridge);
+    ok_event(b, "callback.requested", p, true);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM callbacks WHERE callback_id = 'ivr-old'"
+                                           " AND status = 'done' AND number IS NULL"), 1);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events"), 1);
+    /* a new request of that age is stored */
+    snprintf(p, sizeof(p),
+             "{\"event_id\":\"cb-old-2\",\"callback_id\":\"ivr-old-2\",\"caller\":\"0612000078\","
+             "\"queue\":\"kic\",\"at\":\"%s\"}", h_at(h_today(0), -20 * 86400.0));
+    ok_event(b, "callback.requested", p, false);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events"), 2);
+    cl_close(b);
+    free(bridge);
+    free(agent);
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
 START_TEST(pipelined_events_are_all_acknowledged_in_order)
 {
     Tenantx t = tenant("pipe");
@@ -874,6 +953,8 @@ int main(void)
     tcase_add_test(tc, desktop_gets_connected_and_ended_and_agent_states_follow);
     tcase_add_test(tc, live_statistics_count_today);
     tcase_add_test(tc, pipelined_events_are_all_acknowledged_in_order);
+    tcase_add_test(tc, a_resend_behind_a_failed_batch_is_not_called_a_duplicate);
+    tcase_add_test(tc, an_old_callback_request_sent_again_is_a_duplicate);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
 }

@@ -1499,6 +1499,7 @@ START_TEST(agent_on_call_acw_available)
     n = find_notice(NOTICE_ENDED, "a");
     ck_assert_ptr_nonnull(n);
     ck_assert(!n->transferred);
+    ck_assert(n->wrapup_due);
     ck_assert_ptr_null(find_notice(NOTICE_CONNECTED, "a"));
 
     int64_t acw = -1;
@@ -1515,6 +1516,25 @@ START_TEST(agent_on_call_acw_available)
     ck_assert_int_eq(s.total.today.acw_n, 1);
     ck_assert_int_eq(s.total.today.acw_us, SEC(45));
     centre_snapshot_free(&s);
+}
+END_TEST
+
+/* A desktop may wrap up before the caller hangs up: the end then owes
+ * nothing, and its notice says so. */
+START_TEST(end_after_wrapup_during_the_call_is_not_due)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+    offer("c", t, "q", K1);
+    answer("c", t + SEC(10), "a");
+    int64_t acw = -1;
+    ck_assert_int_eq(wrap("c", "a", t + SEC(200), true, &acw), WRAPUP_OK);
+    end_call("c", t + SEC(300));
+    const Notice *n = find_notice(NOTICE_ENDED, "a");
+    ck_assert_ptr_nonnull(n);
+    ck_assert(!n->wrapup_due);
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_AVAILABLE);
 }
 END_TEST
 
@@ -2084,6 +2104,7 @@ int main(void)
     tcase_add_test(tc, a_later_contact_rewrites_only_the_repeat_flag_of_an_earlier_one);
     tcase_add_test(tc, a_part_ended_before_it_was_answered_keeps_its_talk);
     tcase_add_test(tc, agent_on_call_acw_available);
+    tcase_add_test(tc, end_after_wrapup_during_the_call_is_not_due);
     tcase_add_test(tc, transfer_ends_the_part_and_starts_acw);
     tcase_add_test(tc, break_chosen_during_acw_stays_after_wrapup);
     tcase_add_test(tc, break_after_wrapup_keeps_its_reason);
