@@ -73,6 +73,48 @@ CallerResult caller_normalise(const char *raw, const char *country_code,
     return CALLER_OK;
 }
 
+/* An e-mail address, lower-cased into out; false if raw (len bytes, no
+ * blanks at either end) is not one. */
+static bool email_address(const char *raw, size_t len, char *out)
+{
+    const char *at = memchr(raw, '@', len);
+    if (!at || at == raw || at == raw + len - 1 || memchr(at + 1, '@', len - (size_t)(at - raw) - 1))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)raw[i];
+        if (isspace(ch))
+            return false;
+        out[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch); /* UTF-8 bytes kept */
+    }
+    out[len] = '\0';
+    return true;
+}
+
+CallerResult caller_normalise_address(const char *raw, char out[CALLER_ADDRESS_MAX])
+{
+    if (is_withheld_word(raw))
+        return CALLER_WITHHELD;
+    while (isspace((unsigned char)*raw))
+        raw++;
+    size_t len = strlen(raw);
+    while (len && isspace((unsigned char)raw[len - 1]))
+        len--;
+    if (len > KIC_MAX_FIELD)
+        return CALLER_INVALID;
+    for (size_t i = 0; i < len; i++)
+        if (iscntrl((unsigned char)raw[i]))
+            return CALLER_INVALID;
+    bool mailto = len >= 7 && strncasecmp(raw, "mailto:", 7) == 0;
+    if (mailto)
+        return email_address(raw + 7, len - 7, out) ? CALLER_OK : CALLER_INVALID;
+    if (memchr(raw, '@', len))
+        return email_address(raw, len, out) ? CALLER_OK : CALLER_INVALID;
+    memcpy(out, "id:", 3);
+    memcpy(out + 3, raw, len);
+    out[len + 3] = '\0';
+    return CALLER_OK;
+}
+
 static void hex(const unsigned char *b, size_t n, char *out)
 {
     static const char d[] = "0123456789abcdef";
@@ -92,12 +134,12 @@ void caller_tenant_key(const char *secret, const char *tenant, unsigned char key
          &len);
 }
 
-void caller_key_hex(const unsigned char tenant_key[32], const char *e164,
+void caller_key_hex(const unsigned char tenant_key[32], const char *who,
                     char out[CALLER_KEY_HEX_LEN])
 {
     unsigned char md[32];
     unsigned int len = 32;
-    HMAC(EVP_sha256(), tenant_key, 32, (const unsigned char *)e164, strlen(e164), md, &len);
+    HMAC(EVP_sha256(), tenant_key, 32, (const unsigned char *)who, strlen(who), md, &len);
     hex(md, sizeof(md), out);
 }
 
@@ -149,13 +191,13 @@ CallerKeyer *caller_keyer_new(const unsigned char tenant_key[32])
     return k;
 }
 
-void caller_keyer_hex(CallerKeyer *k, const char *e164, char out[CALLER_KEY_HEX_LEN])
+void caller_keyer_hex(CallerKeyer *k, const char *who, char out[CALLER_KEY_HEX_LEN])
 {
     unsigned char ih[32], md[32];
     /* Failures here are allocation failures inside OpenSSL: no key is
      * better than a wrong one, so stop. */
     if (!EVP_MD_CTX_copy_ex(k->work, k->inner) ||
-        !EVP_DigestUpdate(k->work, e164, strlen(e164)) ||
+        !EVP_DigestUpdate(k->work, who, strlen(who)) ||
         !EVP_DigestFinal_ex(k->work, ih, NULL) || !EVP_MD_CTX_copy_ex(k->work, k->outer) ||
         !EVP_DigestUpdate(k->work, ih, sizeof(ih)) || !EVP_DigestFinal_ex(k->work, md, NULL))
         abort();

@@ -24,8 +24,18 @@ typedef enum { CALLER_OK, CALLER_WITHHELD, CALLER_INVALID } CallerResult;
 CallerResult caller_normalise(const char *raw, const char *country_code,
                               char out[CALLER_E164_MAX]);
 
+/* Contacts by e-mail or chat may name the caller by address rather than
+ * number. An e-mail address ("mailto:" dropped; one "@" with something on
+ * each side; no spaces or control characters) is lower-cased, so the same
+ * sender always gets the same key; any other handle a chat platform gives
+ * (a visitor id) is kept as given, trimmed, behind "id:", so it can equal
+ * neither an address nor a number. out receives the text to key. Hidden
+ * words and blanks are CALLER_WITHHELD, as for numbers. */
+#define CALLER_ADDRESS_MAX (KIC_MAX_FIELD + 4) /* "id:" + a field + NUL */
+CallerResult caller_normalise_address(const char *raw, char out[CALLER_ADDRESS_MAX]);
+
 void caller_tenant_key(const char *secret, const char *tenant, unsigned char key[32]);
-void caller_key_hex(const unsigned char tenant_key[32], const char *e164,
+void caller_key_hex(const unsigned char tenant_key[32], const char *who,
                     char out[CALLER_KEY_HEX_LEN]);
 
 /* The same key, with the tenant key's HMAC schedule (its inner and outer
@@ -34,6 +44,6 @@ void caller_key_hex(const unsigned char tenant_key[32], const char *e164,
 typedef struct CallerKeyer CallerKeyer;
 CallerKeyer *caller_keyer_new(const unsigned char tenant_key[32]); /* NULL: out of memory */
 void caller_keyer_free(CallerKeyer *k);
-void caller_keyer_hex(CallerKeyer *k, const char *e164, char out[CALLER_KEY_HEX_LEN]);
+void caller_keyer_hex(CallerKeyer *k, const char *who, char out[CALLER_KEY_HEX_LEN]);
 
 #endif

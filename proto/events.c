@@ -65,9 +65,13 @@ static bool type_fields(EventType type, json_t *p, Fields *f, RpcError *err)
     }
 }
 
-/* Reads the caller: a number from a client, or its key from storage. */
+/* Reads the caller: a number from a client, or its key from storage. On
+ * an e-mail or chat contact the caller may be an address or a handle
+ * instead (caller_normalise_address). ident receives what is keyed; number
+ * the normalised number, "" when the caller is not one. */
 static bool caller_field(EventType type, json_t *p, const CallerCtx *cc, bool from_storage,
-                         Fields *f, char number[CALLER_E164_MAX], RpcError *err)
+                         Fields *f, char number[CALLER_E164_MAX], char ident[CALLER_ADDRESS_MAX],
+                         RpcError *err)
 {
     bool needs_number = type == EV_CALLBACK_REQUESTED;
     if (type != EV_OFFERED && !needs_number)
@@ -88,9 +92,17 @@ static bool caller_field(EventType type, json_t *p, const CallerCtx *cc, bool fr
         return false;
     if (!f->caller)
         return true;
+    bool by_address = !needs_number && (f->channel == CH_EMAIL || f->channel == CH_CHAT);
     CallerResult r = caller_normalise(f->caller, cc->country_code, number);
+    if (r == CALLER_OK) {
+        memcpy(ident, number, CALLER_E164_MAX);
+    } else if (r == CALLER_INVALID && by_address) {
+        number[0] = '\0';
+        r = caller_normalise_address(f->caller, ident);
+    }
     if (r == CALLER_INVALID || (needs_number && r == CALLER_WITHHELD)) {
         rpc_error_field(err, "caller", needs_number ? "must be a number that can be called back"
+                                       : by_address ? "must be a phone number, an e-mail address or a handle"
                                                     : "must be a phone number");
         return false;
     }
@@ -174,13 +186,14 @@ bool event_parse(EventType type, json_t *params, const CallerCtx *cc, bool from_
     f.channel = f.direction = f.target_kind = f.mode = f.by = -1;
     f.due_by = KIC_TIME_NONE;
     memset(out, 0, sizeof(*out));
+    char ident[CALLER_ADDRESS_MAX];
     if (!no_nul(params, err) || !common(params, type, &f, err) || !type_fields(type, params, &f, err) ||
-        !caller_field(type, params, cc, from_storage, &f, out->number, err))
+        !caller_field(type, params, cc, from_storage, &f, out->number, ident, err))
         return false;
     char key[CALLER_KEY_HEX_LEN];
     const char *caller_key = f.caller_key;
     if (!from_storage && f.caller && !f.withheld) {
-        key_of(cc, out->number, key);
+        key_of(cc, ident, key);
         caller_key = key;
     }
     Event fields;

@@ -2,8 +2,9 @@
  * turned into domain Events. The same code reads events back from
  * storage, so what was accepted is exactly what is replayed.
  *
- * The caller's number is normalised and replaced by its key before
- * anything is kept: the stored form of the params has "caller_key" (or
+ * The caller's number (or, on an e-mail or chat contact, address) is
+ * normalised and replaced by its key before anything is kept: the
+ * stored form of the params has "caller_key" (or
  * "caller_withheld": true) instead of "caller". Only a callback request
  * keeps the plain number, returned separately, because someone must call
  * it back. An outbound contact's dialled number (the client's) is kept

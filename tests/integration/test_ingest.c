@@ -218,6 +218,43 @@ START_TEST(every_field_of_every_event_is_checked)
 }
 END_TEST
 
+/* E-mail and chat contacts may name the caller by address: stored only as
+ * its key, and two contacts from one address (in any case) make a repeat.
+ * A phone channel still wants a number. */
+START_TEST(email_contacts_are_linked_by_address)
+{
+    Tenantx t = tenant("mail");
+    Client *c = cl_session(kicd.port, t.bridge);
+    ok_event(c, "call.offered",
+             "{\"event_id\":\"m1\",\"call_id\":\"m1\",\"at\":\"2026-11-20T09:00:00Z\","
+             "\"queue\":\"q\",\"caller\":\"Jan.Jansen@Example.nl\",\"channel\":\"email\"}",
+             false);
+    ok_event(c, "call.offered",
+             "{\"event_id\":\"m2\",\"call_id\":\"m2\",\"at\":\"2026-11-20T10:00:00Z\","
+             "\"queue\":\"q\",\"caller\":\"mailto:jan.jansen@example.NL\",\"channel\":\"email\"}",
+             false);
+    ok_event(c, "call.offered",
+             "{\"event_id\":\"m3\",\"call_id\":\"m3\",\"at\":\"2026-11-20T11:00:00Z\","
+             "\"queue\":\"q\",\"caller\":\"visitor-4711\",\"channel\":\"chat\"}",
+             false);
+    const char *calls = "SELECT count(*) FROM calls JOIN tenants USING (tenant_id)"
+                        " WHERE tenants.name = '%s'";
+    char sql[512];
+    snprintf(sql, sizeof(sql), "%s AND call_id = 'm1' AND followed_by_repeat", calls);
+    ck_assert_int_eq(count_sql(&t, sql), 1);
+    snprintf(sql, sizeof(sql), "%s AND caller_key IS NOT NULL AND NOT caller_withheld", calls);
+    ck_assert_int_eq(count_sql(&t, sql), 3);
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF " AND payload::text ~* 'example|4711'"), 0);
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "event_id", "m4", "call_id", "m4", "at",
+                          "2026-11-20T12:00:00Z", "queue", "q", "caller", "jan@example.nl",
+                          "channel", "voice");
+    expect_field_error(c, "call.offered", p, "caller");
+    json_decref(p);
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF), 3);
+    cl_close(c);
+}
+END_TEST
+
 START_TEST(valid_events_of_every_method_are_stored)
 {
     Tenantx t = tenant("valid");
@@ -955,6 +992,7 @@ int main(void)
     tcase_add_test(tc, pipelined_events_are_all_acknowledged_in_order);
     tcase_add_test(tc, a_resend_behind_a_failed_batch_is_not_called_a_duplicate);
     tcase_add_test(tc, an_old_callback_request_sent_again_is_a_duplicate);
+    tcase_add_test(tc, email_contacts_are_linked_by_address);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
 }

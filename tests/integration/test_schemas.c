@@ -320,6 +320,11 @@ START_TEST(every_telephony_event)
                      h_at(t0, 20));
     ck_assert(json_is_true(json_object_get(dup, "duplicate")));
     json_decref(dup);
+    /* e-mail and chat contacts named by address or handle */
+    event(b, "call.offered", "ev6", "o", t0, 110,
+          ",\"queue\":\"kic\",\"caller\":\"mailto:J.Jansen@Example.nl\",\"channel\":\"email\"");
+    event(b, "call.offered", "ev7", "o", t0, 120,
+          ",\"queue\":\"kic\",\"caller\":\"visitor-4711\",\"channel\":\"chat\"");
     /* a contact still waiting, for the live snapshot */
     event(b, "call.offered", "ev5", "o", h_today(0), -30, ",\"queue\":\"kic\",\"caller\":\"\"");
     peer_close(b);
@@ -345,6 +350,15 @@ START_TEST(bad_telephony_events)
     /* a number kicd cannot call back: the schema cannot count its digits */
     refused(b, -32602, BEYOND, "callback.requested",
             "{\"event_id\":\"bad6\",\"callback_id\":\"bad\",\"caller\":\"000\",\"queue\":\"kic\",\"at\":\"%s\"}",
+            h_at(t0, 0));
+    /* an address is a caller only on an e-mail or chat contact, and must be whole */
+    refused(b, -32602, INVALID, "call.offered",
+            "{\"event_id\":\"bad7\",\"call_id\":\"bad\",\"at\":\"%s\",\"queue\":\"kic\","
+            "\"caller\":\"j.jansen@example.nl\",\"channel\":\"voice\"}",
+            h_at(t0, 0));
+    refused(b, -32602, BEYOND, "call.offered",
+            "{\"event_id\":\"bad8\",\"call_id\":\"bad\",\"at\":\"%s\",\"queue\":\"kic\","
+            "\"caller\":\"j.jansen@@example.nl\",\"channel\":\"email\"}",
             h_at(t0, 0));
     peer_close(b);
 }

@@ -249,6 +249,86 @@ START_TEST(tenants_and_secrets_separate_keys)
 }
 END_TEST
 
+/* ---- addresses (e-mail and chat contacts) ---- */
+
+static void assert_address(const char *raw, CallerResult want, const char *out_want)
+{
+    char out[CALLER_ADDRESS_MAX];
+    memset(out, 0, sizeof(out));
+    CallerResult r = caller_normalise_address(raw, out);
+    ck_assert_msg(r == want, "\"%s\": expected %d, got %d (out %s)", raw, want, r, out);
+    if (out_want)
+        ck_assert_msg(strcmp(out, out_want) == 0, "\"%s\": expected %s, got %s", raw, out_want,
+                      out);
+}
+
+START_TEST(email_addresses_are_lower_cased_and_trimmed)
+{
+    assert_address("jan@example.nl", CALLER_OK, "jan@example.nl");
+    assert_address("  Jan.Jansen@Example.NL \t", CALLER_OK, "jan.jansen@example.nl");
+    assert_address("MAILTO:Jan@Example.nl", CALLER_OK, "jan@example.nl");
+    assert_address("mailto:jan+zorg@example.nl", CALLER_OK, "jan+zorg@example.nl");
+    /* bytes beyond ASCII are kept as they came */
+    assert_address("Jos\xc3\xa9@Example.nl", CALLER_OK, "jos\xc3\xa9@example.nl");
+}
+END_TEST
+
+START_TEST(broken_email_addresses_are_invalid)
+{
+    const char *bad[] = {"@example.nl", "jan@", "jan@@example.nl", "jan@ex@ample.nl",
+                         "jan jansen@example.nl", "jan@example .nl", "mailto:", "mailto:jan",
+                         "jan\x01@example.nl", "jan@example.nl\n x"};
+    for (size_t i = 0; i < KIC_ARRAY_LEN(bad); i++)
+        assert_address(bad[i], CALLER_INVALID, NULL);
+}
+END_TEST
+
+START_TEST(other_handles_are_kept_behind_a_prefix)
+{
+    assert_address("visitor-8812", CALLER_OK, "id:visitor-8812");
+    assert_address("  Visitor 8812  ", CALLER_OK, "id:Visitor 8812");
+    /* what no number and no address can be equal to */
+    assert_address("+31612345678x", CALLER_OK, "id:+31612345678x");
+}
+END_TEST
+
+START_TEST(hidden_and_blank_addresses_are_withheld)
+{
+    const char *hidden[] = {"", "   ", "anonymous", " Onbekend ", "<unknown>"};
+    for (size_t i = 0; i < KIC_ARRAY_LEN(hidden); i++)
+        assert_address(hidden[i], CALLER_WITHHELD, NULL);
+}
+END_TEST
+
+START_TEST(address_length_limit)
+{
+    char raw[KIC_MAX_FIELD + 2];
+    memset(raw, 'x', sizeof(raw) - 1);
+    raw[sizeof(raw) - 1] = '\0';
+    assert_address(raw, CALLER_INVALID, NULL); /* 257 bytes */
+    raw[KIC_MAX_FIELD] = '\0';
+    char want[CALLER_ADDRESS_MAX + 8]; /* room the compiler can see */
+    snprintf(want, sizeof(want), "id:%s", raw);
+    assert_address(raw, CALLER_OK, want); /* 256 bytes: the longest field */
+}
+END_TEST
+
+START_TEST(an_address_key_differs_from_a_number_key)
+{
+    unsigned char tk[32];
+    caller_tenant_key("s3cret", "viva", tk);
+    char a[CALLER_ADDRESS_MAX], b[CALLER_ADDRESS_MAX], ka[CALLER_KEY_HEX_LEN],
+        kb[CALLER_KEY_HEX_LEN], kn[CALLER_KEY_HEX_LEN];
+    ck_assert_int_eq(caller_normalise_address("Jan@Example.nl", a), CALLER_OK);
+    ck_assert_int_eq(caller_normalise_address("mailto:jan@example.NL", b), CALLER_OK);
+    caller_key_hex(tk, a, ka);
+    caller_key_hex(tk, b, kb);
+    ck_assert_str_eq(ka, kb);
+    caller_key_hex(tk, "+31612345678", kn);
+    ck_assert_str_ne(ka, kn);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("caller");
@@ -266,6 +346,12 @@ int main(void)
     tcase_add_test(tc, key_is_64_lowercase_hex);
     tcase_add_test(tc, same_number_different_formats_same_key);
     tcase_add_test(tc, tenants_and_secrets_separate_keys);
+    tcase_add_test(tc, email_addresses_are_lower_cased_and_trimmed);
+    tcase_add_test(tc, broken_email_addresses_are_invalid);
+    tcase_add_test(tc, other_handles_are_kept_behind_a_prefix);
+    tcase_add_test(tc, hidden_and_blank_addresses_are_withheld);
+    tcase_add_test(tc, address_length_limit);
+    tcase_add_test(tc, an_address_key_differs_from_a_number_key);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }

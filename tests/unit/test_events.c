@@ -689,6 +689,68 @@ START_TEST(failure_leaves_nothing)
 }
 END_TEST
 
+/* An e-mail or chat contact may name its caller by address or handle:
+ * keyed like a number, never stored in plain, and a number still reads as
+ * a number. Phone channels and callbacks still need a number. */
+START_TEST(email_and_chat_callers_may_be_addresses)
+{
+    const MethodDef *m = &methods[0];
+    char want[CALLER_KEY_HEX_LEN];
+    caller_key_hex(cc.tenant_key, "jan@example.nl", want);
+    const char *channels[] = {"email", "chat"};
+    for (size_t i = 0; i < KIC_ARRAY_LEN(channels); i++) {
+        EventParse p;
+        json_t *j = with(m, "caller", json_string(" Jan@Example.NL "));
+        json_object_set_new(j, "channel", json_string(channels[i]));
+        parse_ok(EV_OFFERED, j, false, &p);
+        ck_assert_str_eq(p.event->caller_key, want);
+        ck_assert(!p.event->caller_withheld);
+        ck_assert_str_eq(p.number, ""); /* no number to call back */
+        ck_assert_ptr_null(strstr(p.stored, "xample")); /* in neither case */
+        event_parse_free(&p);
+        json_decref(j);
+
+        j = with(m, "caller", json_string("0612345678"));
+        json_object_set_new(j, "channel", json_string(channels[i]));
+        parse_ok(EV_OFFERED, j, false, &p);
+        ck_assert_str_eq(p.event->caller_key, KEY_0612345678);
+        event_parse_free(&p);
+        json_decref(j);
+
+        j = with(m, "caller", json_string("visitor-8812"));
+        json_object_set_new(j, "channel", json_string(channels[i]));
+        parse_ok(EV_OFFERED, j, false, &p);
+        ck_assert_uint_eq(strlen(p.event->caller_key), 64);
+        ck_assert_ptr_null(strstr(p.stored, "8812"));
+        event_parse_free(&p);
+        json_decref(j);
+
+        j = with(m, "caller", json_string("anonymous"));
+        json_object_set_new(j, "channel", json_string(channels[i]));
+        parse_ok(EV_OFFERED, j, false, &p);
+        ck_assert(p.event->caller_withheld);
+        ck_assert_ptr_null(p.event->caller_key);
+        event_parse_free(&p);
+        json_decref(j);
+
+        j = with(m, "caller", json_string("jan@@example.nl"));
+        json_object_set_new(j, "channel", json_string(channels[i]));
+        expect_field_error("call.offered", j, "caller", "a broken address");
+    }
+    const char *phone[] = {"voice", "whatsapp"};
+    for (size_t i = 0; i < KIC_ARRAY_LEN(phone); i++) {
+        json_t *j = with(m, "caller", json_string("jan@example.nl"));
+        json_object_set_new(j, "channel", json_string(phone[i]));
+        expect_field_error("call.offered", j, "caller", "an address on a phone channel");
+    }
+    expect_field_error("call.offered", with(m, "caller", json_string("jan@example.nl")), "caller",
+                       "an address on the default channel"); /* whatsapp in the valid params */
+    expect_field_error("callback.requested",
+                       with(&methods[7], "caller", json_string("jan@example.nl")), "caller",
+                       "an address to call back");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("events");
@@ -709,6 +771,7 @@ int main(void)
     tcase_add_test(tc, client_supplied_caller_key_does_not_change_replay);
     tcase_add_test(tc, callback_requested_needs_callable_number);
     tcase_add_test(tc, failure_leaves_nothing);
+    tcase_add_test(tc, email_and_chat_callers_may_be_addresses);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }
