@@ -584,7 +584,11 @@ static void notify_legs(const Centre *c, const Call *call, const CallSummary *ol
         const CallLeg *leg = &call->sum.legs[i];
         const CallLeg *before = same_leg(old, leg);
         if (leg->end_at == KIC_TIME_NONE) {
-            if (!before && now - leg->answered_at <= c->cfg.notice_max_age_us)
+            /* An offer that comes after its answer (a bridge reconnect)
+             * tells the desktop again: the first notice had no queue and
+             * no earlier contacts. */
+            bool offer_came = before && !old->offered && call->sum.offered;
+            if ((!before || offer_came) && now - leg->answered_at <= c->cfg.notice_max_age_us)
                 add_notice(fx, NOTICE_CONNECTED, call, leg);
         } else if ((!before || before->end_at == KIC_TIME_NONE) &&
                    now - leg->end_at <= c->cfg.notice_max_age_us) {

@@ -1282,6 +1282,38 @@ START_TEST(earlier_contacts_count_a_late_earlier_contact)
 }
 END_TEST
 
+/* The answer comes before its offer (a bridge reconnect): call.connected
+ * goes out at once without a queue, and again when the offer comes, now
+ * with the queue and the caller's earlier contacts. Once only. */
+START_TEST(an_offer_after_its_answer_connects_again_with_the_queue)
+{
+    KicTime now = tm("2026-11-18T11:00:30+01:00");
+    C = centre_new(1, &CFG, now);
+    give(EV(EV_OFFERED, "x", tm("2026-11-17T10:00:00+01:00"), .queue = "q", .key = K1), now);
+    ck_assert_int_eq(apply_ev(C, ev_new(&EV(EV_ANSWERED, "y", tm("2026-11-18T11:00:20+01:00"),
+                                           .agent = "a")),
+                              now, true),
+                     APPLY_NEW);
+    const Notice *n = find_notice(NOTICE_CONNECTED, "a");
+    ck_assert_ptr_nonnull(n);
+    ck_assert_str_eq(n->queue, "");
+    ck_assert_int_eq(n->earlier_contacts, 0);
+    ck_assert_int_eq(apply_ev(C, ev_new(&EV(EV_OFFERED, "y", tm("2026-11-18T11:00:00+01:00"),
+                                           .queue = "q-huis", .key = K1)),
+                              now, true),
+                     APPLY_NEW);
+    n = find_notice(NOTICE_CONNECTED, "a");
+    ck_assert_ptr_nonnull(n);
+    ck_assert_str_eq(n->call_id, "y");
+    ck_assert_str_eq(n->queue, "q-huis");
+    ck_assert_int_eq(n->earlier_contacts, 1);
+    ck_assert_int_eq(apply_ev(C, ev_new(&EV(EV_HELD, "y", tm("2026-11-18T11:00:25+01:00"))), now,
+                              true),
+                     APPLY_NEW);
+    ck_assert_ptr_null(find_notice(NOTICE_CONNECTED, "a"));
+}
+END_TEST
+
 /* =====================================================================
  * (4) Agent states, transitions, notices
  * ===================================================================== */
@@ -2100,6 +2132,7 @@ int main(void)
     tcase_add_test(tc, one_caller_with_many_contacts_in_any_order);
     tcase_add_test(tc, earlier_contacts_for_call_connected);
     tcase_add_test(tc, earlier_contacts_count_a_late_earlier_contact);
+    tcase_add_test(tc, an_offer_after_its_answer_connects_again_with_the_queue);
     tcase_add_test(tc, an_interval_opened_again_in_a_batch_is_sent_once);
     tcase_add_test(tc, a_later_contact_rewrites_only_the_repeat_flag_of_an_earlier_one);
     tcase_add_test(tc, a_part_ended_before_it_was_answered_keeps_its_talk);
