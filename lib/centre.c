@@ -744,7 +744,10 @@ static void call_evict(Centre *c, Call *call)
 static void set_day(Centre *c, KicTime now)
 {
     c->day_start = time_local_day_start(now);
-    c->day_end = time_add_local_days(c->day_start, 1);
+    /* the next local midnight: not day_start + one local day, which keeps
+     * the wall time and so misses where a zone skips midnight (the day
+     * then starts at 01:00) */
+    c->day_end = time_local_day_start(c->day_start + 36 * 3600 * KIC_USEC);
 }
 
 Centre *centre_new(int64_t tenant_id, const CentreConfig *cfg, KicTime now)

@@ -1949,6 +1949,26 @@ START_TEST(today_on_dst_days)
 }
 END_TEST
 
+/* Where DST starts at midnight (Chile: 6 September 2026, 00:00 is 01:00)
+ * the day starts at 01:00 and is 23 hours long: the next day's midnight
+ * ends it, not 01:00. */
+START_TEST(today_where_midnight_is_skipped)
+{
+    setenv("TZ", "America/Santiago", 1);
+    tzset();
+    static const char *const skipped[] = {
+        "2026-09-05T23:59:59.999999-04:00", /* the day before */
+        "2026-09-06T01:00:00-03:00",        /* first instant */
+        "2026-09-06T23:59:59.999999-03:00", /* last instant, 23 h later */
+        "2026-09-07T00:00:00-03:00",        /* the next day */
+        "2026-09-07T00:30:00-03:00",
+    };
+    ck_assert_int_eq(offered_today_of("2026-09-06T12:00:00-03:00", skipped, 5), 2);
+    setenv("TZ", "Europe/Amsterdam", 1);
+    tzset();
+}
+END_TEST
+
 START_TEST(dirty_calls_are_not_evicted)
 {
     KicTime d = tm("2026-11-18T00:00:00+01:00");
@@ -2151,6 +2171,7 @@ int main(void)
     tcase_add_test(tc, wrapup_checks);
     tcase_add_test(tc, roll_day_moves_counters_and_evicts);
     tcase_add_test(tc, today_on_dst_days);
+    tcase_add_test(tc, today_where_midnight_is_skipped);
     tcase_add_test(tc, dirty_calls_are_not_evicted);
     tcase_add_test(tc, vanished_leg_frees_the_agent);
     tcase_add_test(tc, eviction_after_a_vanished_leg);
