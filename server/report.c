@@ -156,7 +156,7 @@ static void group_by(StrBuf *b, const ReportReq *q)
 
 /* The rollup's rows as they are (binary results): dims, the bucket's
  * epoch, MetricSums in order, and whether the block's repeat windows
- * have all closed ($4: the latest closed block). kicd adds them up: the
+ * have all closed ($4: the first block not closed). kicd adds them up: the
  * answer for a year by quarter hour and queue is that many rows anyway,
  * and adding in C is cheaper than grouping in SQL and printing text.
  * In the primary key's order, so they come by interval (rows_sort). */
@@ -168,7 +168,7 @@ static char *rollup_sql(const ReportReq *q)
     bucket_key_sql(&b, q, "bucket");
     for (size_t i = 0; metric_sum_names[i]; i++)
         strbuf_printf(&b, ", %s", metric_sum_names[i]);
-    strbuf_puts(&b, ", bucket <= $4 FROM call_sums_15m"
+    strbuf_puts(&b, ", bucket < $4 FROM call_sums_15m"
                     " WHERE tenant_id = $1 AND bucket >= $2 AND bucket < $3"
                     " ORDER BY bucket, queue, channel, direction");
     return strbuf_steal(&b);
@@ -218,7 +218,7 @@ static void call_rows(StrBuf *b, const char *where)
 }
 
 /* The same sums from the calls table, grouped here. $4: contacts
- * offered up to it have their repeat window closed; $5 the
+ * offered before it have their repeat window closed; $5 the
  * service-level threshold and $6 the short-abandon limit. */
 static char *calls_sql(const ReportReq *q)
 {
@@ -228,8 +228,8 @@ static char *calls_sql(const ReportReq *q)
     bucket_key_sql(&b, q, "offered_at");
     call_sums_columns(&b, 5, 6);
     strbuf_puts(&b,
-        ", count(*) FILTER (WHERE answered AND identified AND offered_at <= $4)"  /* fcr_closed */
-        ", count(*) FILTER (WHERE fcr AND offered_at <= $4)");                    /* fcr_ok */
+        ", count(*) FILTER (WHERE answered AND identified AND offered_at < $4)"  /* fcr_closed */
+        ", count(*) FILTER (WHERE fcr AND offered_at < $4)");                    /* fcr_ok */
     call_rows(&b, "tenant_id = $1 AND offered_at >= $2 AND offered_at < $3");
     group_by(&b, q);
     return strbuf_steal(&b);
@@ -876,10 +876,13 @@ bool report_run(Server *s, const Session *sess, const AuditActor *who, const Rep
     time_format_db(q->from, from, sizeof(from));
     time_format_db(q->to, to, sizeof(to));
     /* Repeat windows (calendar days in the centre's zone, like lib/) are
-     * closed for contacts offered up to now minus the window; a rollup
-     * block is closed when its last moment is. */
+     * closed for contacts offered up to now minus the window. The rollup
+     * sees whole 15-minute blocks, closed when their last moment is; the
+     * calls table counts by the same blocks, so that both sources give
+     * the same fcr figures (a contact's window counts as closed up to 15
+     * minutes late). */
     KicTime closed = time_add_local_days(server_now(), -(int)s->cfg.repeat_window_days);
-    time_format_db(q->rollup ? closed - 900 * KIC_USEC : closed, cutoff, sizeof(cutoff));
+    time_format_db(rollup_bucket(closed), cutoff, sizeof(cutoff));
     snprintf(sl, sizeof(sl), "%lld", s->cfg.sl_threshold_s * KIC_USEC);
     snprintf(shortab, sizeof(shortab), "%lld", s->cfg.short_abandon_s * KIC_USEC);
     PgJob *job = pgjob_new(report_done, ctx);
