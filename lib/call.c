@@ -83,6 +83,26 @@ static void on_held(CallSummary *c, const Event *e, bool hold)
     }
 }
 
+/* Events of one instant are sorted held before resumed, so a hold of no
+ * length reads as one. But where the leg is already on hold, a resume at
+ * the same instant ends that hold and the hold then starts the next one:
+ * handled the other way round, the second hold would be lost. Swaps the
+ * first such resume of the instant in front of the held at events[i]. */
+static void resume_first(CallSummary *c, const Event **events, size_t n, size_t i)
+{
+    CallLeg *leg = current_leg(c);
+    if (!leg || leg->held_since == KIC_TIME_NONE)
+        return;
+    for (size_t j = i + 1; j < n && events[j]->at == events[i]->at; j++) {
+        if (events[j]->type == EV_RESUMED) {
+            const Event *held = events[i];
+            events[i] = events[j];
+            events[j] = held;
+            return;
+        }
+    }
+}
+
 static void on_transferred(CallSummary *c, const Event *e)
 {
     CallLeg *leg = open_leg_of(c, e->agent);
@@ -158,6 +178,8 @@ void call_derive(CallInput *in, CallSummary *c)
     if (in->nevents > 1)
         qsort(in->events, in->nevents, sizeof(Event *), cmp_events);
     for (size_t i = 0; i < in->nevents; i++) {
+        if (in->events[i]->type == EV_HELD)
+            resume_first(c, in->events, in->nevents, i);
         const Event *e = in->events[i];
         if (!c->call_id)
             c->call_id = e->call_id;

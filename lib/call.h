@@ -13,7 +13,9 @@
  *   end), whether or not a call.abandoned came; call.abandoned after an
  *   answer is ignored.
  * - Hold counts only inside a leg; a hold still open when the leg ends
- *   ends with it. Durations never go negative. */
+ *   ends with it. A held and a resumed of one instant are a hold of no
+ *   length, unless the leg is already on hold: then the resume ends that
+ *   hold and the held starts the next. Durations never go negative. */
 #ifndef CALL_H
 #define CALL_H
 

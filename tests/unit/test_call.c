@@ -538,6 +538,45 @@ START_TEST(hold_and_resume_twice)
 }
 END_TEST
 
+/* The agent resumes and holds again in the same millisecond: the resume
+ * ends the first hold, the hold starts the second. */
+START_TEST(resume_and_hold_in_one_instant_keep_both_holds)
+{
+    static const EvSpec ev[] = {
+        EV(EV_OFFERED, "e1", 0, .queue = "q", .key = KEY_A),
+        EV(EV_ANSWERED, "e2", SEC(10), .agent = "a"),
+        EV(EV_HELD, "e3", SEC(60)),
+        EV(EV_RESUMED, "e4", SEC(90)),
+        EV(EV_HELD, "e5", SEC(90)),
+        EV(EV_RESUMED, "e6", SEC(135)),
+        EV(EV_ENDED, "e7", SEC(300), .by = BY_AGENT),
+    };
+    Fixture f;
+    BUILD0(f, ev);
+    CallSummary e;
+    expect_base(&e, 7);
+    e.offered = true;
+    e.offered_at = T0;
+    e.queue = "q";
+    e.caller_key = KEY_A;
+    e.answered = true;
+    e.answered_at = T0 + SEC(10);
+    e.agent = "a";
+    e.ended = true;
+    e.ended_at = T0 + SEC(300);
+    e.ended_by = BY_AGENT;
+    e.wait_us = SEC(10);
+    e.part_ended = true;
+    e.part_end_at = T0 + SEC(300);
+    e.hold_us = SEC(75);  /* (90 - 60) + (135 - 90) */
+    e.talk_us = SEC(215); /* 300 - 10 - 75 */
+    e.complete = true;
+    e.nlegs = 1;
+    e.legs[0] = leg("a", SEC(10), SEC(300), false, SEC(75), NONE, NULL);
+    check_scenario(&f, &e, "resume and hold in one instant");
+}
+END_TEST
+
 START_TEST(hold_without_resume_ends_with_the_part)
 {
     static const EvSpec ev[] = {
@@ -1277,6 +1316,7 @@ int main(void)
     tcase_add_test(tc, short_abandon_without_end);
     tcase_add_test(tc, hold_and_resume_twice);
     tcase_add_test(tc, hold_without_resume_ends_with_the_part);
+    tcase_add_test(tc, resume_and_hold_in_one_instant_keep_both_holds);
     tcase_add_loop_test(tc, transferred_every_kind_and_mode, 0, TARGET_KIND_COUNT * TRANSFER_MODE_COUNT);
     tcase_add_test(tc, transfer_then_second_leg_by_another_agent);
     tcase_add_test(tc, ended_without_answer_is_abandoned_at_the_end);
