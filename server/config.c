@@ -158,30 +158,82 @@ bool config_load_file(Config *c, const char *path, bool only_reloadable, char *e
     return true;
 }
 
+static size_t field_size(ConfigType t)
+{
+    switch (t) {
+    case CONFIG_STR: return sizeof(char *);
+    case CONFIG_INT: return sizeof(long long);
+    case CONFIG_BOOL: return sizeof(bool);
+    default: return sizeof(double);
+    }
+}
+
+bool config_reload_file(Config *c, const char *path, char *err, size_t errlen)
+{
+    /* The file is read into a copy (its own strings) and checked whole;
+     * only then do the reloadable values change places with c's, and the
+     * copy, now holding the old ones, is freed. */
+    Config next = *c;
+    for (size_t i = 0; i < KIC_ARRAY_LEN(options); i++) {
+        if (options[i].type != CONFIG_STR)
+            continue;
+        char **field = (char **)((char *)&next + options[i].offset);
+        if (*field && !(*field = strdup(*field)))
+            abort();
+    }
+    bool ok = config_load_file(&next, path, true, err, errlen) &&
+              config_validate(&next, err, errlen);
+    for (size_t i = 0; ok && i < KIC_ARRAY_LEN(options); i++) {
+        if (!options[i].reloadable)
+            continue;
+        unsigned char tmp[sizeof(long long) > sizeof(double) ? sizeof(long long) : sizeof(double)];
+        size_t n = field_size(options[i].type);
+        char *mine = (char *)c + options[i].offset, *theirs = (char *)&next + options[i].offset;
+        memcpy(tmp, mine, n);
+        memcpy(mine, theirs, n);
+        memcpy(theirs, tmp, n);
+    }
+    config_free(&next);
+    return ok;
+}
+
 bool config_validate(const Config *c, char *err, size_t errlen)
 {
+    /* Every number has a range, checked before anything starts: below it
+     * kicd cannot work; above it a typo (a byte count for seconds, a
+     * stray digit) would let one client take the machine or overflow
+     * the int a value is used as (max_depth, the line caps). */
     struct {
         const char *name;
-        long long value;
-        long long min;
-    } mins[] = {
-        {"max_connections", c->max_connections, 1},
-        {"max_line", c->max_line, 256},
-        {"max_line_unauth", c->max_line_unauth, 256},
-        {"max_depth", c->max_depth, 2},
-        {"max_batch", c->max_batch, 1},
-        {"output_buffer", c->output_buffer, 4096},
-        {"max_outstanding", c->max_outstanding, 1},
-        {"requests_per_wakeup", c->requests_per_wakeup, 1},
-        {"max_bad_lines", c->max_bad_lines, 1},
-        {"report_max_rows", c->report_max_rows, 1},
-        {"batch_max", c->batch_max, 1},
-        {"repeat_window_days", c->repeat_window_days, 1},
-        {"cache_days", c->cache_days, 1},
+        long long value, min, max;
+    } ranges[] = {
+        {"max_connections", c->max_connections, 1, 1000000},
+        {"login_timeout_s", c->login_timeout_s, 1, 3600},
+        {"idle_timeout_s", c->idle_timeout_s, 0, 7 * 86400},
+        {"max_line", c->max_line, 256, 64 << 20},
+        {"max_line_unauth", c->max_line_unauth, 256, 64 << 20},
+        {"max_depth", c->max_depth, 2, 1000},
+        {"max_batch", c->max_batch, 1, 100000},
+        {"output_buffer", c->output_buffer, 4096, 1LL << 30},
+        {"max_outstanding", c->max_outstanding, 1, 1000000},
+        {"requests_per_wakeup", c->requests_per_wakeup, 1, 100000},
+        {"max_bad_lines", c->max_bad_lines, 1, 1000000},
+        {"report_max_rows", c->report_max_rows, 1, 10000000},
+        {"batch_max", c->batch_max, 1, 100000},
+        {"batch_wait_us", c->batch_wait_us, 0, 1000000},
+        {"journal_max_bytes", c->journal_max_bytes, 1 << 20, 1LL << 40},
+        {"retention_days", c->retention_days, 1, 36500},
+        {"cache_days", c->cache_days, 1, 366},
+        {"sl_threshold_s", c->sl_threshold_s, 1, 86400},
+        {"short_abandon_s", c->short_abandon_s, 0, 3600},
+        {"repeat_window_days", c->repeat_window_days, 1, 365},
+        {"callback_due_hours", c->callback_due_hours, 1, 24 * 366},
+        {"wrapup_skew_s", c->wrapup_skew_s, 0, 86400},
     };
-    for (size_t i = 0; i < KIC_ARRAY_LEN(mins); i++) {
-        if (mins[i].value < mins[i].min) {
-            snprintf(err, errlen, "%s must be at least %lld", mins[i].name, mins[i].min);
+    for (size_t i = 0; i < KIC_ARRAY_LEN(ranges); i++) {
+        if (ranges[i].value < ranges[i].min || ranges[i].value > ranges[i].max) {
+            snprintf(err, errlen, "%s must lie between %lld and %lld (it is %lld)",
+                     ranges[i].name, ranges[i].min, ranges[i].max, ranges[i].value);
             return false;
         }
     }

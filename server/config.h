@@ -68,6 +68,11 @@ void config_free(Config *c);
 bool config_load_file(Config *c, const char *path, bool only_reloadable, char *err,
                       size_t errlen) KIC_MUST_CHECK;
 
+/* SIGHUP: the reloadable options from path, all or none. A file that
+ * does not parse, or whose values config_validate refuses, changes
+ * nothing. */
+bool config_reload_file(Config *c, const char *path, char *err, size_t errlen) KIC_MUST_CHECK;
+
 /* Sets one option by its name (flags and environment use this). */
 bool config_set(Config *c, const char *name, const char *value, char *err, size_t errlen)
     KIC_MUST_CHECK;

@@ -216,7 +216,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     if (sig == SIGHUP) {
         char err[512];
         LogLevel level;
-        if (s->config_path && !config_load_file(&s->cfg, s->config_path, true, err, sizeof(err))) {
+        if (s->config_path && !config_reload_file(&s->cfg, s->config_path, err, sizeof(err))) {
             srv_log(s, LOG_ERROR, "reload failed, keeping the old settings: %s", err);
             return;
         }

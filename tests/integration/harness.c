@@ -417,17 +417,22 @@ static void print_log(const Kicd *k)
     fclose(f);
 }
 
-bool kicd_log_contains(const Kicd *k, const char *needle)
+int kicd_log_count(const Kicd *k, const char *needle)
 {
     FILE *f = fopen(k->log_path, "r");
     if (!f)
-        return false;
+        return 0;
     char line[8192];
-    bool found = false;
-    while (!found && fgets(line, sizeof(line), f))
-        found = strstr(line, needle) != NULL;
+    int n = 0;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, needle) != NULL;
     fclose(f);
-    return found;
+    return n;
+}
+
+bool kicd_log_contains(const Kicd *k, const char *needle)
+{
+    return kicd_log_count(k, needle) > 0;
 }
 
 bool kicd_log_clean(const Kicd *k)

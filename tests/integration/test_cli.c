@@ -82,6 +82,32 @@ START_TEST(config_file_errors_are_reported)
     out = kicd_run((const char *[]){"--config", "/nonexistent/kicd.ini", NULL}, &rc);
     ck_assert_int_eq(rc, 2);
     free(out);
+    /* numbers out of their range, too small or too large: refused at
+     * start-up (a retention of 0 days was refused only by the nightly
+     * job's SQL, in a warning each night) */
+    static const char *const out_of_range[][2] = {
+        {"[storage]\nretention_days = 0\n", "retention_days must lie between 1 and 36500"},
+        {"[limits]\nmax_depth = 100000\n", "max_depth must lie between 2 and 1000"},
+        {"[limits]\nmax_connections = 0\n", "max_connections must lie between 1 and 1000000"},
+        {"[metrics]\nsl_threshold_s = 100000\n", "sl_threshold_s must lie between 1 and 86400"},
+        {"[limits]\nmax_line = 4294967296\n", "max_line must lie between 256 and 67108864"},
+    };
+    for (size_t i = 0; i < sizeof(out_of_range) / sizeof(out_of_range[0]); i++) {
+        path = write_file(dir, "range.ini", out_of_range[i][0]);
+        out = kicd_run((const char *[]){"--config", path, NULL}, &rc);
+        ck_assert_int_eq(rc, 2);
+        ck_assert_msg(strstr(out, out_of_range[i][1]), "%s", out);
+        free(out);
+    }
+    /* the edges themselves pass: kicd goes on to check its address,
+     * which is what refuses this file */
+    path = write_file(dir, "edge.ini",
+                      "[server]\nlisten = nowhere\n[limits]\nmax_depth = 1000\n"
+                      "[storage]\nretention_days = 1\n");
+    out = kicd_run((const char *[]){"--config", path, NULL}, &rc);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(!strstr(out, "must lie between") && strstr(out, "nowhere"), "%s", out);
+    free(out);
 }
 END_TEST
 
@@ -184,6 +210,20 @@ START_TEST(flags_override_the_file_and_sighup_reloads)
     c = cl_session(k.port, token);
     ck_assert(kicd_log_contains(&k, "logged in as bridge"));
     cl_close(c);
+    /* a reload is all or none: a file with a value out of its range
+     * changes nothing, not even the level before it */
+    f = fopen(k.conf_path, "a");
+    fputs("[server]\nlog_level = error\n[limits]\nidle_timeout_s = 99999999\n", f);
+    fclose(f);
+    kicd_signal(&k, SIGHUP);
+    usleep(300000);
+    ck_assert(kicd_log_contains(&k, "reload failed, keeping the old settings: idle_timeout_s"));
+    c = cl_session(k.port, token);
+    r = cl_call(c, "server.ping", NULL);
+    json_decref(r);
+    cl_close(c);
+    /* still info: a second login is logged */
+    ck_assert_int_ge(kicd_log_count(&k, "logged in as bridge"), 2);
     /* SIGTERM with a client connected: it is told nothing new, then closed,
      * and kicd exits 0 (kicd_stop checks) */
     c = cl_session(k.port, token);
