@@ -33,6 +33,46 @@ static const Option *find(const char *name)
     return NULL;
 }
 
+/* Every whole number has a range, checked before anything starts: below
+ * it kicd cannot work; above it a typo (a byte count for seconds, a stray
+ * digit) would let one client take the machine or overflow the int a
+ * value is used as (max_depth, the line caps). --help shows them. */
+static const struct {
+    const char *name;
+    long long min, max;
+} ranges[] = {
+    {"max_connections", 1, 1000000},
+    {"login_timeout_s", 1, 3600},
+    {"idle_timeout_s", 0, 7 * 86400},
+    {"max_line", 256, 64 << 20},
+    {"max_line_unauth", 256, 64 << 20},
+    {"max_depth", 2, 1000},
+    {"max_batch", 1, 100000},
+    {"output_buffer", 4096, 1LL << 30},
+    {"max_outstanding", 1, 1000000},
+    {"requests_per_wakeup", 1, 100000},
+    {"max_bad_lines", 1, 1000000},
+    {"report_max_rows", 1, 10000000},
+    {"batch_max", 1, 100000},
+    {"batch_wait_us", 0, 1000000},
+    {"journal_max_bytes", 1 << 20, 1LL << 40},
+    {"retention_days", 1, 36500},
+    {"cache_days", 1, 366},
+    {"sl_threshold_s", 1, 86400},
+    {"short_abandon_s", 0, 3600},
+    {"repeat_window_days", 1, 365},
+    {"callback_due_hours", 1, 24 * 366},
+    {"wrapup_skew_s", 0, 86400},
+};
+
+static int range_of(const char *name)
+{
+    for (size_t i = 0; i < KIC_ARRAY_LEN(ranges); i++)
+        if (strcmp(ranges[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
 static bool parse_value(Config *c, const Option *o, const char *value, char *err, size_t errlen)
 {
     void *field = (char *)c + o->offset;
@@ -86,9 +126,13 @@ void config_init(Config *c)
 {
     memset(c, 0, sizeof(*c));
     char err[256];
-    for (size_t i = 0; i < KIC_ARRAY_LEN(options); i++)
-        if (!parse_value(c, &options[i], options[i].def, err, sizeof(err)))
-            abort(); /* a default that does not parse is a bug in the table */
+    for (size_t i = 0; i < KIC_ARRAY_LEN(options); i++) {
+        /* a default that does not parse, or a number without a range, is
+         * a bug in the tables */
+        if (!parse_value(c, &options[i], options[i].def, err, sizeof(err)) ||
+            (options[i].type == CONFIG_INT && range_of(options[i].name) < 0))
+            abort();
+    }
 }
 
 void config_free(Config *c)
@@ -199,41 +243,12 @@ bool config_reload_file(Config *c, const char *path, char *err, size_t errlen)
 
 bool config_validate(const Config *c, char *err, size_t errlen)
 {
-    /* Every number has a range, checked before anything starts: below it
-     * kicd cannot work; above it a typo (a byte count for seconds, a
-     * stray digit) would let one client take the machine or overflow
-     * the int a value is used as (max_depth, the line caps). */
-    struct {
-        const char *name;
-        long long value, min, max;
-    } ranges[] = {
-        {"max_connections", c->max_connections, 1, 1000000},
-        {"login_timeout_s", c->login_timeout_s, 1, 3600},
-        {"idle_timeout_s", c->idle_timeout_s, 0, 7 * 86400},
-        {"max_line", c->max_line, 256, 64 << 20},
-        {"max_line_unauth", c->max_line_unauth, 256, 64 << 20},
-        {"max_depth", c->max_depth, 2, 1000},
-        {"max_batch", c->max_batch, 1, 100000},
-        {"output_buffer", c->output_buffer, 4096, 1LL << 30},
-        {"max_outstanding", c->max_outstanding, 1, 1000000},
-        {"requests_per_wakeup", c->requests_per_wakeup, 1, 100000},
-        {"max_bad_lines", c->max_bad_lines, 1, 1000000},
-        {"report_max_rows", c->report_max_rows, 1, 10000000},
-        {"batch_max", c->batch_max, 1, 100000},
-        {"batch_wait_us", c->batch_wait_us, 0, 1000000},
-        {"journal_max_bytes", c->journal_max_bytes, 1 << 20, 1LL << 40},
-        {"retention_days", c->retention_days, 1, 36500},
-        {"cache_days", c->cache_days, 1, 366},
-        {"sl_threshold_s", c->sl_threshold_s, 1, 86400},
-        {"short_abandon_s", c->short_abandon_s, 0, 3600},
-        {"repeat_window_days", c->repeat_window_days, 1, 365},
-        {"callback_due_hours", c->callback_due_hours, 1, 24 * 366},
-        {"wrapup_skew_s", c->wrapup_skew_s, 0, 86400},
-    };
     for (size_t i = 0; i < KIC_ARRAY_LEN(ranges); i++) {
-        if (ranges[i].value < ranges[i].min || ranges[i].value > ranges[i].max) {
-            snprintf(err, errlen, "%s must lie between %lld and %lld (it is %lld)",
-                     ranges[i].name, ranges[i].min, ranges[i].max, ranges[i].value);
+        const Option *o = find(ranges[i].name);
+        long long v = *(const long long *)((const char *)c + o->offset);
+        if (v < ranges[i].min || v > ranges[i].max) {
+            snprintf(err, errlen, "%s must lie between %lld and %lld (it is %lld)", o->name,
+                     ranges[i].min, ranges[i].max, v);
             return false;
         }
     }
@@ -265,7 +280,11 @@ void config_print_help(void)
             section = o->section;
             printf("  [%s]\n", section);
         }
-        printf("    %-20s %s (default: %s)%s\n", o->name, o->help, o->def[0] ? o->def : "none",
-               o->reloadable ? " [SIGHUP]" : "");
+        char range[64] = "";
+        int r = range_of(o->name);
+        if (r >= 0)
+            snprintf(range, sizeof(range), ", %lld..%lld", ranges[r].min, ranges[r].max);
+        printf("    %-20s %s (default: %s%s)%s\n", o->name, o->help, o->def[0] ? o->def : "none",
+               range, o->reloadable ? " [SIGHUP]" : "");
     }
 }

@@ -30,6 +30,8 @@ START_TEST(kicd_help_version_and_bad_flags)
     char *out = kicd_run((const char *[]){"--help", NULL}, &rc);
     ck_assert_int_eq(rc, 0);
     ck_assert(strstr(out, "--listen HOST:PORT") && strstr(out, "max_connections"));
+    /* each number with its range */
+    ck_assert_msg(strstr(out, "(default: 16, 2..1000)"), "%s", out);
     free(out);
     out = kicd_run((const char *[]){"--version", NULL}, &rc);
     ck_assert_int_eq(rc, 0);
