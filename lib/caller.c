@@ -1,5 +1,6 @@
 /* Number normalisation and HMAC keys (OpenSSL HMAC, SHA-256). */
 #include "caller.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -99,7 +100,7 @@ CallerResult caller_normalise_address(const char *raw, char out[CALLER_ADDRESS_M
     size_t len = strlen(raw);
     while (len && isspace((unsigned char)raw[len - 1]))
         len--;
-    if (len > KIC_MAX_FIELD)
+    if (len > KIC_MAX_FIELD_BYTES || utf8_count(raw, len) > KIC_MAX_FIELD)
         return CALLER_INVALID;
     for (size_t i = 0; i < len; i++)
         if (iscntrl((unsigned char)raw[i]))
@@ -127,11 +128,11 @@ static void hex(const unsigned char *b, size_t n, char *out)
 
 void caller_tenant_key(const char *secret, const char *tenant, unsigned char key[32])
 {
-    char msg[300];
+    char msg[KIC_MAX_FIELD_BYTES + 16];
     unsigned int len = 32;
     int n = snprintf(msg, sizeof(msg), "kicd-tenant:%s", tenant);
-    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)msg, (size_t)n, key,
-         &len);
+    size_t used = n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)msg, used, key, &len);
 }
 
 void caller_key_hex(const unsigned char tenant_key[32], const char *who,

@@ -31,7 +31,7 @@ CallerResult caller_normalise(const char *raw, const char *country_code,
  * (a visitor id) is kept as given, trimmed, behind "id:", so it can equal
  * neither an address nor a number. out receives the text to key. Hidden
  * words and blanks are CALLER_WITHHELD, as for numbers. */
-#define CALLER_ADDRESS_MAX (KIC_MAX_FIELD + 4) /* "id:" + a field + NUL */
+#define CALLER_ADDRESS_MAX (KIC_MAX_FIELD_BYTES + 4) /* "id:" + a field + NUL */
 CallerResult caller_normalise_address(const char *raw, char out[CALLER_ADDRESS_MAX]);
 
 void caller_tenant_key(const char *secret, const char *tenant, unsigned char key[32]);

@@ -26,6 +26,7 @@ struct Centre {
     StrMap callers;     /* caller key -> CallerList */
     StrMap callbacks;   /* callback id -> Callback: open ones, and today's */
     StrMap queue_teams; /* queue -> team (owned strings, key in the value) */
+    StrMap key_queues;  /* name -> the same name: RollupKeys' queues (owned) */
     MetricSums today;
     KicTime day_start, day_end;
     KicTime loaded_since;
@@ -60,11 +61,11 @@ static char *dup_or_die(const char *s)
     return d;
 }
 
-/* Into a KIC_MAX_FIELD + 1 buffer, cut to fit (as snprintf would, which
- * cost more than the rest of filling a notice). */
+/* Into a KIC_MAX_FIELD_BYTES + 1 buffer, cut to fit (as snprintf would,
+ * which cost more than the rest of filling a notice). */
 static void copy_field(char *dst, const char *src)
 {
-    size_t n = src ? strnlen(src, KIC_MAX_FIELD) : 0;
+    size_t n = src ? strnlen(src, KIC_MAX_FIELD_BYTES) : 0;
     memcpy(dst, src ? src : "", n);
     dst[n] = '\0';
 }
@@ -185,6 +186,23 @@ static void add_notice(Effects *fx, NoticeKind kind, const Call *call, const Cal
 
 /* ---- the stored 15-minute sums ---- */
 
+bool rollup_key_equal(const RollupKey *a, const RollupKey *b)
+{
+    return a->bucket == b->bucket && a->channel == b->channel && a->direction == b->direction &&
+           (a->queue == b->queue || strcmp(a->queue, b->queue) == 0);
+}
+
+/* The centre's one copy of a queue name, for RollupKeys. */
+static const char *key_queue(Centre *c, const char *name)
+{
+    char *kept = strmap_get(&c->key_queues, name);
+    if (!kept) {
+        kept = dup_or_die(name);
+        strmap_put(&c->key_queues, kept, kept);
+    }
+    return kept;
+}
+
 KicTime rollup_bucket(KicTime offered_at)
 {
     KicTime b = offered_at - offered_at % ROLLUP_BUCKET_US;
@@ -222,11 +240,11 @@ static void rollup_refresh(Centre *c, Call *call, Effects *fx, bool write)
     bool has_key = s->offered;
     if (has_key) {
         key.bucket = rollup_bucket(s->offered_at);
-        copy_field(key.queue, s->queue);
+        key.queue = key_queue(c, s->queue ? s->queue : "");
         key.channel = s->channel;
         key.direction = s->direction;
     }
-    if (call->stored_key && has_key && memcmp(call->stored_key, &key, sizeof(key)) == 0) {
+    if (call->stored_key && has_key && rollup_key_equal(call->stored_key, &key)) {
         MetricSums d = now_sums;
         metrics_add_sums(&d, &call->stored, -1);
         if (write)
@@ -797,6 +815,8 @@ void centre_free(Centre *c)
         callback_free(v);
     for (pos = 0; strmap_next(&c->queue_teams, &pos, NULL, &v);)
         free(v);
+    for (pos = 0; strmap_next(&c->key_queues, &pos, NULL, &v);)
+        free(v);
     for (pos = 0; strmap_next(&c->callers, &pos, NULL, &v);) {
         CallerList *l = v;
         free(l->key);
@@ -811,6 +831,7 @@ void centre_free(Centre *c)
     strmap_free(&c->callers);
     strmap_free(&c->callbacks);
     strmap_free(&c->queue_teams);
+    strmap_free(&c->key_queues);
     free(c);
 }
 

@@ -65,13 +65,17 @@ typedef struct Call {
 
 /* The key of a stored 15-minute block of contacts: when they were
  * offered (a UTC quarter hour, which every time zone's 15-minute, hour
- * and day boundaries are made of), and how they were routed. */
+ * and day boundaries are made of), and how they were routed. The centre
+ * keeps one copy of each queue name its keys use, for as long as it
+ * lives: a key is small, and the keys of its effects stay valid. */
 typedef struct RollupKey {
     KicTime bucket;
-    char queue[KIC_MAX_FIELD + 1];
+    const char *queue;
     Channel channel;
     Direction direction;
 } RollupKey;
+
+bool rollup_key_equal(const RollupKey *a, const RollupKey *b);
 
 #define ROLLUP_BUCKET_US (900LL * KIC_USEC)
 
@@ -95,9 +99,9 @@ typedef enum { NOTICE_CONNECTED, NOTICE_ENDED } NoticeKind;
 typedef struct Notice {
     int64_t tenant;
     NoticeKind kind;
-    char agent[KIC_MAX_FIELD + 1];
-    char call_id[KIC_MAX_FIELD + 1];
-    char queue[KIC_MAX_FIELD + 1];
+    char agent[KIC_MAX_FIELD_BYTES + 1];
+    char call_id[KIC_MAX_FIELD_BYTES + 1];
+    char queue[KIC_MAX_FIELD_BYTES + 1];
     bool transferred;     /* NOTICE_ENDED: the part ended by a transfer */
     bool wrapup_due;      /* NOTICE_ENDED: the agent has not wrapped up yet */
     int earlier_contacts; /* NOTICE_CONNECTED: repeat count in the window */
@@ -105,10 +109,10 @@ typedef struct Notice {
 
 typedef struct Transition {
     int64_t tenant;
-    char agent[KIC_MAX_FIELD + 1];
+    char agent[KIC_MAX_FIELD_BYTES + 1];
     AgentState state;
     KicTime since;
-    char reason[KIC_MAX_FIELD + 1]; /* "" when none */
+    char reason[KIC_MAX_FIELD_BYTES + 1]; /* "" when none */
     bool maybe_stored; /* an earlier batch, not known committed, has it too */
 } Transition;
 

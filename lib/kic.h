@@ -13,7 +13,11 @@
 #define KIC_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #define KIC_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Longest string a client may put in any identifier or name field. */
+/* Longest string a client may put in any identifier or name field, in
+ * characters (as JSON Schema's maxLength and PostgreSQL's length() count
+ * them), and the most bytes of UTF-8 that many characters take: the size
+ * of a buffer that holds one (plus its NUL). */
 #define KIC_MAX_FIELD 256
+#define KIC_MAX_FIELD_BYTES (4 * KIC_MAX_FIELD)
 
 #endif

@@ -32,6 +32,14 @@ size_t utf8_char_len(const unsigned char *s, size_t n)
     return len;
 }
 
+size_t utf8_count(const char *s, size_t n)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < n; i++)
+        chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return chars;
+}
+
 void utf8_scrub(char *s)
 {
     size_t n = strlen(s);

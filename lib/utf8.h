@@ -16,4 +16,7 @@ size_t utf8_char_len(const unsigned char *s, size_t n);
  * passed on half. */
 void utf8_scrub(char *s);
 
+/* Characters in n bytes of valid UTF-8 (bytes that start one). */
+size_t utf8_count(const char *s, size_t n);
+
 #endif

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
+
 static bool missing(json_t *v, const char *name, bool required, RpcError *err)
 {
     if (v)
@@ -26,8 +28,10 @@ bool check_string_value(json_t *v, const char *name, size_t max_len, RpcError *e
         rpc_error_field(err, name, "must not be empty");
         return false;
     }
-    if (len > max_len) {
-        snprintf(reason, sizeof(reason), "must be at most %zu bytes", max_len);
+    /* jansson holds valid UTF-8 only; a string of no more bytes than the
+     * limit has no more characters either */
+    if (len > max_len && utf8_count(s, len) > max_len) {
+        snprintf(reason, sizeof(reason), "must be at most %zu characters", max_len);
         rpc_error_field(err, name, reason);
         return false;
     }

@@ -1,8 +1,9 @@
 /* Typed access to request parameters with the contract's error reporting:
  * every failure is a -32602 naming the field (data.field) and the reason
  * (data.reason). Absent optional parameters leave the output unset and
- * succeed. Strings are at most max_len bytes of UTF-8, never empty, and
- * never contain NUL (PostgreSQL text cannot hold it). */
+ * succeed. Strings are at most max_len characters of UTF-8 (4 * max_len
+ * bytes at most), never empty, and never contain NUL (PostgreSQL text
+ * cannot hold it). */
 #ifndef PARAMS_H
 #define PARAMS_H
 

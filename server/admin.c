@@ -22,7 +22,7 @@ static const char *const role_names[] = {"bridge", "agent", "supervisor", "admin
 typedef struct AdminCtx {
     Reply *reply;
     char token[53]; /* user.create: shown once */
-    char name[KIC_MAX_FIELD + 1];
+    char name[KIC_MAX_FIELD_BYTES + 1];
 } AdminCtx;
 
 static AdminCtx *ctx_new(Reply *r)
@@ -131,7 +131,7 @@ void method_user_create(Conn *c, Reply *r, json_t *params, const Method *m)
               6, args);
     free(teams_text);
     AuditActor who = audit_actor_of(c);
-    char subject[KIC_MAX_FIELD + 32];
+    char subject[KIC_MAX_FIELD_BYTES + 32];
     snprintf(subject, sizeof(subject), "%s (%s)", name, role_names[role]);
     audit_add_action(job, &who, "user.create", subject);
     submit(c, job, ctx);

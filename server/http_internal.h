@@ -16,8 +16,8 @@
 typedef struct HttpUser {
     char hash[65]; /* the token's SHA-256, hex: the cache key */
     int64_t tenant_id, user_id;
-    char tenant_name[KIC_MAX_FIELD + 1];
-    char user[KIC_MAX_FIELD + 1];
+    char tenant_name[KIC_MAX_FIELD_BYTES + 1];
+    char user[KIC_MAX_FIELD_BYTES + 1];
     Role role;
     KicTime checked_at;
 } HttpUser;

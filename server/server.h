@@ -50,9 +50,9 @@ typedef struct Session {
     int64_t tenant_id;
     Tenant *tenant;
     int64_t user_id;
-    char tenant_name[KIC_MAX_FIELD + 1];
-    char user[KIC_MAX_FIELD + 1];
-    char agent[KIC_MAX_FIELD + 1]; /* empty when the user is no agent */
+    char tenant_name[KIC_MAX_FIELD_BYTES + 1];
+    char user[KIC_MAX_FIELD_BYTES + 1];
+    char agent[KIC_MAX_FIELD_BYTES + 1]; /* empty when the user is no agent */
     json_t *teams;                 /* array of strings, owned */
 } Session;
 

@@ -20,7 +20,7 @@ typedef struct TenantWaiter {
 
 typedef struct Tenant {
     int64_t id;
-    char name[KIC_MAX_FIELD + 1];
+    char name[KIC_MAX_FIELD_BYTES + 1];
     char id_text[24];
     Centre *centre;
     CallerCtx callers;

@@ -46,8 +46,8 @@ static const char ACK_DUP[] = "{\"accepted\":true,\"duplicate\":true}";
 
 typedef struct PendingNotice {
     Tenant *tenant;
-    char agent[KIC_MAX_FIELD + 1]; /* one agent's desktops, or */
-    char team[KIC_MAX_FIELD + 1];  /* every agent of a team ("" when agent) */
+    char agent[KIC_MAX_FIELD_BYTES + 1]; /* one agent's desktops, or */
+    char team[KIC_MAX_FIELD_BYTES + 1];  /* every agent of a team ("" when agent) */
     const char *method;
     json_t *params;
 } PendingNotice;
@@ -917,7 +917,7 @@ static void decide_wrapup(Writer *w, Batch *b, Record *r, KicTime now)
 static void sum_deltas(Effects *fx, PgTable *table)
 {
     StrMap blocks = STRMAP_INIT;
-    char key[KIC_MAX_FIELD + 96];
+    char key[KIC_MAX_FIELD_BYTES + 96];
     for (size_t i = 0; i < fx->ndeltas; i++) {
         RollupDelta *d = &fx->deltas[i];
         snprintf(key, sizeof(key), "%lld|%lld|%d|%d|%s", (long long)d->tenant,

@@ -51,24 +51,24 @@ typedef struct Record {
         EventParse ev; /* REC_EVENT */
 
         struct { /* REC_AGENT_STATE */
-            char agent[KIC_MAX_FIELD + 1];
+            char agent[KIC_MAX_FIELD_BYTES + 1];
             AgentState chosen;
             char *reason;
             KicTime at;
         } state;
 
         struct { /* REC_WRAPUP */
-            char call_id[KIC_MAX_FIELD + 1];
+            char call_id[KIC_MAX_FIELD_BYTES + 1];
             Wrapup *wrapup;
             char *note;
             KicTime at;
         } wrap;
 
         struct { /* REC_CALLBACK_* */
-            char id[KIC_MAX_FIELD + 1];
-            char agent[KIC_MAX_FIELD + 1];
-            char team[KIC_MAX_FIELD + 1];
-            char call_id[KIC_MAX_FIELD + 1];   /* "" when none */
+            char id[KIC_MAX_FIELD_BYTES + 1];
+            char agent[KIC_MAX_FIELD_BYTES + 1];
+            char team[KIC_MAX_FIELD_BYTES + 1];
+            char call_id[KIC_MAX_FIELD_BYTES + 1];   /* "" when none */
             char caller_key[CALLER_KEY_HEX_LEN]; /* "" when none */
             char number[CALLER_E164_MAX];
             KicTime due_by;                    /* KIC_TIME_NONE: the default */

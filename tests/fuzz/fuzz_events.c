@@ -6,6 +6,7 @@
 #include "caller.h"
 #include "events.h"
 #include "fuzz.h"
+#include "utf8.h"
 
 #define WIRE_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL)
 #define STORE_FLAGS 0 /* server/store.c parse_stored() */
@@ -94,7 +95,8 @@ static void check_event(EventType type, const Event *ev, bool from_wire)
 {
     FUZZ_CHECK(ev->type == type, "type changed");
     FUZZ_CHECK(ev->at != KIC_TIME_NONE, "no at");
-    FUZZ_CHECK(ev->event_id && ev->event_id[0] && strlen(ev->event_id) <= KIC_MAX_FIELD,
+    FUZZ_CHECK(ev->event_id && ev->event_id[0] &&
+                   utf8_count(ev->event_id, strlen(ev->event_id)) <= KIC_MAX_FIELD,
                "bad event_id");
     FUZZ_CHECK(ev->call_id, "call_id NULL");
     FUZZ_CHECK(type == EV_CALLBACK_REQUESTED || ev->call_id[0], "empty call_id");

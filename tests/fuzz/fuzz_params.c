@@ -7,6 +7,7 @@
 
 #include "fuzz.h"
 #include "params.h"
+#include "utf8.h"
 
 #define PARSE_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL)
 
@@ -31,11 +32,26 @@ static void check_refusal(RpcError *err, const char *name)
     rpc_error_clear(err);
 }
 
+/* Characters of valid UTF-8, counted by decoding each one. */
+static size_t characters(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; n++) {
+        size_t w = utf8_char_len((const unsigned char *)s + i, len - i);
+        FUZZ_CHECK(w > 0, "accepted invalid UTF-8 at byte %zu", i);
+        i += w;
+    }
+    return n;
+}
+
+/* The limit is in characters (a character is at most 4 bytes). */
 static void check_string(json_t *v, const char *s, size_t max_len, const char *name)
 {
     FUZZ_CHECK(json_is_string(v), "%s: accepted a non-string", name);
     size_t len = json_string_length(v);
-    FUZZ_CHECK(len >= 1 && len <= max_len, "%s: accepted length %zu (max %zu)", name, len,
+    size_t chars = characters(json_string_value(v), len);
+    FUZZ_CHECK(chars >= 1 && chars <= max_len && len <= 4 * max_len,
+               "%s: accepted %zu characters, %zu bytes (max %zu characters)", name, chars, len,
                max_len);
     FUZZ_CHECK(!s || (strlen(s) == len && memcmp(s, json_string_value(v), len) == 0),
                "%s: value differs", name);

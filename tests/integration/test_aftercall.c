@@ -147,9 +147,19 @@ START_TEST(wrapup_errors)
     ck_assert_rpc_error(cl_call(a, "call.wrapup", "{%s,\"follow_up\":\"later\"}", good), -32602);
     ck_assert_rpc_error(cl_call(a, "call.wrapup", "{%s,\"caller_type\":\"alien\"}", good), -32602);
     ck_assert_rpc_error(cl_call(a, "call.wrapup", "{%s,\"note\":17}", good), -32602);
+    /* a note is at most 4,000 characters (not bytes): 4,001 x "é" is refused */
+    char note[2 * 4001 + 1];
+    for (int i = 0; i < 4001; i++)
+        memcpy(note + 2 * i, "\xC3\xA9", 2);
+    note[2 * 4001] = '\0';
+    ck_assert_rpc_error(cl_call(a, "call.wrapup", "{%s,\"note\":\"%s\"}", good, note), -32602);
     /* nothing was recorded by any of those */
     ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM wrapups" OF_TENANT), 0);
-    json_decref(ck_ok(cl_call(a, "call.wrapup", "{%s}", good)));
+    note[2 * 4000] = '\0'; /* 4,000 x "é": 8,000 bytes, taken whole */
+    json_decref(ck_ok(cl_call(a, "call.wrapup", "{%s,\"note\":\"%s\"}", good, note)));
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM wrapups" OF_TENANT
+                                 " AND length(note) = 4000 AND octet_length(note) = 8000"),
+                     1);
     ck_assert_rpc_error(cl_call(a, "call.wrapup", "{%s}", good), -32009);
     ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM wrapups" OF_TENANT), 1);
     cl_close(b);

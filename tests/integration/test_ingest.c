@@ -813,6 +813,120 @@ START_TEST(desktop_gets_connected_and_ended_and_agent_states_follow)
 }
 END_TEST
 
+/* n copies of one UTF-8 character (caller frees). */
+static char *repeat_char(int n, const char *ch)
+{
+    size_t w = strlen(ch);
+    char *s = malloc((size_t)n * w + 1);
+    ck_assert_ptr_nonnull(s);
+    for (int i = 0; i < n; i++)
+        memcpy(s + (size_t)i * w, ch, w);
+    s[(size_t)n * w] = '\0';
+    return s;
+}
+
+static void ok_event_json(Client *c, const char *method, json_t *params)
+{
+    char *text = json_dumps(params, JSON_COMPACT);
+    ok_event(c, method, text, false);
+    free(text);
+    json_decref(params);
+}
+
+/* Names are limited to 256 characters, not bytes: the longest names in
+ * characters of two, three and four bytes pass whole through ingest,
+ * live state, desktops' notices and storage. */
+START_TEST(names_of_256_multibyte_characters_pass_whole)
+{
+    Tenantx t = tenant("utf8");
+    char *agent = repeat_char(256, "\xC3\xA9");           /* é: 512 bytes */
+    char *queue = repeat_char(256, "\xE2\x82\xAC");       /* €: 768 bytes */
+    char *call = repeat_char(256, "\xF0\x9F\x93\x9E");    /* 📞: 1,024 bytes */
+    char *reason = repeat_char(256, "\xE2\x98\x95");      /* ☕ */
+    char *event = repeat_char(254, "\xF0\x9F\x93\x9E");   /* + "-1": 256 characters */
+    char *token = h_user(&kicd, t.name, "utf8.agent", "agent", agent, "kic");
+    Client *bridge = cl_session(kicd.port, t.bridge);
+    Client *desk = cl_session(kicd.port, token);
+    Client *super = cl_session(kicd.port, t.super);
+    KicTime t0 = h_today(20);
+
+    ok_event_json(bridge, "call.offered",
+                  json_pack("{s:s+, s:s, s:s, s:s}", "event_id", event, "-1", "call_id", call,
+                            "at", h_at(t0, 0), "queue", queue));
+    ok_event_json(bridge, "call.answered",
+                  json_pack("{s:s+, s:s, s:s, s:s}", "event_id", event, "-2", "call_id", call,
+                            "at", h_at(t0, 2), "agent", agent));
+    json_t *n = cl_wait_notification(desk, "call.connected", 5000);
+    ck_assert_ptr_nonnull(n);
+    json_t *np = json_object_get(n, "params");
+    ck_assert_str_eq(json_string_value(json_object_get(np, "call_id")), call);
+    ck_assert_str_eq(json_string_value(json_object_get(np, "queue")), queue);
+    json_decref(n);
+    /* a state with the longest reason, chosen during the call */
+    json_t *r = cl_call(desk, "agent.state.set", "{\"state\":\"break\",\"reason\":\"%s\"}", reason);
+    ck_result(r);
+    json_decref(r);
+    ok_event_json(bridge, "call.ended",
+                  json_pack("{s:s+, s:s, s:s}", "event_id", event, "-3", "call_id", call, "at",
+                            h_at(t0, 9)));
+    n = cl_wait_notification(desk, "call.ended", 5000);
+    ck_assert_ptr_nonnull(n);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(n, "params"), "call_id")), call);
+    json_decref(n);
+    r = cl_call(super, "agents.list", NULL);
+    json_t *agents = json_object_get(ck_result(r), "agents"), *a, *mine = NULL;
+    size_t i;
+    json_array_foreach(agents, i, a)
+    {
+        if (strcmp(json_string_value(json_object_get(a, "agent")), agent) == 0)
+            mine = a;
+    }
+    ck_assert_ptr_nonnull(mine);
+    ck_assert_str_eq(json_string_value(json_object_get(mine, "reason")), reason);
+    json_decref(r);
+    r = cl_call(super, "stats.live", NULL);
+    json_t *q0 = json_array_get(json_object_get(ck_result(r), "queues"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(q0, "queue")), queue);
+    json_decref(r);
+    /* stored whole: characters and bytes */
+    ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM calls JOIN tenants USING (tenant_id)"
+                                   " WHERE tenants.name = '%s' AND length(call_id) = 256"
+                                   " AND octet_length(call_id) = 1024 AND octet_length(queue) = 768"
+                                   " AND octet_length(agent) = 512 AND ended_at IS NOT NULL"),
+                     1);
+    ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM agent_states JOIN tenants USING (tenant_id)"
+                                   " WHERE tenants.name = '%s' AND octet_length(agent) = 512"
+                                   " AND state IN ('on_call', 'acw')"),
+                     2);
+    ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM agent_choices JOIN tenants USING (tenant_id)"
+                                   " WHERE tenants.name = '%s' AND octet_length(agent) = 512"
+                                   " AND chosen = 'break' AND octet_length(reason) = 768"),
+                     1);
+    /* one character more is refused, naming the field */
+    char *longer = repeat_char(257, "\xC3\xA9");
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s}", "event_id", "long", "call_id", "long", "at",
+                          h_at(t0, 10), "queue", longer);
+    char *text = json_dumps(p, JSON_COMPACT);
+    r = cl_call(bridge, "call.offered", "%s", text);
+    ck_assert_int_eq(rpc_code(r), -32602);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(r, "error"), "data"), "field")), "queue");
+    json_decref(r);
+    free(text);
+    json_decref(p);
+    ck_assert_int_eq(count_sql(&t, EVENTS_OF), 3);
+    free(longer);
+    free(agent);
+    free(queue);
+    free(call);
+    free(event);
+    free(reason);
+    free(token);
+    cl_close(bridge);
+    cl_close(desk);
+    cl_close(super);
+}
+END_TEST
+
 START_TEST(live_statistics_count_today)
 {
     Tenantx t = tenant("live");
@@ -989,6 +1103,7 @@ int main(void)
     tcase_add_test(tc, tenants_with_the_same_ids_stay_apart);
     tcase_add_test(tc, desktop_gets_connected_and_ended_and_agent_states_follow);
     tcase_add_test(tc, live_statistics_count_today);
+    tcase_add_test(tc, names_of_256_multibyte_characters_pass_whole);
     tcase_add_test(tc, pipelined_events_are_all_acknowledged_in_order);
     tcase_add_test(tc, a_resend_behind_a_failed_batch_is_not_called_a_duplicate);
     tcase_add_test(tc, an_old_callback_request_sent_again_is_a_duplicate);

@@ -313,6 +313,22 @@ START_TEST(address_length_limit)
 }
 END_TEST
 
+/* The limit is in characters: 256 four-byte characters are a handle,
+ * 257 are not. */
+START_TEST(address_length_counts_characters)
+{
+    static char raw[4 * (KIC_MAX_FIELD + 1) + 1];
+    for (int i = 0; i <= KIC_MAX_FIELD; i++)
+        memcpy(raw + 4 * i, "\xF0\x9F\x93\x9E", 4);
+    raw[4 * (KIC_MAX_FIELD + 1)] = '\0';
+    assert_address(raw, CALLER_INVALID, NULL);
+    raw[4 * KIC_MAX_FIELD] = '\0';
+    static char want[sizeof(raw) + 4]; /* room the compiler can see */
+    snprintf(want, sizeof(want), "id:%s", raw);
+    assert_address(raw, CALLER_OK, want);
+}
+END_TEST
+
 START_TEST(an_address_key_differs_from_a_number_key)
 {
     unsigned char tk[32];
@@ -351,6 +367,7 @@ int main(void)
     tcase_add_test(tc, other_handles_are_kept_behind_a_prefix);
     tcase_add_test(tc, hidden_and_blank_addresses_are_withheld);
     tcase_add_test(tc, address_length_limit);
+    tcase_add_test(tc, address_length_counts_characters);
     tcase_add_test(tc, an_address_key_differs_from_a_number_key);
     suite_add_tcase(s, tc);
     return unit_run(s);

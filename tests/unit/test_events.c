@@ -133,6 +133,19 @@ static json_t *string_of(size_t len, char fill)
     return s;
 }
 
+/* n copies of one UTF-8 character. */
+static json_t *chars_of(size_t n, const char *ch)
+{
+    size_t w = strlen(ch);
+    char *buf = malloc(n * w + 1);
+    ck_assert_ptr_nonnull(buf);
+    for (size_t i = 0; i < n; i++)
+        memcpy(buf + i * w, ch, w);
+    json_t *s = json_stringn(buf, n * w);
+    free(buf);
+    return s;
+}
+
 /* Parses params (stolen) and expects a -32602 naming field. */
 static void expect_field_error(const char *method, json_t *params, const char *field,
                                const char *what)
@@ -207,6 +220,8 @@ START_TEST(every_field_of_every_method)
         else
             expect_field_error(m->method, with(m, n, json_string("")), n, "empty");
         expect_field_error(m->method, with(m, n, string_of(257, 'a')), n, "of 257 bytes");
+        expect_field_error(m->method, with(m, n, chars_of(257, "\xC3\xA9")), n,
+                           "of 257 characters (514 bytes)");
         {
             /* the valid value with a NUL and more after it: C sees a valid
              * value, the JSON text holds more (and PostgreSQL cannot) */
@@ -226,6 +241,11 @@ START_TEST(every_field_of_every_method)
         switch (f->kind) {
         case F_STR:
             expect_ok(m->method, with(m, n, string_of(256, 'a')), "256 bytes");
+            /* the limit counts characters, as JSON Schema's maxLength does */
+            expect_ok(m->method, with(m, n, chars_of(256, "\xC3\xA9")), "256 x e-acute");
+            expect_ok(m->method, with(m, n, chars_of(256, "\xE2\x82\xAC")), "256 x euro");
+            expect_ok(m->method, with(m, n, chars_of(256, "\xF0\x9F\x93\x9E")),
+                      "256 x 4-byte characters");
             expect_field_error(m->method, with(m, n, json_stringn("ab\0cd", 5)), n,
                                "with NUL inside");
             expect_field_error(m->method, with(m, n, json_stringn("abcd\0", 5)), n,

@@ -36,6 +36,16 @@ START_TEST(invalid_sequences)
 }
 END_TEST
 
+START_TEST(count_counts_characters_not_bytes)
+{
+    ck_assert_uint_eq(utf8_count("", 0), 0);
+    ck_assert_uint_eq(utf8_count("abc", 3), 3);
+    ck_assert_uint_eq(utf8_count("caf\xC3\xA9", 5), 4);                     /* café */
+    ck_assert_uint_eq(utf8_count("\xE2\x82\xAC\xF0\x9F\x93\x9E", 7), 2); /* €📞 */
+    ck_assert_uint_eq(utf8_count("\xC3\xA9x", 2), 1); /* only n bytes looked at */
+}
+END_TEST
+
 START_TEST(scrub_marks_cut_and_stray_bytes)
 {
     char s[] = "id \xE2\x82\xAC\xE2\x82";
@@ -94,6 +104,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, valid_characters);
     tcase_add_test(tc, invalid_sequences);
+    tcase_add_test(tc, count_counts_characters_not_bytes);
     tcase_add_test(tc, scrub_marks_cut_and_stray_bytes);
     tcase_add_test(tc, agrees_with_jansson);
     suite_add_tcase(s, tc);

@@ -15,6 +15,7 @@
 #include "driver.h"
 #include "toollog.h"
 #include "toolopts.h"
+#include "utf8.h"
 
 typedef struct Options {
     const char *server, *bridge_token, *agents_file, *agent_count, *days, *until, *speed, *hours,
@@ -172,7 +173,7 @@ static bool read_agents(const char *path, AgentFile *af)
             continue;
         char *token = strtok_r(NULL, " \t\r\n", &save);
         char *extra = strtok_r(NULL, " \t\r\n", &save);
-        if (!token || extra || strlen(id) > KIC_MAX_FIELD) {
+        if (!token || extra || utf8_count(id, strlen(id)) > KIC_MAX_FIELD) {
             fprintf(stderr, "kic-sim: %s:%d: expected 'agent-id token'\n", path, lineno);
             ok = false;
         } else if (af->n == MAX_AGENTS) {

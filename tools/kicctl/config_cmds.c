@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kicctl.h"
+#include "utf8.h"
 
 typedef struct ConfigArgs {
     const char *tenant, *name, *queue, *team;
@@ -64,7 +65,7 @@ int cmd_category(const CtlOptions *o, int argc, char **argv)
     }
     const char *action = argv[1];
     bool needs_name = strcmp(action, "list") != 0;
-    if (needs_name && (!a.name || !*a.name || strlen(a.name) > KIC_MAX_FIELD)) {
+    if (needs_name && (!a.name || !*a.name || utf8_count(a.name, strlen(a.name)) > KIC_MAX_FIELD)) {
         fputs(usage, stderr);
         return 2;
     }

@@ -18,6 +18,7 @@
 #include "jsonrpc.h"
 #include "kicctl.h"
 #include "livefmt.h"
+#include "utf8.h"
 
 #define LIVE_MAX_LINE (16 * 1024 * 1024)
 #define CALL_TIMEOUT_MS 15000
@@ -60,8 +61,8 @@ static bool parse_queues(Live *lv, const char *list)
     const char *p = list;
     while (*p) {
         size_t len = strcspn(p, ",");
-        if (len == 0 || len > KIC_MAX_FIELD) {
-            fprintf(stderr, "kicctl: --queues: names must be 1 to %d bytes, comma-separated\n",
+        if (len == 0 || utf8_count(p, len) > KIC_MAX_FIELD) {
+            fprintf(stderr, "kicctl: --queues: names must be 1 to %d characters, comma-separated\n",
                     KIC_MAX_FIELD);
             return false;
         }

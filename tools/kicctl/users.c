@@ -11,6 +11,7 @@
 #include "kicctl.h"
 #include "strbuf.h"
 #include "token.h"
+#include "utf8.h"
 
 typedef struct UserArgs {
     const char *tenant, *name, *role, *agent, *teams;
@@ -39,8 +40,8 @@ static bool parse_user_args(int argc, char **argv, UserArgs *a)
 
 static bool valid_text(const char *what, const char *s)
 {
-    if (!s || !*s || strlen(s) > KIC_MAX_FIELD) {
-        fprintf(stderr, "kicctl: %s must be 1 to %d bytes\n", what, KIC_MAX_FIELD);
+    if (!s || !*s || utf8_count(s, strlen(s)) > KIC_MAX_FIELD) {
+        fprintf(stderr, "kicctl: %s must be 1 to %d characters\n", what, KIC_MAX_FIELD);
         return false;
     }
     return true;
@@ -57,7 +58,7 @@ static char *teams_literal(const char *teams)
     while (*p) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == 0 || len > KIC_MAX_FIELD) {
+        if (len == 0 || utf8_count(p, len) > KIC_MAX_FIELD) {
             strbuf_free(&b);
             return NULL;
         }
