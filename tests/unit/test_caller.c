@@ -1,6 +1,8 @@
 /* Caller numbers: normalisation to E.164 (country 31), withheld words,
  * length limits, and the pseudonymous keys (HMAC-SHA256 per tenant).
  * Expected keys were computed independently (Python hmac/hashlib). */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -249,6 +251,22 @@ START_TEST(tenants_and_secrets_separate_keys)
 }
 END_TEST
 
+/* A tenant's name may be 256 characters, up to 1,024 bytes: its key is
+ * the HMAC of the whole "kicd-tenant:<name>", nothing cut, nothing more. */
+START_TEST(tenant_key_of_the_longest_name)
+{
+    static char name[4 * 256 + 1], msg[sizeof(name) + 16];
+    for (int i = 0; i < 256; i++)
+        memcpy(name + 4 * i, "\xF0\x9F\x93\x9E", 4);
+    snprintf(msg, sizeof(msg), "kicd-tenant:%s", name);
+    unsigned char want[32], got[32];
+    unsigned int len = 32;
+    HMAC(EVP_sha256(), "s3cret", 6, (const unsigned char *)msg, strlen(msg), want, &len);
+    caller_tenant_key("s3cret", name, got);
+    ck_assert_int_eq(memcmp(want, got, 32), 0);
+}
+END_TEST
+
 /* ---- addresses (e-mail and chat contacts) ---- */
 
 static void assert_address(const char *raw, CallerResult want, const char *out_want)
@@ -366,6 +384,7 @@ int main(void)
     tcase_add_test(tc, broken_email_addresses_are_invalid);
     tcase_add_test(tc, other_handles_are_kept_behind_a_prefix);
     tcase_add_test(tc, hidden_and_blank_addresses_are_withheld);
+    tcase_add_test(tc, tenant_key_of_the_longest_name);
     tcase_add_test(tc, address_length_limit);
     tcase_add_test(tc, address_length_counts_characters);
     tcase_add_test(tc, an_address_key_differs_from_a_number_key);
