@@ -74,6 +74,10 @@ bool report_parse(json_t *params, const Config *cfg, ReportReq *q, RpcError *err
         !param_string_list(params, "group_by", false, 8, 32, &group, err) ||
         !param_string(params, "tz", false, 64, &tz, err))
         return false;
+    if (tz && strlen(tz) >= sizeof(q->tz)) { /* 64 characters, but not of a zone's name */
+        rpc_error_field(err, "tz", "is not a known time zone");
+        return false;
+    }
     if (q->to <= q->from) {
         rpc_error_field(err, "to", "must be after from");
         return false;

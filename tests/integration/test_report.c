@@ -822,6 +822,8 @@ START_TEST(every_parameter_error_and_role)
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"group_by\":[7]}", "group_by"},
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"Mars/Olympus_Mons\"}", "tz"},
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":42}", "tz"},
+        /* 64 characters, 192 bytes: within the limit, but no zone's name */
+        {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"Europe/€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€\"}", "tz"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         json_t *r = cl_call(s, "report.query", "%s", bad[i].params);
