@@ -4,8 +4,10 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,6 +195,25 @@ static struct bufferevent *https_bufferevent(struct event_base *base, void *arg)
     return tls_bufferevent(base, s->tls, -1);
 }
 
+/* Out of descriptors, evhttp's listener would retry accept() at once, for
+ * ever (listener.c says more). It pauses as the JSON-RPC listener does.
+ * The error callback gets only evhttp's own pointer, so the resume is a
+ * one-off timer holding the listener: it cannot outlive it, because the
+ * listener is freed only after the event loop has stopped, and libevent
+ * drops pending one-off timers with the base. */
+static void http_resume(evutil_socket_t fd, short what, void *arg)
+{
+    evconnlistener_enable(arg);
+}
+
+static void http_accept_error(struct evconnlistener *lev, void *evhttp)
+{
+    static const struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
+    evconnlistener_disable(lev);
+    if (event_base_once(evconnlistener_get_base(lev), -1, EV_TIMEOUT, http_resume, lev, &pause) != 0)
+        evconnlistener_enable(lev); /* no timer: better busy than deaf */
+}
+
 Http *http_start(Server *s, const char *addr, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
@@ -230,6 +251,7 @@ Http *http_start(Server *s, const char *addr, char *err, size_t errlen)
         free(h);
         return NULL;
     }
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(h->sock), http_accept_error);
     return h;
 }
 

@@ -1,6 +1,7 @@
 /* The JSON-RPC listener: accepts sockets, enforces the connection cap
  * (one over gets an explicit error line, then close), wraps TLS when
- * configured, and makes a Conn of each. */
+ * configured, and makes a Conn of each. When accept() fails (out of
+ * descriptors) it pauses for ACCEPT_PAUSE_MS instead of retrying at once. */
 #ifndef LISTENER_H
 #define LISTENER_H
 
@@ -11,6 +12,8 @@
 /* Parses "IP:PORT" or "[IPv6]:PORT". */
 bool listen_addr_parse(const char *text, struct sockaddr_storage *ss, int *len) KIC_MUST_CHECK;
 bool listen_addr_is_loopback(const struct sockaddr_storage *ss);
+
+#define ACCEPT_PAUSE_MS 100
 
 Listener *listener_start(Server *s, const char *addr, char *err, size_t errlen);
 /* The port actually bound (useful with port 0). */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -344,8 +345,42 @@ static void on_maintain(evutil_socket_t fd, short what, void *arg)
     retention_tick(s);
 }
 
+/* Descriptors kicd needs besides its clients' connections: PostgreSQL,
+ * the journal, the event loop's own, HTTP clients and streams. */
+#define DESCRIPTORS_BESIDE_CONNECTIONS 128
+
+/* Every connection is a descriptor, and Debian's default soft limit
+ * (1,024) is far below max_connections' default. Raised, as far as the
+ * hard limit allows, to what the configuration needs; past the limit
+ * new connections wait in the kernel's queue (listener.h), so it is said
+ * at start-up rather than found out in a busy hour. */
+static void fit_descriptor_limit(Server *s)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)s->cfg.max_connections + DESCRIPTORS_BESIDE_CONNECTIONS;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        struct rlimit raised = {want, rl.rlim_max};
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+            raised.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            rl.rlim_cur = raised.rlim_cur;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+        srv_log(s, LOG_WARN,
+                "descriptor limit %llu is below max_connections (%lld) + %d: past about %llu "
+                "connections new ones wait until others close (raise LimitNOFILE or ulimit -n)",
+                (unsigned long long)rl.rlim_cur, (long long)s->cfg.max_connections,
+                DESCRIPTORS_BESIDE_CONNECTIONS,
+                rl.rlim_cur > DESCRIPTORS_BESIDE_CONNECTIONS
+                    ? (unsigned long long)(rl.rlim_cur - DESCRIPTORS_BESIDE_CONNECTIONS)
+                    : 0ULL);
+}
+
 static bool start(Server *s)
 {
+    fit_descriptor_limit(s);
     static char tz_sql[300];
     snprintf(tz_sql, sizeof(tz_sql), "SET TimeZone TO '%s'", s->cfg.tz);
     writer_setup[1] = tz_sql;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -386,6 +387,11 @@ void kicd_start(Kicd *k)
         close(fd);
         setenv("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0", 1);
         setenv("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1", 1);
+        if (k->max_files > 0) {
+            struct rlimit rl = {(rlim_t)k->max_files, (rlim_t)k->max_files};
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                _exit(126);
+        }
         execl(env_required("KICD_BIN"), "kicd", "--config", k->conf_path, (char *)NULL);
         _exit(127);
     }

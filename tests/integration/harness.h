@@ -24,6 +24,7 @@ typedef struct Kicd {
     char log_path[300];
     char conf_path[300];
     char extra_conf[2048];/* INI text appended to the generated config */
+    int max_files;        /* > 0: kicd's descriptor limit (soft and hard) */
 } Kicd;
 
 /* ---- database ---- */

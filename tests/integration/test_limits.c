@@ -192,6 +192,59 @@ START_TEST(idle_sessions_end_unless_they_ping)
 }
 END_TEST
 
+/* Waits (up to 10 s) for a line of k's log containing needle. */
+static bool log_shows(const Kicd *k, const char *needle)
+{
+    for (int tries = 0; tries < 500; tries++) {
+        if (kicd_log_contains(k, needle))
+            return true;
+        usleep(20000);
+    }
+    return false;
+}
+
+/* More connections than kicd has descriptors for: kicd says so once (it
+ * used to retry accept() at once, for ever: a busy loop writing 300,000
+ * log lines a second), keeps serving the sessions it has, and takes the
+ * waiting connections once others close. The HTTP listener pauses the
+ * same way (libevent, left to itself, warns about every failed accept). */
+START_TEST(out_of_descriptors_waits_without_spinning)
+{
+    Kicd k;
+    kicd_init(&k, "limits_fds", "[limits]\nmax_connections = 1000\n");
+    k.max_files = 64;
+    kicd_start(&k);
+    ck_assert(kicd_log_contains(&k, "descriptor limit 64 is below max_connections (1000)"));
+    char *pbx = h_user(&k, h_tenant("fds"), "pbx", "bridge", NULL, NULL);
+    Client *first = cl_session(k.port, pbx);
+    enum { FLOOD = 100 };
+    Client *flood[2 * FLOOD];
+    for (int i = 0; i < FLOOD; i++) {
+        flood[i] = cl_connect(k.port);
+        flood[FLOOD + i] = cl_connect(k.http_port);
+    }
+    ck_assert(log_shows(&k, "cannot accept connections: Too many open files"));
+    usleep(500 * 1000); /* time enough for a busy loop to show */
+    ck_assert_int_le(kicd_log_count(&k, "cannot accept connections"), 2);
+    ck_assert(!kicd_log_contains(&k, "Error from accept"));
+    json_t *r = cl_call(first, "server.ping", NULL); /* the open session is served */
+    ck_result(r);
+    json_decref(r);
+    /* room again: the waiting connections are taken, a new one is served */
+    for (int i = 0; i < 2 * FLOOD; i++)
+        cl_close(flood[i]);
+    ck_assert(log_shows(&k, "accepting connections again"));
+    Client *later = cl_session(k.port, pbx);
+    r = cl_call(later, "server.ping", NULL);
+    ck_result(r);
+    json_decref(r);
+    cl_close(later);
+    cl_close(first);
+    free(pbx);
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
 int main(void)
 {
     char conf[256];
@@ -210,6 +263,7 @@ int main(void)
     tcase_add_test(tc, slowloris_connections_are_closed_at_the_login_timeout);
     tcase_add_test(tc, a_client_that_never_reads_gets_backpressure);
     tcase_add_test(tc, idle_sessions_end_unless_they_ping);
+    tcase_add_test(tc, out_of_descriptors_waits_without_spinning);
     suite_add_tcase(s, tc);
     int rc = h_run_suite(s, &kicd);
     free(token);
