@@ -20,6 +20,8 @@ struct Listener {
     struct event *resume; /* accepting again after a pause */
     bool stopped;         /* shutting down: no resuming */
     bool paused_said;     /* the pause is in the log; cleared by an accept */
+    KicTime refusal_said_at;  /* the last "refused" line */
+    unsigned long refused_unsaid; /* refused since then */
 };
 
 bool listen_addr_parse(const char *text, struct sockaddr_storage *ss, int *len)
@@ -69,6 +71,25 @@ static void refuse(evutil_socket_t fd)
     evutil_closesocket(fd);
 }
 
+/* A line a second at most: a flood of connections over the cap must not
+ * become a flood of the log. */
+static void log_refusal(Listener *l, const char *peer)
+{
+    KicTime now = server_now();
+    if (now - l->refusal_said_at < KIC_USEC) {
+        l->refused_unsaid++;
+        return;
+    }
+    char more[64] = "";
+    if (l->refused_unsaid)
+        snprintf(more, sizeof(more), " (and %lu more since the last such line)",
+                 l->refused_unsaid);
+    srv_log(l->srv, LOG_WARN, "refused %s%s: %zu connections (max_connections)", peer, more,
+            l->srv->nconns);
+    l->refusal_said_at = now;
+    l->refused_unsaid = 0;
+}
+
 static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
 {
@@ -81,8 +102,8 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
         l->paused_said = false;
     }
     if (s->nconns >= (size_t)s->cfg.max_connections) {
-        srv_log(s, LOG_WARN, "refused %s: %zu connections (max_connections)", peer, s->nconns);
         refuse(fd);
+        log_refusal(l, peer);
         return;
     }
     struct bufferevent *bev;

@@ -62,6 +62,16 @@ START_TEST(one_connection_over_the_cap_gets_an_error)
     json_decref(r);
     ck_assert(cl_wait_closed(over, 3000));
     cl_close(over);
+    /* a flood of them is refused alike, in a log line a second at most */
+    int lines_before = kicd_log_count(&kicd, "(max_connections)");
+    for (int i = 0; i < 200; i++) {
+        over = cl_connect(kicd.port);
+        r = cl_recv(over, 3000);
+        ck_assert_int_eq(rpc_code(r), -32029);
+        json_decref(r);
+        cl_close(over);
+    }
+    ck_assert_int_le(kicd_log_count(&kicd, "(max_connections)") - lines_before, 5);
     /* the logged-in client is still served */
     r = cl_call(keep, "server.ping", NULL);
     ck_result(r);
