@@ -441,6 +441,16 @@ bool kicd_log_contains(const Kicd *k, const char *needle)
     return kicd_log_count(k, needle) > 0;
 }
 
+bool kicd_log_shows(const Kicd *k, const char *needle)
+{
+    for (int tries = 0; tries < 500; tries++) {
+        if (kicd_log_contains(k, needle))
+            return true;
+        usleep(20000);
+    }
+    return false;
+}
+
 bool kicd_log_clean(const Kicd *k)
 {
     static const char *const bad[] = {"AddressSanitizer", "LeakSanitizer", "runtime error:",

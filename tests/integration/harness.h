@@ -61,6 +61,8 @@ void kicd_kill(Kicd *k);
 bool kicd_log_clean(const Kicd *k);
 /* Whether the log contains `needle`. */
 bool kicd_log_contains(const Kicd *k, const char *needle);
+/* Waits (up to 10 s) for a line of the log containing needle. */
+bool kicd_log_shows(const Kicd *k, const char *needle);
 /* Lines of kicd's log that contain needle. */
 int kicd_log_count(const Kicd *k, const char *needle);
 /* Sends a signal (SIGHUP for reload tests). */

@@ -49,17 +49,6 @@ static void expect_results(Client *c, int n, int timeout_ms)
     }
 }
 
-/* Waits (up to 10 s) for a line of kicd's log containing needle. */
-static bool log_shows(const Kicd *k, const char *needle)
-{
-    for (int tries = 0; tries < 500; tries++) {
-        if (kicd_log_contains(k, needle))
-            return true;
-        usleep(20000);
-    }
-    return false;
-}
-
 /* Stores an event key behind kicd's back, as if the event had come
  * long ago (its call no longer in memory). */
 static void store_key_behind(const char *conninfo, const char *tenant, const char *event_id)
@@ -541,7 +530,7 @@ START_TEST(a_repeat_flag_of_a_call_in_a_rewound_batch_is_stored)
     };
     send_four(c, ev);
     expect_results(c, 4, 5000);
-    ck_assert(log_shows(&small, "was stored before"));
+    ck_assert(kicd_log_shows(&small, "was stored before"));
     ck_assert_int_eq(calls_where(&small, name,
                                  "call_id = 'x' AND followed_by_repeat AND caller_key IS NOT NULL", true), 1);
     ck_assert_int_eq(calls_where(&small, name, "call_id = 'y' AND NOT followed_by_repeat", false), 1);
@@ -570,7 +559,7 @@ START_TEST(a_connection_lost_during_a_rewind_loses_nothing)
 
     /* the writer's session waits for the lock: end it */
     h_db_await_lock_wait(small.conninfo);
-    ck_assert(log_shows(&small, "was stored before"));
+    ck_assert(kicd_log_shows(&small, "was stored before"));
     h_sql_exec(small.conninfo, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                                " WHERE application_name = 'kicd' AND wait_event_type = 'Lock'");
     expect_results(c, 4, 10000); /* durable in the journal */
@@ -578,7 +567,7 @@ START_TEST(a_connection_lost_during_a_rewind_loses_nothing)
     PQclear(pr);
     PQfinish(locker);
     expect_call_x_whole(&small, name);
-    ck_assert(log_shows(&small, "journal replayed"));
+    ck_assert(kicd_log_shows(&small, "journal replayed"));
     cl_close(c);
     ck_assert(kicd_stop(&small));
 }

@@ -202,17 +202,6 @@ START_TEST(idle_sessions_end_unless_they_ping)
 }
 END_TEST
 
-/* Waits (up to 10 s) for a line of k's log containing needle. */
-static bool log_shows(const Kicd *k, const char *needle)
-{
-    for (int tries = 0; tries < 500; tries++) {
-        if (kicd_log_contains(k, needle))
-            return true;
-        usleep(20000);
-    }
-    return false;
-}
-
 /* More connections than kicd has descriptors for: kicd says so once (it
  * used to retry accept() at once, for ever: a busy loop writing 300,000
  * log lines a second), keeps serving the sessions it has, and takes the
@@ -233,7 +222,7 @@ START_TEST(out_of_descriptors_waits_without_spinning)
         flood[i] = cl_connect(k.port);
         flood[FLOOD + i] = cl_connect(k.http_port);
     }
-    ck_assert(log_shows(&k, "cannot accept connections: Too many open files"));
+    ck_assert(kicd_log_shows(&k, "cannot accept connections: Too many open files"));
     usleep(500 * 1000); /* time enough for a busy loop to show */
     ck_assert_int_le(kicd_log_count(&k, "cannot accept connections"), 2);
     ck_assert(!kicd_log_contains(&k, "Error from accept"));
@@ -243,7 +232,7 @@ START_TEST(out_of_descriptors_waits_without_spinning)
     /* room again: the waiting connections are taken, a new one is served */
     for (int i = 0; i < 2 * FLOOD; i++)
         cl_close(flood[i]);
-    ck_assert(log_shows(&k, "accepting connections again"));
+    ck_assert(kicd_log_shows(&k, "accepting connections again"));
     Client *later = cl_session(k.port, pbx);
     r = cl_call(later, "server.ping", NULL);
     ck_result(r);
