@@ -210,7 +210,8 @@ static void http_accept_error(struct evconnlistener *lev, void *evhttp)
 {
     static const struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
     evconnlistener_disable(lev);
-    if (event_base_once(evconnlistener_get_base(lev), -1, EV_TIMEOUT, http_resume, lev, &pause) != 0)
+    struct event_base *base = evconnlistener_get_base(lev);
+    if (event_base_once(base, -1, EV_TIMEOUT, http_resume, lev, &pause) != 0)
         evconnlistener_enable(lev); /* no timer: better busy than deaf */
 }
 
