@@ -28,6 +28,7 @@ Agent *agent_new(const char *id)
     a->chosen_since = a->since = a->offline_since = a->latest_start = KIC_TIME_NONE;
     for (int i = 0; i < AGENT_OPENED_KEPT; i++)
         a->opened[i].since = KIC_TIME_NONE;
+    a->choices_complete = true;
     return a;
 }
 
@@ -37,6 +38,8 @@ void agent_free(Agent *a)
         return;
     free(a->id);
     free(a->reason);
+    for (int i = 0; i < a->nchoices; i++)
+        free(a->choices[i].reason);
     free(a);
 }
 
@@ -49,4 +52,34 @@ AgentState agent_effective(const Agent *a)
     if (a->acw_pending)
         return AS_ACW;
     return a->chosen;
+}
+
+bool agent_remember_choice(Agent *a, AgentState state, KicTime since, const char *reason)
+{
+    char *copy = NULL;
+    if (reason && !(copy = strdup(reason)))
+        return false;
+    if (a->nchoices == AGENT_CHOICES_KEPT) {
+        free(a->choices[0].reason);
+        memmove(&a->choices[0], &a->choices[1], (AGENT_CHOICES_KEPT - 1) * sizeof(AgentChoice));
+        a->nchoices--;
+        a->choices_complete = false;
+    }
+    /* in time order: a choice replayed from the journal may be older */
+    int i = a->nchoices;
+    while (i > 0 && a->choices[i - 1].since > since)
+        i--;
+    memmove(&a->choices[i + 1], &a->choices[i], (size_t)(a->nchoices - i) * sizeof(AgentChoice));
+    a->choices[i] = (AgentChoice){state, since, copy};
+    a->nchoices++;
+    return true;
+}
+
+const AgentChoice *agent_choice_at(const Agent *a, KicTime at)
+{
+    static const AgentChoice never_chosen = {AS_OFFLINE, KIC_TIME_NONE, NULL};
+    for (int i = a->nchoices - 1; i >= 0; i--)
+        if (a->choices[i].since <= at)
+            return &a->choices[i];
+    return a->choices_complete ? &never_chosen : NULL;
 }

@@ -17,6 +17,10 @@
  * talk is stored from the answer), give the true history; a part whose
  * events all arrive after a later part of the same agent (a backlog sent
  * out of order) changes no current state and leaves no interval.
+ * A wrap-up may come after choices the agent made while it was owed (a
+ * desktop that queued its work offline, or sent it late): the ACW then
+ * ended at the wrap-up's time, and the agent was in the choices of that
+ * moment and after. So an agent keeps its latest choices, dated.
  * Calls and their sums do not depend on the order (tests/integration/
  * test_order.c). */
 #ifndef AGENT_H
@@ -42,6 +46,14 @@ AgentState agent_choosable_state(int index);
 struct Call;
 
 #define AGENT_OPENED_KEPT 4
+#define AGENT_CHOICES_KEPT 8
+
+/* One agent.state.set: the state chosen, from when, and why. */
+typedef struct AgentChoice {
+    AgentState state;
+    KicTime since;
+    char *reason; /* may be NULL */
+} AgentChoice;
 
 typedef struct Agent {
     char *id;
@@ -66,11 +78,25 @@ typedef struct Agent {
         uint64_t batch;
     } opened[AGENT_OPENED_KEPT];
     unsigned opened_next;
+    /* Their latest choices, oldest first. complete: none older was
+     * forgotten, so before the first they were offline (a new agent);
+     * not so once one is dropped, or for an agent loaded from storage
+     * (which keeps the latest choice only). */
+    AgentChoice choices[AGENT_CHOICES_KEPT];
+    int nchoices;
+    bool choices_complete;
 } Agent;
 
 Agent *agent_new(const char *id);
 void agent_free(Agent *a);
 
 AgentState agent_effective(const Agent *a);
+
+/* Remembers a choice, in time order, forgetting the oldest when full.
+ * Returns false only when memory ran out (nothing changed). */
+bool agent_remember_choice(Agent *a, AgentState state, KicTime since, const char *reason);
+/* The choice in effect at `at`: the latest made at or before it; the
+ * offline of a new agent before its first; NULL when not known. */
+const AgentChoice *agent_choice_at(const Agent *a, KicTime at);
 
 #endif

@@ -958,6 +958,32 @@ WrapupResult centre_check_wrapup(const Centre *c, const char *call_id, const cha
     return WRAPUP_OK;
 }
 
+/* A wrap-up dated before choices the agent made while it was owed (work
+ * queued on a desktop, sent late): the ACW ended at the wrap-up, and the
+ * agent was then in what they had chosen by that moment, and in each
+ * later choice from its time. The refresh dates the state after ACW from
+ * the latest choice alone, which left ACW running until it. Intervals
+ * stored before (an offline that ended the ACW) may come again: sent
+ * marked, where a stored copy is no error. */
+static void date_choices_after_wrapup(Centre *c, Agent *a, const CallLeg *leg, KicTime at,
+                                      Effects *fx)
+{
+    if (!fx || a->open_legs > 0 || leg->end_at == KIC_TIME_NONE || at <= leg->end_at ||
+        a->nchoices == 0 || a->choices[a->nchoices - 1].since <= at)
+        return;
+    const AgentChoice *then = agent_choice_at(a, at);
+    if (!then)
+        return; /* forgotten, or chosen before a restart: ACW stays until the next known */
+    size_t first = fx->ntransitions;
+    add_interval(fx, c->tenant, a, then->state, at, then->reason);
+    for (int i = 0; i < a->nchoices; i++)
+        if (a->choices[i].since > at)
+            add_interval(fx, c->tenant, a, a->choices[i].state, a->choices[i].since,
+                         a->choices[i].reason);
+    for (size_t i = first; i < fx->ntransitions; i++)
+        fx->transitions[i].maybe_stored = true;
+}
+
 void centre_apply_wrapup(Centre *c, const char *call_id, Wrapup *w, KicTime now,
                          int64_t *acw_us, Effects *fx)
 {
@@ -966,6 +992,9 @@ void centre_apply_wrapup(Centre *c, const char *call_id, Wrapup *w, KicTime now,
     call_add_wrapup(call, w);
     call_update(c, call, now, false, false, at, fx);
     const CallLeg *leg = call_leg_of(&call->sum, w->agent);
+    Agent *a = strmap_get(&c->agents, w->agent);
+    if (leg && a && a->latest_call == call)
+        date_choices_after_wrapup(c, a, leg, at, fx);
     *acw_us = leg && leg->end_at != KIC_TIME_NONE ? wrapup_acw_us(w->at, leg->end_at) : 0;
 }
 
@@ -979,6 +1008,8 @@ void centre_set_agent_state(Centre *c, const char *agent, AgentState chosen,
     a->chosen_since = at;
     if (chosen == AS_OFFLINE)
         a->offline_since = at;
+    if (!agent_remember_choice(a, chosen, at, reason))
+        abort();
     agent_refresh(c, a, fx);
     c->version++;
 }
@@ -992,6 +1023,13 @@ void centre_load_agent(Centre *c, const char *agent, AgentState chosen, KicTime 
     a->chosen = chosen;
     a->chosen_since = since;
     a->offline_since = offline_since;
+    /* storage keeps the latest choice only */
+    for (int i = 0; i < a->nchoices; i++)
+        free(a->choices[i].reason);
+    a->nchoices = 0;
+    if (!agent_remember_choice(a, chosen, since, reason))
+        abort();
+    a->choices_complete = false;
     agent_refresh(c, a, NULL);
 }
 

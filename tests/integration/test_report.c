@@ -594,6 +594,55 @@ START_TEST(callbacks_and_occupancy)
 }
 END_TEST
 
+/* A wrap-up sent after the agent went on break, dated before it (work
+ * queued on a desktop): its ACW ends at the wrap-up's time, and the agent
+ * was available from then until the break. Occupancy is (talk + hold +
+ * ACW) / logged-in time not on break, so the time between is not busy.
+ * It used to count as ACW until the break. */
+START_TEST(occupancy_with_a_wrapup_dated_before_a_later_break)
+{
+    Org o = org("lateacw");
+    Client *b = cl_session(kicd.port, o.bridge), *s = cl_session(kicd.port, o.super);
+    Client *a = cl_session(kicd.port, o.agent);
+    json_t *r = cl_call(a, "agent.state.set", "{\"state\":\"available\"}");
+    KicTime since;
+    ck_assert(time_parse_rfc3339(json_string_value(json_object_get(ck_result(r), "since")), &since));
+    json_decref(r);
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"la-o\",\"call_id\":\"la\",\"at\":\"%s\",\"queue\":\"q1\"}", h_at(since, 0.2));
+    cl_call_ok(b, "call.answered", "{\"event_id\":\"la-a\",\"call_id\":\"la\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(since, 0.4));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"la-e\",\"call_id\":\"la\",\"at\":\"%s\"}", h_at(since, 1.0));
+    while (h_today(0) < since + 1500 * 1000)
+        usleep(50000);
+    r = cl_call(a, "agent.state.set", "{\"state\":\"break\"}");
+    ck_assert_str_eq(json_string_value(json_object_get(ck_result(r), "state")), "acw");
+    json_decref(r);
+    usleep(300000);
+    r = cl_call(a, "call.wrapup", "{\"call_id\":\"la\",\"category\":\"klacht\",\"resolved\":true,\"at\":\"%s\"}",
+                h_at(since, 1.2));
+    ck_assert_double_eq_tol(json_number_value(json_object_get(ck_result(r), "acw_seconds")), 0.2, 1e-6);
+    json_decref(r);
+    /* on break now, since the break was chosen */
+    r = cl_call(s, "agents.list", "{}");
+    json_t *me = json_array_get(json_object_get(ck_result(r), "agents"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(me, "state")), "break");
+    KicTime brk;
+    ck_assert(time_parse_rfc3339(json_string_value(json_object_get(me, "since")), &brk));
+    ck_assert_int_gt(brk, since + 1500 * 1000);
+    json_decref(r);
+    KicTime today = day_start(h_today(0));
+    json_t *t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\",\"group_by\":[\"agent\"]}",
+                       local(today), local(time_add_local_days(today, 1)));
+    int row = find_row(t, "agent", "a.jansen");
+    ck_assert_int_ge(row, 0);
+    ck_assert_double_eq_tol(json_number_value(cell(t, (size_t)row, "occupancy")),
+                            (0.6 + 0.2) / time_diff_s(since, brk), 0.001); /* times to the ms */
+    json_decref(t);
+    cl_close(b);
+    cl_close(s);
+    cl_close(a);
+}
+END_TEST
+
 /* A contact offered in the 15-minute block in which repeat windows are
  * closing now (7 days back): the rollup cannot see inside the block, so
  * both sources count the contact by its block, pending until the block's
@@ -866,6 +915,7 @@ int main(void)
     tcase_add_test(tc, days_have_23_and_25_hours_when_the_clocks_change);
     tcase_add_test(tc, groups_by_every_dimension);
     tcase_add_test(tc, callbacks_and_occupancy);
+    tcase_add_test(tc, occupancy_with_a_wrapup_dated_before_a_later_break);
     tcase_add_test(tc, rows_by_interval_with_callbacks_between_the_calls);
     tcase_add_test(tc, a_report_over_the_row_limit_is_refused);
     tcase_add_test(tc, sums_are_rebuilt_when_the_thresholds_change);

@@ -1646,6 +1646,121 @@ START_TEST(break_after_wrapup_keeps_its_reason)
 }
 END_TEST
 
+/* A wrap-up that comes after a later choice (work queued on a desktop
+ * and sent late) ends the ACW at its own time: from then on the agent is
+ * in what they had chosen by then, and on break from the break. */
+static const Transition *transition_to(AgentState state, KicTime since)
+{
+    for (size_t i = 0; i < fx.ntransitions; i++)
+        if (fx.transitions[i].state == state && fx.transitions[i].since == since)
+            return &fx.transitions[i];
+    return NULL;
+}
+
+START_TEST(a_late_wrapup_ends_acw_before_a_later_break)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    set_state("a", AS_AVAILABLE, "ready", t - HOUR(1));
+    offer("c", t, "q", K1);
+    answer("c", t + SEC(10), "a");
+    end_call("c", t + SEC(100));
+    set_state("a", AS_BREAK, "lunch", t + SEC(110));
+    expect_no_transition();
+    ck_assert(wrap("c", "a", t + SEC(105), true, NULL) == WRAPUP_OK);
+    ck_assert_uint_eq(fx.ntransitions, 2);
+    const Transition *back = transition_to(AS_AVAILABLE, t + SEC(105));
+    ck_assert_ptr_nonnull(back);
+    ck_assert_str_eq(back->reason, "ready");
+    ck_assert(back->maybe_stored);
+    const Transition *brk = transition_to(AS_BREAK, t + SEC(110));
+    ck_assert_ptr_nonnull(brk);
+    ck_assert_str_eq(brk->reason, "lunch");
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_BREAK);
+    ck_assert_int_eq(centre_agent(C, "a")->since, t + SEC(110));
+    ck_assert_int_eq(sum_of("c")->acw_us, SEC(5));
+}
+END_TEST
+
+/* Logging off ended the ACW when it was still owed; the wrap-up dated
+ * before that shortens it, and every choice after comes again (marked:
+ * the ones stored are no error). */
+START_TEST(a_late_wrapup_dates_the_choices_after_it)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+    offer("c", t, "q", K1);
+    answer("c", t + SEC(10), "a");
+    end_call("c", t + SEC(100));
+    set_state("a", AS_OFFLINE, "home", t + SEC(120));
+    expect_one_transition("a", AS_OFFLINE, t + SEC(120));
+    set_state("a", AS_AVAILABLE, NULL, t + SEC(200));
+    expect_one_transition("a", AS_AVAILABLE, t + SEC(200));
+    ck_assert(wrap("c", "a", t + SEC(110), true, NULL) == WRAPUP_OK);
+    ck_assert_uint_eq(fx.ntransitions, 3);
+    ck_assert_ptr_nonnull(transition_to(AS_AVAILABLE, t + SEC(110)));
+    ck_assert_ptr_nonnull(transition_to(AS_OFFLINE, t + SEC(120)));
+    ck_assert_str_eq(transition_to(AS_OFFLINE, t + SEC(120))->reason, "home");
+    ck_assert_ptr_nonnull(transition_to(AS_AVAILABLE, t + SEC(200)));
+    for (size_t i = 0; i < fx.ntransitions; i++)
+        ck_assert(fx.transitions[i].maybe_stored);
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_AVAILABLE);
+    ck_assert_int_eq(centre_agent(C, "a")->since, t + SEC(200));
+}
+END_TEST
+
+/* An agent who talked before ever logging in (a phone without a desktop)
+ * was offline after the wrap-up, until they chose a state. */
+START_TEST(a_late_wrapup_of_an_agent_never_logged_in_is_offline_after)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    offer("c", t, "q", K1);
+    answer("c", t + SEC(10), "a");
+    end_call("c", t + SEC(100));
+    set_state("a", AS_AVAILABLE, NULL, t + HOUR(6));
+    expect_one_transition("a", AS_ACW, t + SEC(100)); /* logged in, owing the wrap-up */
+    ck_assert(wrap("c", "a", t + SEC(130), true, NULL) == WRAPUP_OK);
+    ck_assert_ptr_nonnull(transition_to(AS_OFFLINE, t + SEC(130)));
+    ck_assert_ptr_nonnull(transition_to(AS_AVAILABLE, t + HOUR(6)));
+    ck_assert_uint_eq(fx.ntransitions, 2);
+}
+END_TEST
+
+/* What was chosen at the wrap-up's time must be known: after a restart
+ * (storage keeps the latest choice) or past the choices kept, a wrap-up
+ * dated before them leaves the ACW until the first known one. */
+START_TEST(a_late_wrapup_before_any_known_choice_changes_nothing_more)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    offer("c", t, "q", K1);
+    answer("c", t + SEC(10), "a");
+    end_call("c", t + SEC(100));
+    centre_load_agent(C, "a", AS_BREAK, t + SEC(110), "lunch", KIC_TIME_NONE);
+    ck_assert(wrap("c", "a", t + SEC(105), true, NULL) == WRAPUP_OK);
+    expect_one_transition("a", AS_BREAK, t + SEC(110));
+    ck_assert(!fx.transitions[0].maybe_stored);
+
+    offer("d", t + SEC(200), "q", K2);
+    answer("d", t + SEC(210), "b");
+    end_call("d", t + SEC(300));
+    for (int i = 0; i <= AGENT_CHOICES_KEPT; i++)
+        set_state("b", i % 2 ? AS_BREAK : AS_AVAILABLE, NULL, t + SEC(400 + i));
+    ck_assert(wrap("d", "b", t + SEC(350), true, NULL) == WRAPUP_OK);
+    expect_one_transition("b", AS_AVAILABLE, t + SEC(400 + AGENT_CHOICES_KEPT));
+    /* the ninth choice pushed out the first; one dated after is known */
+    offer("e", t + SEC(500), "q", K3);
+    answer("e", t + SEC(510), "b");
+    end_call("e", t + SEC(600));
+    set_state("b", AS_BREAK, NULL, t + SEC(700));
+    ck_assert(wrap("e", "b", t + SEC(650), true, NULL) == WRAPUP_OK);
+    ck_assert_ptr_nonnull(transition_to(AS_AVAILABLE, t + SEC(650)));
+    ck_assert_ptr_nonnull(transition_to(AS_BREAK, t + SEC(700)));
+}
+END_TEST
+
 START_TEST(offline_beats_acw)
 {
     KicTime t = tm("2026-11-18T09:00:00+01:00");
@@ -2177,6 +2292,10 @@ int main(void)
     tcase_add_test(tc, transfer_ends_the_part_and_starts_acw);
     tcase_add_test(tc, break_chosen_during_acw_stays_after_wrapup);
     tcase_add_test(tc, break_after_wrapup_keeps_its_reason);
+    tcase_add_test(tc, a_late_wrapup_ends_acw_before_a_later_break);
+    tcase_add_test(tc, a_late_wrapup_dates_the_choices_after_it);
+    tcase_add_test(tc, a_late_wrapup_of_an_agent_never_logged_in_is_offline_after);
+    tcase_add_test(tc, a_late_wrapup_before_any_known_choice_changes_nothing_more);
     tcase_add_test(tc, offline_beats_acw);
     tcase_add_test(tc, offline_exactly_at_the_end_owes_no_acw);
     tcase_add_test(tc, new_call_ends_unwrapped_acw);
