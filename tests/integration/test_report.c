@@ -503,6 +503,23 @@ START_TEST(groups_by_every_dimension)
 }
 END_TEST
 
+/* The agent of `a` sets available at S (returned); the bridge `b` then
+ * reports call `id` offered at S+0.2 s, answered by a.jansen at S+0.4 and
+ * ended at S+1. Returns once S+1.5 has passed. */
+static KicTime available_then_a_call(Client *a, Client *b, const char *id)
+{
+    json_t *r = cl_call(a, "agent.state.set", "{\"state\":\"available\"}");
+    KicTime since;
+    ck_assert(time_parse_rfc3339(json_string_value(json_object_get(ck_result(r), "since")), &since));
+    json_decref(r);
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\",\"queue\":\"q1\"}", id, id, h_at(since, 0.2));
+    cl_call_ok(b, "call.answered", "{\"event_id\":\"%s-a\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", id, id, h_at(since, 0.4));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"%s-e\",\"call_id\":\"%s\",\"at\":\"%s\"}", id, id, h_at(since, 1.0));
+    while (h_today(0) < since + 1500 * 1000)
+        usleep(50000);
+    return since;
+}
+
 START_TEST(callbacks_and_occupancy)
 {
     Org o = org("cbocc");
@@ -538,15 +555,7 @@ START_TEST(callbacks_and_occupancy)
     /* occupancy: available at S, a call answered at S+0.4 s and ended at
      * S+1 s, wrapped up at W, break at B: busy from S+0.4 to W, logged in
      * (not on break) from S to B */
-    r = cl_call(a, "agent.state.set", "{\"state\":\"available\"}");
-    KicTime since;
-    ck_assert(time_parse_rfc3339(json_string_value(json_object_get(ck_result(r), "since")), &since));
-    json_decref(r);
-    cl_call_ok(b, "call.offered", "{\"event_id\":\"oc-o\",\"call_id\":\"oc\",\"at\":\"%s\",\"queue\":\"q1\"}", h_at(since, 0.2));
-    cl_call_ok(b, "call.answered", "{\"event_id\":\"oc-a\",\"call_id\":\"oc\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(since, 0.4));
-    cl_call_ok(b, "call.ended", "{\"event_id\":\"oc-e\",\"call_id\":\"oc\",\"at\":\"%s\"}", h_at(since, 1.0));
-    while (h_today(0) < since + 1500 * 1000)
-        usleep(50000);
+    KicTime since = available_then_a_call(a, b, "oc");
     r = cl_call(a, "call.wrapup", "{\"call_id\":\"oc\",\"category\":\"klacht\",\"resolved\":true}");
     double acw = json_number_value(json_object_get(ck_result(r), "acw_seconds"));
     json_decref(r);
@@ -604,16 +613,8 @@ START_TEST(occupancy_with_a_wrapup_dated_before_a_later_break)
     Org o = org("lateacw");
     Client *b = cl_session(kicd.port, o.bridge), *s = cl_session(kicd.port, o.super);
     Client *a = cl_session(kicd.port, o.agent);
-    json_t *r = cl_call(a, "agent.state.set", "{\"state\":\"available\"}");
-    KicTime since;
-    ck_assert(time_parse_rfc3339(json_string_value(json_object_get(ck_result(r), "since")), &since));
-    json_decref(r);
-    cl_call_ok(b, "call.offered", "{\"event_id\":\"la-o\",\"call_id\":\"la\",\"at\":\"%s\",\"queue\":\"q1\"}", h_at(since, 0.2));
-    cl_call_ok(b, "call.answered", "{\"event_id\":\"la-a\",\"call_id\":\"la\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(since, 0.4));
-    cl_call_ok(b, "call.ended", "{\"event_id\":\"la-e\",\"call_id\":\"la\",\"at\":\"%s\"}", h_at(since, 1.0));
-    while (h_today(0) < since + 1500 * 1000)
-        usleep(50000);
-    r = cl_call(a, "agent.state.set", "{\"state\":\"break\"}");
+    KicTime since = available_then_a_call(a, b, "la");
+    json_t *r = cl_call(a, "agent.state.set", "{\"state\":\"break\"}");
     ck_assert_str_eq(json_string_value(json_object_get(ck_result(r), "state")), "acw");
     json_decref(r);
     usleep(300000);
