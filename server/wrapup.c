@@ -1,7 +1,7 @@
 /* call.wrapup: an agent's after-call work for a call they answered, once
  * per call and agent. Checked here: the fields, the category (the
- * tenant's list), and that `at` is not in the future (a desktop clock up
- * to wrapup_skew_s ahead is taken as now). Decided by the centre in order with the call's events:
+ * tenant's list), and that `at` is not in the future (a small clock-skew
+ * allowance). Decided by the centre in order with the call's events:
  * unknown call (-32004), not theirs (-32003), already done (-32009),
  * before their answer (-32602 at). */
 #include <stdlib.h>
@@ -42,14 +42,12 @@ void method_call_wrapup(Conn *c, Reply *r, json_t *params, const Method *m)
         return;
     }
     KicTime now = server_now();
-    if (at > now + c->srv->cfg.wrapup_skew_s * KIC_USEC) {
+    if (at == KIC_TIME_NONE)
+        at = now;
+    else if (at > now + c->srv->cfg.wrapup_skew_s * KIC_USEC) {
         reply_field_error(r, "at", "must not lie in the future");
         return;
     }
-    /* No `at`, or a desktop clock a little ahead (wrapup_skew_s): the
-     * work cannot have ended later than now, so ACW is not counted on. */
-    if (at == KIC_TIME_NONE || at > now)
-        at = now;
     Record *rec = record_new(REC_WRAPUP, t, r);
     snprintf(rec->wrap.call_id, sizeof(rec->wrap.call_id), "%s", call_id);
     rec->wrap.wrapup = wrapup_new(c->sess.agent, category, at, resolved, follow_up, caller_type);
