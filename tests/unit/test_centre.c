@@ -225,6 +225,15 @@ static void end_call(const char *call, KicTime at)
     give(EV(EV_ENDED, call, at, .by = BY_CALLER), at);
 }
 
+/* The most common call of these tests: offered in queue q at t, answered
+ * by agent 10 s later, ended at t + 100 s. */
+static void talked(const char *call, const char *agent, const char *key, KicTime t)
+{
+    offer(call, t, "q", key);
+    answer(call, t + SEC(10), agent);
+    end_call(call, t + SEC(100));
+}
+
 static WrapupResult wrap(const char *call, const char *agent, KicTime at, bool resolved,
                          int64_t *acw)
 {
@@ -1617,9 +1626,7 @@ START_TEST(break_chosen_during_acw_stays_after_wrapup)
     KicTime t = tm("2026-11-18T09:00:00+01:00");
     C = centre_new(1, &CFG, t);
     set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
-    offer("c", t, "q", K1);
-    answer("c", t + SEC(10), "a");
-    end_call("c", t + SEC(100));
+    talked("c", "a", K1, t);
     set_state("a", AS_BREAK, "lunch", t + SEC(110));
     expect_no_transition(); /* still after-call work */
     ck_assert_int_eq(centre_agent(C, "a")->state, AS_ACW);
@@ -1636,9 +1643,7 @@ START_TEST(break_after_wrapup_keeps_its_reason)
     KicTime t = tm("2026-11-18T09:00:00+01:00");
     C = centre_new(1, &CFG, t);
     set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
-    offer("c", t, "q", K1);
-    answer("c", t + SEC(10), "a");
-    end_call("c", t + SEC(100));
+    talked("c", "a", K1, t);
     set_state("a", AS_BREAK, "lunch", t + SEC(110));
     ck_assert(wrap("c", "a", t + SEC(130), false, NULL) == WRAPUP_OK);
     expect_one_transition("a", AS_BREAK, t + SEC(130));
@@ -1662,9 +1667,7 @@ START_TEST(a_late_wrapup_ends_acw_before_a_later_break)
     KicTime t = tm("2026-11-18T09:00:00+01:00");
     C = centre_new(1, &CFG, t);
     set_state("a", AS_AVAILABLE, "ready", t - HOUR(1));
-    offer("c", t, "q", K1);
-    answer("c", t + SEC(10), "a");
-    end_call("c", t + SEC(100));
+    talked("c", "a", K1, t);
     set_state("a", AS_BREAK, "lunch", t + SEC(110));
     expect_no_transition();
     ck_assert(wrap("c", "a", t + SEC(105), true, NULL) == WRAPUP_OK);
@@ -1690,9 +1693,7 @@ START_TEST(a_late_wrapup_dates_the_choices_after_it)
     KicTime t = tm("2026-11-18T09:00:00+01:00");
     C = centre_new(1, &CFG, t);
     set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
-    offer("c", t, "q", K1);
-    answer("c", t + SEC(10), "a");
-    end_call("c", t + SEC(100));
+    talked("c", "a", K1, t);
     set_state("a", AS_OFFLINE, "home", t + SEC(120));
     expect_one_transition("a", AS_OFFLINE, t + SEC(120));
     set_state("a", AS_AVAILABLE, NULL, t + SEC(200));
@@ -1716,9 +1717,7 @@ START_TEST(a_late_wrapup_of_an_agent_never_logged_in_is_offline_after)
 {
     KicTime t = tm("2026-11-18T09:00:00+01:00");
     C = centre_new(1, &CFG, t);
-    offer("c", t, "q", K1);
-    answer("c", t + SEC(10), "a");
-    end_call("c", t + SEC(100));
+    talked("c", "a", K1, t);
     set_state("a", AS_AVAILABLE, NULL, t + HOUR(6));
     expect_one_transition("a", AS_ACW, t + SEC(100)); /* logged in, owing the wrap-up */
     ck_assert(wrap("c", "a", t + SEC(130), true, NULL) == WRAPUP_OK);
@@ -1735,9 +1734,7 @@ START_TEST(a_late_wrapup_before_any_known_choice_changes_nothing_more)
 {
     KicTime t = tm("2026-11-18T09:00:00+01:00");
     C = centre_new(1, &CFG, t);
-    offer("c", t, "q", K1);
-    answer("c", t + SEC(10), "a");
-    end_call("c", t + SEC(100));
+    talked("c", "a", K1, t);
     centre_load_agent(C, "a", AS_BREAK, t + SEC(110), "lunch", KIC_TIME_NONE);
     ck_assert(wrap("c", "a", t + SEC(105), true, NULL) == WRAPUP_OK);
     expect_one_transition("a", AS_BREAK, t + SEC(110));
@@ -1766,9 +1763,7 @@ START_TEST(offline_beats_acw)
     KicTime t = tm("2026-11-18T09:00:00+01:00");
     C = centre_new(1, &CFG, t);
     set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
-    offer("c", t, "q", K1);
-    answer("c", t + SEC(10), "a");
-    end_call("c", t + SEC(100));
+    talked("c", "a", K1, t);
     ck_assert_int_eq(centre_agent(C, "a")->state, AS_ACW);
     set_state("a", AS_OFFLINE, "home", t + SEC(120));
     expect_one_transition("a", AS_OFFLINE, t + SEC(120));
@@ -1814,9 +1809,7 @@ START_TEST(new_call_ends_unwrapped_acw)
     KicTime t = tm("2026-11-18T09:00:00+01:00");
     C = centre_new(1, &CFG, t);
     set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
-    offer("c1", t, "q", K1);
-    answer("c1", t + SEC(10), "a");
-    end_call("c1", t + SEC(100));
+    talked("c1", "a", K1, t);
     expect_one_transition("a", AS_ACW, t + SEC(100));
     offer("c2", t + SEC(110), "q", K2);
     answer("c2", t + SEC(120), "a");
@@ -1909,9 +1902,7 @@ START_TEST(late_offer_reports_no_spurious_transitions)
     KicTime t = tm("2026-11-18T09:00:00+01:00");
     C = centre_new(1, &CFG, t);
     set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
-    offer("x", t, "q", K1);
-    answer("x", t + SEC(10), "a");
-    end_call("x", t + SEC(100));
+    talked("x", "a", K1, t);
     ck_assert(wrap("x", "a", t + SEC(120), true, NULL) == WRAPUP_OK);
     /* the caller calls again; the answer arrives first */
     answer("y", t + SEC(600), "a");
