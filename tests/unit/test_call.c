@@ -273,6 +273,39 @@ static void expect_base(CallSummary *e, int nevents)
     e->nevents = nevents;
 }
 
+/* The shapes most scenarios share: offered at T0 in `queue` by caller
+ * KEY_A; answered `at` after the offer (so waited `at`); ended; the
+ * answering agent's part over. */
+static void expect_offered(CallSummary *e, int nevents, const char *queue)
+{
+    expect_base(e, nevents);
+    e->offered = true;
+    e->offered_at = T0;
+    e->queue = queue;
+    e->caller_key = KEY_A;
+}
+
+static void expect_answered(CallSummary *e, const char *agent, int64_t at)
+{
+    e->answered = true;
+    e->answered_at = T0 + at;
+    e->agent = agent;
+    e->wait_us = at;
+}
+
+static void expect_ended(CallSummary *e, int64_t at, EndedBy by)
+{
+    e->ended = true;
+    e->ended_at = T0 + at;
+    e->ended_by = by;
+}
+
+static void expect_part_end(CallSummary *e, int64_t at)
+{
+    e->part_ended = true;
+    e->part_end_at = T0 + at;
+}
+
 static CallLeg leg(const char *agent, int64_t answered, int64_t end, bool by_transfer,
                    int64_t hold, int64_t held_since, const Wrapup *w)
 {
@@ -432,15 +465,9 @@ START_TEST(answered_wrapped_up_after_the_end)
     e.caller_key = KEY_A;
     e.channel = CH_VOICE;
     e.direction = DIR_INBOUND;
-    e.answered = true;
-    e.answered_at = T0 + MSEC(12500);
-    e.agent = "a.jansen";
-    e.ended = true;
-    e.ended_at = T0 + SEC(200);
-    e.ended_by = BY_CALLER;
-    e.wait_us = MSEC(12500);         /* 12.5 - 0 */
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(200);
+    expect_answered(&e, "a.jansen", MSEC(12500));
+    expect_ended(&e, SEC(200), BY_CALLER);
+    expect_part_end(&e, SEC(200));
     e.talk_us = SEC(200) - MSEC(12500); /* 200 - 12.5 - 0 hold = 187.5 s */
     e.hold_us = 0;
     expect_wrapup(&e, f.wu[0], SEC(30)); /* 230 - 200 */
@@ -461,16 +488,10 @@ START_TEST(abandoned)
     Fixture f;
     BUILD0(f, ev);
     CallSummary e;
-    expect_base(&e, 3);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
+    expect_offered(&e, 3, "q");
     e.abandoned = true;
     e.abandoned_at = T0 + SEC(30);
-    e.ended = true;
-    e.ended_at = T0 + SEC(30);
-    e.ended_by = BY_CALLER;
+    expect_ended(&e, SEC(30), BY_CALLER);
     e.wait_us = SEC(30);
     e.complete = true;
     check_scenario(&f, &e, "abandoned");
@@ -486,11 +507,7 @@ START_TEST(short_abandon_without_end)
     Fixture f;
     BUILD0(f, ev);
     CallSummary e;
-    expect_base(&e, 2);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
+    expect_offered(&e, 2, "q");
     e.abandoned = true;
     e.abandoned_at = T0 + MSEC(4200);
     e.wait_us = MSEC(4200);
@@ -514,20 +531,10 @@ START_TEST(hold_and_resume_twice)
     Fixture f;
     BUILD(f, ev, wu);
     CallSummary e;
-    expect_base(&e, 7);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
-    e.answered = true;
-    e.answered_at = T0 + SEC(10);
-    e.agent = "a";
-    e.ended = true;
-    e.ended_at = T0 + SEC(300);
-    e.ended_by = BY_AGENT;
-    e.wait_us = SEC(10);
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(300);
+    expect_offered(&e, 7, "q");
+    expect_answered(&e, "a", SEC(10));
+    expect_ended(&e, SEC(300), BY_AGENT);
+    expect_part_end(&e, SEC(300));
     e.hold_us = SEC(45);  /* (90 - 60) + (135 - 120) */
     e.talk_us = SEC(245); /* 300 - 10 - 45 */
     expect_wrapup(&e, f.wu[0], SEC(20)); /* 320 - 300 */
@@ -554,20 +561,10 @@ START_TEST(resume_and_hold_in_one_instant_keep_both_holds)
     Fixture f;
     BUILD0(f, ev);
     CallSummary e;
-    expect_base(&e, 7);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
-    e.answered = true;
-    e.answered_at = T0 + SEC(10);
-    e.agent = "a";
-    e.ended = true;
-    e.ended_at = T0 + SEC(300);
-    e.ended_by = BY_AGENT;
-    e.wait_us = SEC(10);
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(300);
+    expect_offered(&e, 7, "q");
+    expect_answered(&e, "a", SEC(10));
+    expect_ended(&e, SEC(300), BY_AGENT);
+    expect_part_end(&e, SEC(300));
     e.hold_us = SEC(75);  /* (90 - 60) + (135 - 90) */
     e.talk_us = SEC(215); /* 300 - 10 - 75 */
     e.complete = true;
@@ -588,20 +585,10 @@ START_TEST(hold_without_resume_ends_with_the_part)
     Fixture f;
     BUILD0(f, ev);
     CallSummary e;
-    expect_base(&e, 4);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
-    e.answered = true;
-    e.answered_at = T0 + SEC(10);
-    e.agent = "a";
-    e.ended = true;
-    e.ended_at = T0 + SEC(160);
-    e.ended_by = BY_CALLER;
-    e.wait_us = SEC(10);
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(160);
+    expect_offered(&e, 4, "q");
+    expect_answered(&e, "a", SEC(10));
+    expect_ended(&e, SEC(160), BY_CALLER);
+    expect_part_end(&e, SEC(160));
     e.hold_us = SEC(60); /* 160 - 100: the hold ends with the leg */
     e.talk_us = SEC(90); /* 160 - 10 - 60 */
     e.complete = true;
@@ -629,23 +616,14 @@ START_TEST(transferred_every_kind_and_mode)
     Fixture f;
     BUILD(f, ev, wu);
     CallSummary e;
-    expect_base(&e, 4);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
-    e.answered = true;
-    e.answered_at = T0 + SEC(8);
-    e.agent = "a";
-    e.ended = true;
-    e.ended_at = T0 + SEC(400);
-    e.ended_by = BY_SYSTEM;
+    expect_offered(&e, 4, "q");
+    expect_answered(&e, "a", SEC(8));
+    expect_ended(&e, SEC(400), BY_SYSTEM);
     e.transferred = true;
     e.transferred_at = T0 + SEC(68);
     e.transfer_target = targets[kind];
     e.transfer_kind = kind;
     e.transfer_mode = mode;
-    e.wait_us = SEC(8);
     e.part_ended = true; /* the agent's part ends at the transfer */
     e.part_end_at = T0 + SEC(68);
     e.talk_us = SEC(60); /* 68 - 8 */
@@ -674,26 +652,16 @@ START_TEST(transfer_then_second_leg_by_another_agent)
     Fixture f;
     BUILD(f, ev, wu);
     CallSummary e;
-    expect_base(&e, 7);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q1";
-    e.caller_key = KEY_A;
-    e.answered = true;
-    e.answered_at = T0 + SEC(5);
-    e.agent = "a";
-    e.ended = true;
-    e.ended_at = T0 + SEC(300);
-    e.ended_by = BY_CALLER;
+    expect_offered(&e, 7, "q1");
+    expect_answered(&e, "a", SEC(5));
+    expect_ended(&e, SEC(300), BY_CALLER);
     e.transferred = true;
     e.transferred_at = T0 + SEC(95);
     e.transfer_target = "b";
     e.transfer_kind = TK_AGENT;
     e.transfer_mode = TM_ATTENDED;
-    e.wait_us = SEC(5);
     /* the contact's figures are the first leg's: a, 5 -> 95 */
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(95);
+    expect_part_end(&e, SEC(95));
     e.talk_us = SEC(90);
     e.hold_us = 0; /* the hold was in b's leg */
     expect_wrapup(&e, f.wu[0], SEC(25)); /* 120 - 95 */
@@ -728,9 +696,7 @@ START_TEST(ended_without_answer_is_abandoned_at_the_end)
     e.direction = DIR_OUTBOUND;
     e.abandoned = true;
     e.abandoned_at = T0 + SEC(42);
-    e.ended = true;
-    e.ended_at = T0 + SEC(42);
-    e.ended_by = BY_SYSTEM;
+    expect_ended(&e, SEC(42), BY_SYSTEM);
     e.wait_us = SEC(42);
     e.complete = true;
     check_scenario(&f, &e, "ended unanswered");
@@ -755,12 +721,9 @@ START_TEST(answered_before_offered_timestamps)
     e.answered = true;
     e.answered_at = T0 - SEC(2);
     e.agent = "a";
-    e.ended = true;
-    e.ended_at = T0 + SEC(60);
-    e.ended_by = BY_AGENT;
+    expect_ended(&e, SEC(60), BY_AGENT);
     e.wait_us = 0;       /* never negative */
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(60);
+    expect_part_end(&e, SEC(60));
     e.talk_us = SEC(62); /* 60 - (-2) */
     e.complete = true;
     e.nlegs = 1;
@@ -790,15 +753,9 @@ START_TEST(duplicate_type_events_first_wins)
     e.queue = "q0";
     e.location = "gorinchem";
     e.caller_key = KEY_B;
-    e.answered = true;
-    e.answered_at = T0 + SEC(10);
-    e.agent = "a";
-    e.ended = true;
-    e.ended_at = T0 + SEC(70);
-    e.ended_by = BY_AGENT;
-    e.wait_us = SEC(10);
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(70);
+    expect_answered(&e, "a", SEC(10));
+    expect_ended(&e, SEC(70), BY_AGENT);
+    expect_part_end(&e, SEC(70));
     e.talk_us = SEC(60);
     e.complete = true;
     e.nlegs = 1; /* a second answer by the same agent while on the call adds no leg */
@@ -821,20 +778,10 @@ START_TEST(duplicate_holds_and_resumes)
     Fixture f;
     BUILD0(f, ev);
     CallSummary e;
-    expect_base(&e, 7);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
-    e.answered = true;
-    e.answered_at = T0 + SEC(5);
-    e.agent = "a";
-    e.ended = true;
-    e.ended_at = T0 + SEC(100);
-    e.ended_by = BY_CALLER;
-    e.wait_us = SEC(5);
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(100);
+    expect_offered(&e, 7, "q");
+    expect_answered(&e, "a", SEC(5));
+    expect_ended(&e, SEC(100), BY_CALLER);
+    expect_part_end(&e, SEC(100));
     e.hold_us = SEC(20); /* from the first hold (20) to the first resume (40) */
     e.talk_us = SEC(75); /* 100 - 5 - 20 */
     e.complete = true;
@@ -855,16 +802,10 @@ START_TEST(duplicate_abandons)
     Fixture f;
     BUILD0(f, ev);
     CallSummary e;
-    expect_base(&e, 4);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
+    expect_offered(&e, 4, "q");
     e.abandoned = true;
     e.abandoned_at = T0 + SEC(7);
-    e.ended = true;
-    e.ended_at = T0 + SEC(9);
-    e.ended_by = BY_CALLER;
+    expect_ended(&e, SEC(9), BY_CALLER);
     e.wait_us = SEC(7);
     e.complete = true;
     check_scenario(&f, &e, "duplicate abandons");
@@ -887,12 +828,9 @@ START_TEST(missing_offered_is_incomplete)
     e.answered = true;
     e.answered_at = T0 + SEC(5);
     e.agent = "a";
-    e.ended = true;
-    e.ended_at = T0 + SEC(60);
-    e.ended_by = BY_CALLER;
+    expect_ended(&e, SEC(60), BY_CALLER);
     e.wait_us = 0; /* no offer, no wait */
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(60);
+    expect_part_end(&e, SEC(60));
     e.hold_us = SEC(10);
     e.talk_us = SEC(45); /* 60 - 5 - 10 */
     expect_wrapup(&e, f.wu[0], SEC(10));
@@ -913,15 +851,8 @@ START_TEST(missing_ended_is_in_progress)
     Fixture f;
     BUILD0(f, ev);
     CallSummary e;
-    expect_base(&e, 3);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
-    e.answered = true;
-    e.answered_at = T0 + SEC(15);
-    e.agent = "a";
-    e.wait_us = SEC(15);
+    expect_offered(&e, 3, "q");
+    expect_answered(&e, "a", SEC(15));
     e.part_ended = false;
     e.talk_us = 0; /* valid only when the part ended */
     e.hold_us = 0; /* the open hold is not counted yet */
@@ -946,20 +877,10 @@ START_TEST(wrapup_before_the_end_has_no_acw)
     Fixture f;
     BUILD(f, ev, wu);
     CallSummary e;
-    expect_base(&e, 3);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
-    e.answered = true;
-    e.answered_at = T0 + SEC(5);
-    e.agent = "a";
-    e.ended = true;
-    e.ended_at = T0 + SEC(60);
-    e.ended_by = BY_CALLER;
-    e.wait_us = SEC(5);
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(60);
+    expect_offered(&e, 3, "q");
+    expect_answered(&e, "a", SEC(5));
+    expect_ended(&e, SEC(60), BY_CALLER);
+    expect_part_end(&e, SEC(60));
     e.talk_us = SEC(55);
     expect_wrapup(&e, f.wu[0], 0); /* wrapped at 50, before the end at 60 */
     e.complete = true;
@@ -979,15 +900,8 @@ START_TEST(wrapup_during_a_call_in_progress)
     Fixture f;
     BUILD(f, ev, wu);
     CallSummary e;
-    expect_base(&e, 2);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
-    e.answered = true;
-    e.answered_at = T0 + SEC(5);
-    e.agent = "a";
-    e.wait_us = SEC(5);
+    expect_offered(&e, 2, "q");
+    expect_answered(&e, "a", SEC(5));
     expect_wrapup(&e, f.wu[0], 0); /* acw is valid only once the part ended */
     e.nlegs = 1;
     e.legs[0] = leg("a", SEC(5), NONE, false, 0, NONE, f.wu[0]);
@@ -1009,17 +923,11 @@ START_TEST(same_at_on_several_events)
     Fixture f;
     BUILD(f, ev, wu);
     CallSummary e;
-    expect_base(&e, 6);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
+    expect_offered(&e, 6, "q");
     e.answered = true;
     e.answered_at = T0;
     e.agent = "a";
-    e.ended = true;
-    e.ended_at = T0 + SEC(60);
-    e.ended_by = BY_SYSTEM;
+    expect_ended(&e, SEC(60), BY_SYSTEM);
     e.transferred = true;
     e.transferred_at = T0 + SEC(60);
     e.transfer_target = "q2";
@@ -1028,8 +936,7 @@ START_TEST(same_at_on_several_events)
     e.wait_us = 0;
     /* type order: held before resumed (0 s hold), transferred before ended
      * (the part ends by the transfer) */
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(60);
+    expect_part_end(&e, SEC(60));
     e.talk_us = SEC(60);
     e.hold_us = 0;
     expect_wrapup(&e, f.wu[0], 0); /* wrapped at the very end: 0 */
@@ -1052,22 +959,12 @@ START_TEST(same_at_answers_and_abandon_tie_break)
     Fixture f;
     BUILD0(f, ev);
     CallSummary e;
-    expect_base(&e, 5);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
+    expect_offered(&e, 5, "q");
     /* answered sorts before abandoned (type), e2 before e3 (event_id) */
-    e.answered = true;
-    e.answered_at = T0 + SEC(10);
-    e.agent = "a";
+    expect_answered(&e, "a", SEC(10));
     e.abandoned = false;
-    e.ended = true;
-    e.ended_at = T0 + SEC(50);
-    e.ended_by = BY_CALLER;
-    e.wait_us = SEC(10);
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(50);
+    expect_ended(&e, SEC(50), BY_CALLER);
+    expect_part_end(&e, SEC(50));
     e.talk_us = SEC(40);
     e.complete = true;
     e.nlegs = 2;
@@ -1088,21 +985,11 @@ START_TEST(abandon_then_answer_the_answer_wins)
     Fixture f;
     BUILD0(f, ev);
     CallSummary e;
-    expect_base(&e, 4);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
-    e.answered = true;
-    e.answered_at = T0 + SEC(25);
-    e.agent = "a";
+    expect_offered(&e, 4, "q");
+    expect_answered(&e, "a", SEC(25));
     e.abandoned = false;
-    e.ended = true;
-    e.ended_at = T0 + SEC(90);
-    e.ended_by = BY_CALLER;
-    e.wait_us = SEC(25); /* to the answer, not to the contradicting abandon */
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(90);
+    expect_ended(&e, SEC(90), BY_CALLER);
+    expect_part_end(&e, SEC(90));
     e.talk_us = SEC(65);
     e.complete = true;
     e.nlegs = 1;
@@ -1122,20 +1009,10 @@ START_TEST(abandon_after_answer_is_ignored)
     Fixture f;
     BUILD0(f, ev);
     CallSummary e;
-    expect_base(&e, 4);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
-    e.answered = true;
-    e.answered_at = T0 + SEC(5);
-    e.agent = "a";
-    e.ended = true;
-    e.ended_at = T0 + SEC(60);
-    e.ended_by = BY_CALLER;
-    e.wait_us = SEC(5);
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(60);
+    expect_offered(&e, 4, "q");
+    expect_answered(&e, "a", SEC(5));
+    expect_ended(&e, SEC(60), BY_CALLER);
+    expect_part_end(&e, SEC(60));
     e.talk_us = SEC(55);
     e.complete = true;
     e.nlegs = 1;
@@ -1154,16 +1031,10 @@ START_TEST(answer_after_the_end_is_ignored)
     Fixture f;
     BUILD0(f, ev);
     CallSummary e;
-    expect_base(&e, 3);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
+    expect_offered(&e, 3, "q");
     e.abandoned = true; /* ended unanswered: abandoned at the end */
     e.abandoned_at = T0 + SEC(30);
-    e.ended = true;
-    e.ended_at = T0 + SEC(30);
-    e.ended_by = BY_CALLER;
+    expect_ended(&e, SEC(30), BY_CALLER);
     e.wait_us = SEC(30);
     e.complete = true;
     check_scenario(&f, &e, "answer after end");
@@ -1184,20 +1055,10 @@ START_TEST(hold_outside_a_leg_is_ignored)
     Fixture f;
     BUILD0(f, ev);
     CallSummary e;
-    expect_base(&e, 7);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
-    e.answered = true;
-    e.answered_at = T0 + SEC(10);
-    e.agent = "a";
-    e.ended = true;
-    e.ended_at = T0 + SEC(70);
-    e.ended_by = BY_CALLER;
-    e.wait_us = SEC(10);
-    e.part_ended = true;
-    e.part_end_at = T0 + SEC(70);
+    expect_offered(&e, 7, "q");
+    expect_answered(&e, "a", SEC(10));
+    expect_ended(&e, SEC(70), BY_CALLER);
+    expect_part_end(&e, SEC(70));
     e.talk_us = SEC(60); /* no hold: before the answer, a resume without hold, after the end */
     e.complete = true;
     e.nlegs = 1;
@@ -1216,11 +1077,7 @@ START_TEST(followed_by_repeat_is_handed_through)
     BUILD0(f, ev);
     f.repeat = true;
     CallSummary e;
-    expect_base(&e, 2);
-    e.offered = true;
-    e.offered_at = T0;
-    e.queue = "q";
-    e.caller_key = KEY_A;
+    expect_offered(&e, 2, "q");
     e.abandoned = true;
     e.abandoned_at = T0 + SEC(3);
     e.wait_us = SEC(3);
