@@ -42,6 +42,7 @@ static const struct {
     long long min, max;
 } ranges[] = {
     {"max_connections", 1, 1000000},
+    {"max_http_connections", 1, 1000000},
     {"login_timeout_s", 1, 3600},
     {"idle_timeout_s", 0, 7 * 86400},
     {"max_line", 256, 64 << 20},

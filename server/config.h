@@ -16,7 +16,8 @@
     X(server, tz, STR, "Europe/Amsterdam", 0, "time zone of 'today' and of reports")      \
     X(server, allow_plain_public, BOOL, "false", 0,                                        \
       "listen without TLS on a non-loopback address")                                     \
-    X(limits, max_connections, INT, "10000", 0, "connections at once")                    \
+    X(limits, max_connections, INT, "10000", 0, "JSON-RPC connections at once")           \
+    X(limits, max_http_connections, INT, "1000", 0, "HTTP connections at once")           \
     X(limits, login_timeout_s, INT, "10", 0, "seconds to log in before being closed")     \
     X(limits, idle_timeout_s, INT, "300", 1, "seconds without a request (0: never)")      \
     X(limits, max_line, INT, "65536", 0, "longest request line after login, bytes")       \

@@ -4,10 +4,12 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,9 +141,9 @@ static void serve_healthz(Http *h, struct evhttp_request *req)
     writer_stats(s->writer, &ws);
     const char *status = !s->ready ? "loading" : pg_up ? "ok" : "degraded";
     json_t *body = json_pack(
-        "{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:s}", "status", status, "postgres",
+        "{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:s}", "status", status, "postgres",
         pg_up ? "up" : "down", "ready", s->ready, "journal_backlog", (json_int_t)journal_records(s->journal), "writer_queue",
-        (json_int_t)ws.queued, "connections", (json_int_t)s->nconns, "uptime_s",
+        (json_int_t)ws.queued, "connections", (json_int_t)s->nconns, "http_connections", (json_int_t)h->nconns, "uptime_s",
         (json_int_t)((server_now() - s->started_at) / KIC_USEC), "version", KIC_VERSION);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
@@ -189,10 +191,76 @@ static void on_request(struct evhttp_request *req, void *arg)
 }
 
 /* HTTPS when the server has TLS: evhttp hands the socket over. */
-static struct bufferevent *https_bufferevent(struct event_base *base, void *arg)
+/* ---- counting connections ----
+ *
+ * libevent 2.1's evhttp has no cap on its connections and tells of a new
+ * one only by asking for its bufferevent. So the bufferevent callback
+ * queues an adoption, run in the same turn of the loop, right after
+ * evhttp has made the connection (and before any of its I/O can be
+ * handled): the connection is counted, and its close callback counts it
+ * out. One over the cap is closed at once, unanswered; those open are
+ * served all along, and the JSON-RPC listener is not touched. */
+
+typedef struct Adoption {
+    Http *http;
+    struct bufferevent *bev;
+} Adoption;
+
+void http_conn_closed(struct evhttp_connection *evcon, void *http)
 {
-    Server *s = arg;
-    return tls_bufferevent(base, s->tls, -1);
+    Http *h = http;
+    h->nconns--;
+}
+
+/* A line a second at most, as listener.c does for JSON-RPC. */
+static void log_http_refusal(Http *h)
+{
+    KicTime now = server_now();
+    if (now - h->refusal_said_at < KIC_USEC) {
+        h->refused_unsaid++;
+        return;
+    }
+    char more[64] = "";
+    if (h->refused_unsaid)
+        snprintf(more, sizeof(more), " (and %lu more since the last such line)", h->refused_unsaid);
+    srv_log(h->srv, LOG_WARN, "refused an HTTP connection%s: %zu open (max_http_connections)",
+            more, h->nconns - 1); /* the refused one is counted until it is closed */
+    h->refusal_said_at = now;
+    h->refused_unsaid = 0;
+}
+
+static void adopt_connection(evutil_socket_t fd, short what, void *arg)
+{
+    Adoption *a = arg;
+    Http *h = a->http;
+    void *evcon = NULL;
+    bufferevent_getcb(a->bev, NULL, NULL, NULL, &evcon); /* evhttp's own argument */
+    free(a);
+    if (!evcon)
+        return;
+    h->nconns++;
+    evhttp_connection_set_closecb(evcon, http_conn_closed, h);
+    if (h->nconns > (size_t)h->srv->cfg.max_http_connections) {
+        log_http_refusal(h);
+        evhttp_connection_free(evcon); /* its close callback counts it out */
+    }
+}
+
+static struct bufferevent *new_bufferevent(struct event_base *base, void *arg)
+{
+    Http *h = arg;
+    Server *s = h->srv;
+    struct bufferevent *bev = s->tls ? tls_bufferevent(base, s->tls, -1)
+                                     : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    Adoption *a = malloc(sizeof(*a));
+    if (!bev || !a)
+        abort();
+    a->http = h;
+    a->bev = bev;
+    /* no time given: active at once, in this turn of the loop */
+    if (event_base_once(base, -1, EV_TIMEOUT, adopt_connection, a, NULL) != 0)
+        abort();
+    return bev;
 }
 
 /* Out of descriptors, evhttp's listener would retry accept() at once, for
@@ -235,8 +303,7 @@ Http *http_start(Server *s, const char *addr, char *err, size_t errlen)
     evhttp_set_max_body_size(h->evh, 0);
     evhttp_set_timeout(h->evh, HTTP_IDLE_S);
     evhttp_set_gencb(h->evh, on_request, h);
-    if (s->tls)
-        evhttp_set_bevcb(h->evh, https_bufferevent, s);
+    evhttp_set_bevcb(h->evh, new_bufferevent, h);
     /* the address's text form, split for evhttp (IPv6 in brackets) */
     char host[128];
     const char *colon = strrchr(addr, ':');
@@ -265,6 +332,11 @@ int http_port(const Http *h)
         return -1;
     return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                           : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+size_t http_connections(const Http *h)
+{
+    return h ? h->nconns : 0;
 }
 
 void http_free(Http *h)

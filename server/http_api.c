@@ -286,9 +286,11 @@ static void stream_free(HttpStream *st)
 static void stream_closed(struct evhttp_connection *evcon, void *arg)
 {
     HttpStream *st = arg;
+    Http *h = st->http;
     struct evhttp_request *req = st->req;
     stream_free(st);
     evhttp_send_reply_end(req);
+    http_conn_closed(evcon, h);
 }
 
 /* A client that does not read: its socket is shut, and libevent's
@@ -390,7 +392,7 @@ static void live_stream(Http *h, struct evhttp_request *req, const HttpUser *who
 static void stream_end(HttpStream *st)
 {
     struct evhttp_request *req = st->req;
-    evhttp_connection_set_closecb(st->evcon, NULL, NULL);
+    evhttp_connection_set_closecb(st->evcon, http_conn_closed, st->http);
     stream_free(st);
     evhttp_send_reply_end(req);
 }

@@ -39,7 +39,14 @@ struct Http {
     StrMap users; /* token hash -> HttpUser (owned) */
     HttpStream *streams;
     size_t nstreams;
+    size_t nconns;             /* open connections, max_http_connections at most */
+    KicTime refusal_said_at;   /* the log says refusals once a second at most */
+    unsigned long refused_unsaid;
 };
+
+/* Every connection's close callback, counting it out; a stream that puts
+ * its own in its place calls this from there, and puts it back. */
+void http_conn_closed(struct evhttp_connection *evcon, void *http);
 
 /* Replies (every one with Cache-Control: no-store). text is borrowed. */
 void http_reply(struct evhttp_request *req, int status, const char *content_type,

@@ -346,20 +346,22 @@ static void on_maintain(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Descriptors kicd needs besides its clients' connections: PostgreSQL,
- * the journal, the event loop's own, HTTP clients and streams. */
+ * the journal, the event loop's own. */
 #define DESCRIPTORS_BESIDE_CONNECTIONS 128
 
 /* Every connection is a descriptor, and Debian's default soft limit
  * (1,024) is far below max_connections' default. Raised, as far as the
- * hard limit allows, to what the configuration needs; past the limit
- * new connections wait in the kernel's queue (listener.h), so it is said
- * at start-up rather than found out in a busy hour. */
+ * hard limit allows, to what the configuration needs (both listeners'
+ * caps); past the limit new connections wait in the kernel's queue
+ * (listener.h), so it is said at start-up rather than found out in a
+ * busy hour. */
 static void fit_descriptor_limit(Server *s)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return;
-    rlim_t want = (rlim_t)s->cfg.max_connections + DESCRIPTORS_BESIDE_CONNECTIONS;
+    rlim_t besides = (rlim_t)s->cfg.max_http_connections + DESCRIPTORS_BESIDE_CONNECTIONS;
+    rlim_t want = (rlim_t)s->cfg.max_connections + besides;
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
         struct rlimit raised = {want, rl.rlim_max};
         if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
@@ -369,13 +371,12 @@ static void fit_descriptor_limit(Server *s)
     }
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
         srv_log(s, LOG_WARN,
-                "descriptor limit %llu is below max_connections (%lld) + %d: past about %llu "
-                "connections new ones wait until others close (raise LimitNOFILE or ulimit -n)",
+                "descriptor limit %llu is below max_connections (%lld) + max_http_connections "
+                "(%lld) + %d: past about %llu connections new ones wait until others close "
+                "(raise LimitNOFILE or ulimit -n)",
                 (unsigned long long)rl.rlim_cur, (long long)s->cfg.max_connections,
-                DESCRIPTORS_BESIDE_CONNECTIONS,
-                rl.rlim_cur > DESCRIPTORS_BESIDE_CONNECTIONS
-                    ? (unsigned long long)(rl.rlim_cur - DESCRIPTORS_BESIDE_CONNECTIONS)
-                    : 0ULL);
+                (long long)s->cfg.max_http_connections, DESCRIPTORS_BESIDE_CONNECTIONS,
+                rl.rlim_cur > besides ? (unsigned long long)(rl.rlim_cur - besides) : 0ULL);
 }
 
 static bool start(Server *s)

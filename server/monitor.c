@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "centre.h"
+#include "http.h"
 #include "journal.h"
 #include "pg.h"
 #include "strbuf.h"
@@ -125,6 +126,8 @@ char *monitor_prometheus(Server *s)
         logged_in += s->conns_by_role[r];
     }
     strbuf_printf(&b, "kicd_connections{role=\"none\"} %zu\n", s->nconns - logged_in);
+    header(&b, "kicd_http_connections", "gauge", "Open HTTP connections (event streams among them).");
+    strbuf_printf(&b, "kicd_http_connections %zu\n", http_connections(s->http));
     header(&b, "kicd_events_total", "counter", "Telephony events by result.");
     strbuf_printf(&b, "kicd_events_total{result=\"accepted\"} %llu\n",
                   (unsigned long long)m->events_accepted);

@@ -46,12 +46,18 @@ static void resp_free(Resp *r)
     free(r->body);
 }
 
-static int http_open(const char *method, const char *path, const char *token)
+static int tcp_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)kicd.http_port)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ck_assert_msg(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect: %s", strerror(errno));
+    return fd;
+}
+
+static int http_open_at(int port, const char *method, const char *path, const char *token)
+{
+    int fd = tcp_connect(port);
     char req[2048];
     int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n%s%s%sConnection: close\r\n\r\n",
                      method, path, token ? "Authorization: Bearer " : "", token ? token : "",
@@ -60,15 +66,19 @@ static int http_open(const char *method, const char *path, const char *token)
     return fd;
 }
 
-/* Reads until the server closes (Connection: close). */
-static Resp http_do(const char *method, const char *path, const char *token)
+static int http_open(const char *method, const char *path, const char *token)
 {
-    int fd = http_open(method, path, token);
+    return http_open_at(kicd.http_port, method, path, token);
+}
+
+/* What the server sends until it closes; NULL if it closes at once. */
+static char *read_to_close(int fd, const char *what)
+{
     size_t len = 0, cap = 65536;
     char *buf = malloc(cap);
     for (;;) {
         struct pollfd p = {fd, POLLIN, 0};
-        ck_assert_msg(poll(&p, 1, 10000) == 1, "no answer to %s", path);
+        ck_assert_msg(poll(&p, 1, 10000) == 1, "no answer to %s", what);
         if (len + 4096 > cap)
             buf = realloc(buf, cap *= 2);
         ssize_t got = read(fd, buf + len, cap - len - 1);
@@ -78,6 +88,18 @@ static Resp http_do(const char *method, const char *path, const char *token)
     }
     close(fd);
     buf[len] = '\0';
+    if (len == 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* One request; reads until the server closes (Connection: close). */
+static Resp http_do(const char *method, const char *path, const char *token)
+{
+    char *buf = read_to_close(http_open(method, path, token), path);
+    ck_assert_msg(buf, "%s: closed without an answer", path);
     Resp r = {0};
     char *end = strstr(buf, "\r\n\r\n");
     ck_assert_msg(end, "no header end: %s", buf);
@@ -418,6 +440,39 @@ START_TEST(what_is_not_there)
 }
 END_TEST
 
+/* Over max_http_connections a connection is closed unanswered; those
+ * open stay, JSON-RPC is not touched, and once one closes the next is
+ * served (proto/HTTP.md "Limits"). */
+START_TEST(http_connections_are_capped)
+{
+    Kicd k;
+    kicd_init(&k, "http_cap", "[limits]\nmax_http_connections = 3\n");
+    kicd_start(&k);
+    int idle[3];
+    for (int i = 0; i < 3; i++)
+        idle[i] = tcp_connect(k.http_port);
+    /* accepted in order: the three idle ones first, so this is the fourth */
+    char *got = read_to_close(http_open_at(k.http_port, "GET", "/healthz", NULL), "over the cap");
+    ck_assert_msg(!got, "answered over the cap: %s", got);
+    ck_assert(kicd_log_shows(&k, "refused an HTTP connection: 3 open (max_http_connections)"));
+    Client *c = cl_session(k.port, h_user(&k, h_tenant("httpcap"), "pbx", "bridge", NULL, NULL));
+    json_decref(ck_ok(cl_call(c, "server.ping", "{}")));
+    /* an idle one goes: the next request is served (once kicd has seen it go) */
+    close(idle[0]);
+    for (int tries = 0; !got && tries < 100; tries++) {
+        got = read_to_close(http_open_at(k.http_port, "GET", "/healthz", NULL), "under the cap");
+        if (!got)
+            usleep(50 * 1000);
+    }
+    ck_assert_msg(got && strstr(got, "\"http_connections\":3"), "%s", got ? got : "never served");
+    free(got);
+    close(idle[1]);
+    close(idle[2]);
+    cl_close(c);
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
 int main(void)
 {
     kicd_init(&kicd, "http", "[limits]\noutput_buffer = 65536\n");
@@ -431,6 +486,7 @@ int main(void)
     tcase_add_test(tc, the_stream_pushes_snapshots);
     tcase_add_test(tc, a_stream_nobody_reads_is_dropped);
     tcase_add_test(tc, what_is_not_there);
+    tcase_add_test(tc, http_connections_are_capped);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
 }
