@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit.h"
 #include "erlang.h"
@@ -63,6 +64,20 @@ void report_req_free(ReportReq *q)
 
 /* ---- request ---- */
 
+/* `from` plus ten calendar years (counted in UTC), and three hours for
+ * the offsets the report's zone may have at either end. */
+static KicTime ten_years_after(KicTime from)
+{
+    time_t sec = (time_t)(from / KIC_USEC);
+    if (from % KIC_USEC < 0)
+        sec--;
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    tm.tm_year += 10;
+    return (KicTime)timegm(&tm) * KIC_USEC + (from - (KicTime)sec * KIC_USEC) +
+           3LL * 3600 * KIC_USEC;
+}
+
 bool report_parse(json_t *params, const Config *cfg, ReportReq *q, RpcError *err)
 {
     memset(q, 0, sizeof(*q));
@@ -82,7 +97,7 @@ bool report_parse(json_t *params, const Config *cfg, ReportReq *q, RpcError *err
         rpc_error_field(err, "to", "must be after from");
         return false;
     }
-    if (q->to - q->from > 11LL * 366 * 86400 * KIC_USEC) {
+    if (q->to > ten_years_after(q->from)) {
         rpc_error_field(err, "to", "a report spans at most ten years");
         return false;
     }
@@ -118,13 +133,18 @@ bool report_parse(json_t *params, const Config *cfg, ReportReq *q, RpcError *err
 
 /* ---- SQL ---- */
 
-/* The bucket of a timestamptz column, in the session time zone. */
+/* The bucket of a timestamptz column, in the session time zone. Every
+ * zone's offset is a whole number of quarter hours, so quarters can count
+ * from one fixed origin. Half hours and hours count from the local
+ * midnight of the row's own day: an origin in 2000 carries that year's
+ * offset, and a zone whose offset moved by half an hour since (Colombo,
+ * +06:00 then, +05:30 now) would have its hours start at :30. */
 static void bucket_sql(StrBuf *b, const ReportReq *q, const char *col)
 {
     switch (q->interval) {
     case I_15M: strbuf_printf(b, "date_bin('15 minutes', %s, '2000-01-03 00:00'::timestamptz)", col); break;
-    case I_30M: strbuf_printf(b, "date_bin('30 minutes', %s, '2000-01-03 00:00'::timestamptz)", col); break;
-    case I_1H: strbuf_printf(b, "date_bin('1 hour', %s, '2000-01-03 00:00'::timestamptz)", col); break;
+    case I_30M: strbuf_printf(b, "date_bin('30 minutes', %s, date_trunc('day', %s))", col, col); break;
+    case I_1H: strbuf_printf(b, "date_bin('1 hour', %s, date_trunc('day', %s))", col, col); break;
     case I_1D: strbuf_printf(b, "date_trunc('day', %s)", col); break;
     case I_1W: strbuf_printf(b, "date_trunc('week', %s)", col); break;
     case I_1MO: strbuf_printf(b, "date_trunc('month', %s)", col); break;

@@ -378,6 +378,32 @@ static void hourly_contacts(Client *b, const char *prefix, const char *first_utc
     }
 }
 
+/* Half hours and hours begin on the half hour and the hour in every
+ * zone, also one whose offset is not what it was in 2000 (Colombo: +06:00
+ * then, +05:30 now; they began at :30 there), from either source. */
+START_TEST(hours_begin_on_the_hour_in_every_zone)
+{
+    Org o = org("colombo");
+    Client *b = cl_session(kicd.port, o.bridge), *s = cl_session(kicd.port, o.super);
+    hourly_contacts(b, "lk", "2026-06-15T02:40:00Z", 3); /* 08:10, 09:10, 10:10 local */
+    const char *day = "\"from\":\"2026-06-15T00:00:00+05:30\",\"to\":\"2026-06-16T00:00:00+05:30\","
+                      "\"tz\":\"Asia/Colombo\"";
+    static const char *const groups[] = {"[]", "[\"location\"]"}; /* the rollup, the calls */
+    for (int g = 0; g < 2; g++) {
+        json_t *t = with_contacts(report(s, "{%s,\"interval\":\"1h\",\"group_by\":%s}", day, groups[g]));
+        ck_assert_uint_eq(nrows(t), 3);
+        ck_assert_str_eq(json_string_value(cell(t, 0, "interval_start")), "2026-06-15T08:00:00+05:30");
+        ck_assert_str_eq(json_string_value(cell(t, 2, "interval_start")), "2026-06-15T10:00:00+05:30");
+        json_decref(t);
+        t = with_contacts(report(s, "{%s,\"interval\":\"30m\",\"group_by\":%s}", day, groups[g]));
+        ck_assert_str_eq(json_string_value(cell(t, 0, "interval_start")), "2026-06-15T08:00:00+05:30");
+        json_decref(t);
+    }
+    cl_close(b);
+    cl_close(s);
+}
+END_TEST
+
 START_TEST(days_have_23_and_25_hours_when_the_clocks_change)
 {
     Org o = org("dst");
@@ -863,6 +889,9 @@ START_TEST(every_parameter_error_and_role)
         {"{\"from\":\"2026-11-02T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"1h\"}", "to"},
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"1h\"}", "to"},
         {"{\"from\":\"2000-01-01T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"all\"}", "to"},
+        /* ten years and a day (eleven years passed before) */
+        {"{\"from\":\"2016-01-01T00:00:00+01:00\",\"to\":\"2026-01-02T00:00:00+01:00\",\"interval\":\"all\"}", "to"},
+        {"{\"from\":\"2015-01-01T00:00:00Z\",\"to\":\"2026-01-01T00:00:00Z\",\"interval\":\"1mo\"}", "to"},
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\"}", "interval"},
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"2h\"}", "interval"},
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":60}", "interval"},
@@ -886,6 +915,9 @@ START_TEST(every_parameter_error_and_role)
         }
         json_decref(r);
     }
+    /* ten years to the day, in local time with its offsets, is allowed */
+    json_decref(ck_ok(cl_call(s, "report.query", "{\"from\":\"2016-07-01T00:00:00+02:00\",\"to\":\"2026-07-01T00:00:00+02:00\",\"interval\":\"all\"}")));
+    json_decref(ck_ok(cl_call(s, "report.query", "{\"from\":\"2016-01-01T00:00:00+01:00\",\"to\":\"2026-01-01T00:00:00+01:00\",\"interval\":\"1mo\"}")));
     ck_assert_rpc_error(cl_call(s, "report.query", "[1,2]"), -32602);
     ck_assert_rpc_error(cl_call(a, "report.query", "%s", good), -32003);
     ck_assert_rpc_error(cl_call(b, "report.query", "%s", good), -32003);
@@ -915,6 +947,7 @@ int main(void)
     tcase_add_test(tc, todays_report_equals_the_live_numbers);
     tcase_add_test(tc, days_have_23_and_25_hours_when_the_clocks_change);
     tcase_add_test(tc, groups_by_every_dimension);
+    tcase_add_test(tc, hours_begin_on_the_hour_in_every_zone);
     tcase_add_test(tc, callbacks_and_occupancy);
     tcase_add_test(tc, occupancy_with_a_wrapup_dated_before_a_later_break);
     tcase_add_test(tc, rows_by_interval_with_callbacks_between_the_calls);
