@@ -18,6 +18,15 @@ void method_event(Conn *c, Reply *r, json_t *params, const Method *m)
         rpc_error_clear(&err);
         return;
     }
+    if (ep.event->at < c->srv->purged_before) {
+        /* retention has removed the events (and keys) of that time: this
+         * is a re-send, and taken as new it would rebuild its call from
+         * itself alone (migration 0012) */
+        c->srv->metrics->events_duplicate++;
+        event_parse_free(&ep);
+        reply_result_text(r, "{\"accepted\":true,\"duplicate\":true}");
+        return;
+    }
     Record *rec = record_new(REC_EVENT, t, r);
     rec->ev = ep;
     writer_submit(c->srv->writer, rec);

@@ -389,6 +389,7 @@ static bool start(Server *s)
     if (!s->base)
         return false;
     s->started_at = server_now();
+    s->purged_before = KIC_TIME_NONE;
     s->reaper = event_new(s->base, -1, 0, on_reap, s);
     s->ev_sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
     s->ev_sigint = evsignal_new(s->base, SIGINT, on_signal, s);

@@ -84,6 +84,7 @@ typedef struct Server {
     struct event *ev_maintain;
     long maintain_ticks;
     KicTime last_purge; /* the retention job's last run */
+    KicTime purged_before; /* retention's horizon: events before it are re-sends */
     Journal *journal;
     Metrics *metrics;
 

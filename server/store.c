@@ -16,6 +16,8 @@
     " AND call_id <> '')"
 
 static const char sql_tenants[] = "SELECT tenant_id, name FROM tenants ORDER BY tenant_id";
+static const char sql_horizon[] =
+    "SELECT (extract(epoch FROM purged_before) * 1000000)::bigint FROM purge_horizon";
 static const char sql_events[] =
     "SELECT tenant_id, type, payload::text FROM events"
     " WHERE tenant_id = $1 AND (call_id IN " CALLS_SINCE
@@ -367,6 +369,27 @@ static bool load_tenant(Server *s, Tenant *t, StartUp *su, bool resync)
     return false;
 }
 
+/* Retention's horizon (migration 0012), which only moves on. */
+static void set_horizon(Server *s, PGresult *r)
+{
+    if (!r || PQntuples(r) != 1)
+        return;
+    KicTime h = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    if (h <= s->purged_before)
+        return;
+    s->purged_before = h;
+    char at[40];
+    time_format_utc(h, at, sizeof(at));
+    srv_log(s, LOG_INFO, "retention: events before %s are purged; one sent again is a duplicate",
+            at);
+}
+
+static void horizon_loaded(PgJob *job, void *arg)
+{
+    if (!pgjob_error(job))
+        set_horizon(arg, pgjob_result(job, 0));
+}
+
 static void tenants_listed(PgJob *job, void *arg)
 {
     StartUp *su = arg;
@@ -376,6 +399,7 @@ static void tenants_listed(PgJob *job, void *arg)
         startup_release(su);
         return;
     }
+    set_horizon(su->s, pgjob_result(job, 1));
     PGresult *r = pgjob_result(job, 0);
     srv_log(su->s, LOG_INFO, "loading the live state of %d tenants", PQntuples(r));
     for (int i = 0; i < PQntuples(r); i++) {
@@ -403,6 +427,7 @@ void store_load_all(Server *s, StoreDone done)
     su->pending = 1;
     PgJob *job = pgjob_new(tenants_listed, su);
     pgjob_add(job, sql_tenants, 0, NULL);
+    pgjob_add(job, sql_horizon, 0, NULL);
     if (!pgconn_submit(s->pg_reader, job)) {
         pgjob_free(job);
         su->ok = false;
@@ -511,6 +536,13 @@ void store_on_notify(Server *s, const char *channel, const char *payload)
                        " FROM users u JOIN tenants t USING (tenant_id)"
                        " WHERE u.tenant_id = $1 AND u.user_id = $2",
                   2, args);
+    } else if (!strcmp(channel, "kic_config") && !strncmp(payload, "horizon:", 8)) {
+        free(rl);
+        job = pgjob_new(horizon_loaded, s);
+        pgjob_add(job, sql_horizon, 0, NULL);
+        if (!pgconn_submit(s->pg_reader, job))
+            pgjob_free(job);
+        return;
     } else if (!strcmp(channel, "kic_config") && sscanf(payload, "%*[a-z_]:%lld", &tenant) == 1) {
         rl->tenant = tenant;
         snprintf(tid, sizeof(tid), "%lld", tenant);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -94,6 +95,75 @@ START_TEST(kicd_runs_the_job_when_it_starts)
 }
 END_TEST
 
+/* The purge takes a call's events and their keys; one of them sent again
+ * is a duplicate and changes nothing, neither the call nor the sums
+ * (migration 0012). Taken as new it rebuilt the call from itself alone
+ * and counted the contact twice. After a restart too. */
+static json_t *resend(Client *b, const char *method, const char *id, KicTime at, const char *extra)
+{
+    char at_text[40];
+    time_format_utc(at, at_text, sizeof(at_text));
+    return ck_ok(cl_call(b, method, "{\"event_id\":\"%s\",\"call_id\":\"hz1\",\"at\":\"%s\"%s}", id,
+                         at_text, extra));
+}
+
+static void ck_duplicate(json_t *resp, bool dup)
+{
+    json_t *result = json_object_get(resp, "result");
+    ck_assert(json_is_true(json_object_get(result, "accepted")));
+    ck_assert_int_eq(json_is_true(json_object_get(result, "duplicate")), dup);
+    json_decref(resp);
+}
+
+START_TEST(a_resend_from_before_the_purge_is_a_duplicate)
+{
+    Kicd k; /* its own: the test restarts it */
+    kicd_init(&k, "retention_horizon", NULL);
+    kicd_start(&k);
+    const char *tenant = strdup(h_tenant("horizon"));
+    Client *b = cl_session(k.port, h_user(&k, tenant, "pbx", "bridge", NULL, NULL));
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    KicTime t0 = ((KicTime)ts.tv_sec - 70 * 86400LL) * KIC_USEC; /* its month goes whole */
+    ck_duplicate(resend(b, "call.offered", "hz1-o", t0, ",\"queue\":\"thuiszorg\",\"caller\":\"0612345678\""), false);
+    ck_duplicate(resend(b, "call.answered", "hz1-a", t0 + 10 * KIC_USEC, ",\"agent\":\"a.jansen\""), false);
+    ck_duplicate(resend(b, "call.ended", "hz1-e", t0 + 70 * KIC_USEC, ""), false);
+    char call_sql[512], sums_sql[512];
+    snprintf(call_sql, sizeof(call_sql),
+             "SELECT count(*) FROM calls JOIN tenants USING (tenant_id) WHERE name = '%s'"
+             " AND call_id = 'hz1' AND answered AND talk_s = 60 AND events = 3", tenant);
+    snprintf(sums_sql, sizeof(sums_sql),
+             "SELECT sum(offered) * 10 + sum(answered) FROM call_sums_15m JOIN tenants USING (tenant_id)"
+             " WHERE name = '%s'", tenant);
+    ck_assert_int_eq(h_sql_int(k.conninfo, call_sql), 1);
+    ck_assert_int_eq(h_sql_int(k.conninfo, sums_sql), 11);
+    ck_assert(kicd_log_shows(&k, "retention: events before")); /* its own purge at start */
+    int horizons = kicd_log_count(&k, "retention: events before");
+    ck_assert_int_eq(h_kicctl(&k, NULL, "purge", "--days", "30", NULL), 0);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM event_keys WHERE event_id LIKE 'hz1-%'"), 0);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events WHERE call_id = 'hz1'"), 0);
+    for (int i = 0; i < 200 && kicd_log_count(&k, "retention: events before") == horizons; i++)
+        usleep(25000);
+    ck_assert_int_gt(kicd_log_count(&k, "retention: events before"), horizons);
+    ck_duplicate(resend(b, "call.offered", "hz1-o", t0, ",\"queue\":\"thuiszorg\",\"caller\":\"0612345678\""), true);
+    ck_assert_int_eq(h_sql_int(k.conninfo, call_sql), 1);
+    ck_assert_int_eq(h_sql_int(k.conninfo, sums_sql), 11);
+    cl_close(b);
+    /* kicd reads the horizon when it starts */
+    ck_assert(kicd_stop(&k));
+    kicd_start(&k);
+    b = cl_session(k.port, h_user(&k, tenant, "pbx2", "bridge", NULL, NULL));
+    ck_duplicate(resend(b, "call.answered", "hz1-a", t0 + 10 * KIC_USEC, ",\"agent\":\"a.jansen\""), true);
+    ck_assert_int_eq(h_sql_int(k.conninfo, call_sql), 1);
+    ck_assert_int_eq(h_sql_int(k.conninfo, sums_sql), 11);
+    /* a new event is still new */
+    ck_duplicate(resend(b, "call.offered", "hz2-o", t0 + 70 * 86400LL * KIC_USEC - 60 * KIC_USEC,
+                        ",\"queue\":\"thuiszorg\""), false);
+    cl_close(b);
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
 int main(void)
 {
     kicd_init(&kicd, "retention", NULL);
@@ -103,6 +173,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, kicd_runs_the_job_when_it_starts);
     tcase_add_test(tc, purge_removes_what_is_past_and_keeps_the_rest);
+    tcase_add_test(tc, a_resend_from_before_the_purge_is_a_duplicate);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
 }
