@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 
 typedef struct Option {
@@ -288,4 +289,14 @@ void config_print_help(void)
         printf("    %-20s %s (default: %s%s)%s\n", o->name, o->help, o->def[0] ? o->def : "none",
                range, o->reloadable ? " [SIGHUP]" : "");
     }
+}
+
+bool config_zone_exists(const char *tz)
+{
+    char path[512];
+    struct stat st;
+    if (!*tz || tz[0] == '/' || strstr(tz, "..") ||
+        (size_t)snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz) >= sizeof(path))
+        return false;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }

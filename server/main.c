@@ -159,10 +159,7 @@ static bool check_addresses(const Config *c)
 /* glibc quietly falls back to UTC for an unknown zone: check it exists. */
 static bool set_time_zone(const char *tz)
 {
-    char path[512];
-    struct stat st;
-    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
-    if (strstr(tz, "..") || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (!config_zone_exists(tz)) {
         fprintf(stderr, "kicd: unknown time zone '%s'\n", tz);
         return false;
     }

@@ -901,6 +901,10 @@ START_TEST(every_parameter_error_and_role)
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"group_by\":[7]}", "group_by"},
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"Mars/Olympus_Mons\"}", "tz"},
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":42}", "tz"},
+        /* POSIX strings, not zone names (PostgreSQL took "+05:00" as UTC-05:00) */
+        {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"+05:00\"}", "tz"},
+        {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"UTC+5\"}", "tz"},
+        {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"/etc/localtime\"}", "tz"},
         /* 64 characters, 192 bytes: within the limit, but no zone's name */
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"Europe/€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€\"}", "tz"},
     };
