@@ -212,21 +212,12 @@ void http_conn_closed(struct evhttp_connection *evcon, void *http)
     h->nconns--;
 }
 
-/* A line a second at most, as listener.c does for JSON-RPC. */
 static void log_http_refusal(Http *h)
 {
-    KicTime now = server_now();
-    if (now - h->refusal_said_at < KIC_USEC) {
-        h->refused_unsaid++;
-        return;
-    }
-    char more[64] = "";
-    if (h->refused_unsaid)
-        snprintf(more, sizeof(more), " (and %lu more since the last such line)", h->refused_unsaid);
-    srv_log(h->srv, LOG_WARN, "refused an HTTP connection%s: %zu open (max_http_connections)",
-            more, h->nconns - 1); /* the refused one is counted until it is closed */
-    h->refusal_said_at = now;
-    h->refused_unsaid = 0;
+    char more[64];
+    if (log_throttle(&h->refusals, server_now(), more, sizeof(more)))
+        srv_log(h->srv, LOG_WARN, "refused an HTTP connection%s: %zu open (max_http_connections)",
+                more, h->nconns - 1); /* the refused one is counted until it is closed */
 }
 
 static void adopt_connection(evutil_socket_t fd, short what, void *arg)

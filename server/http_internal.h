@@ -40,8 +40,7 @@ struct Http {
     HttpStream *streams;
     size_t nstreams;
     size_t nconns;             /* open connections, max_http_connections at most */
-    KicTime refusal_said_at;   /* the log says refusals once a second at most */
-    unsigned long refused_unsaid;
+    LogThrottle refusals;      /* the log says refusals once a second at most */
 };
 
 /* Every connection's close callback, counting it out; a stream that puts

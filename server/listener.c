@@ -20,8 +20,7 @@ struct Listener {
     struct event *resume; /* accepting again after a pause */
     bool stopped;         /* shutting down: no resuming */
     bool paused_said;     /* the pause is in the log; cleared by an accept */
-    KicTime refusal_said_at;  /* the last "refused" line */
-    unsigned long refused_unsaid; /* refused since then */
+    LogThrottle refusals;     /* the last "refused" line, and those since */
 };
 
 bool listen_addr_parse(const char *text, struct sockaddr_storage *ss, int *len)
@@ -75,19 +74,10 @@ static void refuse(evutil_socket_t fd)
  * become a flood of the log. */
 static void log_refusal(Listener *l, const char *peer)
 {
-    KicTime now = server_now();
-    if (now - l->refusal_said_at < KIC_USEC) {
-        l->refused_unsaid++;
-        return;
-    }
-    char more[64] = "";
-    if (l->refused_unsaid)
-        snprintf(more, sizeof(more), " (and %lu more since the last such line)",
-                 l->refused_unsaid);
-    srv_log(l->srv, LOG_WARN, "refused %s%s: %zu connections (max_connections)", peer, more,
-            l->srv->nconns);
-    l->refusal_said_at = now;
-    l->refused_unsaid = 0;
+    char more[64];
+    if (log_throttle(&l->refusals, server_now(), more, sizeof(more)))
+        srv_log(l->srv, LOG_WARN, "refused %s%s: %zu connections (max_connections)", peer, more,
+                l->srv->nconns);
 }
 
 static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa,

@@ -50,3 +50,17 @@ void log_write(LogLevel level, const char *prefix, const char *fmt, ...)
     /* One write per line so lines from a crash stay whole. */
     fprintf(stderr, "%s\n", line);
 }
+
+bool log_throttle(LogThrottle *t, KicTime now, char *more, size_t size)
+{
+    if (now - t->said_at < KIC_USEC) {
+        t->unsaid++;
+        return false;
+    }
+    more[0] = '\0';
+    if (t->unsaid)
+        snprintf(more, size, " (and %lu more since the last such line)", t->unsaid);
+    t->said_at = now;
+    t->unsaid = 0;
+    return true;
+}
