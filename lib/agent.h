@@ -10,13 +10,15 @@
  * ACW is owed only for the latest part, and only if it ended after the
  * agent last went offline: taking the next call or logging off ends an
  * unwrapped ACW (the wrap-up may still come later).
- * The stored intervals (agent_states, for occupancy) are the changes of
+ * The stored intervals (agent_states) are the changes of
  * the effective state as kicd sees them, dated by the facts (an answer's
  * time, a part's end), not by arrival. Events in time order, or late
  * events of the agent's latest part (also its end before its answer: the
  * talk is stored from the answer), give the true history; a part whose
  * events all arrive after a later part of the same agent (a backlog sent
- * out of order) changes no current state and leaves no interval.
+ * out of order) changes no current state and leaves no interval. So
+ * reports do not read them: occupancy comes from the calls' legs and the
+ * choices as made (server/report.c presence_sql), whatever the order.
  * A wrap-up may come after choices the agent made while it was owed (a
  * desktop that queued its work offline, or sent it late): the ACW then
  * ended at the wrap-up's time, and the agent was in the choices of that

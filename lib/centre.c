@@ -935,6 +935,7 @@ void centre_load_call(Centre *c, Event **events, size_t n, Wrapup **wrapups, siz
     if (!call)
         return;
     call->row_stored = true; /* written with its events */
+    call->legs_sig = UINT64_MAX; /* whatever storage has: replaced when written */
     call->repeat_stored |= followed_by_repeat;
     call->followed_by_repeat |= followed_by_repeat;
     /* With fx (a late event's call) the row is rewritten: the same data,

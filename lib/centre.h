@@ -53,6 +53,9 @@ typedef struct Call {
                                caller): an update of that one column does */
     bool row_stored; /* storage has its calls row, or a batch on its way
                         does (set by whoever writes it; loaded calls have) */
+    uint64_t legs_sig; /* which agents' legs storage may hold of it
+                          (call_legs; set by the server): 0 none, else
+                          its fingerprint of them, UINT64_MAX unknown */
     bool in_today;   /* counted in today's sums */
     Queue *waiting_in;
     struct Call *wait_prev, *wait_next;

@@ -305,35 +305,88 @@ static char *callbacks_sql(const ReportReq *q)
 }
 
 /* Seconds agents spent busy (on a call or in ACW) and present (logged
- * in, not on break) per bucket, each state interval clipped to each
- * bucket and to [from, to): per agent, or for all agents together.
- * A state lasts until the agent's next one (or now). Only the states
- * that touch [from, to) are read, agent by agent along the key: each
- * agent's last state before from, those inside, and the first after
- * (the agents themselves by skipping along the key); each interval is
- * then spread over the buckets it spans. Joining every bucket with
- * every interval instead takes minutes over a year. */
+ * in, not on break) per bucket, per agent or for all agents together.
+ * From the facts, whatever order they arrived in: each agent's legs
+ * (call_legs: on the call from the answer to the end of their part,
+ * then ACW until the wrap-up's time, their next call or their logging
+ * off) laid over the states they chose (agent_choice_history; not
+ * agent_states, which holds kicd's view as it went, in the order it
+ * learned things). Busy is the union of the legs' times; present
+ * is that and the times they chose available. Only what touches
+ * [from, to) is read, agent by agent along the keys (the agents
+ * themselves by skipping along them): each agent's choices and legs from
+ * a day before `from` (a part still open then), the last of each before
+ * that, and their first leg after `to` (which ends an ACW). Each
+ * merged interval is clipped to [from, to) and spread over the buckets
+ * it spans; joining every bucket with every fact instead takes minutes
+ * over a year. */
 static char *presence_sql(const ReportReq *q, bool by_agent)
 {
     StrBuf b = STRBUF_INIT;
     strbuf_puts(&b,
-        "WITH RECURSIVE a AS ("
-        "  (SELECT agent FROM agent_states WHERE tenant_id = $1 ORDER BY agent LIMIT 1)"
+        "WITH RECURSIVE sa AS ("
+        "  (SELECT agent FROM agent_choice_history WHERE tenant_id = $1 ORDER BY agent LIMIT 1)"
         "  UNION ALL"
-        "  SELECT (SELECT s.agent FROM agent_states s WHERE s.tenant_id = $1 AND s.agent > a.agent"
-        "          ORDER BY s.agent LIMIT 1) FROM a WHERE a.agent IS NOT NULL),"
-        " s AS (SELECT a.agent, x.state, x.since, x.seq FROM a CROSS JOIN LATERAL ("
-        "  (SELECT state, since, seq FROM agent_states WHERE tenant_id = $1 AND agent = a.agent"
-        "    AND since < $2 ORDER BY since DESC, seq DESC LIMIT 1)"
+        "  SELECT (SELECT s.agent FROM agent_choice_history s WHERE s.tenant_id = $1"
+        "          AND s.agent > sa.agent ORDER BY s.agent LIMIT 1) FROM sa WHERE sa.agent IS NOT NULL),"
+        " la AS ("
+        "  (SELECT agent FROM call_legs WHERE tenant_id = $1 ORDER BY agent LIMIT 1)"
         "  UNION ALL"
-        "  (SELECT state, since, seq FROM agent_states WHERE tenant_id = $1 AND agent = a.agent"
-        "    AND since >= $2 AND since < $3)"
+        "  SELECT (SELECT l.agent FROM call_legs l WHERE l.tenant_id = $1 AND l.agent > la.agent"
+        "          ORDER BY l.agent LIMIT 1) FROM la WHERE la.agent IS NOT NULL),"
+        " a AS (SELECT agent FROM sa WHERE agent IS NOT NULL"
+        "       UNION SELECT agent FROM la WHERE agent IS NOT NULL),"
+        /* the choices: the last before the day before from, and since */
+        " ch AS (SELECT a.agent, x.since AS t, x.state FROM a CROSS JOIN LATERAL ("
+        "  (SELECT since, state FROM agent_choice_history WHERE tenant_id = $1 AND agent = a.agent"
+        "    AND since < $2::timestamptz - interval '1 day' ORDER BY since DESC, state DESC LIMIT 1)"
         "  UNION ALL"
-        "  (SELECT state, since, seq FROM agent_states WHERE tenant_id = $1 AND agent = a.agent"
-        "    AND since >= $3 ORDER BY since, seq LIMIT 1)) x WHERE a.agent IS NOT NULL),"
-        " i AS (SELECT agent, state, greatest(since, $2) AS since,"
-        "  least(coalesce(lead(since) OVER (PARTITION BY agent ORDER BY since, seq), now()), $3)"
-        "   AS until FROM s)");
+        "  (SELECT since, state FROM agent_choice_history WHERE tenant_id = $1 AND agent = a.agent"
+        "    AND since >= $2::timestamptz - interval '1 day' AND since < $3)) x),"
+        /* the legs: likewise, and the first after to */
+        " lg AS (SELECT a.agent, x.* FROM a CROSS JOIN LATERAL ("
+        "  (SELECT call_id, answered_at, end_at, wrapped_at FROM call_legs"
+        "    WHERE tenant_id = $1 AND agent = a.agent"
+        "    AND answered_at < $2::timestamptz - interval '1 day' ORDER BY answered_at DESC LIMIT 1)"
+        "  UNION ALL"
+        "  (SELECT call_id, answered_at, end_at, wrapped_at FROM call_legs"
+        "    WHERE tenant_id = $1 AND agent = a.agent"
+        "    AND answered_at >= $2::timestamptz - interval '1 day' AND answered_at < $3)"
+        "  UNION ALL"
+        "  (SELECT call_id, answered_at, end_at, wrapped_at FROM call_legs"
+        "    WHERE tenant_id = $1 AND agent = a.agent AND answered_at >= $3"
+        "    ORDER BY answered_at LIMIT 1)) x),"
+        " ln AS (SELECT *, lead(answered_at) OVER (PARTITION BY agent ORDER BY answered_at, call_id)"
+        "   AS next_answer FROM lg),"
+        /* the first offline chosen at or after each leg's end: the ends and
+         * the choices in one timeline, read backwards */
+        " tl AS (SELECT agent, call_id, answered_at, end_at AS t, 0 AS k, NULL::text AS state"
+        "          FROM lg WHERE end_at IS NOT NULL"
+        "        UNION ALL SELECT agent, NULL, NULL, t, 1, state FROM ch),"
+        " off AS (SELECT agent, call_id, answered_at, k, min(t) FILTER (WHERE state = 'offline')"
+        "   OVER (PARTITION BY agent ORDER BY t DESC, k DESC"
+        "         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS next_off FROM tl),"
+        " busy AS ("
+        "  SELECT agent, answered_at AS s, coalesce(end_at, next_answer, now()) AS e FROM ln"
+        "  UNION ALL"
+        "  SELECT ln.agent, ln.end_at, least(coalesce(ln.wrapped_at, 'infinity'),"
+        "    coalesce(ln.next_answer, 'infinity'), coalesce(off.next_off, 'infinity'), now())"
+        "   FROM ln JOIN off ON off.k = 0 AND off.agent = ln.agent AND off.call_id = ln.call_id"
+        "    AND off.answered_at = ln.answered_at),"
+        " f AS (SELECT agent, 'b' AS kind, s, e FROM busy"
+        "  UNION ALL SELECT agent, 'p', s, e FROM busy"
+        "  UNION ALL SELECT agent, 'p', s, e FROM (SELECT agent, state, t AS s,"
+        "    coalesce(lead(t) OVER (PARTITION BY agent ORDER BY t, state), now()) AS e FROM ch) c"
+        "   WHERE state = 'available'),"
+        /* clipped to [from, to), then merged where they overlap */
+        " fc AS (SELECT agent, kind, greatest(s, $2) AS s, least(e, $3) AS e FROM f"
+        "   WHERE e > $2 AND s < $3 AND e > s),"
+        " fm AS (SELECT *, max(e) OVER (PARTITION BY agent, kind ORDER BY s, e"
+        "   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM fc),"
+        " fg AS (SELECT *, count(*) FILTER (WHERE before IS NULL OR s > before)"
+        "   OVER (PARTITION BY agent, kind ORDER BY s, e) AS island FROM fm),"
+        " i AS (SELECT agent, kind, min(s) AS since, max(e) AS until FROM fg"
+        "   GROUP BY agent, kind, island)");
     /* the bucket's start and end: each bucket an interval spans, or
      * [from, to) for "all" */
     char bs[24] = "$2::timestamptz", be[48] = "$3::timestamptz";
@@ -344,8 +397,9 @@ static char *presence_sql(const ReportReq *q, bool by_agent)
     strbuf_printf(&b,
         " SELECT %sCASE WHEN $4 THEN NULL ELSE date_part('epoch', %s)::bigint END,"
         "  sum(extract(epoch FROM least(i.until, %s) - greatest(i.since, %s)))"
-        "    FILTER (WHERE i.state IN ('on_call', 'acw')),"
+        "    FILTER (WHERE i.kind = 'b'),"
         "  sum(extract(epoch FROM least(i.until, %s) - greatest(i.since, %s)))"
+        "    FILTER (WHERE i.kind = 'p')"
         " FROM i",
         by_agent ? "i.agent, " : "", bs, be, bs, be, bs);
     if (q->interval != I_ALL) {
@@ -354,10 +408,7 @@ static char *presence_sql(const ReportReq *q, bool by_agent)
         strbuf_printf(&b, ", i.until - interval '1 microsecond', interval '%s') g",
                       steps[q->interval]);
     }
-    strbuf_printf(&b,
-        " WHERE i.until > i.since AND i.state IN ('available', 'ringing', 'on_call', 'acw')"
-        " GROUP BY %s",
-        by_agent ? "1, 2" : "1");
+    strbuf_printf(&b, " WHERE i.until > i.since GROUP BY %s", by_agent ? "1, 2" : "1");
     return strbuf_steal(&b);
 }
 

@@ -43,6 +43,20 @@ static const RowColumn state_cols[] = {
     {"state", PGA_TEXT},     {"reason", PGA_TEXT},
 };
 
+static const RowColumn leg_cols[] = {
+    {"tenant_id", PGA_INT8},          {"call_id", PGA_TEXT},          {"agent", PGA_TEXT},
+    {"answered_at", PGA_TIMESTAMPTZ}, {"end_at", PGA_TIMESTAMPTZ},    {"wrapped_at", PGA_TIMESTAMPTZ},
+};
+
+static const RowColumn legs_gone_cols[] = {
+    {"tenant_id", PGA_INT8}, {"call_id", PGA_TEXT},
+};
+
+static const RowColumn chosen_cols[] = {
+    {"tenant_id", PGA_INT8}, {"agent", PGA_TEXT}, {"since", PGA_TIMESTAMPTZ},
+    {"state", PGA_TEXT},     {"reason", PGA_TEXT},
+};
+
 static const RowColumn choice_cols[] = {
     {"tenant_id", PGA_INT8},        {"agent", PGA_TEXT},   {"chosen", PGA_TEXT},
     {"since", PGA_TIMESTAMPTZ},     {"reason", PGA_TEXT},  {"offline_since", PGA_TIMESTAMPTZ},
@@ -86,6 +100,9 @@ static const RowColumn sums_cols[] = {
 const RowSpec rows_events = SPEC("events", event_cols);
 const RowSpec rows_calls = SPEC("calls", call_cols);
 const RowSpec rows_states = SPEC("agent_states", state_cols);
+const RowSpec rows_call_legs = SPEC("call_legs", leg_cols);
+const RowSpec rows_call_legs_gone = SPEC("call_legs", legs_gone_cols);
+const RowSpec rows_choice_history = SPEC("agent_choice_history", chosen_cols);
 const RowSpec rows_choices = SPEC("agent_choices", choice_cols);
 const RowSpec rows_wrapups = SPEC("wrapups", wrapup_cols);
 const RowSpec rows_contacts = SPEC("contacts", contact_cols);
@@ -220,6 +237,45 @@ void rows_call(PgTable *t, const Call *call)
     pgt_int8(t, s->nevents);
 }
 
+void rows_legs(PgTable *t, const Call *call)
+{
+    const CallSummary *s = &call->sum;
+    for (int i = 0; i < s->nlegs; i++) {
+        const CallLeg *leg = &s->legs[i];
+        pgtable_row(t);
+        pgt_int8(t, call->tenant);
+        pgt_text(t, call->call_id);
+        pgt_text(t, leg->agent);
+        pgt_time(t, leg->answered_at);
+        pgt_time(t, leg->end_at);
+        pgt_time(t, leg->wrapup ? leg->wrapup->at : KIC_TIME_NONE);
+    }
+}
+
+/* FNV-1a over each leg's key (agent, answered_at). */
+uint64_t rows_legs_sig(const Call *call)
+{
+    const CallSummary *s = &call->sum;
+    if (s->nlegs == 0)
+        return 0;
+    uint64_t h = 14695981039346656037ULL;
+    for (int i = 0; i < s->nlegs; i++) {
+        for (const char *p = s->legs[i].agent; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        uint64_t at = (uint64_t)s->legs[i].answered_at;
+        for (int k = 0; k < 9; k++) /* a separator byte, then the time's 8 */
+            h = (h ^ (k ? (at >> (8 * (k - 1))) & 0xff : 0)) * 1099511628211ULL;
+    }
+    return h == 0 || h == UINT64_MAX ? 1 : h;
+}
+
+void rows_legs_gone(PgTable *t, const Call *call)
+{
+    pgtable_row(t);
+    pgt_int8(t, call->tenant);
+    pgt_text(t, call->call_id);
+}
+
 void rows_transition(PgTable *t, const Transition *tr)
 {
     pgtable_row(t);
@@ -228,6 +284,17 @@ void rows_transition(PgTable *t, const Transition *tr)
     pgt_time(t, tr->since);
     pgt_text(t, agent_state_names[tr->state]);
     pgt_text(t, tr->reason[0] ? tr->reason : NULL);
+}
+
+void rows_chosen(PgTable *t, int64_t tenant, const char *agent, AgentState state, KicTime since,
+                 const char *reason)
+{
+    pgtable_row(t);
+    pgt_int8(t, tenant);
+    pgt_text(t, agent);
+    pgt_time(t, since);
+    pgt_text(t, agent_state_names[state]);
+    pgt_text(t, reason);
 }
 
 void rows_choice(PgTable *t, int64_t tenant, const Agent *a)

@@ -21,7 +21,7 @@ typedef struct RowSpec {
 } RowSpec;
 
 extern const RowSpec rows_events, rows_calls, rows_states, rows_choices, rows_wrapups,
-    rows_contacts, rows_callbacks, rows_callback_notes, rows_sums_15m, rows_repeats;
+    rows_contacts, rows_callbacks, rows_callback_notes, rows_sums_15m, rows_repeats, rows_call_legs, rows_call_legs_gone, rows_choice_history;
 
 /* "unnest($1::bigint[], $2::text[]) AS x(a, b)"; caller frees. */
 char *rows_unnest_sql(const RowSpec *spec);
@@ -39,7 +39,19 @@ void rows_event(PgTable *t, int64_t tenant, const Event *ev, const char *stored)
 void rows_call(PgTable *t, const Call *call);
 /* A stored call whose repeat flag alone changed: its key and the flag. */
 void rows_repeat(PgTable *t, const Call *call);
+/* The call's agents' legs (call_legs). */
+void rows_legs(PgTable *t, const Call *call);
+/* A fingerprint of which legs the call has (0: none), to tell when legs
+ * stored may be gone (a late event took one away). */
+uint64_t rows_legs_sig(const Call *call);
+/* The call's key: its stored legs are removed before its legs are
+ * written again. */
+void rows_legs_gone(PgTable *t, const Call *call);
 void rows_transition(PgTable *t, const Transition *tr);
+/* One agent.state.set as made (agent_choice_history). */
+void rows_chosen(PgTable *t, int64_t tenant, const char *agent, AgentState state, KicTime since,
+                 const char *reason);
+/* The agent's latest choice (agent_choices). */
 void rows_choice(PgTable *t, int64_t tenant, const Agent *a);
 void rows_new_contact(PgTable *t, const Call *call);
 void rows_wrapup(PgTable *t, int64_t tenant, const char *call_id, const Wrapup *wu,

@@ -57,7 +57,7 @@ typedef struct PendingNotice {
  * columns). */
 enum {
     T_EVENTS, T_WRAPUPS, T_CALLS, T_SUMS, T_STATES, T_CHOICES, T_CALLBACKS, T_CB_NOTES,
-    T_CONTACTS, T_CALLS_NEW, T_REPEATS, T_COUNT, T_KEYS = T_COUNT, T_PARAMS
+    T_CONTACTS, T_CALLS_NEW, T_REPEATS, T_LEGS_GONE, T_LEGS, T_CHOSEN, T_COUNT, T_KEYS = T_COUNT, T_PARAMS
 };
 /* A statement per table, one more for the contacts (marking earlier ones
  * and the new one) and one for the event keys of a fast batch. */
@@ -158,7 +158,9 @@ static const char *const stmt_names[T_COUNT] = {
     [T_CHOICES] = "kic_choices",     [T_CALLBACKS] = "kic_callbacks",
     [T_CB_NOTES] = "kic_cb_notes",   [T_CONTACTS] = "kic_mark_earlier",
     [T_CALLS_NEW] = "kic_calls", /* calls storage has no row of yet: see plan_statements */
-    [T_REPEATS] = "kic_repeats",
+    [T_REPEATS] = "kic_repeats",     [T_LEGS] = "kic_legs",
+    [T_LEGS_GONE] = "kic_legs_gone",
+    [T_CHOSEN] = "kic_chosen",
 };
 static const RowSpec *const table_specs[T_COUNT] = {
     [T_EVENTS] = &rows_events,       [T_WRAPUPS] = &rows_wrapups,
@@ -167,6 +169,8 @@ static const RowSpec *const table_specs[T_COUNT] = {
     [T_CHOICES] = &rows_choices,     [T_CALLBACKS] = &rows_callbacks,
     [T_CB_NOTES] = &rows_callback_notes, [T_CONTACTS] = &rows_contacts,
     [T_CALLS_NEW] = &rows_calls,     [T_REPEATS] = &rows_repeats,
+    [T_LEGS] = &rows_call_legs,      [T_CHOSEN] = &rows_choice_history,
+    [T_LEGS_GONE] = &rows_call_legs_gone,
 };
 
 /* A contact marked a repeat in storage leaves its block's sums: it now
@@ -239,6 +243,18 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
             strbuf_printf(&b, "%s = EXCLUDED.%s, ", c, c);
         }
         strbuf_puts(&b, "updated_at = now()");
+    } else if (!strcmp(name, "kic_legs")) {
+        strbuf_printf(&b, "INSERT INTO call_legs (%s) SELECT * FROM %s"
+                          " ON CONFLICT (tenant_id, call_id, agent, answered_at) DO UPDATE"
+                          " SET end_at = EXCLUDED.end_at, wrapped_at = EXCLUDED.wrapped_at"
+                          " WHERE (call_legs.end_at, call_legs.wrapped_at)"
+                          "   IS DISTINCT FROM (EXCLUDED.end_at, EXCLUDED.wrapped_at)",
+                      cols, rows);
+    } else if (!strcmp(name, "kic_legs_gone")) {
+        /* Before kic_legs: a call whose legs changed (a late event took
+         * one away) has them all written again. */
+        strbuf_printf(&b, "DELETE FROM call_legs l USING %s"
+                          " WHERE l.tenant_id = x.tenant_id AND l.call_id = x.call_id", unnest);
     } else if (!strcmp(name, "kic_repeats")) {
         /* Stored calls whose repeat flag alone changed (a later contact of
          * the caller): that column, not the whole row. A call whose row is
@@ -291,7 +307,8 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
                           " RETURNING c.*) %s",
                       unnest, window, sums_after_marking);
     } else {
-        /* agent_states, wrapups, callback_notes: append-only, idempotent by key */
+        /* agent_states, wrapups, callback_notes, agent_choice_history:
+         * append-only, idempotent by key */
         strbuf_printf(&b, "INSERT INTO %s (%s) SELECT * FROM %s ON CONFLICT DO NOTHING",
                       spec->table, cols, rows);
     }
@@ -865,9 +882,11 @@ static void decide_event(Writer *w, Batch *b, Record *r, KicTime now)
     }
 }
 
-static void decide_state(Writer *w, Record *r)
+static void decide_state(Writer *w, Batch *b, Record *r)
 {
     Centre *c = r->tenant->centre;
+    rows_chosen(&b->tables[T_CHOSEN], r->tenant->id, r->state.agent, r->state.chosen,
+                r->state.at, r->state.reason);
     centre_set_agent_state(c, r->state.agent, r->state.chosen, r->state.reason, r->state.at,
                            &w->fx);
     Agent *a = centre_agent(c, r->state.agent);
@@ -1007,8 +1026,14 @@ static void effects_rows(Writer *w, Batch *b)
         Call *call = fx->dirty[i];
         if (call->row_stored && call->dirty_repeat_only)
             rows_repeat(&b->tables[T_REPEATS], call);
-        else
+        else {
             rows_call(&b->tables[call->row_stored ? T_CALLS : T_CALLS_NEW], call);
+            uint64_t sig = rows_legs_sig(call);
+            if (call->legs_sig != 0 && call->legs_sig != sig)
+                rows_legs_gone(&b->tables[T_LEGS_GONE], call);
+            rows_legs(&b->tables[T_LEGS], call);
+            call->legs_sig = sig;
+        }
         call->row_stored = true;
     }
     effects_written(fx);
@@ -1093,6 +1118,8 @@ static void plan_statements(Batch *b)
     add_stmt(b, T_CALLS_NEW, b->safe ? stmt_names[T_CALLS] : "kic_calls_new");
     add_stmt(b, T_CALLS, stmt_names[T_CALLS]);
     add_stmt(b, T_REPEATS, stmt_names[T_REPEATS]);
+    add_stmt(b, T_LEGS_GONE, stmt_names[T_LEGS_GONE]);
+    add_stmt(b, T_LEGS, stmt_names[T_LEGS]);
     add_stmt(b, T_SUMS, stmt_names[T_SUMS]);
     /* plainly unless an interval may be in a batch before (which may
      * have committed by now): then a copy stored is no error */
@@ -1100,6 +1127,7 @@ static void plan_statements(Batch *b)
     b->states_stmt = b->tables[T_STATES].rows && !states_safe ? b->nstmt : -1;
     add_stmt(b, T_STATES, states_safe ? stmt_names[T_STATES] : "kic_states_new");
     add_stmt(b, T_CHOICES, stmt_names[T_CHOICES]);
+    add_stmt(b, T_CHOSEN, stmt_names[T_CHOSEN]);
     add_stmt(b, T_CALLBACKS, stmt_names[T_CALLBACKS]);
     add_stmt(b, T_CB_NOTES, stmt_names[T_CB_NOTES]);
     add_stmt(b, T_CONTACTS, "kic_mark_earlier");
@@ -1119,7 +1147,7 @@ static void decide(Writer *w, Batch *b)
         size_t before = w->fx.nnotices;
         switch (r->kind) {
         case REC_EVENT: decide_event(w, b, r, now); break;
-        case REC_AGENT_STATE: decide_state(w, r); break;
+        case REC_AGENT_STATE: decide_state(w, b, r); break;
         case REC_WRAPUP: decide_wrapup(w, b, r, now); break;
         default: decide_callback(w, b, r); break;
         }

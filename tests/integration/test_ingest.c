@@ -661,7 +661,7 @@ START_TEST(a_batch_with_every_kind_of_row_is_stored_whole)
         ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
         json_decref(r);
     }
-    ck_assert(kicd_log_contains(&k, "writing a batch of 6 records in 12 statements\n"));
+    ck_assert(kicd_log_contains(&k, "writing a batch of 6 records in 14 statements\n"));
     ck_assert_int_eq(count_in(&k, name, "events"), 6);
     ck_assert_int_eq(count_in(&k, name, "event_keys"), 6);
     ck_assert_int_eq(count_in(&k, name, "calls"), 2);
@@ -670,6 +670,8 @@ START_TEST(a_batch_with_every_kind_of_row_is_stored_whole)
     ck_assert_int_eq(count_in(&k, name, "callbacks"), 2);
     ck_assert_int_eq(count_in(&k, name, "callback_notes"), 1);
     ck_assert_int_ge(count_in(&k, name, "agent_states"), 4);
+    ck_assert_int_eq(count_in(&k, name, "call_legs"), 2); /* p's, then n's */
+    ck_assert_int_eq(count_in(&k, name, "agent_choice_history"), 1);
     cl_close(a);
     cl_close(b);
     ck_assert(kicd_stop(&k));

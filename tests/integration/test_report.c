@@ -670,6 +670,88 @@ START_TEST(occupancy_with_a_wrapup_dated_before_a_later_break)
 }
 END_TEST
 
+/* The call's events come late (a bridge catching up), after the agent
+ * chose a break and then available again: the break fell inside the ACW
+ * the late events reveal, which lasts until the wrap-up, so the break
+ * counts as neither absence nor idle time. Occupancy used to follow the
+ * order kicd learned things in: the break cut the ACW short. */
+START_TEST(occupancy_does_not_depend_on_when_the_call_events_came)
+{
+    Org o = org("lateev");
+    Client *b = cl_session(kicd.port, o.bridge), *s = cl_session(kicd.port, o.super);
+    Client *a = cl_session(kicd.port, o.agent);
+    const char *choices[] = {"available", "break", "available"};
+    KicTime since[3];
+    for (int i = 0; i < 3; i++) {
+        if (i)
+            usleep(300000);
+        json_t *r = cl_call(a, "agent.state.set", "{\"state\":\"%s\"}", choices[i]);
+        ck_assert(time_parse_rfc3339(json_string_value(json_object_get(ck_result(r), "since")),
+                                     &since[i]));
+        json_decref(r);
+    }
+    /* answered at S+0.1, ended at S+0.2: before the break at S+0.3 */
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"l-o\",\"call_id\":\"l\",\"at\":\"%s\",\"queue\":\"q1\"}", h_at(since[0], 0.05));
+    cl_call_ok(b, "call.answered", "{\"event_id\":\"l-a\",\"call_id\":\"l\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(since[0], 0.1));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"l-e\",\"call_id\":\"l\",\"at\":\"%s\"}", h_at(since[0], 0.2));
+    json_t *r = cl_call(a, "call.wrapup", "{\"call_id\":\"l\",\"category\":\"klacht\",\"resolved\":true}");
+    double acw = json_number_value(json_object_get(ck_result(r), "acw_seconds"));
+    json_decref(r);
+    usleep(200000);
+    r = cl_call(a, "agent.state.set", "{\"state\":\"break\"}");
+    KicTime brk;
+    ck_assert(time_parse_rfc3339(json_string_value(json_object_get(ck_result(r), "since")), &brk));
+    json_decref(r);
+    ck_assert_int_gt(since[0] + 200000 + (KicTime)(acw * 1e6), since[2]); /* the ACW spans both */
+    KicTime today = day_start(h_today(0));
+    json_t *t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\",\"group_by\":[\"agent\"]}",
+                       local(today), local(time_add_local_days(today, 1)));
+    int row = find_row(t, "agent", "a.jansen");
+    ck_assert_int_ge(row, 0);
+    ck_assert_double_eq_tol(json_number_value(cell(t, (size_t)row, "occupancy")),
+                            (0.1 + acw) / time_diff_s(since[0], brk), 0.001);
+    json_decref(t);
+    /* present: all of it from the first choice to the last break */
+    t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\"}", h_at(since[0], 0),
+               h_at(brk, 0));
+    ck_assert_double_eq_tol(json_number_value(cell(t, 0, "agents_present")), 1.0, 0.002); /* times to the ms */
+    json_decref(t);
+    cl_close(b);
+    cl_close(s);
+    cl_close(a);
+}
+END_TEST
+
+/* A call three weeks old sent now, from before the agent ever chose a
+ * state: the agent was on it and then in ACW until the wrap-up's time,
+ * so present and busy for that long. It used to leave no trace. */
+START_TEST(an_old_call_counts_for_occupancy_and_presence)
+{
+    Org o = org("oldocc");
+    Client *b = cl_session(kicd.port, o.bridge), *s = cl_session(kicd.port, o.super);
+    Client *a = cl_session(kicd.port, o.agent);
+    KicTime d = time_add_local_days(day_start(h_today(0)), -21) + 10LL * 3600 * 1000000;
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"x-o\",\"call_id\":\"x\",\"at\":\"%s\",\"queue\":\"q1\"}", h_at(d, 0));
+    cl_call_ok(b, "call.answered", "{\"event_id\":\"x-a\",\"call_id\":\"x\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(d, 10));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"x-e\",\"call_id\":\"x\",\"at\":\"%s\"}", h_at(d, 300));
+    cl_call_ok(a, "call.wrapup", "{\"call_id\":\"x\",\"category\":\"klacht\",\"resolved\":true,\"at\":\"%s\"}", h_at(d, 360));
+    char range[160];
+    snprintf(range, sizeof(range), "\"from\":\"%s\",", h_at(d, 0));
+    snprintf(range + strlen(range), sizeof(range) - strlen(range), "\"to\":\"%s\",\"interval\":\"15m\"", h_at(d, 900));
+    json_t *t = report(s, "{%s}", range);
+    ck_assert_uint_eq(nrows(t), 1);
+    ck_assert_double_eq_tol(json_number_value(cell(t, 0, "agents_present")), 350.0 / 900, 1e-6);
+    json_decref(t);
+    t = report(s, "{%s,\"group_by\":[\"agent\"]}", range);
+    ck_assert_uint_eq(nrows(t), 1);
+    ck_assert_double_eq_tol(json_number_value(cell(t, 0, "occupancy")), 1.0, 1e-9);
+    json_decref(t);
+    cl_close(b);
+    cl_close(s);
+    cl_close(a);
+}
+END_TEST
+
 /* A contact offered in the 15-minute block in which repeat windows are
  * closing now (7 days back): the rollup cannot see inside the block, so
  * both sources count the contact by its block, pending until the block's
@@ -954,6 +1036,8 @@ int main(void)
     tcase_add_test(tc, hours_begin_on_the_hour_in_every_zone);
     tcase_add_test(tc, callbacks_and_occupancy);
     tcase_add_test(tc, occupancy_with_a_wrapup_dated_before_a_later_break);
+    tcase_add_test(tc, occupancy_does_not_depend_on_when_the_call_events_came);
+    tcase_add_test(tc, an_old_call_counts_for_occupancy_and_presence);
     tcase_add_test(tc, rows_by_interval_with_callbacks_between_the_calls);
     tcase_add_test(tc, a_report_over_the_row_limit_is_refused);
     tcase_add_test(tc, sums_are_rebuilt_when_the_thresholds_change);
