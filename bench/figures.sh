@@ -97,7 +97,7 @@ fig_ingest() {
     "$(ratio "$k" "$n" %.1f)" ">= 20x" "$(holds "$k >= 20 * $n" && echo yes || echo no)" \
     "naive: $NAIVE_ROWS rows"
   table_row 1c "ingest vs COPY of every row kicd stored [median]" "$k/s" "COPY $a events/s" \
-    "$(ratio "$k" "$a")" "-" "-" "events, keys, calls, states, sums: the floor"
+    "$(ratio "$k" "$a")" "-" "-" "events, keys, calls, legs, states, sums: the floor"
 }
 
 # PostgreSQL's COPY of the events kicd stored, into a table of the same
@@ -117,10 +117,11 @@ ingest_copy() {
 # The floor under kicd's figure: COPY of every row the run left, into
 # tables of the same shape and indexes, in one session: the events and
 # their keys, the calls (as they ended: kicd inserted, then updated them
-# as events came), agent state intervals, the sums and their write marks.
+# as events came), the agents' legs of them, agent state intervals, the
+# sums and their write marks.
 # Prints the run's events over the time that took. kicd stores no less
 # than this for its events (DESIGN.md); 1c shows how near it comes.
-INGEST_TABLES="events event_keys calls agent_states call_sums_15m write_marks"
+INGEST_TABLES="events event_keys calls call_legs agent_states call_sums_15m write_marks"
 ingest_copy_all() {
   local pg=$1 t t0 t1 load=()
   for t in $INGEST_TABLES; do
