@@ -210,6 +210,28 @@ END_TEST
 /* E-mail and chat contacts may name the caller by address: stored only as
  * its key, and two contacts from one address (in any case) make a repeat.
  * A phone channel still wants a number. */
+/* A late call.ended dated before the answer: the call was never
+ * answered after all (an answer after the end is ignored), so the
+ * agent's part stored with the answer is removed; occupancy reads them. */
+START_TEST(a_part_a_late_event_takes_away_is_removed_from_storage)
+{
+    Tenantx t = tenant("legsgone");
+    KicTime t0 = h_today(1200);
+    Client *c = cl_session(kicd.port, t.bridge);
+    cl_call_ok(c, "call.offered", "{\"event_id\":\"g-o\",\"call_id\":\"g\",\"at\":\"%s\",\"queue\":\"q\"}", h_at(t0, 0));
+    cl_call_ok(c, "call.answered", "{\"event_id\":\"g-a\",\"call_id\":\"g\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(t0, 10));
+    const char *legs = "SELECT count(*) FROM call_legs JOIN tenants USING (tenant_id)"
+                       " WHERE tenants.name = '%s' AND call_id = 'g'";
+    ck_assert_int_eq(count_sql(&t, legs), 1);
+    cl_call_ok(c, "call.ended", "{\"event_id\":\"g-e\",\"call_id\":\"g\",\"at\":\"%s\"}", h_at(t0, 5));
+    ck_assert_int_eq(count_sql(&t, legs), 0);
+    ck_assert_int_eq(count_sql(&t, "SELECT count(*) FROM calls JOIN tenants USING (tenant_id)"
+                                   " WHERE tenants.name = '%s' AND call_id = 'g' AND NOT answered"),
+                     1);
+    cl_close(c);
+}
+END_TEST
+
 START_TEST(email_contacts_are_linked_by_address)
 {
     Tenantx t = tenant("mail");
@@ -1099,6 +1121,7 @@ int main(void)
     tcase_add_test(tc, a_resend_behind_a_failed_batch_is_not_called_a_duplicate);
     tcase_add_test(tc, an_old_callback_request_sent_again_is_a_duplicate);
     tcase_add_test(tc, email_contacts_are_linked_by_address);
+    tcase_add_test(tc, a_part_a_late_event_takes_away_is_removed_from_storage);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
 }

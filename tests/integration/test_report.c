@@ -532,12 +532,19 @@ END_TEST
 /* The agent of `a` sets available at S (returned); the bridge `b` then
  * reports call `id` offered at S+0.2 s, answered by a.jansen at S+0.4 and
  * ended at S+1. Returns once S+1.5 has passed. */
-static KicTime available_then_a_call(Client *a, Client *b, const char *id)
+/* The agent chooses a state; returns when kicd took it. */
+static KicTime choose(Client *a, const char *state)
 {
-    json_t *r = cl_call(a, "agent.state.set", "{\"state\":\"available\"}");
+    json_t *r = cl_call(a, "agent.state.set", "{\"state\":\"%s\"}", state);
     KicTime since;
     ck_assert(time_parse_rfc3339(json_string_value(json_object_get(ck_result(r), "since")), &since));
     json_decref(r);
+    return since;
+}
+
+static KicTime available_then_a_call(Client *a, Client *b, const char *id)
+{
+    KicTime since = choose(a, "available");
     cl_call_ok(b, "call.offered", "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\",\"queue\":\"q1\"}", id, id, h_at(since, 0.2));
     cl_call_ok(b, "call.answered", "{\"event_id\":\"%s-a\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", id, id, h_at(since, 0.4));
     cl_call_ok(b, "call.ended", "{\"event_id\":\"%s-e\",\"call_id\":\"%s\",\"at\":\"%s\"}", id, id, h_at(since, 1.0));
@@ -586,10 +593,7 @@ START_TEST(callbacks_and_occupancy)
     double acw = json_number_value(json_object_get(ck_result(r), "acw_seconds"));
     json_decref(r);
     usleep(300000);
-    r = cl_call(a, "agent.state.set", "{\"state\":\"break\"}");
-    KicTime brk;
-    ck_assert(time_parse_rfc3339(json_string_value(json_object_get(ck_result(r), "since")), &brk));
-    json_decref(r);
+    KicTime brk = choose(a, "break");
     t = report(s, "{%s,\"group_by\":[\"agent\"]}", range);
     row = find_row(t, "agent", "a.jansen");
     ck_assert_int_ge(row, 0);
@@ -685,10 +689,7 @@ START_TEST(occupancy_does_not_depend_on_when_the_call_events_came)
     for (int i = 0; i < 3; i++) {
         if (i)
             usleep(300000);
-        json_t *r = cl_call(a, "agent.state.set", "{\"state\":\"%s\"}", choices[i]);
-        ck_assert(time_parse_rfc3339(json_string_value(json_object_get(ck_result(r), "since")),
-                                     &since[i]));
-        json_decref(r);
+        since[i] = choose(a, choices[i]);
     }
     /* answered at S+0.1, ended at S+0.2: before the break at S+0.3 */
     cl_call_ok(b, "call.offered", "{\"event_id\":\"l-o\",\"call_id\":\"l\",\"at\":\"%s\",\"queue\":\"q1\"}", h_at(since[0], 0.05));
@@ -698,10 +699,7 @@ START_TEST(occupancy_does_not_depend_on_when_the_call_events_came)
     double acw = json_number_value(json_object_get(ck_result(r), "acw_seconds"));
     json_decref(r);
     usleep(200000);
-    r = cl_call(a, "agent.state.set", "{\"state\":\"break\"}");
-    KicTime brk;
-    ck_assert(time_parse_rfc3339(json_string_value(json_object_get(ck_result(r), "since")), &brk));
-    json_decref(r);
+    KicTime brk = choose(a, "break");
     ck_assert_int_gt(since[0] + 200000 + (KicTime)(acw * 1e6), since[2]); /* the ACW spans both */
     KicTime today = day_start(h_today(0));
     json_t *t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\",\"group_by\":[\"agent\"]}",
