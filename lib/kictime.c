@@ -129,6 +129,11 @@ bool time_parse_rfc3339(const char *s, KicTime *out)
         mi > 59 || sec > 59)
         return false;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+    /* An instant written with a four-digit year in one zone must be
+     * written so in every zone kicd may print it in (offsets under a
+     * day): nothing from 9999-12-30 UTC on. */
+    if (secs >= days_from_civil(9999, 12, 30) * 86400)
+        return false;
     *out = secs * KIC_USEC + usec;
     return true;
 }

@@ -13,7 +13,8 @@ typedef int64_t KicTime;
 #define KIC_TIME_NONE INT64_MIN
 
 /* Parses "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)"; a zone is required.
- * Fractions beyond microseconds are truncated. Years 1970-9999 only. */
+ * Fractions beyond microseconds are truncated. Years from 1970, instants
+ * before 9999-12-30T00:00:00Z (so every zone prints a four-digit year). */
 bool time_parse_rfc3339(const char *s, KicTime *out) KIC_MUST_CHECK;
 
 /* Formats t in the process time zone with milliseconds and the local

@@ -65,6 +65,7 @@ static const struct {
     {"repeat_window_days", 1, 365},
     {"callback_due_hours", 1, 24 * 366},
     {"wrapup_skew_s", 0, 86400},
+    {"event_skew_s", 0, 7 * 86400},
 };
 
 static int range_of(const char *name)

@@ -41,6 +41,7 @@
     X(metrics, repeat_window_days, INT, "7", 0, "days in which a new contact is a repeat") \
     X(metrics, callback_due_hours, INT, "24", 0, "default time to complete a callback")   \
     X(metrics, wrapup_skew_s, INT, "120", 0, "how far in the future a wrap-up 'at' may be") \
+    X(metrics, event_skew_s, INT, "3600", 0, "how far in the future an event's 'at' may be") \
     X(callers, country_code, STR, "31", 0, "country code for national numbers")           \
     X(callers, secret, STR, "", 0, "HMAC secret for caller keys (or KIC_CALLER_SECRET)")  \
     X(tls, cert, STR, "", 0, "PEM certificate chain; with key, TLS on both listeners")    \

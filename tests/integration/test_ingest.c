@@ -182,10 +182,15 @@ START_TEST(every_field_of_every_event_is_checked)
             }
             if (f->kind == 't') {
                 const char *bad[] = {"2026-11-22T09:15:02", "2026-13-01T00:00:00Z",
-                                     "2026-11-22T23:59:60Z", "yesterday", "1969-12-31T23:59:59Z"};
-                for (size_t i = 0; i < 5; i++)
+                                     "2026-11-22T23:59:60Z", "yesterday", "1969-12-31T23:59:59Z",
+                                     "9999-12-31T23:59:59Z"};
+                for (size_t i = 0; i < 6; i++)
                     mutate(c, spec, f, json_string(bad[i]));
-                cases += 5;
+                cases += 6;
+            }
+            if (!strcmp(f->name, "at")) { /* event_skew_s (3600) ahead of now */
+                mutate(c, spec, f, json_string(h_at(h_today(0), 86400 + 7200)));
+                cases++;
             }
             if (f->kind == 'c') {
                 mutate(c, spec, f, json_string("not a number"));

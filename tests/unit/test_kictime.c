@@ -31,6 +31,11 @@ START_TEST(parses_offsets_and_fractions)
     ck_assert_int_eq(parse("2026-11-22T08:15:02-05:30"), parse("2026-11-22T13:45:02Z"));
     ck_assert_int_eq(parse("2024-02-29T00:00:00Z") + 86400 * KIC_USEC, parse("2024-03-01T00:00:00Z"));
     ck_assert_int_eq(parse("2000-03-01T00:00:00Z") / KIC_USEC, 951868800);
+    /* the last instant: a day short of year 10000 in any zone */
+    ck_assert_int_eq(parse("9999-12-30T00:59:59.999999+01:00") / KIC_USEC, 253402127999);
+    char buf[40];
+    time_format_local(parse("9999-12-29T23:59:59Z"), buf, sizeof(buf));
+    ck_assert_str_eq(buf, "9999-12-30T00:59:59.000+01:00");
 }
 END_TEST
 
@@ -41,7 +46,8 @@ START_TEST(refuses_bad_texts)
                          "2026-11-22T24:00:00Z", "2026-11-22T23:60:00Z", "2026-11-22T23:59:60Z",
                          "1969-12-31T23:59:59Z", "2026-11-22T09:15:02.Z", "2026-11-22T09:15:02Z ",
                          "2026-11-22T09:15:02+24:00", "26-11-22T09:15:02Z", "2026-11-22X09:15:02Z",
-                         "2026-1-22T09:15:02Z", "２０２６-11-22T09:15:02Z"};
+                         "2026-1-22T09:15:02Z", "２０２６-11-22T09:15:02Z",
+                         "9999-12-30T00:00:00Z", "9999-12-31T23:59:59Z", "9999-12-30T01:00:00+01:00"};
     KicTime t;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ck_assert_msg(!time_parse_rfc3339(bad[i], &t), "should refuse: %s", bad[i]);
