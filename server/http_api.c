@@ -184,7 +184,9 @@ static json_t *number_or_text(const char *v)
 
 /* The parameters as a JSON object, as the JSON-RPC methods take them;
  * the names in `lists` are comma-separated lists, those in `numbers`
- * whole numbers. NULL: not parseable. */
+ * whole numbers. NULL: not parseable, which includes a value that is
+ * not UTF-8, a NUL (%00: the decoded value would end there, silently
+ * shorter) and a name given twice (which one was meant?). */
 static json_t *query_params(struct evhttp_request *req, const char *const *lists,
                             const char *const *numbers)
 {
@@ -193,7 +195,7 @@ static json_t *query_params(struct evhttp_request *req, const char *const *lists
     if (!query)
         return params;
     struct evkeyvalq kv;
-    if (evhttp_parse_query_str(query, &kv) != 0) {
+    if (strstr(query, "%00") || evhttp_parse_query_str(query, &kv) != 0) {
         json_decref(params);
         return NULL;
     }
@@ -209,16 +211,24 @@ static json_t *query_params(struct evhttp_request *req, const char *const *lists
             v = number_or_text(e->value);
         } else if (list) {
             v = json_array();
-            for (char *item = e->value, *end; *item; item = end) {
+            for (char *item = e->value, *end; v && *item; item = end) {
                 end = item + strcspn(item, ",");
-                json_array_append_new(v, json_stringn(item, (size_t)(end - item)));
+                json_t *one = json_stringn(item, (size_t)(end - item));
+                if (!one || json_array_append_new(v, one) != 0) { /* not UTF-8 */
+                    json_decref(v);
+                    v = NULL;
+                }
                 if (*end)
                     end++;
             }
         } else {
             v = json_string(e->value);
         }
-        if (!v) { /* not UTF-8 */
+        if (v && json_object_get(params, e->key)) {
+            json_decref(v);
+            v = NULL;
+        }
+        if (!v) { /* not UTF-8, or given twice */
             evhttp_clear_headers(&kv);
             json_decref(params);
             return NULL;

@@ -306,7 +306,14 @@ START_TEST(live_and_report_equal_the_protocols)
                          "/api/v1/report?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&interval=1d&format=xml",
                          "/api/v1/report?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&interval=1d&tz=Mars/Base",
                          "/api/v1/live/stream?interval_ms=100", "/api/v1/live/stream?interval_ms=soon",
-                         "/api/v1/report?from=%ff&to=x&interval=1d"};
+                         "/api/v1/report?from=%ff&to=x&interval=1d",
+                         /* a list item that is not UTF-8, a NUL, a name twice: never
+                          * quietly a different report (review 3b F3) */
+                         "/api/v1/report?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&interval=1d&group_by=agent%ff",
+                         "/api/v1/report?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&interval=1d&group_by=agent,%ff",
+                         "/api/v1/report?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&interval=1d&group_by=agent%00x",
+                         "/api/v1/report?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&interval=1d&group_by=queue&group_by=agent",
+                         "/api/v1/live?queues=q1%00zzz"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         r = get(bad[i], o.super);
         ck_assert_msg(r.status == 400, "%s: %d", bad[i], r.status);
