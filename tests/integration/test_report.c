@@ -985,6 +985,12 @@ START_TEST(every_parameter_error_and_role)
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"+05:00\"}", "tz"},
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"UTC+5\"}", "tz"},
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"/etc/localtime\"}", "tz"},
+        /* the host's zone, templates, other conventions, tables (review 3b F5) */
+        {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"localtime\"}", "tz"},
+        {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"posixrules\"}", "tz"},
+        {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"Factory\"}", "tz"},
+        {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"right/Europe/Amsterdam\"}", "tz"},
+        {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"zone.tab\"}", "tz"},
         /* 64 characters, 192 bytes: within the limit, but no zone's name */
         {"{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-11-02T00:00:00Z\",\"interval\":\"1h\",\"tz\":\"Europe/€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€€\"}", "tz"},
     };
