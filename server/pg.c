@@ -332,6 +332,25 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     flush_out(pc);
 }
 
+static const PgPrepared *find_prepared(const PgConn *pc, const char *name)
+{
+    for (const PgPrepared *p = pc->prepared; p && p->name; p++)
+        if (!strcmp(p->name, name))
+            return p;
+    return NULL;
+}
+
+static int send_execute(PgConn *pc, const PgStmt *st)
+{
+    const char *const *params = (const char *const *)st->params;
+    const PgPrepared *p = find_prepared(pc, st->name);
+    if (p && p->planned_each_time)
+        return PQsendQueryParams(pc->conn, p->sql, st->nparams, NULL, params, st->lengths,
+                                 st->formats, st->result_format);
+    return PQsendQueryPrepared(pc->conn, st->name, st->nparams, params, st->lengths, st->formats,
+                               st->result_format);
+}
+
 static bool send_job(PgConn *pc, PgJob *j)
 {
     free(j->results);
@@ -344,10 +363,7 @@ static bool send_job(PgConn *pc, PgJob *j)
         int ok;
         switch (st->kind) {
         case STMT_PREPARE: ok = PQsendPrepare(pc->conn, st->name, st->sql, 0, NULL); break;
-        case STMT_EXECUTE:
-            ok = PQsendQueryPrepared(pc->conn, st->name, st->nparams, params, st->lengths,
-                                     st->formats, st->result_format);
-            break;
+        case STMT_EXECUTE: ok = send_execute(pc, st); break;
         default:
             ok = PQsendQueryParams(pc->conn, st->sql, st->nparams, NULL, params, NULL, NULL,
                                    st->result_format);
@@ -483,7 +499,8 @@ static void became_connected(PgConn *pc)
     for (const char *const *sql = pc->setup_sql; sql && *sql; sql++)
         pgjob_add(j, *sql, 0, NULL);
     for (const PgPrepared *p = pc->prepared; p && p->name; p++)
-        add_prepare(j, p);
+        if (!p->planned_each_time)
+            add_prepare(j, p);
     if (!send_job(pc, j)) {
         pgjob_free(j);
         connection_lost(pc, PQerrorMessage(pc->conn));

@@ -7,6 +7,8 @@
 #ifndef PG_H
 #define PG_H
 
+#include <stdbool.h>
+
 #include <event2/event.h>
 #include <libpq-fe.h>
 
@@ -36,10 +38,15 @@ void pgjob_add_borrowed(PgJob *j, const char *sql, int nparams, const char *cons
 void pgjob_add_prepared(PgJob *j, const char *name, int nparams, const char *const *values,
                         const int *lengths);
 
-/* A statement every (re)connection prepares before it is "up". */
+/* A statement every (re)connection prepares before it is "up". One
+ * planned_each_time is not prepared: executing it by name sends its SQL
+ * unnamed, so PostgreSQL plans it for the values and table sizes of that
+ * execution instead of reusing a generic plan made once (see writer.c's
+ * repeat marking). */
 typedef struct PgPrepared {
     const char *name;
     const char *sql;
+    bool planned_each_time;
 } PgPrepared;
 /* The last statement added returns its results in binary format. */
 void pgjob_binary_results(PgJob *j);

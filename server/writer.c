@@ -189,11 +189,25 @@ static const char sums_after_marking[] =
     "   repeated = call_sums_15m.repeated + EXCLUDED.repeated,"
     "   fcr_provisional = call_sums_15m.fcr_provisional + EXCLUDED.fcr_provisional";
 
+/* Repeat marking in storage reads the stored calls of the batch's callers
+ * once, by the caller index (or one scan of calls), and matches them to
+ * the batch's contacts there: joined to calls directly, a plan misjudged
+ * on a small or freshly grown table scanned calls for every contact. The
+ * rows to mark are then updated by their tuple ids. */
+static const char callers_calls[] =
+    "c AS MATERIALIZED (SELECT ctid AS tid, tenant_id, call_id, caller_key, offered_at,"
+    "   direction, transferred_from, followed_by_repeat FROM calls"
+    "   WHERE caller_key = ANY ($3::text[]))"; /* $3: contact_cols caller_key, rows.c */
+
 /* The writes, generated from the column lists in rows.c. Repeats are
  * settled in storage for contacts whose window reaches past what memory
  * holds: a new contact marks earlier ones of the same caller within their
  * window, and is marked itself when a later one exists; the window is in
- * calendar days of the session time zone (set at connect), as in lib/. */
+ * calendar days of the session time zone (set at connect), as in lib/.
+ * These two are planned at each execution (PgPrepared.planned_each_time):
+ * they only run for a backlog of older calls, and a generic plan made
+ * while calls was small scanned the whole table for every contact (2,000
+ * acks/s; bench/RESULTS.md, stop 24). */
 static char *sql_for(const char *name, const RowSpec *spec, long long window)
 {
     char *unnest = rows_unnest_sql(spec), *cols = rows_column_list(spec);
@@ -288,24 +302,31 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
                           " since = EXCLUDED.since, reason = EXCLUDED.reason,"
                           " offline_since = EXCLUDED.offline_since", cols, unnest);
     } else if (!strcmp(name, "kic_mark_earlier")) {
-        strbuf_printf(&b, "WITH m AS (UPDATE calls c SET followed_by_repeat = true FROM %s"
-                          " WHERE x.trigger AND c.tenant_id = x.tenant_id"
-                          " AND c.caller_key = x.caller_key AND NOT c.followed_by_repeat"
-                          " AND (c.offered_at, c.call_id) < (x.offered_at, x.call_id)"
-                          " AND x.offered_at <= c.offered_at + make_interval(days => %lld)"
-                          " RETURNING c.*) %s",
-                      unnest, window, sums_after_marking);
+        strbuf_printf(&b, "WITH x AS MATERIALIZED (SELECT * FROM %s WHERE x.trigger),"
+                          " %s,"
+                          " m AS (UPDATE calls SET followed_by_repeat = true"
+                          "   WHERE NOT followed_by_repeat AND ctid = ANY (ARRAY("
+                          "     SELECT c.tid FROM c JOIN x ON c.tenant_id = x.tenant_id"
+                          "       AND c.caller_key = x.caller_key"
+                          "     WHERE NOT c.followed_by_repeat"
+                          "       AND (c.offered_at, c.call_id) < (x.offered_at, x.call_id)"
+                          "       AND x.offered_at <= c.offered_at + make_interval(days => %lld)))"
+                          "   RETURNING calls.*) %s",
+                      unnest, callers_calls, window, sums_after_marking);
     } else if (!strcmp(name, "kic_mark_self")) {
-        strbuf_printf(&b, "WITH m AS (UPDATE calls c SET followed_by_repeat = true FROM %s"
-                          " WHERE c.tenant_id = x.tenant_id AND c.call_id = x.call_id"
-                          " AND NOT c.followed_by_repeat"
-                          " AND EXISTS (SELECT 1 FROM calls l WHERE l.tenant_id = c.tenant_id"
-                          "   AND l.caller_key = c.caller_key AND l.direction = 'inbound'"
-                          "   AND l.transferred_from IS NULL"
-                          "   AND (l.offered_at, l.call_id) > (c.offered_at, c.call_id)"
-                          "   AND l.offered_at <= c.offered_at + make_interval(days => %lld))"
-                          " RETURNING c.*) %s",
-                      unnest, window, sums_after_marking);
+        strbuf_printf(&b, "WITH x AS MATERIALIZED (SELECT * FROM %s),"
+                          " %s,"
+                          " m AS (UPDATE calls SET followed_by_repeat = true"
+                          "   WHERE NOT followed_by_repeat AND ctid = ANY (ARRAY("
+                          "     SELECT c.tid FROM c JOIN x USING (tenant_id, call_id)"
+                          "     WHERE NOT c.followed_by_repeat"
+                          "       AND EXISTS (SELECT 1 FROM c l WHERE l.tenant_id = c.tenant_id"
+                          "         AND l.caller_key = c.caller_key AND l.direction = 'inbound'"
+                          "         AND l.transferred_from IS NULL"
+                          "         AND (l.offered_at, l.call_id) > (c.offered_at, c.call_id)"
+                          "         AND l.offered_at <= c.offered_at + make_interval(days => %lld))))"
+                          "   RETURNING calls.*) %s",
+                      unnest, callers_calls, window, sums_after_marking);
     } else {
         /* agent_states, wrapups, callback_notes, agent_choice_history:
          * append-only, idempotent by key */
@@ -325,27 +346,27 @@ static void prepare_statements(Writer *w)
         if (t == T_CALLS_NEW)
             continue; /* its safe statement is T_CALLS' */
         w->prepared_sql[n] = sql_for(stmt_names[t], table_specs[t], w->srv->cfg.repeat_window_days);
-        w->prepared[n] = (PgPrepared){stmt_names[t], w->prepared_sql[n]};
+        w->prepared[n] = (PgPrepared){.name = stmt_names[t], .sql = w->prepared_sql[n], .planned_each_time = t == T_CONTACTS};
         n++;
     }
     w->prepared_sql[n] = sql_for("kic_mark_self", &rows_contacts, w->srv->cfg.repeat_window_days);
-    w->prepared[n] = (PgPrepared){"kic_mark_self", w->prepared_sql[n]};
+    w->prepared[n] = (PgPrepared){.name = "kic_mark_self", .sql = w->prepared_sql[n], .planned_each_time = true};
     n++;
     static const char *const events_extra[] = {"kic_event_keys", "kic_events_new", "kic_events"};
     for (size_t i = 0; i < KIC_ARRAY_LEN(events_extra); i++) {
         w->prepared_sql[n] = sql_for(events_extra[i], &rows_events, 0);
-        w->prepared[n] = (PgPrepared){events_extra[i], w->prepared_sql[n]};
+        w->prepared[n] = (PgPrepared){.name = events_extra[i], .sql = w->prepared_sql[n]};
         n++;
     }
     w->prepared_sql[n] = sql_for("kic_states_new", &rows_states, 0);
-    w->prepared[n] = (PgPrepared){"kic_states_new", w->prepared_sql[n]};
+    w->prepared[n] = (PgPrepared){.name = "kic_states_new", .sql = w->prepared_sql[n]};
     n++;
     w->prepared_sql[n] = sql_for("kic_calls_new", &rows_calls, 0);
-    w->prepared[n] = (PgPrepared){"kic_calls_new", w->prepared_sql[n]};
+    w->prepared[n] = (PgPrepared){.name = "kic_calls_new", .sql = w->prepared_sql[n]};
     n++;
     if (n != (int)KIC_ARRAY_LEN(w->prepared_sql))
         abort(); /* the arrays' sizes must follow the statements above */
-    w->prepared[n] = (PgPrepared){NULL, NULL};
+    w->prepared[n] = (PgPrepared){.name = NULL};
 }
 
 /* ---- records ---- */

@@ -1076,6 +1076,51 @@ START_TEST(an_old_callback_request_sent_again_is_a_duplicate)
 }
 END_TEST
 
+/* A late contact whose repeat window reaches past what memory holds is
+ * settled against storage both ways: the earlier contact of one caller
+ * is marked a repeat, and the late contact of another caller, followed
+ * by a stored one, is marked itself. The restart leaves the stored
+ * contacts (9 and 17 days old) out of memory, which holds 8 days. */
+START_TEST(repeats_reaching_past_memory_are_settled_in_storage)
+{
+    Kicd k;
+    kicd_init(&k, "ingest_oldrepeat", NULL);
+    kicd_start(&k);
+    const char *name = h_tenant("oldrep");
+    char *bridge = h_user(&k, name, "pbx", "bridge", NULL, NULL);
+    Client *b = cl_session(k.port, bridge);
+    KicTime t0 = h_today(0);
+    char p[512];
+    static const struct {
+        const char *call, *caller;
+        int days_ago;
+    } before[] = {{"x-early", "0612000081", 17}, {"y-late", "0612000082", 9}},
+      after[] = {{"x-late", "0612000081", 11}, {"y-early", "0612000082", 11}};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(p, sizeof(p), "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\","
+                 "\"queue\":\"q\",\"caller\":\"%s\"}", before[i].call, before[i].call,
+                 h_at(t0, -before[i].days_ago * 86400.0), before[i].caller);
+        ok_event(b, "call.offered", p, false);
+    }
+    cl_close(b);
+    ck_assert(kicd_stop(&k));
+    kicd_start(&k);
+    b = cl_session(k.port, bridge);
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(p, sizeof(p), "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\","
+                 "\"queue\":\"q\",\"caller\":\"%s\"}", after[i].call, after[i].call,
+                 h_at(t0, -after[i].days_ago * 86400.0), after[i].caller);
+        ok_event(b, "call.offered", p, false);
+    }
+    ck_assert_int_eq(calls_where(&k, name, "call_id = 'x-early' AND followed_by_repeat", false), 1);
+    ck_assert_int_eq(calls_where(&k, name, "call_id = 'y-early' AND followed_by_repeat", false), 1);
+    ck_assert_int_eq(calls_where(&k, name, "call_id IN ('x-late', 'y-late') AND followed_by_repeat", false), 0);
+    cl_close(b);
+    free(bridge);
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
 START_TEST(pipelined_events_are_all_acknowledged_in_order)
 {
     Tenantx t = tenant("pipe");
@@ -1125,6 +1170,7 @@ int main(void)
     tcase_add_test(tc, pipelined_events_are_all_acknowledged_in_order);
     tcase_add_test(tc, a_resend_behind_a_failed_batch_is_not_called_a_duplicate);
     tcase_add_test(tc, an_old_callback_request_sent_again_is_a_duplicate);
+    tcase_add_test(tc, repeats_reaching_past_memory_are_settled_in_storage);
     tcase_add_test(tc, email_contacts_are_linked_by_address);
     tcase_add_test(tc, a_part_a_late_event_takes_away_is_removed_from_storage);
     suite_add_tcase(s, tc);
