@@ -113,8 +113,12 @@ bool rpc_request_parse(json_t *msg, RpcRequest *req, json_t **id_out, RpcError *
         return false;
     }
     json_t *method = json_object_get(msg, "method");
-    if (!json_is_string(method) || strlen(json_string_value(method)) != json_string_length(method)) {
+    if (!json_is_string(method)) {
         rpc_error_set(err, RPC_INVALID_REQUEST, "invalid request: method must be a string");
+        return false;
+    }
+    if (strlen(json_string_value(method)) != json_string_length(method)) {
+        rpc_error_set(err, RPC_INVALID_REQUEST, "invalid request: method must not contain NUL");
         return false;
     }
     json_t *params = json_object_get(msg, "params");

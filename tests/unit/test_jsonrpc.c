@@ -59,6 +59,30 @@ START_TEST(invalid_requests)
 }
 END_TEST
 
+/* The message says what is wrong with the method: its type, or a NUL. */
+START_TEST(a_method_with_nul_is_named_as_such)
+{
+    static const struct {
+        const char *line, *message;
+    } cases[] = {
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\\u0000x\"}",
+         "invalid request: method must not contain NUL"},
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":7}", "invalid request: method must be a string"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        RpcError err = {0};
+        json_t *msg = rpc_parse_line(cases[i].line, strlen(cases[i].line), 16, &err);
+        ck_assert_ptr_nonnull(msg);
+        RpcRequest req;
+        json_t *id;
+        ck_assert(!rpc_request_parse(msg, &req, &id, &err));
+        ck_assert_str_eq(err.message, cases[i].message);
+        rpc_error_clear(&err);
+        json_decref(msg);
+    }
+}
+END_TEST
+
 START_TEST(id_is_kept_for_errors_when_valid)
 {
     json_t *id = NULL;
@@ -133,6 +157,7 @@ int main(void)
     tcase_add_test(tc, valid_requests);
     tcase_add_test(tc, parse_errors);
     tcase_add_test(tc, invalid_requests);
+    tcase_add_test(tc, a_method_with_nul_is_named_as_such);
     tcase_add_test(tc, id_is_kept_for_errors_when_valid);
     tcase_add_test(tc, depth_limit);
     tcase_add_test(tc, reply_texts);
