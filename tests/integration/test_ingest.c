@@ -1081,6 +1081,22 @@ END_TEST
  * is marked a repeat, and the late contact of another caller, followed
  * by a stored one, is marked itself. The restart leaves the stored
  * contacts (9 and 17 days old) out of memory, which holds 8 days. */
+typedef struct Contact {
+    const char *call, *caller;
+    int days_ago;
+} Contact;
+
+static void offer_contacts(Client *b, const Contact *list, size_t n)
+{
+    char p[512];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(p, sizeof(p), "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\","
+                 "\"queue\":\"q\",\"caller\":\"%s\"}", list[i].call, list[i].call,
+                 h_at(h_today(0), -list[i].days_ago * 86400.0), list[i].caller);
+        ok_event(b, "call.offered", p, false);
+    }
+}
+
 START_TEST(repeats_reaching_past_memory_are_settled_in_storage)
 {
     Kicd k;
@@ -1088,30 +1104,15 @@ START_TEST(repeats_reaching_past_memory_are_settled_in_storage)
     kicd_start(&k);
     const char *name = h_tenant("oldrep");
     char *bridge = h_user(&k, name, "pbx", "bridge", NULL, NULL);
+    static const Contact before[] = {{"x-early", "0612000081", 17}, {"y-late", "0612000082", 9}},
+                         after[] = {{"x-late", "0612000081", 11}, {"y-early", "0612000082", 11}};
     Client *b = cl_session(k.port, bridge);
-    KicTime t0 = h_today(0);
-    char p[512];
-    static const struct {
-        const char *call, *caller;
-        int days_ago;
-    } before[] = {{"x-early", "0612000081", 17}, {"y-late", "0612000082", 9}},
-      after[] = {{"x-late", "0612000081", 11}, {"y-early", "0612000082", 11}};
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(p, sizeof(p), "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\","
-                 "\"queue\":\"q\",\"caller\":\"%s\"}", before[i].call, before[i].call,
-                 h_at(t0, -before[i].days_ago * 86400.0), before[i].caller);
-        ok_event(b, "call.offered", p, false);
-    }
+    offer_contacts(b, before, 2);
     cl_close(b);
     ck_assert(kicd_stop(&k));
     kicd_start(&k);
     b = cl_session(k.port, bridge);
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(p, sizeof(p), "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\","
-                 "\"queue\":\"q\",\"caller\":\"%s\"}", after[i].call, after[i].call,
-                 h_at(t0, -after[i].days_ago * 86400.0), after[i].caller);
-        ok_event(b, "call.offered", p, false);
-    }
+    offer_contacts(b, after, 2);
     ck_assert_int_eq(calls_where(&k, name, "call_id = 'x-early' AND followed_by_repeat", false), 1);
     ck_assert_int_eq(calls_where(&k, name, "call_id = 'y-early' AND followed_by_repeat", false), 1);
     ck_assert_int_eq(calls_where(&k, name, "call_id IN ('x-late', 'y-late') AND followed_by_repeat", false), 0);
