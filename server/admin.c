@@ -44,13 +44,24 @@ static bool submit(Conn *c, PgJob *job, AdminCtx *ctx)
     return false;
 }
 
-/* Storage refused: a name already in use is the caller's conflict. */
+/* -32009, naming the field whose value an active user already has. */
+static void reply_conflict(Reply *r, const char *field)
+{
+    RpcError e = {0};
+    rpc_error_set(&e, RPC_CONFLICT, "conflict: an active user has that %s", field);
+    e.data = json_pack("{s:s}", "field", field);
+    reply_error(r, &e);
+    rpc_error_clear(&e);
+}
+
+/* Storage refused: a name, or an agent, already an active user's is the
+ * caller's conflict (the unique indexes of migrations 0001 and 0014). */
 static void reply_failure(PgJob *job, Reply *r, const char *what)
 {
     if (pgjob_conn_lost(job))
         reply_errorf(r, RPC_STORAGE_UNAVAILABLE, "storage unavailable: %s", what);
     else if (!strcmp(pgjob_sqlstate(job), "23505"))
-        reply_errorf(r, RPC_CONFLICT, "conflict: an active user has that name");
+        reply_conflict(r, !strcmp(pgjob_constraint(job), "users_active_agent") ? "agent" : "name");
     else
         reply_errorf(r, RPC_INTERNAL, "internal error: %s", what);
 }

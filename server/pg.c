@@ -45,6 +45,7 @@ struct PgJob {
     bool cur_seen; /* cur has produced a result */
     char *error;
     char sqlstate[6];
+    char constraint[64]; /* of an integrity error: which key was violated */
     bool conn_lost;
 };
 
@@ -201,6 +202,11 @@ const char *pgjob_error(const PgJob *j)
 const char *pgjob_sqlstate(const PgJob *j)
 {
     return j->sqlstate;
+}
+
+const char *pgjob_constraint(const PgJob *j)
+{
+    return j->constraint;
 }
 
 bool pgjob_conn_lost(const PgJob *j)
@@ -405,6 +411,9 @@ static void store_result(PgJob *j, PGresult *r)
             const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
             if (state)
                 snprintf(j->sqlstate, sizeof(j->sqlstate), "%s", state);
+            const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+            if (constraint)
+                snprintf(j->constraint, sizeof(j->constraint), "%s", constraint);
         }
     }
     if (j->results[j->cur])

@@ -67,6 +67,8 @@ PGresult *pgjob_result(const PgJob *j, int i);
 const char *pgjob_error(const PgJob *j);
 /* SQLSTATE of the first error ("" when none or unknown). */
 const char *pgjob_sqlstate(const PgJob *j);
+/* The constraint the first error violated ("" when none or unknown). */
+const char *pgjob_constraint(const PgJob *j);
 /* The connection was lost before the job finished: nothing is known of
  * its outcome beyond "not acknowledged". */
 bool pgjob_conn_lost(const PgJob *j);

@@ -64,6 +64,44 @@ START_TEST(admins_create_and_revoke_users)
 }
 END_TEST
 
+/* Two active users may not be the same agent: each would see and act
+ * for the other's calls. Revoking the first frees the agent id. */
+START_TEST(an_agent_id_belongs_to_one_active_user)
+{
+    const char *t = h_tenant("adm-agent");
+    char *admin = h_user(&kicd, t, "beheer", "admin", NULL, NULL);
+    Client *a = cl_session(kicd.port, admin);
+    json_decref(ck_ok(cl_call(a, "user.create", "{\"name\":\"d.bakker\",\"role\":\"agent\"}")));
+    /* named as the first's agent id, or given it */
+    json_t *r = cl_call(a, "user.create", "{\"name\":\"d.bakker2\",\"role\":\"agent\",\"agent\":\"d.bakker\"}");
+    ck_assert_rpc_error(json_incref(r), -32009);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(r, "error"), "data"), "field")), "agent");
+    json_decref(r);
+    ck_assert_rpc_error(cl_call(a, "user.create", "{\"name\":\"x.other\",\"role\":\"agent\",\"agent\":\"d.bakker\"}"), -32009);
+    /* a name in use is named as the name */
+    r = cl_call(a, "user.create", "{\"name\":\"d.bakker\",\"role\":\"agent\",\"agent\":\"d.b\"}");
+    ck_assert_rpc_error(json_incref(r), -32009);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(r, "error"), "data"), "field")), "name");
+    json_decref(r);
+    /* nothing was stored for the refused ones */
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM users JOIN tenants USING (tenant_id)"
+                               " WHERE tenants.name = '%s' AND agent = 'd.bakker'", t);
+    ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 1);
+    /* another tenant's agent of that id is no conflict */
+    char *other_admin = h_user(&kicd, h_tenant("adm-agent-2"), "beheer", "admin", NULL, NULL);
+    Client *o = cl_session(kicd.port, other_admin);
+    json_decref(ck_ok(cl_call(o, "user.create", "{\"name\":\"d.bakker\",\"role\":\"agent\"}")));
+    cl_close(o);
+    /* revoked, the id is free for the new user */
+    json_decref(ck_ok(cl_call(a, "user.revoke", "{\"name\":\"d.bakker\"}")));
+    json_decref(ck_ok(cl_call(a, "user.create", "{\"name\":\"d.bakker2\",\"role\":\"agent\",\"agent\":\"d.bakker\"}")));
+    cl_close(a);
+    free(other_admin);
+    free(admin);
+}
+END_TEST
+
 /* ---- the audit trail ---- */
 
 static bool has_entry(json_t *resp, const char *action, const char *user, const char *subject_prefix)
@@ -253,6 +291,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, admins_create_and_revoke_users);
+    tcase_add_test(tc, an_agent_id_belongs_to_one_active_user);
     tcase_add_test(tc, the_audit_log_shows_who_read_what);
     tcase_add_test(tc, every_method_against_every_role);
     tcase_add_test(tc, tenants_with_the_same_ids_stay_apart);

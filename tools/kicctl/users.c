@@ -93,6 +93,10 @@ static int user_create(PGconn *db, const UserArgs *a)
     if (!valid_text("--tenant", a->tenant) || !valid_text("--name", a->name))
         return 2;
     const char *agent = a->agent;
+    if (agent && strcmp(a->role, "agent") != 0) {
+        fprintf(stderr, "kicctl: --agent is only for users with the role agent\n");
+        return 2;
+    }
     if (!agent && strcmp(a->role, "agent") == 0)
         agent = a->name; /* an agent is known by their user name unless told */
     if (agent && !valid_text("--agent", agent))
