@@ -263,7 +263,12 @@ static void connection_lost(PgConn *pc, const char *reason)
     char why[512];
     snprintf(why, sizeof(why), "%s", reason);
     bool was_up = pc->state == PG_UP;
-    pg_log(pc, was_up ? LOG_WARN : LOG_INFO, "PostgreSQL connection lost: %s", why);
+    if (was_up)
+        pg_log(pc, LOG_WARN, "PostgreSQL connection lost: %s", why);
+    else /* not up yet: the first failure is a warning, so that an operator
+          * at log level warn sees why kicd waits; the retries are info */
+        pg_log(pc, pc->backoff_ms == 100 ? LOG_WARN : LOG_INFO,
+               "cannot connect to PostgreSQL, retrying (at most every 5 s): %s", why);
     if (pc->ev_io) {
         event_free(pc->ev_io);
         pc->ev_io = NULL;
