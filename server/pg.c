@@ -256,6 +256,14 @@ static void schedule_retry(PgConn *pc)
     pc->backoff_ms = pc->backoff_ms * 2 > 5000 ? 5000 : pc->backoff_ms * 2;
 }
 
+/* Not up yet: the first failure in a row is a warning, so that an
+ * operator at log level warn sees why kicd waits; the retries are info. */
+static void log_connect_failure(PgConn *pc, const char *why)
+{
+    pg_log(pc, pc->backoff_ms == 100 ? LOG_WARN : LOG_INFO,
+           "cannot connect to PostgreSQL, retrying (at most every 5 s): %s", why);
+}
+
 /* Drops the connection: every job sent is failed as lost. */
 static void connection_lost(PgConn *pc, const char *reason)
 {
@@ -265,10 +273,8 @@ static void connection_lost(PgConn *pc, const char *reason)
     bool was_up = pc->state == PG_UP;
     if (was_up)
         pg_log(pc, LOG_WARN, "PostgreSQL connection lost: %s", why);
-    else /* not up yet: the first failure is a warning, so that an operator
-          * at log level warn sees why kicd waits; the retries are info */
-        pg_log(pc, pc->backoff_ms == 100 ? LOG_WARN : LOG_INFO,
-               "cannot connect to PostgreSQL, retrying (at most every 5 s): %s", why);
+    else
+        log_connect_failure(pc, why);
     if (pc->ev_io) {
         event_free(pc->ev_io);
         pc->ev_io = NULL;
@@ -585,7 +591,7 @@ static void start_connect(PgConn *pc)
     pc->conn = PQconnectStartParams(keys, vals, 1);
     if (!pc->conn || PQstatus(pc->conn) == CONNECTION_BAD) {
         const char *why = pc->conn ? PQerrorMessage(pc->conn) : "out of memory";
-        pg_log(pc, LOG_WARN, "cannot start PostgreSQL connection: %s", why);
+        log_connect_failure(pc, why);
         if (pc->conn)
             PQfinish(pc->conn);
         pc->conn = NULL;

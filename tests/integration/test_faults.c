@@ -6,6 +6,7 @@
  * tail and a damaged record. Afterwards every acknowledged event is in
  * PostgreSQL exactly once and the report counts what was sent. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -45,7 +47,7 @@ static void private_pg(const char *cmd, Private *p)
  * per test): main() destroys every cluster of the run at the end, also
  * those of tests that failed before destroying their own. */
 static int run_id;
-static const char *const cluster_names[] = {"crash", "kill", "logins", "damage"};
+static const char *const cluster_names[] = {"crash", "kill", "logins", "damage", "late"};
 
 static void cluster_dir(char *out, size_t n, const char *name)
 {
@@ -421,6 +423,46 @@ static void note_offset(const JournalBatch *b, size_t offset, void *arg)
 
 /* A torn tail (never acknowledged) is dropped; a record damaged on disk
  * is counted and skipped, and the records after it are replayed. */
+/* kicd started while PostgreSQL is down says so (at warn, the first
+ * time), keeps its JSON-RPC port closed while it cannot load the live
+ * state, and serves once PostgreSQL is up: events then go to storage. */
+START_TEST(kicd_started_while_postgres_is_down_serves_once_it_is_up)
+{
+    Kicd k;
+    Private p;
+    start_with_private(&k, &p, "late");
+    char *bridge = h_user(&k, "faults", "pbx", "bridge", NULL, NULL);
+    ck_assert(kicd_stop(&k));
+    private_pg("stop-immediate", &p);
+    /* PostgreSQL comes back a few seconds after kicd started */
+    pid_t starter = fork();
+    ck_assert_int_ge(starter, 0);
+    if (starter == 0) {
+        sleep(3);
+        const char *script = h_source_path("tests/integration/private-pg");
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        execl(script, script, "start", p.dir, (char *)NULL);
+        _exit(127);
+    }
+    KicTime before = h_today(0);
+    kicd_start(&k); /* returns when the port takes connections */
+    int status;
+    ck_assert_int_eq(waitpid(starter, &status, 0), starter);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_msg(h_today(0) - before >= 2 * KIC_USEC, "the port opened before PostgreSQL was up");
+    ck_assert(kicd_log_contains(&k, "warn  [pg-writer] cannot connect to PostgreSQL, retrying"));
+    Client *b = cl_session(k.port, bridge);
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"late-1\",\"call_id\":\"late-c1\",\"at\":\"%s\",\"queue\":\"fault\"}",
+               h_at(h_today(0), -1));
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events WHERE event_id = 'late-1'"), 1);
+    cl_close(b);
+    free(bridge);
+    kicd_stop(&k);
+    private_pg("destroy", &p);
+}
+END_TEST
+
 START_TEST(a_damaged_journal_is_read_around_the_damage)
 {
     Kicd k;
@@ -578,6 +620,7 @@ int main(void)
     tcase_add_test(tc, postgres_crashing_under_load_loses_nothing);
     tcase_add_test(tc, sigkill_while_the_journal_holds_the_only_copy);
     tcase_add_test(tc, logins_work_while_postgres_is_down);
+    tcase_add_test(tc, kicd_started_while_postgres_is_down_serves_once_it_is_up);
     tcase_add_test(tc, a_damaged_journal_is_read_around_the_damage);
     tcase_add_test(tc, a_journal_from_before_0008_is_replayed);
     suite_add_tcase(s, tc);
