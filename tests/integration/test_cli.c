@@ -179,6 +179,12 @@ START_TEST(user_create_list_and_revoke)
     free(out);
     ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "y", "--role", "agent", "--teams", "a,,b", NULL), 2);
     free(out);
+    /* one active user per agent id; only agents have one */
+    ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "a.j2", "--role", "agent", "--agent", "a.jansen", NULL), 1);
+    ck_assert_msg(strstr(out, "users_active_agent"), "%s", out);
+    free(out);
+    ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "z", "--role", "supervisor", "--agent", "z", NULL), 2);
+    free(out);
     ck_assert_int_eq(h_kicctl(&k, &out, "user", "revoke", "--tenant", "zorg-west", "--name", "a.jansen", NULL), 0);
     free(out);
     ck_assert_int_eq(h_kicctl(&k, &out, "user", "revoke", "--tenant", "zorg-west", "--name", "a.jansen", NULL), 1);
