@@ -218,7 +218,7 @@ void call_derive(CallInput *in, CallSummary *c)
 
 bool call_waiting(const CallSummary *c)
 {
-    return c->offered && !c->answered && !c->abandoned && !c->ended;
+    return c->offered && !c->answered && !c->abandoned && !c->ended && !c->transferred;
 }
 
 const CallLeg *call_leg_of(const CallSummary *c, const char *agent)

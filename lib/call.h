@@ -93,7 +93,10 @@ typedef struct CallInput {
 
 void call_derive(CallInput *in, CallSummary *out);
 
-/* Waiting in its queue: offered, and not yet answered, abandoned or ended. */
+/* Waiting in its queue: offered, and not yet answered, abandoned, ended
+ * or transferred (a platform may move a caller on before anyone answers,
+ * e.g. a queue overflowing to another; the bridge then offers a new
+ * contact and may never end this one). */
 bool call_waiting(const CallSummary *c);
 /* The leg of an agent (the latest), or NULL. */
 const CallLeg *call_leg_of(const CallSummary *c, const char *agent);

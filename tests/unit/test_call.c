@@ -1159,6 +1159,16 @@ START_TEST(waiting_and_leg_lookup)
     BUILD0(g, ab);
     derive_list(g.ev, 2, &g, &s);
     ck_assert(!call_waiting(&s));
+    /* moved on before an answer (a queue overflowing to another), with
+     * no call.ended to follow: no longer waiting in its first queue */
+    static const EvSpec ov[] = {EV(EV_OFFERED, "y1", 0, .queue = "q"),
+                                EV(EV_TRANSFERRED, "y2", SEC(30), .agent = "ivr", .target = "q2",
+                                   .kind = TK_QUEUE)};
+    Fixture h;
+    BUILD0(h, ov);
+    derive_list(h.ev, 2, &h, &s);
+    ck_assert(s.transferred && !s.answered);
+    ck_assert(!call_waiting(&s));
 }
 END_TEST
 
