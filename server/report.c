@@ -358,18 +358,32 @@ static char *presence_sql(const ReportReq *q, bool by_agent)
         "    ORDER BY answered_at LIMIT 1)) x),"
         " ln AS (SELECT *, lead(answered_at) OVER (PARTITION BY agent ORDER BY answered_at, call_id)"
         "   AS next_answer FROM lg),"
-        /* the first offline chosen at or after each leg's end: the ends and
-         * the choices in one timeline, read backwards */
+        /* around each leg's end, in one timeline of the ends and the
+         * choices (a choice at the end's instant is in effect at it): the
+         * choice in effect at the end (grp: the choices so far), and,
+         * read backwards, the first choice and the first offline at or
+         * after it */
         " tl AS (SELECT agent, call_id, answered_at, end_at AS t, 0 AS k, NULL::text AS state"
         "          FROM lg WHERE end_at IS NOT NULL"
         "        UNION ALL SELECT agent, NULL, NULL, t, 1, state FROM ch),"
-        " off AS (SELECT agent, call_id, answered_at, k, min(t) FILTER (WHERE state = 'offline')"
-        "   OVER (PARTITION BY agent ORDER BY t DESC, k DESC"
-        "         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS next_off FROM tl),"
+        " tg AS (SELECT *, count(*) FILTER (WHERE k = 1) OVER (PARTITION BY agent"
+        "   ORDER BY t, k DESC, state ROWS UNBOUNDED PRECEDING) AS grp FROM tl),"
+        " off AS (SELECT agent, call_id, answered_at, k,"
+        "   max(state) OVER (PARTITION BY agent, grp) AS at_end,"
+        "   min(t) FILTER (WHERE k = 1) OVER later AS next_choice,"
+        "   min(t) FILTER (WHERE state = 'offline') OVER later AS next_off FROM tg"
+        "   WINDOW later AS (PARTITION BY agent ORDER BY t DESC, k DESC"
+        "         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),"
+        /* on each call, then in ACW until the wrap-up, the next call or
+         * going offline; while offline (chosen, or never chose a state)
+         * the ACW owed does not count until the agent is back: as the
+         * live state has it (lib/agent.h) */
         " busy AS ("
         "  SELECT agent, answered_at AS s, coalesce(end_at, next_answer, now()) AS e FROM ln"
         "  UNION ALL"
-        "  SELECT ln.agent, ln.end_at, least(coalesce(ln.wrapped_at, 'infinity'),"
+        "  SELECT ln.agent, CASE WHEN coalesce(off.at_end, 'offline') <> 'offline' THEN ln.end_at"
+        "    ELSE coalesce(off.next_choice, 'infinity') END,"
+        "   least(coalesce(ln.wrapped_at, 'infinity'),"
         "    coalesce(ln.next_answer, 'infinity'), coalesce(off.next_off, 'infinity'), now())"
         "   FROM ln JOIN off ON off.k = 0 AND off.agent = ln.agent AND off.call_id = ln.call_id"
         "    AND off.answered_at = ln.answered_at),"

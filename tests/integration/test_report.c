@@ -721,8 +721,9 @@ START_TEST(occupancy_does_not_depend_on_when_the_call_events_came)
 END_TEST
 
 /* A call three weeks old sent now, from before the agent ever chose a
- * state: the agent was on it and then in ACW until the wrap-up's time,
- * so present and busy for that long. It used to leave no trace. */
+ * state: the agent was on it, so present and busy for that long. It used
+ * to leave no trace. The ACW after it does not count: the agent had not
+ * logged in (offline), as the live state has it. */
 START_TEST(an_old_call_counts_for_occupancy_and_presence)
 {
     Org o = org("oldocc");
@@ -738,11 +739,68 @@ START_TEST(an_old_call_counts_for_occupancy_and_presence)
     snprintf(range + strlen(range), sizeof(range) - strlen(range), "\"to\":\"%s\",\"interval\":\"15m\"", h_at(d, 900));
     json_t *t = report(s, "{%s}", range);
     ck_assert_uint_eq(nrows(t), 1);
-    ck_assert_double_eq_tol(json_number_value(cell(t, 0, "agents_present")), 350.0 / 900, 1e-6);
+    ck_assert_double_eq_tol(json_number_value(cell(t, 0, "agents_present")), 290.0 / 900, 1e-6);
     json_decref(t);
     t = report(s, "{%s,\"group_by\":[\"agent\"]}", range);
     ck_assert_uint_eq(nrows(t), 1);
     ck_assert_double_eq_tol(json_number_value(cell(t, 0, "occupancy")), 1.0, 1e-9);
+    json_decref(t);
+    cl_close(b);
+    cl_close(s);
+    cl_close(a);
+}
+END_TEST
+
+/* An agent who had not chosen a state (no desktop logged in) takes a
+ * call and owes its wrap-up: while offline the ACW does not count, once
+ * they choose available it does, until the wrap-up; as the live state
+ * shows them: offline, then acw. The ACW used to count from the call's
+ * end, and without a wrap-up it ran on to now, so the agent stayed
+ * present for the rest of the day. */
+START_TEST(acw_owed_while_offline_counts_once_the_agent_is_back)
+{
+    Org o = org("offacw");
+    Client *b = cl_session(kicd.port, o.bridge), *s = cl_session(kicd.port, o.super);
+    Client *a = cl_session(kicd.port, o.agent);
+    KicTime t0 = h_today(0);
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"f-o\",\"call_id\":\"f\",\"at\":\"%s\",\"queue\":\"q1\"}", h_at(t0, -3));
+    cl_call_ok(b, "call.answered", "{\"event_id\":\"f-a\",\"call_id\":\"f\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(t0, -2));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"f-e\",\"call_id\":\"f\",\"at\":\"%s\"}", h_at(t0, -1));
+    json_t *r = cl_call(s, "agents.list", "{}");
+    json_t *me = json_array_get(json_object_get(ck_result(r), "agents"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(me, "state")), "offline");
+    json_decref(r);
+    /* nobody present between the call's end and now */
+    usleep(300000);
+    json_t *t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\"}", h_at(t0, -1),
+                       h_at(h_today(0), 0));
+    ck_assert(nrows(t) == 0 || json_number_value(cell(t, 0, "agents_present")) == 0.0);
+    json_decref(t);
+    /* back: in ACW from the choice until the wrap-up */
+    KicTime back = h_today(0);
+    r = cl_call(a, "agent.state.set", "{\"state\":\"available\"}");
+    ck_assert_str_eq(json_string_value(json_object_get(ck_result(r), "state")), "acw");
+    json_decref(r);
+    KicTime back_done = h_today(0);
+    usleep(300000);
+    json_decref(ck_ok(cl_call(a, "call.wrapup", "{\"call_id\":\"f\",\"category\":\"klacht\",\"resolved\":true,\"at\":\"%s\"}",
+                              h_at(back, 0.2))));
+    KicTime brk = choose(a, "break");
+    /* present: the talk (1 s), then from the choice to the break; busy:
+     * the talk and the 0.2 s of ACW */
+    t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\"}", h_at(t0, -3), h_at(brk, 0));
+    double span = time_diff_s(t0, brk) + 3, slack = time_diff_s(back, back_done) + 0.002;
+    double present = json_number_value(cell(t, 0, "agents_present")) * span;
+    ck_assert_double_le(present, 1 + time_diff_s(back, brk) + 0.002);
+    ck_assert_double_ge(present, 1 + time_diff_s(back, brk) - slack);
+    json_decref(t);
+    t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\",\"group_by\":[\"agent\"]}",
+               h_at(t0, -3), h_at(brk, 0));
+    int row = find_row(t, "agent", "a.jansen");
+    ck_assert_int_ge(row, 0);
+    double busy = json_number_value(cell(t, (size_t)row, "occupancy")) * present;
+    ck_assert_double_le(busy, 1.2 + 0.002);
+    ck_assert_double_ge(busy, 1.2 - slack);
     json_decref(t);
     cl_close(b);
     cl_close(s);
@@ -1042,6 +1100,7 @@ int main(void)
     tcase_add_test(tc, occupancy_with_a_wrapup_dated_before_a_later_break);
     tcase_add_test(tc, occupancy_does_not_depend_on_when_the_call_events_came);
     tcase_add_test(tc, an_old_call_counts_for_occupancy_and_presence);
+    tcase_add_test(tc, acw_owed_while_offline_counts_once_the_agent_is_back);
     tcase_add_test(tc, rows_by_interval_with_callbacks_between_the_calls);
     tcase_add_test(tc, a_report_over_the_row_limit_is_refused);
     tcase_add_test(tc, sums_are_rebuilt_when_the_thresholds_change);
