@@ -447,6 +447,20 @@ static void set_repeat(Centre *c, Call *x, bool repeated, int earlier, Effects *
     c->version++;
 }
 
+/* The contact a continuation goes on from: the first of its chain of
+ * transfers (transferred_from) that memory holds; itself when none. */
+static const Call *chain_start(const Centre *c, const Call *x)
+{
+    const Call *r = x;
+    for (int hops = 0; hops < CALL_MAX_LEGS && r->sum.transferred_from; hops++) {
+        const Call *up = strmap_get(&c->calls, r->sum.transferred_from);
+        if (!up || up == x)
+            break;
+        r = up;
+    }
+    return r;
+}
+
 /* Derives, for every contact of one caller, whether a later contact of
  * theirs falls in its window (a repeat) and how many earlier ones fall in
  * theirs. Only the caller's own contacts count (is_trigger). Settling the
@@ -469,7 +483,15 @@ static void settle_contacts(Centre *c, CallerList *l, Effects *fx)
             next++;
         bool repeated = x->repeat_stored ||
                         (next < l->n && l->calls[next]->index_at <= x->index_window_end);
-        set_repeat(c, x, repeated, triggers_in_run, fx);
+        /* a continuation is the same contact going on: the one it
+         * continues is not an earlier contact of its own */
+        int earlier = triggers_in_run;
+        const Call *start = x->sum.transferred_from ? chain_start(c, x) : x;
+        if (start != x && start->index_trigger && start->index_key &&
+            strcmp(start->index_key, l->key) == 0 &&
+            contact_before(start, x) && start->index_window_end >= x->index_at)
+            earlier--;
+        set_repeat(c, x, repeated, earlier, fx);
         triggers_in_run += x->index_trigger;
     }
 }

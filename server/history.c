@@ -16,10 +16,16 @@
 
 /* $1 tenant, $2 call, $3 tz, $4 window days, $5 asking agent ('' if
  * none); audit: $6 user, $7 role, $8 peer. The window is calendar days in
- * the centre's time zone, as for repeats. */
+ * the centre's time zone, as for repeats. The contacts a transfer chain
+ * led to this one from (transferred_from) are this contact going on, not
+ * earlier ones: as call.connected counts them (lib/centre.c). */
 static const char sql_history[] =
-    "WITH me AS (SELECT caller_key, caller_withheld, offered_at FROM calls"
-    "            WHERE tenant_id = $1 AND call_id = $2),"
+    "WITH RECURSIVE me AS (SELECT caller_key, caller_withheld, offered_at, transferred_from"
+    "            FROM calls WHERE tenant_id = $1 AND call_id = $2),"
+    " chain (call_id, hops) AS (SELECT transferred_from, 1 FROM me WHERE transferred_from IS NOT NULL"
+    "   UNION ALL SELECT c.transferred_from, chain.hops + 1 FROM chain JOIN calls c"
+    "     ON c.tenant_id = $1 AND c.call_id = chain.call_id"
+    "   WHERE c.transferred_from IS NOT NULL AND chain.hops < 8),"
     " audit AS (INSERT INTO audit_log (tenant_id, user_name, role, action, caller_key, subject, peer)"
     "           SELECT $1, $6, $7, 'caller.history', caller_key, $2, $8 FROM me"
     "           WHERE caller_key IS NOT NULL RETURNING 1)"
@@ -34,6 +40,7 @@ static const char sql_history[] =
     " LEFT JOIN wrapups w ON w.tenant_id = c.tenant_id AND w.call_id = c.call_id"
     "                     AND w.agent = $5 AND $5 <> ''"
     " WHERE c.call_id <> $2 AND c.offered_at < me.offered_at"
+    "   AND c.call_id NOT IN (SELECT call_id FROM chain)"
     "   AND c.offered_at >= ((me.offered_at AT TIME ZONE $3) - make_interval(days => $4::int))"
     "                       AT TIME ZONE $3"
     " ORDER BY 1 DESC, 3 DESC";

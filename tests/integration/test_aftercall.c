@@ -270,6 +270,58 @@ START_TEST(caller_history_shows_the_window_and_is_audited)
 }
 END_TEST
 
+static int connected_repeats(Client *agent, const char *call_id)
+{
+    json_t *n = cl_wait_notification(agent, "call.connected", 3000);
+    while (n && strcmp(json_string_value(json_object_get(json_object_get(n, "params"), "call_id")), call_id) != 0) {
+        json_decref(n);
+        n = cl_wait_notification(agent, "call.connected", 3000);
+    }
+    ck_assert_ptr_nonnull(n);
+    int repeats = (int)json_integer_value(json_object_get(json_object_get(n, "params"), "repeat_contacts"));
+    json_decref(n);
+    return repeats;
+}
+
+/* A caller moved on to another queue is the same contact going on
+ * (transferred_from): the contacts before it in its chain are neither
+ * counted as earlier contacts in call.connected nor listed by
+ * caller.history; the caller's real earlier contact is. */
+START_TEST(a_transfer_continuation_is_not_its_own_earlier_contact)
+{
+    Org o = org("xcont");
+    Client *b = cl_session(kicd.port, o.bridge), *a = cl_session(kicd.port, o.agent);
+    Client *a2 = cl_session(kicd.port, o.agent2);
+    KicTime now = h_today(0);
+    const char *caller = "0612000099";
+    answered_call(b, "p1", "b.devries", caller, now - 2 * 86400LL * KIC_USEC, 60);
+    answered_call(b, "t1", "a.jansen", caller, now - 120 * KIC_USEC, 0);
+    ck_assert_int_eq(connected_repeats(a, "t1"), 1);
+    const char *prev = "t1";
+    const char *hops[][2] = {{"t2", "b.devries"}, {"t3", "a.jansen"}};
+    for (int i = 0; i < 2; i++) {
+        const char *id = hops[i][0], *agent = hops[i][1];
+        KicTime at = now - (100 - 30 * i) * KIC_USEC;
+        cl_call_ok(b, "call.transferred", "{\"event_id\":\"%s-t\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"%s\",\"target\":\"q-%s\",\"target_kind\":\"queue\"}",
+                   prev, prev, h_at(at, 0), i ? "b.devries" : "a.jansen", id);
+        cl_call_ok(b, "call.offered", "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\",\"queue\":\"q-%s\",\"caller\":\"%s\",\"transferred_from\":\"%s\"}",
+                   id, id, h_at(at, 1), id, caller, prev);
+        cl_call_ok(b, "call.answered", "{\"event_id\":\"%s-a\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"%s\"}",
+                   id, id, h_at(at, 5), agent);
+        ck_assert_int_eq(connected_repeats(i ? a : a2, id), 1);
+        json_t *r = cl_call(i ? a : a2, "caller.history", "{\"call_id\":\"%s\"}", id);
+        json_t *contacts = json_object_get(ck_result(r), "contacts");
+        ck_assert_uint_eq(json_array_size(contacts), 1);
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(contacts, 0), "call_id")), "p1");
+        json_decref(r);
+        prev = id;
+    }
+    cl_close(b);
+    cl_close(a);
+    cl_close(a2);
+}
+END_TEST
+
 START_TEST(transfers_count_once_and_are_never_fcr)
 {
     Org o = org("xfer");
@@ -443,6 +495,7 @@ int main(void)
     tcase_add_test(tc, categories_are_the_tenants_and_kicctl_edits_them);
     tcase_add_test(tc, caller_history_shows_the_window_and_is_audited);
     tcase_add_test(tc, transfers_count_once_and_are_never_fcr);
+    tcase_add_test(tc, a_transfer_continuation_is_not_its_own_earlier_contact);
     tcase_add_test(tc, callback_lifecycle_numbers_and_summary);
     tcase_add_test(tc, callbacks_of_two_tenants_stay_apart);
     tcase_add_test(tc, no_number_or_note_reached_the_log);

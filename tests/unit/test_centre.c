@@ -1126,8 +1126,8 @@ START_TEST(transfer_continuation_is_not_a_repeat)
          now);
     give(EV(EV_OFFERED, "y", t + SEC(301), .queue = "q-wijk", .key = K1, .from = "x"), now);
     ck_assert(!repeated("x"));
-    /* earlier_contacts counts the caller's own contacts: x */
-    ck_assert_int_eq(centre_call(C, "y")->earlier_contacts, 1);
+    /* nor an earlier contact of y's: y is x going on */
+    ck_assert_int_eq(centre_call(C, "y")->earlier_contacts, 0);
     /* a real new contact later that day makes both repeats */
     give(EV(EV_OFFERED, "z", t + HOUR(6), .queue = "q-kic", .key = K1), now);
     ck_assert(repeated("x"));
@@ -1141,6 +1141,14 @@ START_TEST(transfer_continuation_is_not_a_repeat)
     give(EV(EV_OFFERED, "y", t + SEC(301), .queue = "q-wijk", .key = K1, .from = "x"), now);
     give(EV(EV_OFFERED, "x", t, .queue = "q-kic", .key = K1), now);
     ck_assert(!repeated("x"));
+    ck_assert_int_eq(centre_call(C, "y")->earlier_contacts, 0);
+    /* a chain: w goes on from y, which went on from x; an earlier day's
+     * contact v is the only one before any of them */
+    give(EV(EV_OFFERED, "w", t + SEC(600), .queue = "q-huis", .key = K1, .from = "y"), now);
+    give(EV(EV_OFFERED, "v", t - HOUR(30), .queue = "q-kic", .key = K1), now);
+    ck_assert_int_eq(centre_call(C, "w")->earlier_contacts, 1);
+    ck_assert_int_eq(centre_call(C, "y")->earlier_contacts, 1);
+    ck_assert_int_eq(centre_call(C, "x")->earlier_contacts, 1);
 }
 END_TEST
 
