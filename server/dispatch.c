@@ -29,6 +29,7 @@ static const Method methods[] = {
     {"callback.requested", BRIDGE, method_event},
     {"agent.state.set", AGENT, method_agent_state_set},
     {"call.wrapup", AGENT, method_call_wrapup},
+    {"categories.list", AGENT | ROLES_SUPERVISING, method_categories_list},
     {"caller.history", AGENT, method_caller_history},
     {"callback.create", AGENT, method_callback_create},
     {"callback.list", AGENT, method_callback_list},

@@ -20,6 +20,7 @@ void method_agents_list(Conn *c, Reply *r, json_t *params, const Method *m);
 
 /* wrapup.c */
 void method_call_wrapup(Conn *c, Reply *r, json_t *params, const Method *m);
+void method_categories_list(Conn *c, Reply *r, json_t *params, const Method *m);
 
 /* callbacks.c */
 void method_callback_create(Conn *c, Reply *r, json_t *params, const Method *m);

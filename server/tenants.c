@@ -193,6 +193,28 @@ bool tenant_has_category(const Tenant *t, const char *name)
     return strmap_get(&t->categories, name) != NULL;
 }
 
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *tenant_categories_json(const Tenant *t)
+{
+    size_t n = t->categories.count, pos = 0, i = 0;
+    const char **names = calloc(n ? n : 1, sizeof(*names));
+    if (!names)
+        abort();
+    const char *name;
+    while (i < n && strmap_next(&t->categories, &pos, &name, NULL))
+        names[i++] = name;
+    qsort(names, i, sizeof(*names), compare_names);
+    json_t *list = json_array();
+    for (size_t k = 0; k < i; k++)
+        json_array_append_new(list, json_string(names[k]));
+    free(names);
+    return list;
+}
+
 static bool session_in_team(const Conn *c, const char *team)
 {
     size_t i;

@@ -69,6 +69,8 @@ void tenant_set_loaded(Tenant *t, bool ok);
 
 /* Wrap-up categories: replaced whole when storage says they changed. */
 void tenant_set_categories(Tenant *t, const char *const *names, size_t n);
+/* The names as a new JSON array, sorted (bytewise). */
+json_t *tenant_categories_json(const Tenant *t);
 bool tenant_has_category(const Tenant *t, const char *name);
 
 /* Agents whose session lists `team`: a callback for it is announced. */

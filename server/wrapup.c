@@ -1,5 +1,6 @@
 /* call.wrapup: an agent's after-call work for a call they answered, once
- * per call and agent. Checked here: the fields, the category (the
+ * per call and agent; categories.list: the categories it accepts, for the
+ * desktop's choice. Checked here: the fields, the category (the
  * tenant's list), and that `at` is not in the future (a small clock-skew
  * allowance). Decided by the centre in order with the call's events:
  * unknown call (-32004), not theirs (-32003), already done (-32009),
@@ -38,7 +39,7 @@ void method_call_wrapup(Conn *c, Reply *r, json_t *params, const Method *m)
     }
     Tenant *t = c->sess.tenant;
     if (!tenant_has_category(t, category)) {
-        reply_field_error(r, "category", "is not one of this centre's wrap-up categories");
+        reply_field_error(r, "category", "is not one of this centre's wrap-up categories (categories.list)");
         return;
     }
     KicTime now = server_now();
@@ -56,4 +57,13 @@ void method_call_wrapup(Conn *c, Reply *r, json_t *params, const Method *m)
     if (!rec->wrap.wrapup)
         abort();
     writer_submit(c->srv->writer, rec);
+}
+
+/* The tenant's list as kicd holds it now (kicctl category add/remove
+ * reach it on the kic_config channel): what call.wrapup accepts. */
+void method_categories_list(Conn *c, Reply *r, json_t *params, const Method *m)
+{
+    (void)params;
+    (void)m;
+    reply_result(r, json_pack("{s:o}", "categories", tenant_categories_json(c->sess.tenant)));
 }

@@ -169,6 +169,23 @@ START_TEST(wrapup_errors)
 }
 END_TEST
 
+/* Whether categories.list names `name`; checks the list is sorted. */
+static bool has_category(Client *c, const char *name)
+{
+    json_t *r = cl_call(c, "categories.list", NULL);
+    json_t *list = json_object_get(ck_result(r), "categories");
+    ck_assert(json_is_array(list));
+    bool found = false;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const char *got = json_string_value(json_array_get(list, i));
+        if (i > 0)
+            ck_assert_int_lt(strcmp(json_string_value(json_array_get(list, i - 1)), got), 0);
+        found = found || strcmp(got, name) == 0;
+    }
+    json_decref(r);
+    return found;
+}
+
 START_TEST(categories_are_the_tenants_and_kicctl_edits_them)
 {
     Org o = org("cats");
@@ -176,6 +193,8 @@ START_TEST(categories_are_the_tenants_and_kicctl_edits_them)
     answered_call(b, "c1", "a.jansen", "0612000004", h_today(300), 30);
     answered_call(b, "c2", "a.jansen", "0612000005", h_today(200), 30);
     ck_assert_rpc_error(cl_call(a, "call.wrapup", "{\"call_id\":\"c1\",\"category\":\"valpreventie\",\"resolved\":true}"), -32602);
+    /* the desktop can ask which categories there are: the defaults */
+    ck_assert(has_category(a, "klacht") && has_category(a, "informatie") && !has_category(a, "valpreventie"));
     ck_assert_int_eq(h_kicctl(&kicd, NULL, "category", "add", "--tenant", o.name, "--name", "valpreventie", NULL), 0);
     /* kicd hears it on kic_config */
     json_t *r = NULL;
@@ -191,6 +210,12 @@ START_TEST(categories_are_the_tenants_and_kicctl_edits_them)
     ck_assert_int_eq(h_kicctl(&kicd, NULL, "category", "remove", "--tenant", o.name, "--name", "klacht", NULL), 0);
     usleep(500000);
     ck_assert_rpc_error(cl_call(a, "call.wrapup", "{\"call_id\":\"c2\",\"category\":\"klacht\",\"resolved\":true}"), -32602);
+    ck_assert(has_category(a, "valpreventie") && !has_category(a, "klacht"));
+    /* a supervisor may ask too (reports group by them); the bridge not */
+    Client *s = cl_session(kicd.port, o.super);
+    ck_assert(has_category(s, "valpreventie"));
+    ck_assert_rpc_error(cl_call(b, "categories.list", NULL), -32003);
+    cl_close(s);
     cl_close(b);
     cl_close(a);
 }

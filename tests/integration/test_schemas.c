@@ -372,6 +372,7 @@ START_TEST(wrapups_and_caller_history)
     Peer *b = session(org.bridge), *a = session(org.agent), *a2 = session(org.agent2);
     done(a, "agent.state.set", "{\"state\":\"break\",\"reason\":\"overleg\"}");
     done(a, "agent.state.set", "{\"state\":\"available\"}");
+    done(a, "categories.list", NULL);
     /* the same caller three times: answered and wrapped up, abandoned, answered */
     answered_call(b, "h1", "0612349001", "a.jansen", t0, 0);
     done(a, "call.wrapup",
