@@ -2,8 +2,12 @@
  * audit.query, always within the admin's own tenant. A new token is
  * shown once, in the reply; only its SHA-256 is stored. Each call is
  * itself written to the audit log, in the same transaction as what it
- * does or reads. Changes to users are announced on kic_users, as kicctl
- * does, so sessions of a revoked user end at once (store.c). */
+ * does or reads; a change that does not happen is not logged. Changes to
+ * users are announced on kic_users, as kicctl does, so sessions of a
+ * revoked user end at once (store.c). A change runs only while the admin
+ * who asked is still active: requests an admin pipelined behind their
+ * own revocation (or queued when another admin revoked them) change
+ * nothing. */
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,11 +72,23 @@ static void reply_failure(PgJob *job, Reply *r, const char *what)
 
 /* ---- user.create ---- */
 
+/* The acting admin, still active (a CTE of the change's statement). */
+#define SQL_ACTOR_ACTIVE                                                                       \
+    "actor AS (SELECT 1 FROM users WHERE tenant_id = $1::bigint AND user_id = $3::bigint"   \
+    "  AND revoked_at IS NULL)"
+
+static void reply_actor_revoked(Reply *r)
+{
+    reply_errorf(r, RPC_UNAUTHENTICATED, "your user was revoked: nothing changed");
+}
+
 static void created(PgJob *job, void *arg)
 {
     AdminCtx *ctx = arg;
     if (pgjob_error(job))
         reply_failure(job, ctx->reply, "the user was not created");
+    else if (PQntuples(pgjob_result(job, 0)) == 0)
+        reply_actor_revoked(ctx->reply);
     else
         reply_result(ctx->reply, json_pack("{s:s, s:s}", "name", ctx->name, "token", ctx->token));
     free(ctx);
@@ -128,23 +144,25 @@ void method_user_create(Conn *c, Reply *r, json_t *params, const Method *m)
     }
     token_format(random, ctx->token);
     snprintf(ctx->name, sizeof(ctx->name), "%s", name);
-    char hash[TOKEN_HASH_HEX], tenant[24];
+    char hash[TOKEN_HASH_HEX], tenant[24], actor[24];
     token_hash_hex(ctx->token, hash);
     snprintf(tenant, sizeof(tenant), "%lld", (long long)c->sess.tenant_id);
+    snprintf(actor, sizeof(actor), "%lld", (long long)c->sess.user_id);
     char *teams_text = teams_literal(teams);
-    const char *args[] = {tenant, name, role_names[role], agent, teams_text, hash};
-    PgJob *job = pgjob_new(created, ctx);
-    pgjob_add(job,
-              "WITH u AS (INSERT INTO users (tenant_id, name, role, agent, teams, token_sha256)"
-              "  VALUES ($1::bigint, $2, $3, $4, $5::text[], decode($6, 'hex'))"
-              "  RETURNING tenant_id, user_id)"
-              " SELECT pg_notify('kic_users', tenant_id || ':' || user_id) FROM u",
-              6, args);
-    free(teams_text);
-    AuditActor who = audit_actor_of(c);
     char subject[KIC_MAX_FIELD_BYTES + 32];
     snprintf(subject, sizeof(subject), "%s (%s)", name, role_names[role]);
-    audit_add_action(job, &who, "user.create", subject);
+    const char *args[] = {tenant, name, actor, role_names[role], agent, teams_text, hash,
+                          c->sess.user, role_name(c->sess.role), subject, c->peer};
+    PgJob *job = pgjob_new(created, ctx);
+    pgjob_add(job,
+              "WITH " SQL_ACTOR_ACTIVE ","
+              " u AS (INSERT INTO users (tenant_id, name, role, agent, teams, token_sha256)"
+              "  SELECT $1::bigint, $2, $4, $5, $6::text[], decode($7, 'hex') FROM actor"
+              "  RETURNING tenant_id, user_id),"
+              " a AS (" AUDIT_INSERT " SELECT tenant_id, $8, $9, 'user.create', NULL, $10, $11 FROM u)"
+              " SELECT pg_notify('kic_users', tenant_id || ':' || user_id) FROM u",
+              11, args);
+    free(teams_text);
     submit(c, job, ctx);
 }
 
@@ -153,9 +171,12 @@ void method_user_create(Conn *c, Reply *r, json_t *params, const Method *m)
 static void revoked(PgJob *job, void *arg)
 {
     AdminCtx *ctx = arg;
-    if (pgjob_error(job))
+    PGresult *res = pgjob_error(job) ? NULL : pgjob_result(job, 0);
+    if (!res)
         reply_failure(job, ctx->reply, "the user was not revoked");
-    else if (PQntuples(pgjob_result(job, 0)) == 0)
+    else if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
+        reply_actor_revoked(ctx->reply);
+    else if (strcmp(PQgetvalue(res, 0, 1), "0") == 0)
         reply_errorf(ctx->reply, RPC_NOT_FOUND, "unknown user: %.200s", ctx->name);
     else
         reply_result(ctx->reply, json_pack("{s:s, s:b}", "name", ctx->name, "revoked", 1));
@@ -173,18 +194,23 @@ void method_user_revoke(Conn *c, Reply *r, json_t *params, const Method *m)
     }
     AdminCtx *ctx = ctx_new(r);
     snprintf(ctx->name, sizeof(ctx->name), "%s", name);
-    char tenant[24];
+    char tenant[24], actor[24];
     snprintf(tenant, sizeof(tenant), "%lld", (long long)c->sess.tenant_id);
-    const char *args[] = {tenant, name};
+    snprintf(actor, sizeof(actor), "%lld", (long long)c->sess.user_id);
+    const char *args[] = {tenant, name, actor, c->sess.user, role_name(c->sess.role), c->peer};
     PgJob *job = pgjob_new(revoked, ctx);
+    /* one row: whether the admin is active, and whether a user was
+     * revoked (0: none active by that name) */
     pgjob_add(job,
-              "WITH u AS (UPDATE users SET revoked_at = now()"
+              "WITH " SQL_ACTOR_ACTIVE ","
+              " u AS (UPDATE users SET revoked_at = now()"
               "  WHERE tenant_id = $1::bigint AND name = $2 AND revoked_at IS NULL"
-              "  RETURNING tenant_id, user_id)"
-              " SELECT pg_notify('kic_users', tenant_id || ':' || user_id) FROM u",
-              2, args);
-    AuditActor who = audit_actor_of(c);
-    audit_add_action(job, &who, "user.revoke", name);
+              "    AND EXISTS (SELECT 1 FROM actor)"
+              "  RETURNING tenant_id, user_id),"
+              " a AS (" AUDIT_INSERT " SELECT tenant_id, $4, $5, 'user.revoke', NULL, $2, $6 FROM u)"
+              " SELECT (SELECT count(*) FROM actor),"
+              "  (SELECT count(*) FROM u, pg_notify('kic_users', u.tenant_id || ':' || u.user_id))",
+              6, args);
     submit(c, job, ctx);
 }
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 static const char sql_audit[] =
-    "INSERT INTO audit_log (tenant_id, user_name, role, action, caller_key, subject, peer)"
+    AUDIT_INSERT
     " SELECT $1::bigint, $2, $3, $4, x.caller_key, x.subject, $5"
     " FROM json_to_recordset($6::json) AS x(caller_key text, subject text)";
 

@@ -25,6 +25,12 @@ AuditActor audit_actor_of(const Conn *c);
 void audit_add(PgJob *job, const Conn *c, const char *action, const char *const *caller_keys,
                const char *const *subjects, size_t n);
 
+/* The head of an INSERT of audit rows, for a statement that records an
+ * action only when it happens (a data-modifying CTE): the SELECT that
+ * follows gives tenant_id, user_name, role, action, caller_key, subject,
+ * peer. */
+#define AUDIT_INSERT "INSERT INTO audit_log (tenant_id, user_name, role, action, caller_key, subject, peer)"
+
 /* One row with no caller key: an action on the log's subject itself (a
  * user created, an export of agents' figures, a look at the log). */
 void audit_add_action(PgJob *job, const AuditActor *who, const char *action, const char *subject);

@@ -64,6 +64,46 @@ START_TEST(admins_create_and_revoke_users)
 }
 END_TEST
 
+/* A change that does not happen leaves no audit row; a change runs only
+ * while the admin who asked is active: a create pipelined behind the
+ * admin's own revocation creates nothing (it used to create a user whose
+ * token nobody received, logged as done by the revoked admin). */
+START_TEST(only_changes_that_happen_are_logged_and_only_by_active_admins)
+{
+    const char *t = h_tenant("admrev");
+    char *admin = h_user(&kicd, t, "beheer", "admin", NULL, NULL);
+    char *admin2 = h_user(&kicd, t, "beheer2", "admin", NULL, NULL);
+    Client *a = cl_session(kicd.port, admin);
+    json_decref(ck_ok(cl_call(a, "user.create", "{\"name\":\"d.visser\",\"role\":\"agent\"}")));
+    json_decref(ck_ok(cl_call(a, "user.revoke", "{\"name\":\"d.visser\"}")));
+    ck_assert_rpc_error(cl_call(a, "user.revoke", "{\"name\":\"d.visser\"}"), -32004);
+    ck_assert_rpc_error(cl_call(a, "user.revoke", "{\"name\":\"ghost\"}"), -32004);
+    ck_assert_rpc_error(cl_call(a, "user.create", "{\"name\":\"beheer2\",\"role\":\"agent\"}"), -32009);
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FILTER (WHERE action = 'user.revoke') * 10 + count(*) FILTER (WHERE action = 'user.create')"
+             " FROM audit_log JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'", t);
+    ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 11); /* one each */
+    /* beheer2 revokes themself and, in the same write, creates an admin */
+    Client *b = cl_session(kicd.port, admin2);
+    cl_send(b, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"user.revoke\",\"params\":{\"name\":\"beheer2\"}}\n"
+               "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"user.create\",\"params\":{\"name\":\"na-intrekking\",\"role\":\"admin\"}}\n");
+    ck_assert(cl_wait_closed(b, 5000));
+    cl_close(b);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM users JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
+             " AND users.name = 'na-intrekking'", t);
+    ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM audit_log JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
+             " AND user_name = 'beheer2'", t);
+    ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 1); /* the revocation */
+    cl_close(a);
+    free(admin);
+    free(admin2);
+}
+END_TEST
+
 /* Two active users may not be the same agent: each would see and act
  * for the other's calls. Revoking the first frees the agent id. */
 START_TEST(an_agent_id_belongs_to_one_active_user)
@@ -291,6 +331,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, admins_create_and_revoke_users);
+    tcase_add_test(tc, only_changes_that_happen_are_logged_and_only_by_active_admins);
     tcase_add_test(tc, an_agent_id_belongs_to_one_active_user);
     tcase_add_test(tc, the_audit_log_shows_who_read_what);
     tcase_add_test(tc, every_method_against_every_role);
