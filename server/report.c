@@ -192,8 +192,11 @@ static char *rollup_sql(const ReportReq *q)
     bucket_key_sql(&b, q, "bucket");
     for (size_t i = 0; metric_sum_names[i]; i++)
         strbuf_printf(&b, ", %s", metric_sum_names[i]);
+    /* a row whose contacts all moved away (a late, earlier offer gave
+     * one another queue or block) is kept at zero by the writer's
+     * additions: no contacts, no row, as from the calls table */
     strbuf_puts(&b, ", bucket < $4 FROM call_sums_15m"
-                    " WHERE tenant_id = $1 AND bucket >= $2 AND bucket < $3"
+                    " WHERE tenant_id = $1 AND bucket >= $2 AND bucket < $3 AND offered <> 0"
                     " ORDER BY bucket, queue, channel, direction");
     return strbuf_steal(&b);
 }

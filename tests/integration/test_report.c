@@ -308,6 +308,33 @@ START_TEST(rollup_and_calls_table_give_the_same_report)
 }
 END_TEST
 
+/* A contact whose earlier offer comes second moves to that offer's queue
+ * and 15-minute block: the block and queue it leaves hold nothing, and no
+ * source answers a row for them (the rollup used to keep an empty one). */
+START_TEST(a_contact_moved_by_a_late_offer_leaves_no_empty_row)
+{
+    Org o = org("moved");
+    Client *b = cl_session(kicd.port, o.bridge), *s = cl_session(kicd.port, o.super);
+    KicTime d = time_add_local_days(day_start(h_today(0)), -2) + 10LL * 3600 * KIC_USEC;
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"m-o2\",\"call_id\":\"m\",\"at\":\"%s\",\"queue\":\"qb\"}", h_at(d, 600));
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"m-o1\",\"call_id\":\"m\",\"at\":\"%s\",\"queue\":\"qa\"}", h_at(d, -300));
+    cl_call_ok(b, "call.answered", "{\"event_id\":\"m-a\",\"call_id\":\"m\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(d, 660));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"m-e\",\"call_id\":\"m\",\"at\":\"%s\"}", h_at(d, 720));
+    char from[40], to[40];
+    snprintf(from, sizeof(from), "%s", local(d - 3600 * KIC_USEC));
+    snprintf(to, sizeof(to), "%s", local(d + 3600 * KIC_USEC));
+    compare_sources(s, from, to);
+    json_t *t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"15m\",\"group_by\":[\"queue\"]}", from, to);
+    ck_assert_str_eq(json_string_value(json_object_get(t, "source")), "rollup");
+    ck_assert_uint_eq(nrows(t), 1);
+    ck_assert_str_eq(json_string_value(cell(t, 0, "queue")), "qa");
+    ck_assert_int_eq(cell_int(t, 0, "offered"), 1);
+    json_decref(t);
+    cl_close(b);
+    cl_close(s);
+}
+END_TEST
+
 START_TEST(todays_report_equals_the_live_numbers)
 {
     Org o = org("today");
@@ -1091,6 +1118,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, rollup_and_calls_table_give_the_same_report);
+    tcase_add_test(tc, a_contact_moved_by_a_late_offer_leaves_no_empty_row);
     tcase_add_test(tc, both_sources_count_fcr_in_the_closing_block_alike);
     tcase_add_test(tc, todays_report_equals_the_live_numbers);
     tcase_add_test(tc, days_have_23_and_25_hours_when_the_clocks_change);
