@@ -1021,10 +1021,17 @@ void centre_apply_wrapup(Centre *c, const char *call_id, Wrapup *w, KicTime now,
     *acw_us = leg && leg->end_at != KIC_TIME_NONE ? wrapup_acw_us(w->at, leg->end_at) : 0;
 }
 
-void centre_set_agent_state(Centre *c, const char *agent, AgentState chosen,
+static bool same_reason(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool centre_set_agent_state(Centre *c, const char *agent, AgentState chosen,
                             const char *reason, KicTime at, Effects *fx)
 {
     Agent *a = agent_get(c, agent);
+    if (a->chosen_since != KIC_TIME_NONE && a->chosen == chosen && same_reason(a->reason, reason))
+        return false;
     free(a->reason);
     a->reason = reason ? dup_or_die(reason) : NULL;
     a->chosen = chosen;
@@ -1035,6 +1042,7 @@ void centre_set_agent_state(Centre *c, const char *agent, AgentState chosen,
         abort();
     agent_refresh(c, a, fx);
     c->version++;
+    return true;
 }
 
 void centre_load_agent(Centre *c, const char *agent, AgentState chosen, KicTime since,

@@ -204,8 +204,11 @@ void centre_apply_wrapup(Centre *c, const char *call_id, Wrapup *w, KicTime now,
 
 /* An agent chooses a state (available, break, offline) at `at`. The
  * choice itself is the caller's to store (see the Agent afterwards); a
- * change of effective state is reported as a transition. */
-void centre_set_agent_state(Centre *c, const char *agent, AgentState chosen,
+ * change of effective state is reported as a transition. The choice in
+ * effect made again (same state, same reason: a desktop restoring its
+ * state after a reconnect) changes nothing, not even since when: false,
+ * nothing to store. */
+bool centre_set_agent_state(Centre *c, const char *agent, AgentState chosen,
                             const char *reason, KicTime at, Effects *fx);
 /* Start-up: the last chosen state from storage, and agents known from
  * users without any state yet. */

@@ -906,18 +906,20 @@ static void decide_event(Writer *w, Batch *b, Record *r, KicTime now)
 static void decide_state(Writer *w, Batch *b, Record *r)
 {
     Centre *c = r->tenant->centre;
-    rows_chosen(&b->tables[T_CHOSEN], r->tenant->id, r->state.agent, r->state.chosen,
-                r->state.at, r->state.reason);
-    centre_set_agent_state(c, r->state.agent, r->state.chosen, r->state.reason, r->state.at,
-                           &w->fx);
+    bool changed = centre_set_agent_state(c, r->state.agent, r->state.chosen, r->state.reason,
+                                          r->state.at, &w->fx);
     Agent *a = centre_agent(c, r->state.agent);
-    char *key;
-    if (asprintf(&key, "%s:%s", r->tenant->id_text, a->id) < 0)
-        abort();
-    if (strmap_get(&w->choices, key))
-        free(key);
-    else
-        strmap_put(&w->choices, key, r);
+    if (changed) {
+        rows_chosen(&b->tables[T_CHOSEN], r->tenant->id, r->state.agent, r->state.chosen,
+                    r->state.at, r->state.reason);
+        char *key;
+        if (asprintf(&key, "%s:%s", r->tenant->id_text, a->id) < 0)
+            abort();
+        if (strmap_get(&w->choices, key))
+            free(key);
+        else
+            strmap_put(&w->choices, key, r);
+    }
     char since[40];
     time_format_local(a->since, since, sizeof(since));
     r->result = json_pack("{s:s, s:s, s:s}", "state", agent_state_names[a->state], "since", since,

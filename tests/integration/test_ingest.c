@@ -777,7 +777,14 @@ START_TEST(desktop_gets_connected_and_ended_and_agent_states_follow)
     Client *super = cl_session(kicd.port, t.super);
     json_t *r = cl_call(desk, "agent.state.set", "{\"state\":\"available\"}");
     ck_assert_str_eq(json_string_value(json_object_get(ck_result(r), "state")), "available");
+    char *since = strdup(json_string_value(json_object_get(ck_result(r), "since")));
     json_decref(r);
+    /* the same again (a desktop restoring its state): nothing changes */
+    usleep(20000);
+    r = cl_call(desk, "agent.state.set", "{\"state\":\"available\"}");
+    ck_assert_str_eq(json_string_value(json_object_get(ck_result(r), "since")), since);
+    json_decref(r);
+    free(since);
 
     KicTime t0 = h_today(5);
     char p[512];

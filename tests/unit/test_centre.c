@@ -1786,6 +1786,32 @@ START_TEST(offline_beats_acw)
 }
 END_TEST
 
+/* A desktop that restores its state after a reconnect chooses again what
+ * is in effect: nothing changes, not since when; another reason is a new
+ * choice. */
+START_TEST(the_same_choice_again_changes_nothing)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    effects_reset(&fx);
+    ck_assert(centre_set_agent_state(C, "a", AS_BREAK, "lunch", t, &fx));
+    expect_one_transition("a", AS_BREAK, t);
+    effects_reset(&fx);
+    ck_assert(!centre_set_agent_state(C, "a", AS_BREAK, "lunch", t + SEC(60), &fx));
+    expect_no_transition();
+    ck_assert_int_eq(centre_agent(C, "a")->since, t);
+    ck_assert_int_eq(centre_agent(C, "a")->chosen_since, t);
+    ck_assert(centre_set_agent_state(C, "a", AS_BREAK, "overleg", t + SEC(120), &fx));
+    ck_assert_str_eq(centre_agent(C, "a")->reason, "overleg");
+    ck_assert_int_eq(centre_agent(C, "a")->chosen_since, t + SEC(120));
+    ck_assert(centre_set_agent_state(C, "a", AS_BREAK, NULL, t + SEC(180), &fx));
+    ck_assert(!centre_set_agent_state(C, "a", AS_BREAK, NULL, t + SEC(240), &fx));
+    /* a new agent's first choice counts, even of offline */
+    ck_assert(centre_set_agent_state(C, "b", AS_OFFLINE, NULL, t, &fx));
+    ck_assert(!centre_set_agent_state(C, "b", AS_OFFLINE, NULL, t + SEC(1), &fx));
+}
+END_TEST
+
 START_TEST(offline_exactly_at_the_end_owes_no_acw)
 {
     KicTime t = tm("2026-11-18T09:00:00+01:00");
@@ -2297,6 +2323,7 @@ int main(void)
     tcase_add_test(tc, a_late_wrapup_before_any_known_choice_changes_nothing_more);
     tcase_add_test(tc, offline_beats_acw);
     tcase_add_test(tc, offline_exactly_at_the_end_owes_no_acw);
+    tcase_add_test(tc, the_same_choice_again_changes_nothing);
     tcase_add_test(tc, new_call_ends_unwrapped_acw);
     tcase_add_test(tc, no_notices_when_replaying_or_too_old);
     tcase_add_test(tc, transfer_back_notifies_the_second_part);
