@@ -15,34 +15,34 @@
 
 /* Deny by default: a method lists every role that may call it. */
 static const Method methods[] = {
-    {"auth.login", ROLE_ANON | ROLES_ANY, method_auth_login},
-    {"auth.logout", ROLES_ANY, method_auth_logout},
-    {"server.info", ROLES_ANY, method_server_info},
-    {"server.ping", ROLES_ANY, method_server_ping},
-    {"call.offered", BRIDGE, method_event},
-    {"call.answered", BRIDGE, method_event},
-    {"call.held", BRIDGE, method_event},
-    {"call.resumed", BRIDGE, method_event},
-    {"call.transferred", BRIDGE, method_event},
-    {"call.abandoned", BRIDGE, method_event},
-    {"call.ended", BRIDGE, method_event},
-    {"callback.requested", BRIDGE, method_event},
-    {"agent.state.set", AGENT, method_agent_state_set},
-    {"call.wrapup", AGENT, method_call_wrapup},
-    {"categories.list", AGENT | ROLES_SUPERVISING, method_categories_list},
-    {"caller.history", AGENT, method_caller_history},
-    {"callback.create", AGENT, method_callback_create},
-    {"callback.list", AGENT, method_callback_list},
-    {"callback.claim", AGENT, method_callback_claim},
-    {"callback.complete", AGENT, method_callback_complete},
-    {"callbacks.summary", ROLES_SUPERVISING, method_callbacks_summary},
-    {"agents.list", ROLES_SUPERVISING, method_agents_list},
-    {"stats.live", ROLES_SUPERVISING, method_stats_live},
-    {"stats.subscribe", ROLES_SUPERVISING, method_stats_subscribe},
-    {"report.query", ROLES_SUPERVISING, method_report_query},
-    {"user.create", ADMIN, method_user_create},
-    {"user.revoke", ADMIN, method_user_revoke},
-    {"audit.query", ADMIN, method_audit_query},
+    {"auth.login", ROLE_ANON | ROLES_ANY, method_auth_login, false},
+    {"auth.logout", ROLES_ANY, method_auth_logout, false},
+    {"server.info", ROLES_ANY, method_server_info, false},
+    {"server.ping", ROLES_ANY, method_server_ping, false},
+    {"call.offered", BRIDGE, method_event, false},
+    {"call.answered", BRIDGE, method_event, false},
+    {"call.held", BRIDGE, method_event, false},
+    {"call.resumed", BRIDGE, method_event, false},
+    {"call.transferred", BRIDGE, method_event, false},
+    {"call.abandoned", BRIDGE, method_event, false},
+    {"call.ended", BRIDGE, method_event, false},
+    {"callback.requested", BRIDGE, method_event, false},
+    {"agent.state.set", AGENT, method_agent_state_set, false},
+    {"call.wrapup", AGENT, method_call_wrapup, false},
+    {"categories.list", AGENT | ROLES_SUPERVISING, method_categories_list, false},
+    {"caller.history", AGENT, method_caller_history, false},
+    {"callback.create", AGENT, method_callback_create, false},
+    {"callback.list", AGENT, method_callback_list, false},
+    {"callback.claim", AGENT, method_callback_claim, false},
+    {"callback.complete", AGENT, method_callback_complete, false},
+    {"callbacks.summary", ROLES_SUPERVISING, method_callbacks_summary, false},
+    {"agents.list", ROLES_SUPERVISING, method_agents_list, false},
+    {"stats.live", ROLES_SUPERVISING, method_stats_live, false},
+    {"stats.subscribe", ROLES_SUPERVISING, method_stats_subscribe, false},
+    {"report.query", ROLES_SUPERVISING, method_report_query, false},
+    {"user.create", ADMIN, method_user_create, true},
+    {"user.revoke", ADMIN, method_user_revoke, false},
+    {"audit.query", ADMIN, method_audit_query, false},
 };
 
 const Method *dispatch_methods(size_t *count)
@@ -95,6 +95,10 @@ static void dispatch_message(Conn *c, Slot *slot, size_t idx, json_t *msg, bool 
     if (c->sess.authenticated && !(m->roles & ROLE_BIT(c->sess.role))) {
         reply_errorf(r, RPC_FORBIDDEN, "role %s may not call %s", role_name(c->sess.role),
                      m->name);
+        return;
+    }
+    if (m->needs_answer && !req.id) {
+        reply_errorf(r, RPC_INVALID_REQUEST, "%s needs an id: its answer is its point", m->name);
         return;
     }
     m->handler(c, r, req.params, m);

@@ -13,6 +13,9 @@ struct Method {
     const char *name;
     unsigned roles; /* ROLE_BIT()s that may call it; ROLE_ANON: before login */
     MethodHandler handler;
+    /* Worthless without its answer (a token shown only there): sent as a
+     * notification (no id), it is not carried out. */
+    bool needs_answer;
 };
 
 /* Handles one complete line (not empty). */

@@ -84,6 +84,15 @@ START_TEST(only_changes_that_happen_are_logged_and_only_by_active_admins)
              "SELECT count(*) FILTER (WHERE action = 'user.revoke') * 10 + count(*) FILTER (WHERE action = 'user.create')"
              " FROM audit_log JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'", t);
     ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 11); /* one each */
+    /* a create sent as a notification: its token would reach no one, so
+     * nothing is created (and, a notification, nothing answered) */
+    cl_send(a, "{\"jsonrpc\":\"2.0\",\"method\":\"user.create\",\"params\":{\"name\":\"stil\",\"role\":\"admin\"}}\n");
+    json_t *pong = ck_ok(cl_call(a, "server.ping", NULL));
+    json_decref(pong);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM users JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
+             " AND users.name = 'stil'", t);
+    ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 0);
     /* beheer2 revokes themself and, in the same write, creates an admin */
     Client *b = cl_session(kicd.port, admin2);
     cl_send(b, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"user.revoke\",\"params\":{\"name\":\"beheer2\"}}\n"
