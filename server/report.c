@@ -616,6 +616,21 @@ static void write_columns(JsonW *w, const ReportCtx *ctx)
     jw_end_array(w);
 }
 
+/* The part of [lo, hi) the report spans and that has happened: what
+ * per-second figures (agents present, Erlang C's traffic) divide by. An
+ * interval that from or to cut, or that is still going on, is as long
+ * as that part: the contacts of half an hour are not spread over an
+ * hour, nor today's presence over the hours still to come. */
+static double span_s(const ReportCtx *ctx, KicTime lo, KicTime hi)
+{
+    KicTime end = ctx->q.to < ctx->started ? ctx->q.to : ctx->started;
+    if (hi > end)
+        hi = end;
+    if (lo < ctx->q.from)
+        lo = ctx->q.from;
+    return hi > lo ? (double)(hi - lo) / 1e6 : 0;
+}
+
 /* One row of the answer; rows come in answer order. */
 static void write_row(ReportCtx *ctx, const Row *row)
 {
@@ -629,7 +644,7 @@ static void write_row(ReportCtx *ctx, const Row *row)
     for (int k = 0; k < ctx->q.ngroup; k++)
         jw_string(w, row->dims[k]);
     if (ctx->q.interval == I_ALL) {
-        len_s = (double)(ctx->q.to - ctx->q.from) / 1e6;
+        len_s = span_s(ctx, ctx->q.from, ctx->q.to);
     } else {
         const BucketStart *bs = start_of(ctx, row->bucket);
         char start[32];
@@ -755,7 +770,8 @@ static void read_starts(ReportCtx *ctx, PGresult *len)
         BucketStart *bs = &ctx->starts[i];
         bs->epoch = strtoll(PQgetvalue(len, i, 0), NULL, 10);
         bs->offset_s = atoi(PQgetvalue(len, i, 1));
-        bs->len_s = (double)(strtoll(PQgetvalue(len, i, 2), NULL, 10) - bs->epoch);
+        int64_t next = strtoll(PQgetvalue(len, i, 2), NULL, 10);
+        bs->len_s = span_s(ctx, bs->epoch * KIC_USEC, next * KIC_USEC);
     }
     ctx->nstarts = (size_t)n;
 }
