@@ -11,9 +11,11 @@
 #include "stats.h"
 #include "subscribe.h"
 
+/* Six decimals, as report.query writes them: today's live figures and
+ * today's report read the same. */
 static json_t *rate(double v)
 {
-    return metrics_defined(v) ? json_real(round(v * 10000.0) / 10000.0) : json_null();
+    return metrics_defined(v) ? json_real(round(v * 1e6) / 1e6) : json_null();
 }
 
 static json_t *queue_json(const QueueSnapshot *q)
