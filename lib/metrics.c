@@ -49,13 +49,15 @@ void metrics_add_call(MetricSums *m, const CallSummary *c, const MetricParams *p
         m->transferred += s;
     if (c->wrapped && c->resolved)
         m->resolved += s;
-    if (c->caller_key) {
+    /* DESIGN.md's repeat and FCR are over answered contacts: one
+     * without a caller key cannot be followed by a contact with the same
+     * key, so it is never a repeat, and settled when resolved */
+    if (c->caller_key)
         m->identified += s;
-        if (c->followed_by_repeat)
-            m->repeated += s;
-        else if (!c->transferred && c->wrapped && c->resolved)
-            m->fcr_provisional += s;
-    }
+    if (c->followed_by_repeat)
+        m->repeated += s;
+    else if (!c->transferred && c->wrapped && c->resolved)
+        m->fcr_provisional += s;
 }
 
 void metrics_add_sums(MetricSums *m, const MetricSums *o, int sign)
@@ -87,8 +89,8 @@ void metrics_compute(const MetricSums *m, MetricRates *r)
     r->aht_s = mean_s(m->handle_us, m->acw_n);
     r->transfer_rate = ratio(m->transferred, m->answered);
     r->handled_independently_rate = ratio(m->answered - m->transferred, m->answered);
-    r->repeat_rate = ratio(m->repeated, m->identified);
-    r->fcr_provisional_rate = ratio(m->fcr_provisional, m->identified);
+    r->repeat_rate = ratio(m->repeated, m->answered);
+    r->fcr_provisional_rate = ratio(m->fcr_provisional, m->answered);
 }
 
 bool metrics_defined(double v)

@@ -34,8 +34,8 @@
     X(transferred, "answered contacts that were transferred")                      \
     X(resolved, "answered contacts marked resolved")                               \
     X(identified, "answered contacts with a caller key")                           \
-    X(repeated, "identified answered contacts followed by a repeat contact")       \
-    X(fcr_provisional, "identified, answered, not transferred, resolved, no repeat yet") \
+    X(repeated, "answered contacts followed by a repeat contact")                  \
+    X(fcr_provisional, "answered, not transferred, resolved, no repeat yet")       \
     X(withheld, "offered contacts without a caller key")
 
 typedef struct MetricSums {

@@ -224,7 +224,7 @@ static void call_sums_columns(StrBuf *b, int sl, int shortab)
         ", count(*) FILTER (WHERE answered AND transferred)"                      /* transferred */
         ", count(*) FILTER (WHERE answered AND wrapped AND resolved)"             /* resolved */
         ", count(*) FILTER (WHERE answered AND identified)"                       /* identified */
-        ", count(*) FILTER (WHERE answered AND identified AND followed_by_repeat)" /* repeated */
+        ", count(*) FILTER (WHERE answered AND followed_by_repeat)"               /* repeated */
         ", count(*) FILTER (WHERE fcr)"                                           /* fcr_provisional */
         ", count(*) FILTER (WHERE caller_key IS NULL)",                           /* withheld */
         shortab, sl);
@@ -239,7 +239,7 @@ static void call_rows(StrBuf *b, const char *where)
         "              round(coalesce(hold_s, 0) * 1e6)::bigint AS h,"
         "              round(coalesce(acw_s, 0) * 1e6)::bigint AS a,"
         "              wrapped_at IS NOT NULL AS wrapped, caller_key IS NOT NULL AS identified,"
-        "              answered AND caller_key IS NOT NULL AND NOT followed_by_repeat"
+        "              answered AND NOT followed_by_repeat"
         "                AND NOT transferred AND wrapped_at IS NOT NULL AND resolved AS fcr"
         "       FROM calls WHERE %s) c", where);
 }
@@ -255,7 +255,7 @@ static char *calls_sql(const ReportReq *q)
     bucket_key_sql(&b, q, "offered_at");
     call_sums_columns(&b, 5, 6);
     strbuf_puts(&b,
-        ", count(*) FILTER (WHERE answered AND identified AND offered_at < $4)"  /* fcr_closed */
+        ", count(*) FILTER (WHERE answered AND offered_at < $4)"                 /* fcr_closed */
         ", count(*) FILTER (WHERE fcr AND offered_at < $4)");                    /* fcr_ok */
     call_rows(&b, "tenant_id = $1 AND offered_at >= $2 AND offered_at < $3");
     group_by(&b, q);
@@ -549,7 +549,7 @@ static void write_metrics(JsonW *w, const Row *row, double bucket_len_s, const R
     for (size_t i = 0; metric_rate_names[i]; i++)
         jw_fixed(w, metrics_rate_at(&r, i), 6);
     jw_fixed(w, fcr, 6);
-    jw_int(w, s->identified - row->fcr_closed);
+    jw_int(w, s->answered - row->fcr_closed);
     jw_int(w, s->withheld);
     jw_fixed(w, needed, 0);
     /* raw components, seconds where the sums are microseconds */
@@ -734,7 +734,7 @@ static void add_rollup_rows(ReportCtx *ctx, PGresult *r, bool with_bucket)
             metrics_sum_set(&add, s, bin_int8(r, i, c++));
         metrics_add_sums(&row->sums, &add, 1);
         if (*PQgetvalue(r, i, c)) { /* the block's windows have closed */
-            row->fcr_closed += add.identified;
+            row->fcr_closed += add.answered;
             row->fcr_ok += add.fcr_provisional;
         }
     }

@@ -36,7 +36,7 @@ static json_t *queue_json(const QueueSnapshot *q)
     for (size_t i = 0; metric_rate_names[i]; i++)
         json_object_set_new(o, metric_rate_names[i], rate(metrics_rate_at(&q->rates, i)));
     json_object_set_new(o, "fcr_rate", rate(q->rates.fcr_provisional_rate));
-    json_object_set_new(o, "fcr_pending", json_integer(q->today.identified));
+    json_object_set_new(o, "fcr_pending", json_integer(q->today.answered));
     json_object_set_new(o, "callbacks_open", json_integer(q->callbacks_open));
     json_object_set_new(o, "callbacks_overdue", json_integer(q->callbacks_overdue));
     json_t *sums = json_object();

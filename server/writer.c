@@ -175,8 +175,8 @@ static const RowSpec *const table_specs[T_COUNT] = {
 
 /* A contact marked a repeat in storage leaves its block's sums: it now
  * counts as repeated, and no longer as a provisional FCR (as
- * metrics_add_call says: answered, identified, and for FCR not
- * transferred, wrapped up, resolved). */
+ * metrics_add_call says: answered, and for FCR not transferred, wrapped
+ * up, resolved; a contact marked has a caller key). */
 static const char sums_after_marking[] =
     "INSERT INTO call_sums_15m (tenant_id, bucket, queue, channel, direction, repeated, fcr_provisional)"
     " SELECT tenant_id, to_timestamp(floor(extract(epoch FROM offered_at) / 900) * 900),"

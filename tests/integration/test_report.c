@@ -297,7 +297,7 @@ START_TEST(rollup_and_calls_table_give_the_same_report)
     ck_assert_int_gt(cell_int(all, 0, "fcr_pending"), 0);
     ck_assert_int_gt(cell_int(all, 0, "fcr_closed"), 0);
     ck_assert_int_eq(cell_int(all, 0, "fcr_closed") + cell_int(all, 0, "fcr_pending"),
-                     cell_int(all, 0, "identified"));
+                     cell_int(all, 0, "answered"));
     ck_assert_double_eq_tol(json_real_value(cell(all, 0, "fcr_rate")),
                             (double)cell_int(all, 0, "fcr_final") / (double)cell_int(all, 0, "fcr_closed"), 1e-6);
     json_decref(all);
@@ -369,6 +369,44 @@ START_TEST(a_cut_interval_counts_its_own_length)
         }
         json_decref(t);
     }
+    cl_close(a);
+    cl_close(b);
+    cl_close(s);
+}
+END_TEST
+
+/* Repeat rate and FCR are over answered contacts (DESIGN.md): one
+ * without a caller number is never a repeat, and resolved it is settled
+ * at the first contact. Both sources agree. */
+START_TEST(repeat_and_fcr_rates_are_over_answered_contacts)
+{
+    Org o = org("fcrall");
+    Client *b = cl_session(kicd.port, o.bridge), *s = cl_session(kicd.port, o.super);
+    Client *a = cl_session(kicd.port, o.agent);
+    KicTime d = time_add_local_days(day_start(h_today(0)), -10) + 9LL * 3600 * KIC_USEC;
+    const char *callers[] = {NULL, "0612000071", "0612000071"};
+    for (int i = 0; i < 3; i++) {
+        KicTime t = d + 3600LL * i * KIC_USEC;
+        char caller[64] = "";
+        if (callers[i])
+            snprintf(caller, sizeof(caller), ",\"caller\":\"%s\"", callers[i]);
+        cl_call_ok(b, "call.offered", "{\"event_id\":\"f%d-o\",\"call_id\":\"f%d\",\"at\":\"%s\",\"queue\":\"q1\"%s}", i, i, h_at(t, 0), caller);
+        cl_call_ok(b, "call.answered", "{\"event_id\":\"f%d-a\",\"call_id\":\"f%d\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", i, i, h_at(t, 5));
+        cl_call_ok(b, "call.ended", "{\"event_id\":\"f%d-e\",\"call_id\":\"f%d\",\"at\":\"%s\"}", i, i, h_at(t, 65));
+        cl_call_ok(a, "call.wrapup", "{\"call_id\":\"f%d\",\"category\":\"klacht\",\"resolved\":true,\"at\":\"%s\"}", i, h_at(t, 70));
+    }
+    char from[40], to[40];
+    snprintf(from, sizeof(from), "%s", local(day_start(d)));
+    snprintf(to, sizeof(to), "%s", local(time_add_local_days(day_start(d), 1)));
+    compare_sources(s, from, to);
+    json_t *t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\"}", from, to);
+    ck_assert_int_eq(cell_int(t, 0, "answered"), 3);
+    ck_assert_int_eq(cell_int(t, 0, "identified"), 2);
+    ck_assert_int_eq(cell_int(t, 0, "withheld"), 1);
+    ck_assert_double_eq_tol(json_number_value(cell(t, 0, "repeat_rate")), 1.0 / 3, 1e-6); /* f1 */
+    ck_assert_double_eq_tol(json_number_value(cell(t, 0, "fcr_rate")), 2.0 / 3, 1e-6);    /* f0 f2 */
+    ck_assert_int_eq(cell_int(t, 0, "fcr_pending"), 0);
+    json_decref(t);
     cl_close(a);
     cl_close(b);
     cl_close(s);
@@ -1165,6 +1203,7 @@ int main(void)
     tcase_add_test(tc, rollup_and_calls_table_give_the_same_report);
     tcase_add_test(tc, a_contact_moved_by_a_late_offer_leaves_no_empty_row);
     tcase_add_test(tc, a_cut_interval_counts_its_own_length);
+    tcase_add_test(tc, repeat_and_fcr_rates_are_over_answered_contacts);
     tcase_add_test(tc, both_sources_count_fcr_in_the_closing_block_alike);
     tcase_add_test(tc, todays_report_equals_the_live_numbers);
     tcase_add_test(tc, days_have_23_and_25_hours_when_the_clocks_change);

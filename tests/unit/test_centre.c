@@ -1253,8 +1253,9 @@ START_TEST(withheld_callers_never_repeat)
     snap(now, &s);
     ck_assert_int_eq(s.total.today.withheld, 3);
     ck_assert_int_eq(s.total.today.identified, 0);
-    ck_assert(!metrics_defined(s.total.rates.repeat_rate));
-    ck_assert(!metrics_defined(s.total.rates.fcr_provisional_rate));
+    /* answered, so counted, and never repeats */
+    ck_assert_double_eq_tol(s.total.rates.repeat_rate, 0.0, 1e-12);
+    ck_assert_double_eq_tol(s.total.rates.fcr_provisional_rate, 0.0, 1e-12);
     centre_snapshot_free(&s);
 }
 END_TEST

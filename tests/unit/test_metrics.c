@@ -306,7 +306,7 @@ START_TEST(transfer_and_handled_independently)
 }
 END_TEST
 
-START_TEST(repeat_and_fcr_count_only_identified_contacts)
+START_TEST(repeat_and_fcr_are_over_answered_contacts)
 {
     const CallSummary *calls[] = {
         /* A: key, resolved, not transferred, no repeat: FCR */
@@ -321,7 +321,8 @@ START_TEST(repeat_and_fcr_count_only_identified_contacts)
         /* D: key, not resolved */
         derive(PLAN(.offered = O, .answered = O + SEC(5), .ended = O + SEC(60),
                     .wrapped = O + SEC(70), .key = KEY)),
-        /* E: withheld, resolved: no key, left out of repeat and FCR */
+        /* E: withheld, resolved: never a repeat (no later contact has its
+         * key), so settled at the first contact */
         derive(PLAN(.offered = O, .answered = O + SEC(5), .ended = O + SEC(60),
                     .wrapped = O + SEC(70), .resolved = true, .withheld = true)),
         /* F: no caller at all, abandoned: counted as withheld too */
@@ -330,7 +331,8 @@ START_TEST(repeat_and_fcr_count_only_identified_contacts)
         derive(PLAN(.offered = O, .abandoned = O + SEC(30), .key = KEY, .repeat = true)),
         /* H: key, answered, not wrapped up: identified, not FCR */
         derive(PLAN(.offered = O, .answered = O + SEC(5), .ended = O + SEC(60), .key = KEY)),
-        /* I: withheld but flagged repeat (cannot happen in the centre): not counted */
+        /* I: withheld but flagged repeat (cannot happen in the centre): the
+         * flag counts */
         derive(PLAN(.offered = O, .answered = O + SEC(5), .ended = O + SEC(60),
                     .withheld = true, .repeat = true)),
     };
@@ -339,15 +341,15 @@ START_TEST(repeat_and_fcr_count_only_identified_contacts)
     ck_assert_int_eq(m.offered, 9);
     ck_assert_int_eq(m.answered, 7);         /* A B C D E H I */
     ck_assert_int_eq(m.identified, 5);       /* A B C D H */
-    ck_assert_int_eq(m.repeated, 1);         /* B */
-    ck_assert_int_eq(m.fcr_provisional, 1);  /* A */
+    ck_assert_int_eq(m.repeated, 2);         /* B I */
+    ck_assert_int_eq(m.fcr_provisional, 2);  /* A E */
     ck_assert_int_eq(m.withheld, 3);         /* E F I */
     ck_assert_int_eq(m.resolved, 4);         /* A B C E */
     ck_assert_int_eq(m.transferred, 1);      /* C */
     MetricRates r;
     metrics_compute(&m, &r);
-    assert_rate(r.repeat_rate, 0.2);          /* 1 / 5 */
-    assert_rate(r.fcr_provisional_rate, 0.2); /* 1 / 5 */
+    assert_rate(r.repeat_rate, 2.0 / 7);          /* over answered (DESIGN.md) */
+    assert_rate(r.fcr_provisional_rate, 2.0 / 7);
     assert_rate(r.transfer_rate, 1.0 / 7.0);
 }
 END_TEST
@@ -403,8 +405,8 @@ START_TEST(undefined_rates_when_denominators_are_zero)
     assert_undefined(r.aht_s);
     assert_rate(r.transfer_rate, 0.0);
     assert_rate(r.handled_independently_rate, 1.0);
-    assert_undefined(r.repeat_rate); /* no caller key */
-    assert_undefined(r.fcr_provisional_rate);
+    assert_rate(r.repeat_rate, 0.0); /* no caller key: never a repeat */
+    assert_rate(r.fcr_provisional_rate, 0.0); /* not wrapped up */
 
     /* ended, not wrapped up: talk defined, ACW and AHT not */
     const CallSummary *ended[] = {
@@ -621,7 +623,7 @@ int main(void)
     tcase_add_test(tc, handle_time_means_and_their_denominators);
     tcase_add_test(tc, aht_is_talk_hold_acw_of_wrapped_calls_only);
     tcase_add_test(tc, transfer_and_handled_independently);
-    tcase_add_test(tc, repeat_and_fcr_count_only_identified_contacts);
+    tcase_add_test(tc, repeat_and_fcr_are_over_answered_contacts);
     tcase_add_test(tc, empty_set_every_rate_undefined);
     tcase_add_test(tc, undefined_rates_when_denominators_are_zero);
     tcase_add_test(tc, never_offered_contributes_nothing);
