@@ -335,6 +335,21 @@ START_TEST(a_contact_moved_by_a_late_offer_leaves_no_empty_row)
 }
 END_TEST
 
+/* A contact of queue q1 offered at t (caller: a number, or NULL for
+ * none), answered by a.jansen after answer_s, ended at end_s and wrapped
+ * up then, resolved. */
+static void resolved_call(Client *b, Client *a, const char *id, const char *caller, KicTime t,
+                          double answer_s, double end_s)
+{
+    char from[64] = "";
+    if (caller)
+        snprintf(from, sizeof(from), ",\"caller\":\"%s\"", caller);
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\",\"queue\":\"q1\"%s}", id, id, h_at(t, 0), from);
+    cl_call_ok(b, "call.answered", "{\"event_id\":\"%s-a\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", id, id, h_at(t, answer_s));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"%s-e\",\"call_id\":\"%s\",\"at\":\"%s\"}", id, id, h_at(t, end_s));
+    cl_call_ok(a, "call.wrapup", "{\"call_id\":\"%s\",\"category\":\"klacht\",\"resolved\":true,\"at\":\"%s\"}", id, h_at(t, end_s));
+}
+
 /* An interval that from or to cut is as long as the part reported:
  * three contacts of 240 s in half an hour need two agents (Erlang C,
  * traffic 0.4), whether asked as that half hour or as its hour from the
@@ -346,11 +361,9 @@ START_TEST(a_cut_interval_counts_its_own_length)
     Client *a = cl_session(kicd.port, o.agent);
     KicTime d = time_add_local_days(day_start(h_today(0)), -2) + (9 * 3600LL + 1800) * KIC_USEC;
     for (int i = 0; i < 3; i++) {
-        KicTime t = d + (60 + 600 * i) * KIC_USEC;
-        cl_call_ok(b, "call.offered", "{\"event_id\":\"k%d-o\",\"call_id\":\"k%d\",\"at\":\"%s\",\"queue\":\"q1\"}", i, i, h_at(t, 0));
-        cl_call_ok(b, "call.answered", "{\"event_id\":\"k%d-a\",\"call_id\":\"k%d\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", i, i, h_at(t, 10));
-        cl_call_ok(b, "call.ended", "{\"event_id\":\"k%d-e\",\"call_id\":\"k%d\",\"at\":\"%s\"}", i, i, h_at(t, 250));
-        cl_call_ok(a, "call.wrapup", "{\"call_id\":\"k%d\",\"category\":\"klacht\",\"resolved\":true,\"at\":\"%s\"}", i, h_at(t, 250));
+        char id[8];
+        snprintf(id, sizeof(id), "k%d", i);
+        resolved_call(b, a, id, NULL, d + (60 + 600 * i) * KIC_USEC, 10, 250);
     }
     const char *intervals[] = {"all", "1h", "30m", "15m"};
     for (int k = 0; k < 4; k++) {
@@ -386,14 +399,9 @@ START_TEST(repeat_and_fcr_rates_are_over_answered_contacts)
     KicTime d = time_add_local_days(day_start(h_today(0)), -10) + 9LL * 3600 * KIC_USEC;
     const char *callers[] = {NULL, "0612000071", "0612000071"};
     for (int i = 0; i < 3; i++) {
-        KicTime t = d + 3600LL * i * KIC_USEC;
-        char caller[64] = "";
-        if (callers[i])
-            snprintf(caller, sizeof(caller), ",\"caller\":\"%s\"", callers[i]);
-        cl_call_ok(b, "call.offered", "{\"event_id\":\"f%d-o\",\"call_id\":\"f%d\",\"at\":\"%s\",\"queue\":\"q1\"%s}", i, i, h_at(t, 0), caller);
-        cl_call_ok(b, "call.answered", "{\"event_id\":\"f%d-a\",\"call_id\":\"f%d\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", i, i, h_at(t, 5));
-        cl_call_ok(b, "call.ended", "{\"event_id\":\"f%d-e\",\"call_id\":\"f%d\",\"at\":\"%s\"}", i, i, h_at(t, 65));
-        cl_call_ok(a, "call.wrapup", "{\"call_id\":\"f%d\",\"category\":\"klacht\",\"resolved\":true,\"at\":\"%s\"}", i, h_at(t, 70));
+        char id[8];
+        snprintf(id, sizeof(id), "f%d", i);
+        resolved_call(b, a, id, callers[i], d + 3600LL * i * KIC_USEC, 5, 65);
     }
     char from[40], to[40];
     snprintf(from, sizeof(from), "%s", local(day_start(d)));
