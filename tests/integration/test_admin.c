@@ -95,14 +95,21 @@ START_TEST(only_changes_that_happen_are_logged_and_only_by_active_admins)
     ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 0);
     /* beheer2 revokes themself and, in the same write, creates an admin */
     Client *b = cl_session(kicd.port, admin2);
+    json_decref(ck_ok(cl_call(a, "user.create", "{\"name\":\"e.bos\",\"role\":\"supervisor\"}")));
     cl_send(b, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"user.revoke\",\"params\":{\"name\":\"beheer2\"}}\n"
-               "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"user.create\",\"params\":{\"name\":\"na-intrekking\",\"role\":\"admin\"}}\n");
+               "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"user.create\",\"params\":{\"name\":\"na-intrekking\",\"role\":\"admin\"}}\n"
+               "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"user.revoke\",\"params\":{\"name\":\"e.bos\"}}\n");
     ck_assert(cl_wait_closed(b, 5000));
     cl_close(b);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM users JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
              " AND users.name = 'na-intrekking'", t);
     ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 0);
+    /* nor revokes anyone */
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM users JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
+             " AND users.name = 'e.bos' AND revoked_at IS NULL", t);
+    ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 1);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM audit_log JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'"
              " AND user_name = 'beheer2'", t);
