@@ -121,9 +121,15 @@ bool rpc_request_parse(json_t *msg, RpcRequest *req, json_t **id_out, RpcError *
         rpc_error_set(err, RPC_INVALID_REQUEST, "invalid request: method must not contain NUL");
         return false;
     }
+    /* JSON-RPC allows params by position or by name; anything else is not
+     * a request at all. kicd's methods all take names. */
     json_t *params = json_object_get(msg, "params");
-    if (params && !json_is_object(params)) {
-        rpc_error_field(err, "params", "must be an object");
+    if (params && !json_is_object(params) && !json_is_array(params)) {
+        rpc_error_set(err, RPC_INVALID_REQUEST, "invalid request: params must be an object or an array");
+        return false;
+    }
+    if (json_is_array(params)) {
+        rpc_error_field(err, "params", "must be an object (parameters by name)");
         return false;
     }
     req->method = json_string_value(method);

@@ -162,12 +162,15 @@ START_TEST(invalid_requests_are_32600)
         "{\"jsonrpc\":\"2.0\",\"id\":{\"a\":1},\"method\":\"server.info\"}",
         "{\"jsonrpc\":\"2.0\",\"id\":false,\"method\":\"server.info\"}",
         "[]",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server.info\",\"params\":5}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server.info\",\"params\":\"x\"}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server.info\",\"params\":null}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cl_send(c, bad[i]);
         ck_assert_rpc_error(cl_recv(c, 5000), -32600);
     }
-    /* params must be an object */
+    /* params by position: a request, but kicd's methods take names */
     cl_send(c, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"server.info\",\"params\":[1]}");
     json_t *r = cl_recv(c, 5000);
     ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 9);

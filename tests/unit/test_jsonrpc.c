@@ -51,7 +51,8 @@ START_TEST(invalid_requests)
     ck_assert_int_eq(parse_code("{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"m\"}", NULL), RPC_INVALID_REQUEST);
     ck_assert_int_eq(parse_code("{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"m\"}", NULL), RPC_INVALID_REQUEST);
     ck_assert_int_eq(parse_code("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":[1]}", NULL), RPC_INVALID_PARAMS);
-    ck_assert_int_eq(parse_code("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":3}", NULL), RPC_INVALID_PARAMS);
+    ck_assert_int_eq(parse_code("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":3}", NULL), RPC_INVALID_REQUEST);
+    ck_assert_int_eq(parse_code("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":null}", NULL), RPC_INVALID_REQUEST);
     /* NUL: valid JSON, but not in a method name or the version */
     ck_assert_int_eq(parse_code("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\\u0000x\"}", NULL), RPC_INVALID_REQUEST);
     ck_assert_int_eq(parse_code("{\"jsonrpc\":\"2.0\\u0000\",\"id\":1,\"method\":\"m\"}", NULL), RPC_INVALID_REQUEST);
