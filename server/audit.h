@@ -2,8 +2,10 @@
  * every change to who may read it — who (user, role), which caller key,
  * what (action, subject), when, from which address. A read is answered
  * only after its audit rows are committed (the rows go in the same job,
- * one transaction): no audit, no read (-32050 when storage cannot take
- * them). */
+ * one transaction; a report, which may still be refused as too long
+ * after its rows are read, writes its row in a job of its own once it
+ * is known to succeed): no audit, no read (-32050 when storage cannot
+ * take them). */
 #ifndef AUDIT_H
 #define AUDIT_H
 

@@ -513,6 +513,13 @@ typedef struct ReportCtx {
     void *done_arg;
     KicTime started;
     const LogLevel *log_level;
+    /* A report by agent is an export of agents' figures: its audit row is
+     * written once the report is known to succeed (a refused one records
+     * nothing), and the answer waits for that row. The actor's strings
+     * are copied: the session may end while the report runs. */
+    PgConn *audit_conn;
+    AuditActor audit_who;
+    char *audit_user, *audit_peer, *audit_subject;
 } ReportCtx;
 
 /* The start of a bucket; buckets are asked for in ascending order. */
@@ -891,12 +898,52 @@ static void report_failed(ReportCtx *ctx, PgJob *job)
 
 static void report_ctx_free(ReportCtx *ctx)
 {
+    free(ctx->audit_user);
+    free(ctx->audit_peer);
+    free(ctx->audit_subject);
     row_table_free(&ctx->interval);
     row_table_free(&ctx->side);
     row_values_free(&ctx->values);
     free(ctx->starts);
     strbuf_free(&ctx->out);
     free(ctx);
+}
+
+static void report_reply_ok(ReportCtx *ctx)
+{
+    size_t len = ctx->out.len;
+    if (*ctx->log_level >= LOG_INFO)
+        log_write(LOG_INFO, "report", "%zu rows from %s in %.1f ms (%zu bytes)", ctx->nrows,
+                  ctx->q.rollup ? "rollup" : "calls",
+                  (double)(server_now() - ctx->started) / 1000.0, len);
+    char *text = strbuf_steal(&ctx->out);
+    if (!text)
+        abort(); /* out of memory, like every other allocation here */
+    ctx->done(ctx->done_arg, text, len, NULL);
+}
+
+static void report_audited(PgJob *job, void *arg)
+{
+    ReportCtx *ctx = arg;
+    if (pgjob_error(job)) {
+        RpcError err = {0};
+        rpc_error_set(&err, RPC_STORAGE_UNAVAILABLE, "storage unavailable: report not audited");
+        report_reply_error(ctx, &err);
+    } else {
+        report_reply_ok(ctx);
+    }
+    report_ctx_free(ctx);
+}
+
+/* Submits the audit row of a successful report; false when it cannot. */
+static bool report_audit(ReportCtx *ctx)
+{
+    PgJob *job = pgjob_new(report_audited, ctx);
+    audit_add_action(job, &ctx->audit_who, "report.query", ctx->audit_subject);
+    if (pgconn_submit(ctx->audit_conn, job))
+        return true;
+    pgjob_free(job);
+    return false;
 }
 
 static void report_done(PgJob *job, void *arg)
@@ -919,16 +966,13 @@ static void report_done(PgJob *job, void *arg)
         log_write(LOG_ERROR, "report", "report.query: the sums did not come by interval");
         rpc_error_set(&err, RPC_INTERNAL, "report failed: storage error");
         report_reply_error(ctx, &err);
+    } else if (ctx->audit_subject) {
+        if (report_audit(ctx))
+            return; /* report_audited answers */
+        rpc_error_set(&err, RPC_STORAGE_UNAVAILABLE, "storage unavailable: report not audited");
+        report_reply_error(ctx, &err);
     } else {
-        size_t len = ctx->out.len;
-        if (*ctx->log_level >= LOG_INFO)
-            log_write(LOG_INFO, "report", "%zu rows from %s in %.1f ms (%zu bytes)", ctx->nrows,
-                      ctx->q.rollup ? "rollup" : "calls",
-                      (double)(server_now() - ctx->started) / 1000.0, len);
-        char *text = strbuf_steal(&ctx->out);
-        if (!text)
-            abort(); /* out of memory, like every other allocation here */
-        ctx->done(ctx->done_arg, text, len, NULL);
+        report_reply_ok(ctx);
     }
     report_ctx_free(ctx);
 }
@@ -973,6 +1017,28 @@ static ReportCtx *report_ctx_new(Server *s, const ReportReq *q, bool csv, Report
     row_table_init(&ctx->interval, &ctx->values, q->ngroup);
     row_table_init(&ctx->side, &ctx->values, q->ngroup);
     return ctx;
+}
+
+static char *strdup_or_die(const char *x)
+{
+    char *d = strdup(x);
+    if (!d)
+        abort();
+    return d;
+}
+
+static void report_audit_later(ReportCtx *ctx, Server *s, const AuditActor *who)
+{
+    char subject[160], f[40], t[40];
+    time_format_utc(ctx->q.from, f, sizeof(f));
+    time_format_utc(ctx->q.to, t, sizeof(t));
+    snprintf(subject, sizeof(subject), "by agent %s..%s %s%s", f, t, intervals[ctx->q.interval],
+             ctx->csv ? " csv" : "");
+    ctx->audit_conn = s->pg_reader;
+    ctx->audit_user = strdup_or_die(who->user);
+    ctx->audit_peer = who->peer ? strdup_or_die(who->peer) : NULL;
+    ctx->audit_subject = strdup_or_die(subject);
+    ctx->audit_who = (AuditActor){who->tenant_id, ctx->audit_user, who->role, ctx->audit_peer};
 }
 
 bool report_run(Server *s, const Session *sess, const AuditActor *who, const ReportReq *q,
@@ -1025,14 +1091,8 @@ bool report_run(Server *s, const Session *sess, const AuditActor *who, const Rep
     if (q->rollup)
         pgjob_binary_results(job);
     pgjob_stream_rows(job, on_sums_rows, ctx);
-    if (report_by_agent(q)) {
-        char subject[160], f[40], t[40];
-        time_format_utc(q->from, f, sizeof(f));
-        time_format_utc(q->to, t, sizeof(t));
-        snprintf(subject, sizeof(subject), "by agent %s..%s %s%s", f, t, intervals[q->interval],
-                 csv ? " csv" : "");
-        audit_add_action(job, who, "report.query", subject);
-    }
+    if (report_by_agent(q))
+        report_audit_later(ctx, s, who);
     if (!pgconn_submit(s->pg_reader, job)) {
         pgjob_free(job);
         report_ctx_free(ctx);

@@ -1061,6 +1061,18 @@ START_TEST(a_report_over_the_row_limit_is_refused)
         ck_assert_int_eq(cell_int(t, 0, "offered"), 3);
         json_decref(t);
     }
+    /* a report by agent is an export of agents' figures, audit-logged;
+     * refused, it read nothing and records nothing */
+    json_t *r = cl_call(s, "report.query",
+                        "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"1h\",\"group_by\":[\"agent\"]}",
+                        range[0][0], range[0][1]);
+    ck_assert_int_eq(rpc_code(r), -32602);
+    json_decref(r);
+    const char *audited = "SELECT count(*) FROM audit_log WHERE action = 'report.query'";
+    ck_assert_int_eq(h_sql_int(small.conninfo, audited), 0);
+    json_decref(report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"1d\",\"group_by\":[\"agent\"]}",
+                       range[0][0], range[0][1]));
+    ck_assert_int_eq(h_sql_int(small.conninfo, audited), 1);
     cl_close(b);
     cl_close(s);
     ck_assert(kicd_stop(&small));
