@@ -50,7 +50,7 @@ kicd_launch() {
     printf '[storage]\njournal_path = %s/kicd-%s.journal\n' "$WORK" "$name"
     # the generated day of calls runs into tomorrow (ingest_load.c)
     printf '[metrics]\nevent_skew_s = 172800\n'
-    printf '[callers]\nsecret = bench-secret\n[limits]\n'
+    printf '[callers]\nsecret = bench-secret-not-for-production\n[limits]\n'
     printf '%s\n' "$@"
   } >"$WORK/kicd-$name.ini"
   "$BIN/server/kicd" --config "$WORK/kicd-$name.ini" 2>"$KICD_LOG" &

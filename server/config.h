@@ -43,7 +43,7 @@
     X(metrics, wrapup_skew_s, INT, "120", 0, "how far in the future a wrap-up 'at' may be") \
     X(metrics, event_skew_s, INT, "3600", 0, "how far in the future an event's 'at' may be") \
     X(callers, country_code, STR, "31", 0, "country code for national numbers")           \
-    X(callers, secret, STR, "", 0, "HMAC secret for caller keys (or KIC_CALLER_SECRET)")  \
+    X(callers, secret, STR, "", 0, "HMAC secret for caller keys, 16+ chars, required (or KIC_CALLER_SECRET)") \
     X(tls, cert, STR, "", 0, "PEM certificate chain; with key, TLS on both listeners")    \
     X(tls, key, STR, "", 0, "PEM private key")
 

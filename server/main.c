@@ -28,6 +28,7 @@
 #include "writer.h"
 
 #define DRAIN_LIMIT_S 10
+#define MIN_SECRET_LEN 16
 
 /* The writer's session uses the configured time zone: repeat windows in
  * SQL are calendar days there, as in lib/. Filled in at start. */
@@ -115,6 +116,15 @@ static bool load_config(Server *s, const Args *a)
         !set_if(c, "log_level", a->log_level, err, sizeof(err)) ||
         !config_validate(c, err, sizeof(err)))
         goto fail;
+    /* Without a secret a caller's key is a hash anyone can recompute from
+     * the number: every key in the database would be reversible. */
+    if (strlen(c->secret) < MIN_SECRET_LEN) {
+        snprintf(err, sizeof(err),
+                 "callers' secret missing or shorter than %d characters: set KIC_CALLER_SECRET "
+                 "or [callers] secret to a long random value, and keep it",
+                 MIN_SECRET_LEN);
+        goto fail;
+    }
     if (!log_level_parse(c->log_level, &s->log_level)) {
         snprintf(err, sizeof(err), "log_level: unknown level '%s'", c->log_level);
         goto fail;

@@ -11,6 +11,8 @@
 
 #include "harness.h"
 
+#define TEST_SECRET "test-secret-not-for-production"
+
 static char *kicd_run(const char *const *args, int *rc)
 {
     const char *argv[16];
@@ -105,11 +107,24 @@ START_TEST(config_file_errors_are_reported)
      * which is what refuses this file */
     path = write_file(dir, "edge.ini",
                       "[server]\nlisten = nowhere\n[limits]\nmax_depth = 1000\n"
-                      "[storage]\nretention_days = 1\n");
+                      "[storage]\nretention_days = 1\n[callers]\nsecret = sixteen-chars-ok\n");
     out = kicd_run((const char *[]){"--config", path, NULL}, &rc);
     ck_assert_int_eq(rc, 2);
     ck_assert_msg(!strstr(out, "must lie between") && strstr(out, "nowhere"), "%s", out);
     free(out);
+    /* no callers' secret, or a short one: every caller key would be a hash
+     * anyone can recompute from the number */
+    static const char *const weak[] = {"", "[callers]\nsecret = change-me\n",
+                                       "[callers]\nsecret = fifteen-chars-x\n"};
+    unsetenv("KIC_CALLER_SECRET");
+    for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++) {
+        path = write_file(dir, "secret.ini", weak[i]);
+        out = kicd_run((const char *[]){"--config", path, NULL}, &rc);
+        ck_assert_int_eq(rc, 2);
+        ck_assert_msg(strstr(out, "callers' secret"), "%s", out);
+        free(out);
+    }
+    setenv("KIC_CALLER_SECRET", TEST_SECRET, 1);
 }
 END_TEST
 
@@ -254,6 +269,9 @@ END_TEST
 
 int main(void)
 {
+    /* kicd refuses to start without one; the tests that check later
+     * refusals need it set */
+    setenv("KIC_CALLER_SECRET", TEST_SECRET, 1);
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
