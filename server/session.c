@@ -191,11 +191,11 @@ void method_server_info(Conn *c, Reply *r, json_t *params, const Method *m)
     Server *s = c->srv;
     char started[40];
     time_format_utc(s->started_at, started, sizeof(started));
-    reply_result(r, json_pack("{s:s, s:s, s:I, s:s, s:b}", "name", "kicd", "version",
+    reply_result(r, json_pack("{s:s, s:s, s:I, s:s, s:b, s:s}", "name", "kicd", "version",
                               KIC_VERSION, "uptime_s",
                               (json_int_t)((server_now() - s->started_at) / KIC_USEC),
                               "started_at", started, "storage_up",
-                              pgconn_is_up(s->pg_writer)));
+                              pgconn_is_up(s->pg_writer), "tz", s->cfg.tz));
 }
 
 void method_server_ping(Conn *c, Reply *r, json_t *params, const Method *m)

@@ -438,6 +438,17 @@ START_TEST(every_format_carries_report_query)
     ck_assert_msg(got && json_equal(got, want), "plain dates gave another report:\n%s", out);
     json_decref(got);
     free(out);
+    /* kicctl reads kicd's zone first (server.info): a report by agent,
+     * an audit-logged export, is asked and logged once, for the range
+     * asked for */
+    const char *audited = "SELECT count(*) FROM audit_log WHERE action = 'report.query'";
+    long long before = h_sql_int(kicd.conninfo, audited);
+    ck_assert_int_eq(ctl_env(&kicd, o.super, utc, &out,
+                             ARGS("report", "--from", date_of(day), "--to",
+                                  date_of(time_add_local_days(day, 1)), "--interval", "all",
+                                  "--group-by", "agent", "--format", "json")), 0);
+    free(out);
+    ck_assert_int_eq(h_sql_int(kicd.conninfo, audited), before + 1);
     /* --tz: midnight in that zone */
     json_t *in_utc = report(s, "{\"from\":\"%sT00:00:00Z\",\"to\":\"%sT00:00:00Z\",\"interval\":\"all\",\"tz\":\"UTC\"}",
                             date_of(day), date_of(time_add_local_days(day, 1)));

@@ -3,10 +3,11 @@
  *
  * --from and --to take RFC 3339 (passed on as they are) or a plain date
  * YYYY-MM-DD, which means local midnight at the start of that day in the
- * report's time zone: --tz when given, else kicd's configured zone. kicd
- * does not say its zone before it answers, so kicctl first reads a plain
+ * report's time zone: --tz when given, else kicd's configured zone, which
+ * server.info names. (A kicd that does not say it: kicctl reads a plain
  * date in its own zone (TZ) and, when the answer names a zone in which
- * that midnight is another instant, asks once more. --to is exclusive:
+ * that midnight is another instant, asks once more; a report by agent is
+ * then audit-logged twice.) --to is exclusive:
  * --from 2026-11-01 --to 2026-11-02 is one day. Everything else is checked
  * by kicd, whose -32602 names the field (exit status 2). */
 #include <errno.h>
@@ -217,13 +218,31 @@ static json_t *query(CtlConn *c, const CtlOptions *o, const ReportArgs *a, const
     return err ? NULL : result;
 }
 
-/* Plain dates read in kicctl's zone, asked again when the answer's zone
- * puts midnight elsewhere (see the top of this file). */
+/* kicd's zone as server.info gives it; NULL when it does not. */
+static char *server_zone(CtlConn *c)
+{
+    json_t *params = json_object();
+    CtlReadResult why;
+    json_t *resp = ctlconn_call(c, "server.info", params, REPORT_TIMEOUT_MS, NULL, NULL, &why);
+    json_decref(params);
+    const char *tz = json_string_value(json_object_get(json_object_get(resp, "result"), "tz"));
+    char *zone = tz ? strdup(tz) : NULL;
+    json_decref(resp);
+    return zone;
+}
+
+/* Plain dates read in the report's zone (see the top of this file). */
 static json_t *query_in_zone(CtlConn *c, const CtlOptions *o, const ReportArgs *a, Bound *from,
                              Bound *to, int *rc)
 {
-    if (a->tz)
+    if (a->tz) {
         use_zone(a->tz);
+    } else if (from->is_date || to->is_date) {
+        char *zone = server_zone(c);
+        if (zone)
+            use_zone(zone);
+        free(zone);
+    }
     bound_localize(from);
     bound_localize(to);
     json_t *result = query(c, o, a, from, to, rc);
