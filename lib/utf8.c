@@ -1,5 +1,6 @@
 #include "utf8.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 size_t utf8_char_len(const unsigned char *s, size_t n)
@@ -40,11 +41,29 @@ size_t utf8_count(const char *s, size_t n)
     return chars;
 }
 
+/* Whether the n bytes at s are the start of a character the end of the
+ * text cut off: a lead byte, then only continuation bytes, too few. */
+static bool cut_at_end(const unsigned char *s, size_t n)
+{
+    size_t need = s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+                : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+    if (n >= need)
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return false;
+    return true;
+}
+
 void utf8_scrub(char *s)
 {
     size_t n = strlen(s);
     for (size_t i = 0; i < n;) {
         size_t len = utf8_char_len((const unsigned char *)s + i, n - i);
+        if (len == 0 && cut_at_end((const unsigned char *)s + i, n - i)) {
+            s[i] = '\0';
+            return;
+        }
         if (len == 0) {
             s[i++] = '?';
             continue;

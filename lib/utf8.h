@@ -11,9 +11,9 @@
  * the bytes there are not one. */
 size_t utf8_char_len(const unsigned char *s, size_t n);
 
-/* Makes s valid in place: every byte that starts no valid character
- * becomes '?', so a character cut at the end of a buffer is marked, not
- * passed on half. */
+/* Makes s valid in place: a character cut off at the end (text cut to a
+ * buffer's size) is dropped, so the text ends on a character boundary;
+ * any other byte that starts no valid character becomes '?'. */
 void utf8_scrub(char *s);
 
 /* Characters in n bytes of valid UTF-8 (bytes that start one). */

@@ -128,13 +128,10 @@ bool rpc_request_parse(json_t *msg, RpcRequest *req, json_t **id_out, RpcError *
         rpc_error_set(err, RPC_INVALID_REQUEST, "invalid request: params must be an object or an array");
         return false;
     }
-    if (json_is_array(params)) {
-        rpc_error_field(err, "params", "must be an object (parameters by name)");
-        return false;
-    }
     req->method = json_string_value(method);
     req->id = id;
-    req->params = params;
+    req->by_position = json_is_array(params);
+    req->params = req->by_position ? NULL : params;
     return true;
 }
 

@@ -60,11 +60,14 @@ typedef struct RpcRequest {
     json_t *id;         /* borrowed; NULL for a notification */
     json_t *params;     /* borrowed; an object, or NULL when absent (jansson's
                          * getters accept NULL, so handlers read it alike) */
+    bool by_position;   /* params was an array: a valid request, which the
+                         * dispatcher refuses (-32602) once it knows the
+                         * caller may call the method at all */
 } RpcRequest;
 
-/* Checks one message against JSON-RPC 2.0 and our rules (params, when
- * present, must be an object). On failure err holds the error and
- * *id_out the id to answer with (NULL means null). */
+/* Checks one message against JSON-RPC 2.0 (params, when present, is an
+ * object or an array). On failure err holds the error and *id_out the id
+ * to answer with (NULL means null). */
 bool rpc_request_parse(json_t *msg, RpcRequest *req, json_t **id_out, RpcError *err)
     KIC_MUST_CHECK;
 

@@ -43,7 +43,7 @@ static bool submit(Conn *c, PgJob *job, AdminCtx *ctx)
     if (pgconn_submit(c->srv->pg_reader, job))
         return true;
     pgjob_free(job);
-    reply_errorf(ctx->reply, RPC_STORAGE_UNAVAILABLE, "storage unavailable: nothing was changed");
+    reply_errorf(ctx->reply, RPC_STORAGE_UNAVAILABLE, "storage unavailable: nothing was read or changed");
     free(ctx);
     return false;
 }

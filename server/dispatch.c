@@ -89,7 +89,7 @@ static void dispatch_message(Conn *c, Slot *slot, size_t idx, json_t *msg, bool 
         return;
     }
     if (!m) {
-        reply_errorf(r, RPC_METHOD_NOT_FOUND, "method not found: %.100s", req.method);
+        reply_errorf(r, RPC_METHOD_NOT_FOUND, "method not found: %s", req.method);
         return;
     }
     if (c->sess.authenticated && !(m->roles & ROLE_BIT(c->sess.role))) {
@@ -99,6 +99,10 @@ static void dispatch_message(Conn *c, Slot *slot, size_t idx, json_t *msg, bool 
     }
     if (m->needs_answer && !req.id) {
         reply_errorf(r, RPC_INVALID_REQUEST, "%s needs an id: its answer is its point", m->name);
+        return;
+    }
+    if (req.by_position) {
+        reply_field_error(r, "params", "must be an object (parameters by name)");
         return;
     }
     m->handler(c, r, req.params, m);

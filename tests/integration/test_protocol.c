@@ -75,6 +75,17 @@ START_TEST(unknown_method_after_login_is_32601)
     Client *c = bridge();
     ck_assert_rpc_error(cl_call(c, "no.such.method", NULL), -32601);
     ck_assert_rpc_error(cl_call(c, "", NULL), -32601);
+    /* the message quotes the method, cut on a character boundary */
+    char method[300] = "a";
+    for (int i = 0; i < 60; i++)
+        strcat(method, "\xF0\x9F\x98\x80");
+    json_t *r = cl_call(c, method, NULL);
+    const char *msg = json_string_value(json_object_get(json_object_get(r, "error"), "message"));
+    ck_assert_ptr_nonnull(msg);
+    size_t quoted = strlen(msg) - strlen("method not found: ");
+    ck_assert_msg(quoted > 100 && (quoted - 1) % 4 == 0 && !strchr(msg, '?'), "%s", msg);
+    ck_assert(strncmp(msg + strlen("method not found: "), method, quoted) == 0);
+    ck_assert_rpc_error(r, -32601);
     cl_close(c);
 }
 END_TEST
@@ -339,6 +350,43 @@ START_TEST(a_hundred_bad_lines_in_a_row_disconnect)
 }
 END_TEST
 
+/* params by position ([...]) make a valid JSON-RPC request that kicd's
+ * methods, which take names, refuse: only after the login, method and
+ * role checks, never answered as a notification, and not a bad line. */
+#define POS(id, method) "{\"jsonrpc\":\"2.0\",\"id\":" #id ",\"method\":\"" method "\",\"params\":[1]}"
+START_TEST(params_by_position_are_refused_in_their_turn)
+{
+    Client *c = cl_connect(kicd.port);
+    cl_send(c, POS(1, "no.such"));
+    ck_assert_rpc_error(cl_recv(c, 5000), -32001);
+    cl_close(c);
+    c = bridge();
+    cl_send(c, POS(2, "no.such"));
+    ck_assert_rpc_error(cl_recv(c, 5000), -32601);
+    cl_send(c, POS(3, "report.query"));
+    ck_assert_rpc_error(cl_recv(c, 5000), -32003);
+    cl_send(c, POS(4, "server.ping"));
+    json_t *r = cl_recv(c, 5000);
+    json_t *data = json_object_get(json_object_get(r, "error"), "data");
+    ck_assert_str_eq(json_string_value(json_object_get(data, "field")), "params");
+    ck_assert_rpc_error(r, -32602);
+    cl_send(c, "{\"jsonrpc\":\"2.0\",\"method\":\"server.ping\",\"params\":[]}");
+    cl_send(c, "[{\"jsonrpc\":\"2.0\",\"method\":\"server.ping\",\"params\":[]}," REQ(5, "server.ping") "]");
+    r = cl_recv(c, 5000); /* the batch: only the request with an id */
+    ck_assert(json_is_array(r) && json_array_size(r) == 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(r, 0), "id")), 5);
+    json_decref(r);
+    for (int i = 0; i < 150; i++)
+        cl_send(c, POS(6, "server.ping"));
+    for (int i = 0; i < 150; i++)
+        ck_assert_rpc_error(cl_recv(c, 5000), -32602);
+    r = cl_call(c, "server.ping", NULL);
+    ck_result(r);
+    json_decref(r);
+    cl_close(c);
+}
+END_TEST
+
 START_TEST(crlf_and_blank_lines_are_tolerated)
 {
     Client *c = cl_connect(kicd.port);
@@ -431,6 +479,7 @@ int main(void)
     tcase_add_test(tc, oversized_line_after_login_is_answered_then_closed);
     tcase_add_test(tc, line_cap_before_login_is_16k);
     tcase_add_test(tc, a_hundred_bad_lines_in_a_row_disconnect);
+    tcase_add_test(tc, params_by_position_are_refused_in_their_turn);
     tcase_add_test(tc, crlf_and_blank_lines_are_tolerated);
     tcase_add_test(tc, bytes_split_anywhere_make_the_same_requests);
     tcase_add_test(tc, silent_connection_is_closed_after_login_timeout);

@@ -46,14 +46,22 @@ START_TEST(count_counts_characters_not_bytes)
 }
 END_TEST
 
-START_TEST(scrub_marks_cut_and_stray_bytes)
+START_TEST(scrub_drops_a_cut_character_and_marks_stray_bytes)
 {
     char s[] = "id \xE2\x82\xAC\xE2\x82";
     utf8_scrub(s);
-    ck_assert_str_eq(s, "id \xE2\x82\xAC??");
+    ck_assert_str_eq(s, "id \xE2\x82\xAC");
     char t[] = "\xCA\xA3\xD2";
     utf8_scrub(t);
-    ck_assert_str_eq(t, "\xCA\xA3?");
+    ck_assert_str_eq(t, "\xCA\xA3");
+    char e[] = "a\xF0\x9F\x98";
+    utf8_scrub(e);
+    ck_assert_str_eq(e, "a");
+    /* not a cut: a stray byte, a lead byte followed by ASCII, an
+     * impossible lead byte at the end */
+    char u[] = "a\x80" "b\xE2" "x\xFF";
+    utf8_scrub(u);
+    ck_assert_str_eq(u, "a?b?x?");
 }
 END_TEST
 
@@ -105,7 +113,7 @@ int main(void)
     tcase_add_test(tc, valid_characters);
     tcase_add_test(tc, invalid_sequences);
     tcase_add_test(tc, count_counts_characters_not_bytes);
-    tcase_add_test(tc, scrub_marks_cut_and_stray_bytes);
+    tcase_add_test(tc, scrub_drops_a_cut_character_and_marks_stray_bytes);
     tcase_add_test(tc, agrees_with_jansson);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
