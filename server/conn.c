@@ -159,6 +159,7 @@ Reply *reply_new(Slot *s, size_t index, json_t *id)
     r->slot = s;
     r->index = index;
     r->id_text = id ? rpc_id_text(id) : NULL;
+    r->reads = false;
     if (s->conn)
         s->conn->outstanding++;
     return r;
@@ -179,13 +180,22 @@ void slot_put_nothing(Slot *s, size_t index)
     slot_finish(s, index, NULL);
 }
 
+void reply_reads(Reply *r)
+{
+    r->reads = true;
+    if (r->slot->conn)
+        r->slot->conn->reads++;
+}
+
 static void reply_finish(Reply *r, char *text)
 {
     Conn *c = r->slot->conn;
     if (c) {
         c->outstanding--;
-        /* Dispatch may have paused at the outstanding cap. */
-        if (!c->closing && c->outstanding + 1 == (size_t)c->srv->cfg.max_outstanding)
+        c->reads -= r->reads;
+        /* Dispatch may have paused at the outstanding or the reads cap. */
+        if (!c->closing && (c->outstanding + 1 == (size_t)c->srv->cfg.max_outstanding ||
+                            (r->reads && c->reads + 1 == CONN_MAX_READS)))
             event_active(c->ev_resume, EV_TIMEOUT, 0);
     }
     slot_finish(r->slot, r->index, text);
@@ -251,7 +261,7 @@ static bool may_dispatch(const Conn *c)
 {
     const Config *cfg = &c->srv->cfg;
     return !c->closing && !c->close_after && !c->barrier &&
-           c->outstanding < (size_t)cfg->max_outstanding &&
+           c->outstanding < (size_t)cfg->max_outstanding && c->reads < CONN_MAX_READS &&
            output_len(c) < (size_t)cfg->output_buffer / 2;
 }
 

@@ -25,6 +25,7 @@ typedef struct Reply {
     Slot *slot;
     size_t index;
     char *id_text; /* NULL for a notification: finished without output */
+    bool reads;    /* counted in the connection's reads (reply_reads) */
 } Reply;
 
 struct Conn {
@@ -39,6 +40,7 @@ struct Conn {
 
     Slot *slots_head, *slots_tail; /* replies not yet written, in order */
     size_t outstanding;            /* replies not yet finished */
+    size_t reads;                  /* of them, answered by PostgreSQL's reader */
     size_t held_bytes;             /* reply text waiting in slots (a batch's) */
 
     /* A batch array being dispatched, one element at a time. */
@@ -111,6 +113,13 @@ Conn *reply_conn(const Reply *r);
 /* Used by dispatch: a slot for one line (n replies; batch = array reply). */
 Slot *slot_new(Conn *c, size_t n, bool batch);
 Reply *reply_new(Slot *s, size_t index, json_t *id);
+/* Marks r as answered by PostgreSQL's reader connection, which all
+ * sessions share (reports, history, logins): a connection with
+ * CONN_MAX_READS of those unanswered reads no further requests until one
+ * is, so one client can neither fill the reader for everyone else nor
+ * make kicd hold a pile of large answers it does not read. */
+void reply_reads(Reply *r);
+#define CONN_MAX_READS 2
 /* Fills a slot entry with a ready error without a Reply (bad requests). */
 void slot_put_error(Slot *s, size_t index, json_t *id, const RpcError *err);
 /* Fills a slot entry that gets no output (a notification). */

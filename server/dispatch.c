@@ -15,34 +15,34 @@
 
 /* Deny by default: a method lists every role that may call it. */
 static const Method methods[] = {
-    {"auth.login", ROLE_ANON | ROLES_ANY, method_auth_login, false},
-    {"auth.logout", ROLES_ANY, method_auth_logout, false},
-    {"server.info", ROLES_ANY, method_server_info, false},
-    {"server.ping", ROLES_ANY, method_server_ping, false},
-    {"call.offered", BRIDGE, method_event, false},
-    {"call.answered", BRIDGE, method_event, false},
-    {"call.held", BRIDGE, method_event, false},
-    {"call.resumed", BRIDGE, method_event, false},
-    {"call.transferred", BRIDGE, method_event, false},
-    {"call.abandoned", BRIDGE, method_event, false},
-    {"call.ended", BRIDGE, method_event, false},
-    {"callback.requested", BRIDGE, method_event, false},
-    {"agent.state.set", AGENT, method_agent_state_set, false},
-    {"call.wrapup", AGENT, method_call_wrapup, false},
-    {"categories.list", AGENT | ROLES_SUPERVISING, method_categories_list, false},
-    {"caller.history", AGENT, method_caller_history, false},
-    {"callback.create", AGENT, method_callback_create, false},
-    {"callback.list", AGENT, method_callback_list, false},
-    {"callback.claim", AGENT, method_callback_claim, false},
-    {"callback.complete", AGENT, method_callback_complete, false},
-    {"callbacks.summary", ROLES_SUPERVISING, method_callbacks_summary, false},
-    {"agents.list", ROLES_SUPERVISING, method_agents_list, false},
-    {"stats.live", ROLES_SUPERVISING, method_stats_live, false},
-    {"stats.subscribe", ROLES_SUPERVISING, method_stats_subscribe, false},
-    {"report.query", ROLES_SUPERVISING, method_report_query, false},
-    {"user.create", ADMIN, method_user_create, true},
-    {"user.revoke", ADMIN, method_user_revoke, false},
-    {"audit.query", ADMIN, method_audit_query, false},
+    {"auth.login", ROLE_ANON | ROLES_ANY, method_auth_login, false, true},
+    {"auth.logout", ROLES_ANY, method_auth_logout, false, false},
+    {"server.info", ROLES_ANY, method_server_info, false, false},
+    {"server.ping", ROLES_ANY, method_server_ping, false, false},
+    {"call.offered", BRIDGE, method_event, false, false},
+    {"call.answered", BRIDGE, method_event, false, false},
+    {"call.held", BRIDGE, method_event, false, false},
+    {"call.resumed", BRIDGE, method_event, false, false},
+    {"call.transferred", BRIDGE, method_event, false, false},
+    {"call.abandoned", BRIDGE, method_event, false, false},
+    {"call.ended", BRIDGE, method_event, false, false},
+    {"callback.requested", BRIDGE, method_event, false, false},
+    {"agent.state.set", AGENT, method_agent_state_set, false, false},
+    {"call.wrapup", AGENT, method_call_wrapup, false, false},
+    {"categories.list", AGENT | ROLES_SUPERVISING, method_categories_list, false, false},
+    {"caller.history", AGENT, method_caller_history, false, true},
+    {"callback.create", AGENT, method_callback_create, false, false},
+    {"callback.list", AGENT, method_callback_list, false, true},
+    {"callback.claim", AGENT, method_callback_claim, false, false},
+    {"callback.complete", AGENT, method_callback_complete, false, false},
+    {"callbacks.summary", ROLES_SUPERVISING, method_callbacks_summary, false, false},
+    {"agents.list", ROLES_SUPERVISING, method_agents_list, false, false},
+    {"stats.live", ROLES_SUPERVISING, method_stats_live, false, false},
+    {"stats.subscribe", ROLES_SUPERVISING, method_stats_subscribe, false, false},
+    {"report.query", ROLES_SUPERVISING, method_report_query, false, true},
+    {"user.create", ADMIN, method_user_create, true, true},
+    {"user.revoke", ADMIN, method_user_revoke, false, true},
+    {"audit.query", ADMIN, method_audit_query, false, true},
 };
 
 const Method *dispatch_methods(size_t *count)
@@ -105,6 +105,8 @@ static void dispatch_message(Conn *c, Slot *slot, size_t idx, json_t *msg, bool 
         reply_field_error(r, "params", "must be an object (parameters by name)");
         return;
     }
+    if (m->reads)
+        reply_reads(r);
     m->handler(c, r, req.params, m);
 }
 

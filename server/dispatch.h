@@ -16,6 +16,8 @@ struct Method {
     /* Worthless without its answer (a token shown only there): sent as a
      * notification (no id), it is not carried out. */
     bool needs_answer;
+    /* Answered by PostgreSQL's shared reader connection (reply_reads). */
+    bool reads;
 };
 
 /* Handles one complete line (not empty). */

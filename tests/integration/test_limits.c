@@ -244,6 +244,49 @@ START_TEST(out_of_descriptors_waits_without_spinning)
 }
 END_TEST
 
+/* Reports, histories and logins share one PostgreSQL connection. A
+ * client that pipelines many reports has CONN_MAX_READS (2) of them there
+ * at a time, so another client's report runs after at most those, not
+ * after all of them: when it is answered, the first client has few of
+ * its answers yet. (Without the cap all 60 would go first.) */
+START_TEST(a_pipeline_of_reports_does_not_hold_up_other_clients)
+{
+    char *sup = h_user(&kicd, h_tenant("limits_reads"), "sup", "supervisor", NULL, NULL);
+    Client *a = cl_session(kicd.port, sup), *b = cl_session(kicd.port, sup);
+    char line[256];
+    int len = snprintf(line, sizeof(line),
+                       "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"report.query\",\"params\":"
+                       "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\"}}\n",
+                       h_at(h_today(0), -3600), h_at(h_today(0), 0));
+    enum { N = 60 };
+    char *many = malloc((size_t)len * N);
+    for (int i = 0; i < N; i++)
+        memcpy(many + (size_t)i * (size_t)len, line, (size_t)len);
+    cl_write(a, many, (size_t)len * N);
+    free(many);
+    line[len - 1] = '\0';
+    json_t *r = cl_call(b, "server.ping", NULL); /* a's lines are read by now */
+    json_decref(r);
+    cl_send(b, line);
+    ck_result(r = cl_recv(b, 30000));
+    json_decref(r);
+    /* the first client's answers waiting in its socket, left there */
+    static char peek[1 << 20];
+    ssize_t got = recv(a->fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
+    int ready = 0;
+    for (ssize_t i = 0; i < got; i++)
+        ready += peek[i] == '\n';
+    ck_assert_msg(ready < N / 2, "%d of the first client's reports went first", ready);
+    for (int i = 0; i < N; i++) {
+        ck_result(r = cl_recv(a, 30000));
+        json_decref(r);
+    }
+    cl_close(a);
+    cl_close(b);
+    free(sup);
+}
+END_TEST
+
 int main(void)
 {
     char conf[256];
@@ -262,6 +305,7 @@ int main(void)
     tcase_add_test(tc, slowloris_connections_are_closed_at_the_login_timeout);
     tcase_add_test(tc, a_client_that_never_reads_gets_backpressure);
     tcase_add_test(tc, idle_sessions_end_unless_they_ping);
+    tcase_add_test(tc, a_pipeline_of_reports_does_not_hold_up_other_clients);
     tcase_add_test(tc, out_of_descriptors_waits_without_spinning);
     suite_add_tcase(s, tc);
     int rc = h_run_suite(s, &kicd);
