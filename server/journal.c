@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,11 +29,31 @@ static bool write_all(int fd, const char *p, size_t n)
     return true;
 }
 
+/* A new file's name is durable once its directory is synced: without,
+ * a crash could lose the file with the records fsynced into it. */
+static bool sync_dir_of(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        abort();
+    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    bool ok = dfd >= 0 && fsync(dfd) == 0;
+    if (dfd >= 0)
+        close(dfd);
+    return ok;
+}
+
 Journal *journal_open(const char *path, long long max_bytes, char *err, size_t errlen)
 {
     int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf(err, errlen, "journal %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (!sync_dir_of(path)) {
+        snprintf(err, errlen, "journal %s: cannot sync its directory: %s", path, strerror(errno));
+        close(fd);
         return NULL;
     }
     if (fchmod(fd, 0600) != 0) { /* also an older file: callers' data */

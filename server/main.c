@@ -228,7 +228,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
             srv_log(s, LOG_ERROR, "reload failed, keeping the old settings: %s", err);
             return;
         }
-        if (log_level_parse(s->cfg.log_level, &level))
+        if (log_level_parse(s->log_level_flag ? s->log_level_flag : s->cfg.log_level, &level))
             s->log_level = level;
         srv_log(s, LOG_WARN, "reloaded: log level %s", log_level_name(s->log_level));
         return;
@@ -500,6 +500,7 @@ int main(int argc, char **argv)
         return rc == 1 ? 0 : 2;
     Server srv = {0};
     srv.config_path = args.config;
+    srv.log_level_flag = args.log_level;
     if (!load_config(&srv, &args) || !check_addresses(&srv.cfg) || !set_time_zone(srv.cfg.tz))
         return 2;
     signal(SIGPIPE, SIG_IGN);

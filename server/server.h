@@ -60,6 +60,7 @@ typedef struct Server {
     struct event_base *base;
     Config cfg;
     const char *config_path; /* for SIGHUP; NULL without --config */
+    const char *log_level_flag; /* --log-level, which wins over the file on SIGHUP too */
     LogLevel log_level;
     KicTime started_at;
 

@@ -392,7 +392,11 @@ void kicd_start(Kicd *k)
             if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
                 _exit(126);
         }
-        execl(env_required("KICD_BIN"), "kicd", "--config", k->conf_path, (char *)NULL);
+        if (k->log_level_flag)
+            execl(env_required("KICD_BIN"), "kicd", "--config", k->conf_path, "--log-level",
+                  k->log_level_flag, (char *)NULL);
+        else
+            execl(env_required("KICD_BIN"), "kicd", "--config", k->conf_path, (char *)NULL);
         _exit(127);
     }
     k->pid = pid;

@@ -25,6 +25,7 @@ typedef struct Kicd {
     char conf_path[300];
     char extra_conf[2048];/* INI text appended to the generated config */
     int max_files;        /* > 0: kicd's descriptor limit (soft and hard) */
+    const char *log_level_flag; /* set: kicd gets --log-level with it */
 } Kicd;
 
 /* ---- database ---- */

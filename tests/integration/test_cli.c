@@ -248,11 +248,21 @@ START_TEST(flags_override_the_file_and_sighup_reloads)
     /* still info: a second login is logged */
     ck_assert_int_ge(kicd_log_count(&k, "logged in as bridge"), 2);
     /* SIGTERM with a client connected: it is told nothing new, then closed,
-     * and kicd exits 0 (kicd_stop checks) */
+     * and kicd exits 0 (kicd_stop checks). Then again with --log-level:
+     * the flag wins over the file at a reload too. */
     c = cl_session(k.port, token);
     ck_assert(kicd_stop(&k));
     ck_assert(cl_wait_closed(c, 5000));
     cl_close(c);
+    k.log_level_flag = "info"; /* the file says warn */
+    kicd_start(&k);
+    int reloads = kicd_log_count(&k, "reloaded: log level"),
+        info = kicd_log_count(&k, "reloaded: log level info");
+    kicd_signal(&k, SIGHUP);
+    for (int i = 0; i < 100 && kicd_log_count(&k, "reloaded: log level") == reloads; i++)
+        usleep(50000);
+    ck_assert_int_eq(kicd_log_count(&k, "reloaded: log level info"), info + 1);
+    ck_assert(kicd_stop(&k));
     free(token);
 }
 END_TEST
