@@ -13,6 +13,7 @@ struct Journal {
     char *path;
     long long max_bytes;
     size_t bytes, records, damaged;
+    bool torn; /* a failed append could not be cut back: appends fail */
 };
 
 static bool write_all(int fd, const char *p, size_t n)
@@ -102,6 +103,11 @@ void journal_close(Journal *j)
 
 bool journal_append(Journal *j, const JournalBatch *b, char *err, size_t errlen)
 {
+    if (j->torn) {
+        snprintf(err, errlen, "journal %s: a failed write could not be cut back; restart kicd",
+                 j->path);
+        return false;
+    }
     StrBuf rec = STRBUF_INIT;
     if (!journal_encode(&rec, b)) {
         strbuf_free(&rec);
@@ -119,6 +125,9 @@ bool journal_append(Journal *j, const JournalBatch *b, char *err, size_t errlen)
     if (ok) {
         j->bytes += rec.len;
         j->records++;
+    } else if (ftruncate(j->fd, (off_t)j->bytes) != 0) {
+        /* The next record would follow a torn one, which replay stops at. */
+        j->torn = true;
     }
     strbuf_free(&rec);
     return ok;

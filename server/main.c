@@ -504,6 +504,7 @@ int main(int argc, char **argv)
     if (!load_config(&srv, &args) || !check_addresses(&srv.cfg) || !set_time_zone(srv.cfg.tz))
         return 2;
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* a file-size limit: the write fails (EFBIG) */
     if (!start(&srv)) {
         stop(&srv);
         return 1;

@@ -115,7 +115,10 @@ struct Writer {
     bool rewinding;   /* a fast batch met a stored key: resend from it, safe */
 
     bool replaying;      /* the journal goes into PostgreSQL first */
-    bool journal_broken; /* a write or fsync failed: nothing more is acknowledged */
+    bool journal_broken; /* a write or fsync failed: new records get -32050, and
+                          * the batches in flight wait (unanswered) for a
+                          * journal write that works or for PostgreSQL */
+    struct event *ev_journal_retry;
 
     Batch *spare[PIPELINE_DEPTH + 1]; /* finished batches kept for reuse */
     int nspare;
@@ -1210,6 +1213,7 @@ static int stmt_params(const Batch *b, int i)
 }
 
 static void journal_flight(Writer *w);
+static void on_journal_retry(evutil_socket_t fd, short what, void *arg);
 
 static void submit_write(Writer *w, Batch *b)
 {
@@ -1372,8 +1376,9 @@ Writer *writer_new(Server *s)
     effects_reset(&w->fx); /* batches count from 1 */
     w->fx.trusted_from = 1;
     w->ev_timer = evtimer_new(s->base, on_timer, w);
+    w->ev_journal_retry = evtimer_new(s->base, on_journal_retry, w);
     prepare_statements(w);
-    if (!w->ev_timer) {
+    if (!w->ev_timer || !w->ev_journal_retry) {
         writer_free(w);
         return NULL;
     }
@@ -1406,6 +1411,8 @@ void writer_free(Writer *w)
                 (double)w->stats.commit_us_total / 1000.0 / (double)w->stats.batches);
     if (w->ev_timer)
         event_free(w->ev_timer);
+    if (w->ev_journal_retry)
+        event_free(w->ev_journal_retry);
     effects_free(&w->fx);
     forget_stored_keys(w);
     while (w->nspare)
@@ -1435,13 +1442,17 @@ static void batch_to_journal(Batch *b, JournalBatch *jb)
     }
 }
 
+#define JOURNAL_RETRY_S 1
+
 /* PostgreSQL is down: every batch in flight (sent or not, its outcome
  * unknown) goes to the journal, in order, and is acknowledged once
- * fsynced. A journal that cannot be written stops the server: nothing
- * unsynced is ever acknowledged. */
+ * fsynced. When the journal cannot be written (a full disk), nothing
+ * unsynced is acknowledged: the batches in flight wait, new records are
+ * refused with -32050 (nothing recorded), and the journal is tried again
+ * every second until it works or PostgreSQL is back. */
 static void journal_flight(Writer *w)
 {
-    while (w->flight_head && !w->journal_broken) {
+    while (w->flight_head) {
         Batch *b = w->flight_head;
         JournalBatch *jb = malloc(sizeof(*jb));
         char err[512];
@@ -1451,10 +1462,19 @@ static void journal_flight(Writer *w)
         bool ok = journal_append(w->srv->journal, jb, err, sizeof(err));
         free(jb);
         if (!ok) {
+            if (!w->journal_broken)
+                srv_log(w->srv, LOG_ERROR,
+                        "%s: new records are refused (-32050) until the journal can be "
+                        "written or PostgreSQL is back; %d batches in flight wait",
+                        err, w->inflight);
             w->journal_broken = true;
-            srv_log(w->srv, LOG_ERROR, "%s: stopping, nothing more is acknowledged", err);
-            server_shutdown(w->srv, 3);
+            struct timeval tv = {JOURNAL_RETRY_S, 0};
+            evtimer_add(w->ev_journal_retry, &tv);
             return;
+        }
+        if (w->journal_broken) {
+            w->journal_broken = false;
+            srv_log(w->srv, LOG_WARN, "the journal can be written again");
         }
         w->flight_head = b->next;
         if (!w->flight_head)
@@ -1463,6 +1483,15 @@ static void journal_flight(Writer *w)
         w->stats.journaled++;
         batch_finish(w, b, NULL);
     }
+}
+
+static void on_journal_retry(evutil_socket_t fd, short what, void *arg)
+{
+    Writer *w = arg;
+    if (!w->journal_broken || pgconn_is_up(w->srv->pg_writer))
+        return; /* writer_pg_state has taken over */
+    journal_flight(w);
+    maybe_start(w);
 }
 
 static void on_replayed(Server *s, bool ok)
@@ -1482,6 +1511,7 @@ void writer_pg_state(Writer *w, bool up)
         maybe_start(w); /* queued records go to the journal now */
         return;
     }
+    w->journal_broken = false; /* what waited for it goes to PostgreSQL */
     resend_waiting(w);
     if (journal_records(w->srv->journal) > 0 && !w->replaying) {
         w->replaying = true; /* new batches wait until the journal is in */

@@ -392,6 +392,11 @@ void kicd_start(Kicd *k)
             if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
                 _exit(126);
         }
+        if (k->max_file_size > 0) {
+            struct rlimit rl = {(rlim_t)k->max_file_size, (rlim_t)k->max_file_size};
+            if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+                _exit(126);
+        }
         if (k->log_level_flag)
             execl(env_required("KICD_BIN"), "kicd", "--config", k->conf_path, "--log-level",
                   k->log_level_flag, (char *)NULL);

@@ -26,6 +26,7 @@ typedef struct Kicd {
     char extra_conf[2048];/* INI text appended to the generated config */
     int max_files;        /* > 0: kicd's descriptor limit (soft and hard) */
     const char *log_level_flag; /* set: kicd gets --log-level with it */
+    long long max_file_size;    /* > 0: kicd's file-size limit (RLIMIT_FSIZE) */
 } Kicd;
 
 /* ---- database ---- */

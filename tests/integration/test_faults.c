@@ -47,15 +47,17 @@ static void private_pg(const char *cmd, Private *p)
  * per test): main() destroys every cluster of the run at the end, also
  * those of tests that failed before destroying their own. */
 static int run_id;
-static const char *const cluster_names[] = {"crash", "kill", "logins", "damage", "late"};
+static const char *const cluster_names[] = {"crash", "kill", "logins", "damage", "late", "full"};
 
 static void cluster_dir(char *out, size_t n, const char *name)
 {
     snprintf(out, n, "/tmp/kic-faults-%s-%d", name, run_id);
 }
 
-/* kicd on a database "kic" of a fresh private cluster. */
-static void start_with_private(Kicd *k, Private *p, const char *name)
+/* kicd on a database "kic" of a fresh private cluster; max_file_size as
+ * in Kicd (0: none). */
+static void start_with_private_limited(Kicd *k, Private *p, const char *name,
+                                       const char *extra_conf, long long max_file_size)
 {
     cluster_dir(p->dir, sizeof(p->dir), name);
     private_pg("destroy", p);
@@ -63,10 +65,16 @@ static void start_with_private(Kicd *k, Private *p, const char *name)
     char sql[300];
     snprintf(sql, sizeof(sql), "%s dbname=postgres", p->base);
     h_sql_exec(sql, "CREATE DATABASE kic");
-    kicd_init(k, name, NULL);
+    kicd_init(k, name, extra_conf);
     snprintf(k->conninfo, sizeof(k->conninfo), "%s dbname=kic", p->base);
     ck_assert_int_eq(h_kicctl(k, NULL, "migrate", NULL), 0);
+    k->max_file_size = max_file_size;
     kicd_start(k);
+}
+
+static void start_with_private(Kicd *k, Private *p, const char *name)
+{
+    start_with_private_limited(k, p, name, NULL, 0);
 }
 
 /* ---- a bridge that re-sends what was not acknowledged ---- */
@@ -408,6 +416,80 @@ START_TEST(logins_work_while_postgres_is_down)
 }
 END_TEST
 
+/* PostgreSQL down and the journal full (kicd's file-size limit stands in
+ * for a full disk): the event whose journal write failed waits
+ * unanswered, later ones are refused with -32050 and recorded nowhere,
+ * kicd stays up for everyone, and when PostgreSQL is back the waiting
+ * event is stored and answered, with everything the journal held. */
+START_TEST(a_journal_that_cannot_be_written_refuses_with_32050)
+{
+    Kicd k;
+    Private p;
+    start_with_private_limited(&k, &p, "full", "[server]\nlog_level = warn\n", 64 * 1024);
+    char *bridge = h_user(&k, "faults", "pbx", "bridge", NULL, NULL);
+    char *super = h_user(&k, "faults", "sup", "supervisor", NULL, NULL);
+    Client *b = cl_session(k.port, bridge), *s = cl_session(k.port, super);
+    /* answers come in request order: once one waits, the bridge goes on
+     * over a second connection */
+    Client *b2 = cl_session(k.port, bridge), *cur = b;
+    private_pg("stop-immediate", &p);
+    KicTime t0 = h_today(600);
+    int acked = 0, waiting = -1, refused = -1;
+    char line[512];
+    for (int i = 0; i < 2000 && refused < 0; i++) {
+        snprintf(line, sizeof(line),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"call.offered\",\"params\":"
+                 "{\"event_id\":\"full-%d\",\"call_id\":\"full-%d\",\"at\":\"%s\","
+                 "\"queue\":\"kic\",\"padding\":\"%0200d\"}}",
+                 i, i, i, h_at(t0, i * 0.1), 0);
+        cl_send(cur, line);
+        json_t *r = cl_recv(cur, waiting < 0 ? 3000 : 30000);
+        if (!r) { /* its journal write failed: it waits */
+            ck_assert_int_lt(waiting, 0);
+            waiting = i;
+            cur = b2;
+            continue;
+        }
+        int code = rpc_code(r);
+        json_decref(r);
+        if (code == 0) {
+            acked++;
+        } else {
+            ck_assert_int_eq(code, -32050);
+            ck_assert_int_ge(waiting, 0);
+            refused = i;
+        }
+    }
+    ck_assert_msg(waiting >= 0 && refused > waiting, "waiting %d, refused %d", waiting, refused);
+    ck_assert_int_gt(acked, 10);
+    /* everyone else is served */
+    json_t *r = cl_call(s, "stats.live", NULL);
+    ck_assert_int_eq(rpc_code(r), 0);
+    json_decref(r);
+    ck_assert(kicd_log_contains(&k, "new records are refused (-32050)"));
+    /* PostgreSQL back: the waiting event is answered, then stored with
+     * the journal's */
+    private_pg("start", &p);
+    r = cl_recv(b, 60000);
+    ck_assert_msg(r && rpc_code(r) == 0, "the waiting event was not answered");
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), waiting);
+    json_decref(r);
+    for (int i = 0; i < 300 && count(&k, "SELECT count(*) FROM events") < acked + 1; i++)
+        usleep(100000);
+    ck_assert_int_eq(count(&k, "SELECT count(*) FROM events"), acked + 1);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE event_id = 'full-%d'", refused);
+    ck_assert_int_eq(count(&k, sql), 0);
+    cl_close(b);
+    cl_close(b2);
+    cl_close(s);
+    free(bridge);
+    free(super);
+    ck_assert(kicd_stop(&k));
+    private_pg("destroy", &p);
+}
+END_TEST
+
 typedef struct Offsets {
     size_t at[2048];
     size_t n;
@@ -620,6 +702,7 @@ int main(void)
     tcase_add_test(tc, postgres_crashing_under_load_loses_nothing);
     tcase_add_test(tc, sigkill_while_the_journal_holds_the_only_copy);
     tcase_add_test(tc, logins_work_while_postgres_is_down);
+    tcase_add_test(tc, a_journal_that_cannot_be_written_refuses_with_32050);
     tcase_add_test(tc, kicd_started_while_postgres_is_down_serves_once_it_is_up);
     tcase_add_test(tc, a_damaged_journal_is_read_around_the_damage);
     tcase_add_test(tc, a_journal_from_before_0008_is_replayed);
