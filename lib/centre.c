@@ -1229,10 +1229,30 @@ static void queue_snapshot(const Queue *q, KicTime now, QueueSnapshot *out)
     metrics_compute(&out->today, &out->rates);
 }
 
+/* The snapshot of a queue an open callback names: found among those
+ * taken, or added (a queue quiet today, or one no call has entered). */
+static QueueSnapshot *callback_queue(const Centre *c, KicTime now, CentreSnapshot *out,
+                                     const char *name)
+{
+    for (size_t i = 0; i < out->nqueues; i++)
+        if (strcmp(out->queues[i].queue, name) == 0)
+            return &out->queues[i];
+    QueueSnapshot *qs = &out->queues[out->nqueues++];
+    const Queue *q = strmap_get(&c->queues, name);
+    if (q) {
+        queue_snapshot(q, now, qs);
+    } else {
+        memset(qs, 0, sizeof(*qs));
+        qs->queue = name;
+    }
+    return qs;
+}
+
 bool centre_snapshot(const Centre *c, KicTime now, CentreSnapshot *out)
 {
     memset(out, 0, sizeof(*out));
-    out->queues = calloc(c->queues.count ? c->queues.count : 1, sizeof(QueueSnapshot));
+    /* every queue, and at most one more for each callback */
+    out->queues = calloc(c->queues.count + c->callbacks.count + 1, sizeof(QueueSnapshot));
     if (!out->queues)
         return false;
     size_t pos = 0;
@@ -1241,14 +1261,15 @@ bool centre_snapshot(const Centre *c, KicTime now, CentreSnapshot *out)
     while (strmap_next(&c->queues, &pos, NULL, &v)) {
         const Queue *q = v;
         if (!q->today.offered && !q->nwaiting && !q->agents_today.count)
-            continue; /* a queue of earlier days, quiet today */
+            continue; /* a queue of earlier days, quiet today (unless a callback names it) */
         QueueSnapshot *qs = &out->queues[out->nqueues++];
         queue_snapshot(q, now, qs);
         t->waiting += qs->waiting;
         if (qs->longest_wait_s > t->longest_wait_s)
             t->longest_wait_s = qs->longest_wait_s;
     }
-    qsort(out->queues, out->nqueues, sizeof(QueueSnapshot), cmp_snapshots);
+    /* The open callbacks count in their queue's figures, so the queues add
+     * up to the total. */
     for (pos = 0; strmap_next(&c->callbacks, &pos, NULL, &v);) {
         const Callback *cb = v;
         if (!callback_is_open(cb))
@@ -1256,13 +1277,13 @@ bool centre_snapshot(const Centre *c, KicTime now, CentreSnapshot *out)
         bool overdue = callback_overdue(cb, now);
         t->callbacks_open++;
         t->callbacks_overdue += overdue;
-        for (size_t i = 0; cb->queue && i < out->nqueues; i++) {
-            if (strcmp(out->queues[i].queue, cb->queue) == 0) {
-                out->queues[i].callbacks_open++;
-                out->queues[i].callbacks_overdue += overdue;
-            }
+        if (cb->queue) {
+            QueueSnapshot *qs = callback_queue(c, now, out, cb->queue);
+            qs->callbacks_open++;
+            qs->callbacks_overdue += overdue;
         }
     }
+    qsort(out->queues, out->nqueues, sizeof(QueueSnapshot), cmp_snapshots);
     memcpy(t->agents, c->state_counts, sizeof(t->agents));
     t->today = c->today;
     metrics_compute(&t->today, &t->rates);

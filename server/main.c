@@ -352,6 +352,25 @@ static void on_maintain(evutil_socket_t fd, short what, void *arg)
     retention_tick(s);
 }
 
+/* "Today" moves on at local midnight, not at the next maintenance tick:
+ * for up to a minute the live figures were yesterday's, and a contact
+ * offered just after midnight was counted waiting but not offered. */
+static void arm_midnight(Server *s)
+{
+    KicTime now = server_now();
+    KicTime wait = time_add_local_days(time_local_day_start(now), 1) - now + 1000;
+    struct timeval tv = {(time_t)(wait / KIC_USEC), (suseconds_t)(wait % KIC_USEC)};
+    evtimer_add(s->ev_midnight, &tv);
+}
+
+static void on_midnight(evutil_socket_t fd, short what, void *arg)
+{
+    Server *s = arg;
+    if (s->ready && !writer_loading(s->writer))
+        tenants_roll_day(s->tenants, server_now()); /* else the next tick does */
+    arm_midnight(s);
+}
+
 /* Descriptors kicd needs besides its clients' connections: PostgreSQL,
  * the journal, the event loop's own. */
 #define DESCRIPTORS_BESIDE_CONNECTIONS 128
@@ -402,13 +421,16 @@ static bool start(Server *s)
     s->ev_sigint = evsignal_new(s->base, SIGINT, on_signal, s);
     s->ev_sighup = evsignal_new(s->base, SIGHUP, on_signal, s);
     s->ev_maintain = event_new(s->base, -1, EV_PERSIST, on_maintain, s);
-    if (!s->reaper || !s->ev_sigterm || !s->ev_sigint || !s->ev_sighup || !s->ev_maintain)
+    s->ev_midnight = evtimer_new(s->base, on_midnight, s);
+    if (!s->reaper || !s->ev_sigterm || !s->ev_sigint || !s->ev_sighup || !s->ev_maintain ||
+        !s->ev_midnight)
         return false;
     event_add(s->ev_sigterm, NULL);
     event_add(s->ev_sigint, NULL);
     event_add(s->ev_sighup, NULL);
     struct timeval every = {MAINTAIN_INTERVAL_S, 0};
     event_add(s->ev_maintain, &every);
+    arm_midnight(s);
     s->tenants = tenants_new(s);
     s->logins = logins_new();
     s->writer = writer_new(s);
@@ -487,6 +509,8 @@ static void stop(Server *s)
         event_free(s->ev_drain);
     if (s->ev_maintain)
         event_free(s->ev_maintain);
+    if (s->ev_midnight)
+        event_free(s->ev_midnight);
     if (s->base)
         event_base_free(s->base);
     config_free(&s->cfg);

@@ -83,6 +83,7 @@ typedef struct Server {
     bool ready;   /* live state loaded: serving */
     bool loading; /* the live state is being read */
     struct event *ev_maintain;
+    struct event *ev_midnight;
     long maintain_ticks;
     KicTime last_purge; /* the retention job's last run */
     KicTime purged_before; /* retention's horizon: events before it are re-sends */

@@ -865,6 +865,38 @@ END_TEST
 /* A call with two call.offered events: the first by `at` describes the
  * contact (call.h), so a later-arriving earlier offer moves it. Repeat
  * marks must follow, as a recomputation would have them. */
+/* Open callbacks count in their queue's live figures even when no call
+ * entered that queue today: the queues add up to the total. */
+START_TEST(a_queue_with_only_callbacks_is_shown)
+{
+    centre_free(C);
+    KicTime now = tm("2026-11-18T12:00:00+01:00"), t = tm("2026-11-18T10:00:00+01:00");
+    C = centre_new(1, &CFG, now);
+    ck_assert_int_eq(apply_ev(C, ev_new(&EV(EV_OFFERED, "c1", t, .id = "e1", .queue = "calls")), now,
+                              true),
+                     APPLY_NEW);
+    const char *queues[] = {"ivr", "calls"}, *ids[] = {"cb1", "cb2"};
+    for (int i = 0; i < 2; i++) {
+        CallbackNew n = {.id = ids[i], .team = "kic", .queue = queues[i], .caller_key = K1,
+                         .number = "+31612345678", .from_ivr = true, .created_at = t,
+                         .due_by = t + HOUR(24)};
+        ck_assert_ptr_nonnull(centre_create_callback(C, &n, &fx));
+    }
+    CentreSnapshot s;
+    snap(now, &s);
+    ck_assert_int_eq(s.total.callbacks_open, 2);
+    ck_assert_uint_eq(s.nqueues, 2);
+    const QueueSnapshot *ivr = snap_queue(&s, "ivr"), *calls = snap_queue(&s, "calls");
+    ck_assert_ptr_nonnull(ivr);
+    ck_assert_int_eq(ivr->callbacks_open, 1);
+    ck_assert_int_eq(ivr->today.offered, 0);
+    ck_assert_int_eq(calls->callbacks_open, 1);
+    ck_assert_int_eq(calls->today.offered, 1);
+    ck_assert(strcmp(s.queues[0].queue, s.queues[1].queue) < 0); /* sorted */
+    centre_snapshot_free(&s);
+}
+END_TEST
+
 START_TEST(invariant_holds_when_an_earlier_offer_arrives_late)
 {
     KicTime now = tm("2026-11-18T20:00:00+01:00");
@@ -2294,6 +2326,7 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, invariant_random_orders_and_duplicates, 0, 24);
     tcase_add_test(tc, invariant_holds_when_an_earlier_offer_arrives_late);
+    tcase_add_test(tc, a_queue_with_only_callbacks_is_shown);
     tcase_add_test(tc, earlier_offer_with_another_key_counts_under_that_key);
     tcase_add_test(tc, stored_sums_follow_a_contact_to_another_block);
     tcase_add_test(tc, an_agent_whose_only_part_is_pushed_out_gets_a_dated_transition);
