@@ -58,6 +58,7 @@ static const struct {
     {"batch_max", 1, 100000},
     {"batch_wait_us", 0, 1000000},
     {"journal_max_bytes", 1 << 20, 1LL << 40},
+    {"pg_timeout_s", 0, 3600},
     {"retention_days", 1, 36500},
     {"cache_days", 1, 366},
     {"sl_threshold_s", 1, 86400},

@@ -33,6 +33,8 @@
     X(storage, batch_wait_us, INT, "1000", 0, "longest a record waits for its batch")     \
     X(storage, journal_path, STR, "kicd.journal", 0, "journal file while PostgreSQL is down") \
     X(storage, journal_max_bytes, INT, "1073741824", 0, "journal size before -32029")      \
+    X(storage, pg_timeout_s, INT, "10", 0,                                                \
+      "seconds PostgreSQL may answer nothing before kicd takes it as down (0: never)")    \
     X(storage, retention_days, INT, "400", 0, "days raw events and notes are kept")       \
     X(storage, cache_days, INT, "8", 0, "days of calls kept in memory")                   \
     X(metrics, sl_threshold_s, INT, "20", 0, "answered within this counts for service level") \

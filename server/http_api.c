@@ -162,6 +162,7 @@ static void with_user(Http *h, struct evhttp_request *req, HttpAuthed next)
     PgJob *job = pgjob_new(token_looked_up, ctx);
     const char *args[] = {ctx->who.hash};
     pgjob_add(job, session_login_sql, 1, args);
+    pgjob_set_patience(job, (int)h->srv->cfg.pg_timeout_s); /* as a login (session.c) */
     if (!pgconn_submit(h->srv->pg_reader, job)) {
         pgjob_free(job);
         token_from_memory(ctx);

@@ -34,12 +34,25 @@
  * SQL are calendar days there, as in lib/. Filled in at start. */
 static const char *writer_setup[] = {
     "SET synchronous_commit TO on",
-    NULL, /* SET TimeZone */
+    /* a batch whose connection was dropped as hung is rolled back rather
+     * than committed behind the journal's back (replay is idempotent
+     * either way) */
+    "SET client_connection_check_interval TO '1s'",
+    NULL, /* SET TimeZone: WRITER_SETUP_TZ */
     NULL,
 };
+#define WRITER_SETUP_TZ (KIC_ARRAY_LEN(writer_setup) - 2)
+/* The reader's statements are bounded by this; the watchdog (pg.h) gives
+ * its jobs that long and pg_timeout_s more. */
+#define READER_STATEMENT_TIMEOUT_S 60
+#define KIC_STR_(x) #x
+#define KIC_STR(x) KIC_STR_(x)
+
 static const char *const reader_setup[] = {
     "SET TimeZone TO 'UTC'",
-    "SET statement_timeout TO '60s'",
+    "SET statement_timeout TO '" KIC_STR(READER_STATEMENT_TIMEOUT_S) "s'",
+    /* a statement whose client is gone (dropped as hung, say) stops */
+    "SET client_connection_check_interval TO '1s'",
     "LISTEN kic_users",
     "LISTEN kic_config",
     NULL,
@@ -410,7 +423,7 @@ static bool start(Server *s)
     fit_descriptor_limit(s);
     static char tz_sql[300];
     snprintf(tz_sql, sizeof(tz_sql), "SET TimeZone TO '%s'", s->cfg.tz);
-    writer_setup[1] = tz_sql;
+    writer_setup[WRITER_SETUP_TZ] = tz_sql;
     s->base = event_base_new();
     if (!s->base)
         return false;
@@ -472,6 +485,9 @@ static bool start(Server *s)
                               &s->log_level, on_reader_state, s);
     if (!s->pg_writer || !s->pg_reader)
         return false;
+    int stall = (int)s->cfg.pg_timeout_s;
+    pgconn_set_patience(s->pg_writer, stall);
+    pgconn_set_patience(s->pg_reader, stall ? READER_STATEMENT_TIMEOUT_S + stall : 0);
     pgconn_set_notify(s->pg_reader, on_notify, s);
     srv_log(s, LOG_INFO, "kicd %s starting: loading live state from PostgreSQL", KIC_VERSION);
     return true;

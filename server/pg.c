@@ -5,7 +5,8 @@
  * every job sent or queued (conn_lost) and goes back to DOWN with a
  * doubled back-off (100 ms .. 5 s). Jobs are sent as soon as they are
  * submitted; each ends with PQpipelineSync, and results are matched to
- * jobs in order. */
+ * jobs in order. A watchdog drops a connection whose server has answered
+ * nothing for longer than the waiting job's patience. */
 #include "pg.h"
 
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "kic.h"
 
@@ -47,6 +49,7 @@ struct PgJob {
     char sqlstate[6];
     char constraint[64]; /* of an integrity error: which key was violated */
     bool conn_lost;
+    int patience_s; /* -1: the connection's; 0: unlimited */
 };
 
 struct PgConn {
@@ -66,6 +69,10 @@ struct PgConn {
     struct event *ev_io;    /* connect polling, then persistent read */
     struct event *ev_write; /* pending flush */
     struct event *ev_retry; /* back-off and connect timeout */
+    struct event *ev_watch; /* once a second: is the server still answering? */
+    int patience_s;         /* 0: wait for ever */
+    struct timespec heard;  /* monotonic: last word from the server, or the
+                             * head job's start if later */
     int backoff_ms;
     bool broken; /* a send failed: drop the connection from the loop */
 
@@ -99,7 +106,13 @@ PgJob *pgjob_new(PgJobDone done, void *arg)
         abort();
     j->done = done;
     j->arg = arg;
+    j->patience_s = -1;
     return j;
+}
+
+void pgjob_set_patience(PgJob *j, int seconds)
+{
+    j->patience_s = seconds > 0 ? seconds : 0;
 }
 
 static PgStmt *add_stmt(PgJob *j, const char *sql, int nparams)
@@ -264,6 +277,11 @@ static void log_connect_failure(PgConn *pc, const char *why)
            "cannot connect to PostgreSQL, retrying (at most every 5 s): %s", why);
 }
 
+static void mark_heard(PgConn *pc)
+{
+    clock_gettime(CLOCK_MONOTONIC, &pc->heard);
+}
+
 /* Drops the connection: every job sent is failed as lost. */
 static void connection_lost(PgConn *pc, const char *reason)
 {
@@ -310,6 +328,33 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
         return;
     }
     start_connect(pc);
+}
+
+/* The job at the head of the pipeline is the one the server works on:
+ * if nothing has come from the server for longer than that job may take,
+ * the server is taken as gone. A stopped server, a network that drops
+ * packets or a lock never granted looks like this: the socket stays open
+ * and nothing ever fails by itself. Once a second is precise enough for
+ * limits counted in seconds. */
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    PgConn *pc = arg;
+    if (!pc->sent_head || (pc->state != PG_SETUP && pc->state != PG_UP))
+        return;
+    int limit = pc->sent_head->patience_s >= 0 ? pc->sent_head->patience_s : pc->patience_s;
+    if (limit <= 0)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long quiet_ms = (long long)(now.tv_sec - pc->heard.tv_sec) * 1000 +
+                         (now.tv_nsec - pc->heard.tv_nsec) / 1000000;
+    if (quiet_ms < (long long)limit * 1000)
+        return;
+    char why[96];
+    snprintf(why, sizeof(why), "no answer from PostgreSQL for %d s", limit);
+    connection_lost(pc, why);
 }
 
 /* libpq reads what the server sent whenever a send of ours cannot go
@@ -391,10 +436,12 @@ static bool send_job(PgConn *pc, PgJob *j)
     if (!PQpipelineSync(pc->conn))
         return false;
     j->next = NULL;
-    if (pc->sent_tail)
+    if (pc->sent_tail) {
         pc->sent_tail->next = j;
-    else
+    } else {
         pc->sent_head = j;
+        mark_heard(pc); /* the server starts on it now: its wait starts now */
+    }
     pc->sent_tail = j;
     pc->nsent++;
     return true;
@@ -457,6 +504,7 @@ static void read_results(PgConn *pc)
             continue;
         }
         PQclear(r);
+        mark_heard(pc);
         pc->sent_head = j->next;
         if (!pc->sent_head)
             pc->sent_tail = NULL;
@@ -479,6 +527,7 @@ static void read_notifies(PgConn *pc)
 
 static void on_readable(PgConn *pc)
 {
+    mark_heard(pc);
     if (!PQconsumeInput(pc->conn)) {
         connection_lost(pc, PQerrorMessage(pc->conn));
         return;
@@ -622,7 +671,10 @@ PgConn *pgconn_new(struct event_base *base, const char *conninfo, const char *na
     pc->backoff_ms = 100;
     pc->ev_retry = evtimer_new(base, on_retry, pc);
     pc->ev_write = event_new(base, -1, EV_WRITE, on_write, pc);
-    if (!pc->conninfo || !pc->name || !pc->ev_retry || !pc->ev_write) {
+    pc->ev_watch = event_new(base, -1, EV_PERSIST, on_watch, pc);
+    struct timeval second = {1, 0};
+    if (!pc->conninfo || !pc->name || !pc->ev_retry || !pc->ev_write || !pc->ev_watch ||
+        event_add(pc->ev_watch, &second) != 0) {
         pgconn_free(pc);
         return NULL;
     }
@@ -634,6 +686,11 @@ void pgconn_set_notify(PgConn *pc, PgNotifyFn fn, void *arg)
 {
     pc->on_notify = fn;
     pc->notify_arg = arg;
+}
+
+void pgconn_set_patience(PgConn *pc, int seconds)
+{
+    pc->patience_s = seconds > 0 ? seconds : 0;
 }
 
 void pgconn_free(PgConn *pc)
@@ -653,6 +710,8 @@ void pgconn_free(PgConn *pc)
         event_free(pc->ev_write);
     if (pc->ev_retry)
         event_free(pc->ev_retry);
+    if (pc->ev_watch)
+        event_free(pc->ev_watch);
     if (pc->conn)
         PQfinish(pc->conn);
     free(pc->conninfo);

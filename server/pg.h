@@ -48,6 +48,11 @@ typedef struct PgPrepared {
     const char *sql;
     bool planned_each_time;
 } PgPrepared;
+/* How long this job may go without a word from the server (seconds)
+ * before its connection is taken as lost; 0: as long as it takes (for
+ * work with no statement_timeout). Default: the connection's patience. */
+void pgjob_set_patience(PgJob *j, int seconds);
+
 /* The last statement added returns its results in binary format. */
 void pgjob_binary_results(PgJob *j);
 
@@ -81,6 +86,12 @@ PgConn *pgconn_new(struct event_base *base, const char *conninfo, const char *na
                    const char *const *setup_sql, const PgPrepared *prepared,
                    const LogLevel *log_level, PgStateFn on_state, void *arg);
 void pgconn_set_notify(PgConn *pc, PgNotifyFn fn, void *arg);
+/* A server that hangs instead of refusing (stopped, a network that drops
+ * packets, a lock that is never granted) would keep a job waiting for
+ * ever: when the job at the head of the pipeline hears nothing for
+ * `seconds` (0: never), the connection is dropped as lost, its jobs fail
+ * with pgjob_conn_lost, and it is made again. Default 0. */
+void pgconn_set_patience(PgConn *pc, int seconds);
 void pgconn_free(PgConn *pc);
 
 bool pgconn_is_up(const PgConn *pc);

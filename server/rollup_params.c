@@ -52,6 +52,7 @@ static void rebuild(Check *c)
      * transaction, as TRUNCATE's rollback needs one */
     pgjob_add(job, "BEGIN", 0, NULL);
     pgjob_add(job, "SELECT set_config('statement_timeout', '0', true)", 0, NULL);
+    pgjob_set_patience(job, 0); /* as long as it takes, like the statement */
     pgjob_add(job, "TRUNCATE call_sums_15m", 0, NULL);
     pgjob_add(job, insert, 2, args); /* REBUILD_INSERT */
     pgjob_add(job, "UPDATE rollup_params SET sl_threshold_us = $1, short_abandon_us = $2,"

@@ -168,6 +168,8 @@ void method_auth_login(Conn *c, Reply *r, json_t *params, const Method *m)
     PgJob *job = pgjob_new(login_done, ctx);
     const char *args[] = {ctx->hash};
     pgjob_add(job, session_login_sql, 1, args);
+    /* one key looked up: not the reports' minute (storage hung: from memory) */
+    pgjob_set_patience(job, (int)c->srv->cfg.pg_timeout_s);
     c->barrier = true; /* released by the answer, also one from memory */
     if (!pgconn_submit(c->srv->pg_reader, job)) {
         pgjob_free(job);

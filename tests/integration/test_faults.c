@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -47,7 +48,7 @@ static void private_pg(const char *cmd, Private *p)
  * per test): main() destroys every cluster of the run at the end, also
  * those of tests that failed before destroying their own. */
 static int run_id;
-static const char *const cluster_names[] = {"crash", "kill", "logins", "damage", "late", "full"};
+static const char *const cluster_names[] = {"crash", "kill", "logins", "damage", "late", "full", "hang"};
 
 static void cluster_dir(char *out, size_t n, const char *name)
 {
@@ -304,6 +305,48 @@ START_TEST(sigkill_while_the_journal_holds_the_only_copy)
     assert_exactly_once(&k, super, NEVENTS, NCALLS);
     load_free(l);
     free(super);
+    ck_assert(kicd_stop(&k));
+    private_pg("destroy", &p);
+}
+END_TEST
+
+/* A PostgreSQL that hangs instead of refusing (every process of the
+ * cluster stopped with SIGSTOP: nothing fails, nothing answers) is taken
+ * as down after pg_timeout_s: events are journalled and acknowledged,
+ * a known token logs in from memory, and once it answers again
+ * everything lands exactly once, the batch that was in flight when it
+ * stopped included (its transaction may have committed behind the
+ * journal's back). */
+START_TEST(a_postgres_that_hangs_is_taken_as_down)
+{
+    Kicd k;
+    Private p;
+    start_with_private_limited(&k, &p, "hang", "[storage]\npg_timeout_s = 2\n", 0);
+    char *super = h_user(&k, "faults", "sup", "supervisor", NULL, NULL);
+    char *agent = h_user(&k, "faults", "a.jansen", "agent", NULL, "kic");
+    Load *l = load_new(&k, "faults");
+    while (l->acked < 600)
+        pump(l, 20);
+    private_pg("freeze", &p);
+    time_t frozen = time(NULL);
+    while (l->acked < 1800 && time(NULL) - frozen < 60)
+        pump(l, 20);
+    ck_assert_msg(l->acked >= 1800, "%zu acknowledged in the minute after PostgreSQL hung",
+                  l->acked);
+    ck_assert(kicd_log_contains(&k, "no answer from PostgreSQL for 2 s"));
+    Client *a = cl_session(k.port, agent);
+    json_t *r = cl_call(a, "agent.state.set", "{\"state\":\"available\"}");
+    ck_assert_int_eq(rpc_code(r), 0);
+    json_decref(r);
+    cl_close(a);
+    private_pg("thaw", &p);
+    while (!all_acked(l))
+        pump(l, 20);
+    wait_caught_up(&k);
+    assert_exactly_once(&k, super, NEVENTS, NCALLS);
+    load_free(l);
+    free(super);
+    free(agent);
     ck_assert(kicd_stop(&k));
     private_pg("destroy", &p);
 }
@@ -702,6 +745,7 @@ int main(void)
     tcase_add_test(tc, postgres_crashing_under_load_loses_nothing);
     tcase_add_test(tc, sigkill_while_the_journal_holds_the_only_copy);
     tcase_add_test(tc, logins_work_while_postgres_is_down);
+    tcase_add_test(tc, a_postgres_that_hangs_is_taken_as_down);
     tcase_add_test(tc, a_journal_that_cannot_be_written_refuses_with_32050);
     tcase_add_test(tc, kicd_started_while_postgres_is_down_serves_once_it_is_up);
     tcase_add_test(tc, a_damaged_journal_is_read_around_the_damage);
