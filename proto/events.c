@@ -88,7 +88,7 @@ static bool caller_field(EventType type, json_t *p, const CallerCtx *cc, bool fr
         f->withheld = true; /* an empty number is a hidden one */
         return true;
     }
-    if (!get_str(p, "caller", needs_number, &f->caller, err))
+    if (!param_string_any(p, "caller", needs_number, KIC_MAX_FIELD, &f->caller, err))
         return false;
     if (!f->caller)
         return true;

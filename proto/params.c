@@ -15,7 +15,32 @@ static bool missing(json_t *v, const char *name, bool required, RpcError *err)
     return true;
 }
 
-bool check_string_value(json_t *v, const char *name, size_t max_len, RpcError *err)
+/* Short strings are ids, names and codes: they end up in logs, CSV
+ * exports and other people's screens, where a line break or an escape
+ * sequence does harm and a blank name means nothing. Notes (longer
+ * limits) may hold line breaks. */
+static bool short_text_ok(const char *s, const char *name, RpcError *err)
+{
+    bool blank = true;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            rpc_error_field(err, name, "must not contain control characters");
+            return false;
+        }
+        blank = blank && *p == ' ';
+    }
+    if (blank) {
+        rpc_error_field(err, name, "must not be blank");
+        return false;
+    }
+    return true;
+}
+
+static bool get_string(json_t *params, const char *name, bool required, size_t max_len,
+                       bool short_rule, const char **out, RpcError *err);
+
+static bool check_string(json_t *v, const char *name, size_t max_len, bool short_rule,
+                         RpcError *err)
 {
     if (!json_is_string(v)) {
         rpc_error_field(err, name, "must be a string");
@@ -39,20 +64,39 @@ bool check_string_value(json_t *v, const char *name, size_t max_len, RpcError *e
         rpc_error_field(err, name, "must not contain NUL characters");
         return false;
     }
+    if (short_rule && max_len <= KIC_MAX_FIELD && !short_text_ok(s, name, err))
+        return false;
     return true;
 }
 
-bool param_string(json_t *params, const char *name, bool required, size_t max_len,
-                  const char **out, RpcError *err)
+bool check_string_value(json_t *v, const char *name, size_t max_len, RpcError *err)
+{
+    return check_string(v, name, max_len, true, err);
+}
+
+static bool get_string(json_t *params, const char *name, bool required, size_t max_len,
+                       bool short_rule, const char **out, RpcError *err)
 {
     json_t *v = json_object_get(params, name);
     *out = NULL;
     if (missing(v, name, required, err))
         return !required;
-    if (!check_string_value(v, name, max_len, err))
+    if (!check_string(v, name, max_len, short_rule, err))
         return false;
     *out = json_string_value(v);
     return true;
+}
+
+bool param_string_any(json_t *params, const char *name, bool required, size_t max_len,
+                      const char **out, RpcError *err)
+{
+    return get_string(params, name, required, max_len, false, out, err);
+}
+
+bool param_string(json_t *params, const char *name, bool required, size_t max_len,
+                  const char **out, RpcError *err)
+{
+    return get_string(params, name, required, max_len, true, out, err);
 }
 
 bool param_bool(json_t *params, const char *name, bool required, bool *out, bool *present,
@@ -110,19 +154,37 @@ bool param_time(json_t *params, const char *name, bool required, KicTime *out, R
     return true;
 }
 
+/* 1000, 1e3 and 1000.0 are one number: JSON Schema's "integer" (and a
+ * client's float arithmetic) says so. Beyond 2^53 a double is not exact. */
+static bool whole_number(json_t *v, long long *out)
+{
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return true;
+    }
+    if (!json_is_real(v))
+        return false;
+    double x = json_real_value(v);
+    if (!(x >= -9007199254740992.0 && x <= 9007199254740992.0) || (double)(long long)x != x)
+        return false;
+    *out = (long long)x;
+    return true;
+}
+
 bool param_int(json_t *params, const char *name, bool required, long long min, long long max,
                long long *out, RpcError *err)
 {
     json_t *v = json_object_get(params, name);
     if (missing(v, name, required, err))
         return !required;
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+    long long n;
+    if (!whole_number(v, &n) || n < min || n > max) {
         char reason[96];
         snprintf(reason, sizeof(reason), "must be a whole number from %lld to %lld", min, max);
         rpc_error_field(err, name, reason);
         return false;
     }
-    *out = json_integer_value(v);
+    *out = n;
     return true;
 }
 

@@ -3,7 +3,8 @@
  * (data.reason). Absent optional parameters leave the output unset and
  * succeed. Strings are at most max_len characters of UTF-8 (4 * max_len
  * bytes at most), never empty, and never contain NUL (PostgreSQL text
- * cannot hold it). */
+ * cannot hold it); short ones (ids, names: up to KIC_MAX_FIELD) are
+ * neither blank nor hold control characters. */
 #ifndef PARAMS_H
 #define PARAMS_H
 
@@ -15,6 +16,12 @@
 /* *out = NULL when absent. */
 bool param_string(json_t *params, const char *name, bool required, size_t max_len,
                   const char **out, RpcError *err) KIC_MUST_CHECK;
+
+/* As param_string, without refusing blanks and control characters in
+ * short strings: for values with a syntax of their own (a caller's
+ * number may be blank, withheld, or use tabs as separators). */
+bool param_string_any(json_t *params, const char *name, bool required, size_t max_len,
+                      const char **out, RpcError *err) KIC_MUST_CHECK;
 
 /* *present = whether given (may be NULL when required). */
 bool param_bool(json_t *params, const char *name, bool required, bool *out, bool *present,

@@ -36,7 +36,7 @@ void method_callback_create(Conn *c, Reply *r, json_t *params, const Method *m)
     RpcError err = {0};
     if (!require_agent(c, r))
         return;
-    if (!param_string(params, "caller", true, KIC_MAX_FIELD, &caller, &err) ||
+    if (!param_string_any(params, "caller", true, KIC_MAX_FIELD, &caller, &err) ||
         !param_string(params, "team", true, KIC_MAX_FIELD, &team, &err) ||
         !param_time(params, "due_by", false, &due_by, &err) ||
         !param_string(params, "note", false, NOTE_MAX, &note, &err) ||

@@ -250,6 +250,13 @@ START_TEST(every_field_of_every_method)
                                "with NUL inside");
             expect_field_error(m->method, with(m, n, json_stringn("abcd\0", 5)), n,
                                "with NUL at the end");
+            /* ids and names go to logs, CSV and screens */
+            expect_field_error(m->method, with(m, n, json_string("   ")), n, "blank");
+            expect_field_error(m->method, with(m, n, json_string("ab\ncd")), n, "line break");
+            expect_field_error(m->method, with(m, n, json_string("ab\tcd")), n, "tab");
+            expect_field_error(m->method, with(m, n, json_string("\x1b[31mred")), n, "escape");
+            expect_field_error(m->method, with(m, n, json_string("ab\x7f")), n, "DEL");
+            expect_ok(m->method, with(m, n, json_string(" a b ")), "spaces around and inside");
             break;
         case F_ENUM:
             expect_field_error(m->method, with(m, n, json_string("bogus")), n, "bad value");
@@ -270,6 +277,14 @@ START_TEST(every_field_of_every_method)
             expect_field_error(m->method, with(m, n, json_string("yesterday")), n, "words");
             break;
         case F_CALLER:
+            /* a number has its own syntax: tabs separate, blank is withheld */
+            expect_ok(m->method, with(m, n, json_string("+31\t612345678")), "tab separator");
+            if (!f->required)
+                expect_ok(m->method, with(m, n, json_string(" \t ")), "blank caller is withheld");
+            else
+                expect_field_error(m->method, with(m, n, json_string(" \t ")), n, "blank");
+            expect_field_error(m->method, with(m, n, json_string("+3161234\n5678")), n,
+                               "line break");
             expect_field_error(m->method, with(m, n, json_string("abc")), n, "letters");
             expect_field_error(m->method, with(m, n, json_string("+12")), n, "too short");
             expect_field_error(m->method, with(m, n, json_string("+1234567890123456")), n,
