@@ -9,6 +9,7 @@
 #include "logins.h"
 #include "pg.h"
 #include "session.h"
+#include "tenants.h"
 #include "writer.h"
 
 #define CALLS_SINCE                                                     \
@@ -498,17 +499,44 @@ void store_load_logins(Server *s)
 
 /* A user created or revoked: sessions of a revoked one end; the logins
  * kicd knows follow. */
+/* A revoked agent can no longer log in to go offline: left as it was,
+ * their last choice (available, say) would count in the live figures
+ * for ever, after a restart too. Offline is stored like a choice of
+ * theirs, so that memory and storage agree. */
+static void revoked_agent_offline(Server *s, Tenant *t, const char *agent)
+{
+    const Agent *a = centre_agent(t->centre, agent);
+    if (!a || a->chosen == AS_OFFLINE)
+        return;
+    Record *rec = record_new(REC_AGENT_STATE, t, NULL);
+    snprintf(rec->state.agent, sizeof(rec->state.agent), "%s", agent);
+    rec->state.chosen = AS_OFFLINE;
+    rec->state.reason = strdup("user revoked");
+    rec->state.at = server_now();
+    writer_submit(s->writer, rec);
+}
+
 static void user_checked(PgJob *job, void *arg)
 {
     Reload *rl = arg;
     PGresult *r = pgjob_result(job, 0);
     if (!pgjob_error(job) && r && PQntuples(r) == 1) {
         Session sess;
+        Tenant *t = tenants_find(rl->s->tenants, rl->tenant);
+        const char *agent = PQgetvalue(r, 0, 3);
+        bool is_agent = t && strcmp(PQgetvalue(r, 0, 2), "agent") == 0 && agent[0];
         if (strcmp(PQgetvalue(r, 0, 8), "t") == 0) {
             server_end_user(rl->s, rl->tenant, rl->user, "token revoked");
+            if (is_agent)
+                revoked_agent_offline(rl->s, t, agent);
         } else if (session_from_row(&sess, r, 0)) {
             logins_put(rl->s->logins, PQgetvalue(r, 0, 7), &sess);
             json_decref(sess.teams);
+            /* a new agent is listed (offline) before their first act, as
+             * after a restart */
+            if (is_agent && !centre_agent(t->centre, agent))
+                centre_load_agent(t->centre, agent, AS_OFFLINE, KIC_TIME_NONE, NULL,
+                                  KIC_TIME_NONE);
         }
     }
     free(rl);

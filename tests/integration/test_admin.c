@@ -64,6 +64,75 @@ START_TEST(admins_create_and_revoke_users)
 }
 END_TEST
 
+/* The agent's entry in agents.list as "state/reason", waiting up to 5 s
+ * for it to become `want` ("" for absent); what it last was. */
+static char *agent_entry(Client *super, const char *agent, const char *want)
+{
+    char *got = NULL;
+    for (int i = 0; i < 50; i++) {
+        free(got);
+        got = strdup("");
+        json_t *r = ck_ok(cl_call(super, "agents.list", NULL));
+        size_t k;
+        json_t *e;
+        json_array_foreach(json_object_get(rpc_result(r), "agents"), k, e)
+        {
+            if (strcmp(json_string_value(json_object_get(e, "agent")), agent) != 0)
+                continue;
+            const char *reason = json_string_value(json_object_get(e, "reason"));
+            free(got);
+            got = malloc(512);
+            snprintf(got, 512, "%s/%s", json_string_value(json_object_get(e, "state")),
+                     reason ? reason : "");
+        }
+        json_decref(r);
+        if (!strcmp(got, want))
+            break;
+        usleep(100000);
+    }
+    return got;
+}
+
+/* An agent created while kicd runs is listed (offline) before their
+ * first act, as after a restart; a revoked agent, who can no longer log
+ * in to go offline, goes offline at once, in storage too (what a restart
+ * reads), instead of counting as available for ever. */
+START_TEST(a_revoked_agent_goes_offline_and_a_new_one_is_listed)
+{
+    const char *t = h_tenant("adm-off");
+    char *admin = h_user(&kicd, t, "beheer", "admin", NULL, NULL);
+    char *super = h_user(&kicd, t, "sup", "supervisor", NULL, NULL);
+    Client *a = cl_session(kicd.port, admin), *s = cl_session(kicd.port, super);
+    json_t *r = ck_ok(cl_call(a, "user.create", "{\"name\":\"f.dekker\",\"role\":\"agent\"}"));
+    char *token = strdup(str_of(r, "token"));
+    json_decref(r);
+    char *entry = agent_entry(s, "f.dekker", "offline/");
+    ck_assert_str_eq(entry, "offline/");
+    free(entry);
+    Client *ag = cl_session(kicd.port, token);
+    json_decref(ck_ok(cl_call(ag, "agent.state.set", "{\"state\":\"available\"}")));
+    entry = agent_entry(s, "f.dekker", "available/");
+    ck_assert_str_eq(entry, "available/");
+    free(entry);
+    json_decref(ck_ok(cl_call(a, "user.revoke", "{\"name\":\"f.dekker\"}")));
+    ck_assert(cl_wait_closed(ag, 5000));
+    cl_close(ag);
+    entry = agent_entry(s, "f.dekker", "offline/user revoked");
+    ck_assert_str_eq(entry, "offline/user revoked");
+    free(entry);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM agent_choices c JOIN tenants t USING (tenant_id)"
+             " WHERE t.name = '%s' AND c.agent = 'f.dekker' AND c.chosen = 'offline'", t);
+    ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 1);
+    cl_close(s);
+    cl_close(a);
+    free(token);
+    free(super);
+    free(admin);
+}
+END_TEST
+
 /* A change that does not happen leaves no audit row; a change runs only
  * while the admin who asked is active: a create pipelined behind the
  * admin's own revocation creates nothing (it used to create a user whose
@@ -349,6 +418,7 @@ int main(void)
     tcase_add_test(tc, admins_create_and_revoke_users);
     tcase_add_test(tc, only_changes_that_happen_are_logged_and_only_by_active_admins);
     tcase_add_test(tc, an_agent_id_belongs_to_one_active_user);
+    tcase_add_test(tc, a_revoked_agent_goes_offline_and_a_new_one_is_listed);
     tcase_add_test(tc, the_audit_log_shows_who_read_what);
     tcase_add_test(tc, every_method_against_every_role);
     tcase_add_test(tc, tenants_with_the_same_ids_stay_apart);
