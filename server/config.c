@@ -216,19 +216,50 @@ static size_t field_size(ConfigType t)
     }
 }
 
+void config_copy(Config *dst, const Config *src)
+{
+    *dst = *src;
+    for (size_t i = 0; i < KIC_ARRAY_LEN(options); i++) {
+        if (options[i].type != CONFIG_STR)
+            continue;
+        char **field = (char **)((char *)dst + options[i].offset);
+        if (*field && !(*field = strdup(*field)))
+            abort();
+    }
+}
+
+static bool same_value(const Option *o, const Config *a, const Config *b)
+{
+    const char *x = (const char *)a + o->offset, *y = (const char *)b + o->offset;
+    if (o->type == CONFIG_STR) {
+        const char *sx = *(char *const *)x, *sy = *(char *const *)y;
+        return strcmp(sx ? sx : "", sy ? sy : "") == 0;
+    }
+    return memcmp(x, y, field_size(o->type)) == 0;
+}
+
+size_t config_restart_changes(const Config *was, const Config *now, char *out, size_t outlen)
+{
+    size_t n = 0, used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < KIC_ARRAY_LEN(options); i++) {
+        if (options[i].reloadable || same_value(&options[i], was, now))
+            continue;
+        int w = snprintf(out + used, outlen - used, "%s%s", n ? ", " : "", options[i].name);
+        if (w > 0 && (size_t)w < outlen - used)
+            used += (size_t)w;
+        n++;
+    }
+    return n;
+}
+
 bool config_reload_file(Config *c, const char *path, char *err, size_t errlen)
 {
     /* The file is read into a copy (its own strings) and checked whole;
      * only then do the reloadable values change places with c's, and the
      * copy, now holding the old ones, is freed. */
-    Config next = *c;
-    for (size_t i = 0; i < KIC_ARRAY_LEN(options); i++) {
-        if (options[i].type != CONFIG_STR)
-            continue;
-        char **field = (char **)((char *)&next + options[i].offset);
-        if (*field && !(*field = strdup(*field)))
-            abort();
-    }
+    Config next;
+    config_copy(&next, c);
     bool ok = config_load_file(&next, path, true, err, errlen) &&
               config_validate(&next, err, errlen);
     for (size_t i = 0; ok && i < KIC_ARRAY_LEN(options); i++) {

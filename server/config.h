@@ -77,6 +77,13 @@ bool config_load_file(Config *c, const char *path, bool only_reloadable, char *e
  * nothing. */
 bool config_reload_file(Config *c, const char *path, char *err, size_t errlen) KIC_MUST_CHECK;
 
+/* dst = src, with strings of its own (config_free frees them). */
+void config_copy(Config *dst, const Config *src);
+
+/* Names (", "-separated, into out) of the options that take effect only
+ * at a restart and differ between was and now; how many there are. */
+size_t config_restart_changes(const Config *was, const Config *now, char *out, size_t outlen);
+
 /* Sets one option by its name (flags and environment use this). */
 bool config_set(Config *c, const char *name, const char *value, char *err, size_t errlen)
     KIC_MUST_CHECK;

@@ -24,6 +24,7 @@
 #include "monitor.h"
 #include "pg.h"
 #include "store.h"
+#include "subscribe.h"
 #include "tenants.h"
 #include "writer.h"
 
@@ -118,6 +119,7 @@ static bool load_config(Server *s, const Args *a)
     config_init(c);
     if (a->config && !config_load_file(c, a->config, false, err, sizeof(err)))
         goto fail;
+    config_copy(&s->cfg_file, c);
     const char *env_pg = getenv("KIC_PG");
     const char *env_secret = getenv("KIC_CALLER_SECRET");
     if ((env_pg && *env_pg && !set_if(c, "pg", env_pg, err, sizeof(err))) ||
@@ -231,6 +233,19 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* An operator who edits the port or the pool size and sends SIGHUP
+ * should hear that it did not take. */
+static void warn_restart_changes(Server *s)
+{
+    char err[512], names[1024];
+    Config file;
+    config_init(&file);
+    if (s->config_path && config_load_file(&file, s->config_path, false, err, sizeof(err)) &&
+        config_restart_changes(&s->cfg_file, &file, names, sizeof(names)))
+        srv_log(s, LOG_WARN, "changed in the file, in effect only after a restart: %s", names);
+    config_free(&file);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     Server *s = arg;
@@ -244,6 +259,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         if (log_level_parse(s->log_level_flag ? s->log_level_flag : s->cfg.log_level, &level))
             s->log_level = level;
         srv_log(s, LOG_WARN, "reloaded: log level %s", log_level_name(s->log_level));
+        warn_restart_changes(s);
         return;
     }
     server_shutdown(s, 0);
@@ -379,8 +395,14 @@ static void arm_midnight(Server *s)
 static void on_midnight(evutil_socket_t fd, short what, void *arg)
 {
     Server *s = arg;
-    if (s->ready && !writer_loading(s->writer))
-        tenants_roll_day(s->tenants, server_now()); /* else the next tick does */
+    if (s->ready && !writer_loading(s->writer)) { /* else the next tick does */
+        tenants_roll_day(s->tenants, server_now());
+        /* wallboards show the new day now, not at the minute's refresh */
+        size_t pos = 0;
+        Tenant *t;
+        while (tenants_next(s->tenants, &pos, &t))
+            subscribers_changed(s, t);
+    }
     arm_midnight(s);
 }
 
@@ -530,6 +552,7 @@ static void stop(Server *s)
     if (s->base)
         event_base_free(s->base);
     config_free(&s->cfg);
+    config_free(&s->cfg_file);
 }
 
 int main(int argc, char **argv)

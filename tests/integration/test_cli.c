@@ -224,11 +224,13 @@ START_TEST(flags_override_the_file_and_sighup_reloads)
     ck_assert(!kicd_log_contains(&k, "logged in as bridge")); /* info is off at warn */
     /* SIGHUP re-reads the file: now info */
     FILE *f = fopen(k.conf_path, "a");
-    fputs("[server]\nlog_level = info\n", f);
+    fputs("[server]\nlog_level = info\n[limits]\nmax_connections = 500\n", f);
     fclose(f);
     kicd_signal(&k, SIGHUP);
     usleep(300000);
     ck_assert(kicd_log_contains(&k, "reloaded: log level info"));
+    /* what a reload cannot change is named, not silently ignored */
+    ck_assert(kicd_log_contains(&k, "in effect only after a restart: max_connections"));
     cl_close(c);
     c = cl_session(k.port, token);
     ck_assert(kicd_log_contains(&k, "logged in as bridge"));
