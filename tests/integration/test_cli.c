@@ -206,6 +206,14 @@ START_TEST(user_create_list_and_revoke)
     free(out);
     /* the name is free again after a revoke */
     free(h_user(&k, "zorg-west", "a.jansen", "agent", NULL, NULL));
+    /* every change is in the audit log, by the operator's login; a
+     * refused one is not */
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM audit_log WHERE subject = 'a.jansen'"
+                                           " AND action = 'user.create' AND role = 'admin'"
+                                           " AND user_name LIKE 'kicctl:_%'"), 2);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM audit_log WHERE subject = 'a.jansen'"
+                                           " AND action = 'user.revoke' AND user_name LIKE 'kicctl:_%'"), 1);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM audit_log WHERE subject = 'a.j2'"), 0);
     free(token);
 }
 END_TEST

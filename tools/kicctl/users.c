@@ -1,17 +1,35 @@
 /* kicctl user create|revoke|list. A new token is shown once and only its
  * SHA-256 is stored; the tenant is created on first use. Changes are
  * announced on the kic_users channel so a running kicd can end revoked
- * sessions at once. */
+ * sessions at once. Both land in the audit log, as they do through
+ * kicd's user.create and user.revoke: by "kicctl:<login>", role admin. */
 #include <getopt.h>
 #include <openssl/rand.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kicctl.h"
 #include "strbuf.h"
 #include "token.h"
 #include "utf8.h"
+
+/* Who ran kicctl, for the audit log: the login of the process's user,
+ * not $USER, which anyone can set. */
+static void operator_name(char *out, size_t n)
+{
+    const struct passwd *pw = getpwuid(geteuid());
+    snprintf(out, n, "kicctl:%s", pw && pw->pw_name ? pw->pw_name : "unknown");
+}
+
+/* The audit row of a change, after the CTE u(tenant_id, user_id) that
+ * made it: $N is the operator, the subject the user's name. */
+#define AUDIT_CHANGE(action, name_param, operator_param)                                        \
+    " a AS (INSERT INTO audit_log (tenant_id, user_name, role, action, subject, peer)"           \
+    "       SELECT tenant_id, " operator_param ", 'admin', '" action "', " name_param ","         \
+    "              inet_client_addr()::text FROM u)"
 
 typedef struct UserArgs {
     const char *tenant, *name, *role, *agent, *teams;
@@ -115,16 +133,19 @@ static int user_create(PGconn *db, const UserArgs *a)
     char token[53], hash[TOKEN_HASH_HEX];
     token_format(random, token);
     token_hash_hex(token, hash);
-    const char *params[] = {a->tenant, a->name, a->role, agent, teams, hash};
+    char operator[300];
+    operator_name(operator, sizeof(operator));
+    const char *params[] = {a->tenant, a->name, a->role, agent, teams, hash, operator};
     PGresult *r = ctl_exec(
         db,
         "WITH t AS (INSERT INTO tenants (name) VALUES ($1) ON CONFLICT (name) DO UPDATE"
         "           SET name = EXCLUDED.name RETURNING tenant_id),"
         " u AS (INSERT INTO users (tenant_id, name, role, agent, teams, token_sha256)"
         "       SELECT tenant_id, $2, $3, $4, $5::text[], decode($6, 'hex') FROM t"
-        "       RETURNING tenant_id, user_id)"
+        "       RETURNING tenant_id, user_id),"
+        AUDIT_CHANGE("user.create", "$2", "$7")
         "SELECT pg_notify('kic_users', tenant_id || ':' || user_id) FROM u",
-        6, params);
+        7, params);
     free(teams);
     if (!r)
         return 1;
@@ -139,14 +160,17 @@ static int user_revoke(PGconn *db, const UserArgs *a)
 {
     if (!valid_text("--tenant", a->tenant) || !valid_text("--name", a->name))
         return 2;
-    const char *params[] = {a->tenant, a->name};
+    char operator[300];
+    operator_name(operator, sizeof(operator));
+    const char *params[] = {a->tenant, a->name, operator};
     PGresult *r = ctl_exec(
         db,
         "WITH u AS (UPDATE users SET revoked_at = now()"
         "           WHERE tenant_id = (SELECT tenant_id FROM tenants WHERE name = $1)"
-        "             AND name = $2 AND revoked_at IS NULL RETURNING tenant_id, user_id)"
+        "             AND name = $2 AND revoked_at IS NULL RETURNING tenant_id, user_id),"
+        AUDIT_CHANGE("user.revoke", "$2", "$3")
         "SELECT pg_notify('kic_users', tenant_id || ':' || user_id) FROM u",
-        2, params);
+        3, params);
     if (!r)
         return 1;
     int n = PQntuples(r);
