@@ -57,6 +57,20 @@ static void check_string(json_t *v, const char *s, size_t max_len, const char *n
                "%s: value differs", name);
 }
 
+/* Short strings (every limit here is below KIC_MAX_FIELD) are ids and
+ * names: never blank, never a control character. */
+static void check_short_text(json_t *v, const char *name)
+{
+    const unsigned char *p = (const unsigned char *)json_string_value(v);
+    bool blank = true;
+    for (size_t i = 0; i < json_string_length(v); i++) {
+        FUZZ_CHECK(p[i] >= 0x20 && p[i] != 0x7f, "%s: accepted control character 0x%02x", name,
+                   p[i]);
+        blank = blank && p[i] == ' ';
+    }
+    FUZZ_CHECK(!blank, "%s: accepted a blank string", name);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 12)
@@ -85,8 +99,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *v = json_object_get(p, "s");
     if (param_string(p, "s", req & 1, max_len, &s, &err)) {
         FUZZ_CHECK(v || !(req & 1), "s: required but absent, accepted");
-        if (v)
+        if (v) {
             check_string(v, s, max_len, "s");
+            check_short_text(v, "s");
+        }
         else
             FUZZ_CHECK(!s, "s: absent but set");
     } else {
@@ -151,7 +167,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     v = json_object_get(p, "i");
     if (param_int(p, "i", req & 16, min, max, &i, &err)) {
         if (v)
-            FUZZ_CHECK(json_is_integer(v) && i == json_integer_value(v) && i >= min && i <= max,
+            /* a whole number: an integer, or a real such as 1e3 or 1000.0 */
+            FUZZ_CHECK(((json_is_integer(v) && i == json_integer_value(v)) ||
+                        (json_is_real(v) && (double)i == json_real_value(v))) &&
+                           i >= min && i <= max,
                        "i: %lld accepted outside [%lld, %lld]", i, min, max);
         else
             FUZZ_CHECK(i == 12345 && !(req & 16), "i: absent but changed");
@@ -167,7 +186,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        "l: wrong list accepted");
             size_t k;
             json_t *item;
-            json_array_foreach(v, k, item) check_string(item, NULL, item_len, "l[]");
+            json_array_foreach(v, k, item)
+            {
+                check_string(item, NULL, item_len, "l[]");
+                check_short_text(item, "l[]");
+            }
         } else {
             FUZZ_CHECK(!list && !(req & 32), "l: absent but set");
         }
