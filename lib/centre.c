@@ -582,18 +582,40 @@ static void waiting_add(Centre *c, Call *call)
     call->waiting_in = q;
 }
 
+static void queue_agent_count(Queue *q, Agent *a, int sign)
+{
+    QueueAgent *qa = strmap_get(&q->agents_today, a->id);
+    if (!qa) {
+        if (sign < 0)
+            return; /* never counted here: nothing to take away */
+        qa = calloc(1, sizeof(*qa));
+        if (!qa)
+            abort();
+        qa->agent = a;
+        strmap_put(&q->agents_today, a->id, qa);
+    }
+    qa->parts += sign;
+    if (qa->parts <= 0)
+        free(strmap_remove(&q->agents_today, a->id));
+}
+
+static void queue_agents_clear(Queue *q)
+{
+    size_t pos = 0;
+    void *v;
+    while (strmap_next(&q->agents_today, &pos, NULL, &v))
+        free(v);
+    strmap_free(&q->agents_today);
+}
+
 static void today_contribute(Centre *c, Call *call, int sign)
 {
     const CallSummary *s = &call->sum;
     Queue *q = queue_get(c, s->queue);
     metrics_add_call(&q->today, s, &c->cfg.metric, sign);
     metrics_add_call(&c->today, s, &c->cfg.metric, sign);
-    if (sign > 0) {
-        for (int i = 0; i < s->nlegs; i++) {
-            Agent *a = agent_get(c, s->legs[i].agent);
-            strmap_put(&q->agents_today, a->id, a);
-        }
-    }
+    for (int i = 0; i < s->nlegs; i++)
+        queue_agent_count(q, agent_get(c, s->legs[i].agent), sign);
 }
 
 static void legs_contribute(Centre *c, const CallSummary *s, int sign)
@@ -829,7 +851,7 @@ void centre_free(Centre *c)
         agent_free(v);
     for (pos = 0; strmap_next(&c->queues, &pos, NULL, &v);) {
         Queue *q = v;
-        strmap_free(&q->agents_today);
+        queue_agents_clear(q);
         free(q->name);
         free(q);
     }
@@ -1111,7 +1133,7 @@ void centre_roll_day(Centre *c, KicTime now)
     for (pos = 0; strmap_next(&c->queues, &pos, NULL, &v);) {
         Queue *q = v;
         memset(&q->today, 0, sizeof(q->today));
-        strmap_free(&q->agents_today);
+        queue_agents_clear(q);
     }
     for (pos = 0; strmap_next(&c->calls, &pos, NULL, &v);) {
         Call *call = v;
@@ -1224,7 +1246,7 @@ static void queue_snapshot(const Queue *q, KicTime now, QueueSnapshot *out)
     size_t pos = 0;
     void *v;
     while (strmap_next(&q->agents_today, &pos, NULL, &v))
-        out->agents[((const Agent *)v)->state]++;
+        out->agents[((const QueueAgent *)v)->agent->state]++;
     out->today = q->today;
     metrics_compute(&out->today, &out->rates);
 }

@@ -94,8 +94,16 @@ struct Queue {
     MetricSums today;
     Call *waiting;  /* calls waiting in this queue */
     int nwaiting;
-    StrMap agents_today; /* agents who answered a call of this queue today */
+    StrMap agents_today; /* agent id -> QueueAgent: who answered a contact of it today */
 };
+
+/* An agent's parts in one queue's contacts of today. Counted, so that a
+ * contact that moves to another queue (a late earlier offer) takes its
+ * agent along unless they answered another contact here. */
+typedef struct QueueAgent {
+    Agent *agent;
+    int parts;
+} QueueAgent;
 
 typedef enum { NOTICE_CONNECTED, NOTICE_ENDED } NoticeKind;
 

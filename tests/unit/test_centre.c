@@ -2318,6 +2318,42 @@ START_TEST(quiet_queues_of_earlier_days_are_not_shown)
 }
 END_TEST
 
+/* A late earlier offer that moves an answered contact to another queue
+ * takes its agent along: the old queue no longer lists them. */
+START_TEST(a_contact_moved_by_a_late_offer_takes_its_agent_along)
+{
+    KicTime t = tm("2026-11-18T10:00:00+01:00");
+    C = centre_new(1, &CFG, t);
+    offer("m", t, "q-old", K1);
+    answer("m", t + SEC(20), "a");
+    offer("other", t + MIN(1), "q-old", K2);
+    answer("other", t + MIN(1) + SEC(5), "b");
+    CentreSnapshot s;
+    snap(t + MIN(2), &s);
+    ck_assert_int_eq(snap_queue(&s, "q-old")->agents[AS_ON_CALL], 2);
+    centre_snapshot_free(&s);
+
+    offer("m", t - SEC(10), "q-new", K1); /* the real offer, late */
+    snap(t + MIN(2), &s);
+    const QueueSnapshot *old = snap_queue(&s, "q-old"), *moved = snap_queue(&s, "q-new");
+    ck_assert_ptr_nonnull(old);
+    ck_assert_ptr_nonnull(moved);
+    ck_assert_int_eq(old->today.offered, 1);
+    ck_assert_int_eq(old->agents[AS_ON_CALL], 1); /* b only */
+    ck_assert_int_eq(moved->today.offered, 1);
+    ck_assert_int_eq(moved->agents[AS_ON_CALL], 1); /* a */
+    centre_snapshot_free(&s);
+
+    /* the last contact of q-old moves too: q-old is quiet and not shown */
+    offer("other", t, "q-new", K2);
+    snap(t + MIN(2), &s);
+    ck_assert_ptr_null(snap_queue(&s, "q-old"));
+    ck_assert_int_eq(snap_queue(&s, "q-new")->agents[AS_ON_CALL], 2);
+    ck_assert_uint_eq(s.nqueues, 1);
+    centre_snapshot_free(&s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("centre");
@@ -2326,6 +2362,7 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, invariant_random_orders_and_duplicates, 0, 24);
     tcase_add_test(tc, invariant_holds_when_an_earlier_offer_arrives_late);
+    tcase_add_test(tc, a_contact_moved_by_a_late_offer_takes_its_agent_along);
     tcase_add_test(tc, a_queue_with_only_callbacks_is_shown);
     tcase_add_test(tc, earlier_offer_with_another_key_counts_under_that_key);
     tcase_add_test(tc, stored_sums_follow_a_contact_to_another_block);
