@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct Journal {
@@ -183,6 +184,46 @@ bool journal_read(Journal *j, uint8_t **buf, size_t *len, char *err, size_t errl
 void journal_note_scan(Journal *j, const JournalScan *sc)
 {
     j->damaged = sc->damaged + (sc->torn_bytes ? 1 : 0);
+}
+
+/* Opens "<path>.kept-<UTC time>[-n]", a name no file has yet. */
+static int open_kept(const Journal *j, char *out, size_t outlen)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+    for (int n = 0; n < 100; n++) {
+        if (n == 0)
+            snprintf(out, outlen, "%s.kept-%s", j->path, stamp);
+        else
+            snprintf(out, outlen, "%s.kept-%s-%d", j->path, stamp, n);
+        int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+bool journal_keep_copy(const Journal *j, const uint8_t *buf, size_t len, char *out, size_t outlen,
+                       char *err, size_t errlen)
+{
+    int fd = open_kept(j, out, outlen);
+    if (fd < 0) {
+        snprintf(err, errlen, "journal %s: cannot create %s: %s", j->path, out, strerror(errno));
+        return false;
+    }
+    bool ok = write_all(fd, (const char *)buf, len) && fsync(fd) == 0;
+    int saved = errno;
+    close(fd);
+    if (ok && !sync_dir_of(out)) {
+        ok = false;
+        saved = errno;
+    }
+    if (!ok)
+        snprintf(err, errlen, "journal %s: writing %s: %s", j->path, out, strerror(saved));
+    return ok;
 }
 
 bool journal_clear(Journal *j, char *err, size_t errlen)

@@ -28,6 +28,13 @@ size_t journal_damaged(const Journal *j); /* damaged records seen (and skipped) 
 bool journal_read(Journal *j, uint8_t **buf, size_t *len, char *err, size_t errlen);
 /* Counts what a scan of the file found damaged or torn. */
 void journal_note_scan(Journal *j, const JournalScan *sc);
+/* Keeps a copy of buf (the file's bytes, as journal_read gave them) in a
+ * new file beside it, "<path>.kept-<UTC time>", mode 0600, fsynced; its
+ * name goes to out. For a replay that could not store everything (a
+ * record PostgreSQL refused, a damaged one): the journal is then emptied,
+ * and the copy is what is left of those records. */
+bool journal_keep_copy(const Journal *j, const uint8_t *buf, size_t len, char *out, size_t outlen,
+                       char *err, size_t errlen) KIC_MUST_CHECK;
 /* Empties the file (everything in it is stored). */
 bool journal_clear(Journal *j, char *err, size_t errlen) KIC_MUST_CHECK;
 

@@ -1,5 +1,6 @@
 #include "replay.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,17 +11,40 @@ typedef struct Replay {
     Server *srv;
     ReplayDone done;
     uint8_t *buf; /* the journal's bytes: the jobs' parameters point here */
-    size_t pending, sent, stored, failed;
+    size_t len;
+    size_t pending, sent, stored, failed, damaged;
     bool lost;
     KicTime started;
 } Replay;
+
+/* Records PostgreSQL refused, or damaged ones, are acknowledged events
+ * nobody else holds: before the journal is emptied, its bytes are kept
+ * in a file beside it for the operator (README, "The journal"). Without
+ * that copy the journal is kept as it is (replaying it again stores
+ * nothing twice). */
+static bool keep_what_was_not_stored(Replay *rp)
+{
+    Server *s = rp->srv;
+    if (!rp->failed && !rp->damaged)
+        return true;
+    char kept[PATH_MAX + 64], err[PATH_MAX + 256];
+    if (!journal_keep_copy(s->journal, rp->buf, rp->len, kept, sizeof(kept), err, sizeof(err))) {
+        srv_log(s, LOG_ERROR, "%s; the journal is kept as it is", err);
+        return false;
+    }
+    srv_log(s, LOG_ERROR,
+            "journal: %zu records refused by PostgreSQL and %zu damaged were not stored;"
+            " the journal's bytes are kept in %s",
+            rp->failed, rp->damaged, kept);
+    return true;
+}
 
 static void finish(Replay *rp)
 {
     Server *s = rp->srv;
     bool ok = !rp->lost;
     char err[256];
-    if (ok && !journal_clear(s->journal, err, sizeof(err))) {
+    if (ok && keep_what_was_not_stored(rp) && !journal_clear(s->journal, err, sizeof(err))) {
         /* stored, but the file keeps them: replaying again is harmless */
         srv_log(s, LOG_ERROR, "%s", err);
     }
@@ -85,16 +109,16 @@ void replay_start(Server *s, ReplayDone done)
     rp->done = done;
     rp->started = server_now();
     rp->pending = 1; /* our own hold while submitting */
-    size_t len;
     char err[256];
-    if (!journal_read(s->journal, &rp->buf, &len, err, sizeof(err))) {
+    if (!journal_read(s->journal, &rp->buf, &rp->len, err, sizeof(err))) {
         srv_log(s, LOG_ERROR, "%s", err);
         rp->lost = true;
     } else {
         JournalScan sc;
         srv_log(s, LOG_WARN, "replaying %zu journal records", journal_records(s->journal));
-        journal_scan(rp->buf, len, submit_record, rp, &sc);
+        journal_scan(rp->buf, rp->len, submit_record, rp, &sc);
         journal_note_scan(s->journal, &sc);
+        rp->damaged = sc.damaged; /* a torn tail was never acknowledged */
         if (sc.damaged || sc.torn_bytes)
             srv_log(s, LOG_ERROR, "journal: %zu damaged records and %zu torn bytes skipped",
                     sc.damaged, sc.torn_bytes);

@@ -6,6 +6,7 @@
  * tail and a damaged record. Afterwards every acknowledged event is in
  * PostgreSQL exactly once and the report counts what was sent. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -48,7 +49,7 @@ static void private_pg(const char *cmd, Private *p)
  * per test): main() destroys every cluster of the run at the end, also
  * those of tests that failed before destroying their own. */
 static int run_id;
-static const char *const cluster_names[] = {"crash", "kill", "logins", "damage", "late", "full", "hang"};
+static const char *const cluster_names[] = {"crash", "kill", "logins", "damage", "late", "full", "hang", "refuse"};
 
 static void cluster_dir(char *out, size_t n, const char *name)
 {
@@ -588,6 +589,94 @@ START_TEST(kicd_started_while_postgres_is_down_serves_once_it_is_up)
 }
 END_TEST
 
+/* The copy of the journal kicd keeps beside it after a replay that could
+ * not store everything ("kicd.journal.kept-..."): its path into out, its
+ * bytes' count returned; -1 when there is none. Its mode must be 0600. */
+static long kept_journal(const Kicd *k, char *out, size_t n)
+{
+    DIR *d = opendir(k->dir);
+    ck_assert_ptr_nonnull(d);
+    long size = -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "kicd.journal.kept-", 18) != 0)
+            continue;
+        ck_assert_msg(size < 0, "more than one kept journal");
+        snprintf(out, n, "%s/%s", k->dir, e->d_name);
+        struct stat st;
+        ck_assert_int_eq(stat(out, &st), 0);
+        ck_assert_int_eq(st.st_mode & 0777, 0600);
+        size = (long)st.st_size;
+    }
+    closedir(d);
+    return size;
+}
+
+static size_t journal_records_in(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    uint8_t *buf = malloc(1 << 20);
+    size_t len = fread(buf, 1, 1 << 20, f);
+    fclose(f);
+    JournalScan sc;
+    journal_scan(buf, len, NULL, NULL, &sc);
+    free(buf);
+    return sc.records;
+}
+
+/* An event acknowledged from the journal that PostgreSQL then refuses
+ * (here a constraint kicd does not know, added before the outage) is not
+ * stored, but it is not thrown away with the emptied journal either:
+ * kicd says so and keeps the journal's bytes in a file beside it. */
+START_TEST(records_refused_at_replay_are_kept_beside_the_journal)
+{
+    Kicd k;
+    Private p;
+    start_with_private(&k, &p, "refuse");
+    char *token = h_user(&k, "faults", "pbx", "bridge", NULL, NULL);
+    h_sql_exec(k.conninfo, "ALTER TABLE calls ADD CONSTRAINT poison CHECK (queue <> 'poison')");
+    Client *b = cl_session(k.port, token);
+    private_pg("stop-immediate", &p);
+    KicTime t0 = h_today(600);
+    /* one event per batch (each waits for its answer): one record each */
+    for (int i = 0; i < 11; i++) {
+        json_t *r = NULL;
+        for (int tries = 0; tries < 100 && rpc_code(r) != 0; tries++) {
+            json_decref(r);
+            r = cl_call(b, "call.offered", "{\"event_id\":\"r%d\",\"call_id\":\"r%d\",\"at\":\"%s\",\"queue\":\"%s\"}",
+                        i, i, h_at(t0, i), i == 5 ? "poison" : "fault");
+            if (rpc_code(r) != 0)
+                usleep(50000); /* kicd has not noticed PostgreSQL is gone yet */
+        }
+        ck_result(r);
+        json_decref(r);
+    }
+    char kept[600];
+    ck_assert_int_eq(kept_journal(&k, kept, sizeof(kept)), -1);
+    private_pg("start", &p);
+    for (int i = 0; i < 300 && !kicd_log_contains(&k, "journal replayed"); i++)
+        usleep(100000);
+    ck_assert(kicd_log_contains(&k, "journal: 1 records refused by PostgreSQL and 0 damaged were not stored"));
+    ck_assert_int_eq(count(&k, "SELECT count(*) FROM events"), 10);
+    ck_assert_int_eq(count(&k, "SELECT count(*) FROM events WHERE event_id = 'r5'"), 0);
+    ck_assert_int_gt(kept_journal(&k, kept, sizeof(kept)), 0);
+    ck_assert_uint_eq(journal_records_in(kept), 11);
+    char jpath[600];
+    struct stat st;
+    snprintf(jpath, sizeof(jpath), "%s/kicd.journal", k.dir);
+    ck_assert_int_eq(stat(jpath, &st), 0);
+    ck_assert_int_eq(st.st_size, 0); /* emptied: the rest is stored */
+    /* kicd works on */
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"r-after\",\"call_id\":\"r-after\",\"at\":\"%s\",\"queue\":\"fault\"}",
+               h_at(t0, 100));
+    cl_close(b);
+    free(token);
+    ck_assert(kicd_stop(&k));
+    private_pg("destroy", &p);
+}
+END_TEST
+
 START_TEST(a_damaged_journal_is_read_around_the_damage)
 {
     Kicd k;
@@ -638,6 +727,13 @@ START_TEST(a_damaged_journal_is_read_around_the_damage)
     ck_assert(kicd_log_contains(&k, "damaged"));
     for (int i = 0; i < 100 && count(&k, "SELECT count(*) FROM events") < 29; i++)
         usleep(100000);
+    /* the damaged record is kept, with the rest, beside the emptied journal
+     * (the torn tail was never acknowledged: cut off at start-up) */
+    for (int i = 0; i < 100 && !kicd_log_contains(&k, "journal replayed"); i++)
+        usleep(100000);
+    ck_assert(kicd_log_contains(&k, "0 records refused by PostgreSQL and 1 damaged were not stored"));
+    char kept[600];
+    ck_assert_int_eq(kept_journal(&k, kept, sizeof(kept)), len);
     /* the damaged record's event is the only one missing, once each */
     ck_assert_int_eq(count(&k, "SELECT count(*) FROM events"), 29);
     ck_assert_int_eq(count(&k, "SELECT count(DISTINCT event_id) FROM events"), 29);
@@ -749,6 +845,7 @@ int main(void)
     tcase_add_test(tc, a_journal_that_cannot_be_written_refuses_with_32050);
     tcase_add_test(tc, kicd_started_while_postgres_is_down_serves_once_it_is_up);
     tcase_add_test(tc, a_damaged_journal_is_read_around_the_damage);
+    tcase_add_test(tc, records_refused_at_replay_are_kept_beside_the_journal);
     tcase_add_test(tc, a_journal_from_before_0008_is_replayed);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
