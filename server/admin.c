@@ -159,7 +159,7 @@ void method_user_create(Conn *c, Reply *r, json_t *params, const Method *m)
               " u AS (INSERT INTO users (tenant_id, name, role, agent, teams, token_sha256)"
               "  SELECT $1::bigint, $2, $4, $5, $6::text[], decode($7, 'hex') FROM actor"
               "  RETURNING tenant_id, user_id),"
-              " a AS (" AUDIT_INSERT " SELECT tenant_id, $8, $9, 'user.create', NULL, $10, $11 FROM u)"
+              " a AS (" AUDIT_INSERT " SELECT tenant_id, $3::bigint, $8, $9, 'user.create', NULL, $10, $11 FROM u)"
               " SELECT pg_notify('kic_users', tenant_id || ':' || user_id) FROM u",
               11, args);
     free(teams_text);
@@ -207,7 +207,7 @@ void method_user_revoke(Conn *c, Reply *r, json_t *params, const Method *m)
               "  WHERE tenant_id = $1::bigint AND name = $2 AND revoked_at IS NULL"
               "    AND EXISTS (SELECT 1 FROM actor)"
               "  RETURNING tenant_id, user_id),"
-              " a AS (" AUDIT_INSERT " SELECT tenant_id, $4, $5, 'user.revoke', NULL, $2, $6 FROM u)"
+              " a AS (" AUDIT_INSERT " SELECT tenant_id, $3::bigint, $4, $5, 'user.revoke', NULL, $2, $6 FROM u)"
               " SELECT (SELECT count(*) FROM actor),"
               "  (SELECT count(*) FROM u, pg_notify('kic_users', u.tenant_id || ':' || u.user_id))",
               6, args);
@@ -236,6 +236,9 @@ static void audit_read(PgJob *job, void *arg)
             json_object_set_new(e, optional[k],
                                 PQgetisnull(res, i, 4 + k) ? json_null()
                                                             : json_string(PQgetvalue(res, i, 4 + k)));
+        json_object_set_new(e, "user_id", PQgetisnull(res, i, 7)
+                                              ? json_null()
+                                              : json_integer(strtoll(PQgetvalue(res, i, 7), NULL, 10)));
         json_array_append_new(entries, e);
     }
     reply_result(ctx->reply, json_pack("{s:o, s:b}", "entries", entries, "truncated",
@@ -270,7 +273,7 @@ void method_audit_query(Conn *c, Reply *r, json_t *params, const Method *m)
     /* read first: the look at the log is logged after what it saw */
     pgjob_add(job,
               "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-              "       user_name, role, action, caller_key, subject, peer"
+              "       user_name, role, action, caller_key, subject, peer, user_id"
               " FROM audit_log WHERE tenant_id = $1::bigint AND at >= $2 AND at < $3"
               "   AND ($4::text IS NULL OR user_name = $4) ORDER BY at, seq LIMIT $5::int",
               5, args);

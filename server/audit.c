@@ -7,21 +7,22 @@
 
 static const char sql_audit[] =
     AUDIT_INSERT
-    " SELECT $1::bigint, $2, $3, $4, x.caller_key, x.subject, $5"
+    " SELECT $1::bigint, $7::bigint, $2, $3, $4, x.caller_key, x.subject, $5"
     " FROM json_to_recordset($6::json) AS x(caller_key text, subject text)";
 
 AuditActor audit_actor_of(const Conn *c)
 {
-    return (AuditActor){c->sess.tenant_id, c->sess.user, c->sess.role, c->peer};
+    return (AuditActor){c->sess.tenant_id, c->sess.user_id, c->sess.user, c->sess.role, c->peer};
 }
 
 static void add_rows(PgJob *job, const AuditActor *who, const char *action, json_t *rows)
 {
-    char tenant[24];
+    char tenant[24], user_id[24];
     snprintf(tenant, sizeof(tenant), "%lld", (long long)who->tenant_id);
+    snprintf(user_id, sizeof(user_id), "%lld", (long long)who->user_id);
     char *text = json_dumps(rows, JSON_COMPACT);
-    const char *args[] = {tenant, who->user, role_name(who->role), action, who->peer, text};
-    pgjob_add(job, sql_audit, 6, args);
+    const char *args[] = {tenant, who->user, role_name(who->role), action, who->peer, text, user_id};
+    pgjob_add(job, sql_audit, 7, args);
     free(text);
 }
 

@@ -15,6 +15,7 @@
 /* Who acts: a JSON-RPC session or an HTTP API user. */
 typedef struct AuditActor {
     int64_t tenant_id;
+    int64_t user_id; /* users.user_id */
     const char *user;
     Role role;
     const char *peer;
@@ -29,9 +30,10 @@ void audit_add(PgJob *job, const Conn *c, const char *action, const char *const 
 
 /* The head of an INSERT of audit rows, for a statement that records an
  * action only when it happens (a data-modifying CTE): the SELECT that
- * follows gives tenant_id, user_name, role, action, caller_key, subject,
- * peer. */
-#define AUDIT_INSERT "INSERT INTO audit_log (tenant_id, user_name, role, action, caller_key, subject, peer)"
+ * follows gives tenant_id, user_id, user_name, role, action, caller_key,
+ * subject, peer. */
+#define AUDIT_INSERT \
+    "INSERT INTO audit_log (tenant_id, user_id, user_name, role, action, caller_key, subject, peer)"
 
 /* One row with no caller key: an action on the log's subject itself (a
  * user created, an export of agents' figures, a look at the log). */

@@ -15,7 +15,7 @@
 #include "tenants.h"
 
 /* $1 tenant, $2 call, $3 tz, $4 window days, $5 asking agent ('' if
- * none); audit: $6 user, $7 role, $8 peer. The window is calendar days in
+ * none); audit: $6 user, $7 role, $8 peer, $9 user id. The window is calendar days in
  * the centre's time zone, as for repeats. The contacts a transfer chain
  * led to this one from (transferred_from) are this contact going on, not
  * earlier ones: as call.connected counts them (lib/centre.c). */
@@ -26,8 +26,8 @@ static const char sql_history[] =
     "   UNION ALL SELECT c.transferred_from, chain.hops + 1 FROM chain JOIN calls c"
     "     ON c.tenant_id = $1 AND c.call_id = chain.call_id"
     "   WHERE c.transferred_from IS NOT NULL AND chain.hops < 8),"
-    " audit AS (INSERT INTO audit_log (tenant_id, user_name, role, action, caller_key, subject, peer)"
-    "           SELECT $1, $6, $7, 'caller.history', caller_key, $2, $8 FROM me"
+    " audit AS (" AUDIT_INSERT
+    "           SELECT $1, $9::bigint, $6, $7, 'caller.history', caller_key, $2, $8 FROM me"
     "           WHERE caller_key IS NOT NULL RETURNING 1)"
     " SELECT 'me' AS kind, NULL, NULL, NULL, NULL, caller_withheld, caller_key IS NULL,"
     "        NULL, NULL, NULL, NULL, NULL, (SELECT count(*) FROM audit)"
@@ -129,13 +129,14 @@ void method_caller_history(Conn *c, Reply *r, json_t *params, const Method *m)
         abort();
     ctx->reply = r;
     ctx->window = (int)c->srv->cfg.repeat_window_days;
-    char tenant[24], window[16];
+    char tenant[24], window[16], user_id[24];
     snprintf(tenant, sizeof(tenant), "%lld", (long long)c->sess.tenant_id);
     snprintf(window, sizeof(window), "%d", ctx->window);
+    snprintf(user_id, sizeof(user_id), "%lld", (long long)c->sess.user_id);
     const char *args[] = {tenant, call_id, c->srv->cfg.tz, window, c->sess.agent,
-                          c->sess.user, role_name(c->sess.role), c->peer};
+                          c->sess.user, role_name(c->sess.role), c->peer, user_id};
     PgJob *job = pgjob_new(history_done, ctx);
-    pgjob_add(job, sql_history, 8, args);
+    pgjob_add(job, sql_history, 9, args);
     if (!pgconn_submit(c->srv->pg_reader, job)) {
         pgjob_free(job);
         free(ctx);

@@ -504,7 +504,7 @@ static void report(Http *h, struct evhttp_request *req, const HttpUser *who, Ten
     if (evcon)
         evhttp_connection_get_peer(evcon, &addr, &port);
     snprintf(peer, sizeof(peer), "%s:%u http", addr ? addr : "?", (unsigned)port);
-    AuditActor actor = {who->tenant_id, who->user, who->role, peer};
+    AuditActor actor = {who->tenant_id, who->user_id, who->user, who->role, peer};
     if (ok && !report_run(h->srv, &sess, &actor, rc->q, rc->csv, report_done, rc))
         rpc_error_set(&err, RPC_STORAGE_UNAVAILABLE, "storage unavailable: no report");
     else if (ok)

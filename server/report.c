@@ -1038,7 +1038,8 @@ static void report_audit_later(ReportCtx *ctx, Server *s, const AuditActor *who)
     ctx->audit_user = strdup_or_die(who->user);
     ctx->audit_peer = who->peer ? strdup_or_die(who->peer) : NULL;
     ctx->audit_subject = strdup_or_die(subject);
-    ctx->audit_who = (AuditActor){who->tenant_id, ctx->audit_user, who->role, ctx->audit_peer};
+    ctx->audit_who = (AuditActor){who->tenant_id, who->user_id, ctx->audit_user, who->role,
+                                  ctx->audit_peer};
 }
 
 bool report_run(Server *s, const Session *sess, const AuditActor *who, const ReportReq *q,

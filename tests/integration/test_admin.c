@@ -284,7 +284,51 @@ START_TEST(the_audit_log_shows_who_read_what)
             ck_assert_int_eq(strncmp(json_string_value(json_object_get(e, "peer")), "127.0.0.1:", 10), 0);
         }
     }
+    /* each entry names its user by id too (kicctl's operators are no kicd users) */
+    json_array_foreach(json_object_get(rpc_result(r), "entries"), i, e)
+    {
+        const char *user = json_string_value(json_object_get(e, "user"));
+        json_t *id = json_object_get(e, "user_id");
+        if (strncmp(user, "kicctl:", 7) == 0) {
+            ck_assert(json_is_null(id));
+            continue;
+        }
+        ck_assert_msg(json_is_integer(id), "%s has no user_id", user);
+        char sql[300];
+        snprintf(sql, sizeof(sql), "SELECT user_id FROM users JOIN tenants USING (tenant_id)"
+                                   " WHERE tenants.name = '%s' AND users.name = '%s'", t, user);
+        ck_assert_int_eq(json_integer_value(id), h_sql_int(kicd.conninfo, sql));
+    }
     json_decref(r);
+    /* a name given again after its user was revoked: the entries of the
+     * two are told apart by user_id */
+    char *first = h_user(&kicd, t, "wissel", "admin", NULL, NULL);
+    Client *w = cl_session(kicd.port, first);
+    json_decref(ck_ok(cl_call(w, "user.create", "{\"name\":\"w.een\",\"role\":\"supervisor\"}")));
+    cl_close(w);
+    json_decref(ck_ok(cl_call(a, "user.revoke", "{\"name\":\"wissel\"}")));
+    char *second = h_user(&kicd, t, "wissel", "admin", NULL, NULL);
+    w = cl_session(kicd.port, second);
+    json_decref(ck_ok(cl_call(w, "user.create", "{\"name\":\"w.twee\",\"role\":\"supervisor\"}")));
+    cl_close(w);
+    char sql[300];
+    snprintf(sql, sizeof(sql), "SELECT min(user_id) FROM users JOIN tenants USING (tenant_id)"
+                               " WHERE tenants.name = '%s' AND users.name = 'wissel'", t);
+    long long first_id = h_sql_int(kicd.conninfo, sql);
+    snprintf(sql, sizeof(sql), "SELECT max(user_id) FROM users JOIN tenants USING (tenant_id)"
+                               " WHERE tenants.name = '%s' AND users.name = 'wissel'", t);
+    long long second_id = h_sql_int(kicd.conninfo, sql);
+    ck_assert_int_ne(first_id, second_id);
+    r = ck_ok(cl_call(a, "audit.query", "{\"from\":\"%s\",\"to\":\"%s\",\"user\":\"wissel\"}", from, to));
+    json_t *entries = json_object_get(rpc_result(r), "entries");
+    ck_assert_uint_eq(json_array_size(entries), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(entries, 0), "subject")), "w.een (supervisor)");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(entries, 0), "user_id")), first_id);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(entries, 1), "subject")), "w.twee (supervisor)");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(entries, 1), "user_id")), second_id);
+    json_decref(r);
+    free(first);
+    free(second);
     /* by user; and the look at the log is itself logged */
     r = ck_ok(cl_call(a, "audit.query", "{\"from\":\"%s\",\"to\":\"%s\",\"user\":\"beheer\"}", from, to));
     ck_assert(has_entry(r, "audit.query", "beheer", NULL));
