@@ -49,7 +49,7 @@ static void private_pg(const char *cmd, Private *p)
  * per test): main() destroys every cluster of the run at the end, also
  * those of tests that failed before destroying their own. */
 static int run_id;
-static const char *const cluster_names[] = {"crash", "kill", "logins", "damage", "late", "full", "hang", "refuse"};
+static const char *const cluster_names[] = {"crash", "kill", "logins", "damage", "late", "full", "hang", "refuse", "forever"};
 
 static void cluster_dir(char *out, size_t n, const char *name)
 {
@@ -348,6 +348,46 @@ START_TEST(a_postgres_that_hangs_is_taken_as_down)
     load_free(l);
     free(super);
     free(agent);
+    ck_assert(kicd_stop(&k));
+    private_pg("destroy", &p);
+}
+END_TEST
+
+/* pg_timeout_s = 0 waits for ever: a hung PostgreSQL is not taken as
+ * down, the event waits unanswered (not journalled), and is answered and
+ * stored once it answers again. */
+START_TEST(pg_timeout_0_waits_for_a_hung_postgres)
+{
+    Kicd k;
+    Private p;
+    start_with_private_limited(&k, &p, "forever", "[storage]\npg_timeout_s = 0\n", 0);
+    char *token = h_user(&k, "faults", "pbx", "bridge", NULL, NULL);
+    Client *b = cl_session(k.port, token);
+    KicTime t0 = h_today(600);
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"f0\",\"call_id\":\"f0\",\"at\":\"%s\",\"queue\":\"fault\"}",
+               h_at(t0, 0));
+    private_pg("freeze", &p);
+    char line[300];
+    snprintf(line, sizeof(line),
+             "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"call.offered\",\"params\":"
+             "{\"event_id\":\"f1\",\"call_id\":\"f1\",\"at\":\"%s\",\"queue\":\"fault\"}}",
+             h_at(t0, 1));
+    cl_send(b, line);
+    json_t *r = cl_recv(b, 11000); /* longer than the default pg_timeout_s (10) */
+    ck_assert_msg(r == NULL, "answered while PostgreSQL hung");
+    ck_assert(!kicd_log_contains(&k, "no answer from PostgreSQL"));
+    char jpath[600];
+    struct stat st;
+    snprintf(jpath, sizeof(jpath), "%s/kicd.journal", k.dir);
+    ck_assert(stat(jpath, &st) != 0 || st.st_size == 0); /* nothing journalled */
+    private_pg("thaw", &p);
+    r = cl_recv(b, 30000);
+    ck_assert_msg(r && rpc_code(r) == 0, "not answered after the thaw");
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 7);
+    json_decref(r);
+    ck_assert_int_eq(count(&k, "SELECT count(*) FROM events WHERE event_id IN ('f0', 'f1')"), 2);
+    cl_close(b);
+    free(token);
     ck_assert(kicd_stop(&k));
     private_pg("destroy", &p);
 }
@@ -842,6 +882,7 @@ int main(void)
     tcase_add_test(tc, sigkill_while_the_journal_holds_the_only_copy);
     tcase_add_test(tc, logins_work_while_postgres_is_down);
     tcase_add_test(tc, a_postgres_that_hangs_is_taken_as_down);
+    tcase_add_test(tc, pg_timeout_0_waits_for_a_hung_postgres);
     tcase_add_test(tc, a_journal_that_cannot_be_written_refuses_with_32050);
     tcase_add_test(tc, kicd_started_while_postgres_is_down_serves_once_it_is_up);
     tcase_add_test(tc, a_damaged_journal_is_read_around_the_damage);
