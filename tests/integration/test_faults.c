@@ -629,6 +629,23 @@ START_TEST(kicd_started_while_postgres_is_down_serves_once_it_is_up)
 }
 END_TEST
 
+/* Offers call <prefix><i> at t0 + i s, waiting for its answer, so that
+ * with PostgreSQL down it is a journal record of its own. */
+static void journal_one_offer(Client *b, const char *prefix, int i, KicTime t0, const char *queue)
+{
+    json_t *r = NULL;
+    for (int tries = 0; tries < 100 && rpc_code(r) != 0; tries++) {
+        json_decref(r);
+        r = cl_call(b, "call.offered",
+                    "{\"event_id\":\"%s%d\",\"call_id\":\"%s%d\",\"at\":\"%s\",\"queue\":\"%s\"}",
+                    prefix, i, prefix, i, h_at(t0, i), queue);
+        if (rpc_code(r) != 0)
+            usleep(50000); /* kicd has not noticed PostgreSQL is gone yet */
+    }
+    ck_result(r);
+    json_decref(r);
+}
+
 /* The copy of the journal kicd keeps beside it after a replay that could
  * not store everything ("kicd.journal.kept-..."): its path into out, its
  * bytes' count returned; -1 when there is none. Its mode must be 0600. */
@@ -679,19 +696,8 @@ START_TEST(records_refused_at_replay_are_kept_beside_the_journal)
     Client *b = cl_session(k.port, token);
     private_pg("stop-immediate", &p);
     KicTime t0 = h_today(600);
-    /* one event per batch (each waits for its answer): one record each */
-    for (int i = 0; i < 11; i++) {
-        json_t *r = NULL;
-        for (int tries = 0; tries < 100 && rpc_code(r) != 0; tries++) {
-            json_decref(r);
-            r = cl_call(b, "call.offered", "{\"event_id\":\"r%d\",\"call_id\":\"r%d\",\"at\":\"%s\",\"queue\":\"%s\"}",
-                        i, i, h_at(t0, i), i == 5 ? "poison" : "fault");
-            if (rpc_code(r) != 0)
-                usleep(50000); /* kicd has not noticed PostgreSQL is gone yet */
-        }
-        ck_result(r);
-        json_decref(r);
-    }
+    for (int i = 0; i < 11; i++)
+        journal_one_offer(b, "r", i, t0, i == 5 ? "poison" : "fault");
     char kept[600];
     ck_assert_int_eq(kept_journal(&k, kept, sizeof(kept)), -1);
     private_pg("start", &p);
@@ -726,19 +732,9 @@ START_TEST(a_damaged_journal_is_read_around_the_damage)
     char *token = h_user(&k, "faults", "pbx", "bridge", NULL, NULL);
     Client *b = cl_session(k.port, token);
     private_pg("stop-immediate", &p);
-    /* one event per batch (each waits for its answer): one record each */
     KicTime t0 = h_today(600);
-    for (int i = 0; i < 30; i++) {
-        json_t *r = NULL;
-        for (int tries = 0; tries < 100 && rpc_code(r) != 0; tries++) {
-            json_decref(r);
-            r = cl_call(b, "call.offered", "{\"event_id\":\"d%d\",\"call_id\":\"d%d\",\"at\":\"%s\",\"queue\":\"fault\"}", i, i, h_at(t0, i));
-            if (rpc_code(r) != 0)
-                usleep(50000); /* kicd has not noticed PostgreSQL is gone yet */
-        }
-        ck_result(r);
-        json_decref(r);
-    }
+    for (int i = 0; i < 30; i++)
+        journal_one_offer(b, "d", i, t0, "fault");
     cl_close(b);
     kicd_kill(&k);
     char jpath[600];
