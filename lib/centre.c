@@ -345,8 +345,17 @@ static void agent_refresh_at(Centre *c, Agent *a, Effects *fx, KicTime fallback)
     a->since = agent_since(a);
     if (a->since == KIC_TIME_NONE)
         a->since = fallback != KIC_TIME_NONE ? fallback : before_since;
-    if (s == before)
+    if (s == before) {
+        /* Still in the same state, now known to have begun earlier (a late
+         * event ended the part before the end first known): the interval
+         * stored from the earlier moment ends what came before it at the
+         * right time; the later one is then the same state going on. */
+        if (a->since != KIC_TIME_NONE && before_since != KIC_TIME_NONE && a->since < before_since) {
+            c->version++;
+            add_interval(fx, c->tenant, a, a->state, a->since, s == a->chosen ? a->reason : NULL);
+        }
         return;
+    }
     c->version++;
     if (a->since != KIC_TIME_NONE) /* else never in any state: nothing to store */
         add_interval(fx, c->tenant, a, a->state, a->since, s == a->chosen ? a->reason : NULL);
@@ -708,9 +717,17 @@ static void call_update(Centre *c, Call *call, KicTime now, bool live, bool load
         /* The agent's latest part, first known already ended (its end
          * came before its answer): never seen on the call, so its talk is
          * stored here, as events in time order would have. */
-        if (a->latest_call == call && leg->end_at != KIC_TIME_NONE && !same_leg(&old, leg))
+        bool talk_stored = a->latest_call == call && leg->end_at != KIC_TIME_NONE &&
+                           !same_leg(&old, leg);
+        if (talk_stored)
             add_interval(fx, c->tenant, a, AS_ON_CALL, leg->answered_at, NULL);
+        AgentState before = a->state;
         agent_refresh(c, a, fx);
+        /* and what followed it, also when that is the state the agent was
+         * in before (offline): else the talk stays open in storage */
+        if (talk_stored && a->state == before && a->since != KIC_TIME_NONE)
+            add_interval(fx, c->tenant, a, a->state, a->since,
+                         a->state == a->chosen ? a->reason : NULL);
     }
     if (at > call->last_at)
         call->last_at = at;

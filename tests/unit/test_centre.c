@@ -1532,11 +1532,12 @@ END_TEST
 
 /* The intervals a sequence of a call's events stores for agent "a"
  * (after "a" chose available), as "state@offset_s" in the order sent. */
-static void intervals_of(const EvSpec *evs, const int *order, int n, char *out, size_t size)
+static void intervals_chosen(AgentState chosen, const EvSpec *evs, const int *order, int n,
+                             char *out, size_t size)
 {
     KicTime t = tm("2026-11-18T09:00:00+01:00");
     C = centre_new(3, &CFG, t);
-    set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+    set_state("a", chosen, NULL, t - HOUR(1));
     out[0] = '\0';
     for (int i = 0; i < n; i++) {
         give(evs[order[i]], t + SEC(400));
@@ -1548,6 +1549,11 @@ static void intervals_of(const EvSpec *evs, const int *order, int n, char *out, 
     }
     centre_free(C);
     C = NULL;
+}
+
+static void intervals_of(const EvSpec *evs, const int *order, int n, char *out, size_t size)
+{
+    intervals_chosen(AS_AVAILABLE, evs, order, n, out, size);
 }
 
 /* A part whose end comes before its answer was never seen on a call;
@@ -1569,6 +1575,39 @@ START_TEST(a_part_ended_before_it_was_answered_keeps_its_talk)
         intervals_of(evs, orders[o], 3, other, sizeof(other));
         ck_assert_msg(strstr(other, "on_call@10 ") && strstr(other, "acw@100 "),
                       "order %zu stored %s, in time order %s", o, other, in_time);
+    }
+}
+END_TEST
+
+/* The same for an agent who is offline (their desktop closed): the state
+ * after the part is the one they were in, offline, and the talk must not
+ * stay open in storage whatever the order (it did when the end came
+ * before the answer: nothing changed state then). */
+START_TEST(an_offline_agents_part_ends_in_storage_in_every_order)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    const EvSpec evs[] = {
+        EV(EV_OFFERED, "c", t, .queue = "q", .key = K1),
+        EV(EV_ANSWERED, "c", t + SEC(10), .agent = "a"),
+        EV(EV_TRANSFERRED, "c", t + SEC(40), .agent = "a", .target = "wijkteam", .kind = TK_CARE_TEAM),
+        EV(EV_ENDED, "c", t + SEC(100), .by = BY_CALLER),
+    };
+    int order[4] = {0, 1, 2, 3};
+    char in_time[256], other[256];
+    intervals_chosen(AS_OFFLINE, evs, order, 4, in_time, sizeof(in_time));
+    ck_assert_str_eq(in_time, "on_call@10 offline@40 ");
+    for (int p = 0; p < 24; p++) { /* every order of the four */
+        int rest[4] = {0, 1, 2, 3}, k = p;
+        for (int i = 0; i < 4; i++) {
+            int pick = k % (4 - i);
+            k /= 4 - i;
+            order[i] = rest[pick];
+            memmove(&rest[pick], &rest[pick + 1], (size_t)(3 - i - pick) * sizeof(int));
+        }
+        intervals_chosen(AS_OFFLINE, evs, order, 4, other, sizeof(other));
+        ck_assert_msg(strstr(other, "on_call@10 ") && strstr(other, "offline@40 "),
+                      "order %d%d%d%d stored %s, in time order %s", order[0], order[1], order[2],
+                      order[3], other, in_time);
     }
 }
 END_TEST
@@ -2363,6 +2402,7 @@ int main(void)
     tcase_add_loop_test(tc, invariant_random_orders_and_duplicates, 0, 24);
     tcase_add_test(tc, invariant_holds_when_an_earlier_offer_arrives_late);
     tcase_add_test(tc, a_contact_moved_by_a_late_offer_takes_its_agent_along);
+    tcase_add_test(tc, an_offline_agents_part_ends_in_storage_in_every_order);
     tcase_add_test(tc, a_queue_with_only_callbacks_is_shown);
     tcase_add_test(tc, earlier_offer_with_another_key_counts_under_that_key);
     tcase_add_test(tc, stored_sums_follow_a_contact_to_another_block);
