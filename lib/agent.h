@@ -9,7 +9,10 @@
  * An agent who sets break during ACW is on break after the wrap-up.
  * ACW is owed only for the latest part, and only if it ended after the
  * agent last went offline: taking the next call or logging off ends an
- * unwrapped ACW (the wrap-up may still come later).
+ * unwrapped ACW (the wrap-up may still come later). An agent offline
+ * when their part ended (chosen, or never having chosen) is in that ACW
+ * from when they log in (choose another state), not from the part's end:
+ * they were offline until then.
  * The stored intervals (agent_states) are the changes of
  * the effective state as kicd sees them, dated by the facts (an answer's
  * time, a part's end), not by arrival. Events in time order, or late
@@ -63,6 +66,11 @@ typedef struct Agent {
     KicTime chosen_since;
     char *reason;          /* of the chosen state, may be NULL */
     KicTime offline_since; /* last choice of offline; KIC_TIME_NONE if never */
+    /* Since when they are logged in: their first choice other than offline
+     * after the latest offline (or ever). KIC_TIME_NONE while offline, or
+     * not known (loaded from a row that does not say). A part that ended
+     * while they were offline is owed ACW from this moment on. */
+    KicTime login_since;
     int open_legs;         /* calls they are on now */
     bool acw_pending;      /* their latest part ended, wrap-up owed */
     AgentState state;      /* effective, see above */

@@ -306,16 +306,17 @@ static bool acw_owed(const Agent *a)
 
 /* Since when the agent is in their effective state, derived from what is
  * known (not from the order it became known), so a restart gives the same
- * answer: on_call since the latest answer, acw since that part ended,
- * otherwise since the later of their choice and their last part's end or
- * wrap-up. */
+ * answer: on_call since the latest answer, acw since that part ended (or
+ * since they logged in, when they were offline at its end), otherwise
+ * since the later of their choice and their last part's end or wrap-up. */
 static KicTime agent_since(const Agent *a)
 {
     const CallLeg *leg = a->latest_call ? call_leg_of(&a->latest_call->sum, a->id) : NULL;
     if (a->state == AS_ON_CALL && leg)
         return leg->answered_at;
     if (a->state == AS_ACW && leg)
-        return leg->end_at;
+        return a->login_since != KIC_TIME_NONE && a->login_since > leg->end_at ? a->login_since
+                                                                              : leg->end_at;
     KicTime since = a->chosen_since;
     if (leg && leg->end_at != KIC_TIME_NONE) {
         KicTime done = leg->wrapup && leg->wrapup->at > leg->end_at ? leg->wrapup->at : leg->end_at;
@@ -1071,6 +1072,10 @@ bool centre_set_agent_state(Centre *c, const char *agent, AgentState chosen,
     Agent *a = agent_get(c, agent);
     if (a->chosen_since != KIC_TIME_NONE && a->chosen == chosen && same_reason(a->reason, reason))
         return false;
+    if (chosen == AS_OFFLINE)
+        a->login_since = KIC_TIME_NONE;
+    else if (a->chosen == AS_OFFLINE) /* also a new agent's first choice */
+        a->login_since = at;
     free(a->reason);
     a->reason = reason ? dup_or_die(reason) : NULL;
     a->chosen = chosen;
@@ -1085,7 +1090,7 @@ bool centre_set_agent_state(Centre *c, const char *agent, AgentState chosen,
 }
 
 void centre_load_agent(Centre *c, const char *agent, AgentState chosen, KicTime since,
-                       const char *reason, KicTime offline_since)
+                       const char *reason, KicTime offline_since, KicTime login_since)
 {
     Agent *a = agent_get(c, agent);
     free(a->reason);
@@ -1093,6 +1098,7 @@ void centre_load_agent(Centre *c, const char *agent, AgentState chosen, KicTime 
     a->chosen = chosen;
     a->chosen_since = since;
     a->offline_since = offline_since;
+    a->login_since = chosen == AS_OFFLINE ? KIC_TIME_NONE : login_since;
     /* storage keeps the latest choice only */
     for (int i = 0; i < a->nchoices; i++)
         free(a->choices[i].reason);

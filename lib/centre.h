@@ -219,9 +219,10 @@ void centre_apply_wrapup(Centre *c, const char *call_id, Wrapup *w, KicTime now,
 bool centre_set_agent_state(Centre *c, const char *agent, AgentState chosen,
                             const char *reason, KicTime at, Effects *fx);
 /* Start-up: the last chosen state from storage, and agents known from
- * users without any state yet. */
+ * users without any state yet. login_since: see Agent (KIC_TIME_NONE when
+ * not known: an owed ACW then dates from the part's end). */
 void centre_load_agent(Centre *c, const char *agent, AgentState chosen, KicTime since,
-                       const char *reason, KicTime offline_since);
+                       const char *reason, KicTime offline_since, KicTime login_since);
 Agent *centre_agent(const Centre *c, const char *id);
 /* Iteration over agents: *pos starts at 0. */
 bool centre_next_agent(const Centre *c, size_t *pos, Agent **out);

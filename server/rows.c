@@ -60,6 +60,7 @@ static const RowColumn chosen_cols[] = {
 static const RowColumn choice_cols[] = {
     {"tenant_id", PGA_INT8},        {"agent", PGA_TEXT},   {"chosen", PGA_TEXT},
     {"since", PGA_TIMESTAMPTZ},     {"reason", PGA_TEXT},  {"offline_since", PGA_TIMESTAMPTZ},
+    {"login_since", PGA_TIMESTAMPTZ},
 };
 
 static const RowColumn wrapup_cols[] = {
@@ -306,6 +307,7 @@ void rows_choice(PgTable *t, int64_t tenant, const Agent *a)
     pgt_time(t, a->chosen_since);
     pgt_text(t, a->reason);
     pgt_time(t, a->offline_since);
+    pgt_time(t, a->login_since);
 }
 
 void rows_new_contact(PgTable *t, const Call *call)

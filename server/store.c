@@ -49,7 +49,8 @@ static const char sql_callbacks[] =
     "   AND (status IN ('open', 'claimed') OR closed_at >= $2::timestamptz)";
 static const char sql_choices[] =
     "SELECT agent, chosen, (extract(epoch FROM since) * 1000000)::bigint, reason,"
-    "       (extract(epoch FROM offline_since) * 1000000)::bigint"
+    "       (extract(epoch FROM offline_since) * 1000000)::bigint,"
+    "       (extract(epoch FROM login_since) * 1000000)::bigint"
     " FROM agent_choices WHERE tenant_id = $1";
 
 static int find_index(const char *const *names, const char *value)
@@ -244,14 +245,14 @@ static void load_agents(Centre *c, PGresult *agents, PGresult *choices)
 {
     for (int i = 0; agents && i < PQntuples(agents); i++)
         centre_load_agent(c, PQgetvalue(agents, i, 0), AS_OFFLINE, KIC_TIME_NONE, NULL,
-                          KIC_TIME_NONE);
+                          KIC_TIME_NONE, KIC_TIME_NONE);
     for (int i = 0; choices && i < PQntuples(choices); i++) {
         int chosen = find_index(agent_state_names, PQgetvalue(choices, i, 1));
         if (chosen < 0)
             continue;
         centre_load_agent(c, PQgetvalue(choices, i, 0), (AgentState)chosen,
                           col_time(choices, i, 2), col_str(choices, i, 3),
-                          col_time(choices, i, 4));
+                          col_time(choices, i, 4), col_time(choices, i, 5));
     }
 }
 
@@ -536,7 +537,7 @@ static void user_checked(PgJob *job, void *arg)
              * after a restart */
             if (is_agent && !centre_agent(t->centre, agent))
                 centre_load_agent(t->centre, agent, AS_OFFLINE, KIC_TIME_NONE, NULL,
-                                  KIC_TIME_NONE);
+                                  KIC_TIME_NONE, KIC_TIME_NONE);
         }
     }
     free(rl);

@@ -303,7 +303,8 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
         strbuf_printf(&b, "INSERT INTO agent_choices (%s) SELECT * FROM %s"
                           " ON CONFLICT (tenant_id, agent) DO UPDATE SET chosen = EXCLUDED.chosen,"
                           " since = EXCLUDED.since, reason = EXCLUDED.reason,"
-                          " offline_since = EXCLUDED.offline_since", cols, unnest);
+                          " offline_since = EXCLUDED.offline_since,"
+                          " login_since = EXCLUDED.login_since", cols, unnest);
     } else if (!strcmp(name, "kic_mark_earlier")) {
         strbuf_printf(&b, "WITH x AS MATERIALIZED (SELECT * FROM %s WHERE x.trigger),"
                           " %s,"

@@ -337,6 +337,89 @@ START_TEST(kill_9_and_restart_give_the_same_live_numbers)
 }
 END_TEST
 
+/* a.jansen's line in agents.list, as "state since" */
+static char *listed(int port, const char *super)
+{
+    Client *c = cl_session(port, super);
+    json_t *r = cl_call(c, "agents.list", NULL);
+    char *line = NULL;
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(ck_result(r), "agents"), i, a)
+    {
+        if (strcmp(json_string_value(json_object_get(a, "agent")), "a.jansen") == 0 &&
+            asprintf(&line, "%s %s", json_string_value(json_object_get(a, "state")),
+                     json_string_value(json_object_get(a, "since"))) < 0)
+            ck_abort();
+    }
+    json_decref(r);
+    cl_close(c);
+    ck_assert_ptr_nonnull(line);
+    return line;
+}
+
+/* PROTOCOL.md (occupancy): an agent offline when their part ends (here:
+ * never having chosen a state) is in that ACW only once they choose
+ * another state, as agents.list shows them; stored so, and a restart
+ * dates it the same. */
+START_TEST(an_agent_offline_at_their_parts_end_is_in_acw_from_their_login)
+{
+    Kicd k;
+    char *bridge, *agent, *super;
+    start_fresh(&k, &bridge, &agent, &super);
+    Client *c = cl_session(k.port, bridge);
+    KicTime now = h_today(0);
+    char p[512];
+    snprintf(p, sizeof(p), "{\"event_id\":\"o\",\"call_id\":\"c\",\"at\":\"%s\",\"queue\":\"q\"}", h_at(now, -60));
+    json_decref(ck_result(cl_call(c, "call.offered", "%s", p)));
+    snprintf(p, sizeof(p), "{\"event_id\":\"a\",\"call_id\":\"c\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(now, -50));
+    json_decref(ck_result(cl_call(c, "call.answered", "%s", p)));
+    char ended[40];
+    snprintf(ended, sizeof(ended), "%s", h_at(now, -30));
+    snprintf(p, sizeof(p), "{\"event_id\":\"e\",\"call_id\":\"c\",\"at\":\"%s\"}", ended);
+    json_decref(ck_result(cl_call(c, "call.ended", "%s", p)));
+    cl_close(c);
+    char *line = listed(k.port, super);
+    ck_assert_msg(strncmp(line, "offline ", 8) == 0, "%s", line);
+    free(line);
+
+    Client *desk = cl_session(k.port, agent);
+    json_t *r = cl_call(desk, "agent.state.set", "{\"state\":\"available\"}");
+    const char *since = json_string_value(json_object_get(ck_result(r), "since"));
+    KicTime login;
+    ck_assert(since && time_parse_rfc3339(since, &login));
+    ck_assert_msg(login > now - 1000000, "in ACW since %s, before they logged in (the part ended %s)",
+                  since, ended);
+    char *expect;
+    if (asprintf(&expect, "acw %s", since) < 0)
+        ck_abort();
+    json_decref(r);
+    cl_close(desk);
+    line = listed(k.port, super);
+    ck_assert_str_eq(line, expect);
+    free(line);
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM agent_states WHERE agent = 'a.jansen' AND state = 'acw'"
+             " AND since >= '%s'::timestamptz AND since < '%s'::timestamptz + interval '1 ms'",
+             expect + 4, expect + 4); /* stored to the microsecond, listed to the ms */
+    ck_assert_int_eq(h_sql_int(k.conninfo, sql), 1);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM agent_states"
+                                           " WHERE agent = 'a.jansen' AND state = 'acw'"), 1);
+
+    kicd_kill(&k);
+    kicd_start(&k);
+    line = listed(k.port, super);
+    ck_assert_str_eq(line, expect);
+    free(line);
+    free(expect);
+    ck_assert(kicd_stop(&k));
+    free(bridge);
+    free(agent);
+    free(super);
+}
+END_TEST
+
 START_TEST(a_failed_write_poisons_nothing_and_memory_follows_storage)
 {
     Kicd k;
@@ -391,6 +474,7 @@ int main(void)
     tcase_add_test(tc, sigterm_with_a_batch_hanging_in_postgres_exits_cleanly);
     tcase_add_test(tc, restart_gives_the_same_live_numbers);
     tcase_add_test(tc, kill_9_and_restart_give_the_same_live_numbers);
+    tcase_add_test(tc, an_agent_offline_at_their_parts_end_is_in_acw_from_their_login);
     tcase_add_test(tc, a_failed_write_poisons_nothing_and_memory_follows_storage);
     suite_add_tcase(s, tc);
     return h_run_suite(s, NULL);

@@ -1799,7 +1799,9 @@ START_TEST(a_late_wrapup_of_an_agent_never_logged_in_is_offline_after)
     C = centre_new(1, &CFG, t);
     talked("c", "a", K1, t);
     set_state("a", AS_AVAILABLE, NULL, t + HOUR(6));
-    expect_one_transition("a", AS_ACW, t + SEC(100)); /* logged in, owing the wrap-up */
+    /* logged in, owing the wrap-up: in ACW from the login, offline before */
+    expect_one_transition("a", AS_ACW, t + HOUR(6));
+    ck_assert_int_eq(centre_agent(C, "a")->since, t + HOUR(6));
     ck_assert(wrap("c", "a", t + SEC(130), true, NULL) == WRAPUP_OK);
     ck_assert_ptr_nonnull(transition_to(AS_OFFLINE, t + SEC(130)));
     ck_assert_ptr_nonnull(transition_to(AS_AVAILABLE, t + HOUR(6)));
@@ -1815,7 +1817,7 @@ START_TEST(a_late_wrapup_before_any_known_choice_changes_nothing_more)
     KicTime t = tm("2026-11-18T09:00:00+01:00");
     C = centre_new(1, &CFG, t);
     talked("c", "a", K1, t);
-    centre_load_agent(C, "a", AS_BREAK, t + SEC(110), "lunch", KIC_TIME_NONE);
+    centre_load_agent(C, "a", AS_BREAK, t + SEC(110), "lunch", KIC_TIME_NONE, KIC_TIME_NONE);
     ck_assert(wrap("c", "a", t + SEC(105), true, NULL) == WRAPUP_OK);
     expect_one_transition("a", AS_BREAK, t + SEC(110));
     ck_assert(!fx.transitions[0].maybe_stored);
@@ -1904,9 +1906,13 @@ START_TEST(offline_exactly_at_the_end_owes_no_acw)
     end_call("d", t + SEC(260));
     ck_assert_int_eq(centre_agent(C, "a")->state, AS_OFFLINE);
     set_state("a", AS_AVAILABLE, NULL, t + SEC(270));
-    /* back, and owing the ACW of that part: acw since the part ended
-     * (centre.c agent_since), though offline in between */
-    expect_one_transition("a", AS_ACW, t + SEC(260));
+    /* back, and owing the ACW of that part: in it from the login, as
+     * occupancy counts it (offline when the part ended) */
+    expect_one_transition("a", AS_ACW, t + SEC(270));
+    ck_assert_int_eq(centre_agent(C, "a")->since, t + SEC(270));
+    set_state("a", AS_BREAK, NULL, t + SEC(280)); /* still logged in, still owing */
+    expect_no_transition();
+    ck_assert_int_eq(centre_agent(C, "a")->since, t + SEC(270));
 }
 END_TEST
 
