@@ -221,8 +221,12 @@ bool journal_keep_copy(const Journal *j, const uint8_t *buf, size_t len, char *o
         ok = false;
         saved = errno;
     }
-    if (!ok)
+    if (!ok) {
         snprintf(err, errlen, "journal %s: writing %s: %s", j->path, out, strerror(saved));
+        /* half a copy would pass for the operator's copy: the journal
+         * itself stays whole, and the next replay writes another */
+        unlink(out);
+    }
     return ok;
 }
 

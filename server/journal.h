@@ -32,7 +32,8 @@ void journal_note_scan(Journal *j, const JournalScan *sc);
  * new file beside it, "<path>.kept-<UTC time>", mode 0600, fsynced; its
  * name goes to out. For a replay that could not store everything (a
  * record PostgreSQL refused, a damaged one): the journal is then emptied,
- * and the copy is what is left of those records. */
+ * and the copy is what is left of those records. A copy that cannot be
+ * written whole is removed (false, err says why). */
 bool journal_keep_copy(const Journal *j, const uint8_t *buf, size_t len, char *out, size_t outlen,
                        char *err, size_t errlen) KIC_MUST_CHECK;
 /* Empties the file (everything in it is stored). */

@@ -321,11 +321,13 @@ static void sums_checked(Server *s, bool ok)
 
 /* The live state is read from storage once it holds everything that
  * was acknowledged: after the journal's replay (and the sums agree with
- * the configured thresholds: rollup_params.h). */
+ * the configured thresholds: rollup_params.h). Records a replay could
+ * neither store nor copy aside stay in the journal; they do not keep
+ * kicd from serving. */
 static void maybe_load(Server *s)
 {
     if (s->ready || s->loading || !pgconn_is_up(s->pg_reader) ||
-        writer_replaying(s->writer) || journal_records(s->journal) > 0)
+        writer_replaying(s->writer) || writer_journal_pending(s->writer))
         return;
     s->loading = true;
     rollup_params_check(s, sums_checked);

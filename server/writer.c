@@ -115,6 +115,9 @@ struct Writer {
     bool rewinding;   /* a fast batch met a stored key: resend from it, safe */
 
     bool replaying;      /* the journal goes into PostgreSQL first */
+    /* The journal's records a finished replay has been through: those it
+     * could not store stay when no copy of them could be kept. */
+    size_t journal_tried;
     bool journal_broken; /* a write or fsync failed: new records get -32050, and
                           * the batches in flight wait (unanswered) for a
                           * journal write that works or for PostgreSQL */
@@ -1499,8 +1502,10 @@ static void on_replayed(Server *s, bool ok)
 {
     Writer *w = s->writer;
     w->replaying = false;
-    if (ok)
+    if (ok) {
+        w->journal_tried = journal_records(s->journal);
         server_storage_caught_up(s);
+    }
     maybe_start(w);
 }
 
@@ -1526,6 +1531,11 @@ void writer_pg_state(Writer *w, bool up)
 bool writer_replaying(const Writer *w)
 {
     return w->replaying;
+}
+
+bool writer_journal_pending(const Writer *w)
+{
+    return journal_records(w->srv->journal) > w->journal_tried;
 }
 
 const PgPrepared *writer_statements(const Writer *w)

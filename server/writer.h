@@ -97,6 +97,8 @@ const struct PgPrepared *writer_statements(const Writer *w);
 void writer_pg_state(Writer *w, bool up);
 /* The journal is being replayed (new batches wait). */
 bool writer_replaying(const Writer *w);
+/* The journal holds records no replay has been through yet. */
+bool writer_journal_pending(const Writer *w);
 
 /* Holds new batches (while a tenant's state is reloaded); nests. */
 void writer_hold(Writer *w);

@@ -49,7 +49,7 @@ static void private_pg(const char *cmd, Private *p)
  * per test): main() destroys every cluster of the run at the end, also
  * those of tests that failed before destroying their own. */
 static int run_id;
-static const char *const cluster_names[] = {"crash", "kill", "logins", "damage", "late", "full", "hang", "refuse", "forever"};
+static const char *const cluster_names[] = {"crash", "kill", "logins", "damage", "late", "full", "hang", "refuse", "forever", "keep"};
 
 static void cluster_dir(char *out, size_t n, const char *name)
 {
@@ -631,17 +631,25 @@ END_TEST
 
 /* Offers call <prefix><i> at t0 + i s, waiting for its answer, so that
  * with PostgreSQL down it is a journal record of its own. */
-static void journal_one_offer(Client *b, const char *prefix, int i, KicTime t0, const char *queue)
+/* padding: the length of an extra field "padding" (kept with the
+ * event), 0 for none */
+static void journal_one_offer(Client *b, const char *prefix, int i, KicTime t0, const char *queue,
+                              int padding)
 {
     json_t *r = NULL;
+    char *pad = malloc((size_t)padding + 1);
+    memset(pad, 'p', (size_t)padding);
+    pad[padding] = '\0';
     for (int tries = 0; tries < 100 && rpc_code(r) != 0; tries++) {
         json_decref(r);
         r = cl_call(b, "call.offered",
-                    "{\"event_id\":\"%s%d\",\"call_id\":\"%s%d\",\"at\":\"%s\",\"queue\":\"%s\"}",
-                    prefix, i, prefix, i, h_at(t0, i), queue);
+                    "{\"event_id\":\"%s%d\",\"call_id\":\"%s%d\",\"at\":\"%s\",\"queue\":\"%s\"%s%s%s}",
+                    prefix, i, prefix, i, h_at(t0, i), queue, padding ? ",\"padding\":\"" : "",
+                    pad, padding ? "\"" : "");
         if (rpc_code(r) != 0)
             usleep(50000); /* kicd has not noticed PostgreSQL is gone yet */
     }
+    free(pad);
     ck_result(r);
     json_decref(r);
 }
@@ -697,7 +705,7 @@ START_TEST(records_refused_at_replay_are_kept_beside_the_journal)
     private_pg("stop-immediate", &p);
     KicTime t0 = h_today(600);
     for (int i = 0; i < 11; i++)
-        journal_one_offer(b, "r", i, t0, i == 5 ? "poison" : "fault");
+        journal_one_offer(b, "r", i, t0, i == 5 ? "poison" : "fault", 0);
     char kept[600];
     ck_assert_int_eq(kept_journal(&k, kept, sizeof(kept)), -1);
     private_pg("start", &p);
@@ -723,6 +731,59 @@ START_TEST(records_refused_at_replay_are_kept_beside_the_journal)
 }
 END_TEST
 
+/* A kept copy that cannot be written (here: past kicd's file size limit,
+ * as a full disk would) leaves the journal as it is, and no half copy
+ * beside it; the next replay, at the next start, keeps the copy and
+ * empties the journal. */
+START_TEST(a_kept_copy_that_cannot_be_written_leaves_the_journal)
+{
+    Kicd k;
+    Private p;
+    start_with_private_limited(&k, &p, "keep", "[server]\nlog_level = warn\n", 0);
+    char *token = h_user(&k, "faults", "pbx", "bridge", NULL, NULL);
+    h_sql_exec(k.conninfo, "ALTER TABLE calls ADD CONSTRAINT poison CHECK (queue <> 'poison')");
+    Client *b = cl_session(k.port, token);
+    private_pg("stop-immediate", &p);
+    KicTime t0 = h_today(600);
+    for (int i = 0; i < 11; i++) /* 30 kB each: the journal outgrows kicd's log */
+        journal_one_offer(b, "k", i, t0, i == 5 ? "poison" : "fault", 30000);
+    cl_close(b);
+    kicd_kill(&k);
+    char jpath[600], kept[600];
+    struct stat st;
+    snprintf(jpath, sizeof(jpath), "%s/kicd.journal", k.dir);
+    ck_assert_int_eq(stat(jpath, &st), 0);
+    off_t journal_size = st.st_size;
+    ck_assert_int_gt(journal_size, 11 * 30000);
+
+    private_pg("start", &p);
+    k.max_file_size = journal_size - 1; /* the journal fits, a copy of it not */
+    kicd_start(&k);
+    for (int i = 0; i < 300 && !kicd_log_contains(&k, "journal replayed"); i++)
+        usleep(100000);
+    ck_assert(kicd_log_contains(&k, "the journal is kept as it is"));
+    ck_assert_int_eq(kept_journal(&k, kept, sizeof(kept)), -1);
+    ck_assert_int_eq(stat(jpath, &st), 0);
+    ck_assert_int_eq(st.st_size, journal_size);
+    ck_assert_int_eq(count(&k, "SELECT count(*) FROM events"), 10);
+    ck_assert(kicd_stop(&k));
+
+    k.max_file_size = 0;
+    kicd_start(&k);
+    for (int i = 0; i < 300 && !kicd_log_contains(&k, "journal: 1 records refused"); i++)
+        usleep(100000);
+    ck_assert(kicd_log_contains(&k, "journal: 1 records refused by PostgreSQL and 0 damaged were not stored"));
+    ck_assert_int_eq(kept_journal(&k, kept, sizeof(kept)), journal_size);
+    ck_assert_uint_eq(journal_records_in(kept), 11);
+    ck_assert_int_eq(stat(jpath, &st), 0);
+    ck_assert_int_eq(st.st_size, 0);
+    ck_assert_int_eq(count(&k, "SELECT count(*) FROM events"), 10);
+    free(token);
+    ck_assert(kicd_stop(&k));
+    private_pg("destroy", &p);
+}
+END_TEST
+
 START_TEST(a_damaged_journal_is_read_around_the_damage)
 {
     Kicd k;
@@ -734,7 +795,7 @@ START_TEST(a_damaged_journal_is_read_around_the_damage)
     private_pg("stop-immediate", &p);
     KicTime t0 = h_today(600);
     for (int i = 0; i < 30; i++)
-        journal_one_offer(b, "d", i, t0, "fault");
+        journal_one_offer(b, "d", i, t0, "fault", 0);
     cl_close(b);
     kicd_kill(&k);
     char jpath[600];
@@ -883,6 +944,7 @@ int main(void)
     tcase_add_test(tc, kicd_started_while_postgres_is_down_serves_once_it_is_up);
     tcase_add_test(tc, a_damaged_journal_is_read_around_the_damage);
     tcase_add_test(tc, records_refused_at_replay_are_kept_beside_the_journal);
+    tcase_add_test(tc, a_kept_copy_that_cannot_be_written_leaves_the_journal);
     tcase_add_test(tc, a_journal_from_before_0008_is_replayed);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
