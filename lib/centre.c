@@ -1289,6 +1289,7 @@ static QueueSnapshot *callback_queue(const Centre *c, KicTime now, CentreSnapsho
     } else {
         memset(qs, 0, sizeof(*qs));
         qs->queue = name;
+        metrics_compute(&qs->today, &qs->rates); /* undefined, not 0: nothing offered */
     }
     return qs;
 }

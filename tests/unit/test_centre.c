@@ -890,6 +890,11 @@ START_TEST(a_queue_with_only_callbacks_is_shown)
     ck_assert_ptr_nonnull(ivr);
     ck_assert_int_eq(ivr->callbacks_open, 1);
     ck_assert_int_eq(ivr->today.offered, 0);
+    /* nothing offered there: every rate and mean undefined, as a queue
+     * with contacts but no answer has its answered means */
+#define RATE_UNDEFINED(name) ck_assert_msg(!metrics_defined(ivr->rates.name), #name " is defined");
+    METRIC_RATES(RATE_UNDEFINED)
+#undef RATE_UNDEFINED
     ck_assert_int_eq(calls->callbacks_open, 1);
     ck_assert_int_eq(calls->today.offered, 1);
     ck_assert(strcmp(s.queues[0].queue, s.queues[1].queue) < 0); /* sorted */
