@@ -690,22 +690,34 @@ static size_t journal_records_in(const char *path)
     return sc.records;
 }
 
-/* An event acknowledged from the journal that PostgreSQL then refuses
- * (here a constraint kicd does not know, added before the outage) is not
- * stored, but it is not thrown away with the emptied journal either:
+/* An outage with a poisoned record in it: a constraint kicd does not
+ * know (added before the outage) refuses the sixth of the 11 offers
+ * journalled (prefix0..prefix10, each with `padding`). PostgreSQL is left
+ * stopped; the bridge's session and token are kicd's and the caller's. */
+static Client *journal_a_poisoned_outage(Kicd *k, Private *p, const char *prefix, int padding,
+                                         char **token, KicTime *t0)
+{
+    *token = h_user(k, "faults", "pbx", "bridge", NULL, NULL);
+    h_sql_exec(k->conninfo, "ALTER TABLE calls ADD CONSTRAINT poison CHECK (queue <> 'poison')");
+    Client *b = cl_session(k->port, *token);
+    private_pg("stop-immediate", p);
+    *t0 = h_today(600);
+    for (int i = 0; i < 11; i++)
+        journal_one_offer(b, prefix, i, *t0, i == 5 ? "poison" : "fault", padding);
+    return b;
+}
+
+/* An event acknowledged from the journal that PostgreSQL then refuses is
+ * not stored, but it is not thrown away with the emptied journal either:
  * kicd says so and keeps the journal's bytes in a file beside it. */
 START_TEST(records_refused_at_replay_are_kept_beside_the_journal)
 {
     Kicd k;
     Private p;
     start_with_private(&k, &p, "refuse");
-    char *token = h_user(&k, "faults", "pbx", "bridge", NULL, NULL);
-    h_sql_exec(k.conninfo, "ALTER TABLE calls ADD CONSTRAINT poison CHECK (queue <> 'poison')");
-    Client *b = cl_session(k.port, token);
-    private_pg("stop-immediate", &p);
-    KicTime t0 = h_today(600);
-    for (int i = 0; i < 11; i++)
-        journal_one_offer(b, "r", i, t0, i == 5 ? "poison" : "fault", 0);
+    char *token;
+    KicTime t0;
+    Client *b = journal_a_poisoned_outage(&k, &p, "r", 0, &token, &t0);
     char kept[600];
     ck_assert_int_eq(kept_journal(&k, kept, sizeof(kept)), -1);
     private_pg("start", &p);
@@ -740,14 +752,11 @@ START_TEST(a_kept_copy_that_cannot_be_written_leaves_the_journal)
     Kicd k;
     Private p;
     start_with_private_limited(&k, &p, "keep", "[server]\nlog_level = warn\n", 0);
-    char *token = h_user(&k, "faults", "pbx", "bridge", NULL, NULL);
-    h_sql_exec(k.conninfo, "ALTER TABLE calls ADD CONSTRAINT poison CHECK (queue <> 'poison')");
-    Client *b = cl_session(k.port, token);
-    private_pg("stop-immediate", &p);
-    KicTime t0 = h_today(600);
-    for (int i = 0; i < 11; i++) /* 30 kB each: the journal outgrows kicd's log */
-        journal_one_offer(b, "k", i, t0, i == 5 ? "poison" : "fault", 30000);
-    cl_close(b);
+    char *token;
+    KicTime t0;
+    /* 30 kB each: the journal outgrows kicd's log, which the limit below
+     * must leave room for */
+    cl_close(journal_a_poisoned_outage(&k, &p, "k", 30000, &token, &t0));
     kicd_kill(&k);
     char jpath[600], kept[600];
     struct stat st;
