@@ -23,8 +23,8 @@
 
 #include "strbuf.h"
 
-static void die(const char *fmt, ...) KIC_PRINTF(1, 2);
-static void die(const char *fmt, ...)
+_Noreturn static void die(const char *fmt, ...) KIC_PRINTF(1, 2);
+_Noreturn static void die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -344,16 +344,6 @@ void kicd_init(Kicd *k, const char *name, const char *extra_conf)
     snprintf(k->extra_conf, sizeof(k->extra_conf), "%s", extra_conf ? extra_conf : "");
 }
 
-static bool port_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    return ok;
-}
-
 static void write_config(Kicd *k)
 {
     FILE *f = fopen(k->conf_path, "w");
@@ -369,12 +359,53 @@ static void write_config(Kicd *k)
     fclose(f);
 }
 
-void kicd_start(Kicd *k)
+/* The inode of the socket listening on 127.0.0.1:port, 0 when none. */
+static unsigned long listening_inode(int port)
 {
-    if (!k->port) {
-        k->port = free_port();
-        k->http_port = free_port();
+    FILE *f = fopen("/proc/net/tcp", "r");
+    if (!f)
+        die("cannot read /proc/net/tcp: %s", strerror(errno));
+    char line[512];
+    unsigned long found = 0;
+    while (!found && fgets(line, sizeof(line), f)) {
+        unsigned addr, lport, state;
+        unsigned long inode;
+        if (sscanf(line, " %*d: %x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*u %*d %lu", &addr, &lport,
+                   &state, &inode) == 4 &&
+            (int)lport == port && state == 0x0A /* LISTEN */)
+            found = inode;
     }
+    fclose(f);
+    return found;
+}
+
+/* Whether process pid holds the socket listening on 127.0.0.1:port. */
+static bool pid_listens_on(pid_t pid, int port)
+{
+    unsigned long inode = listening_inode(port);
+    if (!inode)
+        return false;
+    char want[64], dir[64], path[128], got[64];
+    snprintf(want, sizeof(want), "socket:[%lu]", inode);
+    snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+    for (int fd = 0; fd < 1024; fd++) {
+        snprintf(path, sizeof(path), "%s/%d", dir, fd);
+        ssize_t n = readlink(path, got, sizeof(got) - 1);
+        if (n > 0) {
+            got[n] = '\0';
+            if (strcmp(got, want) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The ports are chosen before kicd binds them, so another test running
+ * at the same time may take one first: a listener on the port proves
+ * nothing until it is this kicd's own. */
+static bool kicd_spawn(Kicd *k, bool fresh_ports)
+{
+    int refused_before = kicd_log_count(k, "cannot listen on");
     write_config(k);
     pid_t pid = fork();
     if (pid < 0)
@@ -410,14 +441,30 @@ void kicd_start(Kicd *k)
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             k->pid = 0;
+            if (fresh_ports && kicd_log_count(k, "cannot listen on") > refused_before)
+                return false; /* a port was taken meanwhile: choose others */
             kicd_log_clean(k);
             die("kicd exited during start-up (status %d); log: %s", status, k->log_path);
         }
-        if (port_open(k->port))
-            return;
+        if (pid_listens_on(pid, k->port))
+            return true;
         usleep(20000);
     }
     die("kicd did not start listening within 30 s; log: %s", k->log_path);
+}
+
+void kicd_start(Kicd *k)
+{
+    bool fresh = !k->port;
+    for (int tries = 0; tries < 5; tries++) {
+        if (fresh) {
+            k->port = free_port();
+            k->http_port = free_port();
+        }
+        if (kicd_spawn(k, fresh))
+            return;
+    }
+    die("kicd found no free ports in 5 tries; log: %s", k->log_path);
 }
 
 static void print_log(const Kicd *k)
@@ -676,7 +723,10 @@ Client *cl_session(int port, const char *token)
 {
     Client *c = cl_connect(port);
     json_t *r = cl_login(c, token);
-    ck_assert_msg(rpc_code(r) == 0, "login failed");
+    if (rpc_code(r) != 0) {
+        char *txt = r ? json_dumps(r, JSON_COMPACT) : NULL;
+        ck_abort_msg("login failed: %s", txt ? txt : "no answer (connection closed)");
+    }
     json_decref(r);
     return c;
 }
