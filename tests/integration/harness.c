@@ -301,6 +301,12 @@ static const char *tree_path(const char *env, const char *rel)
     return b;
 }
 
+const char *h_tmp_dir(void)
+{
+    const char *dir = getenv("KIC_TEST_TMP");
+    return dir && dir[0] ? dir : "/tmp";
+}
+
 const char *h_build_path(const char *rel)
 {
     return tree_path("KIC_BUILD_DIR", rel);
@@ -336,7 +342,7 @@ void kicd_init(Kicd *k, const char *name, const char *extra_conf)
 {
     memset(k, 0, sizeof(*k));
     h_db_create(name, k->conninfo, sizeof(k->conninfo), k->db, sizeof(k->db));
-    snprintf(k->dir, sizeof(k->dir), "/tmp/kic-test-%s-XXXXXX", name);
+    snprintf(k->dir, sizeof(k->dir), "%s/kic-test-%s-XXXXXX", h_tmp_dir(), name);
     if (!mkdtemp(k->dir))
         die("mkdtemp: %s", strerror(errno));
     snprintf(k->log_path, sizeof(k->log_path), "%s/kicd.log", k->dir);

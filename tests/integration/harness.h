@@ -88,6 +88,10 @@ int h_free_port(void);
 /* A path under the build or source tree (KIC_BUILD_DIR, KIC_SOURCE_DIR). */
 const char *h_build_path(const char *rel);
 const char *h_source_path(const char *rel);
+/* Where tests keep their files (kicd's logs and journals, clusters,
+ * certificates): $KIC_TEST_TMP, which scripts/test makes per run and
+ * removes when every test passed; /tmp when run by hand. */
+const char *h_tmp_dir(void);
 
 /* ---- client ---- */
 

@@ -55,7 +55,7 @@ END_TEST
 
 static const char *write_file(const char *dir, const char *name, const char *text)
 {
-    static char path[512];
+    static char path[1024];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     fputs(text, f);
@@ -65,7 +65,8 @@ static const char *write_file(const char *dir, const char *name, const char *tex
 
 START_TEST(config_file_errors_are_reported)
 {
-    char dir[] = "/tmp/kic-cli-XXXXXX";
+    char dir[256];
+    snprintf(dir, sizeof(dir), "%s/kic-cli-XXXXXX", h_tmp_dir());
     ck_assert_ptr_nonnull(mkdtemp(dir));
     int rc;
     const char *path = write_file(dir, "bad.ini", "[limits]\nmax_connections = many\n");
@@ -140,7 +141,8 @@ START_TEST(migrate_applies_once_and_refuses_a_changed_file)
     long long applied = h_sql_int(k.conninfo, "SELECT count(*) FROM schema_migrations");
     ck_assert_int_ge(applied, 2);
     /* a copy of the migrations with one applied file changed is refused */
-    char dir[] = "/tmp/kic-migr-XXXXXX";
+    char dir[256];
+    snprintf(dir, sizeof(dir), "%s/kic-migr-XXXXXX", h_tmp_dir());
     ck_assert_ptr_nonnull(mkdtemp(dir));
     char cmd[2048];
     snprintf(cmd, sizeof(cmd), "cp %s/migrations/*.sql %s/ && echo '-- changed' >> %s/0001_tenants_users.sql",

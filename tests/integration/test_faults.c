@@ -53,7 +53,7 @@ static const char *const cluster_names[] = {"crash", "kill", "logins", "damage",
 
 static void cluster_dir(char *out, size_t n, const char *name)
 {
-    snprintf(out, n, "/tmp/kic-faults-%s-%d", name, run_id);
+    snprintf(out, n, "%s/kic-faults-%s-%d", h_tmp_dir(), name, run_id);
 }
 
 /* kicd on a database "kic" of a fresh private cluster; max_file_size as

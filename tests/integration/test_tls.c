@@ -147,7 +147,7 @@ END_TEST
 /* A self-signed certificate for localhost, made with the openssl tool. */
 static void make_certificate(void)
 {
-    snprintf(cert_dir, sizeof(cert_dir), "/tmp/kic-tls-XXXXXX");
+    snprintf(cert_dir, sizeof(cert_dir), "%s/kic-tls-XXXXXX", h_tmp_dir());
     if (!mkdtemp(cert_dir))
         abort();
     char cmd[1024], *out = NULL;
