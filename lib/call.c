@@ -162,8 +162,11 @@ static void first_leg_figures(CallSummary *c)
         c->resolved = leg->wrapup->resolved;
         c->caller_type = leg->wrapup->caller_type;
         c->follow_up = leg->wrapup->follow_up;
-        if (c->part_ended)
-            c->acw_us = wrapup_acw_us(leg->wrapup->at, leg->end_at);
+        /* One wrap-up per agent: it follows their last part, also when
+         * the call came back to them (the reply to call.wrapup says so). */
+        const CallLeg *last = call_leg_of(c, leg->agent);
+        if (last->end_at != KIC_TIME_NONE)
+            c->acw_us = wrapup_acw_us(leg->wrapup->at, last->end_at);
     }
 }
 

@@ -673,6 +673,43 @@ START_TEST(transfer_then_second_leg_by_another_agent)
 }
 END_TEST
 
+/* Found by a probe: the call's ACW was measured from the end of a's
+ * first part, counting a's second part on the call as after-call work. */
+START_TEST(a_call_back_with_its_first_agent_has_acw_from_their_last_part)
+{
+    static const EvSpec ev[] = {
+        EV(EV_OFFERED, "e1", 0, .queue = "q1", .key = KEY_A),
+        EV(EV_ANSWERED, "e2", SEC(10), .agent = "a"),
+        EV(EV_TRANSFERRED, "e3", SEC(100), .agent = "a", .target = "b", .kind = TK_AGENT),
+        EV(EV_ANSWERED, "e4", SEC(110), .agent = "b"),
+        EV(EV_TRANSFERRED, "e5", SEC(200), .agent = "b", .target = "a", .kind = TK_AGENT),
+        EV(EV_ANSWERED, "e6", SEC(210), .agent = "a"),
+        EV(EV_ENDED, "e7", SEC(500), .by = BY_CALLER),
+    };
+    static const WuSpec wu[] = {{"a", SEC(550), "zorgvraag", true, FU_NONE, CT_CLIENT}};
+    Fixture f;
+    BUILD(f, ev, wu);
+    CallSummary e;
+    expect_offered(&e, 7, "q1");
+    expect_answered(&e, "a", SEC(10));
+    expect_ended(&e, SEC(500), BY_CALLER);
+    e.transferred = true;
+    e.transferred_at = T0 + SEC(100);
+    e.transfer_target = "b";
+    e.transfer_kind = TK_AGENT;
+    e.transfer_mode = TM_BLIND;
+    expect_part_end(&e, SEC(100)); /* the contact's talk is the first part's */
+    e.talk_us = SEC(90);
+    expect_wrapup(&e, f.wu[0], SEC(50)); /* 550 - 500: a's last part, not 550 - 100 */
+    e.complete = true;
+    e.nlegs = 3;
+    e.legs[0] = leg("a", SEC(10), SEC(100), true, 0, NONE, f.wu[0]);
+    e.legs[1] = leg("b", SEC(110), SEC(200), true, 0, NONE, NULL);
+    e.legs[2] = leg("a", SEC(210), SEC(500), false, 0, NONE, f.wu[0]);
+    check_scenario(&f, &e, "back to a");
+}
+END_TEST
+
 START_TEST(ended_without_answer_is_abandoned_at_the_end)
 {
     static const EvSpec ev[] = {
@@ -1193,6 +1230,7 @@ int main(void)
     tcase_add_test(tc, duplicate_abandons);
     tcase_add_test(tc, missing_offered_is_incomplete);
     tcase_add_test(tc, missing_ended_is_in_progress);
+    tcase_add_test(tc, a_call_back_with_its_first_agent_has_acw_from_their_last_part);
     tcase_add_test(tc, wrapup_before_the_end_has_no_acw);
     tcase_add_test(tc, wrapup_during_a_call_in_progress);
     tcase_add_test(tc, same_at_on_several_events);
