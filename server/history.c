@@ -30,12 +30,12 @@ static const char sql_history[] =
     "           SELECT $1, $9::bigint, $6, $7, 'caller.history', caller_key, $2, $8 FROM me"
     "           WHERE caller_key IS NOT NULL RETURNING 1)"
     " SELECT 'me' AS kind, NULL, NULL, NULL, NULL, caller_withheld, caller_key IS NULL,"
-    "        NULL, NULL, NULL, NULL, NULL, (SELECT count(*) FROM audit)"
+    "        NULL, NULL, NULL, NULL, NULL, (SELECT count(*) FROM audit), NULL, NULL"
     " FROM me"
     " UNION ALL"
     " SELECT 'contact', c.call_id, (extract(epoch FROM c.offered_at) * 1000000)::bigint,"
     "        c.queue, c.category, c.answered, c.abandoned, c.transferred, c.resolved,"
-    "        c.caller_type, c.agent, w.note, NULL"
+    "        c.caller_type, c.agent, w.note, NULL, c.direction, c.transferred_from"
     " FROM me JOIN calls c ON c.tenant_id = $1 AND c.caller_key = me.caller_key"
     " LEFT JOIN wrapups w ON w.tenant_id = c.tenant_id AND w.call_id = c.call_id"
     "                     AND w.agent = $5 AND $5 <> ''"
@@ -96,6 +96,10 @@ static void history_done(PgJob *job, void *arg)
                               outcome(res, i), "resolved",
                               PQgetisnull(res, i, 8) ? json_null() : json_boolean(is_true(res, i, 8)),
                               "caller_type", opt(res, i, 9), "agent", opt(res, i, 10));
+        /* a desktop tells the contacts call.connected counted (inbound,
+         * continuing none) from the centre's own calls and transfers' */
+        json_object_set_new(o, "direction", json_string(PQgetvalue(res, i, 13)));
+        json_object_set_new(o, "transferred_from", opt(res, i, 14));
         if (!PQgetisnull(res, i, 11))
             json_object_set_new(o, "note", json_string(PQgetvalue(res, i, 11)));
         json_array_append_new(contacts, o);

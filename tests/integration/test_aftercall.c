@@ -347,6 +347,55 @@ START_TEST(a_transfer_continuation_is_not_its_own_earlier_contact)
 }
 END_TEST
 
+/* Found by a probe: the history lists a transfer chain's parts and the
+ * centre's outbound calls, which repeat_contacts (as the repeat rate)
+ * leaves out; each contact now says which it is, so the count is the
+ * listed contacts that are inbound and continue none. */
+START_TEST(the_history_marks_what_repeat_contacts_leaves_out)
+{
+    Org o = org("hmark");
+    Client *b = cl_session(kicd.port, o.bridge), *a = cl_session(kicd.port, o.agent);
+    KicTime now = h_today(0), day = 86400LL * KIC_USEC;
+    const char *caller = "0612000077";
+    answered_call(b, "m1", "b.devries", caller, now - 2 * day, 0);
+    cl_call_ok(b, "call.transferred", "{\"event_id\":\"m1-t\",\"call_id\":\"m1\",\"at\":\"%s\",\"agent\":\"b.devries\",\"target\":\"q-wijk\",\"target_kind\":\"queue\"}", h_at(now - 2 * day, 40));
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"m1b-o\",\"call_id\":\"m1b\",\"at\":\"%s\",\"queue\":\"q-wijk\",\"caller\":\"%s\",\"transferred_from\":\"m1\"}", h_at(now - 2 * day, 41), caller);
+    cl_call_ok(b, "call.answered", "{\"event_id\":\"m1b-a\",\"call_id\":\"m1b\",\"at\":\"%s\",\"agent\":\"b.devries\"}", h_at(now - 2 * day, 45));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"m1b-e\",\"call_id\":\"m1b\",\"at\":\"%s\"}", h_at(now - 2 * day, 90));
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"m2-o\",\"call_id\":\"m2\",\"at\":\"%s\",\"queue\":\"uitgaand\",\"caller\":\"%s\",\"direction\":\"outbound\"}", h_at(now - day, 0), caller);
+    cl_call_ok(b, "call.answered", "{\"event_id\":\"m2-a\",\"call_id\":\"m2\",\"at\":\"%s\",\"agent\":\"b.devries\"}", h_at(now - day, 5));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"m2-e\",\"call_id\":\"m2\",\"at\":\"%s\"}", h_at(now - day, 60));
+    answered_call(b, "m3", "a.jansen", caller, now - 30 * KIC_USEC, 0);
+    int repeats = connected_repeats(a, "m3");
+    ck_assert_int_eq(repeats, 1); /* m1 and its continuation m1b, once; not m2 */
+
+    json_t *r = cl_call(a, "caller.history", "{\"call_id\":\"m3\"}");
+    json_t *contacts = json_object_get(ck_result(r), "contacts");
+    ck_assert_uint_eq(json_array_size(contacts), 3);
+    static const char *const want[][3] = {/* newest first: id, direction, transferred_from */
+                                          {"m2", "outbound", NULL},
+                                          {"m1b", "inbound", "m1"},
+                                          {"m1", "inbound", NULL}};
+    int counted = 0;
+    for (size_t i = 0; i < 3; i++) {
+        json_t *c = json_array_get(contacts, i);
+        json_t *from = json_object_get(c, "transferred_from");
+        ck_assert_str_eq(json_string_value(json_object_get(c, "call_id")), want[i][0]);
+        ck_assert_str_eq(json_string_value(json_object_get(c, "direction")), want[i][1]);
+        ck_assert_ptr_nonnull(from); /* present, null or not */
+        if (want[i][2])
+            ck_assert_str_eq(json_string_value(from), want[i][2]);
+        else
+            ck_assert(json_is_null(from));
+        counted += !strcmp(want[i][1], "inbound") && json_is_null(from);
+    }
+    ck_assert_int_eq(counted, repeats);
+    json_decref(r);
+    cl_close(b);
+    cl_close(a);
+}
+END_TEST
+
 START_TEST(transfers_count_once_and_are_never_fcr)
 {
     Org o = org("xfer");
@@ -521,6 +570,7 @@ int main(void)
     tcase_add_test(tc, caller_history_shows_the_window_and_is_audited);
     tcase_add_test(tc, transfers_count_once_and_are_never_fcr);
     tcase_add_test(tc, a_transfer_continuation_is_not_its_own_earlier_contact);
+    tcase_add_test(tc, the_history_marks_what_repeat_contacts_leaves_out);
     tcase_add_test(tc, callback_lifecycle_numbers_and_summary);
     tcase_add_test(tc, callbacks_of_two_tenants_stay_apart);
     tcase_add_test(tc, no_number_or_note_reached_the_log);
