@@ -67,6 +67,61 @@ void method_callback_create(Conn *c, Reply *r, json_t *params, const Method *m)
     writer_submit(c->srv->writer, rec);
 }
 
+/* A callback kicd no longer holds in memory (it holds the open ones and
+ * those closed today) may be stored, closed on an earlier day: that is
+ * -32009 "already closed", as for one closed today, not -32004. */
+static const char sql_callback_stored[] =
+    "SELECT 1 FROM callbacks WHERE tenant_id = $1 AND callback_id = $2";
+
+typedef struct LookupCtx {
+    Server *srv;
+    Record *rec;
+} LookupCtx;
+
+static void stored_looked_up(PgJob *job, void *arg)
+{
+    LookupCtx *ctx = arg;
+    Record *rec = ctx->rec;
+    Server *srv = ctx->srv;
+    free(ctx);
+    if (!reply_conn(rec->reply)) { /* gone (also: kicd stopping, the writer freed) */
+        reply_errorf(rec->reply, RPC_UNAUTHENTICATED, "connection closed");
+        record_free(rec);
+        return;
+    }
+    PGresult *res = pgjob_result(job, 0);
+    bool closed = !pgjob_error(job) && PQntuples(res) == 1 &&
+                  !centre_callback(rec->tenant->centre, rec->cb.id);
+    if (!closed) { /* unknown, or created meanwhile: the writer decides, in order */
+        writer_submit(srv->writer, rec);
+        return;
+    }
+    reply_errorf(rec->reply, RPC_CONFLICT, "callback %.200s is already closed", rec->cb.id);
+    record_free(rec);
+}
+
+static void submit_change(Conn *c, Record *rec)
+{
+    if (centre_callback(c->sess.tenant->centre, rec->cb.id)) {
+        writer_submit(c->srv->writer, rec);
+        return;
+    }
+    char tenant[24];
+    snprintf(tenant, sizeof(tenant), "%lld", (long long)c->sess.tenant_id);
+    const char *args[] = {tenant, rec->cb.id};
+    LookupCtx *ctx = malloc(sizeof(*ctx));
+    if (!ctx)
+        abort();
+    *ctx = (LookupCtx){c->srv, rec};
+    PgJob *job = pgjob_new(stored_looked_up, ctx);
+    pgjob_add(job, sql_callback_stored, 2, args);
+    if (!pgconn_submit(c->srv->pg_reader, job)) {
+        pgjob_free(job);
+        free(ctx);
+        writer_submit(c->srv->writer, rec); /* storage down: unknown, as memory says */
+    }
+}
+
 static void change(Conn *c, Reply *r, json_t *params, RecordKind kind)
 {
     const char *id, *note = NULL;
@@ -87,7 +142,7 @@ static void change(Conn *c, Reply *r, json_t *params, RecordKind kind)
     rec->cb.outcome = outcome < 0 ? CBO_REACHED : (CallbackOutcome)outcome;
     rec->cb.note = note ? strdup(note) : NULL;
     rec->cb.at = server_now();
-    writer_submit(c->srv->writer, rec);
+    submit_change(c, rec);
 }
 
 void method_callback_claim(Conn *c, Reply *r, json_t *params, const Method *m)

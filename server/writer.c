@@ -394,7 +394,7 @@ Record *record_new(RecordKind kind, Tenant *t, Reply *reply)
     return r;
 }
 
-static void record_free(Record *r)
+void record_free(Record *r)
 {
     switch (r->kind) {
     case REC_EVENT: event_parse_free(&r->ev); break;

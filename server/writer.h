@@ -84,6 +84,8 @@ void writer_free(Writer *w);
 
 /* A new record (zeroed; only its kind's fields exist); fill it, then submit. */
 Record *record_new(RecordKind kind, Tenant *t, Reply *reply);
+/* A record answered without the writer (its reply is the caller's). */
+void record_free(Record *r);
 /* Takes ownership. Answers -32029 at once when the queue is full. */
 void writer_submit(Writer *w, Record *r);
 

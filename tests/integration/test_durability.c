@@ -420,6 +420,39 @@ START_TEST(an_agent_offline_at_their_parts_end_is_in_acw_from_their_login)
 }
 END_TEST
 
+/* Found by a probe: kicd holds the open callbacks and those closed
+ * today; one closed on an earlier day was "unknown" (-32004) to a claim
+ * or a completion, where one closed today is "already closed" (-32009). */
+START_TEST(a_callback_closed_on_an_earlier_day_is_already_closed)
+{
+    Kicd k;
+    char *bridge, *agent;
+    start_fresh(&k, &bridge, &agent, NULL);
+    Client *b = cl_session(k.port, bridge), *a = cl_session(k.port, agent);
+    KicTime now = h_today(0);
+    cl_call_ok(b, "callback.requested", "{\"event_id\":\"r1\",\"callback_id\":\"cb-old\",\"caller\":\"0612340001\",\"queue\":\"kic\",\"at\":\"%s\"}", h_at(now, -60));
+    json_decref(ck_ok(cl_call(a, "callback.complete", "{\"callback_id\":\"cb-old\",\"outcome\":\"reached\"}")));
+    ck_assert_rpc_error(cl_call(a, "callback.claim", "{\"callback_id\":\"cb-old\"}"), -32009);
+    cl_close(b);
+    cl_close(a);
+    kicd_stop(&k);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "WITH m AS (UPDATE callbacks SET closed_at = closed_at - interval '2 days'"
+                                           " WHERE callback_id = 'cb-old' RETURNING 1) SELECT count(*) FROM m"), 1);
+    kicd_start(&k);
+    a = cl_session(k.port, agent);
+    ck_assert_rpc_error(cl_call(a, "callback.claim", "{\"callback_id\":\"cb-old\"}"), -32009);
+    ck_assert_rpc_error(cl_call(a, "callback.complete", "{\"callback_id\":\"cb-old\",\"outcome\":\"no_answer\"}"), -32009);
+    ck_assert_rpc_error(cl_call(a, "callback.claim", "{\"callback_id\":\"cb-never\"}"), -32004);
+    /* nothing was recorded: still done, one attempt */
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM callbacks WHERE callback_id = 'cb-old'"
+                                           " AND status = 'done' AND attempts = 1"), 1);
+    cl_close(a);
+    ck_assert(kicd_stop(&k));
+    free(bridge);
+    free(agent);
+}
+END_TEST
+
 START_TEST(a_failed_write_poisons_nothing_and_memory_follows_storage)
 {
     Kicd k;
@@ -476,6 +509,7 @@ int main(void)
     tcase_add_test(tc, kill_9_and_restart_give_the_same_live_numbers);
     tcase_add_test(tc, an_agent_offline_at_their_parts_end_is_in_acw_from_their_login);
     tcase_add_test(tc, a_failed_write_poisons_nothing_and_memory_follows_storage);
+    tcase_add_test(tc, a_callback_closed_on_an_earlier_day_is_already_closed);
     suite_add_tcase(s, tc);
     return h_run_suite(s, NULL);
 }
