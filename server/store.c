@@ -504,15 +504,20 @@ void store_load_logins(Server *s)
  * their last choice (available, say) would count in the live figures
  * for ever, after a restart too. Offline is stored like a choice of
  * theirs, so that memory and storage agree. */
+#define REVOKED_REASON "user revoked"
+
 static void revoked_agent_offline(Server *s, Tenant *t, const char *agent)
 {
     const Agent *a = centre_agent(t->centre, agent);
-    if (!a || a->chosen == AS_OFFLINE)
+    /* Also an agent who never chose a state (offline, no reason, nothing
+     * stored): else the reason is missing and a restart, which lists
+     * only active users and stored choices, forgets them. */
+    if (!a || (a->chosen == AS_OFFLINE && a->reason && !strcmp(a->reason, REVOKED_REASON)))
         return;
     Record *rec = record_new(REC_AGENT_STATE, t, NULL);
     snprintf(rec->state.agent, sizeof(rec->state.agent), "%s", agent);
     rec->state.chosen = AS_OFFLINE;
-    rec->state.reason = strdup("user revoked");
+    rec->state.reason = strdup(REVOKED_REASON);
     rec->state.at = server_now();
     writer_submit(s->writer, rec);
 }
