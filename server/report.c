@@ -578,7 +578,7 @@ static void write_metrics(JsonW *w, const Row *row, double bucket_len_s, const R
     if (ctx->with_callbacks) {
         for (int i = 0; i < 7; i++)
             jw_int(w, row->has_callbacks ? row->cb[i] : 0);
-        jw_fixed(w, row->has_callbacks ? row->cb_mean_s : NAN, 3);
+        jw_fixed(w, row->has_callbacks ? row->cb_mean_s : NAN, 6); /* a mean, as the others */
     }
     if (ctx->with_occupancy)
         jw_fixed(w, row->has_presence && row->logged_s > 0 ? row->busy_s / row->logged_s : NAN, 6);

@@ -694,6 +694,11 @@ START_TEST(callbacks_and_occupancy)
     ck_assert_int_eq(cell_int(t, (size_t)row, "callbacks_open"), 1);
     ck_assert_int_eq(cell_int(t, (size_t)row, "callbacks_attempts"), 1);
     ck_assert_int_eq(cell_int(t, (size_t)row, "offered"), 0);
+    /* the mean to six decimals, as callbacks.summary's (it had three) */
+    r = cl_call(s, "callbacks.summary", "{\"team\":\"kic\"}");
+    double mean = json_real_value(json_object_get(json_object_get(ck_result(r), "total"), "mean_time_to_complete_s"));
+    json_decref(r);
+    ck_assert_double_eq_tol(json_number_value(cell(t, (size_t)row, "callbacks_mean_complete_s")), mean, 5e-7);
     json_decref(t);
     /* a grouping callbacks do not have: no callback columns */
     t = report(s, "{%s,\"group_by\":[\"location\"]}", range);
