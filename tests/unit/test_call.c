@@ -300,6 +300,16 @@ static void expect_ended(CallSummary *e, int64_t at, EndedBy by)
     e->ended_by = by;
 }
 
+static void expect_transferred(CallSummary *e, int64_t at, const char *target, TargetKind kind,
+                               TransferMode mode)
+{
+    e->transferred = true;
+    e->transferred_at = T0 + at;
+    e->transfer_target = target;
+    e->transfer_kind = kind;
+    e->transfer_mode = mode;
+}
+
 static void expect_part_end(CallSummary *e, int64_t at)
 {
     e->part_ended = true;
@@ -619,11 +629,7 @@ START_TEST(transferred_every_kind_and_mode)
     expect_offered(&e, 4, "q");
     expect_answered(&e, "a", SEC(8));
     expect_ended(&e, SEC(400), BY_SYSTEM);
-    e.transferred = true;
-    e.transferred_at = T0 + SEC(68);
-    e.transfer_target = targets[kind];
-    e.transfer_kind = kind;
-    e.transfer_mode = mode;
+    expect_transferred(&e, SEC(68), targets[kind], kind, mode);
     e.part_ended = true; /* the agent's part ends at the transfer */
     e.part_end_at = T0 + SEC(68);
     e.talk_us = SEC(60); /* 68 - 8 */
@@ -655,11 +661,7 @@ START_TEST(transfer_then_second_leg_by_another_agent)
     expect_offered(&e, 7, "q1");
     expect_answered(&e, "a", SEC(5));
     expect_ended(&e, SEC(300), BY_CALLER);
-    e.transferred = true;
-    e.transferred_at = T0 + SEC(95);
-    e.transfer_target = "b";
-    e.transfer_kind = TK_AGENT;
-    e.transfer_mode = TM_ATTENDED;
+    expect_transferred(&e, SEC(95), "b", TK_AGENT, TM_ATTENDED);
     /* the contact's figures are the first leg's: a, 5 -> 95 */
     expect_part_end(&e, SEC(95));
     e.talk_us = SEC(90);
@@ -693,11 +695,7 @@ START_TEST(a_call_back_with_its_first_agent_has_acw_from_their_last_part)
     expect_offered(&e, 7, "q1");
     expect_answered(&e, "a", SEC(10));
     expect_ended(&e, SEC(500), BY_CALLER);
-    e.transferred = true;
-    e.transferred_at = T0 + SEC(100);
-    e.transfer_target = "b";
-    e.transfer_kind = TK_AGENT;
-    e.transfer_mode = TM_BLIND;
+    expect_transferred(&e, SEC(100), "b", TK_AGENT, TM_BLIND);
     expect_part_end(&e, SEC(100)); /* the contact's talk is the first part's */
     e.talk_us = SEC(90);
     expect_wrapup(&e, f.wu[0], SEC(50)); /* 550 - 500: a's last part, not 550 - 100 */
@@ -965,11 +963,7 @@ START_TEST(same_at_on_several_events)
     e.answered_at = T0;
     e.agent = "a";
     expect_ended(&e, SEC(60), BY_SYSTEM);
-    e.transferred = true;
-    e.transferred_at = T0 + SEC(60);
-    e.transfer_target = "q2";
-    e.transfer_kind = TK_QUEUE;
-    e.transfer_mode = TM_BLIND;
+    expect_transferred(&e, SEC(60), "q2", TK_QUEUE, TM_BLIND);
     e.wait_us = 0;
     /* type order: held before resumed (0 s hold), transferred before ended
      * (the part ends by the transfer) */
