@@ -33,6 +33,7 @@
 #include "rows.h"
 #include "store.h"
 #include "subscribe.h"
+#include "write_sql.h"
 #include "strbuf.h"
 
 #define QUEUE_MAX 200000
@@ -52,25 +53,18 @@ typedef struct PendingNotice {
     json_t *params;
 } PendingNotice;
 
-/* The tables a batch writes, in statement order; then T_KEYS, the
- * parameters of the fast event-keys insert (three of the events'
- * columns). */
-enum {
-    T_EVENTS, T_WRAPUPS, T_CALLS, T_SUMS, T_STATES, T_CHOICES, T_CALLBACKS, T_CB_NOTES,
-    T_CONTACTS, T_CALLS_NEW, T_REPEATS, T_LEGS_GONE, T_LEGS, T_CHOSEN, T_COUNT, T_KEYS = T_COUNT, T_PARAMS
-};
 /* A statement per table, one more for the contacts (marking earlier ones
  * and the new one) and one for the event keys of a fast batch. */
-#define WRITE_MAX_STMTS (T_COUNT + 2)
+#define WRITE_MAX_STMTS (WT_COUNT + 2)
 
 typedef struct Batch {
     struct Batch *next;
     struct Writer *writer;
     Record *records;
     size_t n;
-    PgTable tables[T_COUNT]; /* the rows of each table, as column arrays */
-    const char *values[T_PARAMS][PGTABLE_MAX_COLS + 1]; /* + the sums' write mark */
-    int lengths[T_PARAMS][PGTABLE_MAX_COLS + 1];
+    PgTable tables[WT_COUNT]; /* the rows of each table, as column arrays */
+    const char *values[WT_PARAMS][PGTABLE_MAX_COLS + 1]; /* + the sums' write mark */
+    int lengths[WT_PARAMS][PGTABLE_MAX_COLS + 1];
     /* Statements in order: prepared statement and its parameters' row. */
     int stmt_table[WRITE_MAX_STMTS];
     const char *stmt_name[WRITE_MAX_STMTS];
@@ -129,252 +123,12 @@ struct Writer {
     Effects fx;     /* scratch for one decision pass */
     StrMap stored_keys; /* "tenant:event_id" storage has, of the batch decided next */
     StrMap choices; /* "tenant:agent" -> Record, latest choice of a batch */
-    PgPrepared prepared[T_COUNT + 6]; /* prepared on the writer connection */
-    char *prepared_sql[T_COUNT + 5];
+    PgPrepared prepared[WRITE_SQL_PREPARED + 1]; /* prepared on the writer connection */
+    char *prepared_sql[WRITE_SQL_PREPARED];
 
     WriterStats stats;
 };
 
-static const char sql_load_events[] =
-    "SELECT e.tenant_id, e.type, e.payload::text FROM events e"
-    " JOIN json_to_recordset($1::json) AS x(tenant_id bigint, call_id text)"
-    "   USING (tenant_id, call_id)"
-    " ORDER BY e.tenant_id, e.call_id";
-static const char sql_load_calls[] =
-    "SELECT c.tenant_id, c.call_id, c.followed_by_repeat FROM calls c"
-    " JOIN json_to_recordset($1::json) AS x(tenant_id bigint, call_id text)"
-    "   USING (tenant_id, call_id)";
-static const char sql_load_keys[] =
-    "SELECT k.tenant_id, k.event_id FROM event_keys k"
-    " JOIN json_to_recordset($1::json) AS x(tenant_id bigint, event_id text)"
-    "   USING (tenant_id, event_id)";
-static const char sql_load_wrapups[] =
-    "SELECT w.tenant_id, w.call_id, w.agent, (extract(epoch FROM w.at) * 1000000)::bigint,"
-    "       w.category, w.resolved, w.follow_up, w.caller_type FROM wrapups w"
-    " JOIN json_to_recordset($1::json) AS x(tenant_id bigint, call_id text)"
-    "   USING (tenant_id, call_id)";
-
-/* Prepared statement names, one per table written, plus the two that
- * settle repeats in storage (and the events statement of journals
- * written before migration 0008). */
-static const char *const stmt_names[T_COUNT] = {
-    [T_EVENTS] = "kic_events_json",  [T_WRAPUPS] = "kic_wrapups",
-    [T_CALLS] = "kic_calls",         [T_SUMS] = "kic_sums",
-    [T_STATES] = "kic_states",
-    [T_CHOICES] = "kic_choices",     [T_CALLBACKS] = "kic_callbacks",
-    [T_CB_NOTES] = "kic_cb_notes",   [T_CONTACTS] = "kic_mark_earlier",
-    [T_CALLS_NEW] = "kic_calls", /* calls storage has no row of yet: see plan_statements */
-    [T_REPEATS] = "kic_repeats",     [T_LEGS] = "kic_legs",
-    [T_LEGS_GONE] = "kic_legs_gone",
-    [T_CHOSEN] = "kic_chosen",
-};
-static const RowSpec *const table_specs[T_COUNT] = {
-    [T_EVENTS] = &rows_events,       [T_WRAPUPS] = &rows_wrapups,
-    [T_CALLS] = &rows_calls,         [T_SUMS] = &rows_sums_15m,
-    [T_STATES] = &rows_states,
-    [T_CHOICES] = &rows_choices,     [T_CALLBACKS] = &rows_callbacks,
-    [T_CB_NOTES] = &rows_callback_notes, [T_CONTACTS] = &rows_contacts,
-    [T_CALLS_NEW] = &rows_calls,     [T_REPEATS] = &rows_repeats,
-    [T_LEGS] = &rows_call_legs,      [T_CHOSEN] = &rows_choice_history,
-    [T_LEGS_GONE] = &rows_call_legs_gone,
-};
-
-/* A contact marked a repeat in storage leaves its block's sums: it now
- * counts as repeated, and no longer as a provisional FCR (as
- * metrics_add_call says: answered, and for FCR not transferred, wrapped
- * up, resolved; a contact marked has a caller key). */
-static const char sums_after_marking[] =
-    "INSERT INTO call_sums_15m (tenant_id, bucket, queue, channel, direction, repeated, fcr_provisional)"
-    " SELECT tenant_id, to_timestamp(floor(extract(epoch FROM offered_at) / 900) * 900),"
-    "        coalesce(queue, ''), channel, direction,"
-    "        count(*) FILTER (WHERE answered AND caller_key IS NOT NULL),"
-    "        -count(*) FILTER (WHERE answered AND caller_key IS NOT NULL AND NOT transferred"
-    "                          AND wrapped_at IS NOT NULL AND resolved)"
-    " FROM m WHERE offered_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
-    " ON CONFLICT (tenant_id, bucket, queue, channel, direction) DO UPDATE SET"
-    "   repeated = call_sums_15m.repeated + EXCLUDED.repeated,"
-    "   fcr_provisional = call_sums_15m.fcr_provisional + EXCLUDED.fcr_provisional";
-
-/* Repeat marking in storage reads the stored calls of the batch's callers
- * once, by the caller index (or one scan of calls), and matches them to
- * the batch's contacts there: joined to calls directly, a plan misjudged
- * on a small or freshly grown table scanned calls for every contact. The
- * rows to mark are then updated by their tuple ids. */
-static const char callers_calls[] =
-    "c AS MATERIALIZED (SELECT ctid AS tid, tenant_id, call_id, caller_key, offered_at,"
-    "   direction, transferred_from, followed_by_repeat FROM calls"
-    "   WHERE caller_key = ANY ($3::text[]))"; /* $3: contact_cols caller_key, rows.c */
-
-/* The writes, generated from the column lists in rows.c. Repeats are
- * settled in storage for contacts whose window reaches past what memory
- * holds: a new contact marks earlier ones of the same caller within their
- * window, and is marked itself when a later one exists; the window is in
- * calendar days of the session time zone (set at connect), as in lib/.
- * These two are planned at each execution (PgPrepared.planned_each_time):
- * they only run for a backlog of older calls, and a generic plan made
- * while calls was small scanned the whole table for every contact (2,000
- * acks/s; bench/RESULTS.md, stop 24). */
-static char *sql_for(const char *name, const RowSpec *spec, long long window)
-{
-    char *unnest = rows_unnest_sql(spec), *cols = rows_column_list(spec);
-    char *rows = rows_unnest_rows_sql(spec);
-    StrBuf b = STRBUF_INIT;
-    if (!strcmp(name, "kic_events_json")) {
-        /* The keys first: only events whose key is new are stored. When
-         * every key is new (always, unless an event id was reused on
-         * another call that memory no longer holds) the rows go in
-         * without a join; the IN list is read only otherwise. */
-        strbuf_printf(&b,
-                      "WITH k AS (INSERT INTO event_keys (tenant_id, event_id, at)"
-                      "   SELECT * FROM unnest($1::bigint[], $4::text[], $3::timestamptz[])"
-                      "   ON CONFLICT DO NOTHING RETURNING tenant_id, event_id)"
-                      " INSERT INTO events (%s) SELECT * FROM %s"
-                      " WHERE (SELECT count(*) FROM k) = cardinality($1::bigint[])"
-                      "    OR (x.tenant_id, x.event_id) IN (SELECT tenant_id, event_id FROM k)",
-                      cols, rows);
-    } else if (!strcmp(name, "kic_event_keys")) {
-        /* Fast: fails the batch on a key already stored (see on_written). */
-        strbuf_puts(&b, "INSERT INTO event_keys (tenant_id, event_id, at)"
-                        " SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::timestamptz[])");
-    } else if (!strcmp(name, "kic_states_new") || !strcmp(name, "kic_calls_new")) {
-        /* Fast, as the keys: fails the batch on an interval or a call
-         * already stored. */
-        strbuf_printf(&b, "INSERT INTO %s (%s) SELECT * FROM %s", spec->table, cols, rows);
-    } else if (!strcmp(name, "kic_events_new")) {
-        strbuf_printf(&b, "INSERT INTO events (%s) SELECT * FROM %s", cols, rows);
-    } else if (!strcmp(name, "kic_events")) {
-        /* Before migration 0008 (payload jsonb), for journals written
-         * then: their payload arrays are jsonb. */
-        strbuf_printf(&b,
-                      "WITH r AS MATERIALIZED (SELECT * FROM unnest($1::bigint[], $2::text[],"
-                      "   $3::timestamptz[], $4::text[], $5::text[], $6::jsonb[])"
-                      "   AS x(tenant_id, call_id, at, event_id, type, payload)),"
-                      " k AS (INSERT INTO event_keys (tenant_id, event_id, at)"
-                      "       SELECT tenant_id, event_id, at FROM r ON CONFLICT DO NOTHING"
-                      "       RETURNING tenant_id, event_id)"
-                      " INSERT INTO events (%s) SELECT r.tenant_id, r.call_id, r.at, r.event_id,"
-                      " r.type, r.payload::json FROM r JOIN k USING (tenant_id, event_id)",
-                      cols);
-    } else if (!strcmp(name, "kic_calls")) {
-        strbuf_printf(&b, "INSERT INTO calls (%s) SELECT * FROM %s"
-                          " ON CONFLICT (tenant_id, call_id) DO UPDATE SET ", cols, rows);
-        for (int i = 2; i < spec->ncols; i++) {
-            const char *c = spec->cols[i].name;
-            strbuf_printf(&b, "%s = EXCLUDED.%s, ", c, c);
-        }
-        strbuf_puts(&b, "updated_at = now()");
-    } else if (!strcmp(name, "kic_legs")) {
-        strbuf_printf(&b, "INSERT INTO call_legs (%s) SELECT * FROM %s"
-                          " ON CONFLICT (tenant_id, call_id, agent, answered_at) DO UPDATE"
-                          " SET end_at = EXCLUDED.end_at, wrapped_at = EXCLUDED.wrapped_at"
-                          " WHERE (call_legs.end_at, call_legs.wrapped_at)"
-                          "   IS DISTINCT FROM (EXCLUDED.end_at, EXCLUDED.wrapped_at)",
-                      cols, rows);
-    } else if (!strcmp(name, "kic_legs_gone")) {
-        /* Before kic_legs: a call whose legs changed (a late event took
-         * one away) has them all written again. */
-        strbuf_printf(&b, "DELETE FROM call_legs l USING %s"
-                          " WHERE l.tenant_id = x.tenant_id AND l.call_id = x.call_id", unnest);
-    } else if (!strcmp(name, "kic_repeats")) {
-        /* Stored calls whose repeat flag alone changed (a later contact of
-         * the caller): that column, not the whole row. A call whose row is
-         * not stored yet is in a batch before this one; were that batch
-         * to fail, it is sent again with every batch after it, this one
-         * included (rewind_result). */
-        strbuf_printf(&b, "UPDATE calls c SET followed_by_repeat = x.followed_by_repeat,"
-                          " updated_at = now() FROM %s"
-                          " WHERE c.tenant_id = x.tenant_id AND c.call_id = x.call_id", unnest);
-    } else if (!strcmp(name, "kic_sums")) {
-        /* the batch's write mark ($ncols + 1) first: a batch sent again
-         * finds it and adds nothing */
-        strbuf_printf(&b, "WITH m AS (INSERT INTO write_marks (id) VALUES ($%d::bytea)"
-                          " ON CONFLICT DO NOTHING RETURNING 1)"
-                          " INSERT INTO call_sums_15m (%s) SELECT * FROM %s"
-                          " WHERE EXISTS (SELECT 1 FROM m)"
-                          " ON CONFLICT (tenant_id, bucket, queue, channel, direction) DO UPDATE SET ",
-                      spec->ncols + 1, cols, unnest);
-        for (int i = 5; i < spec->ncols; i++)
-            strbuf_printf(&b, "%s%s = call_sums_15m.%s + EXCLUDED.%s", i > 5 ? ", " : "",
-                          spec->cols[i].name, spec->cols[i].name, spec->cols[i].name);
-    } else if (!strcmp(name, "kic_callbacks")) {
-        strbuf_printf(&b, "INSERT INTO callbacks (%s) SELECT * FROM %s"
-                          " ON CONFLICT (tenant_id, callback_id) DO UPDATE SET ", cols, unnest);
-        for (int i = 2; i < spec->ncols; i++)
-            strbuf_printf(&b, "%s = EXCLUDED.%s, ", spec->cols[i].name, spec->cols[i].name);
-        strbuf_puts(&b, "updated_at = now()");
-    } else if (!strcmp(name, "kic_choices")) {
-        strbuf_printf(&b, "INSERT INTO agent_choices (%s) SELECT * FROM %s"
-                          " ON CONFLICT (tenant_id, agent) DO UPDATE SET chosen = EXCLUDED.chosen,"
-                          " since = EXCLUDED.since, reason = EXCLUDED.reason,"
-                          " offline_since = EXCLUDED.offline_since,"
-                          " login_since = EXCLUDED.login_since", cols, unnest);
-    } else if (!strcmp(name, "kic_mark_earlier")) {
-        strbuf_printf(&b, "WITH x AS MATERIALIZED (SELECT * FROM %s WHERE x.trigger),"
-                          " %s,"
-                          " m AS (UPDATE calls SET followed_by_repeat = true"
-                          "   WHERE NOT followed_by_repeat AND ctid = ANY (ARRAY("
-                          "     SELECT c.tid FROM c JOIN x ON c.tenant_id = x.tenant_id"
-                          "       AND c.caller_key = x.caller_key"
-                          "     WHERE NOT c.followed_by_repeat"
-                          "       AND (c.offered_at, c.call_id) < (x.offered_at, x.call_id)"
-                          "       AND x.offered_at <= c.offered_at + make_interval(days => %lld)))"
-                          "   RETURNING calls.*) %s",
-                      unnest, callers_calls, window, sums_after_marking);
-    } else if (!strcmp(name, "kic_mark_self")) {
-        strbuf_printf(&b, "WITH x AS MATERIALIZED (SELECT * FROM %s),"
-                          " %s,"
-                          " m AS (UPDATE calls SET followed_by_repeat = true"
-                          "   WHERE NOT followed_by_repeat AND ctid = ANY (ARRAY("
-                          "     SELECT c.tid FROM c JOIN x USING (tenant_id, call_id)"
-                          "     WHERE NOT c.followed_by_repeat"
-                          "       AND EXISTS (SELECT 1 FROM c l WHERE l.tenant_id = c.tenant_id"
-                          "         AND l.caller_key = c.caller_key AND l.direction = 'inbound'"
-                          "         AND l.transferred_from IS NULL"
-                          "         AND (l.offered_at, l.call_id) > (c.offered_at, c.call_id)"
-                          "         AND l.offered_at <= c.offered_at + make_interval(days => %lld))))"
-                          "   RETURNING calls.*) %s",
-                      unnest, callers_calls, window, sums_after_marking);
-    } else {
-        /* agent_states, wrapups, callback_notes, agent_choice_history:
-         * append-only, idempotent by key */
-        strbuf_printf(&b, "INSERT INTO %s (%s) SELECT * FROM %s ON CONFLICT DO NOTHING",
-                      spec->table, cols, rows);
-    }
-    free(unnest);
-    free(rows);
-    free(cols);
-    return strbuf_steal(&b);
-}
-
-static void prepare_statements(Writer *w)
-{
-    int n = 0;
-    for (int t = 0; t < T_COUNT; t++) {
-        if (t == T_CALLS_NEW)
-            continue; /* its safe statement is T_CALLS' */
-        w->prepared_sql[n] = sql_for(stmt_names[t], table_specs[t], w->srv->cfg.repeat_window_days);
-        w->prepared[n] = (PgPrepared){.name = stmt_names[t], .sql = w->prepared_sql[n], .planned_each_time = t == T_CONTACTS};
-        n++;
-    }
-    w->prepared_sql[n] = sql_for("kic_mark_self", &rows_contacts, w->srv->cfg.repeat_window_days);
-    w->prepared[n] = (PgPrepared){.name = "kic_mark_self", .sql = w->prepared_sql[n], .planned_each_time = true};
-    n++;
-    static const char *const events_extra[] = {"kic_event_keys", "kic_events_new", "kic_events"};
-    for (size_t i = 0; i < KIC_ARRAY_LEN(events_extra); i++) {
-        w->prepared_sql[n] = sql_for(events_extra[i], &rows_events, 0);
-        w->prepared[n] = (PgPrepared){.name = events_extra[i], .sql = w->prepared_sql[n]};
-        n++;
-    }
-    w->prepared_sql[n] = sql_for("kic_states_new", &rows_states, 0);
-    w->prepared[n] = (PgPrepared){.name = "kic_states_new", .sql = w->prepared_sql[n]};
-    n++;
-    w->prepared_sql[n] = sql_for("kic_calls_new", &rows_calls, 0);
-    w->prepared[n] = (PgPrepared){.name = "kic_calls_new", .sql = w->prepared_sql[n]};
-    n++;
-    if (n != (int)KIC_ARRAY_LEN(w->prepared_sql))
-        abort(); /* the arrays' sizes must follow the statements above */
-    w->prepared[n] = (PgPrepared){.name = NULL};
-}
 
 /* ---- records ---- */
 
@@ -453,8 +207,8 @@ static Batch *batch_new(Writer *w)
     if (!b)
         abort();
     if (!b->tables[0].ncols)
-        for (int t = 0; t < T_COUNT; t++)
-            rows_table_init(&b->tables[t], table_specs[t]);
+        for (int t = 0; t < WT_COUNT; t++)
+            rows_table_init(&b->tables[t], write_table_specs[t]);
     b->writer = w;
     b->events_stmt = b->states_stmt = b->calls_new_stmt = -1;
     b->count_events = true;
@@ -465,7 +219,7 @@ static Batch *batch_new(Writer *w)
 
 static void batch_destroy(Batch *b)
 {
-    for (int t = 0; t < T_COUNT; t++)
+    for (int t = 0; t < WT_COUNT; t++)
         pgtable_free(&b->tables[t]);
     free(b->notices);
     free(b);
@@ -477,14 +231,14 @@ static void batch_free(Writer *w, Batch *b)
     for (size_t i = 0; i < b->nnotices; i++)
         json_decref(b->notices[i].params);
     size_t kept = 0;
-    for (int t = 0; t < T_COUNT; t++)
+    for (int t = 0; t < WT_COUNT; t++)
         kept += pgtable_clear(&b->tables[t]);
     if (w->nspare == SPARE_BATCHES || kept > SPARE_BYTES) {
         batch_destroy(b);
         return;
     }
     /* as calloc left it, but for the tables' buffers and notices' array */
-    PgTable tables[T_COUNT];
+    PgTable tables[WT_COUNT];
     memcpy(tables, b->tables, sizeof(tables));
     PendingNotice *notices = b->notices;
     size_t cap_notices = b->cap_notices;
@@ -742,10 +496,10 @@ static void start_batch(Writer *w)
     w->loading = b;
     PgJob *job = pgjob_new(on_loaded, w);
     const char *args[] = {calls}, *key_args[] = {keys};
-    pgjob_add(job, sql_load_events, 1, args);
-    pgjob_add(job, sql_load_calls, 1, args);
-    pgjob_add(job, sql_load_wrapups, 1, args);
-    pgjob_add(job, sql_load_keys, 1, key_args);
+    pgjob_add(job, write_sql_load_events, 1, args);
+    pgjob_add(job, write_sql_load_calls, 1, args);
+    pgjob_add(job, write_sql_load_wrapups, 1, args);
+    pgjob_add(job, write_sql_load_keys, 1, key_args);
     free(calls);
     free(keys);
     if (!pgconn_submit(w->srv->pg_writer, job)) {
@@ -901,7 +655,7 @@ static void decide_event(Writer *w, Batch *b, Record *r, KicTime now)
     r->ev.event = NULL; /* the centre owns it now (or frees a duplicate) */
     if (centre_apply_event(r->tenant->centre, ev, r->ev.number, now, true, &w->fx) == APPLY_NEW) {
         /* Still alive: the centre keeps new events; only duplicates go. */
-        rows_event(&b->tables[T_EVENTS], r->tenant->id, ev, r->ev.stored);
+        rows_event(&b->tables[WT_EVENTS], r->tenant->id, ev, r->ev.stored);
         w->stats.events_new++;
         r->ack = ACK_NEW;
     } else {
@@ -917,7 +671,7 @@ static void decide_state(Writer *w, Batch *b, Record *r)
                                           r->state.at, &w->fx);
     Agent *a = centre_agent(c, r->state.agent);
     if (changed) {
-        rows_chosen(&b->tables[T_CHOSEN], r->tenant->id, r->state.agent, r->state.chosen,
+        rows_chosen(&b->tables[WT_CHOSEN], r->tenant->id, r->state.agent, r->state.chosen,
                     r->state.at, r->state.reason);
         char *key;
         if (asprintf(&key, "%s:%s", r->tenant->id_text, a->id) < 0)
@@ -957,7 +711,7 @@ static void decide_wrapup(Writer *w, Batch *b, Record *r, KicTime now)
     int64_t acw_us;
     r->wrap.wrapup = NULL; /* the centre owns it now */
     centre_apply_wrapup(c, r->wrap.call_id, wu, now, &acw_us, &w->fx);
-    rows_wrapup(&b->tables[T_WRAPUPS], r->tenant->id, r->wrap.call_id, wu, r->wrap.note, acw_us);
+    rows_wrapup(&b->tables[WT_WRAPUPS], r->tenant->id, r->wrap.call_id, wu, r->wrap.note, acw_us);
     r->result = json_pack("{s:f}", "acw_seconds", (double)acw_us / 1e6);
 }
 
@@ -1042,7 +796,7 @@ static void decide_callback(Writer *w, Batch *b, Record *r)
         r->result = callback_result(cb);
     }
     if (r->cb.note)
-        rows_callback_note(&b->tables[T_CB_NOTES], r->tenant->id, r->cb.id, r->cb.at,
+        rows_callback_note(&b->tables[WT_CB_NOTES], r->tenant->id, r->cb.id, r->cb.at,
                            r->cb.agent, r->cb.note);
 }
 
@@ -1055,29 +809,29 @@ static void effects_rows(Writer *w, Batch *b)
     for (size_t i = 0; i < fx->ndirty; i++) {
         Call *call = fx->dirty[i];
         if (call->row_stored && call->dirty_repeat_only)
-            rows_repeat(&b->tables[T_REPEATS], call);
+            rows_repeat(&b->tables[WT_REPEATS], call);
         else {
-            rows_call(&b->tables[call->row_stored ? T_CALLS : T_CALLS_NEW], call);
+            rows_call(&b->tables[call->row_stored ? WT_CALLS : WT_CALLS_NEW], call);
             uint64_t sig = rows_legs_sig(call);
             if (call->legs_sig != 0 && call->legs_sig != sig)
-                rows_legs_gone(&b->tables[T_LEGS_GONE], call);
-            rows_legs(&b->tables[T_LEGS], call);
+                rows_legs_gone(&b->tables[WT_LEGS_GONE], call);
+            rows_legs(&b->tables[WT_LEGS], call);
             call->legs_sig = sig;
         }
         call->row_stored = true;
     }
     effects_written(fx);
     for (size_t i = 0; i < fx->ntransitions; i++) {
-        rows_transition(&b->tables[T_STATES], &fx->transitions[i]);
+        rows_transition(&b->tables[WT_STATES], &fx->transitions[i]);
         b->states_maybe_stored |= fx->transitions[i].maybe_stored;
     }
     for (size_t i = 0; i < fx->nnew; i++)
-        rows_new_contact(&b->tables[T_CONTACTS], fx->new_contacts[i]);
-    sum_deltas(fx, &b->tables[T_SUMS]);
+        rows_new_contact(&b->tables[WT_CONTACTS], fx->new_contacts[i]);
+    sum_deltas(fx, &b->tables[WT_SUMS]);
     for (size_t i = 0; i < fx->ncallbacks; i++) {
         Callback *cb = fx->callbacks[i];
         Tenant *t = tenants_find(w->srv->tenants, cb->tenant);
-        rows_callback(&b->tables[T_CALLBACKS], cb->tenant, cb);
+        rows_callback(&b->tables[WT_CALLBACKS], cb->tenant, cb);
         if (cb->fresh && t) {
             announce_callback(b, t, cb);
             cb->fresh = false;
@@ -1088,7 +842,7 @@ static void effects_rows(Writer *w, Batch *b)
     void *v;
     while (strmap_next(&w->choices, &pos, &key, &v)) {
         Record *r = v;
-        rows_choice(&b->tables[T_CHOICES], r->tenant->id,
+        rows_choice(&b->tables[WT_CHOICES], r->tenant->id,
                     centre_agent(r->tenant->centre, r->state.agent));
         free((char *)key);
     }
@@ -1110,18 +864,18 @@ static void add_stmt(Batch *b, int t, const char *name)
  * batch's write mark), and the keys' three of the events' columns. */
 static void finish_tables(Batch *b)
 {
-    for (int t = 0; t < T_COUNT; t++)
+    for (int t = 0; t < WT_COUNT; t++)
         if (b->tables[t].rows)
             pgtable_finish(&b->tables[t], b->values[t], b->lengths[t]);
     static const int key_cols[] = {0, 3, 2}; /* tenant_id, event_id, at */
     for (int i = 0; i < 3; i++) {
-        b->values[T_KEYS][i] = b->values[T_EVENTS][key_cols[i]];
-        b->lengths[T_KEYS][i] = b->lengths[T_EVENTS][key_cols[i]];
+        b->values[WT_KEYS][i] = b->values[WT_EVENTS][key_cols[i]];
+        b->lengths[WT_KEYS][i] = b->lengths[WT_EVENTS][key_cols[i]];
     }
-    int n = b->tables[T_SUMS].ncols;
-    b->values[T_SUMS][n] = (const char *)b->id;
-    b->lengths[T_SUMS][n] = JOURNAL_ID_LEN;
-    b->events_expected = (long long)b->tables[T_EVENTS].rows;
+    int n = b->tables[WT_SUMS].ncols;
+    b->values[WT_SUMS][n] = (const char *)b->id;
+    b->lengths[WT_SUMS][n] = JOURNAL_ID_LEN;
+    b->events_expected = (long long)b->tables[WT_EVENTS].rows;
 }
 
 /* A statement per table with rows (two for events when fast). No
@@ -1134,34 +888,34 @@ static void plan_statements(Batch *b)
 {
     b->nstmt = 0;
     b->events_stmt = b->states_stmt = b->calls_new_stmt = -1;
-    if (b->tables[T_EVENTS].rows && !b->safe) {
-        add_stmt(b, T_EVENTS, "kic_event_keys");
-        b->stmt_table[b->nstmt - 1] = T_KEYS;
+    if (b->tables[WT_EVENTS].rows && !b->safe) {
+        add_stmt(b, WT_EVENTS, "kic_event_keys");
+        b->stmt_table[b->nstmt - 1] = WT_KEYS;
     }
-    if (b->tables[T_EVENTS].rows)
+    if (b->tables[WT_EVENTS].rows)
         b->events_stmt = b->nstmt;
-    add_stmt(b, T_EVENTS, b->safe ? stmt_names[T_EVENTS] : "kic_events_new");
-    add_stmt(b, T_WRAPUPS, stmt_names[T_WRAPUPS]);
+    add_stmt(b, WT_EVENTS, b->safe ? write_stmt_names[WT_EVENTS] : "kic_events_new");
+    add_stmt(b, WT_WRAPUPS, write_stmt_names[WT_WRAPUPS]);
     /* A call memory has never written goes in plainly when fast (it fails
      * the batch if storage has it after all, as a key does). */
-    b->calls_new_stmt = b->tables[T_CALLS_NEW].rows ? b->nstmt : -1;
-    add_stmt(b, T_CALLS_NEW, b->safe ? stmt_names[T_CALLS] : "kic_calls_new");
-    add_stmt(b, T_CALLS, stmt_names[T_CALLS]);
-    add_stmt(b, T_REPEATS, stmt_names[T_REPEATS]);
-    add_stmt(b, T_LEGS_GONE, stmt_names[T_LEGS_GONE]);
-    add_stmt(b, T_LEGS, stmt_names[T_LEGS]);
-    add_stmt(b, T_SUMS, stmt_names[T_SUMS]);
+    b->calls_new_stmt = b->tables[WT_CALLS_NEW].rows ? b->nstmt : -1;
+    add_stmt(b, WT_CALLS_NEW, b->safe ? write_stmt_names[WT_CALLS] : "kic_calls_new");
+    add_stmt(b, WT_CALLS, write_stmt_names[WT_CALLS]);
+    add_stmt(b, WT_REPEATS, write_stmt_names[WT_REPEATS]);
+    add_stmt(b, WT_LEGS_GONE, write_stmt_names[WT_LEGS_GONE]);
+    add_stmt(b, WT_LEGS, write_stmt_names[WT_LEGS]);
+    add_stmt(b, WT_SUMS, write_stmt_names[WT_SUMS]);
     /* plainly unless an interval may be in a batch before (which may
      * have committed by now): then a copy stored is no error */
     bool states_safe = b->safe || b->states_maybe_stored;
-    b->states_stmt = b->tables[T_STATES].rows && !states_safe ? b->nstmt : -1;
-    add_stmt(b, T_STATES, states_safe ? stmt_names[T_STATES] : "kic_states_new");
-    add_stmt(b, T_CHOICES, stmt_names[T_CHOICES]);
-    add_stmt(b, T_CHOSEN, stmt_names[T_CHOSEN]);
-    add_stmt(b, T_CALLBACKS, stmt_names[T_CALLBACKS]);
-    add_stmt(b, T_CB_NOTES, stmt_names[T_CB_NOTES]);
-    add_stmt(b, T_CONTACTS, "kic_mark_earlier");
-    add_stmt(b, T_CONTACTS, "kic_mark_self");
+    b->states_stmt = b->tables[WT_STATES].rows && !states_safe ? b->nstmt : -1;
+    add_stmt(b, WT_STATES, states_safe ? write_stmt_names[WT_STATES] : "kic_states_new");
+    add_stmt(b, WT_CHOICES, write_stmt_names[WT_CHOICES]);
+    add_stmt(b, WT_CHOSEN, write_stmt_names[WT_CHOSEN]);
+    add_stmt(b, WT_CALLBACKS, write_stmt_names[WT_CALLBACKS]);
+    add_stmt(b, WT_CB_NOTES, write_stmt_names[WT_CB_NOTES]);
+    add_stmt(b, WT_CONTACTS, "kic_mark_earlier");
+    add_stmt(b, WT_CONTACTS, "kic_mark_self");
 }
 
 static void submit_write(Writer *w, Batch *b);
@@ -1211,9 +965,9 @@ static void on_written(PgJob *job, void *arg);
 static int stmt_params(const Batch *b, int i)
 {
     int t = b->stmt_table[i];
-    if (t == T_KEYS)
+    if (t == WT_KEYS)
         return 3;
-    return b->tables[t].ncols + (t == T_SUMS); /* the write mark */
+    return b->tables[t].ncols + (t == WT_SUMS); /* the write mark */
 }
 
 static void journal_flight(Writer *w);
@@ -1381,7 +1135,7 @@ Writer *writer_new(Server *s)
     w->fx.trusted_from = 1;
     w->ev_timer = evtimer_new(s->base, on_timer, w);
     w->ev_journal_retry = evtimer_new(s->base, on_journal_retry, w);
-    prepare_statements(w);
+    write_sql_prepare(w->prepared, w->prepared_sql, s->cfg.repeat_window_days);
     if (!w->ev_timer || !w->ev_journal_retry) {
         writer_free(w);
         return NULL;
@@ -1421,8 +1175,7 @@ void writer_free(Writer *w)
     forget_stored_keys(w);
     while (w->nspare)
         batch_destroy(w->spare[--w->nspare]);
-    for (size_t i = 0; i < KIC_ARRAY_LEN(w->prepared_sql); i++)
-        free(w->prepared_sql[i]);
+    write_sql_free(w->prepared_sql);
     free(w);
 }
 
