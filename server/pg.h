@@ -41,7 +41,7 @@ void pgjob_add_prepared(PgJob *j, const char *name, int nparams, const char *con
 /* A statement every (re)connection prepares before it is "up". One
  * planned_each_time is not prepared: executing it by name sends its SQL
  * unnamed, so PostgreSQL plans it for the values and table sizes of that
- * execution instead of reusing a generic plan made once (see writer.c's
+ * execution instead of reusing a generic plan made once (see write_sql.c's
  * repeat marking). */
 typedef struct PgPrepared {
     const char *name;
