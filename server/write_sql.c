@@ -79,6 +79,15 @@ static const char callers_calls[] =
     "   direction, transferred_from, followed_by_repeat FROM calls"
     "   WHERE caller_key = ANY ($3::text[]))"; /* $3: contact_cols caller_key, rows.c */
 
+/* The SET list of an upsert that replaces the whole row but its key
+ * (tenant_id and the row's own id, the first two columns). */
+static void set_all_but_key(StrBuf *b, const RowSpec *spec)
+{
+    for (int i = 2; i < spec->ncols; i++)
+        strbuf_printf(b, "%s = EXCLUDED.%s, ", spec->cols[i].name, spec->cols[i].name);
+    strbuf_puts(b, "updated_at = now()");
+}
+
 /* The writes, generated from the column lists in rows.c. Repeats are
  * settled in storage for contacts whose window reaches past what memory
  * holds: a new contact marks earlier ones of the same caller within their
@@ -132,11 +141,7 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
     } else if (!strcmp(name, "kic_calls")) {
         strbuf_printf(&b, "INSERT INTO calls (%s) SELECT * FROM %s"
                           " ON CONFLICT (tenant_id, call_id) DO UPDATE SET ", cols, rows);
-        for (int i = 2; i < spec->ncols; i++) {
-            const char *c = spec->cols[i].name;
-            strbuf_printf(&b, "%s = EXCLUDED.%s, ", c, c);
-        }
-        strbuf_puts(&b, "updated_at = now()");
+        set_all_but_key(&b, spec);
     } else if (!strcmp(name, "kic_legs")) {
         strbuf_printf(&b, "INSERT INTO call_legs (%s) SELECT * FROM %s"
                           " ON CONFLICT (tenant_id, call_id, agent, answered_at) DO UPDATE"
@@ -173,9 +178,7 @@ static char *sql_for(const char *name, const RowSpec *spec, long long window)
     } else if (!strcmp(name, "kic_callbacks")) {
         strbuf_printf(&b, "INSERT INTO callbacks (%s) SELECT * FROM %s"
                           " ON CONFLICT (tenant_id, callback_id) DO UPDATE SET ", cols, unnest);
-        for (int i = 2; i < spec->ncols; i++)
-            strbuf_printf(&b, "%s = EXCLUDED.%s, ", spec->cols[i].name, spec->cols[i].name);
-        strbuf_puts(&b, "updated_at = now()");
+        set_all_but_key(&b, spec);
     } else if (!strcmp(name, "kic_choices")) {
         strbuf_printf(&b, "INSERT INTO agent_choices (%s) SELECT * FROM %s"
                           " ON CONFLICT (tenant_id, agent) DO UPDATE SET chosen = EXCLUDED.chosen,"
