@@ -624,8 +624,15 @@ static void today_contribute(Centre *c, Call *call, int sign)
     Queue *q = queue_get(c, s->queue);
     metrics_add_call(&q->today, s, &c->cfg.metric, sign);
     metrics_add_call(&c->today, s, &c->cfg.metric, sign);
-    for (int i = 0; i < s->nlegs; i++)
-        queue_agent_count(q, agent_get(c, s->legs[i].agent), sign);
+}
+
+/* A queue's agents are those who answered one of its contacts today, also
+ * a contact offered before midnight: the agent is at work on it now. */
+static void queue_agents_contribute(Centre *c, const CallSummary *s, int sign)
+{
+    for (int i = 0; i < s->nlegs && s->queue; i++)
+        if (s->legs[i].answered_at >= c->day_start && s->legs[i].answered_at < c->day_end)
+            queue_agent_count(queue_get(c, s->queue), agent_get(c, s->legs[i].agent), sign);
 }
 
 static void legs_contribute(Centre *c, const CallSummary *s, int sign)
@@ -676,27 +683,36 @@ static void call_update(Centre *c, Call *call, KicTime now, bool live, bool load
                         Effects *fx)
 {
     CallSummary old = call->sum;
+    bool was_live = call->counted_live;
+    bool live_now = (at > call->last_at ? at : call->last_at) >= c->loaded_since;
     if (call->in_today)
         today_contribute(c, call, -1);
     waiting_remove(call);
-    legs_contribute(c, &old, -1);
+    if (was_live)
+        legs_contribute(c, &old, -1);
+    queue_agents_contribute(c, &old, -1);
 
     CallInput in = {(const Event **)call->events, call->nevents,
                     (const Wrapup *const *)call->wrapups, call->nwrapups,
                     call->followed_by_repeat};
     call_derive(&in, &call->sum);
 
-    legs_contribute(c, &call->sum, 1);
-    if (call_waiting(&call->sum))
-        waiting_add(c, call);
+    call->counted_live = live_now;
+    if (live_now) {
+        legs_contribute(c, &call->sum, 1);
+        if (call_waiting(&call->sum))
+            waiting_add(c, call);
+    }
     call->in_today = offered_today(c, &call->sum);
     if (call->in_today)
         today_contribute(c, call, 1);
+    queue_agents_contribute(c, &call->sum, 1);
 
     /* Agents who lost their part here (a late event reordered the call)
-     * must not keep pointing at it. */
-    for (int i = 0; i < old.nlegs; i++) {
-        if (has_leg(&call->sum, old.legs[i].agent))
+     * must not keep pointing at it; nor any agent at a call no longer
+     * counted live. */
+    for (int i = 0; i < old.nlegs && was_live; i++) {
+        if (live_now && has_leg(&call->sum, old.legs[i].agent))
             continue;
         Agent *a = agent_get(c, old.legs[i].agent);
         if (a->latest_call == call) {
@@ -705,14 +721,14 @@ static void call_update(Centre *c, Call *call, KicTime now, bool live, bool load
         }
         agent_refresh_at(c, a, fx, old.legs[i].answered_at);
     }
-    for (int i = 0; i < call->sum.nlegs; i++) {
+    for (int i = 0; i < call->sum.nlegs && live_now; i++) {
         Agent *a = agent_get(c, call->sum.legs[i].agent);
         if (call->sum.legs[i].answered_at >= a->latest_start || !a->latest_call) {
             a->latest_call = call;
             a->latest_start = call->sum.legs[i].answered_at;
         }
     }
-    for (int i = 0; i < call->sum.nlegs; i++) {
+    for (int i = 0; i < call->sum.nlegs && live_now; i++) {
         const CallLeg *leg = &call->sum.legs[i];
         Agent *a = agent_get(c, leg->agent);
         /* The agent's latest part, first known already ended (its end
@@ -787,7 +803,9 @@ static void call_evict(Centre *c, Call *call)
     if (call->in_today)
         today_contribute(c, call, -1);
     waiting_remove(call);
-    legs_contribute(c, &call->sum, -1);
+    if (call->counted_live)
+        legs_contribute(c, &call->sum, -1);
+    queue_agents_contribute(c, &call->sum, -1);
     if (call->index_key) {
         /* The oldest calls leave; the rest keep their flags (a later contact
          * decides them, and later ones stay). */
@@ -1163,6 +1181,7 @@ void centre_roll_day(Centre *c, KicTime now)
         call->in_today = offered_today(c, &call->sum);
         if (call->in_today)
             today_contribute(c, call, 1);
+        queue_agents_contribute(c, &call->sum, 1);
     }
     c->version++;
 }

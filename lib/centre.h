@@ -57,6 +57,11 @@ typedef struct Call {
                           (call_legs; set by the server): 0 none, else
                           its fingerprint of them, UINT64_MAX unknown */
     bool in_today;   /* counted in today's sums */
+    /* Counted live (waiting, its agents' open parts): its newest fact is
+     * within cache_days, as the calls memory holds after a restart. A late
+     * event for an older call updates its row but leaves live state alone,
+     * so a restart gives the same live figures. */
+    bool counted_live;
     Queue *waiting_in;
     struct Call *wait_prev, *wait_next;
     KicTime last_at;      /* newest fact, for eviction */

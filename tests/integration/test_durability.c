@@ -294,6 +294,21 @@ static void a_busy_morning(Kicd *k, const char *bridge, const char *agent)
     json_decref(cl_call(c, "call.offered", "%s", p));
     snprintf(p, sizeof(p), "{\"event_id\":\"p2\",\"call_id\":\"p1\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(now, -20));
     json_decref(cl_call(c, "call.answered", "%s", p));
+    /* a contact offered just before midnight, answered after it: its
+     * queue is listed with the agent on it */
+    KicTime midnight = h_today(1000000); /* today's first second */
+    snprintf(p, sizeof(p), "{\"event_id\":\"n1\",\"call_id\":\"n1\",\"at\":\"%s\",\"queue\":\"qmid\"}", h_at(midnight, -31));
+    json_decref(cl_call(c, "call.offered", "%s", p));
+    snprintf(p, sizeof(p), "{\"event_id\":\"n2\",\"call_id\":\"n1\",\"at\":\"%s\",\"agent\":\"a04\"}", h_at(midnight, 0));
+    json_decref(cl_call(c, "call.answered", "%s", p));
+    /* late events of calls older than cache_days: stored, but no part of
+     * live state (a restart does not load them) */
+    snprintf(p, sizeof(p), "{\"event_id\":\"o1\",\"call_id\":\"o1\",\"at\":\"%s\",\"queue\":\"qold\"}", h_at(now, -10 * 86400.0));
+    json_decref(cl_call(c, "call.offered", "%s", p));
+    snprintf(p, sizeof(p), "{\"event_id\":\"o2\",\"call_id\":\"o2\",\"at\":\"%s\",\"queue\":\"q0\"}", h_at(now, -10 * 86400.0));
+    json_decref(cl_call(c, "call.offered", "%s", p));
+    snprintf(p, sizeof(p), "{\"event_id\":\"o3\",\"call_id\":\"o2\",\"at\":\"%s\",\"agent\":\"a05\"}", h_at(now, -10 * 86400.0 + 30));
+    json_decref(cl_call(c, "call.answered", "%s", p));
     r = cl_call(desk, "agent.state.set", "{\"state\":\"break\",\"reason\":\"koffie\"}");
     ck_result(r);
     json_decref(r);
@@ -310,6 +325,8 @@ static void restart_keeps_live_state(bool kill9)
     char *before = live_view(k.port, super);
     ck_assert(strstr(before, "\"waiting\":2"));
     ck_assert(strstr(before, "\"on_call\":1"));
+    ck_assert(strstr(before, "\"queue\":\"qmid\""));
+    ck_assert(!strstr(before, "\"queue\":\"qold\""));
     if (kill9)
         kicd_kill(&k);
     else

@@ -2149,6 +2149,87 @@ START_TEST(roll_day_moves_counters_and_evicts)
 }
 END_TEST
 
+/* A late event for a call whose newest fact is older than cache_days
+ * updates the call but not live state: after a restart memory holds no
+ * such call, and the live figures must be the same as before it. */
+START_TEST(a_late_event_for_a_call_older_than_the_cache_leaves_live_state_alone)
+{
+    KicTime d = tm("2026-11-24T00:00:00+01:00");
+    KicTime now = d + HOUR(12);
+    C = centre_new(1, &CFG, now); /* cache_days 8: from 16 Nov */
+    set_state("a", AS_AVAILABLE, NULL, d + HOUR(8));
+    KicTime old = tm("2026-11-14T10:00:00+01:00");
+    ck_assert_int_eq(apply_ev(C, ev_new(&EV(EV_OFFERED, "old", old, .queue = "q")), now, true),
+                     APPLY_NEW);
+    ck_assert_int_eq(apply_ev(C, ev_new(&EV(EV_ANSWERED, "old", old + SEC(30), .agent = "a")), now,
+                              true),
+                     APPLY_NEW);
+    ck_assert_int_eq(apply_ev(C, ev_new(&EV(EV_OFFERED, "unanswered", old, .queue = "q")), now,
+                              true),
+                     APPLY_NEW);
+    ck_assert(sum_of("old")->answered); /* the call itself is derived */
+    ck_assert(!centre_call(C, "old")->counted_live);
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_AVAILABLE);
+    ck_assert_ptr_null(centre_agent(C, "a")->latest_call);
+    CentreSnapshot s;
+    snap(now, &s);
+    ck_assert_int_eq(s.total.waiting, 0);
+    ck_assert_int_eq(s.total.agents[AS_ON_CALL], 0);
+    ck_assert_int_eq(s.total.agents[AS_AVAILABLE], 1);
+    centre_snapshot_free(&s);
+
+    /* within the cache it counts, as a restart loads it */
+    offer("recent", tm("2026-11-21T10:00:00+01:00"), "q", NULL);
+    snap(now, &s);
+    ck_assert_int_eq(s.total.waiting, 1);
+    centre_snapshot_free(&s);
+
+    /* a fact of today brings the old call into the cache: it counts now,
+     * as a restart would load it (its part ended: ACW is owed) */
+    ck_assert_int_eq(apply_ev(C, ev_new(&EV(EV_ENDED, "old", d + HOUR(11), .by = BY_CALLER)), now,
+                              true),
+                     APPLY_NEW);
+    ck_assert(centre_call(C, "old")->counted_live);
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_ACW);
+    ck_assert_int_eq(apply_ev(C, ev_new(&EV(EV_ANSWERED, "unanswered", d + HOUR(11), .agent = "b")),
+                              now, true),
+                     APPLY_NEW);
+    ck_assert_int_eq(centre_agent(C, "b")->state, AS_ON_CALL);
+    snap(now, &s);
+    ck_assert_int_eq(s.total.waiting, 1); /* recent */
+    ck_assert_int_eq(s.total.agents[AS_ON_CALL], 1);
+    centre_snapshot_free(&s);
+}
+END_TEST
+
+/* A queue's agents are those who answered one of its contacts today, also
+ * one offered before midnight: the queue is listed with them. */
+START_TEST(a_queue_lists_the_agent_of_a_contact_offered_before_midnight)
+{
+    KicTime d = tm("2026-11-24T00:00:00+01:00");
+    C = centre_new(1, &CFG, d - MIN(5));
+    set_state("a", AS_AVAILABLE, NULL, d - HOUR(1));
+    offer("m1", d - SEC(30), "qm", K1);
+    centre_roll_day(C, d + SEC(1));
+    answer("m1", d + SEC(20), "a");
+    CentreSnapshot s;
+    snap(d + MIN(5), &s);
+    const QueueSnapshot *q = snap_queue(&s, "qm");
+    ck_assert_ptr_nonnull(q);
+    ck_assert_int_eq(q->today.offered, 0); /* offered yesterday */
+    ck_assert_int_eq(q->agents[AS_ON_CALL], 1);
+    centre_snapshot_free(&s);
+
+    /* the day after it is a queue of an earlier day */
+    end_call("m1", d + MIN(6));
+    wrap("m1", "a", d + MIN(7), true, NULL);
+    centre_roll_day(C, d + HOUR(25));
+    snap(d + HOUR(25), &s);
+    ck_assert_ptr_null(snap_queue(&s, "qm"));
+    centre_snapshot_free(&s);
+}
+END_TEST
+
 /* "Today" is the local calendar day: 25 hours on 25 Oct 2026, 23 on
  * 29 Mar 2026. */
 static int64_t offered_today_of(const char *now_text, const char *const *offers, size_t n)
@@ -2453,6 +2534,8 @@ int main(void)
     tcase_add_test(tc, late_offer_reports_no_spurious_transitions);
     tcase_add_test(tc, wrapup_checks);
     tcase_add_test(tc, roll_day_moves_counters_and_evicts);
+    tcase_add_test(tc, a_late_event_for_a_call_older_than_the_cache_leaves_live_state_alone);
+    tcase_add_test(tc, a_queue_lists_the_agent_of_a_contact_offered_before_midnight);
     tcase_add_test(tc, today_on_dst_days);
     tcase_add_test(tc, today_where_midnight_is_skipped);
     tcase_add_test(tc, dirty_calls_are_not_evicted);
