@@ -661,7 +661,8 @@ START_TEST(a_batch_with_every_kind_of_row_is_stored_whole)
     cl_call_ok(a, "callback.claim", "{\"callback_id\":\"%s\"}", cb);
 
     /* the burst: a contact from ten days ago (its repeat window reaches
-     * past what memory holds: settled in storage), answered (a state);
+     * past what memory holds: settled in storage), answered (a leg; being
+     * older than memory it changes no agent's live state);
      * a callback requested; the wrap-up of the earlier call; a choice of
      * state; the callback tried, with a note */
     char lines[2048];
@@ -696,7 +697,7 @@ START_TEST(a_batch_with_every_kind_of_row_is_stored_whole)
     ck_assert_int_eq(count_in(&k, name, "agent_choices"), 1);
     ck_assert_int_eq(count_in(&k, name, "callbacks"), 2);
     ck_assert_int_eq(count_in(&k, name, "callback_notes"), 1);
-    ck_assert_int_ge(count_in(&k, name, "agent_states"), 4);
+    ck_assert_int_ge(count_in(&k, name, "agent_states"), 3); /* a.jansen's: on call, ACW, break */
     ck_assert_int_eq(count_in(&k, name, "call_legs"), 2); /* p's, then n's */
     ck_assert_int_eq(count_in(&k, name, "agent_choice_history"), 1);
     cl_close(a);
