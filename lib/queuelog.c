@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caller.h"
+
 /* ---- shared rules ------------------------------------------------------ */
 
 static const char *const kind_names[] = {
@@ -455,10 +457,13 @@ static void emit_event(QueueLog *q, Contact *c, const char *method, const char *
     q->emit(q->ctx, ev);
 }
 
-static bool valid_caller(const char *s)
+bool queuelog_caller_is_number(const char *raw)
 {
-    return *s && strcmp(s, "unknown") != 0 && strcmp(s, "<unknown>") != 0 &&
-           strcmp(s, "anonymous") != 0;
+    /* kicd's country decides how a national number is written in E.164,
+     * not whether it is one; "1", the shortest code, refuses nothing kicd
+     * would take. */
+    char e164[CALLER_E164_MAX];
+    return raw && caller_normalise(raw, "1", e164) == CALLER_OK;
 }
 
 static Contact *contact_new(QueueLog *q, Call *call, const char *queue, KicTime t,
@@ -477,7 +482,7 @@ static Contact *contact_new(QueueLog *q, Call *call, const char *queue, KicTime 
     c->state = CONTACT_WAITING;
     set_add(&q->queues, queue);
     json_t *p = json_pack("{s:s}", "queue", queue);
-    if (caller && valid_caller(caller))
+    if (queuelog_caller_is_number(caller))
         json_object_set_new(p, "caller", json_string(caller));
     if (*call->dialled)
         json_object_set_new(p, "dialled", json_string(call->dialled));

@@ -73,6 +73,12 @@ void queuelog_agent_id(const QueueLogRules *r, const char *interface, const char
  * queue entry, "<uniqueid>-<n>" for the n-th (n ≥ 2, after a transfer). */
 void queuelog_call_id(const char *uniqueid, unsigned seq, char *out, size_t size);
 
+/* Whether a PBX's caller id is a phone number kicd takes as a voice
+ * caller (caller.h); a hidden one ("anonymous") or anything else (a SIP
+ * user's name "alice", "sip:bob@pbx") is not: the contact is then
+ * offered without a caller (withheld), never refused for it. */
+bool queuelog_caller_is_number(const char *raw);
+
 /* "<prefix>-<call_id>-<tag>". */
 void queuelog_event_id(const QueueLogRules *r, const char *call_id, const char *tag, char *out,
                        size_t size);

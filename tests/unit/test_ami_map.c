@@ -589,6 +589,47 @@ START_TEST(agent_complete_without_caller_fields)
 }
 END_TEST
 
+/* The recording with every `from` replaced by `to`. */
+static char *replaced(const char *from, const char *to, size_t *len)
+{
+    StrBuf out = STRBUF_INIT;
+    size_t flen = strlen(from);
+    for (size_t i = 0; i < raw_len;) {
+        if (i + flen <= raw_len && memcmp(raw + i, from, flen) == 0) {
+            strbuf_puts(&out, to);
+            i += flen;
+        } else {
+            strbuf_append(&out, raw + i, 1);
+            i++;
+        }
+    }
+    *len = out.len;
+    return strbuf_steal(&out);
+}
+
+/* A caller id that is no phone number (a SIP user's name) offers the
+ * contact without a caller, as a hidden one: kicd refuses such a caller on
+ * a voice call, and the offer, refused for good, would be lost. */
+START_TEST(a_caller_id_that_is_no_number_offers_a_withheld_caller)
+{
+    json_t *whole = map_recording();
+    static const char *const names[] = {"alice", "sip:bob@pbx", "+31612345678;ext=1", "123abc"};
+    for (size_t i = 0; i < KIC_ARRAY_LEN(names); i++) {
+        size_t len;
+        char *edited = replaced("+31612340001", names[i], &len);
+        json_t *ev = map_stream(edited, len, 0, true);
+        free(edited);
+        json_t *off = event(ev, "1795349913.1", "call.offered");
+        ck_assert_msg(off != NULL, "%s: not offered", names[i]);
+        ck_assert_msg(json_object_get(off, "caller") == NULL, "%s: sent as the caller", names[i]);
+        ck_assert_int_eq(count(ev, NULL, "call.offered"), count(whole, NULL, "call.offered"));
+        assert_ended(ev, "1795349913.1", "caller", 7);
+        json_decref(ev);
+    }
+    json_decref(whole);
+}
+END_TEST
+
 START_TEST(bridge_started_mid_call)
 {
     /* start the stream just after scenario 1's QueueCallerJoin */
@@ -851,6 +892,7 @@ int main(void)
     tcase_add_test(traps, editing_helpers_are_faithful);
     tcase_add_test(traps, varset_noise_changes_nothing);
     tcase_add_test(traps, agent_complete_without_caller_fields);
+    tcase_add_test(traps, a_caller_id_that_is_no_number_offers_a_withheld_caller);
     tcase_add_test(traps, bridge_started_mid_call);
     tcase_add_test(traps, timestamps_stepping_back_are_clamped);
     tcase_add_test(traps, attended_transfer_reported_as_agent_hangup_first);

@@ -309,6 +309,22 @@ START_TEST(over_long_lines_are_refused_without_losing_the_next)
 }
 END_TEST
 
+/* A caller id that is no phone number: offered without a caller (kicd
+ * would refuse it on a voice call, and the offer would be lost). */
+START_TEST(a_caller_id_that_is_no_number_offers_a_withheld_caller)
+{
+    QueueLogStats st;
+    json_t *ev = map_str("1795349914|1.1|q1|NONE|ENTERQUEUE||alice|1\n"
+                         "1795349914|2.1|q1|NONE|ENTERQUEUE||sip:bob@pbx|1\n"
+                         "1795349914|3.1|q1|NONE|ENTERQUEUE||0612345678|1\n",
+                         &st);
+    ck_assert_ptr_null(json_object_get(event(ev, "1.1", "call.offered"), "caller"));
+    ck_assert_ptr_null(json_object_get(event(ev, "2.1", "call.offered"), "caller"));
+    ck_assert_str_eq(str(event(ev, "3.1", "call.offered"), "caller"), "0612345678");
+    json_decref(ev);
+}
+END_TEST
+
 START_TEST(calls_whose_start_is_missing_are_inferred)
 {
     /* a rotated log: this file starts after the ENTERQUEUE lines */
@@ -449,6 +465,7 @@ int main(void)
     tcase_add_test(tc, unmapped_lines_are_counted_by_reason);
     tcase_add_test(tc, over_long_lines_are_refused_without_losing_the_next);
     tcase_add_test(tc, calls_whose_start_is_missing_are_inferred);
+    tcase_add_test(tc, a_caller_id_that_is_no_number_offers_a_withheld_caller);
     tcase_add_test(tc, exits_did_and_timeout_rule);
     tcase_add_test(tc, rules_agent_ids);
     tcase_add_test(tc, rules_transfer_kinds);

@@ -154,7 +154,9 @@ static void note(AmiMapper *m, const char *fmt, ...)
     m->note(m->ctx, text);
 }
 
-static bool valid_number(const char *s)
+/* A number the PBX shows (not hidden): good enough to name a transfer's
+ * target, which is any text; a caller's must be a phone number. */
+static bool shown_number(const char *s)
 {
     return s && *s && strcmp(s, "<unknown>") != 0 && strcmp(s, "unknown") != 0 &&
            strcmp(s, "anonymous") != 0;
@@ -396,7 +398,7 @@ static Caller *caller_for(AmiMapper *m, const AmiMessage *msg)
     if (channel && fits(channel, sizeof(cl->channel)))
         copy(cl->channel, sizeof(cl->channel), channel);
     const char *num = ami_get(msg, "CallerIDNum");
-    if (valid_number(num) && fits(num, sizeof(cl->number)))
+    if (queuelog_caller_is_number(num) && fits(num, sizeof(cl->number)))
         copy(cl->number, sizeof(cl->number), num);
     cl->last_seen = m->now;
     return cl;
@@ -721,7 +723,7 @@ static void on_attended(AmiMapper *m, const AmiMessage *msg, KicTime ts)
         do_transfer_to(m, c, t_exten, ami_get_or(msg, "TransferTargetContext", ""), "attended", at);
     } else if (*c->consult_exten) {
         do_transfer_consulted(m, c, "attended", at);
-    } else if (valid_number(second) && fits(second, 64)) {
+    } else if (shown_number(second) && fits(second, 64)) {
         do_transfer(m, c, m->cfg.rules->default_kind, second, "attended", at);
     } else {
         char target[QUEUELOG_TARGET_SIZE];
