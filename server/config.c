@@ -162,7 +162,6 @@ bool config_set(Config *c, const char *name, const char *value, char *err, size_
 
 typedef struct IniCtx {
     Config *c;
-    bool only_reloadable;
     char *err;
     size_t errlen;
     bool failed;
@@ -177,8 +176,6 @@ static int on_ini_value(void *user, const char *section, const char *name, const
         ctx->failed = true;
         return 0;
     }
-    if (ctx->only_reloadable && !o->reloadable)
-        return 1;
     if (!parse_value(ctx->c, o, value, ctx->err, ctx->errlen)) {
         ctx->failed = true;
         return 0;
@@ -186,9 +183,9 @@ static int on_ini_value(void *user, const char *section, const char *name, const
     return 1;
 }
 
-bool config_load_file(Config *c, const char *path, bool only_reloadable, char *err, size_t errlen)
+bool config_load_file(Config *c, const char *path, char *err, size_t errlen)
 {
-    IniCtx ctx = {c, only_reloadable, err, errlen, false};
+    IniCtx ctx = {c, err, errlen, false};
     int rc = ini_parse(path, on_ini_value, &ctx);
     if (rc == -1) {
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
@@ -255,12 +252,14 @@ size_t config_restart_changes(const Config *was, const Config *now, char *out, s
 
 bool config_reload_file(Config *c, const char *path, char *err, size_t errlen)
 {
-    /* The file is read into a copy (its own strings) and checked whole;
-     * only then do the reloadable values change places with c's, and the
-     * copy, now holding the old ones, is freed. */
+    /* The file is read into a copy (its own strings) and checked whole,
+     * the options that wait for a restart too (a value kicd could not
+     * restart with is refused now, not at the restart); only then do the
+     * reloadable values change places with c's, and the copy, now holding
+     * the old ones, is freed. */
     Config next;
     config_copy(&next, c);
-    bool ok = config_load_file(&next, path, true, err, errlen) &&
+    bool ok = config_load_file(&next, path, err, errlen) &&
               config_validate(&next, err, errlen);
     for (size_t i = 0; ok && i < KIC_ARRAY_LEN(options); i++) {
         if (!options[i].reloadable)

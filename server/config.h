@@ -67,10 +67,8 @@ void config_init(Config *c);
 void config_free(Config *c);
 
 /* Reads an INI file over the current values. Unknown keys and bad values
- * are errors (written to err). With only_reloadable, keys that cannot
- * change at run time are skipped silently. */
-bool config_load_file(Config *c, const char *path, bool only_reloadable, char *err,
-                      size_t errlen) KIC_MUST_CHECK;
+ * are errors (written to err). */
+bool config_load_file(Config *c, const char *path, char *err, size_t errlen) KIC_MUST_CHECK;
 
 /* SIGHUP: the reloadable options from path, all or none. A file that
  * does not parse, or whose values config_validate refuses, changes

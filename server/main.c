@@ -117,7 +117,7 @@ static bool load_config(Server *s, const Args *a)
     char err[512] = "";
     Config *c = &s->cfg;
     config_init(c);
-    if (a->config && !config_load_file(c, a->config, false, err, sizeof(err)))
+    if (a->config && !config_load_file(c, a->config, err, sizeof(err)))
         goto fail;
     config_copy(&s->cfg_file, c);
     const char *env_pg = getenv("KIC_PG");
@@ -240,7 +240,7 @@ static void warn_restart_changes(Server *s)
     char err[512], names[1024];
     Config file;
     config_init(&file);
-    if (s->config_path && config_load_file(&file, s->config_path, false, err, sizeof(err)) &&
+    if (s->config_path && config_load_file(&file, s->config_path, err, sizeof(err)) &&
         config_restart_changes(&s->cfg_file, &file, names, sizeof(names)))
         srv_log(s, LOG_WARN, "changed in the file, in effect only after a restart: %s", names);
     config_free(&file);

@@ -259,6 +259,21 @@ START_TEST(flags_override_the_file_and_sighup_reloads)
     cl_close(c);
     /* still info: a second login is logged */
     ck_assert_int_ge(kicd_log_count(&k, "logged in as bridge"), 2);
+    /* also when the bad value is one that waits for a restart: kicd
+     * could not restart with it */
+    f = fopen(k.conf_path, "a");
+    fputs("[limits]\nidle_timeout_s = 300\nmax_depth = 100000\n[server]\nlog_level = error\n", f);
+    fclose(f);
+    kicd_signal(&k, SIGHUP);
+    for (int i = 0; i < 100 && !kicd_log_contains(&k, "keeping the old settings: max_depth"); i++)
+        usleep(50000);
+    ck_assert(kicd_log_contains(&k, "reload failed, keeping the old settings: max_depth"));
+    c = cl_session(k.port, token);
+    cl_close(c);
+    ck_assert_int_ge(kicd_log_count(&k, "logged in as bridge"), 3); /* still info */
+    f = fopen(k.conf_path, "a");
+    fputs("[limits]\nmax_depth = 16\n[server]\nlog_level = warn\n", f);
+    fclose(f);
     /* SIGTERM with a client connected: it is told nothing new, then closed,
      * and kicd exits 0 (kicd_stop checks). Then again with --log-level:
      * the flag wins over the file at a reload too. */
