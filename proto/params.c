@@ -19,21 +19,23 @@ static bool missing(json_t *v, const char *name, bool required, RpcError *err)
  * exports and other people's screens, where a line break or an escape
  * sequence does harm and a blank name means nothing. Notes (longer
  * limits) may hold line breaks. */
-static bool short_text_ok(const char *s, const char *name, RpcError *err)
+const char *param_short_text_problem(const char *s)
 {
     bool blank = true;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f) {
-            rpc_error_field(err, name, "must not contain control characters");
-            return false;
-        }
+        if (*p < 0x20 || *p == 0x7f)
+            return "must not contain control characters";
         blank = blank && *p == ' ';
     }
-    if (blank) {
-        rpc_error_field(err, name, "must not be blank");
-        return false;
-    }
-    return true;
+    return blank ? "must not be blank" : NULL;
+}
+
+static bool short_text_ok(const char *s, const char *name, RpcError *err)
+{
+    const char *problem = param_short_text_problem(s);
+    if (problem)
+        rpc_error_field(err, name, problem);
+    return !problem;
 }
 
 static bool get_string(json_t *params, const char *name, bool required, size_t max_len,

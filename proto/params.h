@@ -13,6 +13,10 @@
 #include "jsonrpc.h"
 #include "kictime.h"
 
+/* What is wrong with a short string by the rule above (blank, or a
+ * control character), or NULL: for tools that take such names too. */
+const char *param_short_text_problem(const char *s);
+
 /* *out = NULL when absent. */
 bool param_string(json_t *params, const char *name, bool required, size_t max_len,
                   const char **out, RpcError *err) KIC_MUST_CHECK;

@@ -196,6 +196,20 @@ START_TEST(user_create_list_and_revoke)
     free(out);
     ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "y", "--role", "agent", "--teams", "a,,b", NULL), 2);
     free(out);
+    /* names as kicd's own requests take them: no control character (a
+     * line break would forge kicd's log lines), not blank */
+    ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "evil\n2026 error forged", "--role", "supervisor", NULL), 2);
+    ck_assert_msg(strstr(out, "--name must not contain control characters"), "%s", out);
+    free(out);
+    ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "   ", "--role", "supervisor", NULL), 2);
+    free(out);
+    ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "y", "--role", "agent", "--teams", "a,b\tc", NULL), 2);
+    free(out);
+    ck_assert_int_eq(h_kicctl(&k, &out, "category", "add", "--tenant", "zorg-west", "--name", "line\nbreak", NULL), 2);
+    free(out);
+    ck_assert_int_eq(h_kicctl(&k, &out, "queue-team", "set", "--tenant", "zorg-west", "--queue", "q\x1b[31m", "--team", "t", NULL), 2);
+    free(out);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM users WHERE name ~ '[[:cntrl:]]' OR btrim(name) = ''"), 0);
     /* one active user per agent id; only agents have one */
     ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "a.j2", "--role", "agent", "--agent", "a.jansen", NULL), 1);
     ck_assert_msg(strstr(out, "users_active_agent"), "%s", out);

@@ -65,7 +65,7 @@ int cmd_category(const CtlOptions *o, int argc, char **argv)
     }
     const char *action = argv[1];
     bool needs_name = strcmp(action, "list") != 0;
-    if (needs_name && (!a.name || !*a.name || utf8_count(a.name, strlen(a.name)) > KIC_MAX_FIELD)) {
+    if (needs_name && !ctl_text_ok("--name", a.name)) {
         fputs(usage, stderr);
         return 2;
     }
@@ -115,6 +115,10 @@ int cmd_queue_team(const CtlOptions *o, int argc, char **argv)
         return 2;
     }
     const char *action = argv[1];
+    if ((a.queue && !ctl_text_ok("--queue", a.queue)) || (a.team && !ctl_text_ok("--team", a.team))) {
+        fputs(usage, stderr);
+        return 2;
+    }
     PGconn *db = ctl_connect(o);
     if (!db)
         return 1;

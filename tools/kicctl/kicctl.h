@@ -29,6 +29,11 @@ int cmd_report(const CtlOptions *o, int argc, char **argv);
  * failure and returns NULL. */
 PGconn *ctl_connect(const CtlOptions *o);
 
+/* A name given on the command line (a tenant, user, agent, team, queue
+ * or category): 1 to KIC_MAX_FIELD characters, neither blank nor holding
+ * a control character, as kicd's own requests; prints why not. */
+bool ctl_text_ok(const char *what, const char *s);
+
 /* Runs a statement; prints the error and returns NULL unless the status
  * is one of the expected ones. */
 PGresult *ctl_exec(PGconn *db, const char *sql, int nparams, const char *const *params);

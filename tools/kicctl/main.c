@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "kicctl.h"
+#include "params.h"
+#include "utf8.h"
 
 typedef struct Command {
     const char *name;
@@ -65,6 +67,20 @@ static const char *env_or(const char *value, const char *env, const char *fallba
         return value;
     const char *e = getenv(env);
     return e && *e ? e : fallback;
+}
+
+bool ctl_text_ok(const char *what, const char *s)
+{
+    if (!s || !*s || utf8_count(s, strlen(s)) > KIC_MAX_FIELD) {
+        fprintf(stderr, "kicctl: %s must be 1 to %d characters\n", what, KIC_MAX_FIELD);
+        return false;
+    }
+    const char *problem = param_short_text_problem(s);
+    if (problem) {
+        fprintf(stderr, "kicctl: %s %s\n", what, problem);
+        return false;
+    }
+    return true;
 }
 
 PGconn *ctl_connect(const CtlOptions *o)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "kicctl.h"
+#include "params.h"
 #include "strbuf.h"
 #include "token.h"
 #include "utf8.h"
@@ -56,17 +57,9 @@ static bool parse_user_args(int argc, char **argv, UserArgs *a)
     return optind == argc;
 }
 
-static bool valid_text(const char *what, const char *s)
-{
-    if (!s || !*s || utf8_count(s, strlen(s)) > KIC_MAX_FIELD) {
-        fprintf(stderr, "kicctl: %s must be 1 to %d characters\n", what, KIC_MAX_FIELD);
-        return false;
-    }
-    return true;
-}
-
 /* "a,b" -> PostgreSQL array literal {"a","b"} (quotes and backslashes
- * escaped); empty items are refused. */
+ * escaped); empty, blank or too long items, and control characters, are
+ * refused. */
 static char *teams_literal(const char *teams)
 {
     StrBuf b = STRBUF_INIT;
@@ -76,7 +69,14 @@ static char *teams_literal(const char *teams)
     while (*p) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == 0 || utf8_count(p, len) > KIC_MAX_FIELD) {
+        char item[KIC_MAX_FIELD_BYTES + 1];
+        if (len == 0 || len > KIC_MAX_FIELD_BYTES || utf8_count(p, len) > KIC_MAX_FIELD) {
+            strbuf_free(&b);
+            return NULL;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (param_short_text_problem(item)) {
             strbuf_free(&b);
             return NULL;
         }
@@ -108,7 +108,7 @@ static int user_create(PGconn *db, const UserArgs *a)
         fprintf(stderr, "kicctl: --role must be bridge, agent, supervisor or admin\n");
         return 2;
     }
-    if (!valid_text("--tenant", a->tenant) || !valid_text("--name", a->name))
+    if (!ctl_text_ok("--tenant", a->tenant) || !ctl_text_ok("--name", a->name))
         return 2;
     const char *agent = a->agent;
     if (agent && strcmp(a->role, "agent") != 0) {
@@ -117,7 +117,7 @@ static int user_create(PGconn *db, const UserArgs *a)
     }
     if (!agent && strcmp(a->role, "agent") == 0)
         agent = a->name; /* an agent is known by their user name unless told */
-    if (agent && !valid_text("--agent", agent))
+    if (agent && !ctl_text_ok("--agent", agent))
         return 2;
     char *teams = teams_literal(a->teams);
     if (!teams) {
@@ -158,7 +158,7 @@ static int user_create(PGconn *db, const UserArgs *a)
 
 static int user_revoke(PGconn *db, const UserArgs *a)
 {
-    if (!valid_text("--tenant", a->tenant) || !valid_text("--name", a->name))
+    if (!ctl_text_ok("--tenant", a->tenant) || !ctl_text_ok("--name", a->name))
         return 2;
     char operator[300];
     operator_name(operator, sizeof(operator));
