@@ -114,15 +114,22 @@ void jw_key(JsonW *w, const char *key)
     w->after_key = true;
 }
 
-/* A CSV field: quoted (quotes doubled) when it holds a separator, a
- * quote or a line break, or would read as something else. */
-static void csv_field_to(StrBuf *b, const char *s)
+void csv_field_to(StrBuf *b, const char *s)
 {
-    if (!s[strcspn(s, ",\"\r\n")] && s[0] != ' ' && s[0] != '\0') {
-        strbuf_puts(b, s);
+    size_t len = strlen(s);
+    /* A text a spreadsheet would run as a formula (a queue or category
+     * named "=HYPERLINK(...)" by whoever set up the platform) is kept as
+     * text: a leading apostrophe, which spreadsheets hide. */
+    bool formula = len && strchr("=+-@\t\r", s[0]);
+    bool quote = formula || s[strcspn(s, ",\"\r\n")] || len == 0 || s[0] == ' ' ||
+                 s[len - 1] == ' ';
+    if (!quote) {
+        strbuf_append(b, s, len);
         return;
     }
     strbuf_putc(b, '"');
+    if (formula)
+        strbuf_putc(b, '\'');
     for (; *s; s++) {
         if (*s == '"')
             strbuf_putc(b, '"');

@@ -21,6 +21,12 @@ void jw_init(JsonW *w, StrBuf *out);
 /* CSV instead (RFC 4180): each array is a line; objects and keys are
  * not for this mode. */
 void jw_init_csv(JsonW *w, StrBuf *out);
+
+/* One CSV field (RFC 4180): quoted, quotes doubled, when it holds a
+ * separator, a quote or a line break, is empty or has spaces around it; a
+ * text that would start a spreadsheet formula (= + - @, a tab or CR
+ * first) gets a leading apostrophe, so it stays text. */
+void csv_field_to(StrBuf *b, const char *s);
 void jw_begin_object(JsonW *w);
 void jw_end_object(JsonW *w);
 void jw_begin_array(JsonW *w);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctlfmt.h"
+#include "jsonw.h"
 #include "unit.h"
 
 /* The text a formatter appends, in one of a few static buffers. */
@@ -45,7 +46,7 @@ static const char *number(json_t *v)
 static const char *csv(const char *s)
 {
     StrBuf b = STRBUF_INIT;
-    csv_field(&b, s);
+    csv_field_to(&b, s);
     return text_of(&b);
 }
 
@@ -127,7 +128,7 @@ END_TEST
 START_TEST(csv_fields_quoted_when_needed)
 {
     ck_assert_str_eq(csv("thuiszorg"), "thuiszorg");
-    ck_assert_str_eq(csv(""), "");
+    ck_assert_str_eq(csv(""), "\"\""); /* not null, which is an empty field */
     ck_assert_str_eq(csv("facturen, eigen bijdrage"), "\"facturen, eigen bijdrage\"");
     ck_assert_str_eq(csv("zeg \"hallo\""), "\"zeg \"\"hallo\"\"\"");
     ck_assert_str_eq(csv("twee\nregels"), "\"twee\nregels\"");
@@ -135,6 +136,14 @@ START_TEST(csv_fields_quoted_when_needed)
     ck_assert_str_eq(csv(" spatie"), "\" spatie\"");
     ck_assert_str_eq(csv("spatie "), "\"spatie \"");
     ck_assert_str_eq(csv("a;b"), "a;b");
+    /* what a spreadsheet would run as a formula stays text */
+    ck_assert_str_eq(csv("=HYPERLINK(\"http://x\",\"y\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+    ck_assert_str_eq(csv("=cmd|' /C calc'!A0"), "\"'=cmd|' /C calc'!A0\"");
+    ck_assert_str_eq(csv("@SUM(1)"), "\"'@SUM(1)\"");
+    ck_assert_str_eq(csv("+plus"), "\"'+plus\"");
+    ck_assert_str_eq(csv("-minus"), "\"'-minus\"");
+    ck_assert_str_eq(csv("\tx"), "\"'\tx\"");
+    ck_assert_str_eq(csv("a=b"), "a=b");
 }
 END_TEST
 

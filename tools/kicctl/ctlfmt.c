@@ -113,22 +113,6 @@ void fmt_cell(StrBuf *out, json_t *v, ColumnKind kind, const FmtStyle *st)
 
 /* ---- escaping ---- */
 
-void csv_field(StrBuf *out, const char *s)
-{
-    size_t len = strlen(s);
-    bool quote = strpbrk(s, ",\"\r\n") != NULL || (len && (s[0] == ' ' || s[len - 1] == ' '));
-    if (!quote) {
-        strbuf_append(out, s, len);
-        return;
-    }
-    strbuf_putc(out, '"');
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            strbuf_putc(out, '"');
-        strbuf_putc(out, *p);
-    }
-    strbuf_putc(out, '"');
-}
 
 void html_escape(StrBuf *out, const char *s)
 {

@@ -112,9 +112,6 @@ void fmt_json_number(StrBuf *out, json_t *v);
 /* A cell for people: by kind, null as st->null_text, strings as they are. */
 void fmt_cell(StrBuf *out, json_t *v, ColumnKind kind, const FmtStyle *st);
 
-/* One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF
- * (quotes doubled), or leading/trailing spaces. */
-void csv_field(StrBuf *out, const char *s);
 /* Text escaped for HTML content and attribute values (& < > " '). */
 void html_escape(StrBuf *out, const char *s);
 
