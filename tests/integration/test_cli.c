@@ -196,6 +196,14 @@ START_TEST(user_create_list_and_revoke)
     free(out);
     ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "y", "--role", "agent", "--teams", "a,,b", NULL), 2);
     free(out);
+    /* every command answers --help (DESIGN.md: --help on every binary) */
+    static const char *const cmds[] = {"migrate", "user", "category", "queue-team", "purge",
+                                       "import-queue-log", "live", "report"};
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        ck_assert_msg(h_kicctl(&k, &out, cmds[i], "--help", NULL) == 0, "%s --help: %s", cmds[i], out);
+        ck_assert_msg(strstr(out, cmds[i]), "%s --help: %s", cmds[i], out);
+        free(out);
+    }
     /* names as kicd's own requests take them: no control character (a
      * line break would forge kicd's log lines), not blank */
     ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "evil\n2026 error forged", "--role", "supervisor", NULL), 2);

@@ -16,36 +16,48 @@ typedef struct Command {
     const char *name;
     int (*run)(const CtlOptions *o, int argc, char **argv);
     const char *usage;
+    bool own_help; /* answers --help itself, at more length */
 } Command;
 
 static const Command commands[] = {
-    {"migrate", cmd_migrate, "migrate [--dir DIR]          apply migrations/NNNN_*.sql in order"},
+    {"migrate", cmd_migrate, "migrate [--dir DIR]          apply migrations/NNNN_*.sql in order", false},
     {"user", cmd_user,
      "user create --tenant T --name N --role bridge|agent|supervisor|admin\n"
      "                [--agent ID] [--teams a,b]        print a new token (last line)\n"
      "  user revoke --tenant T --name N\n"
-     "  user list [--tenant T]"},
+     "  user list [--tenant T]", false},
     {"category", cmd_category,
-     "category list|add|remove --tenant T [--name N]   wrap-up categories"},
+     "category list|add|remove --tenant T [--name N]   wrap-up categories", false},
     {"queue-team", cmd_queue_team,
      "queue-team list|set|remove --tenant T [--queue Q] [--team TEAM]\n"
-     "                                      the care team of a queue's callbacks"},
+     "                                      the care team of a queue's callbacks", false},
     {"purge", cmd_purge,
      "purge [--days N]                     retention now: events and notes older than N\n"
-     "                                      days (400), closed callbacks' numbers, old audit"},
+     "                                      days (400), closed callbacks' numbers, old audit", false},
     {"import-queue-log", cmd_import_queue_log,
      "import-queue-log [--dry-run] [--id-prefix P] [--agent-map F] [--transfer-kind R]... FILE|-\n"
-     "                                      send an Asterisk queue_log to kicd (bridge token)"},
+     "                                      send an Asterisk queue_log to kicd (bridge token)", false},
     {"live", cmd_live,
      "live [--interval-ms N] [--queues a,b] [--once]\n"
-     "                                      live statistics, redrawn in place (supervisor token)"},
+     "                                      live statistics, redrawn in place (supervisor token)",
+     true},
     {"report", cmd_report,
      "report --from T --to T --interval 15m|30m|1h|1d|1w|1mo|all [--group-by a,b]\n"
      "                [--tz ZONE] [--format table|csv|json|html] [--columns a,b|all]\n"
      "                [--output FILE] [--lang nl|en]\n"
      "                                      report.query as a table, CSV, JSON or an HTML page\n"
-     "                                      (supervisor token; T: RFC 3339 or YYYY-MM-DD)"},
+     "                                      (supervisor token; T: RFC 3339 or YYYY-MM-DD)",
+     true},
 };
+
+/* "kicctl COMMAND ... --help" (or -h): every command answers it, exit 0. */
+static bool asks_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
 
 static void usage(FILE *out)
 {
@@ -148,6 +160,10 @@ int main(int argc, char **argv)
     const char *name = argv[first];
     for (size_t i = 0; i < KIC_ARRAY_LEN(commands); i++) {
         if (strcmp(commands[i].name, name) == 0) {
+            if (!commands[i].own_help && asks_help(argc - first, argv + first)) {
+                printf("usage: kicctl [global options] %s\n", commands[i].usage);
+                return 0;
+            }
             optind = 0; /* GNU getopt: 0 re-initialises for the command's argv */
             return commands[i].run(&o, argc - first, argv + first);
         }
