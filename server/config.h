@@ -18,7 +18,7 @@
       "listen without TLS on a non-loopback address")                                     \
     X(limits, max_connections, INT, "10000", 0, "JSON-RPC connections at once")           \
     X(limits, max_http_connections, INT, "1000", 0, "HTTP connections at once")           \
-    X(limits, login_timeout_s, INT, "10", 0, "seconds to log in before being closed")     \
+    X(limits, login_timeout_s, INT, "10", 0, "seconds to log in (HTTP: to send a request head)")     \
     X(limits, idle_timeout_s, INT, "300", 1, "seconds without a request (0: never)")      \
     X(limits, max_line, INT, "65536", 0, "longest request line after login, bytes")       \
     X(limits, max_line_unauth, INT, "16384", 0, "longest request line before login")      \

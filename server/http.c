@@ -160,12 +160,127 @@ static void serve_metrics(Http *h, struct evhttp_request *req)
     free(text);
 }
 
+/* ---- counting and timing connections ----
+ *
+ * libevent 2.1's evhttp has no cap on its connections and tells of a new
+ * one only by asking for its bufferevent. So the bufferevent callback
+ * queues an adoption, run in the same turn of the loop, right after
+ * evhttp has made the connection (and before any of its I/O can be
+ * handled): the connection is counted, and its close callback counts it
+ * out. One over the cap is closed at once, unanswered; those open are
+ * served all along, and the JSON-RPC listener is not touched.
+ *
+ * evhttp's timeout restarts with every byte read, so a client sending
+ * one header line every few seconds would hold its connection for ever,
+ * and enough of them every connection there is. A connection therefore
+ * owes a whole request head within login_timeout_s of opening, and
+ * again of each answer (an idle keep-alive connection is closed then
+ * too); a sweep once a second closes those behind. One being answered
+ * (a report, an event stream) owes nothing. */
+
+typedef struct Adoption {
+    Http *http;
+    struct bufferevent *bev;
+} Adoption;
+
+HttpConn *http_conn_of(Http *h, struct evhttp_connection *evcon)
+{
+    for (size_t i = h->nconns; i-- > 0;) /* the newest first: usually the asker */
+        if (h->conns[i]->evcon == evcon)
+            return h->conns[i];
+    return NULL;
+}
+
+void http_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    HttpConn *c = arg;
+    Http *h = c->http;
+    HttpConn *last = h->conns[--h->nconns];
+    h->conns[c->index] = last;
+    last->index = c->index;
+    free(c);
+}
+
+static void request_answered(struct evhttp_request *req, void *arg)
+{
+    (void)req;
+    HttpConn *c = arg;
+    c->serving = false;
+    c->head_since = server_now();
+}
+
+/* Called for every request evhttp has read the head of. */
+static void request_started(Http *h, struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    HttpConn *c = evcon ? http_conn_of(h, evcon) : NULL;
+    if (!c)
+        return;
+    c->serving = true;
+    evhttp_request_set_on_complete_cb(req, request_answered, c);
+}
+
+static void sweep_slow_heads(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    Http *h = arg;
+    KicTime cutoff = server_now() - (KicTime)h->srv->cfg.login_timeout_s * KIC_USEC;
+    for (size_t i = h->nconns; i-- > 0;) { /* freeing one moves the last into i */
+        HttpConn *c = h->conns[i];
+        if (!c->serving && c->head_since < cutoff)
+            evhttp_connection_free(c->evcon); /* its close callback counts it out */
+    }
+}
+
+static void log_http_refusal(Http *h)
+{
+    char more[64];
+    if (log_throttle(&h->refusals, server_now(), more, sizeof(more)))
+        srv_log(h->srv, LOG_WARN, "refused an HTTP connection%s: %zu open (max_http_connections)",
+                more, h->nconns - 1); /* the refused one is counted until it is closed */
+}
+
+static void adopt_connection(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    Adoption *a = arg;
+    Http *h = a->http;
+    void *evcon = NULL;
+    bufferevent_getcb(a->bev, NULL, NULL, NULL, &evcon); /* evhttp's own argument */
+    free(a);
+    if (!evcon)
+        return;
+    HttpConn *c = calloc(1, sizeof(*c));
+    if (!c)
+        abort();
+    c->http = h;
+    c->evcon = evcon;
+    c->head_since = server_now();
+    if (h->nconns == h->conns_cap) {
+        h->conns_cap = h->conns_cap ? 2 * h->conns_cap : 64;
+        h->conns = realloc(h->conns, h->conns_cap * sizeof(*h->conns));
+        if (!h->conns)
+            abort();
+    }
+    c->index = h->nconns;
+    h->conns[h->nconns++] = c;
+    evhttp_connection_set_closecb(evcon, http_conn_closed, c);
+    if (h->nconns > (size_t)h->srv->cfg.max_http_connections) {
+        log_http_refusal(h);
+        evhttp_connection_free(evcon); /* its close callback counts it out */
+    }
+}
+
 /* ---- routing ---- */
 
 static void on_request(struct evhttp_request *req, void *arg)
 {
     Http *h = arg;
     h->srv->metrics->http_requests++;
+    request_started(h, req);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (!path || !*path) {
@@ -191,52 +306,6 @@ static void on_request(struct evhttp_request *req, void *arg)
 }
 
 /* HTTPS when the server has TLS: evhttp hands the socket over. */
-/* ---- counting connections ----
- *
- * libevent 2.1's evhttp has no cap on its connections and tells of a new
- * one only by asking for its bufferevent. So the bufferevent callback
- * queues an adoption, run in the same turn of the loop, right after
- * evhttp has made the connection (and before any of its I/O can be
- * handled): the connection is counted, and its close callback counts it
- * out. One over the cap is closed at once, unanswered; those open are
- * served all along, and the JSON-RPC listener is not touched. */
-
-typedef struct Adoption {
-    Http *http;
-    struct bufferevent *bev;
-} Adoption;
-
-void http_conn_closed(struct evhttp_connection *evcon, void *http)
-{
-    Http *h = http;
-    h->nconns--;
-}
-
-static void log_http_refusal(Http *h)
-{
-    char more[64];
-    if (log_throttle(&h->refusals, server_now(), more, sizeof(more)))
-        srv_log(h->srv, LOG_WARN, "refused an HTTP connection%s: %zu open (max_http_connections)",
-                more, h->nconns - 1); /* the refused one is counted until it is closed */
-}
-
-static void adopt_connection(evutil_socket_t fd, short what, void *arg)
-{
-    Adoption *a = arg;
-    Http *h = a->http;
-    void *evcon = NULL;
-    bufferevent_getcb(a->bev, NULL, NULL, NULL, &evcon); /* evhttp's own argument */
-    free(a);
-    if (!evcon)
-        return;
-    h->nconns++;
-    evhttp_connection_set_closecb(evcon, http_conn_closed, h);
-    if (h->nconns > (size_t)h->srv->cfg.max_http_connections) {
-        log_http_refusal(h);
-        evhttp_connection_free(evcon); /* its close callback counts it out */
-    }
-}
-
 static struct bufferevent *new_bufferevent(struct event_base *base, void *arg)
 {
     Http *h = arg;
@@ -311,6 +380,10 @@ Http *http_start(Server *s, const char *addr, char *err, size_t errlen)
         return NULL;
     }
     evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(h->sock), http_accept_error);
+    static const struct timeval second = {1, 0};
+    h->head_sweep = event_new(s->base, -1, EV_PERSIST, sweep_slow_heads, h);
+    if (!h->head_sweep || event_add(h->head_sweep, &second) != 0)
+        abort();
     return h;
 }
 
@@ -335,6 +408,8 @@ void http_free(Http *h)
     if (!h)
         return;
     http_api_free(h);
-    evhttp_free(h->evh);
+    event_free(h->head_sweep);
+    evhttp_free(h->evh); /* closes every connection: the close callbacks empty conns */
+    free(h->conns);
     free(h);
 }

@@ -297,11 +297,11 @@ static void stream_free(HttpStream *st)
 static void stream_closed(struct evhttp_connection *evcon, void *arg)
 {
     HttpStream *st = arg;
-    Http *h = st->http;
     struct evhttp_request *req = st->req;
+    HttpConn *conn = st->conn;
     stream_free(st);
     evhttp_send_reply_end(req);
-    http_conn_closed(evcon, h);
+    http_conn_closed(evcon, conn);
 }
 
 /* A client that does not read: its socket is shut, and libevent's
@@ -363,7 +363,8 @@ static void live_stream(Http *h, struct evhttp_request *req, const HttpUser *who
     }
     json_decref(params);
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    if (!evcon || h->nstreams >= (size_t)h->srv->cfg.max_connections) {
+    HttpConn *conn = evcon ? http_conn_of(h, evcon) : NULL;
+    if (!conn || h->nstreams >= (size_t)h->srv->cfg.max_connections) {
         http_reply_error(req, 503, RPC_OVERLOADED, "overloaded: too many event streams", NULL);
         return;
     }
@@ -373,6 +374,7 @@ static void live_stream(Http *h, struct evhttp_request *req, const HttpUser *who
     st->http = h;
     st->req = req;
     st->evcon = evcon;
+    st->conn = conn;
     st->tenant_id = who->tenant_id;
     st->user_id = who->user_id;
     st->next = h->streams;
@@ -403,7 +405,7 @@ static void live_stream(Http *h, struct evhttp_request *req, const HttpUser *who
 static void stream_end(HttpStream *st)
 {
     struct evhttp_request *req = st->req;
-    evhttp_connection_set_closecb(st->evcon, http_conn_closed, st->http);
+    evhttp_connection_set_closecb(st->evcon, http_conn_closed, st->conn);
     stream_free(st);
     evhttp_send_reply_end(req);
 }

@@ -22,12 +22,22 @@ typedef struct HttpUser {
     KicTime checked_at;
 } HttpUser;
 
+/* One open HTTP connection, as kicd counts and times it. */
+typedef struct HttpConn {
+    struct Http *http;
+    struct evhttp_connection *evcon;
+    size_t index;        /* its place in Http.conns */
+    bool serving;        /* a request has come and is not answered yet */
+    KicTime head_since;  /* since when it owes a request head */
+} HttpConn;
+
 /* An open /api/v1/live/stream. */
 typedef struct HttpStream {
     struct HttpStream *prev, *next;
     Http *http;
     struct evhttp_request *req;
     struct evhttp_connection *evcon;
+    HttpConn *conn;
     int64_t tenant_id, user_id;
     Subscriber sub;
 } HttpStream;
@@ -39,13 +49,18 @@ struct Http {
     StrMap users; /* token hash -> HttpUser (owned) */
     HttpStream *streams;
     size_t nstreams;
-    size_t nconns;             /* open connections, max_http_connections at most */
+    HttpConn **conns;          /* open connections, max_http_connections at most */
+    size_t nconns, conns_cap;
+    struct event *head_sweep;  /* closes those too slow with a request head */
     LogThrottle refusals;      /* the log says refusals once a second at most */
 };
 
-/* Every connection's close callback, counting it out; a stream that puts
- * its own in its place calls this from there, and puts it back. */
-void http_conn_closed(struct evhttp_connection *evcon, void *http);
+/* Every connection's close callback (arg: its HttpConn), counting it
+ * out; a stream that puts its own in its place calls this from there,
+ * and puts it back. */
+void http_conn_closed(struct evhttp_connection *evcon, void *conn);
+/* The record of a connection evhttp serves (NULL if it is not counted). */
+HttpConn *http_conn_of(Http *h, struct evhttp_connection *evcon);
 
 /* Replies (every one with Cache-Control: no-store). text is borrowed. */
 void http_reply(struct evhttp_request *req, int status, const char *content_type,

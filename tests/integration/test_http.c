@@ -480,6 +480,88 @@ START_TEST(http_connections_are_capped)
 }
 END_TEST
 
+/* True once the server has closed fd (a read gives 0 or an error);
+ * sends `dribble` every 200 ms meanwhile, for at most limit_ms. */
+static bool closed_while_dribbling(int fd, const char *dribble, int limit_ms)
+{
+    for (int waited = 0; waited < limit_ms; waited += 200) {
+        if (dribble && send(fd, dribble, strlen(dribble), MSG_NOSIGNAL) < 0)
+            return true;
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 200) == 1) {
+            char buf[4096];
+            if (read(fd, buf, sizeof(buf)) <= 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* One keep-alive request on an open connection; the answer's status. */
+static int keepalive_get(int fd, const char *path)
+{
+    char req[256];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", path);
+    ck_assert(write(fd, req, (size_t)n) == n);
+    char *got = read_until(fd, "\r\n\r\n", 1, 5000);
+    int status = 0;
+    ck_assert_msg(sscanf(got, "HTTP/1.1 %d", &status) == 1, "no answer to %s: %s", path, got);
+    char *lenh = strcasestr(got, "Content-Length:");
+    size_t want = lenh ? strtoul(lenh + 15, NULL, 10) : 0;
+    size_t have = strlen(strstr(got, "\r\n\r\n") + 4);
+    free(got);
+    for (char buf[4096]; have < want;) { /* the rest of the body */
+        ssize_t r = read(fd, buf, sizeof(buf) < want - have ? sizeof(buf) : want - have);
+        ck_assert(r > 0);
+        have += (size_t)r;
+    }
+    return status;
+}
+
+/* evhttp's own timeout restarts with every byte, so a client sending a
+ * header line now and then held its connection for ever. A connection
+ * owes a whole request head within login_timeout_s of opening and of
+ * each answer; one being answered (an event stream) owes nothing
+ * (proto/HTTP.md "Limits"). */
+START_TEST(a_request_head_sent_slowly_is_cut_off)
+{
+    Kicd k;
+    kicd_init(&k, "http_head", "[limits]\nlogin_timeout_s = 2\n");
+    kicd_start(&k);
+    Org o = {.name = h_tenant("httphead")};
+    o.super = h_user(&k, o.name, "s.bakker", "supervisor", NULL, NULL);
+    int stream = http_open_at(k.http_port, "GET", "/api/v1/live/stream?interval_ms=250", o.super);
+    free(read_until(stream, "event: stats\n", 1, 3000));
+    /* a request line, then a header line every 200 ms: cut off */
+    int slow = tcp_connect(k.http_port);
+    ck_assert(write(slow, "GET /healthz HTTP/1.1\r\n", 23) == 23);
+    ck_assert_msg(closed_while_dribbling(slow, "X-Pad: 1\r\n", 15000), "a slow head held on");
+    close(slow);
+    /* nothing at all: cut off too */
+    int mute = tcp_connect(k.http_port);
+    ck_assert_msg(closed_while_dribbling(mute, NULL, 15000), "a mute connection held on");
+    close(mute);
+    /* a keep-alive client asking every 700 ms is served on and on */
+    int keep = tcp_connect(k.http_port);
+    for (int i = 0; i < 6; i++) {
+        ck_assert_int_eq(keepalive_get(keep, "/healthz"), 200);
+        usleep(700 * 1000);
+    }
+    /* and once it stops asking, it is closed as a mute one */
+    ck_assert_msg(closed_while_dribbling(keep, NULL, 15000), "an idle keep-alive held on");
+    close(keep);
+    /* the stream, open all along, still pushes */
+    Client *b = cl_session(k.port, h_user(&k, o.name, "pbx", "bridge", NULL, NULL));
+    json_decref(ck_ok(cl_call(b, "call.offered", "{\"event_id\":\"h1\",\"call_id\":\"h1\",\"at\":\"%s\",\"queue\":\"q\"}", h_at(h_today(5), 0))));
+    char *got = read_until(stream, "\"offered\":1", 1, 3000);
+    ck_assert_msg(strstr(got, "\"offered\":1"), "the stream was closed: %s", got);
+    free(got);
+    cl_close(b);
+    close(stream);
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
 int main(void)
 {
     kicd_init(&kicd, "http", "[limits]\noutput_buffer = 65536\n");
@@ -494,6 +576,7 @@ int main(void)
     tcase_add_test(tc, a_stream_nobody_reads_is_dropped);
     tcase_add_test(tc, what_is_not_there);
     tcase_add_test(tc, http_connections_are_capped);
+    tcase_add_test(tc, a_request_head_sent_slowly_is_cut_off);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
 }
