@@ -30,6 +30,9 @@ void retention_run(Server *s)
     PgJob *job = pgjob_new(purged, s);
     const char *args[] = {days};
     pgjob_add(job, "SELECT what, removed FROM kic_purge($1::int)", 1, args);
+    /* what kicctl purge defaults to (migrations/0019); the row is there
+     * once kic_purge has run */
+    pgjob_add(job, "UPDATE purge_horizon SET kicd_retention_days = $1::int", 1, args);
     s->last_purge = server_now();
     if (!pgconn_submit(s->pg_reader, job)) {
         pgjob_free(job);

@@ -164,6 +164,33 @@ START_TEST(a_resend_from_before_the_purge_is_a_duplicate)
 }
 END_TEST
 
+/* kicctl purge without --days purges as kicd does (migrations/0019):
+ * it used 400 days whatever kicd kept, and took a kicd's second year. */
+START_TEST(kicctl_purges_with_kicds_retention_days)
+{
+    Kicd k;
+    kicd_init(&k, "retention_days", "[storage]\nretention_days = 500\n");
+    char *out = NULL;
+    /* kicd has not run here: the retention to use is not known */
+    ck_assert_int_eq(h_kicctl(&k, &out, "purge", NULL), 1);
+    ck_assert_msg(strstr(out, "give --days"), "%s", out);
+    free(out);
+    kicd_start(&k);
+    for (int i = 0; i < 100 && !kicd_log_contains(&k, "retention: removed"); i++)
+        usleep(50000);
+    h_sql_exec(k.conninfo, "SELECT kic_event_partition((now() - interval '450 days')::date)");
+    h_sql_exec(k.conninfo, "INSERT INTO events (tenant_id, call_id, at, event_id, type, payload) VALUES"
+                           " (1, 'y2', now() - interval '450 days', 'e-y2', 'call.offered', '{}'),"
+                           " (1, 'y3', now() - interval '800 days', 'e-y3', 'call.offered', '{}')");
+    ck_assert_int_eq(h_kicctl(&k, &out, "purge", NULL), 0);
+    ck_assert_msg(strstr(out, "retention_days 500"), "%s", out);
+    free(out);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events WHERE event_id = 'e-y2'"), 1);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events WHERE event_id = 'e-y3'"), 0);
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
 int main(void)
 {
     kicd_init(&kicd, "retention", NULL);
@@ -174,6 +201,7 @@ int main(void)
     tcase_add_test(tc, kicd_runs_the_job_when_it_starts);
     tcase_add_test(tc, purge_removes_what_is_past_and_keeps_the_rest);
     tcase_add_test(tc, a_resend_from_before_the_purge_is_a_duplicate);
+    tcase_add_test(tc, kicctl_purges_with_kicds_retention_days);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
 }

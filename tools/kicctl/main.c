@@ -33,7 +33,7 @@ static const Command commands[] = {
      "                                      the care team of a queue's callbacks", false},
     {"purge", cmd_purge,
      "purge [--days N]                     retention now: events and notes older than N\n"
-     "                                      days (400), closed callbacks' numbers, old audit", false},
+     "                                      days (kicd's retention_days), old audit rows", false},
     {"import-queue-log", cmd_import_queue_log,
      "import-queue-log [--dry-run] [--id-prefix P] [--agent-map F] [--transfer-kind R]... FILE|-\n"
      "                                      send an Asterisk queue_log to kicd (bridge token)", false},
