@@ -485,6 +485,24 @@ static void print_log(const Kicd *k)
     fclose(f);
 }
 
+char *h_read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    size_t len = 0, cap = 1 << 16;
+    char *text = malloc(cap);
+    if (!text)
+        abort();
+    for (size_t got = 1; f && got > 0; len += got) {
+        if (len + 4096 >= cap && !(text = realloc(text, cap *= 2)))
+            abort();
+        got = fread(text + len, 1, cap - len - 1, f);
+    }
+    if (f)
+        fclose(f);
+    text[len] = '\0';
+    return text;
+}
+
 int kicd_log_count(const Kicd *k, const char *needle)
 {
     FILE *f = fopen(k->log_path, "r");

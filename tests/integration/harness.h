@@ -83,6 +83,8 @@ int h_run(char **out, const char *const *argv, const char *const *env);
 pid_t h_spawn(const char *const *argv, const char *log_path);
 /* SIGTERM, then waits (SIGKILL after timeout_ms); the exit status. */
 int h_stop(pid_t pid, int timeout_ms);
+/* A whole file as text (caller frees; "" if it cannot be read). */
+char *h_read_text(const char *path);
 /* A free TCP port on 127.0.0.1. */
 int h_free_port(void);
 /* A path under the build or source tree (KIC_BUILD_DIR, KIC_SOURCE_DIR). */

@@ -4,7 +4,10 @@
  * queue_log through `kicctl import-queue-log`. Both must give the
  * outcomes the scenarios file states, and each other's. Only Asterisk
  * itself is stood in for. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +199,48 @@ START_TEST(queue_log_import_gives_the_same_outcomes_and_is_idempotent)
 }
 END_TEST
 
+/* A kicd that never answers: at SIGTERM the bridge waits its drain time,
+ * then names in its log every event that is lost (the ids a queue_log
+ * import restores), as many as it counts, and exits 1. */
+START_TEST(a_drain_that_times_out_names_the_lost_events)
+{
+    int silent = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof(a);
+    ck_assert(bind(silent, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(silent, 4) == 0);
+    ck_assert(getsockname(silent, (struct sockaddr *)&a, &alen) == 0);
+    int ami_port = h_free_port();
+    char port[16], server[64], ami[64], log[512];
+    snprintf(port, sizeof(port), "%d", ami_port);
+    snprintf(server, sizeof(server), "127.0.0.1:%d", ntohs(a.sin_port));
+    snprintf(ami, sizeof(ami), "127.0.0.1:%d", ami_port);
+    snprintf(log, sizeof(log), "%s/ami-silent.log", kicd.dir);
+    const char *replay[] = {h_build_path("tools/kic-ami-bridge/kic-ami-replay"), "--file",
+                            h_source_path("tests/fixtures/ami/A-ami.raw"), "--port", port, NULL};
+    pid_t rp = h_spawn(replay, log);
+    usleep(300000);
+    const char *bridge[] = {h_build_path("tools/kic-ami-bridge/kic-ami-bridge"), "--ami", ami,
+                            "--ami-user", "recorder", "--ami-secret", "x", "--server", server,
+                            "--token", "kic_never_checked", "--log-level", "info", NULL};
+    pid_t bp = h_spawn(bridge, log);
+    sleep(2); /* the recording is read: its events wait for kicd */
+    ck_assert_int_eq(h_stop(bp, 20000), 1);
+    h_stop(rp, 5000);
+    close(silent);
+    char *text = h_read_text(log);
+    const char *count = strstr(text, "drain timed out: ");
+    ck_assert_msg(count, "no drain timeout in %s", log);
+    int lost = atoi(count + strlen("drain timed out: ")), named = 0;
+    for (const char *p = text; (p = strstr(p, "lost, not answered by kicd: ")); p++)
+        named++;
+    ck_assert_int_gt(lost, 10);
+    ck_assert_int_eq(named, lost);
+    ck_assert(strstr(text, "lost, not answered by kicd: call.offered ast-1795349913.1-off\n"));
+    free(text);
+}
+END_TEST
+
 int main(void)
 {
     kicd_init(&kicd, "asterisk", NULL);
@@ -205,6 +250,7 @@ int main(void)
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, queue_log_import_gives_the_same_outcomes_and_is_idempotent);
     tcase_add_test(tc, bridge_delivers_the_recording_through_drops_and_a_kicd_crash);
+    tcase_add_test(tc, a_drain_that_times_out_names_the_lost_events);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
 }

@@ -354,6 +354,17 @@ void bridge_outbox_changed(Bridge *br)
     }
 }
 
+/* Names each event kicd has not answered: what is lost when the bridge
+ * exits now (the queue_log import restores them by these ids). */
+static void log_unanswered(Bridge *br)
+{
+    for (uint64_t seq = br->outbox.head_seq; seq < br->outbox.next_seq; seq++) {
+        const OutboxEntry *e = outbox_find(&br->outbox, seq);
+        if (e && e->state != OUTBOX_DONE)
+            log_write(LOG_ERROR, "lost, not answered by kicd: %s %s", e->method, e->event_id);
+    }
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     Bridge *br = arg;
@@ -366,6 +377,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         log_write(LOG_ERROR, "drain timed out: %zu events not answered by kicd are lost "
                              "(a queue_log import with the same --id-prefix restores them)",
                   br->outbox.live);
+        log_unanswered(br);
         event_base_loopexit(br->base, NULL);
     }
 }
@@ -375,6 +387,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     Bridge *br = arg;
     if (br->draining) {
         log_write(LOG_WARN, "second signal: exiting now with %zu events unanswered", br->outbox.live);
+        log_unanswered(br);
         event_base_loopexit(br->base, NULL);
         return;
     }
