@@ -12,6 +12,7 @@
 #include "dispatch.h"
 #include "monitor.h"
 #include "tenants.h"
+#include "tls.h"
 #include "utf8.h"
 
 struct Slot {
@@ -352,9 +353,36 @@ static void on_write(struct bufferevent *bev, void *arg)
     process(c);
 }
 
+/* libevent's TLS bufferevent stops reading and writing together when
+ * the session ends, cleanly or not (a client gone without close_notify
+ * is reported as EOF): nothing more reaches the client. Waiting to send
+ * the answers still due would hold the connection until the idle timer
+ * (for ever with idle_timeout_s 0). What was read is handled (stored; its
+ * answers go nowhere, and the client re-sends what it did not get), then
+ * the connection closes. */
+static void tls_session_ended(Conn *c, short what)
+{
+    char why[160];
+    bool failed = tls_error_text(c->bev, why, sizeof(why));
+    if (what & BEV_EVENT_EOF) {
+        c->read_eof = true;
+        process(c);
+    }
+    if (failed)
+        conn_close(c, "TLS: %s", why);
+    else if (what & BEV_EVENT_EOF)
+        conn_close(c, "client closed");
+    else
+        conn_close(c, "socket error: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     Conn *c = arg;
+    if (c->srv->tls && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
+        tls_session_ended(c, what);
+        return;
+    }
     if (what & BEV_EVENT_EOF) {
         /* The client finished sending: answer all it sent, then close. */
         c->read_eof = true;

@@ -50,3 +50,14 @@ struct bufferevent *tls_bufferevent(struct event_base *base, SSL_CTX *ctx, evuti
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     return bev;
 }
+
+bool tls_error_text(struct bufferevent *bev, char *out, size_t outlen)
+{
+    unsigned long e, first = 0;
+    while ((e = bufferevent_get_openssl_error(bev)) != 0)
+        if (!first && ERR_GET_LIB(e) != 0) /* libevent queues SSL_get_error's code too */
+            first = e;
+    if (first)
+        ERR_error_string_n(first, out, outlen);
+    return first != 0;
+}

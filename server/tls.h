@@ -15,4 +15,8 @@ SSL_CTX *tls_context(const char *cert_file, const char *key_file, char *err, siz
  * evhttp will give its socket to. */
 struct bufferevent *tls_bufferevent(struct event_base *base, SSL_CTX *ctx, evutil_socket_t fd);
 
+/* What OpenSSL said went wrong on this bufferevent's session (the first
+ * of its queued errors, which it clears), or false if it said nothing. */
+bool tls_error_text(struct bufferevent *bev, char *out, size_t outlen);
+
 #endif

@@ -226,6 +226,52 @@ START_TEST(kicctl_speaks_tls)
 }
 END_TEST
 
+/* A client that sends a stream of events and goes (no close_notify)
+ * while its answers are due: libevent's TLS bufferevent reports that as
+ * an end of input and writes nothing more, and kicd waited for its
+ * answers to drain until the idle timer (for ever with idle_timeout_s 0),
+ * holding the connection. Now it closes at once (found by a probe). */
+START_TEST(a_client_gone_with_answers_due_is_closed)
+{
+    char *token = h_user(&kicd, h_tenant("tlsgone"), "pbx", "bridge", NULL, NULL);
+    size_t cap = 4000 * 200, len = 0;
+    char *events = malloc(cap);
+    for (int i = 0; i < 3000; i++)
+        len += (size_t)snprintf(events + len, cap - len,
+                                "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"call.offered\",\"params\":"
+                                "{\"event_id\":\"g%d\",\"call_id\":\"g%d\",\"at\":\"%s\",\"queue\":\"q\"}}\n",
+                                i + 10, i, i, h_at(h_today(60), 0));
+    int closed_before = kicd_log_count(&kicd, "closed: ");
+    for (int round = 0; round < 3; round++) {
+        Tls t;
+        ck_assert(tls_open(&t, kicd.port, 0));
+        char login[256];
+        snprintf(login, sizeof(login),
+                 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"auth.login\",\"params\":{\"token\":\"%s\"}}\n", token);
+        tls_write(&t, login);
+        free(tls_read_until(&t, "\n"));
+        ck_assert_int_eq(SSL_write(t.ssl, events, (int)len), (int)len);
+        tls_close(&t); /* no close_notify, nothing read */
+    }
+    int closed = 0;
+    for (int i = 0; i < 150 && closed < 3; i++) {
+        usleep(100000);
+        closed = kicd_log_count(&kicd, "closed: ") - closed_before;
+    }
+    ck_assert_msg(closed >= 3, "%d of 3 connections gone without reading were closed", closed);
+    /* and kicd serves on */
+    Tls t;
+    ck_assert(tls_open(&t, kicd.port, 0));
+    tls_write(&t, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"server.ping\"}\n");
+    char *got = tls_read_until(&t, "\n");
+    ck_assert_msg(strstr(got, "\"id\":7"), "%s", got);
+    free(got);
+    tls_close(&t);
+    free(events);
+    free(token);
+}
+END_TEST
+
 int main(void)
 {
     make_certificate();
@@ -240,6 +286,7 @@ int main(void)
     tcase_add_test(tc, https_serves_the_same);
     tcase_add_test(tc, old_tls_and_plain_text_are_refused);
     tcase_add_test(tc, kicctl_speaks_tls);
+    tcase_add_test(tc, a_client_gone_with_answers_due_is_closed);
     suite_add_tcase(s, tc);
     int rc = h_run_suite(s, &kicd);
     char cmd[300];
