@@ -1259,6 +1259,9 @@ static void on_replayed(Server *s, bool ok)
         w->journal_tried = journal_records(s->journal);
         server_storage_caught_up(s);
     }
+    /* after the journal, never before: see writer_pg_state (if PostgreSQL
+     * went away again, they join the journal behind its records) */
+    resend_waiting(w);
     maybe_start(w);
 }
 
@@ -1271,12 +1274,19 @@ void writer_pg_state(Writer *w, bool up)
         return;
     }
     w->journal_broken = false; /* what waited for it goes to PostgreSQL */
-    resend_waiting(w);
-    if (journal_records(w->srv->journal) > 0 && !w->replaying) {
-        w->replaying = true; /* new batches wait until the journal is in */
-        replay_start(w->srv, on_replayed);
-        return;
+    /* In order: the journal's records first, then the batches that could
+     * not be journaled (a full disk) and waited, then new ones. The rows
+     * of calls, agents' choices and callbacks are written whole, so a
+     * journal record replayed after a newer batch put the older row back
+     * (an acknowledged state or callback completion lost). */
+    if (journal_records(w->srv->journal) > 0) {
+        if (!w->replaying) {
+            w->replaying = true; /* new batches wait until the journal is in */
+            replay_start(w->srv, on_replayed);
+        }
+        return; /* on_replayed sends the waiting batches */
     }
+    resend_waiting(w);
     server_storage_caught_up(w->srv);
     maybe_start(w);
 }

@@ -504,7 +504,7 @@ END_TEST
  * for a full disk): the event whose journal write failed waits
  * unanswered, later ones are refused with -32050 and recorded nowhere,
  * kicd stays up for everyone, and when PostgreSQL is back the waiting
- * event is stored and answered, with everything the journal held. */
+ * event is stored and answered, after everything the journal held. */
 START_TEST(a_journal_that_cannot_be_written_refuses_with_32050)
 {
     Kicd k;
@@ -520,12 +520,17 @@ START_TEST(a_journal_that_cannot_be_written_refuses_with_32050)
     KicTime t0 = h_today(600);
     int acked = 0, waiting = -1, refused = -1;
     char line[512];
+    /* one call: offered, answered, then held and resumed on and on, so
+     * the waiting event's calls row is newer than every journaled one */
     for (int i = 0; i < 2000 && refused < 0; i++) {
+        const char *method = i == 0 ? "call.offered" : i == 1 ? "call.answered"
+                             : i % 2 == 0                     ? "call.held"
+                                                              : "call.resumed";
         snprintf(line, sizeof(line),
-                 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"call.offered\",\"params\":"
-                 "{\"event_id\":\"full-%d\",\"call_id\":\"full-%d\",\"at\":\"%s\","
-                 "\"queue\":\"kic\",\"padding\":\"%0200d\"}}",
-                 i, i, i, h_at(t0, i * 0.1), 0);
+                 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\",\"params\":"
+                 "{\"event_id\":\"full-%d\",\"call_id\":\"full\",\"at\":\"%s\","
+                 "\"queue\":\"kic\",\"agent\":\"a1\",\"padding\":\"%0200d\"}}",
+                 i, method, i, h_at(t0, i * 0.1), 0);
         cl_send(cur, line);
         json_t *r = cl_recv(cur, waiting < 0 ? 3000 : 30000);
         if (!r) { /* its journal write failed: it waits */
@@ -561,6 +566,10 @@ START_TEST(a_journal_that_cannot_be_written_refuses_with_32050)
     for (int i = 0; i < 300 && count(&k, "SELECT count(*) FROM events") < acked + 1; i++)
         usleep(100000);
     ck_assert_int_eq(count(&k, "SELECT count(*) FROM events"), acked + 1);
+    /* the call as of every stored event: the journal was replayed before
+     * the waiting event's batch, whose row is the newest (replayed after
+     * it, the journal put an older row back) */
+    ck_assert_int_eq(count(&k, "SELECT events FROM calls WHERE call_id = 'full'"), acked + 1);
     char sql[128];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE event_id = 'full-%d'", refused);
     ck_assert_int_eq(count(&k, sql), 0);
