@@ -109,6 +109,15 @@ static bool decode(const uint8_t *p, size_t len, JournalBatch *b)
     return at == len;
 }
 
+/* True when buf[from..len) holds nothing but zero bytes. */
+static bool zeros_to_end(const uint8_t *buf, size_t len, size_t from)
+{
+    for (size_t i = from; i < len; i++)
+        if (buf[i])
+            return false;
+    return true;
+}
+
 /* The offset of the next magic after `from`, or len. */
 static size_t next_magic(const uint8_t *buf, size_t len, size_t from)
 {
@@ -131,6 +140,13 @@ void journal_scan(const uint8_t *buf, size_t len, JournalRecordFn fn, void *arg,
         }
         const uint8_t *h = buf + at;
         bool header_ok = memcmp(h, JOURNAL_MAGIC, 4) == 0 && get_u32(h + 12) == crc32c(0, h, 12);
+        if (!header_ok && zeros_to_end(buf, len, at)) {
+            /* A crash during an append can leave the file longer than its
+             * data (the size reached the disk, the bytes did not): that
+             * append was never synced, so never acknowledged. */
+            out->torn_bytes = len - at;
+            break;
+        }
         if (!header_ok) { /* damaged: resume at the next record that starts well */
             out->damaged++;
             at = next_magic(buf, len, at + 1);

@@ -12,7 +12,9 @@
  *            u8 name length, name | u16 parameters | per parameter:
  *            i32 length (-1: NULL), bytes
  * A scan checks both CRCs; a damaged record is skipped (the next one is
- * found by its magic), a torn tail ends the scan; both are counted. */
+ * found by its magic), a torn tail (a record cut short, or zero bytes
+ * to the end where a record would start) ends the scan; both are
+ * counted. */
 #ifndef JOURNAL_CODEC_H
 #define JOURNAL_CODEC_H
 

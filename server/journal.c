@@ -14,6 +14,7 @@ struct Journal {
     char *path;
     long long max_bytes;
     size_t bytes, records, damaged;
+    size_t cut_at_open; /* bytes of an unfinished append dropped by journal_open */
     bool torn; /* a failed append could not be cut back: appends fail */
 };
 
@@ -89,6 +90,8 @@ Journal *journal_open(const char *path, long long max_bytes, char *err, size_t e
             return NULL;
         }
         j->bytes = sc.good_end;
+        j->cut_at_open = sc.torn_bytes;
+        j->damaged = sc.damaged; /* gone, and it was never damage */
     }
     return j;
 }
@@ -147,6 +150,11 @@ size_t journal_records(const Journal *j)
 size_t journal_bytes(const Journal *j)
 {
     return j ? j->bytes : 0;
+}
+
+size_t journal_cut_at_open(const Journal *j)
+{
+    return j ? j->cut_at_open : 0;
 }
 
 size_t journal_damaged(const Journal *j)

@@ -23,6 +23,9 @@ bool journal_has_room(const Journal *j);
 size_t journal_records(const Journal *j); /* records waiting for replay */
 size_t journal_bytes(const Journal *j);
 size_t journal_damaged(const Journal *j); /* damaged records seen (and skipped) */
+/* Bytes journal_open cut off the end: an append that never completed
+ * (kicd or the machine stopped during it), so never acknowledged. */
+size_t journal_cut_at_open(const Journal *j);
 
 /* The whole file in memory (malloc'd, *len bytes), for replay. */
 bool journal_read(Journal *j, uint8_t **buf, size_t *len, char *err, size_t errlen);

@@ -490,9 +490,17 @@ static bool start(Server *s)
             srv_log(s, LOG_ERROR, "%s", err);
             return false;
         }
-        if (journal_records(s->journal) || journal_damaged(s->journal))
+        if (journal_damaged(s->journal))
             srv_log(s, LOG_WARN, "journal %s: %zu records to replay, %zu damaged",
                     s->cfg.journal_path, journal_records(s->journal), journal_damaged(s->journal));
+        else if (journal_records(s->journal))
+            srv_log(s, LOG_WARN, "journal %s: %zu records to replay", s->cfg.journal_path,
+                    journal_records(s->journal));
+        if (journal_cut_at_open(s->journal))
+            srv_log(s, LOG_WARN,
+                    "journal %s: cut off %zu bytes of an append that never completed"
+                    " (never acknowledged)",
+                    s->cfg.journal_path, journal_cut_at_open(s->journal));
     }
     if (s->cfg.http[0]) { /* up while loading: /healthz tells */
         char err[512];

@@ -596,8 +596,6 @@ static void note_offset(const JournalBatch *b, size_t offset, void *arg)
         o->at[o->n++] = offset;
 }
 
-/* A torn tail (never acknowledged) is dropped; a record damaged on disk
- * is counted and skipped, and the records after it are replayed. */
 /* kicd started while PostgreSQL is down says so (at warn, the first
  * time), keeps its JSON-RPC port closed while it cannot load the live
  * state, and serves once PostgreSQL is up: events then go to storage. */
@@ -802,6 +800,8 @@ START_TEST(a_kept_copy_that_cannot_be_written_leaves_the_journal)
 }
 END_TEST
 
+/* A torn tail (never acknowledged) is dropped; a record damaged on disk
+ * is counted and skipped, and the records after it are replayed. */
 START_TEST(a_damaged_journal_is_read_around_the_damage)
 {
     Kicd k;
@@ -859,6 +859,46 @@ START_TEST(a_damaged_journal_is_read_around_the_damage)
     json_decref(r);
     cl_close(b2);
     free(super);
+    free(token);
+    ck_assert(kicd_stop(&k));
+    private_pg("destroy", &p);
+}
+END_TEST
+
+/* A crash during an append can leave the journal longer than what
+ * reached the disk, the rest zeros: that append was never acknowledged,
+ * so it is cut off as a torn tail; no error, no kept copy (it would
+ * hold callers' data for nothing), every record replayed. */
+START_TEST(zeros_after_the_last_record_are_no_damage)
+{
+    Kicd k;
+    Private p;
+    start_with_private(&k, &p, "zeros");
+    char *token = h_user(&k, "faults", "pbx", "bridge", NULL, NULL);
+    Client *b = cl_session(k.port, token);
+    private_pg("stop-immediate", &p);
+    KicTime t0 = h_today(600);
+    for (int i = 0; i < 10; i++)
+        journal_one_offer(b, "z", i, t0, "fault", 0);
+    cl_close(b);
+    kicd_kill(&k);
+    char jpath[600];
+    snprintf(jpath, sizeof(jpath), "%s/kicd.journal", k.dir);
+    FILE *f = fopen(jpath, "ab");
+    ck_assert_ptr_nonnull(f);
+    static const char zeros[8192];
+    ck_assert_uint_eq(fwrite(zeros, 1, sizeof(zeros), f), sizeof(zeros));
+    fclose(f);
+    private_pg("start", &p);
+    kicd_start(&k);
+    for (int i = 0; i < 100 && !kicd_log_contains(&k, "journal replayed"); i++)
+        usleep(100000);
+    ck_assert(kicd_log_contains(&k, "journal replayed"));
+    ck_assert_int_eq(count(&k, "SELECT count(*) FROM events WHERE event_id LIKE 'z%'"), 10);
+    ck_assert(!kicd_log_contains(&k, "damaged"));
+    ck_assert(kicd_log_contains(&k, "cut off 8192 bytes of an append that never completed"));
+    char kept[600];
+    ck_assert_int_eq(kept_journal(&k, kept, sizeof(kept)), -1);
     free(token);
     ck_assert(kicd_stop(&k));
     private_pg("destroy", &p);
@@ -961,6 +1001,7 @@ int main(void)
     tcase_add_test(tc, a_journal_that_cannot_be_written_refuses_with_32050);
     tcase_add_test(tc, kicd_started_while_postgres_is_down_serves_once_it_is_up);
     tcase_add_test(tc, a_damaged_journal_is_read_around_the_damage);
+    tcase_add_test(tc, zeros_after_the_last_record_are_no_damage);
     tcase_add_test(tc, records_refused_at_replay_are_kept_beside_the_journal);
     tcase_add_test(tc, a_kept_copy_that_cannot_be_written_leaves_the_journal);
     tcase_add_test(tc, a_journal_from_before_0008_is_replayed);

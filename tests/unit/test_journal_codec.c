@@ -126,6 +126,58 @@ START_TEST(a_torn_tail_is_counted_and_the_rest_kept)
 }
 END_TEST
 
+/* A crash while appending can leave zeros where the record's bytes
+ * never reached the disk: after whole records that is a torn tail (never
+ * acknowledged), not damage; zeros before a good record are damage. */
+START_TEST(zeros_at_the_end_are_a_torn_tail)
+{
+    JournalBatch want[3];
+    size_t ends[3];
+    StrBuf buf = three(want, ends);
+    static const char zeros[8192];
+    StrBuf z = STRBUF_INIT;
+    for (size_t n = 1; n <= sizeof(zeros); n = n * 3 + 1) {
+        z.len = 0;
+        strbuf_append(&z, buf.data, buf.len);
+        strbuf_append(&z, zeros, n);
+        JournalScan sc;
+        journal_scan((const uint8_t *)z.data, z.len, NULL, NULL, &sc);
+        ck_assert_uint_eq(sc.records, 3);
+        ck_assert_uint_eq(sc.damaged, 0);
+        ck_assert_uint_eq(sc.torn_bytes, n);
+        ck_assert_uint_eq(sc.good_end, buf.len);
+    }
+    /* the last record's place zeroed whole: the first two and a torn tail */
+    z.len = 0;
+    strbuf_append(&z, buf.data, ends[1]);
+    strbuf_append(&z, zeros, ends[2] - ends[1]);
+    JournalScan sc;
+    journal_scan((const uint8_t *)z.data, z.len, NULL, NULL, &sc);
+    ck_assert_uint_eq(sc.records, 2);
+    ck_assert_uint_eq(sc.damaged, 0);
+    ck_assert_uint_eq(sc.torn_bytes, ends[2] - ends[1]);
+    /* zeros with a record after them: damage, the record kept */
+    z.len = 0;
+    strbuf_append(&z, buf.data, ends[0]);
+    strbuf_append(&z, zeros, 100);
+    strbuf_append(&z, buf.data + ends[0], buf.len - ends[0]);
+    journal_scan((const uint8_t *)z.data, z.len, NULL, NULL, &sc);
+    ck_assert_uint_eq(sc.records, 3);
+    ck_assert_uint_eq(sc.damaged, 1);
+    ck_assert_uint_eq(sc.torn_bytes, 0);
+    /* a non-zero byte after the zeros: damage, as before */
+    z.len = 0;
+    strbuf_append(&z, buf.data, buf.len);
+    strbuf_append(&z, zeros, 40);
+    strbuf_append(&z, "x", 1);
+    journal_scan((const uint8_t *)z.data, z.len, NULL, NULL, &sc);
+    ck_assert_uint_eq(sc.records, 3);
+    ck_assert_uint_eq(sc.damaged, 1);
+    strbuf_free(&z);
+    strbuf_free(&buf);
+}
+END_TEST
+
 /* A flipped byte anywhere in the middle record: it is skipped and
  * counted; the records around it survive. */
 START_TEST(a_damaged_record_is_skipped_not_the_ones_after)
@@ -202,6 +254,7 @@ int main(void)
     tcase_add_test(tc, crc32c_known_value);
     tcase_add_test(tc, records_read_back_as_written);
     tcase_add_test(tc, a_torn_tail_is_counted_and_the_rest_kept);
+    tcase_add_test(tc, zeros_at_the_end_are_a_torn_tail);
     tcase_add_test(tc, a_damaged_record_is_skipped_not_the_ones_after);
     tcase_add_test(tc, garbage_before_and_between_records);
     tcase_add_test(tc, limits_of_the_format);
