@@ -23,25 +23,6 @@ struct Listener {
     LogThrottle refusals;     /* the last "refused" line, and those since */
 };
 
-bool listen_addr_parse(const char *text, struct sockaddr_storage *ss, int *len)
-{
-    memset(ss, 0, sizeof(*ss));
-    *len = (int)sizeof(*ss);
-    return evutil_parse_sockaddr_port(text, (struct sockaddr *)ss, len) == 0 &&
-           (ss->ss_family == AF_INET || ss->ss_family == AF_INET6) &&
-           strrchr(text, ':') != NULL;
-}
-
-bool listen_addr_is_loopback(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-    }
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-    return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-}
-
 static void peer_text(const struct sockaddr *sa, char *out, size_t n)
 {
     char host[INET6_ADDRSTRLEN] = "?";

@@ -7,11 +7,8 @@
 
 #include <sys/socket.h>
 
+#include "listen_addr.h"
 #include "server.h"
-
-/* Parses "IP:PORT" or "[IPv6]:PORT". */
-bool listen_addr_parse(const char *text, struct sockaddr_storage *ss, int *len) KIC_MUST_CHECK;
-bool listen_addr_is_loopback(const struct sockaddr_storage *ss);
 
 #define ACCEPT_PAUSE_MS 100
 

@@ -1,0 +1,16 @@
+/* Listening addresses: what kicd takes for [server] listen and http, and
+ * which of them it serves without TLS. */
+#ifndef LISTEN_ADDR_H
+#define LISTEN_ADDR_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "kic.h"
+
+/* Parses "IP:PORT" or "[IPv6]:PORT" (no host names). */
+bool listen_addr_parse(const char *text, struct sockaddr_storage *ss, int *len) KIC_MUST_CHECK;
+/* 127.0.0.0/8, ::1, or ::ffff:127.x.y.z (the same, IPv4-mapped). */
+bool listen_addr_is_loopback(const struct sockaddr_storage *ss);
+
+#endif
