@@ -211,8 +211,9 @@ START_TEST(kicctl_speaks_tls)
     free(out);
     ck_assert_int_eq(kicctl_report("localhost", token, NULL, ca_env, &out), 0);
     free(out);
-    /* plain text to a TLS listener: no answer that makes sense */
+    /* plain text to a TLS listener: no answer, and a hint why */
     ck_assert_int_ne(kicctl_report("localhost", token, NULL, NULL, &out), 0);
+    ck_assert_msg(strstr(out, "give --tls or --tls-ca FILE"), "%s", out);
     free(out);
     /* the system's CAs do not know the test's certificate */
     ck_assert_int_ne(kicctl_report("localhost", token, "", NULL, &out), 0);

@@ -287,9 +287,13 @@ json_t *ctlconn_login(CtlConn *c, const char *token, const char *server)
     CtlReadResult why;
     json_t *resp = ctlconn_call(c, "auth.login", params, 10000, NULL, NULL, &why);
     json_decref(params);
+    /* a TLS listener drops a plain client's first line without a word */
     if (!resp)
-        fprintf(stderr, "kicctl: no answer to auth.login from %s%s\n", server,
-                why == CTLCONN_CLOSED ? " (connection closed)" : "");
+        fprintf(stderr, "kicctl: no answer to auth.login from %s%s%s\n", server,
+                why == CTLCONN_CLOSED ? " (connection closed)" : "",
+                why == CTLCONN_CLOSED && !c->ssl
+                    ? "; if kicd listens with TLS, give --tls or --tls-ca FILE"
+                    : "");
     return resp;
 }
 
