@@ -308,7 +308,9 @@ static bool acw_owed(const Agent *a)
  * known (not from the order it became known), so a restart gives the same
  * answer: on_call since the latest answer, acw since that part ended (or
  * since they logged in, when they were offline at its end), otherwise
- * since the later of their choice and their last part's end or wrap-up. */
+ * since the later of their choice and their last part's end or wrap-up;
+ * a wrap-up after they logged off ended nothing (the logoff ended the
+ * ACW: PROTOCOL.md), so it dates nothing either. */
 static KicTime agent_since(const Agent *a)
 {
     const CallLeg *leg = a->latest_call ? call_leg_of(&a->latest_call->sum, a->id) : NULL;
@@ -319,7 +321,10 @@ static KicTime agent_since(const Agent *a)
                                                                               : leg->end_at;
     KicTime since = a->chosen_since;
     if (leg && leg->end_at != KIC_TIME_NONE) {
-        KicTime done = leg->wrapup && leg->wrapup->at > leg->end_at ? leg->wrapup->at : leg->end_at;
+        bool logged_off_after = a->offline_since != KIC_TIME_NONE && a->offline_since >= leg->end_at;
+        KicTime done = leg->wrapup && leg->wrapup->at > leg->end_at && !logged_off_after
+                           ? leg->wrapup->at
+                           : leg->end_at;
         if (since == KIC_TIME_NONE || done > since)
             since = done;
     }

@@ -1858,10 +1858,35 @@ START_TEST(offline_beats_acw)
     /* back again: the ACW ended when they logged off */
     set_state("a", AS_AVAILABLE, NULL, t + SEC(200));
     expect_one_transition("a", AS_AVAILABLE, t + SEC(200));
-    /* the wrap-up may still come; it changes no state */
+    /* the wrap-up may still come; it changes no state, nor since when */
     ck_assert(wrap("c", "a", t + SEC(250), true, NULL) == WRAPUP_OK);
     expect_no_transition();
+    ck_assert_int_eq(centre_agent(C, "a")->since, t + SEC(200));
     ck_assert_int_eq(sum_of("c")->acw_us, SEC(150));
+}
+END_TEST
+
+/* Logged off in ACW, wrapped up while still offline: offline since the
+ * logoff (agents.list), not since the wrap-up, in either order. */
+START_TEST(a_wrapup_after_logging_off_leaves_offline_since_the_logoff)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    for (int order = 0; order < 2; order++) {
+        C = centre_new(1, &CFG, t);
+        set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+        talked("c", "a", K1, t);
+        if (order == 0) {
+            set_state("a", AS_OFFLINE, NULL, t + SEC(120));
+            ck_assert(wrap("c", "a", t + SEC(300), true, NULL) == WRAPUP_OK);
+        } else {
+            ck_assert(wrap("c", "a", t + SEC(300), true, NULL) == WRAPUP_OK);
+            set_state("a", AS_OFFLINE, NULL, t + SEC(120));
+        }
+        ck_assert_int_eq(centre_agent(C, "a")->state, AS_OFFLINE);
+        ck_assert_int_eq(centre_agent(C, "a")->since, t + SEC(120));
+        centre_free(C);
+        C = NULL;
+    }
 }
 END_TEST
 
@@ -2525,6 +2550,7 @@ int main(void)
     tcase_add_test(tc, a_late_wrapup_of_an_agent_never_logged_in_is_offline_after);
     tcase_add_test(tc, a_late_wrapup_before_any_known_choice_changes_nothing_more);
     tcase_add_test(tc, offline_beats_acw);
+    tcase_add_test(tc, a_wrapup_after_logging_off_leaves_offline_since_the_logoff);
     tcase_add_test(tc, offline_exactly_at_the_end_owes_no_acw);
     tcase_add_test(tc, the_same_choice_again_changes_nothing);
     tcase_add_test(tc, new_call_ends_unwrapped_acw);
