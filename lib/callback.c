@@ -71,8 +71,17 @@ static bool held_by_other(const Callback *cb, const char *agent)
     return cb->status == CB_CLAIMED && cb->claimed_by && strcmp(cb->claimed_by, agent) != 0;
 }
 
+/* An agent's action is dated by kicd's clock, the request by the
+ * platform's, which may run ahead (within event_skew_s): no action comes
+ * before the request, or the time to complete it would be negative. */
+static KicTime not_before_request(const Callback *cb, KicTime at)
+{
+    return at < cb->created_at ? cb->created_at : at;
+}
+
 CallbackResult callback_claim(Callback *cb, const char *agent, KicTime at)
 {
+    at = not_before_request(cb, at);
     if (!callback_is_open(cb))
         return CALLBACK_CLOSED;
     if (held_by_other(cb, agent))
@@ -89,6 +98,7 @@ CallbackResult callback_claim(Callback *cb, const char *agent, KicTime at)
 CallbackResult callback_complete(Callback *cb, const char *agent, CallbackOutcome outcome,
                                  KicTime at)
 {
+    at = not_before_request(cb, at);
     if (!callback_is_open(cb))
         return CALLBACK_CLOSED;
     if (held_by_other(cb, agent))

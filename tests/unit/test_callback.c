@@ -91,6 +91,27 @@ START_TEST(overdue_and_sums)
 }
 END_TEST
 
+/* The request is dated by the platform's clock, which may run ahead of
+ * kicd's: an agent acting "before" it acts at the request's time, so no
+ * time to complete is negative (found by a probe: a mean of -1800 s). */
+START_TEST(nothing_is_done_before_the_request)
+{
+    Callback *cb = fresh(60);
+    ck_assert_int_eq(callback_claim(cb, "a", T0 - SEC(1800)), CALLBACK_OK);
+    ck_assert_int_eq(cb->claimed_at, T0);
+    ck_assert_int_eq(callback_complete(cb, "a", CBO_NO_ANSWER, T0 - SEC(1700)), CALLBACK_OK);
+    ck_assert_int_eq(cb->last_attempt, T0);
+    ck_assert_int_eq(callback_complete(cb, "a", CBO_REACHED, T0 - SEC(1600)), CALLBACK_OK);
+    ck_assert_int_eq(cb->closed_at, T0);
+    CallbackSums s = {0};
+    callback_add_to_sums(&s, cb, T0, T0 - SEC(36000), T0 + SEC(50400));
+    ck_assert_int_eq(s.completed_today, 1);
+    ck_assert_int_eq(s.completed_on_time, 1);
+    ck_assert_double_eq_tol(callback_mean_complete_s(&s), 0.0, 1e-9);
+    callback_free(cb);
+}
+END_TEST
+
 static Event *request(const char *event_id, const char *cb_id, const char *queue, KicTime at)
 {
     Event f = {0};
@@ -144,6 +165,7 @@ int main(void)
     tcase_add_test(tc, claim_complete_and_conflicts);
     tcase_add_test(tc, cancel_is_no_attempt);
     tcase_add_test(tc, overdue_and_sums);
+    tcase_add_test(tc, nothing_is_done_before_the_request);
     tcase_add_test(tc, centre_opens_ivr_callbacks_once_with_the_queues_team);
     suite_add_tcase(s, tc);
     return unit_run(s);
