@@ -1,8 +1,10 @@
 /* The stored 15-minute sums agree with the configured thresholds
- * (migrations/0007_rollup_params.sql): before kicd loads anything, the
- * thresholds the sums were counted with are compared with [metrics]
- * sl_threshold_s and short_abandon_s; when they differ, the sums are
- * rebuilt from the calls in one transaction. */
+ * (migrations/0007_rollup_params.sql), and the calls' repeat flags with
+ * the configured window (0020): before kicd loads anything, the values
+ * they were counted with are compared with [metrics] sl_threshold_s,
+ * short_abandon_s and repeat_window_days; when they differ, the flags
+ * are marked again (a window changed) and the sums rebuilt from the
+ * calls, in one transaction. */
 #ifndef ROLLUP_PARAMS_H
 #define ROLLUP_PARAMS_H
 

@@ -1145,6 +1145,90 @@ START_TEST(sums_are_rebuilt_when_the_thresholds_change)
 }
 END_TEST
 
+/* The repeat flags follow repeat_window_days: a kicd started with another
+ * window on the same database marks every stored call again and rebuilds
+ * the sums, so an old contact counts as a repeat by the window configured
+ * now, in the rollup and the calls table alike. Contacts of one caller
+ * 3 days apart (x1, x2) and 9 days apart (y1, y2); windows 7, 10, 2. */
+START_TEST(repeat_flags_follow_the_window)
+{
+    static const struct {
+        const char *conf;
+        int x1, y1; /* x1's and y1's flags by this window */
+    } runs[] = {
+        {NULL, 1, 0},
+        {"[metrics]\nrepeat_window_days = 10\n[storage]\ncache_days = 12\n", 1, 1},
+        {"[metrics]\nrepeat_window_days = 2\n", 0, 0},
+        {"[metrics]\nrepeat_window_days = 2\n", 0, 0}, /* the same again: nothing to do */
+    };
+    Kicd k[4];
+    KicTime today = day_start(h_today(0)), ten = 10 * 3600 * KIC_USEC;
+    const KicTime x1 = time_add_local_days(today, -40) + ten, x2 = time_add_local_days(today, -37) + ten,
+                  y1 = time_add_local_days(today, -30) + ten, y2 = time_add_local_days(today, -21) + ten;
+    const struct {
+        const char *id;
+        KicTime at;
+    } calls[] = {{"x1", x1}, {"x2", x2}, {"y1", y1}, {"y2", y2}};
+    Org o;
+    for (int run = 0; run < 4; run++) {
+        char name[32];
+        snprintf(name, sizeof(name), "window%d", run);
+        kicd_init(&k[run], name, runs[run].conf);
+        if (run) {
+            ck_assert(kicd_stop(&k[run - 1]));
+            snprintf(k[run].conninfo, sizeof(k[run].conninfo), "%s", k[0].conninfo);
+        }
+        kicd_start(&k[run]);
+        if (run == 0) {
+            o = org_of(&k[0], "herhaal");
+            Client *br = cl_session(k[0].port, o.bridge);
+            for (size_t i = 0; i < 4; i++) {
+                cl_call_ok(br, "call.offered", "{\"event_id\":\"o-%s\",\"call_id\":\"%s\",\"at\":\"%s\","
+                           "\"queue\":\"thuiszorg\",\"caller\":\"+31612345678\"}",
+                           calls[i].id, calls[i].id, h_at(calls[i].at, 0));
+                cl_call_ok(br, "call.answered", "{\"event_id\":\"a-%s\",\"call_id\":\"%s\",\"at\":\"%s\","
+                           "\"agent\":\"a.jansen\"}", calls[i].id, calls[i].id, h_at(calls[i].at, 10));
+                cl_call_ok(br, "call.ended", "{\"event_id\":\"e-%s\",\"call_id\":\"%s\",\"at\":\"%s\","
+                           "\"by\":\"caller\"}", calls[i].id, calls[i].id, h_at(calls[i].at, 100));
+            }
+            cl_close(br);
+        }
+        Client *s = cl_session(k[run].port, o.super); /* logged in: loaded */
+        const struct {
+            const char *id;
+            KicTime day;
+            int want;
+        } checks[] = {{"x1", day_start(x1), runs[run].x1}, {"y1", day_start(y1), runs[run].y1}};
+        for (int c = 0; c < 2; c++) {
+            char sql[128];
+            snprintf(sql, sizeof(sql), "SELECT followed_by_repeat::int FROM calls WHERE call_id = '%s'",
+                     checks[c].id);
+            ck_assert_msg(h_sql_int(k[run].conninfo, sql) == checks[c].want, "run %d: %s's flag", run,
+                          checks[c].id);
+            /* the day whole (rollup) and a second short of it (calls) */
+            const KicTime d = checks[c].day, e = time_add_local_days(d, 1);
+            const KicTime from[] = {d, d + KIC_USEC}, to[] = {e, e - KIC_USEC};
+            for (int p = 0; p < 2; p++) {
+                char f[64], t[64];
+                snprintf(f, sizeof(f), "%s", local(from[p]));
+                snprintf(t, sizeof(t), "%s", local(to[p]));
+                json_t *r = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"1d\"}", f, t);
+                ck_assert_msg(cell_int(r, 0, "repeated") == checks[c].want, "run %d: %s's day (%s)",
+                              run, checks[c].id, json_string_value(json_object_get(r, "source")));
+                json_decref(r);
+            }
+        }
+        cl_close(s);
+        ck_assert_int_eq(kicd_log_contains(&k[run], "repeat flags marked again"), run == 1 || run == 2);
+    }
+    /* y1 became a repeat; then x1, x2 (y1 came 7 days after it) and y1
+     * stopped being ones */
+    ck_assert(kicd_log_contains(&k[1], "repeat flags marked again for a window of 10 days (calls changed: 1)"));
+    ck_assert(kicd_log_contains(&k[2], "repeat flags marked again for a window of 2 days (calls changed: 3)"));
+    ck_assert(kicd_stop(&k[3]));
+}
+END_TEST
+
 START_TEST(every_parameter_error_and_role)
 {
     Org o = org("reperr");
@@ -1242,6 +1326,7 @@ int main(void)
     tcase_add_test(tc, rows_by_interval_with_callbacks_between_the_calls);
     tcase_add_test(tc, a_report_over_the_row_limit_is_refused);
     tcase_add_test(tc, sums_are_rebuilt_when_the_thresholds_change);
+    tcase_add_test(tc, repeat_flags_follow_the_window);
     tcase_add_test(tc, every_parameter_error_and_role);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
