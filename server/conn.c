@@ -258,12 +258,18 @@ Conn *reply_conn(const Reply *r)
     return c && !c->closing ? c : NULL;
 }
 
+/* Answers go out in request order, so those finished behind a slow one
+ * (a report waiting for PostgreSQL) wait in memory: they count against
+ * the output cap as if sent, or a pipelining client would grow them
+ * without bound. A batch under way goes on (it refuses its own excess,
+ * dispatch_batch_step): its slot cannot be written until it is whole. */
 static bool may_dispatch(const Conn *c)
 {
     const Config *cfg = &c->srv->cfg;
     return !c->closing && !c->close_after && !c->barrier &&
            c->outstanding < (size_t)cfg->max_outstanding && c->reads < CONN_MAX_READS &&
-           output_len(c) < (size_t)cfg->output_buffer / 2;
+           output_len(c) < (size_t)cfg->output_buffer / 2 &&
+           (c->batch || c->held_bytes < (size_t)cfg->output_buffer / 2);
 }
 
 /* Moves socket bytes into the framer; false when none are buffered. */

@@ -1,11 +1,13 @@
 /* The wire protocol against a real kicd: framing, JSON-RPC errors, batch
  * arrays, login, logout, limits on lines and bad input. Every error path
  * asserts its exact code, and that the connection (or others) survive. */
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -450,6 +452,91 @@ START_TEST(client_half_close_still_gets_its_answers)
 }
 END_TEST
 
+/* kicd's resident memory in kB (VmRSS). */
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    long kb = -1;
+    while (kb < 0 && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) != 1)
+            kb = -1;
+    fclose(f);
+    ck_assert_int_ge(kb, 0);
+    return kb;
+}
+
+/* Answers go out in request order: those finished behind a slow one (a
+ * report waiting for a lock) wait in kicd's memory. They count against
+ * the output cap, so a client pipelining quick requests behind it is
+ * read no further (it grew kicd by ~60 MB a second, found by a probe),
+ * and every answer still comes, in order, once the slow one is done. */
+START_TEST(answers_held_behind_a_slow_one_are_bounded)
+{
+    enum { N = 40000 };
+    Kicd k;
+    kicd_init(&k, "held", "[limits]\noutput_buffer = 65536\n[storage]\npg_timeout_s = 0\n");
+    kicd_start(&k);
+    char *super = h_user(&k, "held", "sup", "supervisor", NULL, NULL);
+    Client *c = cl_session(k.port, super);
+    PGconn *locker = PQconnectdb(k.conninfo);
+    PGresult *pr = PQexec(locker, "BEGIN; LOCK TABLE calls, call_sums_15m IN ACCESS EXCLUSIVE MODE");
+    ck_assert_int_eq(PQresultStatus(pr), PGRES_COMMAND_OK);
+    PQclear(pr);
+    long before = rss_kb(k.pid);
+    cl_send(c, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"report.query\",\"params\":"
+               "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"1d\"}}");
+    h_db_await_lock_wait(k.conninfo);
+    /* the quick ones, from a child: kicd may stop reading them */
+    pid_t writer = fork();
+    ck_assert_int_ge(writer, 0);
+    if (writer == 0) {
+        char line[96];
+        for (int i = 1; i <= N; i++) {
+            int n = snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"stats.live\"}\n", i);
+            for (int off = 0; off < n;) {
+                ssize_t w = write(c->fd, line + off, (size_t)(n - off));
+                if (w <= 0)
+                    _exit(1);
+                off += (int)w;
+            }
+        }
+        _exit(0);
+    }
+    /* until the child has written them all, or kicd has grown, or 5 s */
+    int status, done = 0;
+    for (int i = 0; i < 250 && !done && rss_kb(k.pid) - before < 16 * 1024; i++) {
+        done = waitpid(writer, &status, WNOHANG) == writer;
+        usleep(20000);
+    }
+    for (int i = 0; i < 50 && rss_kb(k.pid) - before < 16 * 1024; i++)
+        usleep(20000); /* what was read is being answered */
+    long grown = rss_kb(k.pid) - before;
+    ck_assert_msg(grown < 8 * 1024, "kicd grew by %ld kB holding answers", grown);
+    pr = PQexec(locker, "COMMIT");
+    PQclear(pr);
+    PQfinish(locker);
+    json_t *r = cl_recv(c, 30000);
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 0);
+    ck_result(r);
+    json_decref(r);
+    for (int i = 1; i <= N; i++) {
+        r = cl_recv(c, 30000);
+        ck_assert_msg(r && json_integer_value(json_object_get(r, "id")) == i, "answer %d", i);
+        ck_result(r);
+        json_decref(r);
+    }
+    if (!done)
+        ck_assert_int_eq(waitpid(writer, &status, 0), writer);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    cl_close(c);
+    free(super);
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
 int main(void)
 {
     kicd_init(&kicd, "protocol", "[limits]\nlogin_timeout_s = 1\n");
@@ -484,6 +571,7 @@ int main(void)
     tcase_add_test(tc, bytes_split_anywhere_make_the_same_requests);
     tcase_add_test(tc, silent_connection_is_closed_after_login_timeout);
     tcase_add_test(tc, client_half_close_still_gets_its_answers);
+    tcase_add_test(tc, answers_held_behind_a_slow_one_are_bounded);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
 }
