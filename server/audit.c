@@ -4,6 +4,9 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "utf8.h"
 
 static const char sql_audit[] =
     AUDIT_INSERT
@@ -26,14 +29,32 @@ static void add_rows(PgJob *job, const AuditActor *who, const char *action, json
     free(text);
 }
 
+/* A subject as JSON text. Subjects quote clients and may be cut to a
+ * buffer (a name cut inside a character): JSON takes only valid UTF-8,
+ * and a row that cannot be encoded would be a read left out of the log. */
+static json_t *subject_text(const char *subject)
+{
+    if (!subject)
+        return json_null();
+    char *copy = strdup(subject);
+    if (!copy)
+        abort();
+    utf8_scrub(copy);
+    json_t *text = json_string(copy);
+    free(copy);
+    if (!text)
+        abort(); /* scrubbed: valid */
+    return text;
+}
+
 void audit_add(PgJob *job, const Conn *c, const char *action, const char *const *caller_keys,
                const char *const *subjects, size_t n)
 {
     json_t *rows = json_array();
     for (size_t i = 0; i < n; i++)
         if (caller_keys[i])
-            json_array_append_new(rows, json_pack("{s:s, s:s?}", "caller_key", caller_keys[i],
-                                                  "subject", subjects ? subjects[i] : NULL));
+            json_array_append_new(rows, json_pack("{s:s, s:o}", "caller_key", caller_keys[i], "subject",
+                                                  subject_text(subjects ? subjects[i] : NULL)));
     AuditActor who = audit_actor_of(c);
     add_rows(job, &who, action, rows);
     json_decref(rows);
@@ -41,7 +62,7 @@ void audit_add(PgJob *job, const Conn *c, const char *action, const char *const 
 
 void audit_add_action(PgJob *job, const AuditActor *who, const char *action, const char *subject)
 {
-    json_t *rows = json_pack("[{s:n, s:s?}]", "caller_key", "subject", subject);
+    json_t *rows = json_pack("[{s:n, s:o}]", "caller_key", "subject", subject_text(subject));
     add_rows(job, who, action, rows);
     json_decref(rows);
 }
