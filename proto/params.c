@@ -30,6 +30,13 @@ const char *param_short_text_problem(const char *s)
     return blank ? "must not be blank" : NULL;
 }
 
+const char *param_user_name_problem(const char *name)
+{
+    if (strncmp(name, USER_NAME_RESERVED_PREFIX, strlen(USER_NAME_RESERVED_PREFIX)) == 0)
+        return "must not begin with 'kicctl:' (the audit log's name for kicctl's operators)";
+    return param_short_text_problem(name);
+}
+
 static bool short_text_ok(const char *s, const char *name, RpcError *err)
 {
     const char *problem = param_short_text_problem(s);

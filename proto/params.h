@@ -17,6 +17,11 @@
  * control character), or NULL: for tools that take such names too. */
 const char *param_short_text_problem(const char *s);
 
+/* The audit log names kicctl's operators "kicctl:<login>": what is wrong
+ * with a user's name (such a name, or the short text rule), or NULL. */
+#define USER_NAME_RESERVED_PREFIX "kicctl:"
+const char *param_user_name_problem(const char *name);
+
 /* *out = NULL when absent. */
 bool param_string(json_t *params, const char *name, bool required, size_t max_len,
                   const char **out, RpcError *err) KIC_MUST_CHECK;

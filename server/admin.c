@@ -129,6 +129,10 @@ void method_user_create(Conn *c, Reply *r, json_t *params, const Method *m)
         rpc_error_clear(&err);
         return;
     }
+    if (param_user_name_problem(name)) {
+        reply_field_error(r, "name", param_user_name_problem(name));
+        return;
+    }
     if (agent && role != ROLE_AGENT) {
         reply_field_error(r, "agent", "is only for users with the role agent");
         return;

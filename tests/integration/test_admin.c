@@ -46,6 +46,12 @@ START_TEST(admins_create_and_revoke_users)
     ck_assert_rpc_error(cl_call(a, "user.create", "{\"name\":\"x\",\"role\":\"bridge\",\"agent\":\"x\"}"), -32602);
     ck_assert_rpc_error(cl_call(a, "user.create", "{\"name\":\"x\",\"role\":\"agent\",\"teams\":\"kic\"}"), -32602);
     ck_assert_rpc_error(cl_call(a, "user.create", "{\"name\":\"\",\"role\":\"agent\"}"), -32602);
+    /* kicctl's operators are "kicctl:<login>" in the audit log: no user is */
+    json_t *reserved = cl_call(a, "user.create", "{\"name\":\"kicctl:root\",\"role\":\"admin\"}");
+    ck_assert_int_eq(rpc_code(reserved), -32602);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(reserved, "error"), "data"), "field")),
+                     "name");
+    json_decref(reserved);
     /* revoking ends the user's session at once and the token with it */
     r = ck_ok(cl_call(a, "user.revoke", "{\"name\":\"c.smit\"}"));
     json_decref(r);

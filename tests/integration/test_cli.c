@@ -211,6 +211,10 @@ START_TEST(user_create_list_and_revoke)
     free(out);
     ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "   ", "--role", "supervisor", NULL), 2);
     free(out);
+    /* the audit log's name for kicctl's operators is no user's */
+    ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "kicctl:root", "--role", "admin", NULL), 2);
+    ck_assert_msg(strstr(out, "--name must not begin with 'kicctl:'"), "%s", out);
+    free(out);
     ck_assert_int_eq(h_kicctl(&k, &out, "user", "create", "--tenant", "zorg-west", "--name", "y", "--role", "agent", "--teams", "a,b\tc", NULL), 2);
     free(out);
     ck_assert_int_eq(h_kicctl(&k, &out, "category", "add", "--tenant", "zorg-west", "--name", "line\nbreak", NULL), 2);

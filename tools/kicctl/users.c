@@ -110,6 +110,10 @@ static int user_create(PGconn *db, const UserArgs *a)
     }
     if (!ctl_text_ok("--tenant", a->tenant) || !ctl_text_ok("--name", a->name))
         return 2;
+    if (param_user_name_problem(a->name)) {
+        fprintf(stderr, "kicctl: --name %s\n", param_user_name_problem(a->name));
+        return 2;
+    }
     const char *agent = a->agent;
     if (agent && strcmp(a->role, "agent") != 0) {
         fprintf(stderr, "kicctl: --agent is only for users with the role agent\n");
@@ -160,6 +164,10 @@ static int user_revoke(PGconn *db, const UserArgs *a)
 {
     if (!ctl_text_ok("--tenant", a->tenant) || !ctl_text_ok("--name", a->name))
         return 2;
+    if (param_user_name_problem(a->name)) {
+        fprintf(stderr, "kicctl: --name %s\n", param_user_name_problem(a->name));
+        return 2;
+    }
     char operator[300];
     operator_name(operator, sizeof(operator));
     const char *params[] = {a->tenant, a->name, operator};
