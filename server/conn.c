@@ -564,6 +564,37 @@ static void abandon_batch(Conn *c)
     c->batch_slot = NULL;
 }
 
+/* A batch is answered in one piece, with an answer for each request:
+ * those the closing connection will not carry out are refused (not
+ * logged in: -32001, as any request would be; else retry later). */
+static void refuse_rest_of_batch(Conn *c)
+{
+    if (!c->batch)
+        return;
+    json_t *batch = c->batch;
+    Slot *s = c->batch_slot;
+    size_t from = c->batch_pos;
+    c->batch = NULL;
+    c->batch_slot = NULL;
+    RpcError err = {0};
+    if (c->sess.authenticated)
+        rpc_error_set(&err, RPC_OVERLOADED, "not carried out: the connection is closing (%s)",
+                      c->close_reason);
+    else
+        rpc_error_set(&err, RPC_UNAUTHENTICATED, "not carried out: the connection is closing (%s)",
+                      c->close_reason);
+    for (size_t i = from; i < json_array_size(batch); i++) {
+        json_t *msg = json_array_get(batch, i);
+        json_t *id = json_is_object(msg) ? json_object_get(msg, "id") : json_null();
+        if (json_is_object(msg) && !id)
+            slot_put_nothing(s, i); /* a notification is not answered */
+        else
+            slot_put_error(s, i, json_is_string(id) || json_is_number(id) ? id : NULL, &err);
+    }
+    rpc_error_clear(&err);
+    json_decref(batch);
+}
+
 void conn_close_after_flush(Conn *c, const char *fmt, ...)
 {
     if (c->closing || c->close_after)
@@ -574,7 +605,7 @@ void conn_close_after_flush(Conn *c, const char *fmt, ...)
     va_end(ap);
     c->close_after = true;
     bufferevent_disable(c->bev, EV_READ);
-    abandon_batch(c);
+    refuse_rest_of_batch(c);
     flush_slots(c);
 }
 

@@ -59,6 +59,33 @@ START_TEST(five_bad_tokens_close_the_connection)
         ck_assert_rpc_error(cl_login(c, "kic_wrong"), -32001);
     ck_assert(cl_wait_closed(c, 5000));
     cl_close(c);
+    /* in one batch: the requests after the fifth still get their answer
+     * (-32001, not carried out), the notification none, then the close */
+    c = cl_connect(kicd.port);
+    char batch[1024] = "[";
+    for (int i = 1; i <= 5; i++)
+        snprintf(batch + strlen(batch), sizeof(batch) - strlen(batch),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"auth.login\",\"params\":{\"token\":\"bad\"}},", i);
+    strcat(batch, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"auth.login\",\"params\":{\"token\":\"bad\"}},"
+                  "{\"jsonrpc\":\"2.0\",\"method\":\"server.ping\"},"
+                  "{\"jsonrpc\":\"2.0\",\"id\":\"last\",\"method\":\"server.ping\"}]");
+    cl_send(c, batch);
+    json_t *answers = cl_recv(c, 5000);
+    ck_assert_msg(json_is_array(answers) && json_array_size(answers) == 7, "%zu answers",
+                  json_array_size(answers));
+    for (size_t i = 0; i < 7; i++) {
+        json_t *a = json_array_get(answers, i);
+        ck_assert_int_eq(rpc_code(a), -32001);
+        if (i < 6)
+            ck_assert_int_eq(json_integer_value(json_object_get(a, "id")), (json_int_t)i + 1);
+    }
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(answers, 6), "id")), "last");
+    ck_assert(strstr(json_string_value(json_object_get(json_object_get(json_array_get(answers, 5), "error"),
+                                                       "message")),
+                     "not carried out"));
+    json_decref(answers);
+    ck_assert(cl_wait_closed(c, 5000));
+    cl_close(c);
 }
 END_TEST
 
