@@ -18,7 +18,10 @@
  * none); audit: $6 user, $7 role, $8 peer, $9 user id. The window is calendar days in
  * the centre's time zone, as for repeats. The contacts a transfer chain
  * led to this one from (transferred_from) are this contact going on, not
- * earlier ones: as call.connected counts them (lib/centre.c). */
+ * earlier ones: as call.connected counts them (lib/centre.c). The asker's
+ * own notes are those of their agent id stored since their user was
+ * created: an agent id handed out again after a revoke does not hand
+ * over the earlier holder's notes. */
 static const char sql_history[] =
     "WITH RECURSIVE me AS (SELECT caller_key, caller_withheld, offered_at, transferred_from"
     "            FROM calls WHERE tenant_id = $1 AND call_id = $2),"
@@ -39,6 +42,8 @@ static const char sql_history[] =
     " FROM me JOIN calls c ON c.tenant_id = $1 AND c.caller_key = me.caller_key"
     " LEFT JOIN wrapups w ON w.tenant_id = c.tenant_id AND w.call_id = c.call_id"
     "                     AND w.agent = $5 AND $5 <> ''"
+    "                     AND w.received_at >= (SELECT created_at FROM users"
+    "                                           WHERE tenant_id = $1 AND user_id = $9::bigint)"
     " WHERE c.call_id <> $2 AND c.offered_at < me.offered_at"
     "   AND c.call_id NOT IN (SELECT call_id FROM chain)"
     "   AND c.offered_at >= ((me.offered_at AT TIME ZONE $3) - make_interval(days => $4::int))"

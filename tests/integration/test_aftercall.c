@@ -285,9 +285,26 @@ START_TEST(caller_history_shows_the_window_and_is_audited)
     PQclear(pr);
     PQfinish(db);
     ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), before);
+    /* a.jansen leaves; the agent id goes to someone new, who answers the
+     * caller next: the contacts are theirs to see, a.jansen's note not */
+    char *out = NULL;
+    ck_assert_int_eq(h_kicctl(&kicd, &out, "user", "revoke", "--tenant", o.name, "--name", "a.jansen", NULL), 0);
+    free(out);
+    char *successor = h_user(&kicd, o.name, "c.nieuw", "agent", "a.jansen", "kic");
+    Client *a3 = cl_session(kicd.port, successor);
+    answered_call(b, "h-next", "a.jansen", caller, now - 10 * KIC_USEC, 0);
+    r = cl_call(a3, "caller.history", "{\"call_id\":\"h-next\"}");
+    contacts = json_object_get(ck_result(r), "contacts");
+    ck_assert_uint_eq(json_array_size(contacts), 3);
+    text = json_dumps(r, JSON_COMPACT);
+    ck_assert_msg(!strstr(text, "NOTE-OF-A"), "the earlier holder's note: %s", text);
+    free(text);
+    json_decref(r);
+    cl_close(a3);
+    free(successor);
     /* repeats in storage: the 3-day and 1-day contacts were followed
      * within 7 days; the 9-day one too (by the 3-day one, 6 days later) */
-    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM calls" OF_TENANT " AND followed_by_repeat"), 3);
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM calls" OF_TENANT " AND followed_by_repeat"), 4);
     cl_close(b);
     cl_close(a);
     cl_close(a2);
