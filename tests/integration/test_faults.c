@@ -802,22 +802,32 @@ END_TEST
 
 /* A torn tail (never acknowledged) is dropped; a record damaged on disk
  * is counted and skipped, and the records after it are replayed. */
+/* kicd on a private PostgreSQL, which then stops: n offers
+ * (<prefix><i>, a second apart from t0) go to the journal, and kicd is
+ * killed with the journal holding their only copy. The journal's path
+ * into jpath; the bridge's token returned (caller frees). */
+static char *journal_offers_then_kill(Kicd *k, Private *p, const char *name, const char *prefix,
+                                      int n, KicTime t0, char *jpath, size_t jn)
+{
+    start_with_private(k, p, name);
+    char *token = h_user(k, "faults", "pbx", "bridge", NULL, NULL);
+    Client *b = cl_session(k->port, token);
+    private_pg("stop-immediate", p);
+    for (int i = 0; i < n; i++)
+        journal_one_offer(b, prefix, i, t0, "fault", 0);
+    cl_close(b);
+    kicd_kill(k);
+    snprintf(jpath, jn, "%s/kicd.journal", k->dir);
+    return token;
+}
+
 START_TEST(a_damaged_journal_is_read_around_the_damage)
 {
     Kicd k;
     Private p;
-    start_with_private(&k, &p, "damage");
-    char *super = h_user(&k, "faults", "sup", "supervisor", NULL, NULL);
-    char *token = h_user(&k, "faults", "pbx", "bridge", NULL, NULL);
-    Client *b = cl_session(k.port, token);
-    private_pg("stop-immediate", &p);
     KicTime t0 = h_today(600);
-    for (int i = 0; i < 30; i++)
-        journal_one_offer(b, "d", i, t0, "fault", 0);
-    cl_close(b);
-    kicd_kill(&k);
     char jpath[600];
-    snprintf(jpath, sizeof(jpath), "%s/kicd.journal", k.dir);
+    char *token = journal_offers_then_kill(&k, &p, "damage", "d", 30, t0, jpath, sizeof(jpath));
     FILE *f = fopen(jpath, "r+b");
     ck_assert_ptr_nonnull(f);
     fseek(f, 0, SEEK_END);
@@ -858,7 +868,6 @@ START_TEST(a_damaged_journal_is_read_around_the_damage)
     ck_result(r);
     json_decref(r);
     cl_close(b2);
-    free(super);
     free(token);
     ck_assert(kicd_stop(&k));
     private_pg("destroy", &p);
@@ -873,17 +882,8 @@ START_TEST(zeros_after_the_last_record_are_no_damage)
 {
     Kicd k;
     Private p;
-    start_with_private(&k, &p, "zeros");
-    char *token = h_user(&k, "faults", "pbx", "bridge", NULL, NULL);
-    Client *b = cl_session(k.port, token);
-    private_pg("stop-immediate", &p);
-    KicTime t0 = h_today(600);
-    for (int i = 0; i < 10; i++)
-        journal_one_offer(b, "z", i, t0, "fault", 0);
-    cl_close(b);
-    kicd_kill(&k);
     char jpath[600];
-    snprintf(jpath, sizeof(jpath), "%s/kicd.journal", k.dir);
+    char *token = journal_offers_then_kill(&k, &p, "zeros", "z", 10, h_today(600), jpath, sizeof(jpath));
     FILE *f = fopen(jpath, "ab");
     ck_assert_ptr_nonnull(f);
     static const char zeros[8192];
