@@ -231,3 +231,11 @@ const CallLeg *call_leg_of(const CallSummary *c, const char *agent)
             return &c->legs[i];
     return NULL;
 }
+
+const CallLeg *call_leg_of_holder(const CallSummary *c, const char *agent, KicTime holder_since)
+{
+    const CallLeg *leg = call_leg_of(c, agent);
+    if (leg && holder_since != KIC_TIME_NONE && leg->answered_at < holder_since)
+        return NULL;
+    return leg;
+}

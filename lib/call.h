@@ -100,5 +100,10 @@ void call_derive(CallInput *in, CallSummary *out);
 bool call_waiting(const CallSummary *c);
 /* The leg of an agent (the latest), or NULL. */
 const CallLeg *call_leg_of(const CallSummary *c, const char *agent);
+/* The same, when it is the part of the person who holds the agent id
+ * since holder_since (KIC_TIME_NONE: since ever): an agent id is handed
+ * out again after its user is revoked, and a part answered before the
+ * new holder got it was someone else's. NULL otherwise. */
+const CallLeg *call_leg_of_holder(const CallSummary *c, const char *agent, KicTime holder_since);
 
 #endif

@@ -1029,12 +1029,12 @@ void centre_load_call(Centre *c, Event **events, size_t n, Wrapup **wrapups, siz
 }
 
 WrapupResult centre_check_wrapup(const Centre *c, const char *call_id, const char *agent,
-                                 KicTime at)
+                                 KicTime holder_since, KicTime at)
 {
     const Call *call = strmap_get(&c->calls, call_id);
     if (!call)
         return WRAPUP_UNKNOWN_CALL;
-    const CallLeg *leg = call_leg_of(&call->sum, agent);
+    const CallLeg *leg = call_leg_of_holder(&call->sum, agent, holder_since);
     if (!leg)
         return WRAPUP_NOT_YOURS;
     if (call_has_wrapup_of(call, agent))

@@ -207,9 +207,10 @@ typedef enum {
     WRAPUP_BEFORE_ANSWER,  /* -32602: at lies before the agent answered */
 } WrapupResult;
 
-/* Checks a wrap-up without applying it. */
+/* Checks a wrap-up without applying it; holder_since: since when the
+ * wrapping user holds the agent id (call_leg_of_holder). */
 WrapupResult centre_check_wrapup(const Centre *c, const char *call_id, const char *agent,
-                                 KicTime at);
+                                 KicTime holder_since, KicTime at);
 /* Applies a checked wrap-up; takes ownership of w. *acw_us is the ACW
  * (0 while the part is still going). */
 void centre_apply_wrapup(Centre *c, const char *call_id, Wrapup *w, KicTime now,

@@ -19,9 +19,10 @@
  * the centre's time zone, as for repeats. The contacts a transfer chain
  * led to this one from (transferred_from) are this contact going on, not
  * earlier ones: as call.connected counts them (lib/centre.c). The asker's
- * own notes are those of their agent id stored since their user was
- * created: an agent id handed out again after a revoke does not hand
- * over the earlier holder's notes. */
+ * own notes are those of their agent id stored since the latest
+ * revocation of a user of another name who had it (Session.agent_since):
+ * an agent id handed out again does not hand over the earlier holder's
+ * notes, a new token for the same name keeps them. */
 static const char sql_history[] =
     "WITH RECURSIVE me AS (SELECT caller_key, caller_withheld, offered_at, transferred_from"
     "            FROM calls WHERE tenant_id = $1 AND call_id = $2),"
@@ -42,8 +43,9 @@ static const char sql_history[] =
     " FROM me JOIN calls c ON c.tenant_id = $1 AND c.caller_key = me.caller_key"
     " LEFT JOIN wrapups w ON w.tenant_id = c.tenant_id AND w.call_id = c.call_id"
     "                     AND w.agent = $5 AND $5 <> ''"
-    "                     AND w.received_at >= (SELECT created_at FROM users"
-    "                                           WHERE tenant_id = $1 AND user_id = $9::bigint)"
+    "                     AND w.received_at >= coalesce((SELECT max(p.revoked_at) FROM users p"
+    "                       WHERE p.tenant_id = $1 AND p.agent = $5 AND p.name <> $6"
+    "                         AND p.revoked_at IS NOT NULL), '-infinity')"
     " WHERE c.call_id <> $2 AND c.offered_at < me.offered_at"
     "   AND c.call_id NOT IN (SELECT call_id FROM chain)"
     "   AND c.offered_at >= ((me.offered_at AT TIME ZONE $3) - make_interval(days => $4::int))"
@@ -129,7 +131,7 @@ void method_caller_history(Conn *c, Reply *r, json_t *params, const Method *m)
         reply_errorf(r, RPC_NOT_FOUND, "unknown call: %.200s", call_id);
         return;
     }
-    if (!c->sess.agent[0] || !call_leg_of(&call->sum, c->sess.agent)) {
+    if (!c->sess.agent[0] || !call_leg_of_holder(&call->sum, c->sess.agent, c->sess.agent_since)) {
         reply_errorf(r, RPC_FORBIDDEN, "call %.200s was not answered by you", call_id);
         return;
     }

@@ -13,7 +13,8 @@ typedef struct KnownLogin {
 
 const char logins_all_sql[] =
     "SELECT u.user_id, u.name, u.role, coalesce(u.agent, ''), array_to_json(u.teams), "
-    "       t.tenant_id, t.name, encode(u.token_sha256, 'hex') "
+    "       t.tenant_id, t.name, encode(u.token_sha256, 'hex'),"
+    "       (SELECT (extract(epoch FROM max(p.revoked_at)) * 1000000)::bigint FROM users p WHERE p.tenant_id = u.tenant_id AND p.agent = u.agent AND p.name <> u.name AND p.revoked_at IS NOT NULL) AS agent_since "
     "FROM users u JOIN tenants t USING (tenant_id) WHERE u.revoked_at IS NULL";
 
 Logins *logins_new(void)

@@ -53,6 +53,13 @@ typedef struct Session {
     char tenant_name[KIC_MAX_FIELD_BYTES + 1];
     char user[KIC_MAX_FIELD_BYTES + 1];
     char agent[KIC_MAX_FIELD_BYTES + 1]; /* empty when the user is no agent */
+    /* Since when the agent id is this person's: an agent id is handed out
+     * again after a revoke, and what was done under it before the latest
+     * revocation of a user of another name was that user's (need to know:
+     * caller.history, call.wrapup). KIC_TIME_NONE: nobody else had it (a
+     * user revoked and made again under the same name, a new token, is
+     * the same person). */
+    KicTime agent_since;
     json_t *teams;                 /* array of strings, owned */
 } Session;
 

@@ -27,7 +27,8 @@ typedef struct LoginCtx {
 
 const char session_login_sql[] =
     "SELECT u.user_id, u.name, u.role, coalesce(u.agent, ''), array_to_json(u.teams), "
-    "       t.tenant_id, t.name "
+    "       t.tenant_id, t.name,"
+    "       (SELECT (extract(epoch FROM max(p.revoked_at)) * 1000000)::bigint FROM users p WHERE p.tenant_id = u.tenant_id AND p.agent = u.agent AND p.name <> u.name AND p.revoked_at IS NOT NULL) AS agent_since "
     "FROM users u JOIN tenants t USING (tenant_id) "
     "WHERE u.token_sha256 = decode($1, 'hex') AND u.revoked_at IS NULL";
 
@@ -51,6 +52,11 @@ bool session_from_row(Session *s, PGresult *res, int row)
     snprintf(s->user, sizeof(s->user), "%s", PQgetvalue(res, row, 1));
     snprintf(s->agent, sizeof(s->agent), "%s", PQgetvalue(res, row, 3));
     snprintf(s->tenant_name, sizeof(s->tenant_name), "%s", PQgetvalue(res, row, 6));
+    /* by name: the queries differ in the columns between */
+    int since = PQfnumber(res, "agent_since");
+    s->agent_since = since >= 0 && !PQgetisnull(res, row, since)
+                        ? strtoll(PQgetvalue(res, row, since), NULL, 10)
+                        : KIC_TIME_NONE;
     s->teams = json_loads(PQgetvalue(res, row, 4), JSON_DECODE_ANY, NULL);
     if (!json_is_array(s->teams)) {
         json_decref(s->teams);

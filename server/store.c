@@ -566,7 +566,8 @@ void store_on_notify(Server *s, const char *channel, const char *payload)
         job = pgjob_new(user_checked, rl);
         pgjob_add(job, "SELECT u.user_id, u.name, u.role, coalesce(u.agent, ''),"
                        " array_to_json(u.teams), t.tenant_id, t.name, encode(u.token_sha256, 'hex'),"
-                       " u.revoked_at IS NOT NULL"
+                       " u.revoked_at IS NOT NULL,"
+                       " (SELECT (extract(epoch FROM max(p.revoked_at)) * 1000000)::bigint FROM users p WHERE p.tenant_id = u.tenant_id AND p.agent = u.agent AND p.name <> u.name AND p.revoked_at IS NOT NULL) AS agent_since"
                        " FROM users u JOIN tenants t USING (tenant_id)"
                        " WHERE u.tenant_id = $1 AND u.user_id = $2",
                   2, args);

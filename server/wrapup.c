@@ -54,6 +54,7 @@ void method_call_wrapup(Conn *c, Reply *r, json_t *params, const Method *m)
     rec->wrap.wrapup = wrapup_new(c->sess.agent, category, at, resolved, follow_up, caller_type);
     rec->wrap.note = note ? strdup(note) : NULL;
     rec->wrap.at = at;
+    rec->wrap.holder_since = c->sess.agent_since;
     if (!rec->wrap.wrapup)
         abort();
     writer_submit(c->srv->writer, rec);

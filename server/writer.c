@@ -691,7 +691,7 @@ static void decide_wrapup(Writer *w, Batch *b, Record *r, KicTime now)
 {
     Centre *c = r->tenant->centre;
     Wrapup *wu = r->wrap.wrapup;
-    switch (centre_check_wrapup(c, r->wrap.call_id, wu->agent, wu->at)) {
+    switch (centre_check_wrapup(c, r->wrap.call_id, wu->agent, r->wrap.holder_since, wu->at)) {
     case WRAPUP_UNKNOWN_CALL:
         rpc_error_set(&r->error, RPC_NOT_FOUND, "unknown call: %.200s", r->wrap.call_id);
         return;

@@ -62,6 +62,7 @@ typedef struct Record {
             Wrapup *wrapup;
             char *note;
             KicTime at;
+            KicTime holder_since; /* the user's, for centre_check_wrapup */
         } wrap;
 
         struct { /* REC_CALLBACK_* */

@@ -292,7 +292,7 @@ START_TEST(caller_history_shows_the_window_and_is_audited)
     free(out);
     char *successor = h_user(&kicd, o.name, "c.nieuw", "agent", "a.jansen", "kic");
     Client *a3 = cl_session(kicd.port, successor);
-    answered_call(b, "h-next", "a.jansen", caller, now - 10 * KIC_USEC, 0);
+    answered_call(b, "h-next", "a.jansen", caller, h_today(0), 0); /* after the revoke */
     r = cl_call(a3, "caller.history", "{\"call_id\":\"h-next\"}");
     contacts = json_object_get(ck_result(r), "contacts");
     ck_assert_uint_eq(json_array_size(contacts), 3);
@@ -300,11 +300,36 @@ START_TEST(caller_history_shows_the_window_and_is_audited)
     ck_assert_msg(!strstr(text, "NOTE-OF-A"), "the earlier holder's note: %s", text);
     free(text);
     json_decref(r);
+    /* and the earlier holder's own calls are not theirs to look into or
+     * wrap up (need to know goes by person, not by agent id) */
+    ck_assert_rpc_error(cl_call(a3, "caller.history", "{\"call_id\":\"h-now\"}"), -32003);
+    ck_assert_rpc_error(cl_call(a3, "call.wrapup", "{\"call_id\":\"h-now\",\"category\":\"klacht\",\"resolved\":true}"),
+                        -32003);
+    /* a new token for the same name is the same person: b.devries keeps
+     * their calls and their note */
+    ck_assert_int_eq(h_kicctl(&kicd, &out, "user", "revoke", "--tenant", o.name, "--name", "b.devries", NULL), 0);
+    free(out);
+    char *renewed = h_user(&kicd, o.name, "b.devries", "agent", NULL, "kic");
+    Client *a4 = cl_session(kicd.port, renewed);
+    r = cl_call(a4, "caller.history", "{\"call_id\":\"h-3d\"}");
+    ck_result(r);
+    json_decref(r);
+    r = cl_call(a4, "caller.history", "{\"call_id\":\"h-1d\"}"); /* a.jansen's: not theirs */
+    ck_assert_int_eq(rpc_code(r), -32003);
+    json_decref(r);
+    answered_call(b, "h-b", "b.devries", caller, h_today(0), 0);
+    r = cl_call(a4, "caller.history", "{\"call_id\":\"h-b\"}");
+    text = json_dumps(ck_result(r), JSON_COMPACT);
+    ck_assert_msg(strstr(text, "NOTE-OF-B") && !strstr(text, "NOTE-OF-A"), "%s", text);
+    free(text);
+    json_decref(r);
+    cl_close(a4);
+    free(renewed);
     cl_close(a3);
     free(successor);
     /* repeats in storage: the 3-day and 1-day contacts were followed
      * within 7 days; the 9-day one too (by the 3-day one, 6 days later) */
-    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM calls" OF_TENANT " AND followed_by_repeat"), 4);
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM calls" OF_TENANT " AND followed_by_repeat"), 5);
     cl_close(b);
     cl_close(a);
     cl_close(a2);

@@ -237,7 +237,7 @@ static void talked(const char *call, const char *agent, const char *key, KicTime
 static WrapupResult wrap(const char *call, const char *agent, KicTime at, bool resolved,
                          int64_t *acw)
 {
-    WrapupResult r = centre_check_wrapup(C, call, agent, at);
+    WrapupResult r = centre_check_wrapup(C, call, agent, KIC_TIME_NONE, at);
     if (r != WRAPUP_OK)
         return r;
     Wrapup *w = wrapup_new(agent, "cat", at, resolved, FU_NONE, CT_CLIENT);
@@ -573,7 +573,7 @@ static Centre *feed(const Item *items, size_t n, KicTime now)
             continue;
         }
         const GenWrap *w = &it->call->wu[it->wrap];
-        if (centre_check_wrapup(c, it->call->id, w->agent, w->at) != WRAPUP_OK) {
+        if (centre_check_wrapup(c, it->call->id, w->agent, KIC_TIME_NONE, w->at) != WRAPUP_OK) {
             deferred[ndef++] = it;
             continue;
         }
@@ -587,7 +587,7 @@ static Centre *feed(const Item *items, size_t n, KicTime now)
     }
     for (size_t i = 0; i < ndef; i++) {
         const GenWrap *w = &deferred[i]->call->wu[deferred[i]->wrap];
-        WrapupResult r = centre_check_wrapup(c, deferred[i]->call->id, w->agent, w->at);
+        WrapupResult r = centre_check_wrapup(c, deferred[i]->call->id, w->agent, KIC_TIME_NONE, w->at);
         ck_assert_msg(r == WRAPUP_OK, "wrap-up of %s by %s: %d", deferred[i]->call->id, w->agent, r);
         int64_t acw;
         effects_reset(&fx);
@@ -2069,28 +2069,31 @@ START_TEST(wrapup_checks)
     C = centre_new(1, &CFG, t);
     offer("c", t, "q", K1);
     answer("c", t + SEC(10), "a");
-    ck_assert_int_eq(centre_check_wrapup(C, "nope", "a", t + SEC(20)), WRAPUP_UNKNOWN_CALL);
-    ck_assert_int_eq(centre_check_wrapup(C, "c", "b", t + SEC(20)), WRAPUP_NOT_YOURS);
-    ck_assert_int_eq(centre_check_wrapup(C, "c", "a", t + SEC(10) - 1), WRAPUP_BEFORE_ANSWER);
-    ck_assert_int_eq(centre_check_wrapup(C, "c", "a", t + SEC(10)), WRAPUP_OK);
+    ck_assert_int_eq(centre_check_wrapup(C, "nope", "a", NONE, t + SEC(20)), WRAPUP_UNKNOWN_CALL);
+    ck_assert_int_eq(centre_check_wrapup(C, "c", "b", NONE, t + SEC(20)), WRAPUP_NOT_YOURS);
+    ck_assert_int_eq(centre_check_wrapup(C, "c", "a", NONE, t + SEC(10) - 1), WRAPUP_BEFORE_ANSWER);
+    /* the agent id's holder since after the answer: someone else's part */
+    ck_assert_int_eq(centre_check_wrapup(C, "c", "a", t + SEC(10) + 1, t + SEC(20)), WRAPUP_NOT_YOURS);
+    ck_assert_int_eq(centre_check_wrapup(C, "c", "a", t + SEC(10), t + SEC(20)), WRAPUP_OK);
+    ck_assert_int_eq(centre_check_wrapup(C, "c", "a", NONE, t + SEC(10)), WRAPUP_OK);
     /* wrapped up while still talking: ACW 0 now and after the end */
     int64_t acw = -1;
     ck_assert_int_eq(wrap("c", "a", t + SEC(50), true, &acw), WRAPUP_OK);
     ck_assert_int_eq(acw, 0);
-    ck_assert_int_eq(centre_check_wrapup(C, "c", "a", t + SEC(60)), WRAPUP_ALREADY);
+    ck_assert_int_eq(centre_check_wrapup(C, "c", "a", NONE, t + SEC(60)), WRAPUP_ALREADY);
     end_call("c", t + SEC(90));
     ck_assert(sum_of("c")->wrapped);
     ck_assert_int_eq(sum_of("c")->acw_us, 0);
-    ck_assert_int_eq(centre_check_wrapup(C, "c", "a", t + SEC(100)), WRAPUP_ALREADY);
+    ck_assert_int_eq(centre_check_wrapup(C, "c", "a", NONE, t + SEC(100)), WRAPUP_ALREADY);
     /* an unanswered call has nobody to wrap it up */
     offer("u", t, "q", K2);
-    ck_assert_int_eq(centre_check_wrapup(C, "u", "a", t + SEC(20)), WRAPUP_NOT_YOURS);
+    ck_assert_int_eq(centre_check_wrapup(C, "u", "a", NONE, t + SEC(20)), WRAPUP_NOT_YOURS);
     /* a second agent on a transferred call wraps up their own part */
     offer("d", t, "q", K3);
     answer("d", t + SEC(5), "a");
     give(EV(EV_TRANSFERRED, "d", t + SEC(50), .agent = "a", .target = "b", .kind = TK_AGENT), t + SEC(50));
     answer("d", t + SEC(55), "b");
-    ck_assert_int_eq(centre_check_wrapup(C, "d", "b", t + SEC(54)), WRAPUP_BEFORE_ANSWER);
+    ck_assert_int_eq(centre_check_wrapup(C, "d", "b", NONE, t + SEC(54)), WRAPUP_BEFORE_ANSWER);
     acw = -1;
     ck_assert_int_eq(wrap("d", "a", t + SEC(80), true, &acw), WRAPUP_OK);
     ck_assert_int_eq(acw, SEC(30)); /* 80 - 50: from a's transfer */
