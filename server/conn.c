@@ -577,12 +577,8 @@ static void refuse_rest_of_batch(Conn *c)
     c->batch = NULL;
     c->batch_slot = NULL;
     RpcError err = {0};
-    if (c->sess.authenticated)
-        rpc_error_set(&err, RPC_OVERLOADED, "not carried out: the connection is closing (%s)",
-                      c->close_reason);
-    else
-        rpc_error_set(&err, RPC_UNAUTHENTICATED, "not carried out: the connection is closing (%s)",
-                      c->close_reason);
+    rpc_error_set(&err, c->sess.authenticated ? RPC_OVERLOADED : RPC_UNAUTHENTICATED,
+                  "not carried out: the connection is closing (%s)", c->close_reason);
     for (size_t i = from; i < json_array_size(batch); i++) {
         json_t *msg = json_array_get(batch, i);
         json_t *id = json_is_object(msg) ? json_object_get(msg, "id") : json_null();
