@@ -138,9 +138,26 @@ static void token_looked_up(PgJob *job, void *arg)
 }
 
 /* Finds who the bearer token is, then calls next (or answers 401/403). */
+/* How many times a header is given (libevent's find takes the first). */
+static int header_count(struct evkeyvalq *headers, const char *name)
+{
+    int n = 0;
+    for (struct evkeyval *e = headers->tqh_first; e; e = e->next.tqe_next)
+        n += strcasecmp(e->key, name) == 0;
+    return n;
+}
+
 static void with_user(Http *h, struct evhttp_request *req, HttpAuthed next)
 {
-    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    struct evkeyvalq *headers = evhttp_request_get_input_headers(req);
+    /* two identities in one request (a proxy adding its own): which one
+     * was meant? */
+    if (header_count(headers, "Authorization") > 1) {
+        http_reply_error(req, 401, RPC_UNAUTHENTICATED,
+                         "not logged in: send one Authorization header, not several", NULL);
+        return;
+    }
+    const char *auth = evhttp_find_header(headers, "Authorization");
     if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !auth[7] || strlen(auth + 7) > 512) {
         http_reply_error(req, 401, RPC_UNAUTHENTICATED,
                          "not logged in: send Authorization: Bearer <token>", NULL);
@@ -183,20 +200,46 @@ static json_t *number_or_text(const char *v)
     return json_string(v);
 }
 
+/* The name of the first parameter in the raw query whose raw text holds
+ * `what`, into out ("" when none). */
+static void raw_name_with(const char *query, const char *what, char *out, size_t n)
+{
+    out[0] = '\0';
+    for (const char *pair = query; *pair;) {
+        size_t len = strcspn(pair, "&");
+        const char *hit = strstr(pair, what);
+        if (hit && hit < pair + len) {
+            size_t name = strcspn(pair, "=&");
+            snprintf(out, n, "%.*s", (int)(name < n - 1 ? name : n - 1), pair);
+            return;
+        }
+        pair += len + (pair[len] ? 1 : 0);
+    }
+}
+
 /* The parameters as a JSON object, as the JSON-RPC methods take them;
  * the names in `lists` are comma-separated lists, those in `numbers`
- * whole numbers. NULL: not parseable, which includes a value that is
- * not UTF-8, a NUL (%00: the decoded value would end there, silently
- * shorter) and a name given twice (which one was meant?). */
+ * whole numbers. NULL, with err set (the parameter named where there is
+ * one), when not parseable: a value that is not UTF-8, a NUL (%00: the
+ * decoded value would end there, silently shorter), a name given twice
+ * (which one was meant?), or no query syntax at all. */
 static json_t *query_params(struct evhttp_request *req, const char *const *lists,
-                            const char *const *numbers)
+                            const char *const *numbers, RpcError *err)
 {
     const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
     json_t *params = json_object();
     if (!query)
         return params;
+    char name[64];
+    raw_name_with(query, "%00", name, sizeof(name));
+    if (name[0] || strstr(query, "%00")) {
+        rpc_error_field(err, name[0] ? name : "query", "must not contain NUL characters");
+        json_decref(params);
+        return NULL;
+    }
     struct evkeyvalq kv;
-    if (strstr(query, "%00") || evhttp_parse_query_str(query, &kv) != 0) {
+    if (evhttp_parse_query_str(query, &kv) != 0) {
+        rpc_error_field(err, "query", "must be name=value pairs joined by &");
         json_decref(params);
         return NULL;
     }
@@ -225,11 +268,14 @@ static json_t *query_params(struct evhttp_request *req, const char *const *lists
         } else {
             v = json_string(e->value);
         }
-        if (v && json_object_get(params, e->key)) {
+        const char *problem = !v                                   ? "must be UTF-8"
+                              : json_object_get(params, e->key) ? "must be given once"
+                                                                : NULL;
+        if (problem) {
             json_decref(v);
-            v = NULL;
-        }
-        if (!v) { /* not UTF-8, or given twice */
+            json_t *key = json_string(e->key);
+            rpc_error_field(err, key ? e->key : "query", problem); /* a name not UTF-8: the query's */
+            json_decref(key);
             evhttp_clear_headers(&kv);
             json_decref(params);
             return NULL;
@@ -253,11 +299,12 @@ static void reply_rpc_error(struct evhttp_request *req, const RpcError *err)
 static void live(Http *h, struct evhttp_request *req, const HttpUser *who, Tenant *t)
 {
     static const char *const lists[] = {"queues", NULL}, *const numbers[] = {NULL};
-    json_t *params = query_params(req, lists, numbers);
     json_t *filter = NULL;
     RpcError err = {0};
+    json_t *params = query_params(req, lists, numbers, &err);
     if (!params) {
-        http_reply_error(req, 400, RPC_INVALID_PARAMS, "invalid params: bad query string", NULL);
+        reply_rpc_error(req, &err);
+        rpc_error_clear(&err);
         return;
     }
     if (!param_string_list(params, "queues", false, 1000, KIC_MAX_FIELD, &filter, &err)) {
@@ -348,15 +395,11 @@ static void stream_keepalive(Subscriber *sub)
 static void live_stream(Http *h, struct evhttp_request *req, const HttpUser *who, Tenant *t)
 {
     static const char *const lists[] = {NULL}, *const numbers[] = {"interval_ms", NULL};
-    json_t *params = query_params(req, lists, numbers);
     long long interval = 1000;
     RpcError err = {0};
+    json_t *params = query_params(req, lists, numbers, &err);
     if (!params || !param_int(params, "interval_ms", false, 250, 3600000, &interval, &err)) {
-        if (params)
-            reply_rpc_error(req, &err);
-        else
-            http_reply_error(req, 400, RPC_INVALID_PARAMS, "invalid params: bad query string",
-                             NULL);
+        reply_rpc_error(req, &err);
         rpc_error_clear(&err);
         json_decref(params);
         return;
@@ -389,6 +432,8 @@ static void live_stream(Http *h, struct evhttp_request *req, const HttpUser *who
     struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
     evhttp_add_header(hdr, "Content-Type", "text/event-stream; charset=utf-8");
     evhttp_add_header(hdr, "Cache-Control", "no-store");
+    evhttp_add_header(hdr, "X-Content-Type-Options", "nosniff"); /* as every answer */
+    evhttp_add_header(hdr, "Referrer-Policy", "no-referrer");
     evhttp_add_header(hdr, "X-Accel-Buffering", "no");
     evhttp_send_reply_start(req, 200, "OK");
     st->sub.srv = h->srv;
@@ -473,9 +518,11 @@ static void report_done(void *arg, char *text, size_t len, const RpcError *err)
 static void report(Http *h, struct evhttp_request *req, const HttpUser *who, Tenant *t)
 {
     static const char *const lists[] = {"group_by", NULL}, *const numbers[] = {NULL};
-    json_t *params = query_params(req, lists, numbers);
+    RpcError qerr = {0};
+    json_t *params = query_params(req, lists, numbers, &qerr);
     if (!params) {
-        http_reply_error(req, 400, RPC_INVALID_PARAMS, "invalid params: bad query string", NULL);
+        reply_rpc_error(req, &qerr);
+        rpc_error_clear(&qerr);
         return;
     }
     const char *format = json_string_value(json_object_get(params, "format"));

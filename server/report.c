@@ -86,7 +86,7 @@ bool report_parse(json_t *params, const Config *cfg, ReportReq *q, RpcError *err
         return false;
     }
     if (q->to > ten_years_after(q->from)) {
-        rpc_error_field(err, "to", "a report spans at most ten years");
+        rpc_error_field(err, "to", "must be at most ten years after from");
         return false;
     }
     size_t i;

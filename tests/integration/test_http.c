@@ -313,13 +313,33 @@ START_TEST(live_and_report_equal_the_protocols)
                          "/api/v1/report?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&interval=1d&group_by=agent,%ff",
                          "/api/v1/report?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&interval=1d&group_by=agent%00x",
                          "/api/v1/report?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&interval=1d&group_by=queue&group_by=agent",
-                         "/api/v1/live?queues=q1%00zzz"};
+                         "/api/v1/live?queues=q1%00zzz",
+                         "/api/v1/live/stream?interval_ms=1000&interval_ms=2000", "/api/v1/live?&&"};
+    /* each names what it refused (the query string's own faults too) */
+    const char *fields[] = {"interval", "group_by", "format", "tz", "interval_ms", "interval_ms",
+                            "from", "group_by", "group_by", "group_by", "group_by", "queues",
+                            "interval_ms", "query"};
+    ck_assert_uint_eq(sizeof(bad) / sizeof(*bad), sizeof(fields) / sizeof(*fields));
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         r = get(bad[i], o.super);
         ck_assert_msg(r.status == 400, "%s: %d", bad[i], r.status);
         ck_assert_int_eq(error_code(&r), -32602);
+        e = body_json(&r);
+        const char *field = json_string_value(json_object_get(json_object_get(json_object_get(e, "error"), "data"), "field"));
+        ck_assert_msg(field && strcmp(field, fields[i]) == 0, "%s: field %s", bad[i], field ? field : "none");
+        json_decref(e);
         resp_free(&r);
     }
+    /* two Authorization headers: which identity was meant? */
+    int fd = tcp_connect(kicd.http_port);
+    char req[1024];
+    int n = snprintf(req, sizeof(req), "GET /api/v1/live HTTP/1.1\r\nHost: localhost\r\n"
+                     "Authorization: Bearer %s\r\nAuthorization: Bearer kic_bogus\r\nConnection: close\r\n\r\n",
+                     o.super);
+    ck_assert(write(fd, req, (size_t)n) == n);
+    char *got = read_to_close(fd, "two Authorization headers");
+    ck_assert_msg(got && strncmp(got, "HTTP/1.1 401", 12) == 0, "%s", got ? got : "(nothing)");
+    free(got);
     cl_close(b);
     cl_close(s);
 }
@@ -362,6 +382,7 @@ START_TEST(the_stream_pushes_snapshots)
     char *got = read_until(fd, "event: stats\n", 1, 3000);
     ck_assert_ptr_nonnull(strstr(got, "HTTP/1.1 200"));
     ck_assert_ptr_nonnull(strcasestr(got, "Content-Type: text/event-stream"));
+    ck_assert_ptr_nonnull(strcasestr(got, "X-Content-Type-Options: nosniff"));
     ck_assert_ptr_nonnull(strstr(got, "data: {\"at\":"));
     ck_assert_ptr_nonnull(strstr(got, "\"offered\":0"));
     free(got);

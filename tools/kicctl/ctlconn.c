@@ -18,7 +18,7 @@
 
 #include "jsonrpc.h"
 
-/* Splits HOST:PORT (HOST may be [v6]) into host and port. */
+/* Splits HOST:PORT (HOST may be [v6]) into host and port (1-65535). */
 static bool split_address(const char *server, char *host, size_t size, const char **port)
 {
     const char *colon = strrchr(server, ':');
@@ -33,7 +33,18 @@ static bool split_address(const char *server, char *host, size_t size, const cha
         host[n] = '\0';
     }
     *port = colon + 1;
+    char *end;
+    long n_port = strtol(*port, &end, 10);
+    if (*end || n_port < 1 || n_port > 65535) /* getaddrinfo wraps 99999 */
+        return false;
     return true;
+}
+
+bool ctlconn_server_ok(const char *server)
+{
+    char host[256];
+    const char *port;
+    return split_address(server, host, sizeof(host), &port);
 }
 
 /* The TLS handshake on the connected socket: TLS 1.2 or newer, the
@@ -90,7 +101,7 @@ bool ctlconn_open(CtlConn *c, const char *server, const CtlTls *tls, size_t max_
     char host[256];
     const char *port;
     if (!split_address(server, host, sizeof(host), &port)) {
-        fprintf(stderr, "kicctl: --server must be HOST:PORT, not '%s'\n", server);
+        fprintf(stderr, "kicctl: --server must be HOST:PORT (port 1-65535), not '%s'\n", server);
         return false;
     }
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;

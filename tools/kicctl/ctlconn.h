@@ -55,6 +55,9 @@ typedef void (*CtlNoteFn)(void *arg, json_t *msg);
 bool ctlconn_open(CtlConn *c, const char *server, const CtlTls *tls,
                   size_t max_line) KIC_MUST_CHECK;
 void ctlconn_close(CtlConn *c);
+/* Whether server is HOST:PORT with a port of 1-65535: checked with the
+ * options, so a bad one is a usage error (exit 2). */
+bool ctlconn_server_ok(const char *server);
 
 /* Sends one line; the newline is added. */
 bool ctlconn_send_line(CtlConn *c, const char *line) KIC_MUST_CHECK;

@@ -109,12 +109,33 @@ PGconn *ctl_connect(const CtlOptions *o)
     return db;
 }
 
+/* What a refusal by one of the schema's rules means to an operator (the
+ * raw message shows internal ids). */
+static const char *constraint_meaning(const PGresult *r)
+{
+    static const struct {
+        const char *name, *meaning;
+    } known[] = {
+        {"users_active_name", "an active user of the tenant has that name already (revoke it first)"},
+        {"users_active_agent", "an active user of the tenant has that agent id already"},
+    };
+    const char *name = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    for (size_t i = 0; name && i < KIC_ARRAY_LEN(known); i++)
+        if (strcmp(name, known[i].name) == 0)
+            return known[i].meaning;
+    return NULL;
+}
+
 PGresult *ctl_exec(PGconn *db, const char *sql, int nparams, const char *const *params)
 {
     PGresult *r = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        fprintf(stderr, "kicctl: %s", PQresultErrorMessage(r));
+        const char *meaning = constraint_meaning(r);
+        if (meaning)
+            fprintf(stderr, "kicctl: %s\n", meaning);
+        else
+            fprintf(stderr, "kicctl: %s", PQresultErrorMessage(r));
         PQclear(r);
         return NULL;
     }
@@ -146,6 +167,11 @@ int main(int argc, char **argv)
     }
     o.pg = env_or(o.pg, "KIC_PG", NULL);
     o.server = env_or(o.server, "KIC_SERVER", "127.0.0.1:7411");
+    if (!ctlconn_server_ok(o.server)) {
+        fprintf(stderr, "kicctl: --server (or KIC_SERVER) must be HOST:PORT (port 1-65535), not '%s'\n",
+                o.server);
+        return 2;
+    }
     o.token = env_or(o.token, "KIC_TOKEN", NULL);
     o.tls.ca_file = env_or(o.tls.ca_file, "KIC_TLS_CA", NULL);
     if (o.tls.ca_file && *o.tls.ca_file)
