@@ -137,7 +137,6 @@ static void token_looked_up(PgJob *job, void *arg)
     token_known(ctx, &s);
 }
 
-/* Finds who the bearer token is, then calls next (or answers 401/403). */
 /* How many times a header is given (libevent's find takes the first). */
 static int header_count(struct evkeyvalq *headers, const char *name)
 {
@@ -147,6 +146,7 @@ static int header_count(struct evkeyvalq *headers, const char *name)
     return n;
 }
 
+/* Finds who the bearer token is, then calls next (or answers 401/403). */
 static void with_user(Http *h, struct evhttp_request *req, HttpAuthed next)
 {
     struct evkeyvalq *headers = evhttp_request_get_input_headers(req);
@@ -230,9 +230,9 @@ static json_t *query_params(struct evhttp_request *req, const char *const *lists
     json_t *params = json_object();
     if (!query)
         return params;
-    char name[64];
-    raw_name_with(query, "%00", name, sizeof(name));
-    if (name[0] || strstr(query, "%00")) {
+    if (strstr(query, "%00")) {
+        char name[64];
+        raw_name_with(query, "%00", name, sizeof(name));
         rpc_error_field(err, name[0] ? name : "query", "must not contain NUL characters");
         json_decref(params);
         return NULL;
