@@ -26,7 +26,7 @@ Agent *agent_new(const char *id)
     a->chosen = AS_OFFLINE;
     a->state = AS_OFFLINE;
     a->chosen_since = a->since = a->offline_since = a->login_since = a->latest_start =
-        KIC_TIME_NONE;
+        a->opened_latest_before = a->opened_latest_here = KIC_TIME_NONE;
     for (int i = 0; i < AGENT_OPENED_KEPT; i++)
         a->opened[i].since = KIC_TIME_NONE;
     a->choices_complete = true;

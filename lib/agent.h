@@ -88,6 +88,12 @@ typedef struct Agent {
         uint64_t batch;
     } opened[AGENT_OPENED_KEPT];
     unsigned opened_next;
+    /* The latest instant an interval was opened from in a batch before
+     * (opened_latest_here: in batch opened_batch): one from then or before
+     * that is not in opened[] may still be stored by a batch long gone,
+     * and is sent marked (a late call re-deriving what followed it). */
+    KicTime opened_latest_before, opened_latest_here;
+    uint64_t opened_batch;
     /* Their latest choices, oldest first. complete: none older was
      * forgotten, so before the first they were offline (a new agent);
      * not so once one is dropped, or for an agent loaded from storage
@@ -104,7 +110,7 @@ AgentState agent_effective(const Agent *a);
 
 /* Remembers a choice, in time order, forgetting the oldest when full.
  * Returns false only when memory ran out (nothing changed). */
-bool agent_remember_choice(Agent *a, AgentState state, KicTime since, const char *reason);
+bool agent_remember_choice(Agent *a, AgentState state, KicTime since, const char *reason) KIC_MUST_CHECK;
 /* The choice in effect at `at`: the latest made at or before it; the
  * offline of a new agent before its first; NULL when not known. */
 const AgentChoice *agent_choice_at(const Agent *a, KicTime at);

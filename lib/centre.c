@@ -126,7 +126,8 @@ typedef enum { OPENED_NOT, OPENED_HERE_OR_STORED, OPENED_IN_FLIGHT } Opened;
 
 /* Whether the agent opened the interval (state from since) already: in
  * this batch or one storage has, or one still on its way (which may yet
- * fail). It is remembered as opened in this batch unless it was here or
+ * fail), or maybe long ago (not remembered, but not after the latest
+ * opened). It is remembered as opened in this batch unless it was here or
  * stored. A batch is stored whole or not at all, so a copy left out of
  * this batch is stored exactly when the one kept is. */
 static Opened opened_before(Agent *a, AgentState state, KicTime since, const Effects *fx)
@@ -140,6 +141,16 @@ static Opened opened_before(Agent *a, AgentState state, KicTime since, const Eff
             return OPENED_HERE_OR_STORED;
         found = OPENED_IN_FLIGHT;
     }
+    if (a->opened_batch != fx->batch) {
+        if (a->opened_latest_here > a->opened_latest_before)
+            a->opened_latest_before = a->opened_latest_here;
+        a->opened_latest_here = KIC_TIME_NONE;
+        a->opened_batch = fx->batch;
+    }
+    if (a->opened_latest_before != KIC_TIME_NONE && since <= a->opened_latest_before)
+        found = OPENED_IN_FLIGHT;
+    if (since > a->opened_latest_here)
+        a->opened_latest_here = since;
     a->opened[a->opened_next].batch = fx->batch;
     a->opened[a->opened_next].state = state;
     a->opened[a->opened_next].since = since;
@@ -918,11 +929,6 @@ void centre_free(Centre *c)
     strmap_free(&c->queue_teams);
     strmap_free(&c->key_queues);
     free(c);
-}
-
-int64_t centre_tenant(const Centre *c)
-{
-    return c->tenant;
 }
 
 uint64_t centre_version(const Centre *c)

@@ -163,7 +163,6 @@ typedef struct Centre Centre;
 
 Centre *centre_new(int64_t tenant_id, const CentreConfig *cfg, KicTime now);
 void centre_free(Centre *c);
-int64_t centre_tenant(const Centre *c);
 /* Bumped on every change; subscribers compare it. */
 uint64_t centre_version(const Centre *c);
 

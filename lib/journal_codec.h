@@ -47,7 +47,7 @@ typedef struct JournalBatch {
 
 /* Appends the batch as one record; false when it does not fit the
  * format's limits (too many statements, a name too long, too large). */
-bool journal_encode(StrBuf *out, const JournalBatch *b);
+bool journal_encode(StrBuf *out, const JournalBatch *b) KIC_MUST_CHECK;
 
 typedef struct JournalScan {
     size_t records;    /* good records found */

@@ -220,31 +220,3 @@ void jw_null(JsonW *w)
         strbuf_puts(w->out, "null");
 }
 
-void jw_raw(JsonW *w, const char *json, size_t len)
-{
-    sep(w);
-    strbuf_append(w->out, json, len);
-}
-
-void jw_time(JsonW *w, KicTime t)
-{
-    if (t == KIC_TIME_NONE) {
-        jw_null(w);
-        return;
-    }
-    char buf[40];
-    time_format_db(t, buf, sizeof(buf));
-    sep(w);
-    strbuf_putc(w->out, '"');
-    strbuf_puts(w->out, buf);
-    strbuf_putc(w->out, '"');
-}
-
-void jw_seconds(JsonW *w, bool valid, int64_t us)
-{
-    if (!valid) {
-        jw_null(w);
-        return;
-    }
-    jw_double(w, (double)us / 1e6);
-}

@@ -41,12 +41,6 @@ void jw_double(JsonW *w, double v);        /* finite values; NaN writes null */
 void jw_fixed(JsonW *w, double v, int decimals);
 void jw_bool(JsonW *w, bool v);
 void jw_null(JsonW *w);
-/* A value already serialised as JSON text. */
-void jw_raw(JsonW *w, const char *json, size_t len);
-/* A time as stored (UTC, microseconds); KIC_TIME_NONE writes null. */
-void jw_time(JsonW *w, KicTime t);
-/* Seconds from microseconds when valid, else null. */
-void jw_seconds(JsonW *w, bool valid, int64_t us);
 
 /* Appends s as a JSON string literal (quotes and escapes). */
 void json_escape_to(StrBuf *b, const char *s);

@@ -15,8 +15,9 @@ typedef struct StrBuf {
 
 #define STRBUF_INIT {NULL, 0, 0, false}
 
-/* Makes room for `extra` more bytes at once (false when that failed). */
-bool strbuf_reserve(StrBuf *b, size_t extra);
+/* Makes room for `extra` more bytes at once (false when that failed,
+ * which is sticky: strbuf_reset clears it). */
+bool strbuf_reserve(StrBuf *b, size_t extra) KIC_MUST_CHECK;
 void strbuf_append(StrBuf *b, const char *s, size_t n);
 void strbuf_puts(StrBuf *b, const char *s);
 void strbuf_putc(StrBuf *b, char c);

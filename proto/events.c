@@ -110,6 +110,19 @@ static bool caller_field(EventType type, json_t *p, const CallerCtx *cc, bool fr
     return true;
 }
 
+/* The caller is the client, on an outbound contact too (the one called).
+ * An outbound contact that names no caller has the client in dialled:
+ * that number then links the contact to the client's others. */
+static void outbound_client(Fields *f, const CallerCtx *cc, char ident[CALLER_ADDRESS_MAX])
+{
+    char e164[CALLER_E164_MAX];
+    if (f->direction != DIR_OUTBOUND || f->caller || !f->dialled ||
+        caller_normalise(f->dialled, cc->country_code, e164) != CALLER_OK)
+        return;
+    memcpy(ident, e164, sizeof(e164));
+    f->caller = f->dialled;
+}
+
 static void key_of(const CallerCtx *cc, const char *e164, char out[CALLER_KEY_HEX_LEN])
 {
     if (cc->keyer)
@@ -190,6 +203,8 @@ bool event_parse(EventType type, json_t *params, const CallerCtx *cc, bool from_
     if (!no_nul(params, err) || !common(params, type, &f, err) || !type_fields(type, params, &f, err) ||
         !caller_field(type, params, cc, from_storage, &f, out->number, ident, err))
         return false;
+    if (!from_storage)
+        outbound_client(&f, cc, ident);
     char key[CALLER_KEY_HEX_LEN];
     const char *caller_key = f.caller_key;
     if (!from_storage && f.caller && !f.withheld) {

@@ -471,7 +471,7 @@ fail:
     return NULL;
 }
 
-bool conn_login(Conn *c)
+void conn_login(Conn *c)
 {
     framer_set_max_line(&c->framer, (size_t)c->srv->cfg.max_line);
     c->srv->conns_by_role[c->sess.role]++;
@@ -481,7 +481,6 @@ bool conn_login(Conn *c)
     event_del(c->ev_timer);
     if (c->srv->cfg.idle_timeout_s > 0)
         arm_timer(c, c->srv->cfg.idle_timeout_s);
-    return true;
 }
 
 void conn_logout(Conn *c)

@@ -91,7 +91,7 @@ void conn_log(const Conn *c, LogLevel level, const char *fmt, ...) KIC_PRINTF(3,
 
 /* Session changes: after login the line cap rises and the login timer
  * becomes the idle timer. */
-bool conn_login(Conn *c) KIC_MUST_CHECK;
+void conn_login(Conn *c);
 /* Forgets the session (on close). */
 void conn_logout(Conn *c);
 /* auth.logout: forgets the session and is back to the pre-login limits. */

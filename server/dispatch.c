@@ -45,12 +45,6 @@ static const Method methods[] = {
     {"audit.query", ADMIN, method_audit_query, false, true},
 };
 
-const Method *dispatch_methods(size_t *count)
-{
-    *count = KIC_ARRAY_LEN(methods);
-    return methods;
-}
-
 const Method *dispatch_find(const char *name)
 {
     for (size_t i = 0; i < KIC_ARRAY_LEN(methods); i++)

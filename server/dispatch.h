@@ -26,8 +26,6 @@ void dispatch_line(Conn *c, const char *line, size_t len);
 /* Dispatches the next element of the batch in c->batch. */
 void dispatch_batch_step(Conn *c);
 
-/* The method table, for tests of roles and for documentation. */
-const Method *dispatch_methods(size_t *count);
 const Method *dispatch_find(const char *name);
 
 #endif

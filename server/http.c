@@ -3,6 +3,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -25,6 +26,7 @@
 
 #define HTTP_IDLE_S 60
 #define HTTP_MAX_HEADERS 16384
+#define HTTP_BACKLOG 1024 /* as the JSON-RPC listener's */
 
 /* Pages may run their own scripts and styles, talk to this server, and
  * nothing else; they are never framed. */
@@ -364,17 +366,15 @@ Http *http_start(Server *s, const char *addr, char *err, size_t errlen)
     evhttp_set_timeout(h->evh, HTTP_IDLE_S);
     evhttp_set_gencb(h->evh, on_request, h);
     evhttp_set_bevcb(h->evh, new_bufferevent, h);
-    /* the address's text form, split for evhttp (IPv6 in brackets) */
-    char host[128];
-    const char *colon = strrchr(addr, ':');
-    size_t hl = (size_t)(colon - addr);
-    if (addr[0] == '[' && hl >= 2)
-        snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), addr + 1);
-    else
-        snprintf(host, sizeof(host), "%.*s", (int)hl, addr);
-    h->sock = evhttp_bind_socket_with_handle(h->evh, host, (ev_uint16_t)atoi(colon + 1));
+    struct evconnlistener *lev =
+        evconnlistener_new_bind(s->base, NULL, NULL,
+                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+                                HTTP_BACKLOG, (struct sockaddr *)&ss, sslen);
+    h->sock = lev ? evhttp_bind_listener(h->evh, lev) : NULL;
     if (!h->sock) {
-        snprintf(err, errlen, "http: cannot listen on %s", addr);
+        snprintf(err, errlen, "http: cannot listen on %s: %s", addr, strerror(errno));
+        if (lev)
+            evconnlistener_free(lev);
         evhttp_free(h->evh);
         free(h);
         return NULL;
@@ -385,17 +385,6 @@ Http *http_start(Server *s, const char *addr, char *err, size_t errlen)
     if (!h->head_sweep || event_add(h->head_sweep, &second) != 0)
         abort();
     return h;
-}
-
-int http_port(const Http *h)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    evutil_socket_t fd = evhttp_bound_socket_get_fd(h->sock);
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return -1;
-    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                          : ((struct sockaddr_in *)&ss)->sin_port);
 }
 
 size_t http_connections(const Http *h)

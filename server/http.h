@@ -10,7 +10,6 @@
 
 /* Binds addr ("HOST:PORT"); NULL with err on failure. */
 Http *http_start(Server *s, const char *addr, char *err, size_t errlen);
-int http_port(const Http *h);
 /* Open HTTP connections (streams among them); 0 for no listener. */
 size_t http_connections(const Http *h);
 /* Ends every open event stream (the server is stopping). */

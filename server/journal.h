@@ -28,7 +28,7 @@ size_t journal_damaged(const Journal *j); /* damaged records seen (and skipped) 
 size_t journal_cut_at_open(const Journal *j);
 
 /* The whole file in memory (malloc'd, *len bytes), for replay. */
-bool journal_read(Journal *j, uint8_t **buf, size_t *len, char *err, size_t errlen);
+bool journal_read(Journal *j, uint8_t **buf, size_t *len, char *err, size_t errlen) KIC_MUST_CHECK;
 /* Counts what a scan of the file found damaged or torn. */
 void journal_note_scan(Journal *j, const JournalScan *sc);
 /* Keeps a copy of buf (the file's bytes, as journal_read gave them) in a

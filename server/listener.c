@@ -148,17 +148,6 @@ Listener *listener_start(Server *s, const char *addr, char *err, size_t errlen)
     return l;
 }
 
-int listener_port(const Listener *l)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    if (getsockname(evconnlistener_get_fd(l->ev), (struct sockaddr *)&ss, &len) != 0)
-        return -1;
-    if (ss.ss_family == AF_INET)
-        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
 void listener_stop(Listener *l)
 {
     if (!l)

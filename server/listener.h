@@ -13,8 +13,6 @@
 #define ACCEPT_PAUSE_MS 100
 
 Listener *listener_start(Server *s, const char *addr, char *err, size_t errlen);
-/* The port actually bound (useful with port 0). */
-int listener_port(const Listener *l);
 void listener_stop(Listener *l);
 void listener_free(Listener *l);
 

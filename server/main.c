@@ -31,18 +31,28 @@
 #define DRAIN_LIMIT_S 10
 #define MIN_SECRET_LEN 16
 
-/* The writer's session uses the configured time zone: repeat windows in
- * SQL are calendar days there, as in lib/. Filled in at start. */
-static const char *writer_setup[] = {
+/* The writer's session; the time zone is added at start (writer_setup_fill). */
+static const char *const writer_setup_fixed[] = {
     "SET synchronous_commit TO on",
     /* a batch whose connection was dropped as hung is rolled back rather
      * than committed behind the journal's back (replay is idempotent
      * either way) */
     "SET client_connection_check_interval TO '1s'",
-    NULL, /* SET TimeZone: WRITER_SETUP_TZ */
-    NULL,
 };
-#define WRITER_SETUP_TZ (KIC_ARRAY_LEN(writer_setup) - 2)
+
+/* The writer's session uses the configured time zone: repeat windows in
+ * SQL are calendar days there, as in lib/. */
+static void writer_setup_fill(Server *s)
+{
+    _Static_assert(KIC_ARRAY_LEN(writer_setup_fixed) + 2 == KIC_ARRAY_LEN(s->writer_setup),
+                   "the fixed statements, the time zone and the end");
+    size_t n = 0;
+    for (; n < KIC_ARRAY_LEN(writer_setup_fixed); n++)
+        s->writer_setup[n] = writer_setup_fixed[n];
+    snprintf(s->writer_tz_sql, sizeof(s->writer_tz_sql), "SET TimeZone TO '%s'", s->cfg.tz);
+    s->writer_setup[n++] = s->writer_tz_sql;
+    s->writer_setup[n] = NULL;
+}
 /* The reader's statements are bounded by this; the watchdog (pg.h) gives
  * its jobs that long and pg_timeout_s more. */
 #define READER_STATEMENT_TIMEOUT_S 60
@@ -445,9 +455,7 @@ static void fit_descriptor_limit(Server *s)
 static bool start(Server *s)
 {
     fit_descriptor_limit(s);
-    static char tz_sql[300];
-    snprintf(tz_sql, sizeof(tz_sql), "SET TimeZone TO '%s'", s->cfg.tz);
-    writer_setup[WRITER_SETUP_TZ] = tz_sql;
+    writer_setup_fill(s);
     s->base = event_base_new();
     if (!s->base)
         return false;
@@ -511,7 +519,7 @@ static bool start(Server *s)
         }
         srv_log(s, LOG_INFO, "serving HTTP on %s", s->cfg.http);
     }
-    s->pg_writer = pgconn_new(s->base, s->cfg.pg, "pg-writer", writer_setup,
+    s->pg_writer = pgconn_new(s->base, s->cfg.pg, "pg-writer", s->writer_setup,
                               writer_statements(s->writer), &s->log_level, on_writer_state, s);
     s->pg_reader = pgconn_new(s->base, s->cfg.pg, "pg-reader", reader_setup, NULL,
                               &s->log_level, on_reader_state, s);

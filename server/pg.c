@@ -143,21 +143,6 @@ void pgjob_add(PgJob *j, const char *sql, int nparams, const char *const *params
             abort();
 }
 
-void pgjob_add_owned(PgJob *j, const char *sql, int nparams, char **params)
-{
-    PgStmt *st = add_stmt(j, sql, nparams);
-    for (int i = 0; i < nparams; i++)
-        st->params[i] = params[i];
-}
-
-void pgjob_add_borrowed(PgJob *j, const char *sql, int nparams, const char *const *params)
-{
-    PgStmt *st = add_stmt(j, sql, nparams);
-    st->borrowed = true;
-    for (int i = 0; i < nparams; i++)
-        st->params[i] = (char *)params[i];
-}
-
 void pgjob_add_prepared(PgJob *j, const char *name, int nparams, const char *const *values,
                         const int *lengths)
 {
@@ -447,6 +432,34 @@ static bool send_job(PgConn *pc, PgJob *j)
     return true;
 }
 
+/* The job's first error, as logs and answers may show it: the server's
+ * primary message and code only. Its DETAIL can quote a row ("Failing
+ * row contains ..."), which may hold a note or a callback's number. A
+ * client-side error (a lost connection) has no fields: its text. */
+static void keep_error(PgJob *j, const PGresult *r)
+{
+    const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    if (state)
+        snprintf(j->sqlstate, sizeof(j->sqlstate), "%s", state);
+    if (constraint)
+        snprintf(j->constraint, sizeof(j->constraint), "%s", constraint);
+    char text[600];
+    if (primary)
+        snprintf(text, sizeof(text), "%.500s (SQLSTATE %s)", primary, state ? state : "?");
+    else if (PQresultStatus(r) == PGRES_PIPELINE_ABORTED)
+        snprintf(text, sizeof(text), "statement not run (pipeline aborted)");
+    else {
+        const char *msg = PQresultErrorMessage(r);
+        snprintf(text, sizeof(text), "%.500s", msg && *msg ? msg : "unknown error");
+        text[strcspn(text, "\n")] = '\0';
+    }
+    j->error = strdup(text);
+    if (!j->error)
+        abort();
+}
+
 static void store_result(PgJob *j, PGresult *r)
 {
     if (j->cur >= j->n) {
@@ -463,16 +476,8 @@ static void store_result(PgJob *j, PGresult *r)
         return;
     }
     if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED || st == PGRES_BAD_RESPONSE) {
-        if (!j->error) {
-            const char *msg = PQresultErrorMessage(r);
-            j->error = strdup(msg && *msg ? msg : "statement not run (pipeline aborted)");
-            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-            if (state)
-                snprintf(j->sqlstate, sizeof(j->sqlstate), "%s", state);
-            const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
-            if (constraint)
-                snprintf(j->constraint, sizeof(j->constraint), "%s", constraint);
-        }
+        if (!j->error)
+            keep_error(j, r);
     }
     if (j->results[j->cur])
         PQclear(j->results[j->cur]);
@@ -736,11 +741,6 @@ void pgconn_pump(PgConn *pc)
     } else {
         after_flush(pc, rc);
     }
-}
-
-size_t pgconn_backlog(const PgConn *pc)
-{
-    return pc->nsent;
 }
 
 bool pgconn_submit(PgConn *pc, PgJob *job)

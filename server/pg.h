@@ -29,12 +29,8 @@ PgJob *pgjob_new(PgJobDone done, void *arg);
 /* Adds a statement; its text and parameter strings are copied (NULL =
  * SQL NULL). */
 void pgjob_add(PgJob *j, const char *sql, int nparams, const char *const *params);
-/* Same, taking ownership of each (malloc'd) parameter string. */
-void pgjob_add_owned(PgJob *j, const char *sql, int nparams, char **params);
-/* Same, borrowing the strings: they must outlive the job's callback. */
-void pgjob_add_borrowed(PgJob *j, const char *sql, int nparams, const char *const *params);
 /* Executes a statement prepared at connect (PgPrepared) with binary
- * parameters, borrowed like pgjob_add_borrowed. */
+ * parameters, borrowed: they must outlive the job's callback. */
 void pgjob_add_prepared(PgJob *j, const char *name, int nparams, const char *const *values,
                         const int *lengths);
 
@@ -101,8 +97,6 @@ bool pgconn_is_up(const PgConn *pc);
  * buffer, and the server would otherwise wait for their rest until the
  * loop comes round to the write event. */
 void pgconn_pump(PgConn *pc);
-/* Jobs sent and not yet finished, plus those queued. */
-size_t pgconn_backlog(const PgConn *pc);
 
 /* Queues a job; false (job not taken) when the connection is down. */
 bool pgconn_submit(PgConn *pc, PgJob *job) KIC_MUST_CHECK;

@@ -510,7 +510,10 @@ static void report_begin(ReportCtx *ctx)
     ctx->begun = true;
     read_starts(ctx, pgjob_result(ctx->job, ctx->s_len));
     read_side(ctx);
-    strbuf_reserve(&ctx->out, (ctx->side.n + 1024) * ROW_TEXT_GUESS);
+    /* room for the answer at once; only a guess, so failing it is not
+     * failing the answer (growing step by step may still fit) */
+    if (!strbuf_reserve(&ctx->out, (ctx->side.n + 1024) * ROW_TEXT_GUESS))
+        strbuf_reset(&ctx->out);
     if (ctx->csv) {
         jw_init_csv(&ctx->w, &ctx->out);
         write_columns(&ctx->w, ctx);

@@ -85,6 +85,8 @@ typedef struct Server {
     struct event *reaper;
 
     PgConn *pg_writer; /* group commits */
+    const char *writer_setup[4]; /* its session's settings (main.c), NULL-ended */
+    char writer_tz_sql[300];
     PgConn *pg_reader; /* logins, loads, reports: never blocks a commit */
     Writer *writer;
     Tenants *tenants;

@@ -85,12 +85,7 @@ static void login_tenant_ready(void *arg, bool ok)
         return;
     }
     c->sess = s;
-    if (!conn_login(c)) {
-        conn_logout(c);
-        reply_errorf(r, RPC_INTERNAL, "internal error: out of memory");
-        conn_release_barrier(c);
-        return;
-    }
+    conn_login(c);
     conn_log(c, LOG_INFO, "logged in as %s", role_name(s.role));
     reply_result(r, session_json(&c->sess));
     conn_release_barrier(c);

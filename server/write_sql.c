@@ -28,16 +28,18 @@ const char write_sql_load_wrapups[] =
     " JOIN json_to_recordset($1::json) AS x(tenant_id bigint, call_id text)"
     "   USING (tenant_id, call_id)";
 
-/* Prepared statement names, one per table written, plus the two that
- * settle repeats in storage (and the events statement of journals
- * written before migration 0008). */
+/* Prepared statement names, one per table written: the safe statement
+ * where a table has a fast variant too, and the first of the two that
+ * settle repeats in storage. write_sql_prepare adds the fast variants,
+ * the second repeat statement (kic_mark_self) and the events statement
+ * of journals written before migration 0008. */
 const char *const write_stmt_names[WT_COUNT] = {
     [WT_EVENTS] = "kic_events_json",  [WT_WRAPUPS] = "kic_wrapups",
     [WT_CALLS] = "kic_calls",         [WT_SUMS] = "kic_sums",
     [WT_STATES] = "kic_states",
     [WT_CHOICES] = "kic_choices",     [WT_CALLBACKS] = "kic_callbacks",
     [WT_CB_NOTES] = "kic_cb_notes",   [WT_CONTACTS] = "kic_mark_earlier",
-    [WT_CALLS_NEW] = "kic_calls", /* calls storage has no row of yet: see plan_statements */
+    [WT_CALLS_NEW] = "kic_calls", /* calls not stored yet (fast: kic_calls_new) */
     [WT_REPEATS] = "kic_repeats",     [WT_LEGS] = "kic_legs",
     [WT_LEGS_GONE] = "kic_legs_gone",
     [WT_CHOSEN] = "kic_chosen",

@@ -7,7 +7,8 @@
 #include "pg.h"
 #include "rows.h"
 
-/* The tables a batch writes, in statement order; then WT_KEYS, the
+/* The tables a batch writes, each an index into a batch's rows (the order
+ * statements are sent in is writer.c plan_statements'); then WT_KEYS, the
  * parameters of the fast event-keys insert (three of the events'
  * columns). */
 enum {

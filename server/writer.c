@@ -914,7 +914,7 @@ static void plan_statements(Batch *b)
     add_stmt(b, WT_CHOSEN, write_stmt_names[WT_CHOSEN]);
     add_stmt(b, WT_CALLBACKS, write_stmt_names[WT_CALLBACKS]);
     add_stmt(b, WT_CB_NOTES, write_stmt_names[WT_CB_NOTES]);
-    add_stmt(b, WT_CONTACTS, "kic_mark_earlier");
+    add_stmt(b, WT_CONTACTS, write_stmt_names[WT_CONTACTS]); /* kic_mark_earlier */
     add_stmt(b, WT_CONTACTS, "kic_mark_self");
 }
 

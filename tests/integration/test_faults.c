@@ -731,6 +731,8 @@ START_TEST(records_refused_at_replay_are_kept_beside_the_journal)
     for (int i = 0; i < 300 && !kicd_log_contains(&k, "journal replayed"); i++)
         usleep(100000);
     ck_assert(kicd_log_contains(&k, "journal: 1 records refused by PostgreSQL and 0 damaged were not stored"));
+    ck_assert(kicd_log_contains(&k, "violates check constraint \"poison\""));
+    ck_assert(!kicd_log_contains(&k, "Failing row")); /* no row quoted (notes, numbers) */
     ck_assert_int_eq(count(&k, "SELECT count(*) FROM events"), 10);
     ck_assert_int_eq(count(&k, "SELECT count(*) FROM events WHERE event_id = 'r5'"), 0);
     ck_assert_int_gt(kept_journal(&k, kept, sizeof(kept)), 0);

@@ -1,6 +1,6 @@
-/* Retention (migrations/0006, kicctl purge, kicd's daily job): raw
+/* Retention (migrations/0006, 0021, kicctl purge, kicd's daily job): raw
  * events and notes older than retention_days go, by dropping whole
- * monthly partitions; closed callbacks lose their numbers, open ones keep
+ * monthly partitions and deleting the rest; closed callbacks lose their numbers, open ones keep
  * them; audit rows are kept five years; derived tables stay. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +21,13 @@ static long long q(const char *sql)
 static void old_and_new_rows(void)
 {
     h_sql_exec(kicd.conninfo, "SELECT kic_event_partition((now() - interval '700 days')::date)");
+    /* either side of a 400-day cutoff, most often in one month's partition */
+    h_sql_exec(kicd.conninfo, "SELECT kic_event_partition((now() - interval '400 days 1 hour')::date)");
+    h_sql_exec(kicd.conninfo, "SELECT kic_event_partition((now() - interval '399 days')::date)");
     h_sql_exec(kicd.conninfo,
                "INSERT INTO events (tenant_id, call_id, at, event_id, type, payload) VALUES"
+               " (1, 'edge', now() - interval '400 days 1 hour', 'e-edge', 'call.offered', '{\"note\":\"x\"}'),"
+               " (1, 'kept', now() - interval '399 days', 'e-kept', 'call.offered', '{}'),"
                " (1, 'old', now() - interval '700 days', 'e-old', 'call.offered', '{}'),"
                " (1, 'new', now() - interval '10 days', 'e-new', 'call.offered', '{}'),"
                " (1, 'odd', now() - interval '30 years', 'e-odd', 'call.offered', '{}')");
@@ -60,6 +65,9 @@ START_TEST(purge_removes_what_is_past_and_keeps_the_rest)
     ck_assert_int_eq(q("SELECT count(*) FROM events WHERE event_id = 'e-old'"), 0);
     ck_assert_int_eq(q("SELECT count(*) FROM events WHERE event_id = 'e-odd'"), 0);
     ck_assert_int_eq(q("SELECT count(*) FROM events WHERE event_id = 'e-new'"), 1);
+    /* within the month the cutoff falls in: what is older goes too */
+    ck_assert_int_eq(q("SELECT count(*) FROM events WHERE event_id = 'e-edge'"), 0);
+    ck_assert_int_eq(q("SELECT count(*) FROM events WHERE event_id = 'e-kept'"), 1);
     ck_assert_int_eq(q("SELECT count(*) FROM pg_class WHERE relname = 'events_' ||"
                        " to_char(now() - interval '700 days', 'YYYY_MM')"), 0);
     ck_assert_int_eq(q("SELECT count(*) FROM event_keys WHERE event_id IN ('e-old', 'e-odd')"), 0);

@@ -144,6 +144,26 @@ START_TEST(rejected_is_dropped_for_good)
 }
 END_TEST
 
+/* What the bridge logs of an event kicd refused for good: everything
+ * but the numbers. */
+START_TEST(a_line_for_the_log_leaves_the_numbers_out)
+{
+    char *shown = outbox_line_for_log(
+        "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"call.offered\",\"params\":{\"event_id\":\"e1\","
+        "\"caller\":\"+31612345678\",\"dialled\":\"0612345678\",\"queue\":\"q\"}}");
+    ck_assert_ptr_nonnull(shown);
+    ck_assert_ptr_null(strstr(shown, "12345678"));
+    ck_assert_ptr_nonnull(strstr(shown, "\"event_id\":\"e1\""));
+    ck_assert_ptr_nonnull(strstr(shown, "\"queue\":\"q\""));
+    ck_assert_ptr_nonnull(strstr(shown, "\"caller\":\"(left out of the log)\""));
+    free(shown);
+    shown = outbox_line_for_log("{\"method\":\"call.ended\",\"params\":{\"event_id\":\"e2\"}}");
+    ck_assert_str_eq(shown, "{\"method\":\"call.ended\",\"params\":{\"event_id\":\"e2\"}}");
+    free(shown);
+    ck_assert_ptr_null(outbox_line_for_log("not json +31612345678"));
+}
+END_TEST
+
 START_TEST(the_cap_bounds_the_span_and_signals_backpressure)
 {
     push(8);
@@ -194,6 +214,7 @@ int main(void)
     tcase_add_test(tc, reconnect_resends_the_unanswered_oldest_first);
     tcase_add_test(tc, retry_later_waits_and_keeps_its_place);
     tcase_add_test(tc, rejected_is_dropped_for_good);
+    tcase_add_test(tc, a_line_for_the_log_leaves_the_numbers_out);
     tcase_add_test(tc, the_cap_bounds_the_span_and_signals_backpressure);
     tcase_add_test(tc, backoff_doubles_to_its_cap_and_resets);
     suite_add_tcase(s, tc);

@@ -1535,6 +1535,55 @@ START_TEST(an_interval_opened_again_in_a_batch_is_sent_once)
 }
 END_TEST
 
+/* Calls from before an agent's choice, each in a batch of its own and
+ * each batch stored (a bridge catching up while the agent works): every
+ * call sends the intervals after it again, more than an agent remembers
+ * opening. An interval sent again after a batch that stored it is marked,
+ * so storage takes the copy without failing the batch. */
+START_TEST(an_interval_stored_long_ago_is_sent_again_marked)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(3, &CFG, t);
+    set_state("a", AS_AVAILABLE, NULL, t);
+    struct {
+        AgentState state;
+        KicTime since;
+    } sent[256];
+    size_t nsent = 0, again = 0;
+    uint64_t first = fx.batch;
+    for (int i = 0; i < 8; i++) {
+        effects_reset(&fx);
+        char id[8];
+        snprintf(id, sizeof(id), "p%d", i);
+        KicTime off = t - SEC(600 - 60 * i);
+        give_in_batch(EV(EV_OFFERED, id, off, .queue = "q", .key = K1), t);
+        give_in_batch(EV(EV_ANSWERED, id, off + SEC(5), .agent = "a"), t);
+        give_in_batch(EV(EV_ENDED, id, off + SEC(20), .by = BY_CALLER), t);
+        for (size_t k = 0; k < fx.ntransitions; k++) {
+            const Transition *tr = &fx.transitions[k];
+            bool seen = false;
+            for (size_t j = 0; j < nsent; j++)
+                seen |= sent[j].state == tr->state && sent[j].since == tr->since;
+            if (seen) {
+                again++;
+                ck_assert_msg(tr->maybe_stored, "call %d sends %s from %lld again unmarked", i,
+                              agent_state_names[tr->state], (long long)((tr->since - t) / SEC(1)));
+            } else {
+                ck_assert_uint_lt(nsent, KIC_ARRAY_LEN(sent));
+                sent[nsent].state = tr->state;
+                sent[nsent++].since = tr->since;
+            }
+        }
+        store_take(&fx);
+        effects_written(&fx);
+        fx.trusted_from = first;
+        fx.stored_through = fx.batch;
+    }
+    ck_assert_uint_gt(again, 0); /* the case happened */
+    fx.trusted_from = fx.stored_through = 0;
+}
+END_TEST
+
 /* The intervals a sequence of a call's events stores for agent "a"
  * (after "a" chose available), as "state@offset_s" in the order sent. */
 static void intervals_chosen(AgentState chosen, const EvSpec *evs, const int *order, int n,
@@ -2541,6 +2590,7 @@ int main(void)
     tcase_add_test(tc, earlier_contacts_count_a_late_earlier_contact);
     tcase_add_test(tc, an_offer_after_its_answer_connects_again_with_the_queue);
     tcase_add_test(tc, an_interval_opened_again_in_a_batch_is_sent_once);
+    tcase_add_test(tc, an_interval_stored_long_ago_is_sent_again_marked);
     tcase_add_test(tc, a_later_contact_rewrites_only_the_repeat_flag_of_an_earlier_one);
     tcase_add_test(tc, a_part_ended_before_it_was_answered_keeps_its_talk);
     tcase_add_test(tc, agent_on_call_acw_available);

@@ -499,6 +499,56 @@ START_TEST(offered_fields_and_key)
 }
 END_TEST
 
+/* The client of an outbound contact is its caller; without one, the
+ * number dialled. On an inbound contact dialled is the centre's own
+ * number and never the key. */
+START_TEST(outbound_without_a_caller_is_keyed_by_the_number_dialled)
+{
+    static const struct {
+        const char *params;
+        const char *key; /* NULL: none */
+        bool withheld;
+    } cases[] = {
+        {"\"direction\":\"outbound\",\"dialled\":\"0612345678\"", KEY_0612345678, false},
+        {"\"direction\":\"outbound\",\"dialled\":\"+31 6 12345678\"", KEY_0612345678, false},
+        /* a caller given is the client, whatever was dialled */
+        {"\"direction\":\"outbound\",\"caller\":\"0612345678\",\"dialled\":\"+31785551000\"",
+         KEY_0612345678, false},
+        {"\"direction\":\"outbound\",\"caller\":\"anonymous\",\"dialled\":\"+31612345678\"", NULL,
+         true},
+        /* dialled no number: nobody to key */
+        {"\"direction\":\"outbound\",\"dialled\":\"sip:kic\"", NULL, false},
+        {"\"dialled\":\"+31785551000\"", NULL, false},
+    };
+    for (size_t i = 0; i < KIC_ARRAY_LEN(cases); i++) {
+        char text[512];
+        snprintf(text, sizeof(text), "{\"event_id\":\"e1\",\"call_id\":\"c1\"," AT ",\"queue\":\"q\",%s}",
+                 cases[i].params);
+        json_t *j = load(text);
+        EventParse p;
+        parse_ok(EV_OFFERED, j, false, &p);
+        if (cases[i].key)
+            ck_assert_msg(p.event->caller_key && strcmp(p.event->caller_key, cases[i].key) == 0,
+                          "case %zu: key %s", i, p.event->caller_key ? p.event->caller_key : "none");
+        else
+            ck_assert_msg(!p.event->caller_key, "case %zu: keyed", i);
+        ck_assert_int_eq(p.event->caller_withheld, cases[i].withheld);
+        ck_assert_msg(!strstr(p.stored, "12345678"), "case %zu stores the number: %s", i, p.stored);
+        /* read back as stored: the same key */
+        json_t *st = stored_of(&p);
+        EventParse back;
+        parse_ok(EV_OFFERED, st, true, &back);
+        ck_assert_int_eq(!back.event->caller_key, !p.event->caller_key);
+        if (p.event->caller_key)
+            ck_assert_str_eq(back.event->caller_key, p.event->caller_key);
+        event_parse_free(&back);
+        json_decref(st);
+        event_parse_free(&p);
+        json_decref(j);
+    }
+}
+END_TEST
+
 /* The stored form: caller replaced by its key, everything else kept. */
 START_TEST(stored_form_has_key_not_number)
 {
@@ -799,6 +849,7 @@ int main(void)
     tcase_add_test(tc, every_enum_value_maps);
     tcase_add_test(tc, method_names);
     tcase_add_test(tc, offered_fields_and_key);
+    tcase_add_test(tc, outbound_without_a_caller_is_keyed_by_the_number_dialled);
     tcase_add_test(tc, stored_form_has_key_not_number);
     tcase_add_test(tc, number_never_stored_for_any_method);
     tcase_add_test(tc, withheld_caller_stored_as_flag);

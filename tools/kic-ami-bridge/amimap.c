@@ -1075,8 +1075,3 @@ const AmiMapStats *ami_map_stats(const AmiMapper *m)
 {
     return &m->stats;
 }
-
-size_t ami_map_callers(const AmiMapper *m)
-{
-    return m->callers.count;
-}

@@ -57,8 +57,6 @@ void ami_map_idle(AmiMapper *m, KicTime idle_for);
 void ami_map_flush(AmiMapper *m);
 
 const AmiMapStats *ami_map_stats(const AmiMapper *m);
-/* Caller channels currently followed. */
-size_t ami_map_callers(const AmiMapper *m);
 
 /* AMI "Timestamp: 1795349914.048917" (epoch seconds, up to microseconds). */
 bool ami_time_parse(const char *s, KicTime *out) KIC_MUST_CHECK;

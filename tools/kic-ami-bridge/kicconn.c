@@ -159,12 +159,15 @@ static void on_event_reply(KicConn *k, uint64_t seq, json_t *msg)
                                               : NULL;
     switch (code) {
     case RPC_INVALID_PARAMS:
-    case RPC_INVALID_REQUEST:
+    case RPC_INVALID_REQUEST: {
+        char *shown = outbox_line_for_log(e->line);
         log_write(LOG_ERROR, "kicd rejected %s %s for good (%d %s %s): dropped; line: %s",
                   e->method, e->event_id, code, message ? message : "", data ? data : "",
-                  e->line);
+                  shown ? shown : "(unreadable)");
+        free(shown);
         outbox_answer(&br->outbox, seq, OUTBOX_REJECTED, 0);
         break;
+    }
     case RPC_UNAUTHENTICATED:
         free(data);
         drop(k, "kicd says the session is not logged in");

@@ -169,3 +169,16 @@ KicTime outbox_next_retry(const Outbox *o)
     }
     return best;
 }
+
+char *outbox_line_for_log(const char *line)
+{
+    json_t *req = json_loads(line, 0, NULL);
+    json_t *params = json_object_get(req, "params");
+    static const char *const numbers[] = {"caller", "dialled"};
+    for (size_t i = 0; i < KIC_ARRAY_LEN(numbers); i++)
+        if (json_object_get(params, numbers[i]))
+            json_object_set_new(params, numbers[i], json_string("(left out of the log)"));
+    char *text = req ? json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(req);
+    return text;
+}

@@ -66,6 +66,11 @@ bool outbox_answer(Outbox *o, uint64_t seq, OutboxOutcome outcome, KicTime retry
 /* The connection is gone: whatever was in flight is due again. */
 void outbox_requeue(Outbox *o);
 
+/* A request line as a log may show it: the caller's and the dialled
+ * number left out (a caller's number is never written in plain where
+ * kicd does not need it). New; NULL when the line is no JSON. */
+char *outbox_line_for_log(const char *line);
+
 /* Earliest not_before of an entry waiting to be retried, KIC_TIME_NONE if none. */
 KicTime outbox_next_retry(const Outbox *o);
 

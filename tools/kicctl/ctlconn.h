@@ -57,7 +57,7 @@ bool ctlconn_open(CtlConn *c, const char *server, const CtlTls *tls,
 void ctlconn_close(CtlConn *c);
 /* Whether server is HOST:PORT with a port of 1-65535: checked with the
  * options, so a bad one is a usage error (exit 2). */
-bool ctlconn_server_ok(const char *server);
+bool ctlconn_server_ok(const char *server) KIC_MUST_CHECK;
 
 /* Sends one line; the newline is added. */
 bool ctlconn_send_line(CtlConn *c, const char *line) KIC_MUST_CHECK;

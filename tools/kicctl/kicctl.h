@@ -32,7 +32,7 @@ PGconn *ctl_connect(const CtlOptions *o);
 /* A name given on the command line (a tenant, user, agent, team, queue
  * or category): 1 to KIC_MAX_FIELD characters, neither blank nor holding
  * a control character, as kicd's own requests; prints why not. */
-bool ctl_text_ok(const char *what, const char *s);
+bool ctl_text_ok(const char *what, const char *s) KIC_MUST_CHECK;
 
 /* Runs a statement; prints the error and returns NULL unless the status
  * is one of the expected ones. */
