@@ -16,6 +16,8 @@
     X(server, tz, STR, "Europe/Amsterdam", 0, "time zone of 'today' and of reports")      \
     X(server, allow_plain_public, BOOL, "false", 0,                                        \
       "listen without TLS on a non-loopback address")                                     \
+    X(server, core_dumps, BOOL, "false", 0,                                                \
+      "allow core dumps (they hold callers' notes and numbers)")                          \
     X(limits, max_connections, INT, "10000", 0, "JSON-RPC connections at once")           \
     X(limits, max_http_connections, INT, "1000", 0, "HTTP connections at once")           \
     X(limits, login_timeout_s, INT, "10", 0, "seconds to log in (HTTP: to send a request head)")     \

@@ -1,9 +1,12 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <libgen.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -247,4 +250,31 @@ bool journal_clear(Journal *j, char *err, size_t errlen)
     j->bytes = 0;
     j->records = 0;
     return true;
+}
+
+void journal_sweep_kept(const Journal *j, time_t expire, JournalKeptFn fn, void *arg)
+{
+    char *dcopy = strdup(j->path), *bcopy = strdup(j->path);
+    if (!dcopy || !bcopy)
+        abort();
+    const char *dir = dirname(dcopy);
+    char prefix[NAME_MAX + 8];
+    snprintf(prefix, sizeof(prefix), "%s.kept-", basename(bcopy));
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        char path[PATH_MAX];
+        struct stat st;
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path) ||
+            lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        bool expired = st.st_mtime < expire;
+        int err = expired && unlink(path) != 0 ? errno : 0;
+        fn(arg, path, st.st_mtime, expired && err == 0, err);
+    }
+    if (d)
+        closedir(d);
+    free(dcopy);
+    free(bcopy);
 }

@@ -7,6 +7,8 @@
 #ifndef JOURNAL_H
 #define JOURNAL_H
 
+#include <time.h>
+
 #include "journal_codec.h"
 #include "server.h"
 
@@ -39,6 +41,12 @@ void journal_note_scan(Journal *j, const JournalScan *sc);
  * written whole is removed (false, err says why). */
 bool journal_keep_copy(const Journal *j, const uint8_t *buf, size_t len, char *out, size_t outlen,
                        char *err, size_t errlen) KIC_MUST_CHECK;
+/* The copies journal_keep_copy left beside the journal: each last written
+ * before `expire` (wall-clock seconds) is deleted, as retention deletes
+ * raw events; fn hears of every copy, deleted or kept (err: errno of a
+ * failed delete, else 0). */
+typedef void (*JournalKeptFn)(void *arg, const char *path, time_t written, bool deleted, int err);
+void journal_sweep_kept(const Journal *j, time_t expire, JournalKeptFn fn, void *arg);
 /* Empties the file (everything in it is stored). */
 bool journal_clear(Journal *j, char *err, size_t errlen) KIC_MUST_CHECK;
 

@@ -2,6 +2,7 @@
  * Start-up order: config -> time zone -> loop -> PostgreSQL connections
  * -> listeners. SIGTERM/SIGINT drain (stop accepting, answer what was
  * asked, flush, exit 0); SIGHUP re-reads the reloadable options. */
+#include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -452,8 +453,21 @@ static void fit_descriptor_limit(Server *s)
                 rl.rlim_cur > besides ? (unsigned long long)(rl.rlim_cur - besides) : 0ULL);
 }
 
+/* A core dump would put what kicd holds in memory (callers' numbers of
+ * open callbacks, notes on their way to storage, the callers' secret) in
+ * a file wherever the system keeps them: none unless asked for. */
+static void forbid_core_dumps(Server *s)
+{
+    if (s->cfg.core_dumps)
+        return;
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0)
+        srv_log(s, LOG_WARN, "cannot turn core dumps off: %s", strerror(errno));
+}
+
 static bool start(Server *s)
 {
+    forbid_core_dumps(s);
     fit_descriptor_limit(s);
     writer_setup_fill(s);
     s->base = event_base_new();

@@ -1,7 +1,13 @@
+/* Retention: the daily purge of raw events and notes (kic_purge), and of
+ * the journal copies kept beside the journal, as old. */
 #include "retention.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "journal.h"
+#include "kictime.h"
 #include "pg.h"
 #include "strbuf.h"
 
@@ -23,8 +29,28 @@ static void purged(PgJob *job, void *arg)
     strbuf_free(&b);
 }
 
+static void kept_seen(void *arg, const char *path, time_t written, bool deleted, int err)
+{
+    Server *s = arg;
+    char when[40];
+    time_format_utc((KicTime)written * KIC_USEC, when, sizeof(when));
+    if (deleted)
+        srv_log(s, LOG_WARN, "retention: deleted %s, written %s: past retention_days", path, when);
+    else if (err)
+        srv_log(s, LOG_ERROR, "retention: cannot delete %s, written %s: %s", path, when,
+                strerror(err));
+    else
+        srv_log(s, LOG_WARN,
+                "%s, written %s, holds acknowledged events PostgreSQL did not store, and callers'"
+                " data: deal with them and delete it (retention deletes it after %lld days)",
+                path, when, s->cfg.retention_days);
+}
+
 void retention_run(Server *s)
 {
+    if (s->journal)
+        journal_sweep_kept(s->journal, time(NULL) - (time_t)s->cfg.retention_days * 86400,
+                           kept_seen, s);
     char days[24];
     snprintf(days, sizeof(days), "%lld", s->cfg.retention_days);
     PgJob *job = pgjob_new(purged, s);

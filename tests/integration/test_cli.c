@@ -326,6 +326,43 @@ START_TEST(flags_override_the_file_and_sighup_reloads)
 }
 END_TEST
 
+/* The "Max core file size" soft and hard limits of a process, from
+ * /proc; -2 when unreadable, -1 for unlimited. */
+static long long core_limit(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+    FILE *f = fopen(path, "r");
+    long long limit = -2;
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, "Max core file size", 18) == 0) {
+            char soft[32], hard[32];
+            if (sscanf(line + 18, "%31s %31s", soft, hard) == 2)
+                limit = strcmp(soft, "unlimited") == 0 || strcmp(hard, "unlimited") == 0
+                            ? -1
+                            : atoll(soft) + atoll(hard);
+        }
+    if (f)
+        fclose(f);
+    return limit;
+}
+
+/* Memory holds callers' numbers and notes: no core dump writes them out,
+ * unless [server] core_dumps says so. */
+START_TEST(kicd_dumps_no_core_unless_asked)
+{
+    Kicd k;
+    kicd_init(&k, "cli_core", NULL);
+    kicd_start(&k);
+    ck_assert_int_eq(core_limit(k.pid), 0);
+    ck_assert(kicd_stop(&k));
+    kicd_init(&k, "cli_core", "[server]\ncore_dumps = true\n");
+    kicd_start(&k);
+    ck_assert_int_eq(core_limit(k.pid), core_limit(getpid())); /* as it was given */
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
 START_TEST(kicd_refuses_a_public_address_without_tls)
 {
     int rc;
@@ -350,6 +387,7 @@ int main(void)
     tcase_add_test(tc, user_create_list_and_revoke);
     tcase_add_test(tc, flags_override_the_file_and_sighup_reloads);
     tcase_add_test(tc, kicd_refuses_a_public_address_without_tls);
+    tcase_add_test(tc, kicd_dumps_no_core_unless_asked);
     suite_add_tcase(s, tc);
     return h_run_suite(s, NULL);
 }

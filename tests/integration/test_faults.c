@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include "harness.h"
 #include "journal_codec.h"
@@ -747,6 +748,24 @@ START_TEST(records_refused_at_replay_are_kept_beside_the_journal)
                h_at(t0, 100));
     cl_close(b);
     free(token);
+    ck_assert(kicd_stop(&k));
+    /* the copy holds callers' data: retention (at start, then daily)
+     * deletes one past retention_days (400) and reminds of a younger */
+    time_t old = time(NULL) - 401 * 86400;
+    struct utimbuf when = {old, old};
+    ck_assert_int_eq(utime(kept, &when), 0);
+    char young[700];
+    snprintf(young, sizeof(young), "%s/kicd.journal.kept-20261124T000000Z", k.dir);
+    FILE *f = fopen(young, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    kicd_start(&k);
+    for (int i = 0; i < 100 && !kicd_log_contains(&k, "retention: deleted"); i++)
+        usleep(50000);
+    ck_assert(kicd_log_contains(&k, "retention: deleted"));
+    ck_assert_int_ne(access(kept, F_OK), 0);
+    ck_assert_int_eq(access(young, F_OK), 0);
+    ck_assert(kicd_log_contains(&k, "holds acknowledged events PostgreSQL did not store"));
     ck_assert(kicd_stop(&k));
     private_pg("destroy", &p);
 }
