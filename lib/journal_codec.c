@@ -1,3 +1,4 @@
+/* Encoding and scanning journal records (journal_codec.h has the format). */
 #include "journal_codec.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* UTF-8 checks and cutting at a character boundary (utf8.h). */
 #include "utf8.h"
 
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* The journal file: append with fsync, read, empty, keep a copy (journal.h). */
 #include "journal.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* Counters, histograms and the /metrics text (monitor.h). */
 #include "monitor.h"
 
 #include <stdlib.h>

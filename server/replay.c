@@ -1,3 +1,4 @@
+/* Replay of the journal into PostgreSQL, record by record (replay.h). */
 #include "replay.h"
 
 #include <limits.h>

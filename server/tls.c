@@ -1,3 +1,4 @@
+/* The TLS context and TLS bufferevents of both listeners (tls.h). */
 #include "tls.h"
 
 #include <event2/bufferevent_ssl.h>

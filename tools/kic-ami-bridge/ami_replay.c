@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -275,6 +276,24 @@ static bool serve(Replay *r, int fd)
     return true;
 }
 
+/* A whole number from min to max, nothing after it. */
+static bool whole(const char *text, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int bad_number(const char *flag, const char *text)
+{
+    fprintf(stderr, "kic-ami-replay: %s: not a number in range: %s\n", flag, text);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -287,19 +306,34 @@ int main(int argc, char **argv)
     Replay r = {.chunk = 4096};
     const char *file = NULL;
     int port = 0, ch;
+    long long n;
     while ((ch = getopt_long(argc, argv, "f:p:d:c:i:Cxh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'f': file = optarg; break;
-        case 'p': port = atoi(optarg); break;
+        case 'p':
+            if (!whole(optarg, 0, 65535, &n))
+                return bad_number("--port", optarg);
+            port = (int)n;
+            break;
         case 'd':
             if (r.ndrops == MAX_DROPS) {
                 fprintf(stderr, "kic-ami-replay: at most %d --drop-at\n", MAX_DROPS);
                 return 2;
             }
-            r.drops[r.ndrops++] = (size_t)strtoull(optarg, NULL, 10);
+            if (!whole(optarg, 0, LLONG_MAX, &n))
+                return bad_number("--drop-at", optarg);
+            r.drops[r.ndrops++] = (size_t)n;
             break;
-        case 'c': r.chunk = (size_t)strtoull(optarg, NULL, 10); break;
-        case 'i': r.interval_ms = atoi(optarg); break;
+        case 'c':
+            if (!whole(optarg, 1, 1 << 20, &n))
+                return bad_number("--chunk", optarg);
+            r.chunk = (size_t)n;
+            break;
+        case 'i':
+            if (!whole(optarg, 0, 60000, &n))
+                return bad_number("--interval-ms", optarg);
+            r.interval_ms = (int)n;
+            break;
         case 'C': r.close_at_end = true; break;
         case 'x': r.exit_at_end = true; break;
         case 'h': usage(stdout); return 0;

@@ -431,13 +431,17 @@ static bool configure(Import *im, int argc, char **argv)
             }
             r->timeout_is_abandon = strcmp(optarg, "abandoned") == 0;
             break;
-        case 'w':
-            im->window = (size_t)strtoul(optarg, NULL, 10);
-            if (im->window < 1 || im->window > 4000) {
-                fprintf(stderr, "kicctl: --window must be 1 to 4000\n");
+        case 'w': {
+            char *end;
+            errno = 0;
+            long long w = strtoll(optarg, &end, 10);
+            im->window = errno || end == optarg || *end || w < 1 || w > 4000 ? 0 : (size_t)w;
+            if (im->window == 0) {
+                fprintf(stderr, "kicctl: --window must be a whole number from 1 to 4000\n");
                 return false;
             }
             break;
+        }
         default: return false;
         }
     }
