@@ -958,13 +958,20 @@ Call *centre_call(const Centre *c, const char *call_id)
     return strmap_get(&c->calls, call_id);
 }
 
+/* The care team a queue's IVR callbacks go to (default: the queue). */
+static const char *queue_team(const Centre *c, const char *queue)
+{
+    const char *both = strmap_get(&c->queue_teams, queue);
+    return both ? both + strlen(both) + 1 : queue;
+}
+
 /* A callback request from the IVR opens a callback, once per id. */
 static void request_callback(Centre *c, const Event *ev, const char *number, Effects *fx)
 {
     if (strmap_get(&c->callbacks, ev->callback_id))
         return;
     CallbackNew n = {.id = ev->callback_id,
-                     .team = centre_queue_team(c, ev->queue),
+                     .team = queue_team(c, ev->queue),
                      .queue = ev->queue,
                      .call_id = ev->call_id[0] ? ev->call_id : NULL,
                      .caller_key = ev->caller_key,
@@ -1252,12 +1259,6 @@ void centre_set_queue_team(Centre *c, const char *queue, const char *team)
     char *old = strmap_put(&c->queue_teams, both, both);
     if (old && old != both)
         free(old);
-}
-
-const char *centre_queue_team(const Centre *c, const char *queue)
-{
-    const char *both = strmap_get(&c->queue_teams, queue);
-    return both ? both + strlen(both) + 1 : queue;
 }
 
 bool centre_next_callback(const Centre *c, size_t *pos, Callback **out)

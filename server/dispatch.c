@@ -45,7 +45,7 @@ static const Method methods[] = {
     {"audit.query", ADMIN, method_audit_query, false, true},
 };
 
-const Method *dispatch_find(const char *name)
+static const Method *dispatch_find(const char *name)
 {
     for (size_t i = 0; i < KIC_ARRAY_LEN(methods); i++)
         if (strcmp(methods[i].name, name) == 0)

@@ -26,6 +26,4 @@ void dispatch_line(Conn *c, const char *line, size_t len);
 /* Dispatches the next element of the batch in c->batch. */
 void dispatch_batch_step(Conn *c);
 
-const Method *dispatch_find(const char *name);
-
 #endif

@@ -60,7 +60,7 @@ static bool wanted(json_t *filter, const char *queue)
     return false;
 }
 
-json_t *stats_targets_json(const Config *cfg)
+static json_t *stats_targets_json(const Config *cfg)
 {
     return json_pack("{s:f, s:I, s:I}", "service_level", cfg->sl_target,
                      "service_level_threshold_s", (json_int_t)cfg->sl_threshold_s,

@@ -11,7 +11,4 @@
 /* filter: array of queue names, or NULL for all. New reference. */
 json_t *stats_snapshot_json(const Config *cfg, Tenant *t, json_t *filter, KicTime now);
 
-/* The configured targets the numbers are read against. New reference. */
-json_t *stats_targets_json(const Config *cfg);
-
 #endif

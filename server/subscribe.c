@@ -14,7 +14,7 @@
  * have no version: a quiet subscriber gets a fresh snapshot this often. */
 #define REFRESH_QUIET_US (60LL * KIC_USEC)
 
-const char *subscribe_snapshot_line(Server *s, Tenant *t, size_t *len)
+static const char *subscribe_snapshot_line(Server *s, Tenant *t, size_t *len)
 {
     KicTime now = server_now();
     uint64_t version = centre_version(t->centre);

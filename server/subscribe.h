@@ -48,7 +48,4 @@ void subscriber_stop(Subscriber *sub);
  * not throttled get the snapshot now. */
 void subscribers_changed(Server *s, Tenant *t);
 
-/* The snapshot line of a tenant (cached for the loop turn). Borrowed. */
-const char *subscribe_snapshot_line(Server *s, Tenant *t, size_t *len);
-
 #endif

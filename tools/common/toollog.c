@@ -43,7 +43,7 @@ void log_set_level(LogLevel level)
     current = level;
 }
 
-bool log_enabled(LogLevel level)
+static bool log_enabled(LogLevel level)
 {
     return level <= current;
 }

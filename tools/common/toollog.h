@@ -15,7 +15,6 @@ typedef enum { LOG_LEVELS(LOG_LEVEL_ENUM) } LogLevel;
 
 bool log_level_parse(const char *name, LogLevel *out) KIC_MUST_CHECK;
 void log_set_level(LogLevel level);
-bool log_enabled(LogLevel level);
 void log_write(LogLevel level, const char *fmt, ...) KIC_PRINTF(2, 3);
 /* Rate-limited by key (a short string naming the kind of message). */
 void log_limited(LogLevel level, const char *key, const char *fmt, ...) KIC_PRINTF(3, 4);

@@ -7,7 +7,7 @@
 
 #define FIRST_CODE 256 /* getopt_long codes of the table's options: above any char */
 
-void toolopts_usage(const ToolOptions *t, FILE *out)
+static void toolopts_usage(const ToolOptions *t, FILE *out)
 {
     fputs(t->intro, out);
     for (size_t i = 0; i < t->n; i++) {

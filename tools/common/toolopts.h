@@ -31,8 +31,6 @@ typedef struct ToolOptions {
     int (*own)(const ToolOption *opt, const char *arg, void *opts);
 } ToolOptions;
 
-void toolopts_usage(const ToolOptions *t, FILE *out);
-
 /* Fills opts from argv, then from the environment and the defaults.
  * 0: go on; -1: done (--help or --version printed, exit 0); otherwise
  * the exit code. */
