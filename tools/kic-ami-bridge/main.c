@@ -178,7 +178,12 @@ static char *slurp(const char *path, size_t *len)
         if (r == 0)
             break;
     }
+    bool failed = ferror(f); /* a read error is not the end: no map cut short */
     fclose(f);
+    if (failed) {
+        free(buf);
+        return NULL;
+    }
     *len = n;
     return buf;
 }
