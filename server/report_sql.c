@@ -183,6 +183,87 @@ char *report_callbacks_sql(const ReportReq *q)
     return strbuf_steal(&b);
 }
 
+/* The agents' facts behind presence, merged into intervals i(agent, kind,
+ * since, until): kind b(usy) or p(resent). See report_presence_sql. */
+static const char presence_ctes[] =
+    "WITH RECURSIVE sa AS ("
+    "  (SELECT agent FROM agent_choice_history WHERE tenant_id = $1 ORDER BY agent LIMIT 1)"
+    "  UNION ALL"
+    "  SELECT (SELECT s.agent FROM agent_choice_history s WHERE s.tenant_id = $1"
+    "          AND s.agent > sa.agent ORDER BY s.agent LIMIT 1) FROM sa WHERE sa.agent IS NOT NULL),"
+    " la AS ("
+    "  (SELECT agent FROM call_legs WHERE tenant_id = $1 ORDER BY agent LIMIT 1)"
+    "  UNION ALL"
+    "  SELECT (SELECT l.agent FROM call_legs l WHERE l.tenant_id = $1 AND l.agent > la.agent"
+    "          ORDER BY l.agent LIMIT 1) FROM la WHERE la.agent IS NOT NULL),"
+    " a AS (SELECT agent FROM sa WHERE agent IS NOT NULL"
+    "       UNION SELECT agent FROM la WHERE agent IS NOT NULL),"
+    /* the choices: the last before the day before from, and since */
+    " ch AS (SELECT a.agent, x.since AS t, x.state FROM a CROSS JOIN LATERAL ("
+    "  (SELECT since, state FROM agent_choice_history WHERE tenant_id = $1 AND agent = a.agent"
+    "    AND since < $2::timestamptz - interval '1 day' ORDER BY since DESC, state DESC LIMIT 1)"
+    "  UNION ALL"
+    "  (SELECT since, state FROM agent_choice_history WHERE tenant_id = $1 AND agent = a.agent"
+    "    AND since >= $2::timestamptz - interval '1 day' AND since < $3)) x),"
+    /* the legs: likewise, and the first after to */
+    " lg AS (SELECT a.agent, x.* FROM a CROSS JOIN LATERAL ("
+    "  (SELECT call_id, answered_at, end_at, wrapped_at FROM call_legs"
+    "    WHERE tenant_id = $1 AND agent = a.agent"
+    "    AND answered_at < $2::timestamptz - interval '1 day' ORDER BY answered_at DESC LIMIT 1)"
+    "  UNION ALL"
+    "  (SELECT call_id, answered_at, end_at, wrapped_at FROM call_legs"
+    "    WHERE tenant_id = $1 AND agent = a.agent"
+    "    AND answered_at >= $2::timestamptz - interval '1 day' AND answered_at < $3)"
+    "  UNION ALL"
+    "  (SELECT call_id, answered_at, end_at, wrapped_at FROM call_legs"
+    "    WHERE tenant_id = $1 AND agent = a.agent AND answered_at >= $3"
+    "    ORDER BY answered_at LIMIT 1)) x),"
+    " ln AS (SELECT *, lead(answered_at) OVER (PARTITION BY agent ORDER BY answered_at, call_id)"
+    "   AS next_answer FROM lg),"
+    /* around each leg's end, in one timeline of the ends and the
+     * choices (a choice at the end's instant is in effect at it): the
+     * choice in effect at the end (grp: the choices so far), and,
+     * read backwards, the first choice and the first offline at or
+     * after it */
+    " tl AS (SELECT agent, call_id, answered_at, end_at AS t, 0 AS k, NULL::text AS state"
+    "          FROM lg WHERE end_at IS NOT NULL"
+    "        UNION ALL SELECT agent, NULL, NULL, t, 1, state FROM ch),"
+    " tg AS (SELECT *, count(*) FILTER (WHERE k = 1) OVER (PARTITION BY agent"
+    "   ORDER BY t, k DESC, state ROWS UNBOUNDED PRECEDING) AS grp FROM tl),"
+    " off AS (SELECT agent, call_id, answered_at, k,"
+    "   max(state) OVER (PARTITION BY agent, grp) AS at_end,"
+    "   min(t) FILTER (WHERE k = 1) OVER later AS next_choice,"
+    "   min(t) FILTER (WHERE state = 'offline') OVER later AS next_off FROM tg"
+    "   WINDOW later AS (PARTITION BY agent ORDER BY t DESC, k DESC"
+    "         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),"
+    /* on each call, then in ACW until the wrap-up, the next call or
+     * going offline; while offline (chosen, or never chose a state)
+     * the ACW owed does not count until the agent is back: as the
+     * live state has it (lib/agent.h) */
+    " busy AS ("
+    "  SELECT agent, answered_at AS s, coalesce(end_at, next_answer, now()) AS e FROM ln"
+    "  UNION ALL"
+    "  SELECT ln.agent, CASE WHEN coalesce(off.at_end, 'offline') <> 'offline' THEN ln.end_at"
+    "    ELSE coalesce(off.next_choice, 'infinity') END,"
+    "   least(coalesce(ln.wrapped_at, 'infinity'),"
+    "    coalesce(ln.next_answer, 'infinity'), coalesce(off.next_off, 'infinity'), now())"
+    "   FROM ln JOIN off ON off.k = 0 AND off.agent = ln.agent AND off.call_id = ln.call_id"
+    "    AND off.answered_at = ln.answered_at),"
+    " f AS (SELECT agent, 'b' AS kind, s, e FROM busy"
+    "  UNION ALL SELECT agent, 'p', s, e FROM busy"
+    "  UNION ALL SELECT agent, 'p', s, e FROM (SELECT agent, state, t AS s,"
+    "    coalesce(lead(t) OVER (PARTITION BY agent ORDER BY t, state), now()) AS e FROM ch) c"
+    "   WHERE state = 'available'),"
+    /* clipped to [from, to), then merged where they overlap */
+    " fc AS (SELECT agent, kind, greatest(s, $2) AS s, least(e, $3) AS e FROM f"
+    "   WHERE e > $2 AND s < $3 AND e > s),"
+    " fm AS (SELECT *, max(e) OVER (PARTITION BY agent, kind ORDER BY s, e"
+    "   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM fc),"
+    " fg AS (SELECT *, count(*) FILTER (WHERE before IS NULL OR s > before)"
+    "   OVER (PARTITION BY agent, kind ORDER BY s, e) AS island FROM fm),"
+    " i AS (SELECT agent, kind, min(s) AS since, max(e) AS until FROM fg"
+    "   GROUP BY agent, kind, island)";
+
 /* Seconds agents spent busy (on a call or in ACW) and present (logged
  * in, not on break) per bucket, per agent or for all agents together.
  * From the facts, whatever order they arrived in: each agent's legs
@@ -202,84 +283,7 @@ char *report_callbacks_sql(const ReportReq *q)
 char *report_presence_sql(const ReportReq *q, bool by_agent)
 {
     StrBuf b = STRBUF_INIT;
-    strbuf_puts(&b,
-        "WITH RECURSIVE sa AS ("
-        "  (SELECT agent FROM agent_choice_history WHERE tenant_id = $1 ORDER BY agent LIMIT 1)"
-        "  UNION ALL"
-        "  SELECT (SELECT s.agent FROM agent_choice_history s WHERE s.tenant_id = $1"
-        "          AND s.agent > sa.agent ORDER BY s.agent LIMIT 1) FROM sa WHERE sa.agent IS NOT NULL),"
-        " la AS ("
-        "  (SELECT agent FROM call_legs WHERE tenant_id = $1 ORDER BY agent LIMIT 1)"
-        "  UNION ALL"
-        "  SELECT (SELECT l.agent FROM call_legs l WHERE l.tenant_id = $1 AND l.agent > la.agent"
-        "          ORDER BY l.agent LIMIT 1) FROM la WHERE la.agent IS NOT NULL),"
-        " a AS (SELECT agent FROM sa WHERE agent IS NOT NULL"
-        "       UNION SELECT agent FROM la WHERE agent IS NOT NULL),"
-        /* the choices: the last before the day before from, and since */
-        " ch AS (SELECT a.agent, x.since AS t, x.state FROM a CROSS JOIN LATERAL ("
-        "  (SELECT since, state FROM agent_choice_history WHERE tenant_id = $1 AND agent = a.agent"
-        "    AND since < $2::timestamptz - interval '1 day' ORDER BY since DESC, state DESC LIMIT 1)"
-        "  UNION ALL"
-        "  (SELECT since, state FROM agent_choice_history WHERE tenant_id = $1 AND agent = a.agent"
-        "    AND since >= $2::timestamptz - interval '1 day' AND since < $3)) x),"
-        /* the legs: likewise, and the first after to */
-        " lg AS (SELECT a.agent, x.* FROM a CROSS JOIN LATERAL ("
-        "  (SELECT call_id, answered_at, end_at, wrapped_at FROM call_legs"
-        "    WHERE tenant_id = $1 AND agent = a.agent"
-        "    AND answered_at < $2::timestamptz - interval '1 day' ORDER BY answered_at DESC LIMIT 1)"
-        "  UNION ALL"
-        "  (SELECT call_id, answered_at, end_at, wrapped_at FROM call_legs"
-        "    WHERE tenant_id = $1 AND agent = a.agent"
-        "    AND answered_at >= $2::timestamptz - interval '1 day' AND answered_at < $3)"
-        "  UNION ALL"
-        "  (SELECT call_id, answered_at, end_at, wrapped_at FROM call_legs"
-        "    WHERE tenant_id = $1 AND agent = a.agent AND answered_at >= $3"
-        "    ORDER BY answered_at LIMIT 1)) x),"
-        " ln AS (SELECT *, lead(answered_at) OVER (PARTITION BY agent ORDER BY answered_at, call_id)"
-        "   AS next_answer FROM lg),"
-        /* around each leg's end, in one timeline of the ends and the
-         * choices (a choice at the end's instant is in effect at it): the
-         * choice in effect at the end (grp: the choices so far), and,
-         * read backwards, the first choice and the first offline at or
-         * after it */
-        " tl AS (SELECT agent, call_id, answered_at, end_at AS t, 0 AS k, NULL::text AS state"
-        "          FROM lg WHERE end_at IS NOT NULL"
-        "        UNION ALL SELECT agent, NULL, NULL, t, 1, state FROM ch),"
-        " tg AS (SELECT *, count(*) FILTER (WHERE k = 1) OVER (PARTITION BY agent"
-        "   ORDER BY t, k DESC, state ROWS UNBOUNDED PRECEDING) AS grp FROM tl),"
-        " off AS (SELECT agent, call_id, answered_at, k,"
-        "   max(state) OVER (PARTITION BY agent, grp) AS at_end,"
-        "   min(t) FILTER (WHERE k = 1) OVER later AS next_choice,"
-        "   min(t) FILTER (WHERE state = 'offline') OVER later AS next_off FROM tg"
-        "   WINDOW later AS (PARTITION BY agent ORDER BY t DESC, k DESC"
-        "         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),"
-        /* on each call, then in ACW until the wrap-up, the next call or
-         * going offline; while offline (chosen, or never chose a state)
-         * the ACW owed does not count until the agent is back: as the
-         * live state has it (lib/agent.h) */
-        " busy AS ("
-        "  SELECT agent, answered_at AS s, coalesce(end_at, next_answer, now()) AS e FROM ln"
-        "  UNION ALL"
-        "  SELECT ln.agent, CASE WHEN coalesce(off.at_end, 'offline') <> 'offline' THEN ln.end_at"
-        "    ELSE coalesce(off.next_choice, 'infinity') END,"
-        "   least(coalesce(ln.wrapped_at, 'infinity'),"
-        "    coalesce(ln.next_answer, 'infinity'), coalesce(off.next_off, 'infinity'), now())"
-        "   FROM ln JOIN off ON off.k = 0 AND off.agent = ln.agent AND off.call_id = ln.call_id"
-        "    AND off.answered_at = ln.answered_at),"
-        " f AS (SELECT agent, 'b' AS kind, s, e FROM busy"
-        "  UNION ALL SELECT agent, 'p', s, e FROM busy"
-        "  UNION ALL SELECT agent, 'p', s, e FROM (SELECT agent, state, t AS s,"
-        "    coalesce(lead(t) OVER (PARTITION BY agent ORDER BY t, state), now()) AS e FROM ch) c"
-        "   WHERE state = 'available'),"
-        /* clipped to [from, to), then merged where they overlap */
-        " fc AS (SELECT agent, kind, greatest(s, $2) AS s, least(e, $3) AS e FROM f"
-        "   WHERE e > $2 AND s < $3 AND e > s),"
-        " fm AS (SELECT *, max(e) OVER (PARTITION BY agent, kind ORDER BY s, e"
-        "   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM fc),"
-        " fg AS (SELECT *, count(*) FILTER (WHERE before IS NULL OR s > before)"
-        "   OVER (PARTITION BY agent, kind ORDER BY s, e) AS island FROM fm),"
-        " i AS (SELECT agent, kind, min(s) AS since, max(e) AS until FROM fg"
-        "   GROUP BY agent, kind, island)");
+    strbuf_puts(&b, presence_ctes);
     /* the bucket's start and end: each bucket an interval spans, or
      * [from, to) for "all" */
     char bs[24] = "$2::timestamptz", be[48] = "$3::timestamptz";
@@ -304,7 +308,6 @@ char *report_presence_sql(const ReportReq *q, bool by_agent)
     strbuf_printf(&b, " WHERE i.until > i.since GROUP BY %s", by_agent ? "1, 2" : "1");
     return strbuf_steal(&b);
 }
-
 
 char *report_lengths_sql(const ReportReq *q)
 {
