@@ -14,6 +14,7 @@
 
 #include "bridge.h"
 #include "toollog.h"
+#include "toolnet.h"
 #include "toolopts.h"
 
 KicTime bridge_now(void)
@@ -100,37 +101,6 @@ static const ToolOptions options = {
     .outro = "\nThe mapping rules, event ids and traps: tools/kic-ami-bridge/README.md.\n",
     .own = own_option,
 };
-
-static bool parse_endpoint(const char *text, Endpoint *ep)
-{
-    const char *host = text, *colon;
-    size_t hlen;
-    if (*text == '[') { /* [::1]:5038 */
-        const char *close = strchr(text, ']');
-        if (!close)
-            return false;
-        host = text + 1;
-        hlen = (size_t)(close - host);
-        colon = close[1] == ':' ? close + 1 : NULL;
-        if (close[1] && !colon)
-            return false;
-    } else {
-        colon = strrchr(text, ':');
-        hlen = colon ? (size_t)(colon - text) : strlen(text);
-    }
-    if (hlen == 0 || hlen >= sizeof(ep->host))
-        return false;
-    memcpy(ep->host, host, hlen);
-    ep->host[hlen] = '\0';
-    if (colon) {
-        char *end;
-        long port = strtol(colon + 1, &end, 10);
-        if (*end || port < 1 || port > 65535)
-            return false;
-        ep->port = (int)port;
-    }
-    return true;
-}
 
 static bool parse_count(const char *name, const char *text, long min, long max, long *out)
 {
@@ -260,7 +230,8 @@ static bool configure(const Options *o, Bridge *br, bool network)
         return true;
     cfg->ami.port = 5038;
     cfg->kicd.port = 7411;
-    if (!parse_endpoint(o->ami, &cfg->ami) || !parse_endpoint(o->server, &cfg->kicd)) {
+    if (!toolnet_parse_endpoint(o->ami, cfg->ami.host, sizeof(cfg->ami.host), &cfg->ami.port) ||
+        !toolnet_parse_endpoint(o->server, cfg->kicd.host, sizeof(cfg->kicd.host), &cfg->kicd.port)) {
         fprintf(stderr, "kic-ami-bridge: --ami and --server take HOST:PORT\n");
         return false;
     }

@@ -14,6 +14,7 @@
 
 #include "driver.h"
 #include "toollog.h"
+#include "toolnet.h"
 #include "toolopts.h"
 #include "utf8.h"
 
@@ -113,38 +114,6 @@ static bool parse_int(const char *name, const char *text, long long min, long lo
         return false;
     }
     *out = v;
-    return true;
-}
-
-static bool parse_endpoint(const char *text, DriverConfig *cfg)
-{
-    const char *host = text, *colon;
-    size_t hlen;
-    if (*text == '[') { /* [::1]:7411 */
-        const char *close = strchr(text, ']');
-        if (!close)
-            return false;
-        host = text + 1;
-        hlen = (size_t)(close - host);
-        colon = close[1] == ':' ? close + 1 : NULL;
-        if (close[1] && !colon)
-            return false;
-    } else {
-        colon = strrchr(text, ':');
-        hlen = colon ? (size_t)(colon - text) : strlen(text);
-    }
-    if (hlen == 0 || hlen >= sizeof(cfg->host))
-        return false;
-    memcpy(cfg->host, host, hlen);
-    cfg->host[hlen] = '\0';
-    cfg->port = 7411;
-    if (colon) {
-        char *end;
-        long port = strtol(colon + 1, &end, 10);
-        if (*end || port < 1 || port > 65535)
-            return false;
-        cfg->port = (int)port;
-    }
     return true;
 }
 
@@ -361,7 +330,8 @@ int main(int argc, char **argv)
         sim_free(sim);
         goto out;
     }
-    if (!parse_endpoint(o.server, dc)) {
+    dc->port = 7411;
+    if (!toolnet_parse_endpoint(o.server, dc->host, sizeof(dc->host), &dc->port)) {
         fprintf(stderr, "kic-sim: --server takes HOST:PORT\n");
         sim_free(sim);
         goto out;
