@@ -45,6 +45,52 @@ bool queuelog_kind_parse(const char *s, QueueLogKind *out)
     return false;
 }
 
+/* Which of two words value is: 0, 1, or -1 for neither. */
+static int one_of(const char *value, const char *first, const char *second)
+{
+    return strcmp(value, first) == 0 ? 0 : strcmp(value, second) == 0 ? 1 : -1;
+}
+
+bool queuelog_rules_set(QueueLogRules *r, const char *option, const char *value, char *err,
+                        size_t errsize)
+{
+    int which;
+    if (strcmp(option, "id-prefix") == 0) {
+        if (!*value || strlen(value) >= sizeof(r->id_prefix)) {
+            snprintf(err, errsize, "--id-prefix must be 1 to %zu bytes", sizeof(r->id_prefix) - 1);
+            return false;
+        }
+        snprintf(r->id_prefix, sizeof(r->id_prefix), "%s", value);
+    } else if (strcmp(option, "agent-id") == 0) {
+        if ((which = one_of(value, "name", "interface")) < 0) {
+            snprintf(err, errsize, "--agent-id must be name or interface");
+            return false;
+        }
+        r->agent_by_interface = which == 1;
+    } else if (strcmp(option, "timeout-as") == 0) {
+        if ((which = one_of(value, "ended", "abandoned")) < 0) {
+            snprintf(err, errsize, "--timeout-as must be ended or abandoned");
+            return false;
+        }
+        r->timeout_is_abandon = which == 1;
+    } else if (strcmp(option, "default-kind") == 0) {
+        if (!queuelog_kind_parse(value, &r->default_kind)) {
+            snprintf(err, errsize, "--default-kind must be queue, agent, care_team or external");
+            return false;
+        }
+    } else if (strcmp(option, "transfer-kind") == 0) {
+        char why[200];
+        if (!queuelog_rules_add_kind(r, value, why, sizeof(why))) {
+            snprintf(err, errsize, "--transfer-kind %s", why);
+            return false;
+        }
+    } else {
+        snprintf(err, errsize, "--%s is no queue-log rule", option);
+        return false;
+    }
+    return true;
+}
+
 const char *queuelog_skip_name(QueueLogSkip s)
 {
     return (size_t)s < KIC_ARRAY_LEN(skip_names) ? skip_names[s] : "?";

@@ -59,6 +59,12 @@ bool queuelog_rules_load_agent_map(QueueLogRules *r, const char *text, size_t le
                                    size_t errsize) KIC_MUST_CHECK;
 
 bool queuelog_kind_parse(const char *s, QueueLogKind *out) KIC_MUST_CHECK;
+/* Sets a rule from the option of that name, as the bridge and the
+ * importer take them: "id-prefix", "agent-id" (name, interface),
+ * "timeout-as" (ended, abandoned), "default-kind" or "transfer-kind"
+ * (repeatable). false with "--option must ..." in err. */
+bool queuelog_rules_set(QueueLogRules *r, const char *option, const char *value, char *err,
+                        size_t errsize) KIC_MUST_CHECK;
 const char *queuelog_kind_name(QueueLogKind k);
 
 /* The kicd agent id of a queue member. Either argument may be NULL or "".

@@ -111,6 +111,39 @@ static double span(json_t *events, const char *call_id, const char *from, const 
     return time_diff_s(at(a), at(b));
 }
 
+/* The rules as the bridge's and the importer's options set them. */
+START_TEST(rules_are_set_by_option_name)
+{
+    char err[256];
+    ck_assert(queuelog_rules_set(&rules, "id-prefix", "pbx2", err, sizeof(err)));
+    ck_assert_str_eq(rules.id_prefix, "pbx2");
+    ck_assert(queuelog_rules_set(&rules, "agent-id", "interface", err, sizeof(err)));
+    ck_assert(rules.agent_by_interface);
+    ck_assert(queuelog_rules_set(&rules, "agent-id", "name", err, sizeof(err)));
+    ck_assert(!rules.agent_by_interface);
+    ck_assert(queuelog_rules_set(&rules, "timeout-as", "abandoned", err, sizeof(err)));
+    ck_assert(rules.timeout_is_abandon);
+    ck_assert(queuelog_rules_set(&rules, "default-kind", "care_team", err, sizeof(err)));
+    ck_assert_int_eq(rules.default_kind, QUEUELOG_KIND_CARE_TEAM);
+    ck_assert(queuelog_rules_set(&rules, "transfer-kind", "2001@xfer=agent", err, sizeof(err)));
+    static const char *const bad[][3] = {
+        {"id-prefix", "", "--id-prefix must be 1 to 31 bytes"},
+        {"id-prefix", "0123456789012345678901234567890123", "--id-prefix must be 1 to 31 bytes"},
+        {"agent-id", "Name", "--agent-id must be name or interface"},
+        {"timeout-as", "", "--timeout-as must be ended or abandoned"},
+        {"default-kind", "team", "--default-kind must be queue, agent, care_team or external"},
+        {"transfer-kind", "2001", "--transfer-kind "},
+        {"window", "12", "--window is no queue-log rule"},
+    };
+    for (size_t i = 0; i < KIC_ARRAY_LEN(bad); i++) {
+        ck_assert_msg(!queuelog_rules_set(&rules, bad[i][0], bad[i][1], err, sizeof(err)), "%s %s",
+                      bad[i][0], bad[i][1]);
+        ck_assert_msg(strncmp(err, bad[i][2], strlen(bad[i][2])) == 0, "%s", err);
+    }
+    ck_assert_str_eq(rules.id_prefix, "pbx2"); /* a refusal changes nothing */
+}
+END_TEST
+
 START_TEST(recording_maps_every_scenario)
 {
     QueueLogStats st;
@@ -459,6 +492,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, rules_are_set_by_option_name);
     tcase_add_test(tc, recording_maps_every_scenario);
     tcase_add_test(tc, importing_twice_gives_the_same_ids);
     tcase_add_test(tc, queue_log_and_ami_agree_per_call);

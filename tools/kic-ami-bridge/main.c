@@ -169,32 +169,16 @@ static bool configure(const Options *o, Bridge *br, bool network)
     }
     log_set_level(level);
     QueueLogRules *r = &br->rules;
-    if (strlen(o->id_prefix) == 0 || strlen(o->id_prefix) >= sizeof(r->id_prefix)) {
-        fprintf(stderr, "kic-ami-bridge: --id-prefix must be 1 to %zu bytes\n",
-                sizeof(r->id_prefix) - 1);
-        return false;
-    }
-    snprintf(r->id_prefix, sizeof(r->id_prefix), "%s", o->id_prefix);
-    if (strcmp(o->agent_id, "name") != 0 && strcmp(o->agent_id, "interface") != 0) {
-        fprintf(stderr, "kic-ami-bridge: --agent-id must be name or interface\n");
-        return false;
-    }
-    r->agent_by_interface = strcmp(o->agent_id, "interface") == 0;
-    if (strcmp(o->timeout_as, "ended") != 0 && strcmp(o->timeout_as, "abandoned") != 0) {
-        fprintf(stderr, "kic-ami-bridge: --timeout-as must be ended or abandoned\n");
-        return false;
-    }
-    r->timeout_is_abandon = strcmp(o->timeout_as, "abandoned") == 0;
-    if (!queuelog_kind_parse(o->default_kind, &r->default_kind)) {
-        fprintf(stderr, "kic-ami-bridge: --default-kind must be queue, agent, care_team or external\n");
-        return false;
-    }
     char err[256];
-    for (size_t i = 0; i < o->nkinds; i++) {
-        if (!queuelog_rules_add_kind(r, o->kinds[i], err, sizeof(err))) {
-            fprintf(stderr, "kic-ami-bridge: --transfer-kind %s\n", err);
-            return false;
-        }
+    bool rules_ok = queuelog_rules_set(r, "id-prefix", o->id_prefix, err, sizeof(err)) &&
+                    queuelog_rules_set(r, "agent-id", o->agent_id, err, sizeof(err)) &&
+                    queuelog_rules_set(r, "timeout-as", o->timeout_as, err, sizeof(err)) &&
+                    queuelog_rules_set(r, "default-kind", o->default_kind, err, sizeof(err));
+    for (size_t i = 0; rules_ok && i < o->nkinds; i++)
+        rules_ok = queuelog_rules_set(r, "transfer-kind", o->kinds[i], err, sizeof(err));
+    if (!rules_ok) {
+        fprintf(stderr, "kic-ami-bridge: %s\n", err);
+        return false;
     }
     if (o->agent_map) {
         size_t len;

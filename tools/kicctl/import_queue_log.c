@@ -368,6 +368,12 @@ static void summary(Import *im)
                     queuelog_fail_name((QueueLogFail)i), st->first_failed_line[i]);
 }
 
+static bool rule_refused(const char *why)
+{
+    fprintf(stderr, "kicctl: %s\n", why);
+    return false;
+}
+
 static bool configure(Import *im, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -380,18 +386,10 @@ static bool configure(Import *im, int argc, char **argv)
     };
     QueueLogRules *r = &im->rules;
     char err[256];
-    int ch;
-    while ((ch = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
+    int ch, at = 0;
+    while ((ch = getopt_long(argc, argv, "n", longopts, &at)) != -1) {
         switch (ch) {
         case 'n': im->dry_run = true; break;
-        case 'P':
-            if (!*optarg || strlen(optarg) >= sizeof(r->id_prefix)) {
-                fprintf(stderr, "kicctl: --id-prefix must be 1 to %zu bytes\n",
-                        sizeof(r->id_prefix) - 1);
-                return false;
-            }
-            snprintf(r->id_prefix, sizeof(r->id_prefix), "%s", optarg);
-            break;
         case 'm': {
             FILE *f = fopen(optarg, "rb");
             char text[65536];
@@ -405,31 +403,13 @@ static bool configure(Import *im, int argc, char **argv)
             }
             break;
         }
+        case 'P': /* the rules, by their long names */
         case 'a':
-            if (strcmp(optarg, "name") && strcmp(optarg, "interface")) {
-                fprintf(stderr, "kicctl: --agent-id must be name or interface\n");
-                return false;
-            }
-            r->agent_by_interface = strcmp(optarg, "interface") == 0;
-            break;
         case 'k':
-            if (!queuelog_rules_add_kind(r, optarg, err, sizeof(err))) {
-                fprintf(stderr, "kicctl: --transfer-kind %s\n", err);
-                return false;
-            }
-            break;
         case 'd':
-            if (!queuelog_kind_parse(optarg, &r->default_kind)) {
-                fprintf(stderr, "kicctl: --default-kind must be queue, agent, care_team or external\n");
-                return false;
-            }
-            break;
         case 't':
-            if (strcmp(optarg, "ended") && strcmp(optarg, "abandoned")) {
-                fprintf(stderr, "kicctl: --timeout-as must be ended or abandoned\n");
-                return false;
-            }
-            r->timeout_is_abandon = strcmp(optarg, "abandoned") == 0;
+            if (!queuelog_rules_set(r, longopts[at].name, optarg, err, sizeof(err)))
+                return rule_refused(err);
             break;
         case 'w': {
             char *end;
