@@ -79,7 +79,7 @@ void jw_end_object(JsonW *w) { close_level(w, '}'); }
 void jw_begin_array(JsonW *w) { open_level(w, '['); }
 void jw_end_array(JsonW *w) { close_level(w, ']'); }
 
-void json_escape_to(StrBuf *b, const char *s)
+void jw_escape(StrBuf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     strbuf_putc(b, '"');
@@ -109,12 +109,12 @@ void json_escape_to(StrBuf *b, const char *s)
 void jw_key(JsonW *w, const char *key)
 {
     sep(w);
-    json_escape_to(w->out, key);
+    jw_escape(w->out, key);
     strbuf_putc(w->out, ':');
     w->after_key = true;
 }
 
-void csv_field_to(StrBuf *b, const char *s)
+void jw_csv_field(StrBuf *b, const char *s)
 {
     size_t len = strlen(s);
     /* A text a spreadsheet would run as a formula (a queue or category
@@ -146,9 +146,9 @@ void jw_string(JsonW *w, const char *s)
     }
     sep(w);
     if (w->csv)
-        csv_field_to(w->out, s);
+        jw_csv_field(w->out, s);
     else
-        json_escape_to(w->out, s);
+        jw_escape(w->out, s);
 }
 
 void jw_int(JsonW *w, int64_t v)

@@ -26,7 +26,7 @@ void jw_init_csv(JsonW *w, StrBuf *out);
  * separator, a quote or a line break, is empty or has spaces around it; a
  * text that would start a spreadsheet formula (= + - @, a tab or CR
  * first) gets a leading apostrophe, so it stays text. */
-void csv_field_to(StrBuf *b, const char *s);
+void jw_csv_field(StrBuf *b, const char *s);
 void jw_begin_object(JsonW *w);
 void jw_end_object(JsonW *w);
 void jw_begin_array(JsonW *w);
@@ -43,6 +43,6 @@ void jw_bool(JsonW *w, bool v);
 void jw_null(JsonW *w);
 
 /* Appends s as a JSON string literal (quotes and escapes). */
-void json_escape_to(StrBuf *b, const char *s);
+void jw_escape(StrBuf *b, const char *s);
 
 #endif

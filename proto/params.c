@@ -78,7 +78,7 @@ static bool check_string(json_t *v, const char *name, size_t max_len, bool short
     return true;
 }
 
-bool check_string_value(json_t *v, const char *name, size_t max_len, RpcError *err)
+bool param_check_string(json_t *v, const char *name, size_t max_len, RpcError *err)
 {
     return check_string(v, name, max_len, true, err);
 }
@@ -214,7 +214,7 @@ bool param_string_list(json_t *params, const char *name, bool required, size_t m
     json_t *item;
     json_array_foreach(v, i, item)
     {
-        if (!check_string_value(item, name, max_len, err))
+        if (!param_check_string(item, name, max_len, err))
             return false;
     }
     *out = v;

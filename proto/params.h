@@ -54,7 +54,7 @@ bool param_string_list(json_t *params, const char *name, bool required, size_t m
                        size_t max_len, json_t **out, RpcError *err) KIC_MUST_CHECK;
 
 /* The same checks on a bare string value (list items, nested fields). */
-bool check_string_value(json_t *v, const char *name, size_t max_len, RpcError *err)
+bool param_check_string(json_t *v, const char *name, size_t max_len, RpcError *err)
     KIC_MUST_CHECK;
 
 #endif

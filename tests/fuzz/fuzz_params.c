@@ -201,7 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     v = json_object_get(p, "v");
     if (v) {
-        if (check_string_value(v, "v", max_len, &err))
+        if (param_check_string(v, "v", max_len, &err))
             check_string(v, NULL, max_len, "v");
         else
             check_refusal(&err, "v");

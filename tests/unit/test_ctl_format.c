@@ -46,7 +46,7 @@ static const char *number(json_t *v)
 static const char *csv(const char *s)
 {
     StrBuf b = STRBUF_INIT;
-    csv_field_to(&b, s);
+    jw_csv_field(&b, s);
     return text_of(&b);
 }
 

@@ -222,7 +222,7 @@ START_TEST(pretty_json_reads_back_the_same)
     json_object_set_new(r, "empty", json_object());
     json_object_set_new(r, "none", json_array());
     StrBuf b = STRBUF_INIT;
-    json_render_pretty(&b, r);
+    report_render_pretty(&b, r);
     char *text = steal(&b);
     json_t *back = json_loads(text, 0, NULL);
     ck_assert_msg(back && json_equal(r, back), "does not read back:\n%s", text);

@@ -126,7 +126,7 @@ char *driver_request_line(Driver *d, const Request *r, long id)
     if (a->callback_ref) {
         CallbackId *ci = callback_id(d, a->callback_ref);
         strbuf_puts(&b, "{\"callback_id\":");
-        json_escape_to(&b, ci && ci->id ? ci->id : "");
+        jw_escape(&b, ci && ci->id ? ci->id : "");
         strbuf_puts(&b, a->params[1] == '}' ? "" : ",");
         strbuf_puts(&b, a->params + 1);
     } else {

@@ -278,7 +278,7 @@ static bool render(StrBuf *out, json_t *result, const ReportArgs *a, const Bound
         return false;
     }
     if (a->format == FORMAT_JSON) {
-        json_render_pretty(out, result);
+        report_render_pretty(out, result);
         return true;
     }
     if (a->format == FORMAT_CSV) {

@@ -238,14 +238,14 @@ void report_render_table(StrBuf *out, json_t *result, const size_t *idx, size_t 
 static void csv_value(StrBuf *out, json_t *v)
 {
     if (json_is_string(v))
-        csv_field_to(out, json_string_value(v));
+        jw_csv_field(out, json_string_value(v));
     else if (json_is_number(v))
         fmt_json_number(out, v);
     else if (json_is_boolean(v))
         strbuf_puts(out, json_is_true(v) ? "true" : "false");
     else if (v && !json_is_null(v)) {
         char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        csv_field_to(out, text ? text : "");
+        jw_csv_field(out, text ? text : "");
         free(text);
     }
 }
@@ -258,7 +258,7 @@ void report_render_csv(StrBuf *out, json_t *result)
     {
         if (i)
             strbuf_putc(out, ',');
-        csv_field_to(out, json_string_value(v));
+        jw_csv_field(out, json_string_value(v));
     }
     strbuf_puts(out, "\r\n");
     size_t r;
@@ -351,7 +351,7 @@ static void pretty(StrBuf *out, json_t *v, int depth)
     }
 }
 
-void json_render_pretty(StrBuf *out, json_t *v)
+void report_render_pretty(StrBuf *out, json_t *v)
 {
     pretty(out, v, 0);
     strbuf_putc(out, '\n');

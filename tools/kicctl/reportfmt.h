@@ -36,7 +36,7 @@ void report_render_csv(StrBuf *out, json_t *result);
 
 /* Any JSON value, indented by two spaces, object keys in their order,
  * reals in the fewest digits that read back the same. */
-void json_render_pretty(StrBuf *out, json_t *v);
+void report_render_pretty(StrBuf *out, json_t *v);
 
 typedef struct ReportPage {
     json_t *result;          /* borrowed */
