@@ -53,6 +53,7 @@ void log_set_progress_line(bool shown)
     progress_shown = shown;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void vlog(LogLevel level, const char *suffix, const char *fmt, va_list ap)
 {
     struct timeval tv;
