@@ -465,16 +465,13 @@ static void forbid_core_dumps(Server *s)
         srv_log(s, LOG_WARN, "cannot turn core dumps off: %s", strerror(errno));
 }
 
-static bool start(Server *s)
+/* The loop and the server's own events: signals, the reaper, the
+ * maintenance tick and midnight. */
+static bool start_loop(Server *s)
 {
-    forbid_core_dumps(s);
-    fit_descriptor_limit(s);
-    writer_setup_fill(s);
     s->base = event_base_new();
     if (!s->base)
         return false;
-    s->started_at = server_now();
-    s->purged_before = KIC_TIME_NONE;
     s->reaper = event_new(s->base, -1, 0, on_reap, s);
     s->ev_sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
     s->ev_sigint = evsignal_new(s->base, SIGINT, on_signal, s);
@@ -484,12 +481,46 @@ static bool start(Server *s)
     if (!s->reaper || !s->ev_sigterm || !s->ev_sigint || !s->ev_sighup || !s->ev_maintain ||
         !s->ev_midnight)
         return false;
-    event_add(s->ev_sigterm, NULL);
-    event_add(s->ev_sigint, NULL);
-    event_add(s->ev_sighup, NULL);
     struct timeval every = {MAINTAIN_INTERVAL_S, 0};
-    event_add(s->ev_maintain, &every);
+    if (event_add(s->ev_sigterm, NULL) != 0 || event_add(s->ev_sigint, NULL) != 0 ||
+        event_add(s->ev_sighup, NULL) != 0 || event_add(s->ev_maintain, &every) != 0)
+        return false;
     arm_midnight(s);
+    return true;
+}
+
+/* The journal, and what it says about itself at start. */
+static bool open_journal(Server *s)
+{
+    char err[512];
+    s->journal = journal_open(s->cfg.journal_path, s->cfg.journal_max_bytes, err, sizeof(err));
+    if (!s->journal) {
+        srv_log(s, LOG_ERROR, "%s", err);
+        return false;
+    }
+    if (journal_damaged(s->journal))
+        srv_log(s, LOG_WARN, "journal %s: %zu records to replay, %zu damaged",
+                s->cfg.journal_path, journal_records(s->journal), journal_damaged(s->journal));
+    else if (journal_records(s->journal))
+        srv_log(s, LOG_WARN, "journal %s: %zu records to replay", s->cfg.journal_path,
+                journal_records(s->journal));
+    if (journal_cut_at_open(s->journal))
+        srv_log(s, LOG_WARN,
+                "journal %s: cut off %zu bytes of an append that never completed"
+                " (never acknowledged)",
+                s->cfg.journal_path, journal_cut_at_open(s->journal));
+    return true;
+}
+
+static bool start(Server *s)
+{
+    forbid_core_dumps(s);
+    fit_descriptor_limit(s);
+    writer_setup_fill(s);
+    if (!start_loop(s))
+        return false;
+    s->started_at = server_now();
+    s->purged_before = KIC_TIME_NONE;
     s->tenants = tenants_new(s);
     s->logins = logins_new();
     s->writer = writer_new(s);
@@ -505,25 +536,8 @@ static bool start(Server *s)
             return false;
         }
     }
-    if (s->cfg.journal_path[0]) { /* empty: no journal, writes wait for PostgreSQL */
-        char err[512];
-        s->journal = journal_open(s->cfg.journal_path, s->cfg.journal_max_bytes, err, sizeof(err));
-        if (!s->journal) {
-            srv_log(s, LOG_ERROR, "%s", err);
-            return false;
-        }
-        if (journal_damaged(s->journal))
-            srv_log(s, LOG_WARN, "journal %s: %zu records to replay, %zu damaged",
-                    s->cfg.journal_path, journal_records(s->journal), journal_damaged(s->journal));
-        else if (journal_records(s->journal))
-            srv_log(s, LOG_WARN, "journal %s: %zu records to replay", s->cfg.journal_path,
-                    journal_records(s->journal));
-        if (journal_cut_at_open(s->journal))
-            srv_log(s, LOG_WARN,
-                    "journal %s: cut off %zu bytes of an append that never completed"
-                    " (never acknowledged)",
-                    s->cfg.journal_path, journal_cut_at_open(s->journal));
-    }
+    if (s->cfg.journal_path[0] && !open_journal(s)) /* empty: writes wait for PostgreSQL */
+        return false;
     if (s->cfg.http[0]) { /* up while loading: /healthz tells */
         char err[512];
         s->http = http_start(s, s->cfg.http, err, sizeof(err));
