@@ -421,7 +421,7 @@ int main(int argc, char **argv)
     int rc = toolopts_parse(&options, argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
-    static Bridge br;
+    static Bridge br; /* zero-filled; main's own, used by nothing else */
     queuelog_rules_init(&br.rules);
     srandom((unsigned)getpid() ^ (unsigned)bridge_now());
     if (!configure(&o, &br, o.map_file == NULL))

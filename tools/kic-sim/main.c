@@ -224,6 +224,8 @@ int main(int argc, char **argv)
     }
     log_set_level(level);
 
+    /* zero-filled, and the agent table (16 kB) kept off the stack; main's
+     * own, used by nothing else */
     static Driver d;
     static AgentFile af;
     SimConfig sc = {.speed = 1.0, .end = KIC_TIME_NONE};
