@@ -740,45 +740,97 @@ static void on_transfer(QueueLog *q, Call *call, const Line *l, EventKind kind)
     contact_transfer(q, c, target, k, kind == EV_ATTENDED ? "attended" : "blind", l->t);
 }
 
-/* Maps one split line; returns false when it was counted as skipped or
- * failed (so the caller does not count it as mapped). */
-static bool map_line(QueueLog *q, Line *l)
+/* The call a line is about, once the line is known to name one; NULL
+ * when the line was counted as skipped (no call in it: a ring, a member's
+ * or the system's) or failed. */
+static Call *line_call(QueueLog *q, Line *l, EventKind *kind)
 {
     if (l->n < 5) {
         fail(q, QUEUELOG_FAIL_FIELDS);
-        return false;
+        return NULL;
     }
-    EventKind kind;
-    if (!event_lookup(l->f[4], &kind)) {
+    if (!event_lookup(l->f[4], kind)) {
         fail(q, QUEUELOG_FAIL_UNKNOWN);
-        return false;
+        return NULL;
     }
-    switch (kind) {
-    case EV_RING: skip(q, QUEUELOG_SKIP_RING); return false;
-    case EV_MEMBER: skip(q, QUEUELOG_SKIP_MEMBER); return false;
-    case EV_SYSTEM: skip(q, QUEUELOG_SKIP_SYSTEM); return false;
+    switch (*kind) {
+    case EV_RING: skip(q, QUEUELOG_SKIP_RING); return NULL;
+    case EV_MEMBER: skip(q, QUEUELOG_SKIP_MEMBER); return NULL;
+    case EV_SYSTEM: skip(q, QUEUELOG_SKIP_SYSTEM); return NULL;
     case EV_ADDMEMBER:
         if (strchr(l->f[3], '/'))
             set_add(&q->members, l->f[3]);
         skip(q, QUEUELOG_SKIP_MEMBER);
-        return false;
+        return NULL;
     default: break;
     }
     const char *callid = l->f[1];
     if (!*callid || strcmp(callid, "NONE") == 0 || !*l->f[2] || strcmp(l->f[2], "NONE") == 0) {
         fail(q, QUEUELOG_FAIL_NO_CALL);
-        return false;
+        return NULL;
     }
     if (strlen(callid) >= QUEUELOG_ID_SIZE || strlen(l->f[2]) >= QUEUELOG_NAME_SIZE ||
         strlen(l->f[3]) >= QUEUELOG_NAME_SIZE) {
         fail(q, QUEUELOG_FAIL_TOO_LONG);
-        return false;
+        return NULL;
     }
     Call *call = call_get(q, callid, true);
-    if (!call) {
+    if (!call)
         fail(q, QUEUELOG_FAIL_NO_CALL);
-        return false;
+    return call;
+}
+
+/* CONNECT|holdtime|bridged uniqueid|ringtime: the contact `c` (NULL: not
+ * seen entering) is answered. */
+static void on_connect(QueueLog *q, Call *call, Contact *c, const Line *l)
+{
+    if (c && c->state != CONTACT_WAITING) {
+        skip(q, QUEUELOG_SKIP_CONSUMED);
+        return;
     }
+    if (!c)
+        c = contact_infer(q, call, l, secs_field(l, 5), 0, false);
+    char agent[QUEUELOG_NAME_SIZE];
+    queuelog_agent_id(q->rules, NULL, l->f[3], agent, sizeof(agent));
+    contact_answer(q, c, agent, l->t);
+}
+
+/* COMPLETECALLER/COMPLETEAGENT|holdtime|calltime|origpos: the call ends. */
+static void on_complete(QueueLog *q, Call *call, Contact *c, const Line *l, EventKind kind)
+{
+    if (c && c->state == CONTACT_DONE) {
+        skip(q, QUEUELOG_SKIP_CONSUMED);
+        return;
+    }
+    if (!c || c->state != CONTACT_ANSWERED)
+        c = contact_infer(q, call, l, secs_field(l, 5), secs_field(l, 6), true);
+    contact_end(q, c, kind == EV_COMPLETE_CALLER ? "caller" : "agent", l->t);
+}
+
+/* ABANDON|pos|origpos|wait, EXITWITHTIMEOUT, EXITEMPTY,
+ * EXITWITHKEY|key|pos|origpos|wait: the caller leaves the queue. */
+static void on_leave(QueueLog *q, Call *call, Contact *c, const Line *l, EventKind kind)
+{
+    if (c && c->state != CONTACT_WAITING) {
+        skip(q, QUEUELOG_SKIP_CONSUMED);
+        return;
+    }
+    if (!c)
+        c = contact_infer(q, call, l, secs_field(l, kind == EV_KEY ? 8 : 7), 0, false);
+    if (kind == EV_ABANDON || (kind == EV_TIMEOUT && q->rules->timeout_is_abandon))
+        contact_abandon(q, c, l->t);
+    else
+        contact_end(q, c, kind == EV_KEY ? "caller" : "system", l->t);
+}
+
+/* Maps one split line; returns false when it was counted as skipped or
+ * failed (so the caller does not count it as mapped). */
+static bool map_line(QueueLog *q, Line *l)
+{
+    EventKind kind;
+    Call *call = line_call(q, l, &kind);
+    if (!call)
+        return false;
     call->last_line = l->t;
     size_t before = q->stats.events;
     Contact *c = contact_in_queue(call, l->f[2]);
@@ -787,56 +839,18 @@ static bool map_line(QueueLog *q, Line *l)
         snprintf(call->dialled, sizeof(call->dialled), "%s", field(l, 5));
         skip(q, QUEUELOG_SKIP_NOTED);
         return false;
-    case EV_ENTER:
-        on_enter(q, call, l);
-        break;
-    case EV_CONNECT: /* CONNECT|holdtime|bridged uniqueid|ringtime */
-        if (c && c->state != CONTACT_WAITING) {
-            skip(q, QUEUELOG_SKIP_CONSUMED);
-            return false;
-        }
-        if (!c)
-            c = contact_infer(q, call, l, secs_field(l, 5), 0, false);
-        {
-            char agent[QUEUELOG_NAME_SIZE];
-            queuelog_agent_id(q->rules, NULL, l->f[3], agent, sizeof(agent));
-            contact_answer(q, c, agent, l->t);
-        }
-        break;
+    case EV_ENTER: on_enter(q, call, l); break;
+    case EV_CONNECT: on_connect(q, call, c, l); break;
     case EV_COMPLETE_CALLER:
-    case EV_COMPLETE_AGENT: /* COMPLETE*|holdtime|calltime|origpos */
-        if (c && c->state == CONTACT_DONE) {
-            skip(q, QUEUELOG_SKIP_CONSUMED);
-            return false;
-        }
-        if (!c || c->state != CONTACT_ANSWERED)
-            c = contact_infer(q, call, l, secs_field(l, 5), secs_field(l, 6), true);
-        contact_end(q, c, kind == EV_COMPLETE_CALLER ? "caller" : "agent", l->t);
-        break;
+    case EV_COMPLETE_AGENT: on_complete(q, call, c, l, kind); break;
     case EV_ABANDON:
     case EV_TIMEOUT:
     case EV_EMPTY:
-    case EV_KEY: {
-        /* ABANDON|pos|origpos|wait; EXITWITHKEY|key|pos|origpos|wait */
-        if (c && c->state != CONTACT_WAITING) {
-            skip(q, QUEUELOG_SKIP_CONSUMED);
-            return false;
-        }
-        if (!c)
-            c = contact_infer(q, call, l, secs_field(l, kind == EV_KEY ? 8 : 7), 0, false);
-        if (kind == EV_ABANDON || (kind == EV_TIMEOUT && q->rules->timeout_is_abandon))
-            contact_abandon(q, c, l->t);
-        else
-            contact_end(q, c, kind == EV_KEY ? "caller" : "system", l->t);
-        break;
-    }
+    case EV_KEY: on_leave(q, call, c, l, kind); break;
     case EV_BLIND:
     case EV_ATTENDED:
-    case EV_OLD_TRANSFER:
-        on_transfer(q, call, l, kind);
-        break;
-    default:
-        break;
+    case EV_OLD_TRANSFER: on_transfer(q, call, l, kind); break;
+    default: break;
     }
     return q->stats.events > before;
 }
