@@ -692,6 +692,51 @@ static void notify_legs(const Centre *c, const Call *call, const CallSummary *ol
     }
 }
 
+/* The agents of a call re-derived from `old`: each points at their
+ * latest call and is in the state it gives them. */
+static void agents_follow_call(Centre *c, Call *call, const CallSummary *old, bool was_live,
+                               bool live_now, Effects *fx)
+{
+    /* Agents who lost their part here (a late event reordered the call)
+     * must not keep pointing at it; nor any agent at a call no longer
+     * counted live. */
+    for (int i = 0; i < old->nlegs && was_live; i++) {
+        if (live_now && has_leg(&call->sum, old->legs[i].agent))
+            continue;
+        Agent *a = agent_get(c, old->legs[i].agent);
+        if (a->latest_call == call) {
+            a->latest_call = NULL;
+            a->latest_start = KIC_TIME_NONE;
+        }
+        agent_refresh_at(c, a, fx, old->legs[i].answered_at);
+    }
+    for (int i = 0; i < call->sum.nlegs && live_now; i++) {
+        Agent *a = agent_get(c, call->sum.legs[i].agent);
+        if (call->sum.legs[i].answered_at >= a->latest_start || !a->latest_call) {
+            a->latest_call = call;
+            a->latest_start = call->sum.legs[i].answered_at;
+        }
+    }
+    for (int i = 0; i < call->sum.nlegs && live_now; i++) {
+        const CallLeg *leg = &call->sum.legs[i];
+        Agent *a = agent_get(c, leg->agent);
+        /* The agent's latest part, first known already ended (its end
+         * came before its answer): never seen on the call, so its talk is
+         * stored here, as events in time order would have. */
+        bool talk_stored = a->latest_call == call && leg->end_at != KIC_TIME_NONE &&
+                           !same_leg(old, leg);
+        if (talk_stored)
+            add_interval(fx, c->tenant, a, AS_ON_CALL, leg->answered_at, NULL);
+        AgentState before = a->state;
+        agent_refresh(c, a, fx);
+        /* and what followed it, also when that is the state the agent was
+         * in before (offline): else the talk stays open in storage */
+        if (talk_stored && a->state == before && a->since != KIC_TIME_NONE)
+            add_interval(fx, c->tenant, a, a->state, a->since,
+                         a->state == a->chosen ? a->reason : NULL);
+    }
+}
+
 /* Re-derives a call and moves its contributions. `at` is the time of the
  * fact that caused the change (for eviction). loading: the call comes
  * from storage, whose sums already hold it. */
@@ -724,44 +769,7 @@ static void call_update(Centre *c, Call *call, KicTime now, bool live, bool load
         today_contribute(c, call, 1);
     queue_agents_contribute(c, &call->sum, 1);
 
-    /* Agents who lost their part here (a late event reordered the call)
-     * must not keep pointing at it; nor any agent at a call no longer
-     * counted live. */
-    for (int i = 0; i < old.nlegs && was_live; i++) {
-        if (live_now && has_leg(&call->sum, old.legs[i].agent))
-            continue;
-        Agent *a = agent_get(c, old.legs[i].agent);
-        if (a->latest_call == call) {
-            a->latest_call = NULL;
-            a->latest_start = KIC_TIME_NONE;
-        }
-        agent_refresh_at(c, a, fx, old.legs[i].answered_at);
-    }
-    for (int i = 0; i < call->sum.nlegs && live_now; i++) {
-        Agent *a = agent_get(c, call->sum.legs[i].agent);
-        if (call->sum.legs[i].answered_at >= a->latest_start || !a->latest_call) {
-            a->latest_call = call;
-            a->latest_start = call->sum.legs[i].answered_at;
-        }
-    }
-    for (int i = 0; i < call->sum.nlegs && live_now; i++) {
-        const CallLeg *leg = &call->sum.legs[i];
-        Agent *a = agent_get(c, leg->agent);
-        /* The agent's latest part, first known already ended (its end
-         * came before its answer): never seen on the call, so its talk is
-         * stored here, as events in time order would have. */
-        bool talk_stored = a->latest_call == call && leg->end_at != KIC_TIME_NONE &&
-                           !same_leg(&old, leg);
-        if (talk_stored)
-            add_interval(fx, c->tenant, a, AS_ON_CALL, leg->answered_at, NULL);
-        AgentState before = a->state;
-        agent_refresh(c, a, fx);
-        /* and what followed it, also when that is the state the agent was
-         * in before (offline): else the talk stays open in storage */
-        if (talk_stored && a->state == before && a->since != KIC_TIME_NONE)
-            add_interval(fx, c->tenant, a, a->state, a->since,
-                         a->state == a->chosen ? a->reason : NULL);
-    }
+    agents_follow_call(c, call, &old, was_live, live_now, fx);
     if (at > call->last_at)
         call->last_at = at;
     mark_dirty(call, fx, true);
