@@ -254,9 +254,11 @@ static const char presence_ctes[] =
     "  UNION ALL SELECT agent, 'p', s, e FROM (SELECT agent, state, t AS s,"
     "    coalesce(lead(t) OVER (PARTITION BY agent ORDER BY t, state), now()) AS e FROM ch) c"
     "   WHERE state = 'available'),"
-    /* clipped to [from, to), then merged where they overlap */
-    " fc AS (SELECT agent, kind, greatest(s, $2) AS s, least(e, $3) AS e FROM f"
-    "   WHERE e > $2 AND s < $3 AND e > s),"
+    /* clipped to [from, to) and to now (a part may end ahead of now:
+     * the platform's clock leads; the time divided by ends at now too),
+     * then merged where they overlap */
+    " fc AS (SELECT * FROM (SELECT agent, kind, greatest(s, $2) AS s, least(e, $3, now()) AS e"
+    "   FROM f) y WHERE e > s),"
     " fm AS (SELECT *, max(e) OVER (PARTITION BY agent, kind ORDER BY s, e"
     "   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM fc),"
     " fg AS (SELECT *, count(*) FILTER (WHERE before IS NULL OR s > before)"

@@ -931,6 +931,34 @@ START_TEST(acw_owed_while_offline_counts_once_the_agent_is_back)
 }
 END_TEST
 
+/* A part that ends ahead of now (the platform's clock leads kicd's, up
+ * to event_skew_s) is present and busy only until now: the time
+ * divided by ends at now too. It gave 54 agents present for one. */
+START_TEST(presence_ends_at_now)
+{
+    Org o = org("present_now");
+    Client *b = cl_session(kicd.port, o.bridge), *s = cl_session(kicd.port, o.super);
+    KicTime t0 = h_today(0);
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"pn-o\",\"call_id\":\"pn\",\"at\":\"%s\",\"queue\":\"q1\"}", h_at(t0, -6));
+    cl_call_ok(b, "call.answered", "{\"event_id\":\"pn-a\",\"call_id\":\"pn\",\"at\":\"%s\",\"agent\":\"a.jansen\"}", h_at(t0, -5));
+    cl_call_ok(b, "call.ended", "{\"event_id\":\"pn-e\",\"call_id\":\"pn\",\"at\":\"%s\"}", h_at(t0, 600));
+    usleep(300000);
+    json_t *t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\"}", h_at(t0, -10),
+                       h_at(t0, 3600));
+    double present = json_number_value(cell(t, 0, "agents_present"));
+    ck_assert_msg(present <= 1.0 + 1e-6 && present > 0.3, "agents_present %f", present);
+    json_decref(t);
+    t = report(s, "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\",\"group_by\":[\"agent\"]}",
+               h_at(t0, -10), h_at(t0, 3600));
+    int row = find_row(t, "agent", "a.jansen");
+    ck_assert_int_ge(row, 0);
+    ck_assert_double_le(json_number_value(cell(t, (size_t)row, "occupancy")), 1.0 + 1e-6);
+    json_decref(t);
+    cl_close(b);
+    cl_close(s);
+}
+END_TEST
+
 /* A contact offered in the 15-minute block in which repeat windows are
  * closing now (7 days back): the rollup cannot see inside the block, so
  * both sources count the contact by its block, pending until the block's
@@ -1323,6 +1351,7 @@ int main(void)
     tcase_add_test(tc, occupancy_does_not_depend_on_when_the_call_events_came);
     tcase_add_test(tc, an_old_call_counts_for_occupancy_and_presence);
     tcase_add_test(tc, acw_owed_while_offline_counts_once_the_agent_is_back);
+    tcase_add_test(tc, presence_ends_at_now);
     tcase_add_test(tc, rows_by_interval_with_callbacks_between_the_calls);
     tcase_add_test(tc, a_report_over_the_row_limit_is_refused);
     tcase_add_test(tc, sums_are_rebuilt_when_the_thresholds_change);
