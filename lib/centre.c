@@ -866,10 +866,9 @@ static void call_evict(Centre *c, Call *call)
 static void set_day(Centre *c, KicTime now)
 {
     c->day_start = time_local_day_start(now);
-    /* the next local midnight: not day_start + one local day, which keeps
-     * the wall time and so misses where a zone skips midnight (the day
-     * then starts at 01:00) */
-    c->day_end = time_local_day_start(c->day_start + 36 * 3600 * KIC_USEC);
+    /* not day_start + one local day, which keeps the wall time and so
+     * misses where a zone skips midnight (the day then starts at 01:00) */
+    c->day_end = time_local_next_day_start(now);
 }
 
 Centre *centre_new(int64_t tenant_id, const CentreConfig *cfg, KicTime now)
@@ -1267,6 +1266,15 @@ void centre_set_queue_team(Centre *c, const char *queue, const char *team)
     char *old = strmap_put(&c->queue_teams, both, both);
     if (old && old != both)
         free(old);
+}
+
+void centre_clear_queue_teams(Centre *c)
+{
+    size_t pos;
+    void *v;
+    for (pos = 0; strmap_next(&c->queue_teams, &pos, NULL, &v);)
+        free(v);
+    strmap_free(&c->queue_teams);
 }
 
 bool centre_next_callback(const Centre *c, size_t *pos, Callback **out)

@@ -245,6 +245,8 @@ CallbackResult centre_complete_callback(Centre *c, Callback *cb, const char *age
 void centre_load_callback(Centre *c, Callback *cb);
 /* The care team a queue's IVR callbacks go to (default: the queue). */
 void centre_set_queue_team(Centre *c, const char *queue, const char *team);
+/* Forgets every queue's team (before the mapping is read again whole). */
+void centre_clear_queue_teams(Centre *c);
 /* Iteration over callbacks: *pos starts at 0. */
 bool centre_next_callback(const Centre *c, size_t *pos, Callback **out);
 /* Sums over the callbacks of one team (NULL: all) for today. */

@@ -263,6 +263,13 @@ KicTime time_local_day_start(KicTime t)
     return (KicTime)local_to_instant(&tm) * KIC_USEC;
 }
 
+KicTime time_local_next_day_start(KicTime t)
+{
+    /* days are 23 to 25 hours long: 36 h after a day's start is in the
+     * next day */
+    return time_local_day_start(time_local_day_start(t) + 36 * 3600 * KIC_USEC);
+}
+
 KicTime time_add_local_days(KicTime t, int days)
 {
     time_t secs = (time_t)floor_div(t, KIC_USEC);

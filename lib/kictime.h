@@ -36,6 +36,10 @@ void time_format_at_offset(int64_t epoch_s, int offset_s, char *buf, size_t size
 
 /* Start (local midnight) of the local calendar day containing t. */
 KicTime time_local_day_start(KicTime t);
+/* Start of the local calendar day after the one containing t: the next
+ * midnight, also where a day is 23 or 25 hours long or starts at 01:00
+ * (a zone that skips midnight). */
+KicTime time_local_next_day_start(KicTime t);
 
 /* t moved by whole local calendar days, keeping the wall-clock time, so a
  * week across a DST change is 167 or 169 hours. As PostgreSQL does: an

@@ -400,7 +400,7 @@ static void on_maintain(evutil_socket_t fd, short what, void *arg)
 static void arm_midnight(Server *s)
 {
     KicTime now = server_now();
-    KicTime wait = time_add_local_days(time_local_day_start(now), 1) - now + 1000;
+    KicTime wait = time_local_next_day_start(now) - now + 1000;
     struct timeval tv = {(time_t)(wait / KIC_USEC), (suseconds_t)(wait % KIC_USEC)};
     evtimer_add(s->ev_midnight, &tv);
 }

@@ -268,8 +268,12 @@ static void load_categories(Tenant *t, PGresult *r)
     free(names);
 }
 
+/* The whole mapping: one removed in storage is gone here too. */
 static void load_queue_teams(Centre *c, PGresult *r)
 {
+    if (!r)
+        return;
+    centre_clear_queue_teams(c);
     for (int i = 0; r && i < PQntuples(r); i++)
         centre_set_queue_team(c, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
 }

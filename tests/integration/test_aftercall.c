@@ -477,6 +477,33 @@ static json_t *callbacks_of(Client *c, const char *params)
     return list;
 }
 
+/* A queue's team removed while kicd runs: its next IVR callback goes to
+ * the queue's own name again, not to the team removed (the mapping was
+ * only ever added to until a restart). */
+START_TEST(a_queue_team_removed_is_forgotten)
+{
+    Org o = org("qteam");
+    Client *b = cl_session(kicd.port, o.bridge);
+    ck_assert_int_eq(h_kicctl(&kicd, NULL, "queue-team", "set", "--tenant", o.name, "--queue", "qz", "--team", "tz", NULL), 0);
+    int reloads = kicd_log_count(&kicd, "queue teams reloaded");
+    ck_assert_int_eq(h_kicctl(&kicd, NULL, "queue-team", "set", "--tenant", o.name, "--queue", "qy", "--team", "ty", NULL), 0);
+    for (int i = 0; i < 100 && kicd_log_count(&kicd, "queue teams reloaded") < reloads + 1; i++)
+        usleep(50000);
+    KicTime now = h_today(0);
+    cl_call_ok(b, "callback.requested", "{\"event_id\":\"qt1\",\"callback_id\":\"qt-1\",\"caller\":\"0612349001\",\"queue\":\"qz\",\"at\":\"%s\"}", h_at(now, -2));
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM callbacks" OF_TENANT " AND callback_id = 'qt-1' AND team = 'tz'"), 1);
+    reloads = kicd_log_count(&kicd, "queue teams reloaded");
+    ck_assert_int_eq(h_kicctl(&kicd, NULL, "queue-team", "remove", "--tenant", o.name, "--queue", "qz", NULL), 0);
+    for (int i = 0; i < 100 && kicd_log_count(&kicd, "queue teams reloaded") == reloads; i++)
+        usleep(50000);
+    cl_call_ok(b, "callback.requested", "{\"event_id\":\"qt2\",\"callback_id\":\"qt-2\",\"caller\":\"0612349002\",\"queue\":\"qz\",\"at\":\"%s\"}", h_at(now, -1));
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM callbacks" OF_TENANT " AND callback_id = 'qt-2' AND team = 'qz'"), 1);
+    cl_call_ok(b, "callback.requested", "{\"event_id\":\"qt3\",\"callback_id\":\"qt-3\",\"caller\":\"0612349003\",\"queue\":\"qy\",\"at\":\"%s\"}", h_at(now, 0));
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM callbacks" OF_TENANT " AND callback_id = 'qt-3' AND team = 'ty'"), 1);
+    cl_close(b);
+}
+END_TEST
+
 START_TEST(callback_lifecycle_numbers_and_summary)
 {
     Org o = org("cb");
@@ -614,6 +641,7 @@ int main(void)
     tcase_add_test(tc, a_transfer_continuation_is_not_its_own_earlier_contact);
     tcase_add_test(tc, the_history_marks_what_repeat_contacts_leaves_out);
     tcase_add_test(tc, callback_lifecycle_numbers_and_summary);
+    tcase_add_test(tc, a_queue_team_removed_is_forgotten);
     tcase_add_test(tc, callbacks_of_two_tenants_stay_apart);
     tcase_add_test(tc, no_number_or_note_reached_the_log);
     suite_add_tcase(s, tc);

@@ -143,6 +143,13 @@ START_TEST(centre_opens_ivr_callbacks_once_with_the_queues_team)
     /* a queue without a team mapping: its own name */
     ck_assert_int_eq(centre_apply_event(c, request("e3", "ivr-2", "planning", T0), "+31612340000", T0, true, &fx), APPLY_NEW);
     ck_assert_str_eq(centre_callback(c, "ivr-2")->team, "planning");
+    /* the mapping read again without thuiszorg's: its own name again */
+    centre_clear_queue_teams(c);
+    centre_set_queue_team(c, "planning", "wijkteam-west");
+    ck_assert_int_eq(centre_apply_event(c, request("e4", "ivr-3", "thuiszorg", T0), "+31612340001", T0, true, &fx), APPLY_NEW);
+    ck_assert_str_eq(centre_callback(c, "ivr-3")->team, "thuiszorg");
+    ck_assert_int_eq(centre_apply_event(c, request("e5", "ivr-4", "planning", T0), "+31612340002", T0, true, &fx), APPLY_NEW);
+    ck_assert_str_eq(centre_callback(c, "ivr-4")->team, "wijkteam-west");
     effects_written(&fx);
     effects_reset(&fx);
     ck_assert(!cb->dirty);
@@ -152,7 +159,7 @@ START_TEST(centre_opens_ivr_callbacks_once_with_the_queues_team)
     centre_callback_sums(c, "wijkteam-zuid", T0 + SEC(10), &s);
     ck_assert_int_eq(s.open, 1);
     centre_callback_sums(c, NULL, T0 + SEC(10), &s);
-    ck_assert_int_eq(s.open, 2);
+    ck_assert_int_eq(s.open, 4);
     effects_free(&fx);
     centre_free(c);
 }

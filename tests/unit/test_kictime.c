@@ -78,6 +78,24 @@ START_TEST(local_day_start)
 }
 END_TEST
 
+/* The next midnight, where days are 23 or 25 hours long or midnight is
+ * skipped (one local day after a 01:00 start would be 01:00 again). */
+START_TEST(local_next_day_start)
+{
+    ck_assert_int_eq(time_local_next_day_start(parse("2026-11-22T09:15:00+01:00")), parse("2026-11-23T00:00:00+01:00"));
+    ck_assert_int_eq(time_local_next_day_start(parse("2026-11-22T00:00:00+01:00")), parse("2026-11-23T00:00:00+01:00"));
+    ck_assert_int_eq(time_local_next_day_start(parse("2026-03-29T23:59:59+02:00")), parse("2026-03-30T00:00:00+02:00"));
+    ck_assert_int_eq(time_local_next_day_start(parse("2026-10-25T00:30:00+02:00")), parse("2026-10-26T00:00:00+01:00"));
+    setenv("TZ", "America/Santiago", 1);
+    tzset();
+    /* 6 September 2026 starts at 01:00 (-03:00); the 7th at 00:00 */
+    ck_assert_int_eq(time_local_next_day_start(parse("2026-09-06T01:00:00-03:00")), parse("2026-09-07T00:00:00-03:00"));
+    ck_assert_int_eq(time_local_next_day_start(parse("2026-09-05T12:00:00-04:00")), parse("2026-09-06T01:00:00-03:00"));
+    setenv("TZ", "Europe/Amsterdam", 1);
+    tzset();
+}
+END_TEST
+
 START_TEST(add_local_days_keeps_wall_time_across_dst)
 {
     /* spring forward (29 March 2026): a week is 167 hours */
@@ -294,6 +312,7 @@ int main(void)
     tcase_add_test(tc, formats_local_and_utc);
     tcase_add_test(tc, formats_at_an_offset_like_postgresql);
     tcase_add_test(tc, local_day_start);
+    tcase_add_test(tc, local_next_day_start);
     tcase_add_test(tc, add_local_days_keeps_wall_time_across_dst);
     tcase_add_test(tc, add_local_days_ambiguous_and_missing_times_match_postgresql);
     tcase_add_test(tc, memo_takes_the_shortcut_only_on_steady_days);
