@@ -60,6 +60,14 @@ static void writer_setup_fill(Server *s)
 #define KIC_STR_(x) #x
 #define KIC_STR(x) KIC_STR_(x)
 
+/* The reports' session: as the reader's, without its notifications. */
+static const char *const reports_setup[] = {
+    "SET TimeZone TO 'UTC'",
+    "SET statement_timeout TO '" KIC_STR(READER_STATEMENT_TIMEOUT_S) "s'",
+    "SET client_connection_check_interval TO '1s'",
+    NULL,
+};
+
 static const char *const reader_setup[] = {
     "SET TimeZone TO 'UTC'",
     "SET statement_timeout TO '" KIC_STR(READER_STATEMENT_TIMEOUT_S) "s'",
@@ -349,6 +357,14 @@ void server_storage_caught_up(Server *s)
     maybe_load(s);
 }
 
+/* Reports are refused (-32050) while it is down; nothing to redo. */
+static void on_reports_state(PgConn *pc, bool up, void *arg)
+{
+    (void)pc;
+    (void)up;
+    (void)arg;
+}
+
 static void on_reader_state(PgConn *pc, bool up, void *arg)
 {
     if (!up)
@@ -551,11 +567,14 @@ static bool start(Server *s)
                               writer_statements(s->writer), &s->log_level, on_writer_state, s);
     s->pg_reader = pgconn_new(s->base, s->cfg.pg, "pg-reader", reader_setup, NULL,
                               &s->log_level, on_reader_state, s);
-    if (!s->pg_writer || !s->pg_reader)
+    s->pg_reports = pgconn_new(s->base, s->cfg.pg, "pg-reports", reports_setup, NULL,
+                               &s->log_level, on_reports_state, s);
+    if (!s->pg_writer || !s->pg_reader || !s->pg_reports)
         return false;
     int stall = (int)s->cfg.pg_timeout_s;
     pgconn_set_patience(s->pg_writer, stall);
     pgconn_set_patience(s->pg_reader, stall ? READER_STATEMENT_TIMEOUT_S + stall : 0);
+    pgconn_set_patience(s->pg_reports, stall ? READER_STATEMENT_TIMEOUT_S + stall : 0);
     pgconn_set_notify(s->pg_reader, on_notify, s);
     srv_log(s, LOG_INFO, "kicd %s starting: loading live state from PostgreSQL", KIC_VERSION);
     return true;
@@ -576,6 +595,7 @@ static void stop(Server *s)
     s->pg_writer = NULL; /* gone: the writer's last answers must not touch it */
     writer_free(s->writer);
     pgconn_free(s->pg_reader);
+    pgconn_free(s->pg_reports);
     tenants_free(s->tenants);
     logins_free(s->logins);
     journal_close(s->journal);

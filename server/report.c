@@ -774,7 +774,7 @@ bool report_run(Server *s, const Session *sess, const AuditActor *who, const Rep
     pgjob_stream_rows(job, on_sums_rows, ctx);
     if (report_by_agent(q))
         report_audit_later(ctx, s, who);
-    if (!pgconn_submit(s->pg_reader, job)) {
+    if (!pgconn_submit(s->pg_reports, job)) {
         pgjob_free(job);
         report_ctx_free(ctx);
         return false;

@@ -87,7 +87,8 @@ typedef struct Server {
     PgConn *pg_writer; /* group commits */
     const char *writer_setup[4]; /* its session's settings (main.c), NULL-ended */
     char writer_tz_sql[300];
-    PgConn *pg_reader; /* logins, loads, reports: never blocks a commit */
+    PgConn *pg_reader; /* logins, loads, short reads: never blocks a commit */
+    PgConn *pg_reports; /* reports, which may take seconds: never hold up a login */
     Writer *writer;
     Tenants *tenants;
     Logins *logins; /* tokens checked without storage (logins.h) */

@@ -495,6 +495,46 @@ static long rss_kb(pid_t pid)
     return kb;
 }
 
+/* A report waiting on storage (here: a lock) holds up no login, of that
+ * supervisor's or anyone's: reports have a PostgreSQL session of their
+ * own. Sixty connections of one supervisor's reports kept every tenant's
+ * agents from logging in (found by a probe). */
+START_TEST(a_slow_report_holds_up_no_login)
+{
+    Kicd k;
+    kicd_init(&k, "slowrep", "[storage]\npg_timeout_s = 0\n");
+    kicd_start(&k);
+    char *super = h_user(&k, "slowrep", "sup", "supervisor", NULL, NULL);
+    char *agent = h_user(&k, "other", "a1", "agent", "a1", NULL);
+    Client *c = cl_session(k.port, super);
+    cl_close(cl_session(k.port, agent)); /* its tenant loaded (that reads calls) */
+    PGconn *locker = PQconnectdb(k.conninfo);
+    PGresult *pr = PQexec(locker, "BEGIN; LOCK TABLE calls, call_sums_15m IN ACCESS EXCLUSIVE MODE");
+    ck_assert_int_eq(PQresultStatus(pr), PGRES_COMMAND_OK);
+    PQclear(pr);
+    cl_send(c, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"report.query\",\"params\":"
+               "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"1d\"}}");
+    h_db_await_lock_wait(k.conninfo);
+    /* answered while the report still waits: before, the logins waited
+     * behind it until kicd closed them (login_timeout_s) */
+    Client *a = cl_session(k.port, agent); /* another tenant */
+    Client *s2 = cl_session(k.port, super); /* the same supervisor */
+    cl_close(a);
+    cl_close(s2);
+    pr = PQexec(locker, "COMMIT");
+    PQclear(pr);
+    PQfinish(locker);
+    json_t *r = cl_recv(c, 30000);
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 0);
+    ck_result(r);
+    json_decref(r);
+    cl_close(c);
+    free(super);
+    free(agent);
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
 /* Answers go out in request order: those finished behind a slow one (a
  * report waiting for a lock) wait in kicd's memory. They count against
  * the output cap, so a client pipelining quick requests behind it is
@@ -599,6 +639,7 @@ int main(void)
     tcase_add_test(tc, silent_connection_is_closed_after_login_timeout);
     tcase_add_test(tc, client_half_close_still_gets_its_answers);
     tcase_add_test(tc, answers_held_behind_a_slow_one_are_bounded);
+    tcase_add_test(tc, a_slow_report_holds_up_no_login);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
 }
