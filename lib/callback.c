@@ -79,6 +79,17 @@ static KicTime not_before_request(const Callback *cb, KicTime at)
     return at < cb->created_at ? cb->created_at : at;
 }
 
+bool callback_release(Callback *cb)
+{
+    if (cb->status != CB_CLAIMED)
+        return false;
+    cb->status = CB_OPEN;
+    free(cb->claimed_by);
+    cb->claimed_by = NULL;
+    cb->claimed_at = KIC_TIME_NONE;
+    return true;
+}
+
 CallbackResult callback_claim(Callback *cb, const char *agent, KicTime at)
 {
     at = not_before_request(cb, at);

@@ -69,6 +69,9 @@ CallbackResult callback_complete(Callback *cb, const char *agent, CallbackOutcom
                                  KicTime at);
 
 bool callback_is_open(const Callback *cb);
+/* A claimed callback is open again, for anyone (its claimer's user was
+ * revoked). false when it was not claimed. */
+bool callback_release(Callback *cb);
 bool callback_overdue(const Callback *cb, KicTime now);
 
 /* A team's callbacks, for callbacks.summary and the wallboard. Counts of

@@ -1286,6 +1286,33 @@ bool centre_next_callback(const Centre *c, size_t *pos, Callback **out)
     return true;
 }
 
+static bool claimed_by(const Callback *cb, const char *agent)
+{
+    return cb->status == CB_CLAIMED && cb->claimed_by && strcmp(cb->claimed_by, agent) == 0;
+}
+
+size_t centre_claims_of(const Centre *c, const char *agent)
+{
+    size_t pos = 0, n = 0;
+    Callback *cb;
+    while (centre_next_callback(c, &pos, &cb))
+        n += claimed_by(cb, agent);
+    return n;
+}
+
+size_t centre_release_claims(Centre *c, const char *agent, Effects *fx)
+{
+    size_t pos = 0, n = 0;
+    Callback *cb;
+    while (centre_next_callback(c, &pos, &cb)) {
+        if (claimed_by(cb, agent) && callback_release(cb)) {
+            callback_dirty(c, cb, fx);
+            n++;
+        }
+    }
+    return n;
+}
+
 void centre_callback_sums(const Centre *c, const char *team, KicTime now, CallbackSums *out)
 {
     memset(out, 0, sizeof(*out));

@@ -249,6 +249,11 @@ void centre_set_queue_team(Centre *c, const char *queue, const char *team);
 void centre_clear_queue_teams(Centre *c);
 /* Iteration over callbacks: *pos starts at 0. */
 bool centre_next_callback(const Centre *c, size_t *pos, Callback **out);
+/* How many callbacks `agent` holds claimed. */
+size_t centre_claims_of(const Centre *c, const char *agent);
+/* Opens again every callback `agent` holds claimed (their user was
+ * revoked: nobody else could claim or complete them). How many. */
+size_t centre_release_claims(Centre *c, const char *agent, Effects *fx);
 /* Sums over the callbacks of one team (NULL: all) for today. */
 void centre_callback_sums(const Centre *c, const char *team, KicTime now, CallbackSums *out);
 

@@ -16,6 +16,7 @@
 #include "methods.h"
 #include "params.h"
 #include "pg.h"
+#include "store.h"
 #include "strbuf.h"
 #include "token.h"
 
@@ -25,6 +26,8 @@ static const char *const role_names[] = {"bridge", "agent", "supervisor", "admin
 
 typedef struct AdminCtx {
     Reply *reply;
+    Server *srv;       /* user.revoke: ends the user's sessions */
+    int64_t tenant_id; /* user.revoke */
     char token[53]; /* user.create: shown once */
     char name[KIC_MAX_FIELD_BYTES + 1];
 } AdminCtx;
@@ -182,8 +185,13 @@ static void revoked(PgJob *job, void *arg)
         reply_actor_revoked(ctx->reply);
     else if (strcmp(PQgetvalue(res, 0, 1), "0") == 0)
         reply_errorf(ctx->reply, RPC_NOT_FOUND, "unknown user: %.200s", ctx->name);
-    else
+    else {
+        /* their sessions end before the answer: nothing they send after
+         * it is carried out (the notification comes a moment later) */
+        store_user_revoked(ctx->srv, ctx->tenant_id, strtoll(PQgetvalue(res, 0, 2), NULL, 10),
+                           PQgetvalue(res, 0, 3));
         reply_result(ctx->reply, json_pack("{s:s, s:b}", "name", ctx->name, "revoked", 1));
+    }
     free(ctx);
 }
 
@@ -210,11 +218,14 @@ void method_user_revoke(Conn *c, Reply *r, json_t *params, const Method *m)
               " u AS (UPDATE users SET revoked_at = now()"
               "  WHERE tenant_id = $1::bigint AND name = $2 AND revoked_at IS NULL"
               "    AND EXISTS (SELECT 1 FROM actor)"
-              "  RETURNING tenant_id, user_id),"
+              "  RETURNING tenant_id, user_id, CASE WHEN role = 'agent' THEN agent END AS agent),"
               " a AS (" AUDIT_INSERT " SELECT tenant_id, $3::bigint, $4, $5, 'user.revoke', NULL, $2, $6 FROM u)"
               " SELECT (SELECT count(*) FROM actor),"
-              "  (SELECT count(*) FROM u, pg_notify('kic_users', u.tenant_id || ':' || u.user_id))",
+              "  (SELECT count(*) FROM u, pg_notify('kic_users', u.tenant_id || ':' || u.user_id)),"
+              "  (SELECT user_id FROM u), (SELECT coalesce(agent, '') FROM u)",
               6, args);
+    ctx->srv = c->srv;
+    ctx->tenant_id = c->sess.tenant_id;
     submit(c, job, ctx);
 }
 

@@ -305,6 +305,8 @@ static void load_callbacks(Centre *c, PGresult *r)
     }
 }
 
+static void revoked_while_away(Server *s, Tenant *t, PGresult *active);
+
 static void tenant_loaded(PgJob *job, void *arg)
 {
     TenantLoad *tl = arg;
@@ -330,6 +332,7 @@ static void tenant_loaded(PgJob *job, void *arg)
         load_categories(t, pgjob_result(job, 5));
         load_queue_teams(t->centre, pgjob_result(job, 6));
         load_callbacks(t->centre, pgjob_result(job, 7));
+        revoked_while_away(s, t, pgjob_result(job, 3));
         if (tl->resync)
             srv_log(s, LOG_WARN, "tenant %s: live state reloaded from storage", t->name);
     }
@@ -515,15 +518,47 @@ static void revoked_agent_offline(Server *s, Tenant *t, const char *agent)
     const Agent *a = centre_agent(t->centre, agent);
     /* Also an agent who never chose a state (offline, no reason, nothing
      * stored): else the reason is missing and a restart, which lists
-     * only active users and stored choices, forgets them. */
-    if (!a || (a->chosen == AS_OFFLINE && a->reason && !strcmp(a->reason, REVOKED_REASON)))
+     * only active users and stored choices, forgets them. Their claimed
+     * callbacks are freed: nobody else may claim or complete them. */
+    bool done = !a || (a->chosen == AS_OFFLINE && a->reason && !strcmp(a->reason, REVOKED_REASON));
+    if (done && centre_claims_of(t->centre, agent) == 0)
         return;
     Record *rec = record_new(REC_AGENT_STATE, t, NULL);
     snprintf(rec->state.agent, sizeof(rec->state.agent), "%s", agent);
     rec->state.chosen = AS_OFFLINE;
     rec->state.reason = strdup(REVOKED_REASON);
     rec->state.at = server_now();
+    rec->state.release_claims = true;
     writer_submit(s->writer, rec);
+}
+
+void store_user_revoked(Server *s, int64_t tenant_id, int64_t user_id, const char *agent)
+{
+    server_end_user(s, tenant_id, user_id, "token revoked");
+    Tenant *t = tenants_find(s->tenants, tenant_id);
+    if (t && agent && agent[0])
+        revoked_agent_offline(s, t, agent);
+}
+
+/* Agents without an active user (revoked while kicd was not running, so
+ * it heard no notification) who are not offline as revoked, or hold
+ * claimed callbacks: as if the revoke were heard now. */
+static void revoked_while_away(Server *s, Tenant *t, PGresult *active)
+{
+    StrMap ids = {0};
+    for (int i = 0; active && i < PQntuples(active); i++)
+        strmap_put(&ids, PQgetvalue(active, i, 0), t);
+    size_t pos = 0;
+    Agent *a;
+    while (centre_next_agent(t->centre, &pos, &a))
+        if (!strmap_get(&ids, a->id) && (a->chosen != AS_OFFLINE || centre_claims_of(t->centre, a->id)))
+            revoked_agent_offline(s, t, a->id);
+    Callback *cb;
+    for (pos = 0; centre_next_callback(t->centre, &pos, &cb);)
+        if (cb->status == CB_CLAIMED && cb->claimed_by && !strmap_get(&ids, cb->claimed_by) &&
+            !centre_agent(t->centre, cb->claimed_by))
+            revoked_agent_offline(s, t, cb->claimed_by);
+    strmap_free(&ids);
 }
 
 static void user_checked(PgJob *job, void *arg)
@@ -536,9 +571,7 @@ static void user_checked(PgJob *job, void *arg)
         const char *agent = PQgetvalue(r, 0, 3);
         bool is_agent = t && strcmp(PQgetvalue(r, 0, 2), "agent") == 0 && agent[0];
         if (strcmp(PQgetvalue(r, 0, 8), "t") == 0) {
-            server_end_user(rl->s, rl->tenant, rl->user, "token revoked");
-            if (is_agent)
-                revoked_agent_offline(rl->s, t, agent);
+            store_user_revoked(rl->s, rl->tenant, rl->user, is_agent ? agent : NULL);
         } else if (session_from_row(&sess, r, 0)) {
             logins_put(rl->s->logins, PQgetvalue(r, 0, 7), &sess);
             json_decref(sess.teams);

@@ -38,4 +38,9 @@ void store_load_tenant(Server *s, Tenant *t);
  * queue teams of a tenant changed). */
 void store_on_notify(Server *s, const char *channel, const char *payload);
 
+/* A user revoked: their sessions end now, and an agent is set offline
+ * with reason "user revoked" and their claimed callbacks freed. agent:
+ * "" or NULL for a user who is no agent. */
+void store_user_revoked(Server *s, int64_t tenant_id, int64_t user_id, const char *agent);
+
 #endif

@@ -669,6 +669,8 @@ static void decide_state(Writer *w, Batch *b, Record *r)
     Centre *c = r->tenant->centre;
     bool changed = centre_set_agent_state(c, r->state.agent, r->state.chosen, r->state.reason,
                                           r->state.at, &w->fx);
+    if (r->state.release_claims)
+        centre_release_claims(c, r->state.agent, &w->fx);
     Agent *a = centre_agent(c, r->state.agent);
     if (changed) {
         rows_chosen(&b->tables[WT_CHOSEN], r->tenant->id, r->state.agent, r->state.chosen,

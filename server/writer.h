@@ -55,6 +55,7 @@ typedef struct Record {
             AgentState chosen;
             char *reason;
             KicTime at;
+            bool release_claims; /* a revoked user's: their claims are freed */
         } state;
 
         struct { /* REC_WRAPUP */

@@ -154,6 +154,106 @@ START_TEST(a_revoked_agent_goes_offline_and_a_new_one_is_listed)
 }
 END_TEST
 
+static long long count_in(const Kicd *k, const char *tenant, const char *where)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM callbacks c JOIN tenants t USING (tenant_id) WHERE t.name = '%s' AND %s",
+             tenant, where);
+    return h_sql_int(k->conninfo, sql);
+}
+
+/* A revoked agent's claimed callbacks are open again (nobody else could
+ * claim or complete them: they were stuck for good), and nothing their
+ * session sends after the revoke is answered is carried out (the
+ * session ended only when the notification came back, a moment later). */
+START_TEST(a_revoked_agents_claims_are_freed_and_their_session_ends_first)
+{
+    const char *t = h_tenant("adm-claims");
+    char *admin = h_user(&kicd, t, "beheer", "admin", NULL, NULL);
+    char *bridge = h_user(&kicd, t, "pbx", "bridge", NULL, NULL);
+    char *leaver = h_user(&kicd, t, "h.jong", "agent", "h.jong", "kic");
+    char *stayer = h_user(&kicd, t, "i.berg", "agent", "i.berg", "kic");
+    Client *a = cl_session(kicd.port, admin), *b = cl_session(kicd.port, bridge);
+    Client *l = cl_session(kicd.port, leaver), *st = cl_session(kicd.port, stayer);
+    KicTime now = h_today(0);
+    for (int i = 1; i <= 2; i++)
+        cl_call_ok(b, "callback.requested", "{\"event_id\":\"rc%d\",\"callback_id\":\"rc-%d\",\"caller\":\"061234900%d\",\"queue\":\"kic\",\"at\":\"%s\"}",
+                   i, i, i, h_at(now, -10 + i));
+    json_decref(ck_ok(cl_call(l, "callback.claim", "{\"callback_id\":\"rc-1\"}")));
+    ck_assert_rpc_error(cl_call(st, "callback.claim", "{\"callback_id\":\"rc-1\"}"), -32009);
+    json_decref(ck_ok(cl_call(a, "user.revoke", "{\"name\":\"h.jong\"}")));
+    /* sent after the answer: not carried out */
+    cl_send(l, "{\"jsonrpc\":\"2.0\",\"id\":99,\"method\":\"callback.claim\",\"params\":{\"callback_id\":\"rc-2\"}}");
+    ck_assert(cl_wait_closed(l, 5000));
+    cl_close(l);
+    /* rc-1 is open again: another agent claims it */
+    json_t *r = NULL;
+    for (int i = 0; i < 50; i++) {
+        json_decref(r);
+        r = cl_call(st, "callback.claim", "{\"callback_id\":\"rc-1\"}");
+        if (rpc_code(r) == 0)
+            break;
+        usleep(100000);
+    }
+    ck_assert_int_eq(rpc_code(r), 0);
+    json_decref(r);
+    ck_assert_int_eq(count_in(&kicd, t, "callback_id = 'rc-1' AND claimed_by = 'i.berg'"), 1);
+    ck_assert_int_eq(count_in(&kicd, t, "callback_id = 'rc-2' AND status = 'open' AND claimed_by IS NULL"), 1);
+    cl_close(a);
+    cl_close(b);
+    cl_close(st);
+    free(admin);
+    free(bridge);
+    free(leaver);
+    free(stayer);
+}
+END_TEST
+
+/* Revoked with kicctl while kicd was not running: kicd heard no
+ * notification, so at start it sets the agent offline as revoked and
+ * frees their claims (they stayed available, counted for ever). */
+START_TEST(an_agent_revoked_while_kicd_was_down_is_offline_at_start)
+{
+    Kicd k;
+    kicd_init(&k, "revdown", NULL);
+    kicd_start(&k);
+    char *super = h_user(&k, "revdown", "sup", "supervisor", NULL, NULL);
+    char *bridge = h_user(&k, "revdown", "pbx", "bridge", NULL, NULL);
+    char *agent = h_user(&k, "revdown", "j.smit", "agent", "j.smit", "kic");
+    Client *b = cl_session(k.port, bridge), *ag = cl_session(k.port, agent);
+    json_decref(ck_ok(cl_call(ag, "agent.state.set", "{\"state\":\"available\"}")));
+    cl_call_ok(b, "callback.requested", "{\"event_id\":\"rd1\",\"callback_id\":\"rd-1\",\"caller\":\"0612349011\",\"queue\":\"kic\",\"at\":\"%s\"}",
+               h_at(h_today(0), -5));
+    json_decref(ck_ok(cl_call(ag, "callback.claim", "{\"callback_id\":\"rd-1\"}")));
+    cl_close(ag);
+    cl_close(b);
+    ck_assert(kicd_stop(&k));
+    ck_assert_int_eq(h_kicctl(&k, NULL, "user", "revoke", "--tenant", "revdown", "--name", "j.smit", NULL), 0);
+    kicd_start(&k);
+    Client *s = cl_session(k.port, super);
+    char *entry = agent_entry(s, "j.smit", "offline/user revoked");
+    ck_assert_str_eq(entry, "offline/user revoked");
+    free(entry);
+    for (int i = 0; i < 50 && count_in(&k, "revdown", "callback_id = 'rd-1' AND status = 'open'") == 0; i++)
+        usleep(100000);
+    ck_assert_int_eq(count_in(&k, "revdown", "callback_id = 'rd-1' AND status = 'open' AND claimed_by IS NULL"), 1);
+    /* and so after another restart */
+    cl_close(s);
+    ck_assert(kicd_stop(&k));
+    kicd_start(&k);
+    s = cl_session(k.port, super);
+    entry = agent_entry(s, "j.smit", "offline/user revoked");
+    ck_assert_str_eq(entry, "offline/user revoked");
+    free(entry);
+    cl_close(s);
+    ck_assert(kicd_stop(&k));
+    free(super);
+    free(bridge);
+    free(agent);
+}
+END_TEST
+
 /* A change that does not happen leaves no audit row; a change runs only
  * while the admin who asked is active: a create pipelined behind the
  * admin's own revocation creates nothing (it used to create a user whose
@@ -496,6 +596,8 @@ int main(void)
     tcase_add_test(tc, only_changes_that_happen_are_logged_and_only_by_active_admins);
     tcase_add_test(tc, an_agent_id_belongs_to_one_active_user);
     tcase_add_test(tc, a_revoked_agent_goes_offline_and_a_new_one_is_listed);
+    tcase_add_test(tc, a_revoked_agents_claims_are_freed_and_their_session_ends_first);
+    tcase_add_test(tc, an_agent_revoked_while_kicd_was_down_is_offline_at_start);
     tcase_add_test(tc, the_audit_log_shows_who_read_what);
     tcase_add_test(tc, every_method_against_every_role);
     tcase_add_test(tc, tenants_with_the_same_ids_stay_apart);

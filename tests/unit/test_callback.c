@@ -160,6 +160,17 @@ START_TEST(centre_opens_ivr_callbacks_once_with_the_queues_team)
     ck_assert_int_eq(s.open, 1);
     centre_callback_sums(c, NULL, T0 + SEC(10), &s);
     ck_assert_int_eq(s.open, 4);
+    /* the claimer's user revoked: open again, for anyone */
+    ck_assert_uint_eq(centre_claims_of(c, "a"), 1);
+    effects_reset(&fx);
+    ck_assert_uint_eq(centre_release_claims(c, "a", &fx), 1);
+    ck_assert_uint_eq(fx.ncallbacks, 1);
+    ck_assert_int_eq(cb->status, CB_OPEN);
+    ck_assert_ptr_null(cb->claimed_by);
+    ck_assert_uint_eq(centre_claims_of(c, "a"), 0);
+    ck_assert_uint_eq(centre_release_claims(c, "a", &fx), 0);
+    ck_assert_int_eq(centre_claim_callback(c, cb, "b", T0 + SEC(20), &fx), CALLBACK_OK);
+    effects_written(&fx);
     effects_free(&fx);
     centre_free(c);
 }
