@@ -162,6 +162,7 @@ START_TEST(centre_opens_ivr_callbacks_once_with_the_queues_team)
     ck_assert_int_eq(s.open, 4);
     /* the claimer's user revoked: open again, for anyone */
     ck_assert_uint_eq(centre_claims_of(c, "a"), 1);
+    effects_written(&fx);
     effects_reset(&fx);
     ck_assert_uint_eq(centre_release_claims(c, "a", &fx), 1);
     ck_assert_uint_eq(fx.ncallbacks, 1);
