@@ -590,6 +590,72 @@ static void refuse_rest_of_batch(Conn *c)
     json_decref(batch);
 }
 
+/* One request line that will not be carried out: its answer says so
+ * (a notification gets none, as ever). */
+static void refuse_line(Conn *c, const char *line, size_t len, const RpcError *err)
+{
+    json_t *msg = json_loadb(line, len, 0, NULL);
+    if (json_is_array(msg) && json_array_size(msg) > 0) {
+        Slot *s = slot_new(c, json_array_size(msg), true);
+        for (size_t i = 0; i < json_array_size(msg); i++) {
+            json_t *m = json_array_get(msg, i), *id = json_object_get(m, "id");
+            if (json_is_object(m) && !id)
+                slot_put_nothing(s, i);
+            else
+                slot_put_error(s, i, json_is_string(id) || json_is_number(id) ? id : NULL, err);
+        }
+    } else if (!json_is_object(msg) || json_object_get(msg, "id")) {
+        json_t *id = json_object_get(msg, "id");
+        slot_put_error(slot_new(c, 1, false), 0, json_is_string(id) || json_is_number(id) ? id : NULL,
+                       err);
+    }
+    json_decref(msg);
+}
+
+/* Most bytes read from the socket to answer what a client had sent when
+ * kicd began to stop: a client still sending fast is cut off there. */
+#define DRAIN_READ_MAX (4u << 20)
+
+/* Every whole request line the client had sent (read or still in the
+ * socket) is answered -32029: kicd is stopping, nothing of it was done. */
+static void refuse_unread(Conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    if (!tls_is(c->bev)) /* plain: also what the kernel holds */
+        for (size_t got = 0; got < DRAIN_READ_MAX;) {
+            int n = evbuffer_read(in, bufferevent_getfd(c->bev), 65536);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+    RpcError err = {0};
+    rpc_error_set(&err, RPC_OVERLOADED, "not carried out: kicd is stopping; send it again");
+    for (;;) {
+        char *line;
+        size_t len;
+        FrameResult fr = framer_next(&c->framer, &line, &len);
+        if (fr == FRAME_NEED && pull_input(c))
+            continue;
+        if (fr != FRAME_LINE)
+            break;
+        if (len > 0)
+            refuse_line(c, line, len, &err);
+    }
+    rpc_error_clear(&err);
+}
+
+void conn_drain(Conn *c)
+{
+    if (c->closing || c->close_after)
+        return;
+    snprintf(c->close_reason, sizeof(c->close_reason), "server shutting down");
+    bufferevent_disable(c->bev, EV_READ);
+    refuse_rest_of_batch(c);
+    refuse_unread(c); /* before close_after: the last answer is not the end */
+    c->close_after = true;
+    flush_slots(c);
+}
+
 void conn_close_after_flush(Conn *c, const char *fmt, ...)
 {
     if (c->closing || c->close_after)

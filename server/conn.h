@@ -74,6 +74,10 @@ void conn_close(Conn *c, const char *fmt, ...) KIC_PRINTF(2, 3);
 /* Closes once everything already answered is written out (errors that end
  * a connection are answered first). Stops reading at once. */
 void conn_close_after_flush(Conn *c, const char *fmt, ...) KIC_PRINTF(2, 3);
+/* kicd is stopping: the answers owed go out, every request the client had
+ * already sent is answered -32029 (not carried out), then the connection
+ * closes as after a flush. */
+void conn_drain(Conn *c);
 
 /* Frees connections closed in this loop turn (the reaper's job). */
 void conn_reap(Server *s);

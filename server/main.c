@@ -230,7 +230,7 @@ void server_shutdown(Server *s, int exit_code)
     http_stop(s->http);
     for (Conn *c = s->conns, *next; c; c = next) {
         next = c->next;
-        conn_close_after_flush(c, "server shutting down");
+        conn_drain(c);
     }
     s->drain_started = server_now();
     static const struct timeval tick = {0, 50 * 1000};

@@ -62,3 +62,8 @@ bool tls_error_text(struct bufferevent *bev, char *out, size_t outlen)
         ERR_error_string_n(first, out, outlen);
     return first != 0;
 }
+
+bool tls_is(struct bufferevent *bev)
+{
+    return bufferevent_openssl_get_ssl(bev) != NULL;
+}

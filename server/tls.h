@@ -18,5 +18,7 @@ struct bufferevent *tls_bufferevent(struct event_base *base, SSL_CTX *ctx, evuti
 /* What OpenSSL said went wrong on this bufferevent's session (the first
  * of its queued errors, which it clears), or false if it said nothing. */
 bool tls_error_text(struct bufferevent *bev, char *out, size_t outlen);
+/* Whether bev is one of TLS (else a plain socket's). */
+bool tls_is(struct bufferevent *bev);
 
 #endif

@@ -495,6 +495,52 @@ static long rss_kb(pid_t pid)
     return kb;
 }
 
+/* SIGTERM: what a client had sent that kicd had not read yet (here held
+ * back by two reports waiting on a lock: two storage reads a connection
+ * at a time) is answered -32029, after the answers owed, before the
+ * close. Such requests got no answer at all (found by a probe). */
+START_TEST(sigterm_answers_what_was_sent_but_not_read)
+{
+    Kicd k;
+    kicd_init(&k, "drainread", "[storage]\npg_timeout_s = 0\n");
+    kicd_start(&k);
+    char *super = h_user(&k, "drainread", "sup", "supervisor", NULL, NULL);
+    Client *c = cl_session(k.port, super);
+    PGconn *locker = PQconnectdb(k.conninfo);
+    PGresult *pr = PQexec(locker, "BEGIN; LOCK TABLE calls, call_sums_15m IN ACCESS EXCLUSIVE MODE");
+    ck_assert_int_eq(PQresultStatus(pr), PGRES_COMMAND_OK);
+    PQclear(pr);
+    for (int i = 1; i <= 2; i++)
+        cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"report.query\",\"params\":"
+                    "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"1d\"}}",
+                 i);
+    h_db_await_lock_wait(k.conninfo);
+    for (int i = 3; i <= 12; i++)
+        cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"server.ping\"}", i);
+    cl_send(c, "{\"jsonrpc\":\"2.0\",\"method\":\"server.ping\"}"); /* a notification: no answer */
+    usleep(200000);
+    kicd_signal(&k, SIGTERM);
+    usleep(200000);
+    pr = PQexec(locker, "COMMIT");
+    PQclear(pr);
+    PQfinish(locker);
+    for (int i = 1; i <= 12; i++) {
+        json_t *r = cl_recv(c, 15000);
+        ck_assert_msg(r, "no answer %d", i);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), i);
+        if (i <= 2)
+            ck_result(r);
+        else
+            ck_assert_int_eq(rpc_code(r), -32029);
+        json_decref(r);
+    }
+    ck_assert(cl_wait_closed(c, 5000));
+    cl_close(c);
+    free(super);
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
 /* A report waiting on storage (here: a lock) holds up no login, of that
  * supervisor's or anyone's: reports have a PostgreSQL session of their
  * own. Sixty connections of one supervisor's reports kept every tenant's
@@ -640,6 +686,7 @@ int main(void)
     tcase_add_test(tc, client_half_close_still_gets_its_answers);
     tcase_add_test(tc, answers_held_behind_a_slow_one_are_bounded);
     tcase_add_test(tc, a_slow_report_holds_up_no_login);
+    tcase_add_test(tc, sigterm_answers_what_was_sent_but_not_read);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
 }
