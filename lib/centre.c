@@ -643,12 +643,17 @@ static void today_contribute(Centre *c, Call *call, int sign)
 }
 
 /* A queue's agents are those who answered one of its contacts today, also
- * a contact offered before midnight: the agent is at work on it now. */
+ * a contact offered before midnight, and those on one of its calls now
+ * (answered before midnight: at work on it still). */
 static void queue_agents_contribute(Centre *c, const CallSummary *s, int sign)
 {
-    for (int i = 0; i < s->nlegs && s->queue; i++)
-        if (s->legs[i].answered_at >= c->day_start && s->legs[i].answered_at < c->day_end)
-            queue_agent_count(queue_get(c, s->queue), agent_get(c, s->legs[i].agent), sign);
+    for (int i = 0; i < s->nlegs && s->queue; i++) {
+        const CallLeg *leg = &s->legs[i];
+        bool today = leg->answered_at >= c->day_start && leg->answered_at < c->day_end;
+        bool on_it = leg->answered_at < c->day_start && leg->end_at == KIC_TIME_NONE;
+        if (today || on_it)
+            queue_agent_count(queue_get(c, s->queue), agent_get(c, leg->agent), sign);
+    }
 }
 
 static void legs_contribute(Centre *c, const CallSummary *s, int sign)

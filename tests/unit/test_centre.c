@@ -744,8 +744,14 @@ static void check_against_recomputation(Centre *c, const GenCall *calls, size_t 
         if (s->offered_at >= ds && s->offered_at < de) {
             metrics_add_call(&ex[q].today, s, &CFG.metric, 1);
             metrics_add_call(&total, s, &CFG.metric, 1);
-            for (int l = 0; l < s->nlegs; l++)
-                ex[q].agent_today[agent_index(s->legs[l].agent)] = true;
+        }
+        /* the queue's agents: who answered one of its contacts today, or
+         * is on one answered before */
+        for (int l = 0; l < s->nlegs; l++) {
+            const CallLeg *lg = &s->legs[l];
+            if ((lg->answered_at >= ds && lg->answered_at < de) ||
+                (lg->answered_at < ds && lg->end_at == KIC_TIME_NONE))
+                ex[q].agent_today[agent_index(lg->agent)] = true;
         }
         if (call_waiting(s)) {
             ex[q].waiting++;
@@ -2307,6 +2313,32 @@ START_TEST(a_queue_lists_the_agent_of_a_contact_offered_before_midnight)
 }
 END_TEST
 
+/* An agent still on a call of the queue answered before midnight is one
+ * of its agents after it too (the total counts them on the call; the
+ * queue showed nobody), until the call ends. */
+START_TEST(a_queue_lists_the_agent_on_its_call_across_midnight)
+{
+    KicTime d = tm("2026-11-24T00:00:00+01:00");
+    C = centre_new(1, &CFG, d - MIN(10));
+    set_state("a", AS_AVAILABLE, NULL, d - HOUR(1));
+    offer("m2", d - MIN(6), "qn", K1);
+    answer("m2", d - MIN(5), "a");
+    centre_roll_day(C, d + SEC(1));
+    CentreSnapshot s;
+    snap(d + SEC(4), &s);
+    const QueueSnapshot *q = snap_queue(&s, "qn");
+    ck_assert_ptr_nonnull(q);
+    ck_assert_int_eq(q->agents[AS_ON_CALL], 1);
+    ck_assert_int_eq(s.total.agents[AS_ON_CALL], 1);
+    centre_snapshot_free(&s);
+    end_call("m2", d + MIN(1));
+    snap(d + MIN(2), &s);
+    q = snap_queue(&s, "qn");
+    ck_assert(!q || q->agents[AS_ACW] + q->agents[AS_ON_CALL] + q->agents[AS_AVAILABLE] == 0);
+    centre_snapshot_free(&s);
+}
+END_TEST
+
 /* "Today" is the local calendar day: 25 hours on 25 Oct 2026, 23 on
  * 29 Mar 2026. */
 static int64_t offered_today_of(const char *now_text, const char *const *offers, size_t n)
@@ -2615,6 +2647,7 @@ int main(void)
     tcase_add_test(tc, roll_day_moves_counters_and_evicts);
     tcase_add_test(tc, a_late_event_for_a_call_older_than_the_cache_leaves_live_state_alone);
     tcase_add_test(tc, a_queue_lists_the_agent_of_a_contact_offered_before_midnight);
+    tcase_add_test(tc, a_queue_lists_the_agent_on_its_call_across_midnight);
     tcase_add_test(tc, today_on_dst_days);
     tcase_add_test(tc, today_where_midnight_is_skipped);
     tcase_add_test(tc, dirty_calls_are_not_evicted);
