@@ -2,6 +2,7 @@
  * before they are answered, decided in order by the centre. Reads come
  * from memory; a list that shows callers' numbers is answered only after
  * its audit rows are committed. */
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,13 @@
 #include "writer.h"
 
 #define NOTE_MAX 4000
+
+/* A change waiting for a look in storage before it goes to the writer. */
+typedef struct LookupCtx {
+    Server *srv;
+    Record *rec;
+} LookupCtx;
+
 
 static bool require_agent(Conn *c, Reply *r)
 {
@@ -29,9 +37,84 @@ static void fail(Reply *r, RpcError *err)
     rpc_error_clear(err);
 }
 
+/* The id of a callback made for a client's request_id: the same for the
+ * same user's request sent again, so kicd can tell it from a new one. */
+static void id_of_request(const Conn *c, const char *request_id, char out[KIC_MAX_FIELD_BYTES + 1])
+{
+    char text[64 + 2 * (KIC_MAX_FIELD_BYTES + 1)];
+    int n = snprintf(text, sizeof(text), "%lld%c%s%c%s", (long long)c->sess.tenant_id, '\0',
+                     c->sess.user, '\0', request_id);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (n < 0 || !EVP_Digest(text, (size_t)n, md, &len, EVP_sha256(), NULL))
+        abort();
+    snprintf(out, KIC_MAX_FIELD_BYTES + 1, "cb-%02x%02x%02x%02x%02x%02x%02x%02x", md[0], md[1], md[2],
+             md[3], md[4], md[5], md[6], md[7]);
+}
+
+static void random_id(char out[KIC_MAX_FIELD_BYTES + 1])
+{
+    unsigned char rnd[8];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        abort();
+    snprintf(out, KIC_MAX_FIELD_BYTES + 1, "cb-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+             rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+}
+
+/* A request sent again whose callback kicd no longer holds (closed on an
+ * earlier day) is stored: answered as the first was. */
+static const char sql_request_stored[] =
+    "SELECT team, (extract(epoch FROM due_by) * 1000000)::bigint FROM callbacks"
+    " WHERE tenant_id = $1 AND callback_id = $2";
+
+static void request_looked_up(PgJob *job, void *arg)
+{
+    LookupCtx *ctx = arg;
+    Record *rec = ctx->rec;
+    Server *srv = ctx->srv;
+    free(ctx);
+    if (!reply_conn(rec->reply)) {
+        reply_errorf(rec->reply, RPC_UNAUTHENTICATED, "connection closed");
+        record_free(rec);
+        return;
+    }
+    PGresult *res = pgjob_error(job) ? NULL : pgjob_result(job, 0);
+    if (!res || PQntuples(res) != 1 || centre_callback(rec->tenant->centre, rec->cb.id)) {
+        writer_submit(srv->writer, rec); /* new (or storage down, or made meanwhile) */
+        return;
+    }
+    char due[40];
+    time_format_local(strtoll(PQgetvalue(res, 0, 1), NULL, 10), due, sizeof(due));
+    reply_result(rec->reply, json_pack("{s:s, s:s, s:s, s:b}", "callback_id", rec->cb.id, "team",
+                                       PQgetvalue(res, 0, 0), "due_by", due, "duplicate", 1));
+    record_free(rec);
+}
+
+static void submit_create(Conn *c, Record *rec)
+{
+    if (!rec->cb.by_request || centre_callback(c->sess.tenant->centre, rec->cb.id)) {
+        writer_submit(c->srv->writer, rec);
+        return;
+    }
+    char tenant[24];
+    snprintf(tenant, sizeof(tenant), "%lld", (long long)c->sess.tenant_id);
+    const char *args[] = {tenant, rec->cb.id};
+    LookupCtx *ctx = malloc(sizeof(*ctx));
+    if (!ctx)
+        abort();
+    *ctx = (LookupCtx){c->srv, rec};
+    PgJob *job = pgjob_new(request_looked_up, ctx);
+    pgjob_add(job, sql_request_stored, 2, args);
+    if (!pgconn_submit(c->srv->pg_reader, job)) {
+        pgjob_free(job);
+        free(ctx);
+        writer_submit(c->srv->writer, rec);
+    }
+}
+
 void method_callback_create(Conn *c, Reply *r, json_t *params, const Method *m)
 {
-    const char *caller, *team, *note, *call_id;
+    const char *caller, *team, *note, *call_id, *request_id;
     KicTime due_by;
     RpcError err = {0};
     if (!require_agent(c, r))
@@ -40,7 +123,8 @@ void method_callback_create(Conn *c, Reply *r, json_t *params, const Method *m)
         !param_string(params, "team", true, KIC_MAX_FIELD, &team, &err) ||
         !param_time(params, "due_by", false, &due_by, &err) ||
         !param_string(params, "note", false, NOTE_MAX, &note, &err) ||
-        !param_string(params, "call_id", false, KIC_MAX_FIELD, &call_id, &err)) {
+        !param_string(params, "call_id", false, KIC_MAX_FIELD, &call_id, &err) ||
+        !param_string(params, "request_id", false, KIC_MAX_FIELD, &request_id, &err)) {
         fail(r, &err);
         return;
     }
@@ -53,18 +137,18 @@ void method_callback_create(Conn *c, Reply *r, json_t *params, const Method *m)
     Record *rec = record_new(REC_CALLBACK_CREATE, t, r);
     memcpy(rec->cb.number, number, sizeof(number));
     caller_key_hex(t->callers.tenant_key, rec->cb.number, rec->cb.caller_key);
-    unsigned char rnd[8];
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-        abort();
-    snprintf(rec->cb.id, sizeof(rec->cb.id), "cb-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
-             rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    if (request_id)
+        id_of_request(c, request_id, rec->cb.id);
+    else
+        random_id(rec->cb.id);
+    rec->cb.by_request = request_id != NULL;
     snprintf(rec->cb.agent, sizeof(rec->cb.agent), "%s", c->sess.agent);
     snprintf(rec->cb.team, sizeof(rec->cb.team), "%s", team);
     snprintf(rec->cb.call_id, sizeof(rec->cb.call_id), "%s", call_id ? call_id : "");
     rec->cb.due_by = due_by;
     rec->cb.note = note ? strdup(note) : NULL;
     rec->cb.at = server_now();
-    writer_submit(c->srv->writer, rec);
+    submit_create(c, rec);
 }
 
 /* A callback kicd no longer holds in memory (it holds the open ones and
@@ -72,11 +156,6 @@ void method_callback_create(Conn *c, Reply *r, json_t *params, const Method *m)
  * -32009 "already closed", as for one closed today, not -32004. */
 static const char sql_callback_stored[] =
     "SELECT 1 FROM callbacks WHERE tenant_id = $1 AND callback_id = $2";
-
-typedef struct LookupCtx {
-    Server *srv;
-    Record *rec;
-} LookupCtx;
 
 static void stored_looked_up(PgJob *job, void *arg)
 {

@@ -767,6 +767,14 @@ static void decide_callback(Writer *w, Batch *b, Record *r)
 {
     Centre *c = r->tenant->centre;
     if (r->kind == REC_CALLBACK_CREATE) {
+        const Callback *made = r->cb.by_request ? centre_callback(c, r->cb.id) : NULL;
+        if (made) { /* the same request sent again: answered as the first */
+            char due[40];
+            time_format_local(made->due_by, due, sizeof(due));
+            r->result = json_pack("{s:s, s:s, s:s, s:b}", "callback_id", made->id, "team", made->team,
+                                  "due_by", due, "duplicate", 1);
+            return;
+        }
         CallbackNew n = {.id = r->cb.id,
                          .team = r->cb.team,
                          .call_id = r->cb.call_id[0] ? r->cb.call_id : NULL,
@@ -780,7 +788,8 @@ static void decide_callback(Writer *w, Batch *b, Record *r)
         Callback *cb = centre_create_callback(c, &n, &w->fx);
         char due[40];
         time_format_local(cb->due_by, due, sizeof(due));
-        r->result = json_pack("{s:s, s:s, s:s}", "callback_id", cb->id, "team", cb->team, "due_by", due);
+        r->result = json_pack("{s:s, s:s, s:s, s:b}", "callback_id", cb->id, "team", cb->team,
+                              "due_by", due, "duplicate", 0);
     } else {
         Callback *cb = centre_callback(c, r->cb.id);
         if (!cb) {

@@ -77,6 +77,7 @@ typedef struct Record {
             CallbackOutcome outcome;
             char *note;
             KicTime at;
+            bool by_request; /* create: the id is the client's request_id's */
         } cb;
     };
 } Record;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "harness.h"
 
 static Kicd kicd;
@@ -477,6 +479,70 @@ static json_t *callbacks_of(Client *c, const char *params)
     return list;
 }
 
+/* The id kicd gives a's callback for request_id (server/callbacks.c):
+ * SHA-256 of "<tenant id>\0<user>\0<request_id>", the first 8 bytes. */
+static void request_callback_id(const Org *o, const char *user, const char *request_id, char out[20])
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT tenant_id FROM tenants WHERE name = '%s'", o->name);
+    long long tenant = h_sql_int(kicd.conninfo, sql);
+    char text[512];
+    int n = snprintf(text, sizeof(text), "%lld%c%s%c%s", tenant, '\0', user, '\0', request_id);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len;
+    ck_assert(EVP_Digest(text, (size_t)n, md, &len, EVP_sha256(), NULL));
+    snprintf(out, 20, "cb-%02x%02x%02x%02x%02x%02x%02x%02x", md[0], md[1], md[2], md[3], md[4], md[5],
+             md[6], md[7]);
+}
+
+/* callback.create with a request_id sent again (its answer was lost) is
+ * answered as the first, duplicate: true, and makes no second callback;
+ * also when the first is closed and no longer in kicd's memory. */
+START_TEST(a_callback_request_sent_again_makes_one_callback)
+{
+    Org o = org("cbreq");
+    Client *a = cl_session(kicd.port, o.agent), *a2 = cl_session(kicd.port, o.agent2);
+    json_t *r = ck_ok(cl_call(a, "callback.create", "{\"caller\":\"0612340101\",\"team\":\"kic\",\"request_id\":\"desk-1\"}"));
+    char id[64];
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(rpc_result(r), "callback_id")));
+    ck_assert(json_is_false(json_object_get(rpc_result(r), "duplicate")));
+    json_decref(r);
+    r = ck_ok(cl_call(a, "callback.create", "{\"caller\":\"0612340101\",\"team\":\"kic\",\"request_id\":\"desk-1\",\"note\":\"again\"}"));
+    ck_assert_str_eq(json_string_value(json_object_get(rpc_result(r), "callback_id")), id);
+    ck_assert(json_is_true(json_object_get(rpc_result(r), "duplicate")));
+    json_decref(r);
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM callbacks" OF_TENANT " AND source = 'agent'"), 1);
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM callback_notes" OF_TENANT), 0);
+    /* another request, or another user's with the same id: new ones */
+    r = ck_ok(cl_call(a, "callback.create", "{\"caller\":\"0612340101\",\"team\":\"kic\",\"request_id\":\"desk-2\"}"));
+    ck_assert_str_ne(json_string_value(json_object_get(rpc_result(r), "callback_id")), id);
+    json_decref(r);
+    r = ck_ok(cl_call(a2, "callback.create", "{\"caller\":\"0612340101\",\"team\":\"kic\",\"request_id\":\"desk-1\"}"));
+    ck_assert_str_ne(json_string_value(json_object_get(rpc_result(r), "callback_id")), id);
+    json_decref(r);
+    ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM callbacks" OF_TENANT " AND source = 'agent'"), 3);
+    ck_assert_rpc_error(cl_call(a, "callback.create", "{\"caller\":\"0612340101\",\"team\":\"kic\",\"request_id\":7}"), -32602);
+    /* closed on an earlier day: in storage only */
+    char old_id[20], sql[600];
+    request_callback_id(&o, "a.jansen", "desk-old", old_id);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO callbacks (tenant_id, callback_id, source, team, status, created_at, due_by, closed_at, outcome)"
+             " SELECT tenant_id, '%s', 'agent', 'wijkteam-noord', 'done', now() - interval '3 days',"
+             " now() - interval '2 days', now() - interval '2 days', 'reached' FROM tenants WHERE name = '%s'",
+             old_id, o.name);
+    h_sql_exec(kicd.conninfo, sql);
+    r = ck_ok(cl_call(a, "callback.create", "{\"caller\":\"0612340101\",\"team\":\"kic\",\"request_id\":\"desk-old\"}"));
+    ck_assert_str_eq(json_string_value(json_object_get(rpc_result(r), "callback_id")), old_id);
+    ck_assert_str_eq(json_string_value(json_object_get(rpc_result(r), "team")), "wijkteam-noord");
+    ck_assert(json_is_true(json_object_get(rpc_result(r), "duplicate")));
+    json_decref(r);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM callbacks WHERE callback_id = '%s' AND status = 'done'", old_id);
+    ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 1);
+    cl_close(a);
+    cl_close(a2);
+}
+END_TEST
+
 /* A queue's team removed while kicd runs: its next IVR callback goes to
  * the queue's own name again, not to the team removed (the mapping was
  * only ever added to until a restart). */
@@ -642,6 +708,7 @@ int main(void)
     tcase_add_test(tc, the_history_marks_what_repeat_contacts_leaves_out);
     tcase_add_test(tc, callback_lifecycle_numbers_and_summary);
     tcase_add_test(tc, a_queue_team_removed_is_forgotten);
+    tcase_add_test(tc, a_callback_request_sent_again_makes_one_callback);
     tcase_add_test(tc, callbacks_of_two_tenants_stay_apart);
     tcase_add_test(tc, no_number_or_note_reached_the_log);
     suite_add_tcase(s, tc);

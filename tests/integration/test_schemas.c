@@ -431,7 +431,7 @@ START_TEST(callbacks_through_their_lifecycle)
     char params[256];
     snprintf(params, sizeof(params),
              "{\"caller\":\"06-1234 8001\",\"team\":\"kic\",\"due_by\":\"%s\",\"note\":\"na 14 uur\","
-             "\"call_id\":\"cb1\"}",
+             "\"call_id\":\"cb1\",\"request_id\":\"desk-7\"}",
              h_at(h_today(0), 3600));
     char *full = create_callback(a, params);
     char *plain = create_callback(a, "{\"caller\":\"+31612348002\",\"team\":\"kic\"}");
