@@ -209,6 +209,84 @@ static int print_stream(Sim *sim)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* The model's window: bulk, `days` whole local days up to --until (now
+ * by default); live, from --start (now) at --speed, for --hours. */
+static bool plan_window(const Options *o, bool bulk, long long days, SimConfig *sc)
+{
+    double speed = 60;
+    KicTime now = wall_now() / KIC_USEC * KIC_USEC;
+    if (bulk) {
+        KicTime until = now;
+        if (o->until && !time_parse_rfc3339(o->until, &until)) {
+            fprintf(stderr, "kic-sim: --until must be RFC 3339, e.g. 2026-03-01T00:00:00+01:00\n");
+            return false;
+        }
+        sc->start = time_add_local_days(time_local_day_start(until - 1), -(int)(days - 1));
+        sc->end = until;
+        sc->stamp_origin = sc->start;
+    } else {
+        if (!parse_number("speed", o->speed, 0.001, 100000, &speed))
+            return false;
+        sc->start = now;
+        if (o->start && !time_parse_rfc3339(o->start, &sc->start)) {
+            fprintf(stderr, "kic-sim: --start must be RFC 3339\n");
+            return false;
+        }
+        sc->stamp_origin = now;
+        sc->speed = speed;
+        if (o->hours) {
+            double hours;
+            if (!parse_number("hours", o->hours, 0.01, 1e6, &hours))
+                return false;
+            sc->end = sc->start + (KicTime)(hours * 3600.0 * KIC_USEC);
+        } else if (o->to_stdout) {
+            fprintf(stderr, "kic-sim: --stdout needs an end: --hours or --days\n");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Event ids start with this: --id-prefix, or the seed, the mode and the
+ * model's start ("sim2026-b202603010700"). */
+static bool make_prefix(const Options *o, const SimConfig *sc, long long seed, bool bulk,
+                        char *prefix, size_t size)
+{
+    if (o->id_prefix) {
+        snprintf(prefix, size, "%s", o->id_prefix);
+    } else {
+        char stamp[40];
+        time_format_local(sc->start, stamp, sizeof(stamp)); /* 2026-03-01T07:00:00.000+01:00 */
+        snprintf(prefix, size, "sim%lld-%c%.4s%.2s%.2s%.2s%.2s", seed, bulk ? 'b' : 'l',
+                 stamp, stamp + 5, stamp + 8, stamp + 11, stamp + 14);
+    }
+    if (!*prefix || strlen(prefix) > 100) {
+        fprintf(stderr, "kic-sim: --id-prefix must be 1 to 100 bytes\n");
+        return false;
+    }
+    return true;
+}
+
+static void driver_configure(DriverConfig *dc, const Options *o, const AgentFile *af,
+                             const SimConfig *sc, bool bulk, size_t inflight, const char *prefix,
+                             uint64_t seed)
+{
+    dc->bridge_token = o->bridge_token;
+    dc->agent_tokens = af->n ? (const char *const *)af->tokens : NULL;
+    dc->bulk = bulk;
+    dc->max_inflight = inflight;
+    dc->connect_timeout = 10 * KIC_USEC;
+    dc->ping_interval = 30 * KIC_USEC;
+    dc->progress = bulk && !o->no_progress && isatty(2);
+    dc->summary_path = o->summary;
+    dc->id_prefix = prefix;
+    dc->seed = seed;
+    dc->model_start = sc->start;
+    dc->model_end = sc->end;
+    dc->stamp_origin = sc->stamp_origin;
+    dc->speed = sc->speed;
+}
+
 int main(int argc, char **argv)
 {
     Options o = {0};
@@ -230,7 +308,7 @@ int main(int argc, char **argv)
     static AgentFile af;
     SimConfig sc = {.speed = 1.0, .end = KIC_TIME_NONE};
     DriverConfig *dc = &d.cfg;
-    double cpy, speed = 60;
+    double cpy;
     long long seed, count = 0, days = 0, inflight;
     rc = 2;
     if (!parse_number("calls-per-year", o.calls_per_year, 1, 1e9, &cpy) ||
@@ -255,49 +333,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "kic-sim: --until is for bulk mode (--days)\n");
         goto out;
     }
-    KicTime now = wall_now() / KIC_USEC * KIC_USEC;
-    if (bulk) {
-        KicTime until = now;
-        if (o.until && !time_parse_rfc3339(o.until, &until)) {
-            fprintf(stderr, "kic-sim: --until must be RFC 3339, e.g. 2026-03-01T00:00:00+01:00\n");
-            goto out;
-        }
-        sc.start = time_add_local_days(time_local_day_start(until - 1), -(int)(days - 1));
-        sc.end = until;
-        sc.stamp_origin = sc.start;
-    } else {
-        if (!parse_number("speed", o.speed, 0.001, 100000, &speed))
-            goto out;
-        sc.start = now;
-        if (o.start && !time_parse_rfc3339(o.start, &sc.start)) {
-            fprintf(stderr, "kic-sim: --start must be RFC 3339\n");
-            goto out;
-        }
-        sc.stamp_origin = now;
-        sc.speed = speed;
-        if (o.hours) {
-            double hours;
-            if (!parse_number("hours", o.hours, 0.01, 1e6, &hours))
-                goto out;
-            sc.end = sc.start + (KicTime)(hours * 3600.0 * KIC_USEC);
-        } else if (o.to_stdout) {
-            fprintf(stderr, "kic-sim: --stdout needs an end: --hours or --days\n");
-            goto out;
-        }
-    }
-    char prefix[128];
-    if (o.id_prefix) {
-        snprintf(prefix, sizeof(prefix), "%s", o.id_prefix);
-    } else {
-        char stamp[40];
-        time_format_local(sc.start, stamp, sizeof(stamp)); /* 2026-03-01T07:00:00.000+01:00 */
-        snprintf(prefix, sizeof(prefix), "sim%lld-%c%.4s%.2s%.2s%.2s%.2s", seed, bulk ? 'b' : 'l',
-                 stamp, stamp + 5, stamp + 8, stamp + 11, stamp + 14);
-    }
-    if (!*prefix || strlen(prefix) > 100) {
-        fprintf(stderr, "kic-sim: --id-prefix must be 1 to 100 bytes\n");
+    if (!plan_window(&o, bulk, days, &sc))
         goto out;
-    }
+    char prefix[128];
+    if (!make_prefix(&o, &sc, seed, bulk, prefix, sizeof(prefix)))
+        goto out;
     bool untimed = !bulk;
     if (o.untimed) {
         if (strcmp(o.untimed, "send") != 0 && strcmp(o.untimed, "skip") != 0) {
@@ -344,20 +384,7 @@ int main(int argc, char **argv)
         goto out;
     }
     d.sim = sim;
-    dc->bridge_token = o.bridge_token;
-    dc->agent_tokens = af.n ? (const char *const *)af.tokens : NULL;
-    dc->bulk = bulk;
-    dc->max_inflight = (size_t)inflight;
-    dc->connect_timeout = 10 * KIC_USEC;
-    dc->ping_interval = 30 * KIC_USEC;
-    dc->progress = bulk && !o.no_progress && isatty(2);
-    dc->summary_path = o.summary;
-    dc->id_prefix = prefix;
-    dc->seed = (uint64_t)seed;
-    dc->model_start = sc.start;
-    dc->model_end = sc.end;
-    dc->stamp_origin = sc.stamp_origin;
-    dc->speed = sc.speed;
+    driver_configure(dc, &o, &af, &sc, bulk, (size_t)inflight, prefix, (uint64_t)seed);
     rc = driver_run(&d) ? 0 : 1;
     sim_free(sim);
 out:
