@@ -90,9 +90,12 @@ static void request_looked_up(PgJob *job, void *arg)
     record_free(rec);
 }
 
-static void submit_create(Conn *c, Record *rec)
+/* The record goes to the writer once `sql` ($1 tenant, $2 callback id)
+ * has looked in storage (done decides); at once when kicd holds the
+ * callback, or when storage is down (then memory is all there is). */
+static void submit_after_lookup(Conn *c, Record *rec, const char *sql, PgJobDone done)
 {
-    if (!rec->cb.by_request || centre_callback(c->sess.tenant->centre, rec->cb.id)) {
+    if (centre_callback(c->sess.tenant->centre, rec->cb.id)) {
         writer_submit(c->srv->writer, rec);
         return;
     }
@@ -103,13 +106,21 @@ static void submit_create(Conn *c, Record *rec)
     if (!ctx)
         abort();
     *ctx = (LookupCtx){c->srv, rec};
-    PgJob *job = pgjob_new(request_looked_up, ctx);
-    pgjob_add(job, sql_request_stored, 2, args);
+    PgJob *job = pgjob_new(done, ctx);
+    pgjob_add(job, sql, 2, args);
     if (!pgconn_submit(c->srv->pg_reader, job)) {
         pgjob_free(job);
         free(ctx);
         writer_submit(c->srv->writer, rec);
     }
+}
+
+static void submit_create(Conn *c, Record *rec)
+{
+    if (rec->cb.by_request)
+        submit_after_lookup(c, rec, sql_request_stored, request_looked_up);
+    else
+        writer_submit(c->srv->writer, rec);
 }
 
 void method_callback_create(Conn *c, Reply *r, json_t *params, const Method *m)
@@ -179,28 +190,6 @@ static void stored_looked_up(PgJob *job, void *arg)
     record_free(rec);
 }
 
-static void submit_change(Conn *c, Record *rec)
-{
-    if (centre_callback(c->sess.tenant->centre, rec->cb.id)) {
-        writer_submit(c->srv->writer, rec);
-        return;
-    }
-    char tenant[24];
-    snprintf(tenant, sizeof(tenant), "%lld", (long long)c->sess.tenant_id);
-    const char *args[] = {tenant, rec->cb.id};
-    LookupCtx *ctx = malloc(sizeof(*ctx));
-    if (!ctx)
-        abort();
-    *ctx = (LookupCtx){c->srv, rec};
-    PgJob *job = pgjob_new(stored_looked_up, ctx);
-    pgjob_add(job, sql_callback_stored, 2, args);
-    if (!pgconn_submit(c->srv->pg_reader, job)) {
-        pgjob_free(job);
-        free(ctx);
-        writer_submit(c->srv->writer, rec); /* storage down: unknown, as memory says */
-    }
-}
-
 static void change(Conn *c, Reply *r, json_t *params, RecordKind kind)
 {
     const char *id, *note = NULL;
@@ -221,7 +210,7 @@ static void change(Conn *c, Reply *r, json_t *params, RecordKind kind)
     rec->cb.outcome = outcome < 0 ? CBO_REACHED : (CallbackOutcome)outcome;
     rec->cb.note = note ? strdup(note) : NULL;
     rec->cb.at = server_now();
-    submit_change(c, rec);
+    submit_after_lookup(c, rec, sql_callback_stored, stored_looked_up);
 }
 
 void method_callback_claim(Conn *c, Reply *r, json_t *params, const Method *m)

@@ -495,6 +495,23 @@ static long rss_kb(pid_t pid)
     return kb;
 }
 
+/* A session holding what reports read (calls, the sums) locked: a
+ * report waits on it until unlock. */
+static PGconn *lock_what_reports_read(const Kicd *k)
+{
+    PGconn *locker = PQconnectdb(k->conninfo);
+    PGresult *pr = PQexec(locker, "BEGIN; LOCK TABLE calls, call_sums_15m IN ACCESS EXCLUSIVE MODE");
+    ck_assert_int_eq(PQresultStatus(pr), PGRES_COMMAND_OK);
+    PQclear(pr);
+    return locker;
+}
+
+static void unlock(PGconn *locker)
+{
+    PQclear(PQexec(locker, "COMMIT"));
+    PQfinish(locker);
+}
+
 /* SIGTERM: what a client had sent that kicd had not read yet (here held
  * back by two reports waiting on a lock: two storage reads a connection
  * at a time) is answered -32029, after the answers owed, before the
@@ -506,10 +523,7 @@ START_TEST(sigterm_answers_what_was_sent_but_not_read)
     kicd_start(&k);
     char *super = h_user(&k, "drainread", "sup", "supervisor", NULL, NULL);
     Client *c = cl_session(k.port, super);
-    PGconn *locker = PQconnectdb(k.conninfo);
-    PGresult *pr = PQexec(locker, "BEGIN; LOCK TABLE calls, call_sums_15m IN ACCESS EXCLUSIVE MODE");
-    ck_assert_int_eq(PQresultStatus(pr), PGRES_COMMAND_OK);
-    PQclear(pr);
+    PGconn *locker = lock_what_reports_read(&k);
     for (int i = 1; i <= 2; i++)
         cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"report.query\",\"params\":"
                     "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"1d\"}}",
@@ -521,9 +535,7 @@ START_TEST(sigterm_answers_what_was_sent_but_not_read)
     usleep(200000);
     kicd_signal(&k, SIGTERM);
     usleep(200000);
-    pr = PQexec(locker, "COMMIT");
-    PQclear(pr);
-    PQfinish(locker);
+    unlock(locker);
     for (int i = 1; i <= 12; i++) {
         json_t *r = cl_recv(c, 15000);
         ck_assert_msg(r, "no answer %d", i);
@@ -554,10 +566,7 @@ START_TEST(a_slow_report_holds_up_no_login)
     char *agent = h_user(&k, "other", "a1", "agent", "a1", NULL);
     Client *c = cl_session(k.port, super);
     cl_close(cl_session(k.port, agent)); /* its tenant loaded (that reads calls) */
-    PGconn *locker = PQconnectdb(k.conninfo);
-    PGresult *pr = PQexec(locker, "BEGIN; LOCK TABLE calls, call_sums_15m IN ACCESS EXCLUSIVE MODE");
-    ck_assert_int_eq(PQresultStatus(pr), PGRES_COMMAND_OK);
-    PQclear(pr);
+    PGconn *locker = lock_what_reports_read(&k);
     cl_send(c, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"report.query\",\"params\":"
                "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"1d\"}}");
     h_db_await_lock_wait(k.conninfo);
@@ -567,9 +576,7 @@ START_TEST(a_slow_report_holds_up_no_login)
     Client *s2 = cl_session(k.port, super); /* the same supervisor */
     cl_close(a);
     cl_close(s2);
-    pr = PQexec(locker, "COMMIT");
-    PQclear(pr);
-    PQfinish(locker);
+    unlock(locker);
     json_t *r = cl_recv(c, 30000);
     ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 0);
     ck_result(r);
@@ -594,10 +601,7 @@ START_TEST(answers_held_behind_a_slow_one_are_bounded)
     kicd_start(&k);
     char *super = h_user(&k, "held", "sup", "supervisor", NULL, NULL);
     Client *c = cl_session(k.port, super);
-    PGconn *locker = PQconnectdb(k.conninfo);
-    PGresult *pr = PQexec(locker, "BEGIN; LOCK TABLE calls, call_sums_15m IN ACCESS EXCLUSIVE MODE");
-    ck_assert_int_eq(PQresultStatus(pr), PGRES_COMMAND_OK);
-    PQclear(pr);
+    PGconn *locker = lock_what_reports_read(&k);
     long before = rss_kb(k.pid);
     cl_send(c, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"report.query\",\"params\":"
                "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"1d\"}}");
@@ -628,9 +632,7 @@ START_TEST(answers_held_behind_a_slow_one_are_bounded)
         usleep(20000); /* what was read is being answered */
     long grown = rss_kb(k.pid) - before;
     ck_assert_msg(grown < 8 * 1024, "kicd grew by %ld kB holding answers", grown);
-    pr = PQexec(locker, "COMMIT");
-    PQclear(pr);
-    PQfinish(locker);
+    unlock(locker);
     json_t *r = cl_recv(c, 30000);
     ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 0);
     ck_result(r);
