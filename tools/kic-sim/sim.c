@@ -1054,84 +1054,104 @@ static void on_resume(Sim *s, Call *c)
              c->holds_done < c->nholds ? DE_HOLD : DE_PART_END, c, c->gen, 0);
 }
 
+/* The agent transfers the caller: to another queue (the same phone call
+ * goes on there: the new contact is returned, to offer once this part is
+ * over), to a care team or outside. */
+static Call *part_transfer(Sim *s, Call *c, const QueueModel *qm, const SimAgent *a)
+{
+    const SimModel *m = s->m;
+    StrBuf b = STRBUF_INIT;
+    JsonW w;
+    Call *child = NULL;
+    c->transferred = true;
+    double u = rng_unit(&s->rng);
+    bool to_queue = !c->parent && u < qm->to_queue_p;
+    bool external = !to_queue && qm->external_target &&
+                    rng_unit(&s->rng) < qm->external_p / (1 - qm->to_queue_p);
+    char target[300];
+    const char *kind, *mode = "blind";
+    if (to_queue) {
+        kind = "queue";
+        snprintf(target, sizeof(target), "%s", m->queues[qm->to_queue].name);
+        s->stats.queue[c->queue].to_queue++;
+    } else if (external) {
+        kind = "external";
+        snprintf(target, sizeof(target), "%s", qm->external_target);
+        s->stats.queue[c->queue].to_external++;
+    } else {
+        kind = "care_team";
+        snprintf(target, sizeof(target), "%s-%s", qm->team_prefix,
+                 m->locations[c->caller.location]);
+        if (rng_chance(&s->rng, 0.3))
+            mode = "attended";
+        s->stats.queue[c->queue].to_care_team++;
+    }
+    begin_event(s, &w, &b, c, "xfr");
+    jw_key(&w, "agent");
+    jw_string(&w, a->id);
+    jw_key(&w, "target");
+    jw_string(&w, target);
+    jw_key(&w, "target_kind");
+    jw_string(&w, kind);
+    jw_key(&w, "mode");
+    jw_string(&w, mode);
+    c->part_end_seq = emit_event(s, SM_TRANSFERRED, &w, &b, c);
+    s->stats.transferred++;
+    s->stats.queue[c->queue].transferred++;
+    c->resolved = rng_chance(&s->rng, m->resolved_transferred_p);
+    c->follow_up = to_queue ? 0 : 2;
+    if (to_queue) {
+        /* the same phone call goes on as a contact of the other queue */
+        child = call_new(s);
+        if (child) {
+            child->queue = qm->to_queue;
+            child->caller = c->caller;
+            child->parent = c;
+        }
+    } else {
+        schedule(s, s->now + secs(rng_lognormal(&s->rng, m->care_team_talk_median_s, 0.8)),
+                 DE_CALL_END, c, c->gen, 0);
+    }
+    return child;
+}
+
+/* The part ends the call: by the caller or the agent; perhaps with a
+ * callback promised. */
+static void part_end(Sim *s, Call *c, const QueueModel *qm)
+{
+    const SimModel *m = s->m;
+    StrBuf b = STRBUF_INIT;
+    JsonW w;
+    begin_event(s, &w, &b, c, "end");
+    jw_key(&w, "by");
+    jw_string(&w, rng_chance(&s->rng, m->ended_by_caller_p) ? "caller" : "agent");
+    c->part_end_seq = emit_event(s, SM_ENDED, &w, &b, c);
+    c->over = true;
+    double cb_p = qm->callback_p;
+    if (is_summer(s, s->now) && qm->summer_factor > 1.0)
+        cb_p *= m->summer_callback_p_factor;
+    c->callback_promised = !c->caller.withheld && rng_chance(&s->rng, cb_p);
+    if (c->callback_promised) {
+        c->resolved = rng_chance(&s->rng, m->resolved_callback_p);
+        c->follow_up = 1;
+    } else {
+        c->resolved = rng_chance(&s->rng, m->resolved_p);
+        c->follow_up = !c->resolved && rng_chance(&s->rng, m->follow_up_care_team_p) ? 2 : 0;
+    }
+}
+
 static void on_part_end(Sim *s, Call *c)
 {
     const SimModel *m = s->m;
     const QueueModel *qm = &m->queues[c->queue];
     SimAgent *a = &s->agents[c->agent];
-    StrBuf b = STRBUF_INIT;
-    JsonW w;
     c->state = CS_AFTER;
     a->act = AG_ACW;
     Call *child = NULL;
-    if (rng_chance(&s->rng, qm->transfer_p)) {
-        c->transferred = true;
-        double u = rng_unit(&s->rng);
-        bool to_queue = !c->parent && u < qm->to_queue_p;
-        bool external = !to_queue && qm->external_target &&
-                        rng_unit(&s->rng) < qm->external_p / (1 - qm->to_queue_p);
-        char target[300];
-        const char *kind, *mode = "blind";
-        if (to_queue) {
-            kind = "queue";
-            snprintf(target, sizeof(target), "%s", m->queues[qm->to_queue].name);
-            s->stats.queue[c->queue].to_queue++;
-        } else if (external) {
-            kind = "external";
-            snprintf(target, sizeof(target), "%s", qm->external_target);
-            s->stats.queue[c->queue].to_external++;
-        } else {
-            kind = "care_team";
-            snprintf(target, sizeof(target), "%s-%s", qm->team_prefix,
-                     m->locations[c->caller.location]);
-            if (rng_chance(&s->rng, 0.3))
-                mode = "attended";
-            s->stats.queue[c->queue].to_care_team++;
-        }
-        begin_event(s, &w, &b, c, "xfr");
-        jw_key(&w, "agent");
-        jw_string(&w, a->id);
-        jw_key(&w, "target");
-        jw_string(&w, target);
-        jw_key(&w, "target_kind");
-        jw_string(&w, kind);
-        jw_key(&w, "mode");
-        jw_string(&w, mode);
-        c->part_end_seq = emit_event(s, SM_TRANSFERRED, &w, &b, c);
-        s->stats.transferred++;
-        s->stats.queue[c->queue].transferred++;
-        c->resolved = rng_chance(&s->rng, m->resolved_transferred_p);
-        c->follow_up = to_queue ? 0 : 2;
-        if (to_queue) {
-            /* the same phone call goes on as a contact of the other queue */
-            child = call_new(s);
-            if (child) {
-                child->queue = qm->to_queue;
-                child->caller = c->caller;
-                child->parent = c;
-            }
-        } else {
-            schedule(s, s->now + secs(rng_lognormal(&s->rng, m->care_team_talk_median_s, 0.8)),
-                     DE_CALL_END, c, c->gen, 0);
-        }
-    } else {
-        begin_event(s, &w, &b, c, "end");
-        jw_key(&w, "by");
-        jw_string(&w, rng_chance(&s->rng, m->ended_by_caller_p) ? "caller" : "agent");
-        c->part_end_seq = emit_event(s, SM_ENDED, &w, &b, c);
-        c->over = true;
-        double cb_p = qm->callback_p;
-        if (is_summer(s, s->now) && qm->summer_factor > 1.0)
-            cb_p *= m->summer_callback_p_factor;
-        c->callback_promised = !c->caller.withheld && rng_chance(&s->rng, cb_p);
-        if (c->callback_promised) {
-            c->resolved = rng_chance(&s->rng, m->resolved_callback_p);
-            c->follow_up = 1;
-        } else {
-            c->resolved = rng_chance(&s->rng, m->resolved_p);
-            c->follow_up = !c->resolved && rng_chance(&s->rng, m->follow_up_care_team_p) ? 2 : 0;
-        }
-    }
+    if (rng_chance(&s->rng, qm->transfer_p))
+        child = part_transfer(s, c, qm, a);
+    else
+        part_end(s, c, qm);
     double acw = clamp(rng_lognormal(&s->rng, m->acw_median_s, m->acw_sigma), 5, 900);
     if (c->callback_promised)
         schedule(s, s->now + secs(acw * 0.5), DE_CB_CREATE, c, c->gen, 0);
