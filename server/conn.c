@@ -266,7 +266,7 @@ Conn *reply_conn(const Reply *r)
 static bool may_dispatch(const Conn *c)
 {
     const Config *cfg = &c->srv->cfg;
-    return !c->closing && !c->close_after && !c->barrier &&
+    return !c->closing && !c->close_after && !c->refusing && !c->barrier &&
            c->outstanding < (size_t)cfg->max_outstanding && c->reads < CONN_MAX_READS &&
            output_len(c) < (size_t)cfg->output_buffer / 2 &&
            (c->batch || c->held_bytes < (size_t)cfg->output_buffer / 2);
@@ -332,9 +332,18 @@ static void process(Conn *c)
     }
 }
 
+static void refusing_read(Conn *c);
+static void refuse_buffered(Conn *c);
+static void end_refusing(Conn *c);
+static void arm_quiet(Conn *c);
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
-    process(arg);
+    Conn *c = arg;
+    if (c->refusing)
+        refusing_read(c);
+    else
+        process(c);
 }
 
 static void on_resume(evutil_socket_t fd, short what, void *arg)
@@ -351,6 +360,10 @@ static void on_write(struct bufferevent *bev, void *arg)
     Conn *c = arg;
     if (c->closing)
         return;
+    if (c->refusing) { /* the client read: refuse what waited */
+        refuse_buffered(c);
+        return;
+    }
     if (c->close_after) {
         if (!c->slots_head && output_len(c) == 0)
             finish_close(c);
@@ -392,7 +405,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_EOF) {
         /* The client finished sending: answer all it sent, then close. */
         c->read_eof = true;
-        process(c);
+        if (c->refusing)
+            refusing_read(c);
+        else
+            process(c);
         return;
     }
     if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
@@ -410,6 +426,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     Conn *c = arg;
     if (c->lingering) {
         conn_close(c, "%s", c->close_reason);
+        return;
+    }
+    if (c->refusing) { /* quiet for a moment: all it sent is answered */
+        if (output_len(c) + c->held_bytes >= (size_t)c->srv->cfg.output_buffer / 2)
+            arm_quiet(c); /* not quiet: kicd stopped reading, the client must read */
+        else
+            end_refusing(c);
         return;
     }
     if (!c->sess.authenticated) {
@@ -595,7 +618,14 @@ static void refuse_rest_of_batch(Conn *c)
 static void refuse_line(Conn *c, const char *line, size_t len, const RpcError *err)
 {
     json_t *msg = json_loadb(line, len, 0, NULL);
-    if (json_is_array(msg) && json_array_size(msg) > 0) {
+    size_t n = json_is_array(msg) ? json_array_size(msg) : 0;
+    if (n > (size_t)c->srv->cfg.max_batch) { /* one answer, as dispatch gives it */
+        RpcError big = {0};
+        rpc_error_set(&big, RPC_INVALID_REQUEST, "invalid request: a batch of more than %lld",
+                      c->srv->cfg.max_batch);
+        slot_put_error(slot_new(c, 1, false), 0, NULL, &big);
+        rpc_error_clear(&big);
+    } else if (n > 0) {
         Slot *s = slot_new(c, json_array_size(msg), true);
         for (size_t i = 0; i < json_array_size(msg); i++) {
             json_t *m = json_array_get(msg, i), *id = json_object_get(m, "id");
@@ -612,48 +642,76 @@ static void refuse_line(Conn *c, const char *line, size_t len, const RpcError *e
     json_decref(msg);
 }
 
-/* Most bytes read from the socket to answer what a client had sent when
- * kicd began to stop: a client still sending fast is cut off there. */
-#define DRAIN_READ_MAX (4u << 20)
+/* How long a stopping kicd waits for more from a client that has sent
+ * nothing since its last answer before it closes the connection. */
+#define DRAIN_QUIET_MS 100
 
-/* Every whole request line the client had sent (read or still in the
- * socket) is answered -32029: kicd is stopping, nothing of it was done. */
-static void refuse_unread(Conn *c)
+static void arm_quiet(Conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    if (!tls_is(c->bev)) /* plain: also what the kernel holds */
-        for (size_t got = 0; got < DRAIN_READ_MAX;) {
-            int n = evbuffer_read(in, bufferevent_getfd(c->bev), 65536);
-            if (n <= 0)
-                break;
-            got += (size_t)n;
-        }
+    struct timeval tv = {0, DRAIN_QUIET_MS * 1000};
+    event_add(c->ev_timer, &tv);
+}
+
+/* Answers -32029 to each whole request line buffered, while the
+ * connection's output allows; past half its cap, reading waits until the
+ * client has read (on_write). */
+static void refuse_buffered(Conn *c)
+{
+    size_t cap = (size_t)c->srv->cfg.output_buffer / 2;
     RpcError err = {0};
     rpc_error_set(&err, RPC_OVERLOADED, "not carried out: kicd is stopping; send it again");
+    bool full = false;
     for (;;) {
+        if ((full = output_len(c) + c->held_bytes >= cap))
+            break;
         char *line;
         size_t len;
         FrameResult fr = framer_next(&c->framer, &line, &len);
         if (fr == FRAME_NEED && pull_input(c))
             continue;
         if (fr != FRAME_LINE)
-            break;
+            break; /* FRAME_TOO_LONG: the quiet timer ends it */
         if (len > 0)
             refuse_line(c, line, len, &err);
     }
     rpc_error_clear(&err);
+    if (full)
+        bufferevent_disable(c->bev, EV_READ);
+    else
+        bufferevent_enable(c->bev, EV_READ);
+    flush_slots(c);
+}
+
+static void end_refusing(Conn *c)
+{
+    c->refusing = false;
+    conn_close_after_flush(c, "server shutting down");
 }
 
 void conn_drain(Conn *c)
 {
-    if (c->closing || c->close_after)
+    if (c->closing || c->close_after || c->refusing)
         return;
     snprintf(c->close_reason, sizeof(c->close_reason), "server shutting down");
-    bufferevent_disable(c->bev, EV_READ);
     refuse_rest_of_batch(c);
-    refuse_unread(c); /* before close_after: the last answer is not the end */
-    c->close_after = true;
-    flush_slots(c);
+    c->refusing = true;
+    event_del(c->ev_timer);
+    arm_quiet(c);
+    refuse_buffered(c);
+    if (c->read_eof)
+        end_refusing(c);
+}
+
+/* More from a client while kicd stops: refused; the moment of quiet
+ * starts again; at its end of sending, the connection closes once all is
+ * answered. */
+static void refusing_read(Conn *c)
+{
+    refuse_buffered(c);
+    if (c->read_eof && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+        end_refusing(c);
+    else if (c->refusing)
+        arm_quiet(c);
 }
 
 void conn_close_after_flush(Conn *c, const char *fmt, ...)
@@ -665,6 +723,7 @@ void conn_close_after_flush(Conn *c, const char *fmt, ...)
     vsnprintf(c->close_reason, sizeof(c->close_reason), fmt, ap);
     va_end(ap);
     c->close_after = true;
+    c->refusing = false;
     bufferevent_disable(c->bev, EV_READ);
     refuse_rest_of_batch(c);
     flush_slots(c);

@@ -55,6 +55,7 @@ struct Conn {
     bool lingering;    /* replies sent and our side shut: draining, then close */
     bool closing;      /* conn_close ran; waiting for the reaper */
     bool close_after;  /* close once every reply is flushed */
+    bool refusing;     /* kicd is stopping: each request read is answered -32029 */
     char close_reason[128];
     KicTime last_request;
 
@@ -74,8 +75,9 @@ void conn_close(Conn *c, const char *fmt, ...) KIC_PRINTF(2, 3);
 /* Closes once everything already answered is written out (errors that end
  * a connection are answered first). Stops reading at once. */
 void conn_close_after_flush(Conn *c, const char *fmt, ...) KIC_PRINTF(2, 3);
-/* kicd is stopping: the answers owed go out, every request the client had
- * already sent is answered -32029 (not carried out), then the connection
+/* kicd is stopping: the answers owed go out, and every request the client
+ * sends is answered -32029 (not carried out), as fast as it reads them,
+ * until it has sent nothing for a moment (or closes); then the connection
  * closes as after a flush. */
 void conn_drain(Conn *c);
 

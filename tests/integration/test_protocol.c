@@ -553,6 +553,62 @@ START_TEST(sigterm_answers_what_was_sent_but_not_read)
 }
 END_TEST
 
+/* SIGTERM with far more sent than kicd had read (megabytes in the socket,
+ * held back behind two reports): each request is answered, -32029, as the
+ * client reads, in order, and then the connection closes. The refusals
+ * once stopped at what libevent had read (128 KiB). */
+START_TEST(sigterm_answers_a_flood_as_it_is_read)
+{
+    enum { N = 30000 };
+    Kicd k;
+    kicd_init(&k, "drainflood", "[storage]\npg_timeout_s = 0\n");
+    kicd_start(&k);
+    char *super = h_user(&k, "drainflood", "sup", "supervisor", NULL, NULL);
+    Client *c = cl_session(k.port, super);
+    PGconn *locker = lock_what_reports_read(&k);
+    for (int i = 1; i <= 2; i++)
+        cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"report.query\",\"params\":"
+                    "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"1d\"}}",
+                 i);
+    h_db_await_lock_wait(k.conninfo);
+    pid_t writer = fork();
+    ck_assert_int_ge(writer, 0);
+    if (writer == 0) {
+        char line[96];
+        for (int i = 3; i <= N + 2; i++) {
+            int n = snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"server.ping\"}\n", i);
+            for (int off = 0; off < n;) {
+                ssize_t w = write(c->fd, line + off, (size_t)(n - off));
+                if (w <= 0)
+                    _exit(1);
+                off += (int)w;
+            }
+        }
+        _exit(0);
+    }
+    usleep(500000); /* the socket fills; the writer waits */
+    kicd_signal(&k, SIGTERM);
+    usleep(200000);
+    unlock(locker);
+    for (int i = 1; i <= N + 2; i++) {
+        json_t *r = cl_recv(c, 15000);
+        ck_assert_msg(r && json_integer_value(json_object_get(r, "id")) == i, "answer %d", i);
+        if (i <= 2)
+            ck_result(r);
+        else
+            ck_assert_int_eq(rpc_code(r), -32029);
+        json_decref(r);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(writer, &status, 0), writer);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert(cl_wait_closed(c, 5000));
+    cl_close(c);
+    free(super);
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
 /* A report waiting on storage (here: a lock) holds up no login, of that
  * supervisor's or anyone's: reports have a PostgreSQL session of their
  * own. Sixty connections of one supervisor's reports kept every tenant's
@@ -689,6 +745,7 @@ int main(void)
     tcase_add_test(tc, answers_held_behind_a_slow_one_are_bounded);
     tcase_add_test(tc, a_slow_report_holds_up_no_login);
     tcase_add_test(tc, sigterm_answers_what_was_sent_but_not_read);
+    tcase_add_test(tc, sigterm_answers_a_flood_as_it_is_read);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
 }
