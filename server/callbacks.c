@@ -22,7 +22,6 @@ typedef struct LookupCtx {
     Record *rec;
 } LookupCtx;
 
-
 static bool require_agent(Conn *c, Reply *r)
 {
     if (c->sess.agent[0])
@@ -38,12 +37,16 @@ static void fail(Reply *r, RpcError *err)
 }
 
 /* The id of a callback made for a client's request_id: the same for the
- * same user's request sent again, so kicd can tell it from a new one. */
+ * same user's request sent again the same local day, so kicd can tell it
+ * from a new one while it holds that day's callbacks (open, or closed
+ * today) in memory, after a restart too. A re-send on a later day gets
+ * another id: a new callback, never one written over a closed one. */
 static void id_of_request(const Conn *c, const char *request_id, char out[KIC_MAX_FIELD_BYTES + 1])
 {
-    char text[64 + 2 * (KIC_MAX_FIELD_BYTES + 1)];
-    int n = snprintf(text, sizeof(text), "%lld%c%s%c%s", (long long)c->sess.tenant_id, '\0',
-                     c->sess.user, '\0', request_id);
+    char day[40], text[128 + KIC_MAX_FIELD_BYTES + 1];
+    time_format_local(time_local_day_start(server_now()), day, sizeof(day));
+    int n = snprintf(text, sizeof(text), "%lld%c%lld%c%.10s%c%s", (long long)c->sess.tenant_id,
+                     '\0', (long long)c->sess.user_id, '\0', day, '\0', request_id);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     if (n < 0 || !EVP_Digest(text, (size_t)n, md, &len, EVP_sha256(), NULL))
@@ -59,35 +62,6 @@ static void random_id(char out[KIC_MAX_FIELD_BYTES + 1])
         abort();
     snprintf(out, KIC_MAX_FIELD_BYTES + 1, "cb-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
              rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-}
-
-/* A request sent again whose callback kicd no longer holds (closed on an
- * earlier day) is stored: answered as the first was. */
-static const char sql_request_stored[] =
-    "SELECT team, (extract(epoch FROM due_by) * 1000000)::bigint FROM callbacks"
-    " WHERE tenant_id = $1 AND callback_id = $2";
-
-static void request_looked_up(PgJob *job, void *arg)
-{
-    LookupCtx *ctx = arg;
-    Record *rec = ctx->rec;
-    Server *srv = ctx->srv;
-    free(ctx);
-    if (!reply_conn(rec->reply)) {
-        reply_errorf(rec->reply, RPC_UNAUTHENTICATED, "connection closed");
-        record_free(rec);
-        return;
-    }
-    PGresult *res = pgjob_error(job) ? NULL : pgjob_result(job, 0);
-    if (!res || PQntuples(res) != 1 || centre_callback(rec->tenant->centre, rec->cb.id)) {
-        writer_submit(srv->writer, rec); /* new (or storage down, or made meanwhile) */
-        return;
-    }
-    char due[40];
-    time_format_local(strtoll(PQgetvalue(res, 0, 1), NULL, 10), due, sizeof(due));
-    reply_result(rec->reply, json_pack("{s:s, s:s, s:s, s:b}", "callback_id", rec->cb.id, "team",
-                                       PQgetvalue(res, 0, 0), "due_by", due, "duplicate", 1));
-    record_free(rec);
 }
 
 /* The record goes to the writer once `sql` ($1 tenant, $2 callback id)
@@ -113,14 +87,6 @@ static void submit_after_lookup(Conn *c, Record *rec, const char *sql, PgJobDone
         free(ctx);
         writer_submit(c->srv->writer, rec);
     }
-}
-
-static void submit_create(Conn *c, Record *rec)
-{
-    if (rec->cb.by_request)
-        submit_after_lookup(c, rec, sql_request_stored, request_looked_up);
-    else
-        writer_submit(c->srv->writer, rec);
 }
 
 void method_callback_create(Conn *c, Reply *r, json_t *params, const Method *m)
@@ -159,7 +125,7 @@ void method_callback_create(Conn *c, Reply *r, json_t *params, const Method *m)
     rec->cb.due_by = due_by;
     rec->cb.note = note ? strdup(note) : NULL;
     rec->cb.at = server_now();
-    submit_create(c, rec);
+    writer_submit(c->srv->writer, rec); /* decided in order: a re-sent request finds its first */
 }
 
 /* A callback kicd no longer holds in memory (it holds the open ones and

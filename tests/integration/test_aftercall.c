@@ -479,15 +479,21 @@ static json_t *callbacks_of(Client *c, const char *params)
     return list;
 }
 
-/* The id kicd gives a's callback for request_id (server/callbacks.c):
- * SHA-256 of "<tenant id>\0<user>\0<request_id>", the first 8 bytes. */
-static void request_callback_id(const Org *o, const char *user, const char *request_id, char out[20])
+/* The id kicd gives `user`'s callback for request_id on the local day of
+ * `day` (server/callbacks.c): SHA-256 of "<tenant id>\0<user id>\0<date>\0
+ * <request_id>", its first 8 bytes. */
+static void request_callback_id(const Org *o, const char *user, KicTime day, const char *request_id,
+                                char out[20])
 {
     char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT tenant_id FROM tenants WHERE name = '%s'", o->name);
-    long long tenant = h_sql_int(kicd.conninfo, sql);
-    char text[512];
-    int n = snprintf(text, sizeof(text), "%lld%c%s%c%s", tenant, '\0', user, '\0', request_id);
+    snprintf(sql, sizeof(sql),
+             "SELECT u.tenant_id * 1000000000 + u.user_id FROM users u JOIN tenants t USING (tenant_id)"
+             " WHERE t.name = '%s' AND u.name = '%s' AND u.revoked_at IS NULL", o->name, user);
+    long long both = h_sql_int(kicd.conninfo, sql);
+    char date[40], text[512];
+    time_format_local(day, date, sizeof(date));
+    int n = snprintf(text, sizeof(text), "%lld%c%lld%c%.10s%c%s", both / 1000000000, '\0',
+                     both % 1000000000, '\0', date, '\0', request_id);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len;
     ck_assert(EVP_Digest(text, (size_t)n, md, &len, EVP_sha256(), NULL));
@@ -496,8 +502,8 @@ static void request_callback_id(const Org *o, const char *user, const char *requ
 }
 
 /* callback.create with a request_id sent again (its answer was lost) is
- * answered as the first, duplicate: true, and makes no second callback;
- * also when the first is closed and no longer in kicd's memory. */
+ * answered as the first, duplicate: true, and makes no second callback,
+ * the same local day (kicd holds that day's callbacks, closed ones too). */
 START_TEST(a_callback_request_sent_again_makes_one_callback)
 {
     Org o = org("cbreq");
@@ -522,9 +528,14 @@ START_TEST(a_callback_request_sent_again_makes_one_callback)
     json_decref(r);
     ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM callbacks" OF_TENANT " AND source = 'agent'"), 3);
     ck_assert_rpc_error(cl_call(a, "callback.create", "{\"caller\":\"0612340101\",\"team\":\"kic\",\"request_id\":7}"), -32602);
-    /* closed on an earlier day: in storage only */
+    /* ids are the day's: today's is the one kicd gave */
+    char today_id[20];
+    request_callback_id(&o, "a.jansen", h_today(0), "desk-1", today_id);
+    ck_assert_str_eq(today_id, id);
+    /* the same request_id on another day is another callback: one closed
+     * then (in storage only) is never written over */
     char old_id[20], sql[600];
-    request_callback_id(&o, "a.jansen", "desk-old", old_id);
+    request_callback_id(&o, "a.jansen", h_today(0) - 2 * 86400 * KIC_USEC, "desk-old", old_id);
     snprintf(sql, sizeof(sql),
              "INSERT INTO callbacks (tenant_id, callback_id, source, team, status, created_at, due_by, closed_at, outcome)"
              " SELECT tenant_id, '%s', 'agent', 'wijkteam-noord', 'done', now() - interval '3 days',"
@@ -532,11 +543,11 @@ START_TEST(a_callback_request_sent_again_makes_one_callback)
              old_id, o.name);
     h_sql_exec(kicd.conninfo, sql);
     r = ck_ok(cl_call(a, "callback.create", "{\"caller\":\"0612340101\",\"team\":\"kic\",\"request_id\":\"desk-old\"}"));
-    ck_assert_str_eq(json_string_value(json_object_get(rpc_result(r), "callback_id")), old_id);
-    ck_assert_str_eq(json_string_value(json_object_get(rpc_result(r), "team")), "wijkteam-noord");
-    ck_assert(json_is_true(json_object_get(rpc_result(r), "duplicate")));
+    ck_assert_str_ne(json_string_value(json_object_get(rpc_result(r), "callback_id")), old_id);
+    ck_assert(json_is_false(json_object_get(rpc_result(r), "duplicate")));
     json_decref(r);
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM callbacks WHERE callback_id = '%s' AND status = 'done'", old_id);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM callbacks WHERE callback_id = '%s' AND status = 'done' AND number IS NULL", old_id);
     ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 1);
     cl_close(a);
     cl_close(a2);
