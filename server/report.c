@@ -761,9 +761,11 @@ bool report_run(Server *s, const Session *sess, const AuditActor *who, const Rep
     }
     if (ctx->with_occupancy || ctx->with_present) {
         sql = report_presence_sql(q, ctx->with_occupancy);
-        const char *pr_args[] = {tenant, from, to, q->interval == I_ALL ? "true" : "false"};
+        char now[40];
+        time_format_db(ctx->started, now, sizeof(now));
+        const char *pr_args[] = {tenant, from, to, q->interval == I_ALL ? "true" : "false", now};
         ctx->s_presence = pgjob_count(job);
-        pgjob_add(job, sql, 4, pr_args);
+        pgjob_add(job, sql, 5, pr_args);
         free(sql);
     }
     sql = q->rollup ? report_rollup_sql(q) : report_calls_sql(q);

@@ -241,23 +241,24 @@ static const char presence_ctes[] =
      * the ACW owed does not count until the agent is back: as the
      * live state has it (lib/agent.h) */
     " busy AS ("
-    "  SELECT agent, answered_at AS s, coalesce(end_at, next_answer, now()) AS e FROM ln"
+    "  SELECT agent, answered_at AS s, coalesce(end_at, next_answer, $5::timestamptz) AS e FROM ln"
     "  UNION ALL"
     "  SELECT ln.agent, CASE WHEN coalesce(off.at_end, 'offline') <> 'offline' THEN ln.end_at"
     "    ELSE coalesce(off.next_choice, 'infinity') END,"
     "   least(coalesce(ln.wrapped_at, 'infinity'),"
-    "    coalesce(ln.next_answer, 'infinity'), coalesce(off.next_off, 'infinity'), now())"
+    "    coalesce(ln.next_answer, 'infinity'), coalesce(off.next_off, 'infinity'), $5::timestamptz)"
     "   FROM ln JOIN off ON off.k = 0 AND off.agent = ln.agent AND off.call_id = ln.call_id"
     "    AND off.answered_at = ln.answered_at),"
     " f AS (SELECT agent, 'b' AS kind, s, e FROM busy"
     "  UNION ALL SELECT agent, 'p', s, e FROM busy"
     "  UNION ALL SELECT agent, 'p', s, e FROM (SELECT agent, state, t AS s,"
-    "    coalesce(lead(t) OVER (PARTITION BY agent ORDER BY t, state), now()) AS e FROM ch) c"
+    "    coalesce(lead(t) OVER (PARTITION BY agent ORDER BY t, state), $5::timestamptz) AS e FROM ch) c"
     "   WHERE state = 'available'),"
-    /* clipped to [from, to) and to now (a part may end ahead of now:
-     * the platform's clock leads; the time divided by ends at now too),
+    /* clipped to [from, to) and to now, kicd's ($5: a part may end
+     * ahead of it when the platform's clock leads; the time divided by
+     * ends at kicd's now too, whatever the database's clock says),
      * then merged where they overlap */
-    " fc AS (SELECT * FROM (SELECT agent, kind, greatest(s, $2) AS s, least(e, $3, now()) AS e"
+    " fc AS (SELECT * FROM (SELECT agent, kind, greatest(s, $2) AS s, least(e, $3, $5::timestamptz) AS e"
     "   FROM f) y WHERE e > s),"
     " fm AS (SELECT *, max(e) OVER (PARTITION BY agent, kind ORDER BY s, e"
     "   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM fc),"
