@@ -643,17 +643,13 @@ static void today_contribute(Centre *c, Call *call, int sign)
 }
 
 /* A queue's agents are those who answered one of its contacts today, also
- * a contact offered before midnight, and those on one of its calls now
- * (answered before midnight: at work on it still). */
+ * a contact offered before midnight (and, in a snapshot, those still on or
+ * in the ACW of one answered before midnight: carried_agents). */
 static void queue_agents_contribute(Centre *c, const CallSummary *s, int sign)
 {
-    for (int i = 0; i < s->nlegs && s->queue; i++) {
-        const CallLeg *leg = &s->legs[i];
-        bool today = leg->answered_at >= c->day_start && leg->answered_at < c->day_end;
-        bool on_it = leg->answered_at < c->day_start && leg->end_at == KIC_TIME_NONE;
-        if (today || on_it)
-            queue_agent_count(queue_get(c, s->queue), agent_get(c, leg->agent), sign);
-    }
+    for (int i = 0; i < s->nlegs && s->queue; i++)
+        if (s->legs[i].answered_at >= c->day_start && s->legs[i].answered_at < c->day_end)
+            queue_agent_count(queue_get(c, s->queue), agent_get(c, s->legs[i].agent), sign);
 }
 
 static void legs_contribute(Centre *c, const CallSummary *s, int sign)
@@ -1335,6 +1331,18 @@ static int cmp_snapshots(const void *a, const void *b)
     return strcmp(((const QueueSnapshot *)a)->queue, ((const QueueSnapshot *)b)->queue);
 }
 
+/* The queue of the call an agent is on, or in the ACW of, now, when they
+ * answered it before midnight and so are not among the queue's agents of
+ * today: still at work on it. NULL for anyone else. */
+static const Queue *carried_queue(const Centre *c, const Agent *a)
+{
+    if ((a->state != AS_ON_CALL && a->state != AS_ACW) || !a->latest_call ||
+        a->latest_start >= c->day_start || !a->latest_call->sum.queue)
+        return NULL;
+    const Queue *q = strmap_get(&c->queues, a->latest_call->sum.queue);
+    return q && !strmap_get(&q->agents_today, a->id) ? q : NULL;
+}
+
 static void queue_snapshot(const Queue *q, KicTime now, QueueSnapshot *out)
 {
     memset(out, 0, sizeof(*out));
@@ -1353,9 +1361,10 @@ static void queue_snapshot(const Queue *q, KicTime now, QueueSnapshot *out)
     metrics_compute(&out->today, &out->rates);
 }
 
-/* The snapshot of a queue an open callback names: found among those
- * taken, or added (a queue quiet today, or one no call has entered). */
-static QueueSnapshot *callback_queue(const Centre *c, KicTime now, CentreSnapshot *out,
+/* The snapshot of a queue an open callback or a carried agent names:
+ * found among those taken, or added (a queue quiet today, or one no call
+ * has entered). */
+static QueueSnapshot *snapshot_of_queue(const Centre *c, KicTime now, CentreSnapshot *out,
                                      const char *name)
 {
     for (size_t i = 0; i < out->nqueues; i++)
@@ -1393,6 +1402,13 @@ bool centre_snapshot(const Centre *c, KicTime now, CentreSnapshot *out)
         if (qs->longest_wait_s > t->longest_wait_s)
             t->longest_wait_s = qs->longest_wait_s;
     }
+    /* agents still at work on a call of a queue answered before midnight */
+    for (pos = 0; strmap_next(&c->agents, &pos, NULL, &v);) {
+        const Agent *a = v;
+        const Queue *q = carried_queue(c, a);
+        if (q)
+            snapshot_of_queue(c, now, out, q->name)->agents[a->state]++;
+    }
     /* The open callbacks count in their queue's figures, so the queues add
      * up to the total. */
     for (pos = 0; strmap_next(&c->callbacks, &pos, NULL, &v);) {
@@ -1403,7 +1419,7 @@ bool centre_snapshot(const Centre *c, KicTime now, CentreSnapshot *out)
         t->callbacks_open++;
         t->callbacks_overdue += overdue;
         if (cb->queue) {
-            QueueSnapshot *qs = callback_queue(c, now, out, cb->queue);
+            QueueSnapshot *qs = snapshot_of_queue(c, now, out, cb->queue);
             qs->callbacks_open++;
             qs->callbacks_overdue += overdue;
         }

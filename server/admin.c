@@ -186,11 +186,13 @@ static void revoked(PgJob *job, void *arg)
     else if (strcmp(PQgetvalue(res, 0, 1), "0") == 0)
         reply_errorf(ctx->reply, RPC_NOT_FOUND, "unknown user: %.200s", ctx->name);
     else {
-        /* their sessions end before the answer: nothing they send after
-         * it is carried out (the notification comes a moment later) */
+        reply_result(ctx->reply, json_pack("{s:s, s:b}", "name", ctx->name, "revoked", 1));
+        /* their sessions read nothing more from now, before the answer
+         * is out: nothing they send after it is carried out (the
+         * notification comes a moment later); an admin revoking
+         * themselves still gets the answer */
         store_user_revoked(ctx->srv, ctx->tenant_id, strtoll(PQgetvalue(res, 0, 2), NULL, 10),
                            PQgetvalue(res, 0, 3));
-        reply_result(ctx->reply, json_pack("{s:s, s:b}", "name", ctx->name, "revoked", 1));
     }
     free(ctx);
 }

@@ -253,7 +253,7 @@ bool journal_clear(Journal *j, char *err, size_t errlen)
     return true;
 }
 
-void journal_sweep_kept(const Journal *j, time_t expire, JournalKeptFn fn, void *arg)
+bool journal_sweep_kept(const Journal *j, time_t expire, JournalKeptFn fn, void *arg)
 {
     char *dcopy = strdup(j->path), *bcopy = strdup(j->path);
     if (!dcopy || !bcopy)
@@ -262,7 +262,14 @@ void journal_sweep_kept(const Journal *j, time_t expire, JournalKeptFn fn, void 
     char prefix[NAME_MAX + 8];
     snprintf(prefix, sizeof(prefix), "%s.kept-", basename(bcopy));
     DIR *d = opendir(dir);
-    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+    if (!d) {
+        int saved = errno;
+        free(dcopy);
+        free(bcopy);
+        errno = saved;
+        return false;
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
         if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
             continue;
         char path[PATH_MAX];
@@ -274,8 +281,8 @@ void journal_sweep_kept(const Journal *j, time_t expire, JournalKeptFn fn, void 
         int err = expired && unlink(path) != 0 ? errno : 0;
         fn(arg, path, st.st_mtime, expired && err == 0, err);
     }
-    if (d)
-        closedir(d);
+    closedir(d);
     free(dcopy);
     free(bcopy);
+    return true;
 }

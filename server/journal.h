@@ -46,7 +46,8 @@ bool journal_keep_copy(const Journal *j, const uint8_t *buf, size_t len, char *o
  * raw events; fn hears of every copy, deleted or kept (err: errno of a
  * failed delete, else 0). */
 typedef void (*JournalKeptFn)(void *arg, const char *path, time_t written, bool deleted, int err);
-void journal_sweep_kept(const Journal *j, time_t expire, JournalKeptFn fn, void *arg);
+/* false (errno set) when the directory cannot be read. */
+bool journal_sweep_kept(const Journal *j, time_t expire, JournalKeptFn fn, void *arg) KIC_MUST_CHECK;
 /* Empties the file (everything in it is stored). */
 bool journal_clear(Journal *j, char *err, size_t errlen) KIC_MUST_CHECK;
 

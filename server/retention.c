@@ -2,6 +2,7 @@
  * the journal copies kept beside the journal, as old. */
 #include "retention.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -48,9 +49,11 @@ static void kept_seen(void *arg, const char *path, time_t written, bool deleted,
 
 void retention_run(Server *s)
 {
-    if (s->journal)
-        journal_sweep_kept(s->journal, time(NULL) - (time_t)s->cfg.retention_days * 86400,
-                           kept_seen, s);
+    if (s->journal &&
+        !journal_sweep_kept(s->journal, time(NULL) - (time_t)s->cfg.retention_days * 86400,
+                            kept_seen, s))
+        srv_log(s, LOG_ERROR, "retention: cannot read the journal's directory to find kept copies: %s",
+                strerror(errno));
     char days[24];
     snprintf(days, sizeof(days), "%lld", s->cfg.retention_days);
     PgJob *job = pgjob_new(purged, s);

@@ -59,7 +59,9 @@ void server_end_user(Server *s, int64_t tenant_id, int64_t user_id, const char *
     logins_forget_user(s->logins, tenant_id, user_id);
     for (Conn *c = s->conns, *next; c; c = next) {
         next = c->next;
+        /* reads nothing more; answers already due (to the user's own
+         * revoke, say) still go out, then it closes */
         if (c->sess.authenticated && c->sess.tenant_id == tenant_id && c->sess.user_id == user_id)
-            conn_close(c, "%s", why);
+            conn_close_after_flush(c, "%s", why);
     }
 }

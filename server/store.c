@@ -34,6 +34,12 @@ static const char sql_wrapups[] =
 static const char sql_agents[] =
     "SELECT DISTINCT agent FROM users WHERE tenant_id = $1 AND role = 'agent'"
     " AND revoked_at IS NULL AND agent IS NOT NULL";
+/* Agent ids whose users were all revoked (none active has it). */
+static const char sql_revoked_agents[] =
+    "SELECT DISTINCT agent FROM users r WHERE tenant_id = $1 AND role = 'agent'"
+    " AND agent IS NOT NULL AND revoked_at IS NOT NULL AND NOT EXISTS"
+    " (SELECT 1 FROM users u WHERE u.tenant_id = r.tenant_id AND u.agent = r.agent"
+    "  AND u.revoked_at IS NULL)";
 static const char sql_categories[] =
     "SELECT name FROM categories WHERE tenant_id = $1 ORDER BY name";
 static const char sql_queue_teams[] = "SELECT queue, team FROM queue_teams WHERE tenant_id = $1";
@@ -305,7 +311,7 @@ static void load_callbacks(Centre *c, PGresult *r)
     }
 }
 
-static void revoked_while_away(Server *s, Tenant *t, PGresult *active);
+static void revoked_while_away(Server *s, Tenant *t, PGresult *revoked);
 
 static void tenant_loaded(PgJob *job, void *arg)
 {
@@ -332,7 +338,7 @@ static void tenant_loaded(PgJob *job, void *arg)
         load_categories(t, pgjob_result(job, 5));
         load_queue_teams(t->centre, pgjob_result(job, 6));
         load_callbacks(t->centre, pgjob_result(job, 7));
-        revoked_while_away(s, t, pgjob_result(job, 3));
+        revoked_while_away(s, t, pgjob_result(job, 8));
         if (tl->resync)
             srv_log(s, LOG_WARN, "tenant %s: live state reloaded from storage", t->name);
     }
@@ -371,6 +377,7 @@ static bool load_tenant(Server *s, Tenant *t, StartUp *su, bool resync)
     pgjob_add(job, sql_categories, 1, args);
     pgjob_add(job, sql_queue_teams, 1, args);
     pgjob_add(job, sql_callbacks, 2, cb_args);
+    pgjob_add(job, sql_revoked_agents, 1, args);
     if (pgconn_submit(s->pg_reader, job))
         return true;
     pgjob_free(job);
@@ -540,25 +547,14 @@ void store_user_revoked(Server *s, int64_t tenant_id, int64_t user_id, const cha
         revoked_agent_offline(s, t, agent);
 }
 
-/* Agents without an active user (revoked while kicd was not running, so
- * it heard no notification) who are not offline as revoked, or hold
- * claimed callbacks: as if the revoke were heard now. */
-static void revoked_while_away(Server *s, Tenant *t, PGresult *active)
+/* Agents whose users were revoked while kicd was not running (so it heard
+ * no notification), who are not offline as revoked or hold claimed
+ * callbacks: as if the revoke were heard now. (An agent id known only
+ * from the telephony platform, without a user, is no one's to revoke.) */
+static void revoked_while_away(Server *s, Tenant *t, PGresult *revoked)
 {
-    StrMap ids = {0};
-    for (int i = 0; active && i < PQntuples(active); i++)
-        strmap_put(&ids, PQgetvalue(active, i, 0), t);
-    size_t pos = 0;
-    Agent *a;
-    while (centre_next_agent(t->centre, &pos, &a))
-        if (!strmap_get(&ids, a->id) && (a->chosen != AS_OFFLINE || centre_claims_of(t->centre, a->id)))
-            revoked_agent_offline(s, t, a->id);
-    Callback *cb;
-    for (pos = 0; centre_next_callback(t->centre, &pos, &cb);)
-        if (cb->status == CB_CLAIMED && cb->claimed_by && !strmap_get(&ids, cb->claimed_by) &&
-            !centre_agent(t->centre, cb->claimed_by))
-            revoked_agent_offline(s, t, cb->claimed_by);
-    strmap_free(&ids);
+    for (int i = 0; revoked && i < PQntuples(revoked); i++)
+        revoked_agent_offline(s, t, PQgetvalue(revoked, i, 0));
 }
 
 static void user_checked(PgJob *job, void *arg)

@@ -64,6 +64,15 @@ START_TEST(admins_create_and_revoke_users)
     ck_assert_rpc_error(cl_call(a, "user.revoke", "{}"), -32602);
     /* the name is free again */
     json_decref(ck_ok(cl_call(a, "user.create", "{\"name\":\"c.smit\",\"role\":\"supervisor\"}")));
+    /* an admin revoking themselves is answered, then their session ends */
+    r = ck_ok(cl_call(a, "user.create", "{\"name\":\"beheer-tijdelijk\",\"role\":\"admin\"}"));
+    Client *self = cl_session(kicd.port, str_of(r, "token"));
+    json_decref(r);
+    r = ck_ok(cl_call(self, "user.revoke", "{\"name\":\"beheer-tijdelijk\"}"));
+    ck_assert(json_is_true(json_object_get(rpc_result(r), "revoked")));
+    json_decref(r);
+    ck_assert(cl_wait_closed(self, 5000));
+    cl_close(self);
     cl_close(a);
     free(token);
     free(admin);

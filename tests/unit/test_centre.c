@@ -744,14 +744,8 @@ static void check_against_recomputation(Centre *c, const GenCall *calls, size_t 
         if (s->offered_at >= ds && s->offered_at < de) {
             metrics_add_call(&ex[q].today, s, &CFG.metric, 1);
             metrics_add_call(&total, s, &CFG.metric, 1);
-        }
-        /* the queue's agents: who answered one of its contacts today, or
-         * is on one answered before */
-        for (int l = 0; l < s->nlegs; l++) {
-            const CallLeg *lg = &s->legs[l];
-            if ((lg->answered_at >= ds && lg->answered_at < de) ||
-                (lg->answered_at < ds && lg->end_at == KIC_TIME_NONE))
-                ex[q].agent_today[agent_index(lg->agent)] = true;
+            for (int l = 0; l < s->nlegs; l++)
+                ex[q].agent_today[agent_index(s->legs[l].agent)] = true;
         }
         if (call_waiting(s)) {
             ex[q].waiting++;
@@ -777,6 +771,24 @@ static void check_against_recomputation(Centre *c, const GenCall *calls, size_t 
                       agent_ids[a], agent_state_names[ag->state], (long long)ag->since,
                       (long long)since);
     }
+    /* agents on, or in the ACW of, a call answered before today count
+     * in its queue too (its agents of today do not have them) */
+    int carried[KIC_ARRAY_LEN(queue_ids)][AGENT_STATE_COUNT];
+    memset(carried, 0, sizeof(carried));
+    bool carried_any[KIC_ARRAY_LEN(queue_ids)] = {false};
+    for (int a = 0; a < NAGENTS; a++) {
+        const Agent *ag = centre_agent(c, agent_ids[a]);
+        if ((states[a] != AS_ON_CALL && states[a] != AS_ACW) || !ag->latest_call ||
+            ag->latest_start >= ds || !ag->latest_call->sum.queue)
+            continue;
+        size_t q = 0;
+        while (strcmp(queue_ids[q], ag->latest_call->sum.queue) != 0)
+            q++;
+        if (ex[q].agent_today[a])
+            continue;
+        carried[q][states[a]]++;
+        carried_any[q] = true;
+    }
     CentreSnapshot s;
     ck_assert(centre_snapshot(c, now, &s));
     ck_assert_int_eq(memcmp(&s.total.today, &total, sizeof(total)), 0);
@@ -790,7 +802,7 @@ static void check_against_recomputation(Centre *c, const GenCall *calls, size_t 
         for (int a = 0; a < NAGENTS; a++)
             any_agent |= ex[q].agent_today[a];
         const QueueSnapshot *qs = snap_queue(&s, queue_ids[q]);
-        if (!ex[q].today.offered && !ex[q].waiting && !any_agent) {
+        if (!ex[q].today.offered && !ex[q].waiting && !any_agent && !carried_any[q]) {
             ck_assert_msg(qs == NULL, "%s: quiet queue %s shown", which, queue_ids[q]);
             continue;
         }
@@ -807,6 +819,8 @@ static void check_against_recomputation(Centre *c, const GenCall *calls, size_t 
         for (int a = 0; a < NAGENTS; a++)
             if (ex[q].agent_today[a])
                 agents[states[a]]++;
+        for (int st = 0; st < AGENT_STATE_COUNT; st++)
+            agents[st] += carried[q][st];
         for (int st = 0; st < AGENT_STATE_COUNT; st++)
             ck_assert_msg(qs->agents[st] == agents[st], "%s: %s agents[%s] %d, recomputed %d",
                           which, queue_ids[q], agent_state_names[st], qs->agents[st], agents[st]);
@@ -2313,9 +2327,9 @@ START_TEST(a_queue_lists_the_agent_of_a_contact_offered_before_midnight)
 }
 END_TEST
 
-/* An agent still on a call of the queue answered before midnight is one
- * of its agents after it too (the total counts them on the call; the
- * queue showed nobody), until the call ends. */
+/* An agent still on a call of the queue answered before midnight, or in
+ * its ACW, is one of its agents after it too (the total counts them; the
+ * queue showed nobody), until they are done with it. */
 START_TEST(a_queue_lists_the_agent_on_its_call_across_midnight)
 {
     KicTime d = tm("2026-11-24T00:00:00+01:00");
@@ -2331,8 +2345,16 @@ START_TEST(a_queue_lists_the_agent_on_its_call_across_midnight)
     ck_assert_int_eq(q->agents[AS_ON_CALL], 1);
     ck_assert_int_eq(s.total.agents[AS_ON_CALL], 1);
     centre_snapshot_free(&s);
+    /* in its ACW: still the queue's */
     end_call("m2", d + MIN(1));
     snap(d + MIN(2), &s);
+    q = snap_queue(&s, "qn");
+    ck_assert_ptr_nonnull(q);
+    ck_assert_int_eq(q->agents[AS_ACW], 1);
+    centre_snapshot_free(&s);
+    /* wrapped up: at work on it no longer */
+    wrap("m2", "a", d + MIN(3), true, NULL);
+    snap(d + MIN(4), &s);
     q = snap_queue(&s, "qn");
     ck_assert(!q || q->agents[AS_ACW] + q->agents[AS_ON_CALL] + q->agents[AS_AVAILABLE] == 0);
     centre_snapshot_free(&s);
