@@ -644,7 +644,7 @@ static void refuse_line(Conn *c, const char *line, size_t len, const RpcError *e
 
 /* How long a stopping kicd waits for more from a client that has sent
  * nothing since its last answer before it closes the connection. */
-#define DRAIN_QUIET_MS 100
+#define DRAIN_QUIET_MS 500
 
 static void arm_quiet(Conn *c)
 {

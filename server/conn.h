@@ -77,7 +77,7 @@ void conn_close(Conn *c, const char *fmt, ...) KIC_PRINTF(2, 3);
 void conn_close_after_flush(Conn *c, const char *fmt, ...) KIC_PRINTF(2, 3);
 /* kicd is stopping: the answers owed go out, and every request the client
  * sends is answered -32029 (not carried out), as fast as it reads them,
- * until it has sent nothing for a moment (or closes); then the connection
+ * until it has sent nothing for half a second (or closes); then the connection
  * closes as after a flush. */
 void conn_drain(Conn *c);
 
