@@ -512,6 +512,38 @@ static void unlock(PGconn *locker)
     PQfinish(locker);
 }
 
+/* Sends report.query `id` (ten months by day): with lock_what_reports_read
+ * held, it waits. */
+static void send_report(Client *c, int id)
+{
+    cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"report.query\",\"params\":"
+                "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"1d\"}}",
+             id);
+}
+
+/* A child that writes requests `method` with ids first..last on c's
+ * socket, blocking as it must (kicd may stop reading); exits 0 once all
+ * are written. */
+static pid_t write_from_child(Client *c, const char *method, int first, int last)
+{
+    pid_t writer = fork();
+    ck_assert_int_ge(writer, 0);
+    if (writer > 0)
+        return writer;
+    char line[96];
+    for (int i = first; i <= last; i++) {
+        int n = snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\"}\n", i,
+                         method);
+        for (int off = 0; off < n;) {
+            ssize_t w = write(c->fd, line + off, (size_t)(n - off));
+            if (w <= 0)
+                _exit(1);
+            off += (int)w;
+        }
+    }
+    _exit(0);
+}
+
 /* SIGTERM: what a client had sent that kicd had not read yet (here held
  * back by two reports waiting on a lock: two storage reads a connection
  * at a time) is answered -32029, after the answers owed, before the
@@ -524,10 +556,8 @@ START_TEST(sigterm_answers_what_was_sent_but_not_read)
     char *super = h_user(&k, "drainread", "sup", "supervisor", NULL, NULL);
     Client *c = cl_session(k.port, super);
     PGconn *locker = lock_what_reports_read(&k);
-    for (int i = 1; i <= 2; i++)
-        cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"report.query\",\"params\":"
-                    "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"1d\"}}",
-                 i);
+    send_report(c, 1);
+    send_report(c, 2);
     h_db_await_lock_wait(k.conninfo);
     for (int i = 3; i <= 12; i++)
         cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"server.ping\"}", i);
@@ -566,26 +596,10 @@ START_TEST(sigterm_answers_a_flood_as_it_is_read)
     char *super = h_user(&k, "drainflood", "sup", "supervisor", NULL, NULL);
     Client *c = cl_session(k.port, super);
     PGconn *locker = lock_what_reports_read(&k);
-    for (int i = 1; i <= 2; i++)
-        cl_sendf(c, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"report.query\",\"params\":"
-                    "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"1d\"}}",
-                 i);
+    send_report(c, 1);
+    send_report(c, 2);
     h_db_await_lock_wait(k.conninfo);
-    pid_t writer = fork();
-    ck_assert_int_ge(writer, 0);
-    if (writer == 0) {
-        char line[96];
-        for (int i = 3; i <= N + 2; i++) {
-            int n = snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"server.ping\"}\n", i);
-            for (int off = 0; off < n;) {
-                ssize_t w = write(c->fd, line + off, (size_t)(n - off));
-                if (w <= 0)
-                    _exit(1);
-                off += (int)w;
-            }
-        }
-        _exit(0);
-    }
+    pid_t writer = write_from_child(c, "server.ping", 3, N + 2);
     usleep(500000); /* the socket fills; the writer waits */
     kicd_signal(&k, SIGTERM);
     usleep(200000);
@@ -623,8 +637,7 @@ START_TEST(a_slow_report_holds_up_no_login)
     Client *c = cl_session(k.port, super);
     cl_close(cl_session(k.port, agent)); /* its tenant loaded (that reads calls) */
     PGconn *locker = lock_what_reports_read(&k);
-    cl_send(c, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"report.query\",\"params\":"
-               "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"1d\"}}");
+    send_report(c, 0);
     h_db_await_lock_wait(k.conninfo);
     /* answered while the report still waits: before, the logins waited
      * behind it until kicd closed them (login_timeout_s) */
@@ -659,25 +672,10 @@ START_TEST(answers_held_behind_a_slow_one_are_bounded)
     Client *c = cl_session(k.port, super);
     PGconn *locker = lock_what_reports_read(&k);
     long before = rss_kb(k.pid);
-    cl_send(c, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"report.query\",\"params\":"
-               "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-11-01T00:00:00Z\",\"interval\":\"1d\"}}");
+    send_report(c, 0);
     h_db_await_lock_wait(k.conninfo);
     /* the quick ones, from a child: kicd may stop reading them */
-    pid_t writer = fork();
-    ck_assert_int_ge(writer, 0);
-    if (writer == 0) {
-        char line[96];
-        for (int i = 1; i <= N; i++) {
-            int n = snprintf(line, sizeof(line), "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"stats.live\"}\n", i);
-            for (int off = 0; off < n;) {
-                ssize_t w = write(c->fd, line + off, (size_t)(n - off));
-                if (w <= 0)
-                    _exit(1);
-                off += (int)w;
-            }
-        }
-        _exit(0);
-    }
+    pid_t writer = write_from_child(c, "stats.live", 1, N);
     /* until the child has written them all, or kicd has grown, or 5 s */
     int status, done = 0;
     for (int i = 0; i < 250 && !done && rss_kb(k.pid) - before < 16 * 1024; i++) {
