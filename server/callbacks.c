@@ -36,6 +36,13 @@ static void fail(Reply *r, RpcError *err)
     rpc_error_clear(err);
 }
 
+/* "cb-" and 8 bytes in hex: every callback id kicd makes. */
+static void id_from(const unsigned char b[8], char out[KIC_MAX_FIELD_BYTES + 1])
+{
+    snprintf(out, KIC_MAX_FIELD_BYTES + 1, "cb-%02x%02x%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+             b[3], b[4], b[5], b[6], b[7]);
+}
+
 /* The id of a callback made for a client's request_id: the same for the
  * same user's request sent again the same local day, so kicd can tell it
  * from a new one while it holds that day's callbacks (open, or closed
@@ -49,10 +56,9 @@ static void id_of_request(const Conn *c, const char *request_id, char out[KIC_MA
                      '\0', (long long)c->sess.user_id, '\0', day, '\0', request_id);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (n < 0 || !EVP_Digest(text, (size_t)n, md, &len, EVP_sha256(), NULL))
-        abort();
-    snprintf(out, KIC_MAX_FIELD_BYTES + 1, "cb-%02x%02x%02x%02x%02x%02x%02x%02x", md[0], md[1], md[2],
-             md[3], md[4], md[5], md[6], md[7]);
+    if (n < 0 || (size_t)n >= sizeof(text) || !EVP_Digest(text, (size_t)n, md, &len, EVP_sha256(), NULL))
+        abort(); /* request_id is at most a field's bytes: it fits */
+    id_from(md, out);
 }
 
 static void random_id(char out[KIC_MAX_FIELD_BYTES + 1])
@@ -60,8 +66,7 @@ static void random_id(char out[KIC_MAX_FIELD_BYTES + 1])
     unsigned char rnd[8];
     if (RAND_bytes(rnd, sizeof(rnd)) != 1)
         abort();
-    snprintf(out, KIC_MAX_FIELD_BYTES + 1, "cb-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
-             rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    id_from(rnd, out);
 }
 
 /* The record goes to the writer once `sql` ($1 tenant, $2 callback id)
