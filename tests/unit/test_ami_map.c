@@ -803,6 +803,156 @@ START_TEST(undecided_abandon_is_decided_after_grace)
 }
 END_TEST
 
+/* ---- hand-written streams for what the recording does not show ---- */
+
+#define BANNER "Asterisk Call Manager/13.0.0\r\n"
+#define JOIN(ts, uid, queue)                                                                    \
+    "Event: QueueCallerJoin\r\nTimestamp: " ts "\r\nChannel: PJSIP/trunk-" uid "\r\n"         \
+    "CallerIDNum: +31612340002\r\nUniqueid: " uid "\r\nLinkedid: " uid "\r\nQueue: " queue   \
+    "\r\nPosition: 1\r\nCount: 1\r\n\r\n"
+#define DIAL_END(ts, uid, status)                                                               \
+    "Event: DialEnd\r\nTimestamp: " ts "\r\nChannel: PJSIP/trunk-" uid "\r\nUniqueid: " uid   \
+    "\r\nDestChannel: PJSIP/1001-0000000a\r\nDestUniqueid: m" uid "\r\nDialStatus: " status   \
+    "\r\n\r\n"
+#define LEAVE(ts, uid, queue)                                                                   \
+    "Event: QueueCallerLeave\r\nTimestamp: " ts "\r\nChannel: PJSIP/trunk-" uid "\r\n"        \
+    "Uniqueid: " uid "\r\nQueue: " queue "\r\nCount: 0\r\nPosition: 1\r\n\r\n"
+#define MEMBER "Interface: PJSIP/1001\r\nMemberName: Anouk Jansen\r\n"
+#define CONNECT(ts, uid, queue)                                                                 \
+    "Event: AgentConnect\r\nTimestamp: " ts "\r\nChannel: PJSIP/trunk-" uid "\r\n"            \
+    "Uniqueid: " uid "\r\nLinkedid: " uid "\r\nQueue: " queue "\r\nDestChannel: "            \
+    "PJSIP/1001-0000000a\r\n" MEMBER "HoldTime: 10\r\nRingTime: 5\r\n\r\n"
+#define COMPLETE(ts, uid, queue, reason)                                                        \
+    "Event: AgentComplete\r\nTimestamp: " ts "\r\nChannel: PJSIP/trunk-" uid "\r\n"           \
+    "Uniqueid: " uid "\r\nLinkedid: " uid "\r\nQueue: " queue "\r\n" MEMBER                   \
+    "HoldTime: 10\r\nTalkTime: 60\r\nReason: " reason "\r\n\r\n"
+#define HANGUP(ts, uid)                                                                         \
+    "Event: Hangup\r\nTimestamp: " ts "\r\nChannel: PJSIP/trunk-" uid "\r\nUniqueid: " uid    \
+    "\r\nLinkedid: " uid "\r\nCause: 16\r\n\r\n"
+/* an unrelated event: stream time moves on */
+#define TICK(ts)                                                                                \
+    "Event: DeviceStateChange\r\nTimestamp: " ts "\r\nDevice: PJSIP/1009\r\nState: "          \
+    "NOT_INUSE\r\n\r\n"
+
+static json_t *map_text(const char *text, bool flush)
+{
+    return map_stream(text, strlen(text), 0, flush);
+}
+
+START_TEST(member_gosub_between_leave_and_connect)
+{
+    /* app_queue leaves the queue, runs the member's gosub (a whisper),
+     * then sends AgentConnect: 5 s later here, past the 3 s grace */
+    static const char text[] =
+        BANNER JOIN("1795349900.000000", "1795349900.1", "q1")
+            DIAL_END("1795349905.000000", "1795349900.1", "ANSWER")
+                LEAVE("1795349905.000100", "1795349900.1", "q1") TICK("1795349909.000000")
+                    CONNECT("1795349910.000000", "1795349900.1", "q1")
+                        COMPLETE("1795349970.000000", "1795349900.1", "q1", "caller");
+    json_t *ev = map_text(text, true);
+    assert_answered(ev, "1795349900.1", "q1", "+31612340002", "anouk-jansen", 10.0);
+    assert_ended(ev, "1795349900.1", "caller", 60.0);
+    ck_assert_int_eq(count(ev, NULL, NULL), 3);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(without_an_answer_a_leave_is_an_exit)
+{
+    /* no member picked up: the queue let the caller go (after the grace) */
+    static const char text[] =
+        BANNER JOIN("1795349900.000000", "1795349900.1", "q1")
+            DIAL_END("1795349905.000000", "1795349900.1", "NOANSWER")
+                LEAVE("1795349905.000100", "1795349900.1", "q1") TICK("1795349909.000000");
+    json_t *ev = map_text(text, false);
+    ck_assert_str_eq(str(event(ev, "1795349900.1", "call.ended"), "by"), "system");
+    ck_assert_int_eq(count(ev, "1795349900.1", "call.answered"), 0);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(caller_hangs_up_before_being_put_through)
+{
+    static const char text[] =
+        BANNER JOIN("1795349900.000000", "1795349900.1", "q1")
+            DIAL_END("1795349905.000000", "1795349900.1", "ANSWER")
+                LEAVE("1795349905.000100", "1795349900.1", "q1")
+                    HANGUP("1795349907.000000", "1795349900.1");
+    json_t *ev = map_text(text, false);
+    ck_assert_int_eq(count(ev, "1795349900.1", "call.abandoned"), 1);
+    ck_assert_double_eq_tol(span(ev, "1795349900.1", "call.offered", "call.abandoned"), 7.0, 0.01);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(a_dumped_member_answer_does_not_hold_the_exit)
+{
+    /* AgentDump: the member hung up during the announcement, the caller
+     * waited on; the later leave is an exit, decided after 3 s, not 60 */
+    static const char text[] =
+        BANNER JOIN("1795349900.000000", "1795349900.1", "q1")
+            DIAL_END("1795349905.000000", "1795349900.1", "ANSWER")
+                "Event: AgentDump\r\nTimestamp: 1795349906.000000\r\nChannel: PJSIP/trunk-"
+                "1795349900.1\r\nUniqueid: 1795349900.1\r\nQueue: q1\r\n" MEMBER "\r\n"
+                LEAVE("1795349930.000000", "1795349900.1", "q1") TICK("1795349934.000000");
+    json_t *ev = map_text(text, false);
+    ck_assert_int_eq(count(ev, "1795349900.1", "call.ended"), 1);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(blind_transfer_by_number_into_a_queue_joined_after_complete)
+{
+    /* AgentComplete (transfer) may come before the new queue's join, and
+     * the exten dialled (600) does not name the queue (support) */
+    static const char text[] =
+        BANNER JOIN("1795349900.000000", "1795349900.1", "q1")
+            DIAL_END("1795349905.000000", "1795349900.1", "ANSWER")
+                LEAVE("1795349905.000100", "1795349900.1", "q1")
+                    CONNECT("1795349905.000200", "1795349900.1", "q1")
+        "Event: BlindTransfer\r\nTimestamp: 1795349930.000000\r\nResult: Success\r\n"
+        "TransfererChannel: PJSIP/1001-0000000a\r\nTransfererUniqueid: m1795349900.1\r\n"
+        "TransfererLinkedid: 1795349900.1\r\nTransfereeChannel: PJSIP/trunk-1795349900.1\r\n"
+        "TransfereeUniqueid: 1795349900.1\r\nTransfereeLinkedid: 1795349900.1\r\n"
+        "IsExternal: No\r\nContext: from-internal\r\nExtension: 600\r\n\r\n"
+                        COMPLETE("1795349930.100000", "1795349900.1", "q1", "transfer")
+                            JOIN("1795349931.000000", "1795349900.1", "support");
+    json_t *ev = map_text(text, true);
+    json_t *x = event(ev, "1795349900.1", "call.transferred");
+    ck_assert_ptr_nonnull(x);
+    ck_assert_str_eq(str(x, "target_kind"), "queue");
+    ck_assert_str_eq(str(x, "target"), "support");
+    ck_assert_str_eq(str(x, "mode"), "blind");
+    ck_assert_double_eq_tol(span(ev, "1795349900.1", "call.answered", "call.transferred"), 25.0,
+                            0.01);
+    ck_assert_str_eq(str(event(ev, "1795349900.1-2", "call.offered"), "transferred_from"),
+                     "1795349900.1");
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(a_three_way_call_is_no_transfer)
+{
+    /* AttendedTransfer DestType Threeway: the agent stays on the call */
+    static const char text[] =
+        BANNER JOIN("1795349900.000000", "1795349900.1", "q1")
+            DIAL_END("1795349905.000000", "1795349900.1", "ANSWER")
+                LEAVE("1795349905.000100", "1795349900.1", "q1")
+                    CONNECT("1795349910.000000", "1795349900.1", "q1")
+        "Event: AttendedTransfer\r\nTimestamp: 1795349936.000000\r\nResult: Success\r\n"
+        "OrigTransfererChannel: PJSIP/1001-0000000a\r\nOrigTransfererLinkedid: 1795349900.1\r\n"
+        "SecondTransfererChannel: PJSIP/1001-0000000b\r\n"
+        "SecondTransfererLinkedid: 1795349936.7\r\nTransfereeChannel: PJSIP/trunk-1795349900.1\r\n"
+        "TransfereeUniqueid: 1795349900.1\r\nTransfereeLinkedid: 1795349900.1\r\n"
+        "DestType: Threeway\r\nDestTransfererChannel: PJSIP/1001-0000000a\r\n\r\n"
+                        COMPLETE("1795349970.000000", "1795349900.1", "q1", "caller");
+    json_t *ev = map_text(text, true);
+    ck_assert_int_eq(count(ev, "1795349900.1", "call.transferred"), 0);
+    assert_ended(ev, "1795349900.1", "caller", 60.0);
+    json_decref(ev);
+}
+END_TEST
+
 START_TEST(location_from_a_channel_variable)
 {
     static const char join_and_var[] =
@@ -900,6 +1050,12 @@ int main(void)
     tcase_add_test(traps, blind_transfer_to_queue_in_either_order);
     tcase_add_test(traps, undecided_abandon_is_decided_after_grace);
     tcase_add_test(traps, location_from_a_channel_variable);
+    tcase_add_test(traps, member_gosub_between_leave_and_connect);
+    tcase_add_test(traps, without_an_answer_a_leave_is_an_exit);
+    tcase_add_test(traps, caller_hangs_up_before_being_put_through);
+    tcase_add_test(traps, a_dumped_member_answer_does_not_hold_the_exit);
+    tcase_add_test(traps, blind_transfer_by_number_into_a_queue_joined_after_complete);
+    tcase_add_test(traps, a_three_way_call_is_no_transfer);
     tcase_add_test(traps, agent_ids_follow_the_rules);
     tcase_add_test(traps, time_parse_and_format);
     suite_add_tcase(s, traps);

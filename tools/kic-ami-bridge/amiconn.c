@@ -96,6 +96,18 @@ static void on_login_reply(AmiConn *a, const AmiMessage *msg)
               a->br->cfg.ami_user);
 }
 
+/* Without timestampevents = yes every `at` is the time the bridge read the
+ * event (late while reading is paused): said once, as a warning. */
+static void warn_no_timestamp(Bridge *br)
+{
+    if (br->warned_no_timestamp || ami_map_stats(br->mapper)->no_timestamp == 0)
+        return;
+    br->warned_no_timestamp = true;
+    log_write(LOG_WARN, "AMI events carry no Timestamp: set timestampevents = yes in "
+                        "Asterisk's manager.conf; until then each event's time is when "
+                        "the bridge read it");
+}
+
 /* Handles buffered messages until none is left or the outbox is full.
  * False when the connection was dropped on the way. */
 static bool process(AmiConn *a)
@@ -150,6 +162,7 @@ static bool process(AmiConn *a)
                 break; /* a reply to our Ping, or a stray Response */
             br->last_ami_event = bridge_now();
             ami_map_feed(br->mapper, &msg, br->last_ami_event);
+            warn_no_timestamp(br);
             break;
         }
     }

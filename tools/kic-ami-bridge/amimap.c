@@ -20,6 +20,8 @@ typedef enum {
     PEND_NONE,
     PEND_UNANSWERED, /* QueueCallerAbandon: caller hang-up, or a queue timeout? */
     PEND_LEFT,       /* QueueCallerLeave while waiting: AgentConnect follows, or an exit */
+    PEND_CONNECTING, /* QueueCallerLeave after a member answered (DialEnd ANSWER): app_queue
+                      * runs the member's gosub/AGI/announcement before AgentConnect */
     PEND_BLIND,      /* BlindTransfer: to a queue (a join follows) or elsewhere */
     PEND_XFER,       /* AgentComplete "transfer" before its transfer event */
     PEND_END,        /* AgentComplete "agent" during a consultation: attended transfer? */
@@ -36,6 +38,7 @@ typedef struct Contact {
     char consult_context[64];
     ContactState state;
     bool held, consulting, transferred;
+    bool member_answered; /* a member picked up while waiting (DialEnd ANSWER) */
     bool closed; /* a transferred contact's call.ended (the phone call is over) was sent */
     Pending pending;
     KicTime pending_since; /* stream time */
@@ -202,6 +205,12 @@ static void emit_hold(AmiMapper *m, Contact *c, bool on, KicTime at)
     emit(m, c, on ? "call.held" : "call.resumed", tag, at, json_object());
 }
 
+/* How long a pending outcome waits for its deciding event. */
+static KicTime grace_of(const AmiMapper *m, Pending p)
+{
+    return p == PEND_CONNECTING ? m->cfg.connect_grace : m->cfg.grace;
+}
+
 static void set_pending(AmiMapper *m, Contact *c, Pending p, KicTime at)
 {
     if (c->pending == PEND_NONE && p != PEND_NONE)
@@ -213,7 +222,7 @@ static void set_pending(AmiMapper *m, Contact *c, Pending p, KicTime at)
         return;
     c->pending_since = m->now;
     c->pending_at = at;
-    KicTime deadline = m->now + m->cfg.grace;
+    KicTime deadline = m->now + grace_of(m, p);
     if (m->next_deadline == KIC_TIME_NONE || deadline < m->next_deadline)
         m->next_deadline = deadline;
 }
@@ -288,7 +297,8 @@ static void decide(AmiMapper *m, Contact *c)
     KicTime at = c->pending_at;
     switch (c->pending) {
     case PEND_UNANSWERED: do_abandon(m, c, at); break; /* what AMI said */
-    case PEND_LEFT: do_exit(m, c, at); break;
+    case PEND_LEFT:
+    case PEND_CONNECTING: do_exit(m, c, at); break;
     case PEND_BLIND: do_transfer_to(m, c, c->pend_exten, c->pend_context, "blind", at); break;
     case PEND_XFER:
         do_transfer_consulted(m, c, c->consulting ? "attended" : "blind", at);
@@ -553,7 +563,33 @@ static void on_leave(AmiMapper *m, const AmiMessage *msg, KicTime ts)
         return;
     }
     if (c->state == CONTACT_WAITING && c->pending == PEND_NONE)
-        set_pending(m, c, PEND_LEFT, ts);
+        set_pending(m, c, c->member_answered ? PEND_CONNECTING : PEND_LEFT, ts);
+}
+
+/* A member's phone answered (app_queue's DialEnd, the caller dialling the
+ * member): the QueueCallerLeave that follows is a connect, whose
+ * AgentConnect may come seconds later, after the member's gosub. */
+static void on_dial_end(AmiMapper *m, const AmiMessage *msg, KicTime ts)
+{
+    (void)ts;
+    Caller *cl = caller_find(m, ami_get(msg, "Uniqueid"));
+    Contact *c = cl ? latest(cl) : NULL;
+    if (c && c->state == CONTACT_WAITING && strcmp(ami_get_or(msg, "DialStatus", ""), "ANSWER") == 0)
+        c->member_answered = true;
+    else
+        m->stats.ignored++;
+}
+
+/* The member hung up during the announcement: the caller waits on. */
+static void on_dump(AmiMapper *m, const AmiMessage *msg, KicTime ts)
+{
+    (void)ts;
+    Caller *cl = caller_find(m, ami_get(msg, "Uniqueid"));
+    Contact *c = cl ? in_queue(cl, ami_get(msg, "Queue")) : NULL;
+    if (c && c->state == CONTACT_WAITING)
+        c->member_answered = false;
+    else
+        m->stats.ignored++;
 }
 
 static void on_abandon(AmiMapper *m, const AmiMessage *msg, KicTime ts)
@@ -652,10 +688,9 @@ static void on_complete(AmiMapper *m, const AmiMessage *msg, KicTime ts)
         c = contact_infer(m, cl, msg, ts, true);
     }
     const char *reason = ami_get_or(msg, "Reason", "");
-    if (c->pending == PEND_BLIND) {
-        do_transfer_to(m, c, c->pend_exten, c->pend_context, "blind", c->pending_at);
-    } else if (c->pending == PEND_XFER || c->pending == PEND_END) {
-        /* already waiting for the transfer event */
+    if (c->pending == PEND_BLIND || c->pending == PEND_XFER || c->pending == PEND_END) {
+        /* already waiting for the deciding event: for a blind transfer,
+         * the new queue's join, which app_queue may send after this */
     } else if (strcmp(reason, "transfer") == 0) {
         set_pending(m, c, PEND_XFER, ts);
     } else if (strcmp(reason, "agent") == 0 && c->consulting) {
@@ -712,6 +747,13 @@ static void on_attended(AmiMapper *m, const AmiMessage *msg, KicTime ts)
     Contact *c = transfer_contact(m, msg, keys);
     if (!c) {
         unmatched(m, msg);
+        return;
+    }
+    if (strcmp(ami_get_or(msg, "DestType", ""), "Threeway") == 0) {
+        /* a conference: the agent stays on the call (app_queue does not
+         * count it as a transfer either) */
+        c->consulting = false;
+        m->stats.ignored++;
         return;
     }
     KicTime at = c->pending == PEND_XFER || c->pending == PEND_END ? c->pending_at : ts;
@@ -817,7 +859,8 @@ static Contact *open_exit(AmiMapper *m, const AmiMessage *msg)
     Caller *cl = caller_find(m, ami_get(msg, "Uniqueid"));
     Contact *c = cl ? latest(cl) : NULL;
     if (c && c->state == CONTACT_WAITING &&
-        (c->pending == PEND_UNANSWERED || c->pending == PEND_LEFT))
+        (c->pending == PEND_UNANSWERED || c->pending == PEND_LEFT ||
+         c->pending == PEND_CONNECTING))
         return c;
     return NULL;
 }
@@ -871,6 +914,8 @@ static void hangup_event(AmiMapper *m, const AmiMessage *msg, KicTime ts, bool f
     if (c && c->state == CONTACT_WAITING) {
         if (c->pending == PEND_LEFT)
             do_exit(m, c, c->pending_at);
+        else if (c->pending == PEND_CONNECTING)
+            do_abandon(m, c, ts); /* hung up before the member was put through */
         else
             do_abandon(m, c, c->pending == PEND_UNANSWERED ? c->pending_at : ts);
     } else if (c && c->state == CONTACT_ANSWERED) {
@@ -919,6 +964,8 @@ static const struct {
     {"QueueCallerJoin", on_join},
     {"QueueCallerLeave", on_leave},
     {"QueueCallerAbandon", on_abandon},
+    {"DialEnd", on_dial_end},
+    {"AgentDump", on_dump},
     {"AgentConnect", on_connect},
     {"AgentComplete", on_complete},
     {"BlindTransfer", on_blind},
@@ -948,6 +995,10 @@ AmiMapper *ami_map_new(const AmiMapConfig *cfg, AmiEmitFn emit_fn, AmiNoteFn not
     m->cfg = *cfg;
     if (m->cfg.grace <= 0)
         m->cfg.grace = 3 * KIC_USEC;
+    if (m->cfg.connect_grace <= 0)
+        m->cfg.connect_grace = 60 * KIC_USEC;
+    if (m->cfg.connect_grace < m->cfg.grace)
+        m->cfg.connect_grace = m->cfg.grace;
     if (m->cfg.max_callers == 0)
         m->cfg.max_callers = 10000;
     if (m->cfg.forget_after <= 0)
@@ -998,7 +1049,7 @@ static void expire(AmiMapper *m, KicTime now, bool all)
             Contact *c = &cl->contacts[i];
             if (c->pending == PEND_NONE)
                 continue;
-            KicTime due = c->pending_since + m->cfg.grace;
+            KicTime due = c->pending_since + grace_of(m, c->pending);
             if (all || now >= due)
                 decide(m, c);
             else if (m->next_deadline == KIC_TIME_NONE || due < m->next_deadline)

@@ -19,6 +19,9 @@ typedef struct AmiMapConfig {
     const char *location_var;   /* channel variable naming the caller's location, or NULL */
     KicTime grace;              /* how long an undecided outcome waits for the event
                                  * that decides it (stream time); default 3 s */
+    KicTime connect_grace;      /* how long a caller a member answered may wait for its
+                                 * AgentConnect (the member's gosub runs between);
+                                 * default 60 s, never below grace */
     size_t max_callers;         /* caller channels followed at once; default 10000 */
     KicTime forget_after;       /* a caller silent this long is dropped; default 6 h */
 } AmiMapConfig;

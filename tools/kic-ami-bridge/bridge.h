@@ -99,6 +99,7 @@ struct Bridge {
     AmiConn ami;
     KicConn kic;
     KicTime last_ami_event; /* wall clock of the last AMI message fed to the mapper */
+    bool warned_no_timestamp; /* the log said once that AMI events lack Timestamp */
     bool draining;
     KicTime drain_deadline;
     size_t dropped; /* events lost because the outbox was full (only while draining) */

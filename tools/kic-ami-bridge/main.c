@@ -29,7 +29,7 @@ KicTime bridge_now(void)
 typedef struct Options {
     const char *ami, *ami_user, *ami_secret, *server, *token;
     const char *agent_map, *agent_id, *default_kind, *timeout_as, *id_prefix, *location_var;
-    const char *grace_ms, *max_unacked, *max_inflight, *ping_s, *ami_ping_s, *log_level;
+    const char *grace_ms, *connect_grace_ms, *max_unacked, *max_inflight, *ping_s, *ami_ping_s, *log_level;
     const char *map_file;
     bool to_stdout;
     const char *kinds[QUEUELOG_MAX_KIND_RULES];
@@ -59,6 +59,8 @@ static const ToolOption specs[] = {
      "channel variable that names the caller's location ('' for none)"},
     {"grace-ms", 1, NULL, "3000", OPT(grace_ms),
      "how long an undecided outcome waits for the event that decides it"},
+    {"connect-grace-ms", 1, NULL, "60000", OPT(connect_grace_ms),
+     "how long a caller whose member answered waits for AgentConnect (member gosub)"},
     {"max-unacked", 1, NULL, "10000", OPT(max_unacked),
      "events kept until kicd answers them; when full, AMI reading pauses"},
     {"max-inflight", 1, NULL, "256", OPT(max_inflight), "requests pipelined to kicd at once"},
@@ -194,8 +196,9 @@ static bool configure(const Options *o, Bridge *br, bool network)
             return false;
         }
     }
-    long grace, unacked, inflight, ping, ami_ping;
+    long grace, connect_grace, unacked, inflight, ping, ami_ping;
     if (!parse_count("grace-ms", o->grace_ms, 100, 600000, &grace) ||
+        !parse_count("connect-grace-ms", o->connect_grace_ms, 100, 3600000, &connect_grace) ||
         !parse_count("max-unacked", o->max_unacked, 2 * BRIDGE_OUTBOX_SLACK, 10000000, &unacked) ||
         !parse_count("max-inflight", o->max_inflight, 1, 1000000, &inflight) ||
         !parse_count("ping", o->ping_s, 1, 3600, &ping) ||
@@ -203,7 +206,8 @@ static bool configure(const Options *o, Bridge *br, bool network)
         return false;
     br->mapcfg = (AmiMapConfig){.rules = r,
                                 .location_var = *o->location_var ? o->location_var : NULL,
-                                .grace = grace * 1000};
+                                .grace = grace * 1000,
+                                .connect_grace = connect_grace * 1000};
     cfg->max_unacked = (size_t)unacked;
     cfg->max_inflight = (size_t)inflight;
     cfg->ping_interval = ping * KIC_USEC;
