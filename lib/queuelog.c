@@ -654,7 +654,7 @@ static Contact *contact_infer(QueueLog *q, Call *call, const Line *l, KicTime wa
 }
 
 typedef enum { EV_ENTER, EV_CONNECT, EV_COMPLETE_CALLER, EV_COMPLETE_AGENT, EV_ABANDON,
-               EV_TIMEOUT, EV_EMPTY, EV_KEY, EV_BLIND, EV_ATTENDED, EV_OLD_TRANSFER, EV_DID,
+               EV_TIMEOUT, EV_EMPTY, EV_KEY, EV_WITHDRAW, EV_DUMP, EV_BLIND, EV_ATTENDED, EV_OLD_TRANSFER, EV_DID,
                EV_RING, EV_MEMBER, EV_ADDMEMBER, EV_SYSTEM } EventKind;
 
 static const struct {
@@ -663,7 +663,8 @@ static const struct {
 } event_table[] = {
     {"ENTERQUEUE", EV_ENTER},         {"CONNECT", EV_CONNECT},
     {"COMPLETECALLER", EV_COMPLETE_CALLER}, {"COMPLETEAGENT", EV_COMPLETE_AGENT},
-    {"AGENTDUMP", EV_COMPLETE_AGENT}, {"ABANDON", EV_ABANDON},
+    {"AGENTDUMP", EV_DUMP},           {"ABANDON", EV_ABANDON},
+    {"WITHDRAW", EV_WITHDRAW},
     {"EXITWITHTIMEOUT", EV_TIMEOUT},  {"EXITEMPTY", EV_EMPTY},
     {"EXITWITHKEY", EV_KEY},          {"BLINDTRANSFER", EV_BLIND},
     {"ATTENDEDTRANSFER", EV_ATTENDED}, {"TRANSFER", EV_OLD_TRANSFER},
@@ -711,6 +712,23 @@ static void on_enter(QueueLog *q, Call *call, const Line *l)
     contact_new(q, call, field(l, 2), l->t, field(l, 6), from);
 }
 
+/* The answered contact a COMPLETE or TRANSFER line ends: `c` when it is
+ * answered; `c` answered `talk` ago when its CONNECT line is missing; a
+ * contact inferred from the line when the call was not seen at all. */
+static Contact *answered_contact(QueueLog *q, Call *call, Contact *c, const Line *l, KicTime hold,
+                                 KicTime talk)
+{
+    if (c && c->state == CONTACT_ANSWERED)
+        return c;
+    if (!c || c->state != CONTACT_WAITING)
+        return contact_infer(q, call, l, hold, talk, true);
+    char agent[QUEUELOG_NAME_SIZE];
+    queuelog_agent_id(q->rules, NULL, field(l, 3), agent, sizeof(agent));
+    contact_answer(q, c, agent, l->t - talk);
+    q->stats.synthesized++;
+    return c;
+}
+
 static void on_transfer(QueueLog *q, Call *call, const Line *l, EventKind kind)
 {
     Contact *c = contact_in_queue(call, field(l, 2));
@@ -718,9 +736,10 @@ static void on_transfer(QueueLog *q, Call *call, const Line *l, EventKind kind)
         skip(q, QUEUELOG_SKIP_CONSUMED);
         return;
     }
-    /* BLINDTRANSFER|exten|context|hold|talk; ATTENDEDTRANSFER|type|detail|hold|talk */
-    if (!c || c->state != CONTACT_ANSWERED)
-        c = contact_infer(q, call, l, secs_field(l, 7), secs_field(l, 8), true);
+    /* BLINDTRANSFER|exten|context|hold|talk; ATTENDEDTRANSFER|BRIDGE|id|hold|talk,
+     * |APP|app|hold|talk, or |LINK|chan1|chan2|hold|talk (one field more) */
+    size_t times = kind == EV_ATTENDED && strcmp(field(l, 5), "LINK") == 0 ? 8 : 7;
+    c = answered_contact(q, call, c, l, secs_field(l, times), secs_field(l, times + 1));
     char target[QUEUELOG_TARGET_SIZE];
     QueueLogKind k;
     if (kind == EV_ATTENDED) {
@@ -730,6 +749,8 @@ static void on_transfer(QueueLog *q, Call *call, const Line *l, EventKind kind)
             snprintf(target, sizeof(target), "bridge/%s", detail);
         else if (strcmp(type, "APP") == 0)
             snprintf(target, sizeof(target), "app/%s", detail);
+        else if (strcmp(type, "LINK") == 0 && *field(l, 7))
+            snprintf(target, sizeof(target), "%s", field(l, 7)); /* the channel linked to */
         else
             snprintf(target, sizeof(target), "%s", *detail ? detail : "unknown");
         k = q->rules->default_kind;
@@ -754,7 +775,10 @@ static Call *line_call(QueueLog *q, Line *l, EventKind *kind)
         return NULL;
     }
     switch (*kind) {
-    case EV_RING: skip(q, QUEUELOG_SKIP_RING); return NULL;
+    case EV_RING:
+    case EV_DUMP: /* the member hung up during the announcement: the caller waits on */
+        skip(q, QUEUELOG_SKIP_RING);
+        return NULL;
     case EV_MEMBER: skip(q, QUEUELOG_SKIP_MEMBER); return NULL;
     case EV_SYSTEM: skip(q, QUEUELOG_SKIP_SYSTEM); return NULL;
     case EV_ADDMEMBER:
@@ -802,12 +826,11 @@ static void on_complete(QueueLog *q, Call *call, Contact *c, const Line *l, Even
         skip(q, QUEUELOG_SKIP_CONSUMED);
         return;
     }
-    if (!c || c->state != CONTACT_ANSWERED)
-        c = contact_infer(q, call, l, secs_field(l, 5), secs_field(l, 6), true);
+    c = answered_contact(q, call, c, l, secs_field(l, 5), secs_field(l, 6));
     contact_end(q, c, kind == EV_COMPLETE_CALLER ? "caller" : "agent", l->t);
 }
 
-/* ABANDON|pos|origpos|wait, EXITWITHTIMEOUT, EXITEMPTY,
+/* ABANDON|pos|origpos|wait, EXITWITHTIMEOUT, EXITEMPTY, WITHDRAW|pos|origpos|wait|info,
  * EXITWITHKEY|key|pos|origpos|wait: the caller leaves the queue. */
 static void on_leave(QueueLog *q, Call *call, Contact *c, const Line *l, EventKind kind)
 {
@@ -846,6 +869,7 @@ static bool map_line(QueueLog *q, Line *l)
     case EV_ABANDON:
     case EV_TIMEOUT:
     case EV_EMPTY:
+    case EV_WITHDRAW:
     case EV_KEY: on_leave(q, call, c, l, kind); break;
     case EV_BLIND:
     case EV_ATTENDED:

@@ -403,6 +403,53 @@ START_TEST(exits_did_and_timeout_rule)
 }
 END_TEST
 
+START_TEST(agent_dump_withdraw_and_missing_connect)
+{
+    /* AGENTDUMP: the member hung up during the announcement, the caller
+     * waited on and another member took the call; WITHDRAW: the caller
+     * was taken out of the queue (QueueWithdrawCaller); a COMPLETE whose
+     * CONNECT is missing answers the waiting contact, it makes no second */
+    QueueLogStats st;
+    json_t *ev = map_str("100|1.1|q1|NONE|ENTERQUEUE||+31600000001|1\n"
+                         "105|1.1|q1|Anouk Jansen|AGENTDUMP\n"
+                         "110|1.1|q1|Bram de Vries|CONNECT|10|1.3|4\n"
+                         "170|1.1|q1|Bram de Vries|COMPLETEAGENT|10|60|1\n"
+                         "200|2.1|q1|NONE|ENTERQUEUE||+31600000002|1\n"
+                         "230|2.1|q1|NONE|WITHDRAW|1|1|30|\n"
+                         "300|3.1|q1|NONE|ENTERQUEUE||+31600000003|1\n"
+                         "400|3.1|q1|Anouk Jansen|COMPLETECALLER|10|90|1\n",
+                         &st);
+    ck_assert_int_eq(json_array_size(ev), 8);
+    ck_assert_str_eq(str(event(ev, "1.1", "call.answered"), "agent"), "bram-de-vries");
+    ck_assert_int_eq(at(event(ev, "1.1", "call.answered")) / KIC_USEC, 110);
+    ck_assert_str_eq(str(event(ev, "1.1", "call.ended"), "by"), "agent");
+    ck_assert_ptr_null(event(ev, "1.1-2", "call.offered"));
+    ck_assert_str_eq(str(event(ev, "2.1", "call.ended"), "by"), "system");
+    ck_assert_int_eq(at(event(ev, "2.1", "call.ended")) / KIC_USEC, 230);
+    ck_assert_int_eq(at(event(ev, "3.1", "call.offered")) / KIC_USEC, 300);
+    ck_assert_int_eq(at(event(ev, "3.1", "call.answered")) / KIC_USEC, 310);
+    ck_assert_str_eq(str(event(ev, "3.1", "call.ended"), "by"), "caller");
+    ck_assert_ptr_null(event(ev, "3.1-2", "call.offered"));
+    ck_assert_uint_eq(st.failed[QUEUELOG_FAIL_UNKNOWN], 0);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(attended_transfer_link_reads_its_times)
+{
+    /* ATTENDEDTRANSFER|LINK|chan1|chan2|hold|talk|origpos: one field more
+     * than BRIDGE and APP; a call first seen here is inferred from them */
+    json_t *ev = map_str("1000|4.1|q1|Anouk Jansen|ATTENDEDTRANSFER|LINK|PJSIP/trunk-1|"
+                         "PJSIP/2001-7|12|50|1\n",
+                         NULL);
+    ck_assert_int_eq(at(event(ev, "4.1", "call.answered")) / KIC_USEC, 950);
+    ck_assert_int_eq(at(event(ev, "4.1", "call.offered")) / KIC_USEC, 938);
+    ck_assert_str_eq(str(event(ev, "4.1", "call.transferred"), "target"), "PJSIP/2001-7");
+    ck_assert_str_eq(str(event(ev, "4.1", "call.transferred"), "mode"), "attended");
+    json_decref(ev);
+}
+END_TEST
+
 START_TEST(rules_agent_ids)
 {
     char id[QUEUELOG_NAME_SIZE];
@@ -501,6 +548,8 @@ int main(void)
     tcase_add_test(tc, calls_whose_start_is_missing_are_inferred);
     tcase_add_test(tc, a_caller_id_that_is_no_number_offers_a_withheld_caller);
     tcase_add_test(tc, exits_did_and_timeout_rule);
+    tcase_add_test(tc, agent_dump_withdraw_and_missing_connect);
+    tcase_add_test(tc, attended_transfer_link_reads_its_times);
     tcase_add_test(tc, rules_agent_ids);
     tcase_add_test(tc, rules_transfer_kinds);
     suite_add_tcase(s, tc);
