@@ -1,10 +1,13 @@
 /* kic-ami-replay: a stand-in Asterisk manager for tests. It listens on a
  * TCP port and, to each client in turn, replays a recorded AMI stream
  * byte for byte: the banner; after the client's Login action, the recorded
- * login reply and every event. It answers Ping actions (between recorded
- * messages, in Asterisk's own format) and can drop the connection at
- * given byte offsets; the next client then resumes at the start of the
- * message that was cut, as if Asterisk had kept the events for it.
+ * login reply (with the Login's ActionID, as manager.c echoes it) and
+ * every event. It answers Ping actions (between recorded messages, in
+ * Asterisk's own format), refuses a wrong secret as Asterisk does, and can
+ * drop the connection at given byte offsets. Like Asterisk, it keeps
+ * nothing for a manager that is away: the message that was cut and the
+ * next --lose messages are lost, and the next client starts after them
+ * (with FullyBooted, which Asterisk sends on every login).
  * A test tool: blocking sockets and poll, one client at a time. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,23 +37,34 @@ typedef struct Replay {
     size_t nends;
     size_t drops[MAX_DROPS];
     size_t ndrops, next_drop;
+    size_t lose; /* messages lost after a drop, besides the one cut */
     size_t chunk;
     int interval_ms;
     bool exit_at_end, close_at_end;
-    size_t resume; /* where the next connection's events start */
+    const char *secret; /* NULL: any */
+    FILE *sent;         /* --sent: every message a client received whole */
+    size_t booted_end;  /* end of a FullyBooted right after the login reply, or 0 */
+    size_t resume;      /* where the next connection's events start */
+    bool first_client_done;
 } Replay;
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: kic-ami-replay --file RECORDING [--port N] [--drop-at OFFSET]...\n"
-            "                      [--chunk N] [--interval-ms N] [--close-at-end] [--exit-at-end]\n"
+            "                      [--lose N] [--secret S] [--sent FILE] [--chunk N]\n"
+            "                      [--interval-ms N] [--close-at-end] [--exit-at-end]\n"
             "Replays a recorded AMI stream (e.g. shared/ami/A-ami.raw) to each client.\n\n"
             "  --file F          the recording: banner, login reply, events, CRLF as sent\n"
             "  --port N          port on 127.0.0.1 (0, the default: any free one); the\n"
             "                    first stdout line is 'listening on 127.0.0.1:PORT'\n"
             "  --drop-at OFFSET  close the connection after byte OFFSET of the file\n"
-            "                    (repeatable; the next client resumes at the cut message)\n"
+            "                    (repeatable); the message cut is lost, as in Asterisk\n"
+            "  --lose N          messages lost after a drop besides the cut one: what\n"
+            "                    Asterisk sent while no manager was logged in (default 10)\n"
+            "  --secret S        refuse a Login with another Secret (default: any)\n"
+            "  --sent FILE       write every message clients received whole, as one\n"
+            "                    stream (banner and login reply once): what to --map-file\n"
             "  --chunk N         write at most N bytes at a time (default 4096)\n"
             "  --interval-ms N   pause between writes (default 0)\n"
             "  --close-at-end    close once everything is sent (default: stay open)\n"
@@ -107,11 +121,15 @@ static bool index_recording(Replay *r)
         return false;
     r->login_end = r->ends[0];
     r->resume = r->login_end;
+    static const char booted[] = "Event: FullyBooted\r\n";
+    if (r->nends > 1 && strncmp(r->data + r->login_end, booted, sizeof(booted) - 1) == 0)
+        r->booted_end = r->ends[1];
     return true;
 }
 
-/* The end of the message that contains byte `pos`. */
-static size_t message_end(const Replay *r, size_t pos)
+/* The index j of the message that holds byte pos (ends[j - 1] <= pos <
+ * ends[j]); nends when pos is at the end. */
+static size_t message_index(const Replay *r, size_t pos)
 {
     size_t lo = 0, hi = r->nends;
     while (lo < hi) {
@@ -121,16 +139,38 @@ static size_t message_end(const Replay *r, size_t pos)
         else
             hi = mid;
     }
-    return lo < r->nends ? r->ends[lo] : r->len;
+    return lo;
 }
 
-/* The start of the message that contains byte `pos`. */
-static size_t message_start(const Replay *r, size_t pos)
+/* The end of the message that contains byte `pos`. */
+static size_t message_end(const Replay *r, size_t pos)
 {
-    size_t start = r->login_end;
-    for (size_t i = 0; i < r->nends && r->ends[i] <= pos; i++)
-        start = r->ends[i];
-    return start;
+    size_t j = message_index(r, pos);
+    return j < r->nends ? r->ends[j] : r->len;
+}
+
+/* After a drop at byte pos: the message cut (if any) and the next
+ * r->lose are lost; the next client starts after them. */
+static size_t resume_after_drop(const Replay *r, size_t pos)
+{
+    size_t j = message_index(r, pos);
+    if (j == 0)
+        return r->login_end;
+    if (j >= r->nends)
+        return r->len;
+    bool cut = pos > r->ends[j - 1];
+    size_t last_lost = j + r->lose + (cut ? 1 : 0) - 1;
+    if (last_lost < j) /* nothing lost: the drop fell between messages, --lose 0 */
+        return r->ends[j - 1];
+    return last_lost < r->nends ? r->ends[last_lost] : r->len;
+}
+
+static void record_sent(Replay *r, size_t from, size_t to)
+{
+    if (r->sent && to > from) {
+        fwrite(r->data + from, 1, to - from, r->sent);
+        fflush(r->sent);
+    }
 }
 
 static bool send_all(int fd, const char *p, size_t n)
@@ -154,6 +194,7 @@ typedef struct Inbox {
     size_t len;
     bool closed;
     bool login, logoff;
+    char login_id[64], secret[128]; /* the Login's ActionID and Secret */
     char pings[16][64]; /* ActionIDs of Pings to answer */
     size_t npings;
 } Inbox;
@@ -171,15 +212,20 @@ static void take_actions(Inbox *in)
         if (!end)
             break;
         *end = '\0';
-        char action[64] = "", id[64] = "";
+        char action[64] = "", id[64] = "", secret[128] = "";
         for (char *line = strtok(in->buf, "\r\n"); line; line = strtok(NULL, "\r\n")) {
             if (strncasecmp(line, "Action:", 7) == 0)
                 sscanf(line + 7, " %63s", action);
             else if (strncasecmp(line, "ActionID:", 9) == 0)
                 sscanf(line + 9, " %63s", id);
+            else if (strncasecmp(line, "Secret:", 7) == 0)
+                sscanf(line + 7, " %127s", secret);
         }
-        if (strcasecmp(action, "Login") == 0)
+        if (strcasecmp(action, "Login") == 0 && !in->login) {
             in->login = true;
+            memcpy(in->login_id, id, sizeof(in->login_id));
+            memcpy(in->secret, secret, sizeof(in->secret));
+        }
         else if (strcasecmp(action, "Logoff") == 0)
             in->logoff = true;
         else if (strcasecmp(action, "Ping") == 0 && in->npings < 16)
@@ -224,24 +270,62 @@ static bool answer_pings(int fd, Inbox *in)
     return true;
 }
 
+/* The recorded login reply with the client's ActionID after its first
+ * line, where manager.c puts it; a wrong secret gets Asterisk's refusal. */
+static bool send_login_reply(Replay *r, int fd, const Inbox *in)
+{
+    char id[96] = "";
+    if (*in->login_id)
+        snprintf(id, sizeof(id), "ActionID: %s\r\n", in->login_id);
+    if (r->secret && strcmp(in->secret, r->secret) != 0) {
+        char refusal[256];
+        int n = snprintf(refusal, sizeof(refusal),
+                         "Response: Error\r\n%sMessage: Authentication failed\r\n\r\n", id);
+        send_all(fd, refusal, (size_t)n);
+        fprintf(stderr, "kic-ami-replay: login refused (wrong secret)\n");
+        return false;
+    }
+    const char *reply = r->data + r->banner_end;
+    size_t len = r->login_end - r->banner_end;
+    const char *eol = memmem(reply, len, "\r\n", 2);
+    size_t first = eol ? (size_t)(eol - reply) + 2 : 0;
+    return send_all(fd, reply, first) && send_all(fd, id, strlen(id)) &&
+           send_all(fd, reply + first, len - first);
+}
+
+/* Banner, Login, its reply, and FullyBooted again on a later login. */
+static bool greet(Replay *r, int fd, Inbox *in)
+{
+    if (!send_all(fd, r->data, r->banner_end))
+        return false;
+    while (!in->login && !in->closed)
+        poll_client(fd, in, 1000);
+    if (in->closed || !send_login_reply(r, fd, in))
+        return false;
+    if (!r->first_client_done) {
+        r->first_client_done = true;
+        record_sent(r, 0, r->login_end);
+    } else if (r->booted_end && r->resume > r->login_end) {
+        if (!send_all(fd, r->data + r->login_end, r->booted_end - r->login_end))
+            return false;
+        record_sent(r, r->login_end, r->booted_end);
+    }
+    return true;
+}
+
 /* One client, start to end. True when it had the whole recording. */
 static bool serve(Replay *r, int fd)
 {
     Inbox in = {0};
-    if (!send_all(fd, r->data, r->banner_end))
-        return false;
-    while (!in.login && !in.closed)
-        poll_client(fd, &in, 1000);
-    if (in.closed)
-        return false;
-    if (!send_all(fd, r->data + r->banner_end, r->login_end - r->banner_end))
+    if (!greet(r, fd, &in))
         return false;
     size_t pos = r->resume;
+    size_t msg_start = pos;
     fprintf(stderr, "kic-ami-replay: client logged in; events from byte %zu\n", pos);
     while (pos < r->len) {
         bool dropping = r->next_drop < r->ndrops;
         size_t drop = dropping ? r->drops[r->next_drop] : r->len;
-        if (dropping && drop <= pos) { /* inside what the last client already had */
+        if (dropping && drop <= pos) { /* inside what was lost or sent before */
             r->next_drop++;
             continue;
         }
@@ -254,10 +338,15 @@ static bool serve(Replay *r, int fd)
         if (!send_all(fd, r->data + pos, n))
             return false;
         pos += n;
+        if (pos == boundary) {
+            record_sent(r, msg_start, boundary);
+            msg_start = boundary;
+        }
         if (dropping && pos == drop) {
             r->next_drop++;
-            r->resume = message_start(r, pos);
-            fprintf(stderr, "kic-ami-replay: dropping the connection at byte %zu\n", pos);
+            r->resume = resume_after_drop(r, pos);
+            fprintf(stderr, "kic-ami-replay: dropping the connection at byte %zu; the next "
+                            "client starts at byte %zu\n", pos, r->resume);
             return false;
         }
         poll_client(fd, &in, r->interval_ms);
@@ -301,13 +390,15 @@ int main(int argc, char **argv)
         {"drop-at", required_argument, NULL, 'd'},     {"chunk", required_argument, NULL, 'c'},
         {"interval-ms", required_argument, NULL, 'i'}, {"close-at-end", no_argument, NULL, 'C'},
         {"exit-at-end", no_argument, NULL, 'x'},       {"help", no_argument, NULL, 'h'},
+        {"lose", required_argument, NULL, 'l'},        {"secret", required_argument, NULL, 's'},
+        {"sent", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
-    Replay r = {.chunk = 4096};
-    const char *file = NULL;
+    Replay r = {.chunk = 4096, .lose = 10};
+    const char *file = NULL, *sent = NULL;
     int port = 0, ch;
     long long n;
-    while ((ch = getopt_long(argc, argv, "f:p:d:c:i:Cxh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "f:p:d:c:i:Cxhl:s:S:", longopts, NULL)) != -1) {
         switch (ch) {
         case 'f': file = optarg; break;
         case 'p':
@@ -334,6 +425,13 @@ int main(int argc, char **argv)
                 return bad_number("--interval-ms", optarg);
             r.interval_ms = (int)n;
             break;
+        case 'l':
+            if (!whole(optarg, 0, 1000000, &n))
+                return bad_number("--lose", optarg);
+            r.lose = (size_t)n;
+            break;
+        case 's': r.secret = optarg; break;
+        case 'S': sent = optarg; break;
         case 'C': r.close_at_end = true; break;
         case 'x': r.exit_at_end = true; break;
         case 'h': usage(stdout); return 0;
@@ -353,6 +451,10 @@ int main(int argc, char **argv)
     r.data = slurp(file, &r.len);
     if (!r.data || !index_recording(&r)) {
         fprintf(stderr, "kic-ami-replay: cannot read a recording from %s\n", file);
+        return 1;
+    }
+    if (sent && !(r.sent = fopen(sent, "wb"))) {
+        fprintf(stderr, "kic-ami-replay: cannot write %s: %s\n", sent, strerror(errno));
         return 1;
     }
     int ls = socket(AF_INET, SOCK_STREAM, 0);
@@ -383,6 +485,8 @@ int main(int argc, char **argv)
             break;
     }
     close(ls);
+    if (r.sent)
+        fclose(r.sent);
     free(r.ends);
     free(r.data);
     return 0;

@@ -1,7 +1,10 @@
 #!/bin/sh
-# The bridge's live AMI path against kic-ami-replay: login, the stream
-# written in 333-byte pieces, three dropped connections resumed. It must
-# give exactly the events --map-file gives for the same recording.
+# The bridge's live AMI path against kic-ami-replay: login (with a wrong
+# secret first: refused), the stream written in 333-byte pieces, three
+# dropped connections after which, as with Asterisk, the cut message and
+# the next 25 are lost. The live output must be exactly what --map-file
+# gives for the bytes the bridge received (the stand-in's --sent), and
+# must differ from the whole recording's (events really were lost).
 # usage: test_replay.sh BIN_DIR RECORDING
 set -eu
 bin=$1
@@ -10,15 +13,21 @@ tmp=$(mktemp -d)
 replay=
 bridge=
 trap 'kill $replay $bridge 2>/dev/null || true; rm -rf "$tmp"' EXIT
-"$bin/kic-ami-bridge" --map-file "$rec" >"$tmp/expected" 2>/dev/null
+"$bin/kic-ami-bridge" --map-file "$rec" >"$tmp/whole" 2>/dev/null
 "$bin/kic-ami-replay" --file "$rec" --chunk 333 --drop-at 100000 --drop-at 400001 \
-  --drop-at 700000 >"$tmp/replay.out" 2>"$tmp/replay.log" &
+  --drop-at 700000 --lose 25 --secret test --sent "$tmp/sent" \
+  >"$tmp/replay.out" 2>"$tmp/replay.log" &
 replay=$!
 i=0
 until grep -q listening "$tmp/replay.out" 2>/dev/null; do
   i=$((i + 1)); [ $i -lt 100 ] || { echo "replay did not start"; exit 1; }; sleep 0.1
 done
 port=$(sed -n 's/listening on 127.0.0.1://p' "$tmp/replay.out")
+# a wrong secret: Asterisk's refusal, logged as such
+KIC_AMI_USER=test KIC_AMI_SECRET=wrong timeout 2 "$bin/kic-ami-bridge" --stdout \
+  --ami "127.0.0.1:$port" >/dev/null 2>"$tmp/refused.log" || true
+grep -q "refused: Authentication failed" "$tmp/refused.log" ||
+  { echo "a wrong secret was not refused"; cat "$tmp/refused.log"; exit 1; }
 KIC_AMI_USER=test KIC_AMI_SECRET=test "$bin/kic-ami-bridge" --stdout --ami "127.0.0.1:$port" \
   --log-level debug >"$tmp/got" 2>"$tmp/bridge.log" &
 bridge=$!
@@ -33,7 +42,11 @@ wait $bridge || { echo "bridge exit $?"; cat "$tmp/bridge.log"; exit 1; }
 bridge=
 reconnects=$(grep -c "logged in as" "$tmp/bridge.log")
 [ "$reconnects" -eq 4 ] || { echo "expected 4 AMI logins, saw $reconnects"; cat "$tmp/bridge.log"; exit 1; }
+"$bin/kic-ami-bridge" --map-file "$tmp/sent" >"$tmp/expected" 2>/dev/null
 [ -s "$tmp/expected" ] || { echo "--map-file gave nothing"; exit 1; }
+if cmp -s "$tmp/whole" "$tmp/expected"; then
+  echo "nothing was lost at the drops"; exit 1
+fi
 if ! diff "$tmp/expected" "$tmp/got"; then
   echo "the live path differs from --map-file"; cat "$tmp/bridge.log" | tail -20; exit 1
 fi
