@@ -3,11 +3,20 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <libpq-fe.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <strings.h>
+
+#include "listen_addr.h"
+#include "log.h"
+
+/* Shorter, a caller's key would be a hash anyone could recompute from
+ * the number: every key in the database reversible. */
+#define MIN_SECRET_LEN 16
 
 typedef struct Option {
     const char *section;
@@ -103,7 +112,7 @@ static bool parse_value(Config *c, const Option *o, const char *value, char *err
     case CONFIG_DBL: {
         errno = 0;
         double v = strtod(value, &end);
-        if (errno || end == value || *end != '\0') {
+        if (errno || end == value || *end != '\0' || !isfinite(v)) {
             snprintf(err, errlen, "%s: expected a number, got '%s'", o->name, value);
             return false;
         }
@@ -186,11 +195,21 @@ static int on_ini_value(void *user, const char *section, const char *name, const
 bool config_load_file(Config *c, const char *path, char *err, size_t errlen)
 {
     IniCtx ctx = {c, err, errlen, false};
-    int rc = ini_parse(path, on_ini_value, &ctx);
-    if (rc == -1) {
+    FILE *f = fopen(path, "r");
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0) {
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        if (f)
+            fclose(f);
         return false;
     }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s is no regular file", path);
+        fclose(f);
+        return false;
+    }
+    int rc = ini_parse_file(f, on_ini_value, &ctx);
+    fclose(f);
     if (ctx.failed) {
         size_t n = strlen(err);
         snprintf(err + n, errlen - n, " (in %s)", path);
@@ -250,29 +269,124 @@ size_t config_restart_changes(const Config *was, const Config *now, char *out, s
     return n;
 }
 
-bool config_reload_file(Config *c, const char *path, char *err, size_t errlen)
+/* A flag given (even empty: --http "" turns HTTP off). */
+static bool set_if(Config *c, const char *name, const char *value, char *err, size_t n)
 {
-    /* The file is read into a copy (its own strings) and checked whole,
-     * the options that wait for a restart too (a value kicd could not
-     * restart with is refused now, not at the restart); only then do the
-     * reloadable values change places with c's, and the copy, now holding
-     * the old ones, is freed. */
-    Config next;
-    config_copy(&next, c);
-    bool ok = config_load_file(&next, path, err, errlen) &&
-              config_validate(&next, err, errlen);
-    for (size_t i = 0; ok && i < KIC_ARRAY_LEN(options); i++) {
+    return !value || config_set(c, name, value, err, n);
+}
+
+/* An environment variable set and not empty. */
+static bool set_from_env(Config *c, const char *name, const char *var, char *err, size_t n)
+{
+    const char *value = getenv(var);
+    return !value || !*value || config_set(c, name, value, err, n);
+}
+
+bool config_read(Config *c, const ConfigSources *src, char *err, size_t errlen)
+{
+    config_init(c);
+    if (src->file && !config_load_file(c, src->file, err, errlen))
+        return false;
+    return set_from_env(c, "pg", "KIC_PG", err, errlen) &&
+           set_from_env(c, "secret", "KIC_CALLER_SECRET", err, errlen) &&
+           set_if(c, "pg", src->pg, err, errlen) && set_if(c, "listen", src->listen, err, errlen) &&
+           set_if(c, "http", src->http, err, errlen) &&
+           set_if(c, "log_level", src->log_level, err, errlen) && config_validate(c, err, errlen);
+}
+
+void config_take_reloadable(Config *c, Config *next)
+{
+    for (size_t i = 0; i < KIC_ARRAY_LEN(options); i++) {
         if (!options[i].reloadable)
             continue;
         unsigned char tmp[sizeof(long long) > sizeof(double) ? sizeof(long long) : sizeof(double)];
         size_t n = field_size(options[i].type);
-        char *mine = (char *)c + options[i].offset, *theirs = (char *)&next + options[i].offset;
+        char *mine = (char *)c + options[i].offset, *theirs = (char *)next + options[i].offset;
         memcpy(tmp, mine, n);
         memcpy(mine, theirs, n);
         memcpy(theirs, tmp, n);
     }
-    config_free(&next);
-    return ok;
+}
+
+/* Both addresses must parse, and without TLS only loopback unless the
+ * operator says otherwise: tokens and care data must not cross a network
+ * in the clear by accident. */
+static bool check_addresses(const Config *c, char *err, size_t errlen)
+{
+    const char *names[] = {"listen", "http"};
+    const char *addrs[] = {c->listen, c->http};
+    bool tls = c->cert[0] != '\0';
+    for (size_t i = 0; i < KIC_ARRAY_LEN(addrs); i++) {
+        struct sockaddr_storage ss;
+        int len;
+        if (!addrs[i][0] && i == 1)
+            continue; /* no HTTP */
+        if (!listen_addr_parse(addrs[i], &ss, &len)) {
+            snprintf(err, errlen, "%s: bad address '%s' (want IP:PORT, port 1-65535)", names[i],
+                     addrs[i]);
+            return false;
+        }
+        if (!tls && !c->allow_plain_public && !listen_addr_is_loopback(&ss)) {
+            snprintf(err, errlen,
+                     "refusing to listen on %s without TLS: set [tls] cert and key, or "
+                     "allow_plain_public = true",
+                     addrs[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A country calling code: 1 to 3 digits, no leading 0 ("31"). */
+static bool country_code_ok(const char *cc)
+{
+    size_t n = strlen(cc);
+    if (n < 1 || n > 3 || cc[0] == '0')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (cc[i] < '0' || cc[i] > '9')
+            return false;
+    return true;
+}
+
+/* The values that are no number range. */
+static bool check_words(const Config *c, char *err, size_t errlen)
+{
+    LogLevel level;
+    if (!log_level_parse(c->log_level, &level)) {
+        snprintf(err, errlen, "log_level: unknown level '%s' (error, warn, info or debug)",
+                 c->log_level);
+        return false;
+    }
+    if (!config_zone_exists(c->tz)) {
+        snprintf(err, errlen, "tz: unknown time zone '%s'", c->tz);
+        return false;
+    }
+    if (strlen(c->secret) < MIN_SECRET_LEN) {
+        snprintf(err, errlen,
+                 "callers' secret missing or shorter than %d characters: set KIC_CALLER_SECRET "
+                 "or [callers] secret to a long random value, and keep it",
+                 MIN_SECRET_LEN);
+        return false;
+    }
+    char *why = NULL;
+    PQconninfoOption *parsed = PQconninfoParse(c->pg, &why);
+    if (!parsed) {
+        /* a typo can never connect: say so now, not in a retry loop */
+        snprintf(err, errlen, "pg: %s", why ? why : "out of memory");
+        char *nl = strchr(err, '\n');
+        if (nl)
+            *nl = '\0';
+        PQfreemem(why);
+        return false;
+    }
+    PQconninfoFree(parsed);
+    if (!country_code_ok(c->country_code)) {
+        snprintf(err, errlen, "country_code: want the digits of a calling code (31), not '%s'",
+                 c->country_code);
+        return false;
+    }
+    return true;
 }
 
 bool config_validate(const Config *c, char *err, size_t errlen)
@@ -290,7 +404,7 @@ bool config_validate(const Config *c, char *err, size_t errlen)
         snprintf(err, errlen, "max_line_unauth must not exceed max_line");
         return false;
     }
-    if (c->sl_target <= 0 || c->sl_target >= 1) {
+    if (!(c->sl_target > 0 && c->sl_target < 1)) {
         snprintf(err, errlen, "sl_target must lie between 0 and 1");
         return false;
     }
@@ -302,7 +416,7 @@ bool config_validate(const Config *c, char *err, size_t errlen)
         snprintf(err, errlen, "tls needs both cert and key");
         return false;
     }
-    return true;
+    return check_words(c, err, errlen) && check_addresses(c, err, errlen);
 }
 
 void config_print_help(void)

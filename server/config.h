@@ -9,8 +9,8 @@
 #include "kic.h"
 
 #define CONFIG_OPTIONS(X)                                                                   \
-    X(server, listen, STR, "127.0.0.1:7411", 0, "JSON-RPC address HOST:PORT")             \
-    X(server, http, STR, "127.0.0.1:7480", 0, "HTTP address HOST:PORT (empty: off)")      \
+    X(server, listen, STR, "127.0.0.1:7411", 0, "JSON-RPC address IP:PORT")               \
+    X(server, http, STR, "127.0.0.1:7480", 0, "HTTP address IP:PORT (empty: off)")        \
     X(server, pg, STR, "", 0, "PostgreSQL conninfo (else KIC_PG, else libpq PG* vars)")  \
     X(server, log_level, STR, "info", 1, "error, warn, info or debug")                    \
     X(server, tz, STR, "Europe/Amsterdam", 0, "time zone of 'today' and of reports")      \
@@ -69,13 +69,26 @@ void config_init(Config *c);
 void config_free(Config *c);
 
 /* Reads an INI file over the current values. Unknown keys and bad values
- * are errors (written to err). */
+ * are errors (written to err), as is a path that is no regular file. */
 bool config_load_file(Config *c, const char *path, char *err, size_t errlen) KIC_MUST_CHECK;
 
-/* SIGHUP: the reloadable options from path, all or none. A file that
- * does not parse, or whose values config_validate refuses, changes
- * nothing. */
-bool config_reload_file(Config *c, const char *path, char *err, size_t errlen) KIC_MUST_CHECK;
+/* Where the settings come from, each over the one before: the defaults,
+ * the file, the environment (KIC_PG, KIC_CALLER_SECRET), the flags. */
+typedef struct ConfigSources {
+    const char *file;                          /* --config, or NULL */
+    const char *pg, *listen, *http, *log_level; /* flags, or NULL */
+} ConfigSources;
+
+/* The settings kicd would start with now, read whole from the sources
+ * and checked by config_validate; c is initialised either way (free it).
+ * Start-up and SIGHUP both read this way, so a reload refuses exactly
+ * what a start would, and a line deleted from the file means its default
+ * again. */
+bool config_read(Config *c, const ConfigSources *src, char *err, size_t errlen) KIC_MUST_CHECK;
+
+/* SIGHUP: the reloadable options of next (from config_read) take effect
+ * in c; next keeps the old ones, for config_free. */
+void config_take_reloadable(Config *c, Config *next);
 
 /* dst = src, with strings of its own (config_free frees them). */
 void config_copy(Config *dst, const Config *src);
@@ -88,7 +101,10 @@ size_t config_restart_changes(const Config *was, const Config *now, char *out, s
 bool config_set(Config *c, const char *name, const char *value, char *err, size_t errlen)
     KIC_MUST_CHECK;
 
-/* Checks values against each other (limits positive, ...). */
+/* Checks every value kicd would refuse to start with: ranges, values
+ * against each other, the log level, the zone, the callers' secret and
+ * country code, and the addresses (without TLS only loopback, unless
+ * allow_plain_public). */
 bool config_validate(const Config *c, char *err, size_t errlen) KIC_MUST_CHECK;
 
 /* Prints every option with its default, for --help. */

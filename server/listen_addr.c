@@ -3,8 +3,11 @@
 
 #include <arpa/inet.h>
 #include <event2/util.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 bool listen_addr_parse(const char *text, struct sockaddr_storage *ss, int *len)
 {
@@ -30,4 +33,22 @@ bool listen_addr_is_loopback(const struct sockaddr_storage *ss)
     if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) /* ::ffff:127.x.y.z */
         return in6->sin6_addr.s6_addr[12] == 127;
     return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+}
+
+bool listen_addr_available(const char *text, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int len, one = 1;
+    if (!listen_addr_parse(text, &ss, &len)) {
+        snprintf(err, errlen, "bad address %s", text);
+        return false;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+              bind(fd, (struct sockaddr *)&ss, (socklen_t)len) == 0;
+    if (!ok)
+        snprintf(err, errlen, "cannot listen on %s: %s", text, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return ok;
 }

@@ -30,7 +30,6 @@
 #include "writer.h"
 
 #define DRAIN_LIMIT_S 10
-#define MIN_SECRET_LEN 16
 
 /* The writer's session; the time zone is added at start (writer_setup_fill). */
 static const char *const writer_setup_fixed[] = {
@@ -81,8 +80,8 @@ static const char *const reader_setup[] = {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: kicd [--config FILE] [--pg CONNINFO] [--listen HOST:PORT]\n"
-            "            [--http HOST:PORT] [--log-level error|warn|info|debug]\n"
+            "usage: kicd [--config FILE] [--pg CONNINFO] [--listen IP:PORT]\n"
+            "            [--http IP:PORT] [--log-level error|warn|info|debug]\n"
             "            [--help] [--version]\n\n"
             "kicd is the contact-centre server: telephony events in, agents' states and\n"
             "wrap-ups, live statistics and reports out, everything kept in PostgreSQL.\n\n"
@@ -126,90 +125,24 @@ static int parse_args(int argc, char **argv, Args *a)
     return 0;
 }
 
-static bool set_if(Config *c, const char *name, const char *value, char *err, size_t n)
-{
-    return !value || config_set(c, name, value, err, n);
-}
-
-static bool load_config(Server *s, const Args *a)
+static bool load_config(Server *s)
 {
     char err[512] = "";
-    Config *c = &s->cfg;
-    config_init(c);
-    if (a->config && !config_load_file(c, a->config, err, sizeof(err)))
-        goto fail;
-    config_copy(&s->cfg_file, c);
-    const char *env_pg = getenv("KIC_PG");
-    const char *env_secret = getenv("KIC_CALLER_SECRET");
-    if ((env_pg && *env_pg && !set_if(c, "pg", env_pg, err, sizeof(err))) ||
-        (env_secret && *env_secret && !set_if(c, "secret", env_secret, err, sizeof(err))))
-        goto fail;
-    if (!set_if(c, "pg", a->pg, err, sizeof(err)) ||
-        !set_if(c, "listen", a->listen, err, sizeof(err)) ||
-        !set_if(c, "http", a->http, err, sizeof(err)) ||
-        !set_if(c, "log_level", a->log_level, err, sizeof(err)) ||
-        !config_validate(c, err, sizeof(err)))
-        goto fail;
-    /* Without a secret a caller's key is a hash anyone can recompute from
-     * the number: every key in the database would be reversible. */
-    if (strlen(c->secret) < MIN_SECRET_LEN) {
-        snprintf(err, sizeof(err),
-                 "callers' secret missing or shorter than %d characters: set KIC_CALLER_SECRET "
-                 "or [callers] secret to a long random value, and keep it",
-                 MIN_SECRET_LEN);
-        goto fail;
-    }
-    if (!log_level_parse(c->log_level, &s->log_level)) {
-        snprintf(err, sizeof(err), "log_level: unknown level '%s'", c->log_level);
-        goto fail;
-    }
-    return true;
-fail:
-    fprintf(stderr, "kicd: %s\n", err);
-    return false;
-}
-
-/* Both addresses must parse (checked now, not when PostgreSQL is up), and
- * without TLS only loopback unless the operator says otherwise: tokens and
- * care data must not cross a network in the clear by accident. */
-static bool check_addresses(const Config *c)
-{
-    const char *names[] = {"listen", "http"};
-    const char *addrs[] = {c->listen, c->http};
-    bool tls = c->cert[0] != '\0';
-    for (size_t i = 0; i < KIC_ARRAY_LEN(addrs); i++) {
-        struct sockaddr_storage ss;
-        int len;
-        if (!addrs[i][0] && i == 1)
-            continue; /* no HTTP */
-        if (!listen_addr_parse(addrs[i], &ss, &len)) {
-            fprintf(stderr, "kicd: %s: bad address '%s' (want IP:PORT, port 1-65535)\n",
-                    names[i], addrs[i]);
-            return false;
-        }
-        if (tls || c->allow_plain_public)
-            continue;
-        if (!listen_addr_is_loopback(&ss)) {
-            fprintf(stderr,
-                    "kicd: refusing to listen on %s without TLS: set [tls] cert and key, or "
-                    "allow_plain_public = true\n",
-                    addrs[i]);
-            return false;
-        }
-    }
-    return true;
-}
-
-/* glibc quietly falls back to UTC for an unknown zone: check it exists. */
-static bool set_time_zone(const char *tz)
-{
-    if (!config_zone_exists(tz)) {
-        fprintf(stderr, "kicd: unknown time zone '%s'\n", tz);
+    if (!config_read(&s->cfg, &s->sources, err, sizeof(err))) {
+        fprintf(stderr, "kicd: %s\n", err);
         return false;
     }
+    if (!log_level_parse(s->cfg.log_level, &s->log_level))
+        abort(); /* config_read checked it */
+    return true;
+}
+
+/* The zone is checked (config_validate): glibc quietly falls back to UTC
+ * for an unknown one. */
+static void set_time_zone(const char *tz)
+{
     setenv("TZ", tz, 1);
     tzset();
-    return true;
 }
 
 static void on_reap(evutil_socket_t fd, short what, void *arg)
@@ -252,36 +185,40 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* An operator who edits the port or the pool size and sends SIGHUP
- * should hear that it did not take. */
-static void warn_restart_changes(Server *s)
+/* SIGHUP: the settings are read whole again, as a start would read them;
+ * a file kicd could not start with changes nothing. An operator who edits
+ * the port or the pool size should hear that it waits for a restart. */
+static void reload(Server *s)
 {
+    if (!s->sources.file) {
+        srv_log(s, LOG_INFO, "SIGHUP: no --config file, nothing to reload");
+        return;
+    }
     char err[512], names[1024];
-    Config file;
-    config_init(&file);
-    if (s->config_path && config_load_file(&file, s->config_path, err, sizeof(err)) &&
-        config_restart_changes(&s->cfg_file, &file, names, sizeof(names)))
+    Config next;
+    if (!config_read(&next, &s->sources, err, sizeof(err))) {
+        srv_log(s, LOG_ERROR, "reload failed, keeping the old settings: %s", err);
+        config_free(&next);
+        return;
+    }
+    size_t waiting = config_restart_changes(&s->cfg, &next, names, sizeof(names));
+    config_take_reloadable(&s->cfg, &next);
+    config_free(&next);
+    if (!log_level_parse(s->cfg.log_level, &s->log_level))
+        abort(); /* config_read checked it */
+    srv_log(s, LOG_INFO, "reloaded: log level %s (%s)", log_level_name(s->log_level),
+            s->sources.file);
+    if (waiting)
         srv_log(s, LOG_WARN, "changed in the file, in effect only after a restart: %s", names);
-    config_free(&file);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     Server *s = arg;
-    if (sig == SIGHUP) {
-        char err[512];
-        LogLevel level;
-        if (s->config_path && !config_reload_file(&s->cfg, s->config_path, err, sizeof(err))) {
-            srv_log(s, LOG_ERROR, "reload failed, keeping the old settings: %s", err);
-            return;
-        }
-        if (log_level_parse(s->log_level_flag ? s->log_level_flag : s->cfg.log_level, &level))
-            s->log_level = level;
-        srv_log(s, LOG_WARN, "reloaded: log level %s", log_level_name(s->log_level));
-        warn_restart_changes(s);
-        return;
-    }
-    server_shutdown(s, 0);
+    if (sig == SIGHUP)
+        reload(s);
+    else
+        server_shutdown(s, 0);
 }
 
 #define MAINTAIN_INTERVAL_S 60
@@ -383,9 +320,11 @@ static void on_loaded(Server *s, bool ok)
     }
     s->ready = true;
     ensure_partitions(s);
-    retention_run(s);
-    if (!start_listening(s))
+    if (!start_listening(s)) {
         server_shutdown(s, 1);
+        return;
+    }
+    retention_run(s); /* only a kicd that serves deletes anything */
 }
 
 /* Once a minute: a new day rolls "today"; old calls leave memory;
@@ -552,6 +491,11 @@ static bool start(Server *s)
             return false;
         }
     }
+    char busy[512];
+    if (!listen_addr_available(s->cfg.listen, busy, sizeof(busy))) {
+        srv_log(s, LOG_ERROR, "%s", busy);
+        return false;
+    }
     if (s->cfg.journal_path[0] && !open_journal(s)) /* empty: writes wait for PostgreSQL */
         return false;
     if (s->cfg.http[0]) { /* up while loading: /healthz tells */
@@ -618,7 +562,6 @@ static void stop(Server *s)
     if (s->base)
         event_base_free(s->base);
     config_free(&s->cfg);
-    config_free(&s->cfg_file);
 }
 
 int main(int argc, char **argv)
@@ -627,11 +570,13 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &args);
     if (rc)
         return rc == 1 ? 0 : 2;
-    Server srv = {0};
-    srv.config_path = args.config;
-    srv.log_level_flag = args.log_level;
-    if (!load_config(&srv, &args) || !check_addresses(&srv.cfg) || !set_time_zone(srv.cfg.tz))
+    Server srv = {.sources = {.file = args.config, .pg = args.pg, .listen = args.listen,
+                              .http = args.http, .log_level = args.log_level}};
+    if (!load_config(&srv)) {
+        config_free(&srv.cfg);
         return 2;
+    }
+    set_time_zone(srv.cfg.tz);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN); /* a file-size limit: the write fails (EFBIG) */
     if (!start(&srv)) {

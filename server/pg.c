@@ -589,7 +589,13 @@ static void setup_done(PgJob *j, void *arg)
     if (pgjob_conn_lost(j))
         return;
     if (pgjob_error(j)) {
-        pg_log(pc, LOG_ERROR, "connection set-up failed: %s", pgjob_error(j));
+        /* a table or function missing: a database never migrated, or
+         * migrated by an older kicctl */
+        const char *state = pgjob_sqlstate(j);
+        bool schema = state && (!strcmp(state, "42P01") || !strcmp(state, "42883") ||
+                                !strcmp(state, "42703"));
+        pg_log(pc, LOG_ERROR, "connection set-up failed: %s%s", pgjob_error(j),
+               schema ? " (is the database migrated? run kicctl migrate)" : "");
         connection_lost(pc, "set-up failed");
         return;
     }

@@ -66,10 +66,7 @@ typedef struct Session {
 typedef struct Server {
     struct event_base *base;
     Config cfg;
-    const char *config_path; /* for SIGHUP; NULL without --config */
-    Config cfg_file; /* defaults and the file as read at start: what SIGHUP
-                      * compares the file with, to name what needs a restart */
-    const char *log_level_flag; /* --log-level, which wins over the file on SIGHUP too */
+    ConfigSources sources; /* where cfg was read from; SIGHUP reads them again */
     LogLevel log_level;
     KicTime started_at;
 

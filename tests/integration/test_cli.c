@@ -31,7 +31,7 @@ START_TEST(kicd_help_version_and_bad_flags)
     int rc;
     char *out = kicd_run((const char *[]){"--help", NULL}, &rc);
     ck_assert_int_eq(rc, 0);
-    ck_assert(strstr(out, "--listen HOST:PORT") && strstr(out, "max_connections"));
+    ck_assert(strstr(out, "--listen IP:PORT") && strstr(out, "max_connections"));
     /* each number with its range */
     ck_assert_msg(strstr(out, "(default: 16, 2..1000)"), "%s", out);
     free(out);
@@ -126,6 +126,110 @@ START_TEST(config_file_errors_are_reported)
         free(out);
     }
     setenv("KIC_CALLER_SECRET", TEST_SECRET, 1);
+    /* values no start could use: refused before anything starts (NaN
+     * passed the range check and crashed the first snapshot) */
+    static const char *const unusable[][2] = {
+        {"[metrics]\nsl_target = nan\n", "sl_target: expected a number"},
+        {"[metrics]\nsl_target = inf\n", "sl_target: expected a number"},
+        {"[callers]\ncountry_code = abc\n", "country_code"},
+        {"[callers]\ncountry_code = 031\n", "country_code"},
+        {"[server]\nlog_level = verbose\n", "log_level: unknown level 'verbose'"},
+        {"[server]\npg = host=/tmp dbname\n", "pg: missing \"=\" after \"dbname\""},
+    };
+    for (size_t i = 0; i < sizeof(unusable) / sizeof(unusable[0]); i++) {
+        path = write_file(dir, "unusable.ini", unusable[i][0]);
+        out = kicd_run((const char *[]){"--config", path, NULL}, &rc);
+        ck_assert_int_eq(rc, 2);
+        ck_assert_msg(strstr(out, unusable[i][1]), "%s", out);
+        free(out);
+    }
+    /* a directory is no config file (it read as an empty one) */
+    out = kicd_run((const char *[]){"--config", dir, NULL}, &rc);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(out, "is no regular file"), "%s", out);
+    free(out);
+}
+END_TEST
+
+/* The config file without the lines that mention `key`. */
+static void drop_lines(const char *path, const char *key)
+{
+    char *text = h_read_text(path);
+    FILE *f = fopen(path, "w");
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (!strstr(line, key))
+            fprintf(f, "%s\n", line);
+    fclose(f);
+    free(text);
+}
+
+START_TEST(sighup_reads_the_settings_as_a_start_would)
+{
+    Kicd k;
+    kicd_init(&k, "cli_reload", "[server]\nlog_level = warn\n");
+    kicd_start(&k);
+    /* what a start refuses, a reload refuses too (it said "reloaded") */
+    static const char *const bad[][2] = {
+        {"[server]\nlog_level = verbose\n", "log_level: unknown level"},
+        {"[server]\ntz = Mars/Base\n", "tz: unknown time zone"},
+        {"[server]\nlisten = 127.0.0.1:99999\n", "listen: bad address"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *was = h_read_text(k.conf_path);
+        FILE *f = fopen(k.conf_path, "a");
+        fputs(bad[i][0], f);
+        fclose(f);
+        int before = kicd_log_count(&k, "reload failed");
+        kicd_signal(&k, SIGHUP);
+        for (int t = 0; t < 100 && kicd_log_count(&k, "reload failed") == before; t++)
+            usleep(50000);
+        ck_assert_msg(kicd_log_contains(&k, bad[i][1]), "%s", bad[i][0]);
+        f = fopen(k.conf_path, "w");
+        fputs(was, f);
+        fclose(f);
+        free(was);
+    }
+    ck_assert(!kicd_log_contains(&k, "reloaded"));
+    /* a line deleted from the file means its default again (info), as at
+     * a restart; it stayed at the value the file had before */
+    drop_lines(k.conf_path, "log_level");
+    kicd_signal(&k, SIGHUP);
+    for (int t = 0; t < 100 && !kicd_log_contains(&k, "reloaded: log level"); t++)
+        usleep(50000);
+    ck_assert(kicd_log_contains(&k, "reloaded: log level info"));
+    ck_assert(kicd_stop(&k));
+}
+END_TEST
+
+/* A second kicd started on the port of a running one stops before it
+ * loads anything or runs retention with its own retention_days (it
+ * deleted events older than its setting, then said it had not). */
+START_TEST(a_second_kicd_on_a_busy_port_changes_nothing)
+{
+    Kicd k;
+    kicd_init(&k, "cli_busy", NULL);
+    kicd_start(&k);
+    char *days = h_sql_value(k.conninfo, "SELECT kicd_retention_days FROM purge_horizon");
+    char *conf = h_read_text(k.conf_path);
+    size_t size = strlen(conf) + 512;
+    char *second = malloc(size);
+    snprintf(second, size,
+             "%s\n[server]\nhttp =\n[storage]\nretention_days = 1\n"
+             "journal_path = %s/second.journal\n",
+             conf, k.dir);
+    const char *path = write_file(k.dir, "second.ini", second);
+    int rc;
+    char *out = kicd_run((const char *[]){"--config", path, NULL}, &rc);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strstr(out, "cannot listen on") && !strstr(out, "retention"), "%s", out);
+    char *after = h_sql_value(k.conninfo, "SELECT kicd_retention_days FROM purge_horizon");
+    ck_assert_str_eq(after, days);
+    ck_assert(kicd_stop(&k));
+    free(out);
+    free(after);
+    free(days);
+    free(second);
+    free(conf);
 }
 END_TEST
 
@@ -386,6 +490,8 @@ int main(void)
     tcase_add_test(tc, migrate_applies_once_and_refuses_a_changed_file);
     tcase_add_test(tc, user_create_list_and_revoke);
     tcase_add_test(tc, flags_override_the_file_and_sighup_reloads);
+    tcase_add_test(tc, sighup_reads_the_settings_as_a_start_would);
+    tcase_add_test(tc, a_second_kicd_on_a_busy_port_changes_nothing);
     tcase_add_test(tc, kicd_refuses_a_public_address_without_tls);
     tcase_add_test(tc, kicd_dumps_no_core_unless_asked);
     suite_add_tcase(s, tc);
