@@ -6,6 +6,7 @@
 #define BRIDGE_H
 
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "amimap.h"
 #include "backoff.h"
@@ -30,6 +31,7 @@ typedef struct BridgeConfig {
     KicTime connect_timeout;
     KicTime drain_timeout;    /* SIGTERM: how long to wait for kicd's answers */
     bool to_stdout;           /* print events instead of sending them */
+    SSL_CTX *tls;             /* TLS to kicd with whom it trusts; NULL: plain TCP */
 } BridgeConfig;
 
 /* ---- the AMI side ---- */

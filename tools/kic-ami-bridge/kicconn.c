@@ -4,7 +4,9 @@
  * error logged (it can never be accepted); -32029/-32050/-32603 → retried
  * later; -32001 → log in again. Anything else is kept and retried slowly,
  * so a misconfiguration costs time, not events. A lost connection re-sends
- * every unanswered event, oldest first, after an exponential back-off. */
+ * every unanswered event, oldest first, after an exponential back-off.
+ * With --tls the same runs over TLS (tooltls.h); a failed handshake is
+ * logged with its reason and retried like any lost connection. */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
@@ -16,6 +18,7 @@
 #include "jsonrpc.h"
 #include "toollog.h"
 #include "toolnet.h"
+#include "tooltls.h"
 
 #define KIC_MAX_REPLY (256 * 1024)
 #define KIC_OUTPUT_HIGH (512 * 1024) /* stop writing above this much unsent */
@@ -26,14 +29,15 @@ static void schedule(KicConn *k, KicTime delay)
     evtimer_add(k->ev_timer, &tv);
 }
 
-static void drop(KicConn *k, const char *why)
+/* Closes the connection, puts what was in flight back, and reconnects
+ * after the back-off; logs why at level. */
+static void drop_as(KicConn *k, LogLevel level, const char *why)
 {
     Bridge *br = k->br;
     if (k->bev) {
         bufferevent_free(k->bev);
         k->bev = NULL;
     }
-    bool was_up = k->state == KIC_UP;
     k->state = KIC_DOWN;
     size_t inflight = br->outbox.inflight;
     outbox_requeue(&br->outbox);
@@ -42,10 +46,15 @@ static void drop(KicConn *k, const char *why)
         return;
     KicTime delay = backoff_next(&k->backoff);
     delay += (KicTime)(((double)random() / RAND_MAX - 0.5) * 0.4 * (double)delay);
-    log_write(was_up ? LOG_WARN : LOG_INFO,
-              "kicd %s:%d: %s; %zu events in flight will be re-sent; reconnecting in %.1f s",
+    log_write(level, "kicd %s:%d: %s; %zu events in flight will be re-sent; reconnecting in %.1f s",
               br->cfg.kicd.host, br->cfg.kicd.port, why, inflight, (double)delay / KIC_USEC);
     schedule(k, delay);
+}
+
+/* A lost connection is news; one that never came up is retried quietly. */
+static void drop(KicConn *k, const char *why)
+{
+    drop_as(k, k->state == KIC_UP ? LOG_WARN : LOG_INFO, why);
 }
 
 static void send_line(KicConn *k, const char *line, size_t len)
@@ -260,16 +269,18 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        char why[256];
-        toolnet_failure(bev, what, "kicd", why, sizeof(why));
-        drop(k, why);
+        char why[384];
+        bool connected = k->state == KIC_LOGGING_IN || k->state == KIC_UP;
+        LogLevel level = tooltls_failure(bev, what, k->br->cfg.tls != NULL, connected,
+                                         k->state == KIC_UP, why, sizeof(why));
+        drop_as(k, level, why);
     }
 }
 
 static void connect_now(KicConn *k)
 {
     Bridge *br = k->br;
-    k->bev = bufferevent_socket_new(br->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    k->bev = tooltls_bufferevent(br->base, br->cfg.tls, br->cfg.kicd.host);
     if (!k->bev) {
         drop(k, "out of memory");
         return;
@@ -294,7 +305,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     KicConn *k = arg;
     switch (k->state) {
     case KIC_DOWN: connect_now(k); break;
-    case KIC_CONNECTING: drop(k, "connect timed out"); break;
+    case KIC_CONNECTING:
+        drop(k, k->br->cfg.tls ? "connect or TLS handshake timed out" : "connect timed out");
+        break;
     case KIC_LOGGING_IN: drop(k, "no answer to auth.login"); break;
     case KIC_UP: break;
     }

@@ -16,6 +16,7 @@
 #include "toollog.h"
 #include "toolnet.h"
 #include "toolopts.h"
+#include "tooltls.h"
 
 KicTime bridge_now(void)
 {
@@ -29,9 +30,10 @@ KicTime bridge_now(void)
 typedef struct Options {
     const char *ami, *ami_user, *ami_secret, *server, *token;
     const char *agent_map, *agent_id, *default_kind, *timeout_as, *id_prefix, *location_var;
-    const char *grace_ms, *connect_grace_ms, *max_unacked, *max_inflight, *ping_s, *ami_ping_s, *log_level;
-    const char *map_file;
-    bool to_stdout;
+    const char *grace_ms, *connect_grace_ms, *max_unacked, *max_inflight, *ping_s, *ami_ping_s;
+    const char *log_level;
+    const char *map_file, *tls_ca;
+    bool to_stdout, tls;
     const char *kinds[QUEUELOG_MAX_KIND_RULES];
     size_t nkinds;
 } Options;
@@ -44,6 +46,11 @@ static const ToolOption specs[] = {
     {"ami-secret", 1, "KIC_AMI_SECRET", NULL, OPT(ami_secret), "AMI secret (prefer the environment)"},
     {"server", 1, "KIC_SERVER", "127.0.0.1:7411", OPT(server), "kicd HOST:PORT"},
     {"token", 1, "KIC_TOKEN", NULL, OPT(token), "kicd bridge token (prefer the environment)"},
+    {"tls", 0, NULL, NULL, TOOLOPT_OWN,
+     "TLS to kicd (a [tls] listener), trusting the system's CAs; the certificate must name "
+     "--server's host"},
+    {"tls-ca", 1, "KIC_TLS_CA", NULL, OPT(tls_ca),
+     "TLS to kicd, trusting the CA certificates in this PEM file"},
     {"agent-map", 1, "KIC_AGENT_MAP", NULL, OPT(agent_map),
      "file of 'member name or interface = agent id' lines"},
     {"agent-id", 1, NULL, "name", OPT(agent_id),
@@ -82,6 +89,10 @@ static int own_option(const ToolOption *s, const char *arg, void *opts)
     Options *o = opts;
     if (strcmp(s->name, "stdout") == 0) {
         o->to_stdout = true;
+        return 0;
+    }
+    if (strcmp(s->name, "tls") == 0) {
+        o->tls = true;
         return 0;
     }
     /* --transfer-kind */
@@ -160,6 +171,20 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* --tls, --tls-ca: the one TLS context of every kicd connection, made
+ * now so that an unreadable CA file stops the start, not each connect. */
+static bool configure_tls(const Options *o, BridgeConfig *cfg)
+{
+    const char *ca = o->tls_ca && *o->tls_ca ? o->tls_ca : NULL;
+    if (!o->tls && !ca)
+        return true;
+    char why[300];
+    cfg->tls = tooltls_client_ctx(ca, why, sizeof(why));
+    if (!cfg->tls)
+        fprintf(stderr, "kic-ami-bridge: %s\n", why);
+    return cfg->tls != NULL;
+}
+
 /* Fills the bridge's rules and limits from the options; prints why not. */
 static bool configure(const Options *o, Bridge *br, bool network)
 {
@@ -234,7 +259,7 @@ static bool configure(const Options *o, Bridge *br, bool network)
     cfg->ami_user = o->ami_user;
     cfg->ami_secret = o->ami_secret;
     cfg->token = o->token;
-    return true;
+    return o->to_stdout || configure_tls(o, cfg);
 }
 
 /* ---- --map-file: a recording to JSON lines ------------------------------ */
@@ -385,9 +410,10 @@ static int run(Bridge *br)
         event_add(sigint, NULL))
         goto fail;
     signal(SIGPIPE, SIG_IGN);
-    log_write(LOG_INFO, "kic-ami-bridge %s: AMI %s:%d → kicd %s:%d (outbox %zu, %zu in flight)",
+    log_write(LOG_INFO, "kic-ami-bridge %s: AMI %s:%d → kicd %s:%d%s (outbox %zu, %zu in flight)",
               KIC_VERSION, br->cfg.ami.host, br->cfg.ami.port, br->cfg.kicd.host,
-              br->cfg.kicd.port, br->cfg.max_unacked, br->cfg.max_inflight);
+              br->cfg.kicd.port, br->cfg.tls ? " over TLS" : "", br->cfg.max_unacked,
+              br->cfg.max_inflight);
     if (!br->cfg.to_stdout)
         kicconn_start(&br->kic);
     amiconn_start(&br->ami);
@@ -434,6 +460,7 @@ int main(int argc, char **argv)
         rc = map_file(&br, o.map_file);
     else
         rc = run(&br);
+    SSL_CTX_free(br.cfg.tls);
     queuelog_rules_free(&br.rules);
     return rc;
 }

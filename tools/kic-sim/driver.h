@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 #include <jansson.h>
+#include <openssl/ssl.h>
 
 #include "framer.h"
 #include "sim.h"
@@ -66,6 +67,7 @@ Request *reqlist_pop(ReqList *l);
 typedef struct DriverConfig {
     char host[256];
     int port;
+    SSL_CTX *tls;                    /* TLS to kicd with whom it trusts; NULL: plain TCP */
     const char *bridge_token;
     const char *const *agent_tokens; /* per agent; NULL entries: none */
     bool bulk;

@@ -16,19 +16,25 @@
 #include "toollog.h"
 #include "toolnet.h"
 #include "toolopts.h"
+#include "tooltls.h"
 #include "utf8.h"
 
 typedef struct Options {
     const char *server, *bridge_token, *agents_file, *agent_count, *days, *until, *speed, *hours,
         *start, *calls_per_year, *seed, *id_prefix, *team, *untimed, *max_inflight, *summary,
-        *log_level, *tz;
-    bool summer_peak, to_stdout, no_progress;
+        *log_level, *tz, *tls_ca;
+    bool summer_peak, to_stdout, no_progress, tls;
 } Options;
 
 #define OPT(field) offsetof(Options, field)
 
 static const ToolOption specs[] = {
     {"server", 1, "KIC_SERVER", "127.0.0.1:7411", OPT(server), "kicd HOST:PORT"},
+    {"tls", 0, NULL, NULL, TOOLOPT_OWN,
+     "TLS to kicd (a [tls] listener), trusting the system's CAs; the certificate must name "
+     "--server's host"},
+    {"tls-ca", 1, "KIC_TLS_CA", NULL, OPT(tls_ca),
+     "TLS to kicd, trusting the CA certificates in this PEM file"},
     {"bridge-token", 1, "KIC_BRIDGE_TOKEN", NULL, OPT(bridge_token),
      "token of a user with role bridge (prefer the environment)"},
     {"agents", 1, "KIC_SIM_AGENTS", NULL, OPT(agents_file),
@@ -74,6 +80,8 @@ static int own_option(const ToolOption *s, const char *arg, void *opts)
         o->to_stdout = true;
     else if (strcmp(s->name, "no-progress") == 0)
         o->no_progress = true;
+    else if (strcmp(s->name, "tls") == 0)
+        o->tls = true;
     return 0;
 }
 
@@ -267,6 +275,22 @@ static bool make_prefix(const Options *o, const SimConfig *sc, long long seed, b
     return true;
 }
 
+/* --tls, --tls-ca: the one TLS context of every connection (the bridge's
+ * and each agent's), made before the run so that an unreadable CA file
+ * stops the start. NULL in *ctx: plain TCP. */
+static bool make_tls(const Options *o, SSL_CTX **ctx)
+{
+    const char *ca = o->tls_ca && *o->tls_ca ? o->tls_ca : NULL;
+    *ctx = NULL;
+    if (!o->tls && !ca)
+        return true;
+    char why[300];
+    *ctx = tooltls_client_ctx(ca, why, sizeof(why));
+    if (!*ctx)
+        fprintf(stderr, "kic-sim: %s\n", why);
+    return *ctx != NULL;
+}
+
 static void driver_configure(DriverConfig *dc, const Options *o, const AgentFile *af,
                              const SimConfig *sc, bool bulk, size_t inflight, const char *prefix,
                              uint64_t seed)
@@ -383,9 +407,14 @@ int main(int argc, char **argv)
         sim_free(sim);
         goto out;
     }
+    if (!make_tls(&o, &dc->tls)) {
+        sim_free(sim);
+        goto out;
+    }
     d.sim = sim;
     driver_configure(dc, &o, &af, &sc, bulk, (size_t)inflight, prefix, (uint64_t)seed);
     rc = driver_run(&d) ? 0 : 1;
+    SSL_CTX_free(dc->tls);
     sim_free(sim);
 out:
     agents_free(&af);

@@ -5,7 +5,8 @@
  * answer to the head of the in-flight list is the usual case. A lost
  * connection puts everything in flight back (in seq order) and
  * reconnects after an exponential back-off; a refused token ends the
- * connection for good. */
+ * connection for good. With --tls the same runs over TLS (tooltls.h); a
+ * failed handshake is logged with its reason and retried the same way. */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
@@ -17,6 +18,7 @@
 #include "jsonrpc.h"
 #include "toollog.h"
 #include "toolnet.h"
+#include "tooltls.h"
 
 #define SC_MAX_REPLY (1024 * 1024)
 #define SC_OUTPUT_HIGH (512 * 1024) /* stop writing above this much unsent */
@@ -104,23 +106,32 @@ static void requeue_inflight(SimConn *c)
         reqlist_insert_sorted(&c->pending, r);
 }
 
-static void drop(SimConn *c, const char *why)
+/* Closes the connection, puts what was in flight back, and reconnects
+ * after the back-off; logs why at level (rate-limited: every agent's
+ * connection fails alike). */
+static void drop_as(SimConn *c, LogLevel level, const char *why)
 {
     if (c->bev) {
         bufferevent_free(c->bev);
         c->bev = NULL;
     }
-    bool was_up = c->state == SC_UP;
     size_t inflight = c->inflight.n;
     requeue_inflight(c);
     c->state = SC_DOWN;
     evtimer_del(c->timer);
     KicTime delay = c->backoff;
     c->backoff = c->backoff * 2 > SC_BACKOFF_MAX ? SC_BACKOFF_MAX : c->backoff * 2;
-    log_limited(was_up ? LOG_WARN : LOG_INFO, "conn-drop", "%s: %s; %zu requests in flight will be re-sent; reconnecting in %.1f s",
-                c->name, why, inflight, (double)delay / KIC_USEC);
+    log_limited(level, "conn-drop",
+                "%s: %s; %zu requests in flight will be re-sent; reconnecting in %.1f s", c->name,
+                why, inflight, (double)delay / KIC_USEC);
     schedule(c, delay);
     driver_kick(c->d);
+}
+
+/* A lost connection is news; one that never came up is retried quietly. */
+static void drop(SimConn *c, const char *why)
+{
+    drop_as(c, c->state == SC_UP ? LOG_WARN : LOG_INFO, why);
 }
 
 static void send_text(SimConn *c, const char *line)
@@ -299,16 +310,18 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        char why[256];
-        toolnet_failure(bev, what, "kicd", why, sizeof(why));
-        drop(c, why);
+        char why[384];
+        bool connected = c->state == SC_LOGGING_IN || c->state == SC_UP;
+        LogLevel level = tooltls_failure(bev, what, c->d->cfg.tls != NULL, connected,
+                                         c->state == SC_UP, why, sizeof(why));
+        drop_as(c, level, why);
     }
 }
 
 static void connect_now(SimConn *c)
 {
     Driver *d = c->d;
-    c->bev = bufferevent_socket_new(d->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    c->bev = tooltls_bufferevent(d->base, d->cfg.tls, d->cfg.host);
     if (!c->bev) {
         drop(c, "out of memory");
         return;
@@ -332,7 +345,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     SimConn *c = arg;
     switch (c->state) {
     case SC_DOWN: connect_now(c); break;
-    case SC_CONNECTING: drop(c, "connect timed out"); break;
+    case SC_CONNECTING:
+        drop(c, c->d->cfg.tls ? "connect or TLS handshake timed out" : "connect timed out");
+        break;
     case SC_LOGGING_IN: drop(c, "no answer to auth.login"); break;
     case SC_UP:
     case SC_DEAD: break;

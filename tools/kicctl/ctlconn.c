@@ -3,11 +3,9 @@
  * when an answer needs it. */
 #include "ctlconn.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <openssl/err.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +15,7 @@
 #include <unistd.h>
 
 #include "jsonrpc.h"
+#include "tooltls.h"
 
 /* Splits HOST:PORT (HOST may be [v6]) into host and port (1-65535). */
 static bool split_address(const char *server, char *host, size_t size, const char **port)
@@ -49,45 +48,26 @@ bool ctlconn_server_ok(const char *server)
 
 /* The TLS handshake on the connected socket: TLS 1.2 or newer, the
  * certificate chained to ca_file (or the system's CAs) and naming host
- * (a DNS name or an IP address). */
+ * (a DNS name or an IP address), as tooltls.h does it for every tool. */
 static bool start_tls(CtlConn *c, const char *host, const char *server, const CtlTls *tls)
 {
     /* OpenSSL writes with write(2): a kicd gone away must give an error,
      * not kill the program (plain sends use MSG_NOSIGNAL) */
     signal(SIGPIPE, SIG_IGN);
-    c->ssl_ctx = SSL_CTX_new(TLS_client_method());
-    if (!c->ssl_ctx)
-        return false;
-    SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_2_VERSION);
-    SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, NULL);
-    int loaded = tls->ca_file ? SSL_CTX_load_verify_locations(c->ssl_ctx, tls->ca_file, NULL)
-                              : SSL_CTX_set_default_verify_paths(c->ssl_ctx);
-    if (loaded != 1) {
-        fprintf(stderr, "kicctl: cannot read the CA certificates %s\n",
-                tls->ca_file ? tls->ca_file : "of the system");
+    char why[300];
+    c->ssl_ctx = tooltls_client_ctx(tls->ca_file, why, sizeof(why));
+    if (!c->ssl_ctx) {
+        fprintf(stderr, "kicctl: %s\n", why);
         return false;
     }
-    c->ssl = SSL_new(c->ssl_ctx);
-    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
+    c->ssl = tooltls_new_ssl(c->ssl_ctx, host);
+    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
+        fprintf(stderr, "kicctl: cannot set up TLS for %s\n", host);
         return false;
-    unsigned char ip[16];
-    bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
-    if (is_ip) {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host);
-    } else {
-        SSL_set_tlsext_host_name(c->ssl, host);
-        SSL_set1_host(c->ssl, host);
     }
     if (SSL_connect(c->ssl) == 1)
         return true;
-    long verify = SSL_get_verify_result(c->ssl);
-    unsigned long e = ERR_get_error();
-    char why[256];
-    if (verify != X509_V_OK)
-        snprintf(why, sizeof(why), "the certificate is not trusted: %s",
-                 X509_verify_cert_error_string(verify));
-    else
-        snprintf(why, sizeof(why), "%s", e ? ERR_reason_error_string(e) : "the handshake failed");
+    tooltls_handshake_failure(c->ssl, ERR_get_error(), why, sizeof(why));
     fprintf(stderr, "kicctl: no TLS with kicd at %s: %s\n", server, why);
     return false;
 }
