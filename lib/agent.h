@@ -7,9 +7,11 @@
  *   their latest part ended, not wrapped up  -> acw
  *   otherwise                                -> what they chose
  * An agent who sets break during ACW is on break after the wrap-up.
- * ACW is owed only for the latest part, and only if it ended after the
- * agent last went offline: taking the next call or logging off ends an
- * unwrapped ACW (the wrap-up may still come later). An agent offline
+ * ACW is owed for the latest part, and for a part that ended after the
+ * latest part began (an agent on two contacts at once, a chat beside a
+ * call, owes both), each only if it ended after the agent last went
+ * offline: taking the next call or logging off ends an unwrapped ACW
+ * (the wrap-up may still come later). An agent offline
  * when their part ended (chosen, or never having chosen) is in that ACW
  * from when they log in (choose another state), not from the part's end:
  * they were offline until then.
@@ -51,6 +53,7 @@ AgentState agent_choosable_state(int index);
 struct Call;
 
 #define AGENT_OPENED_KEPT 4
+#define AGENT_PARTS_KEPT 4
 #define AGENT_CHOICES_KEPT 8
 
 /* One agent.state.set: the state chosen, from when, and why. */
@@ -75,9 +78,12 @@ typedef struct Agent {
     bool acw_pending;      /* their latest part ended, wrap-up owed */
     AgentState state;      /* effective, see above */
     KicTime since;
-    /* Kept by the centre: the call of their latest part. */
+    /* Kept by the centre: the call of their latest part, and the calls of
+     * their latest few parts (latest_call among them), which may overlap. */
     struct Call *latest_call;
     KicTime latest_start;
+    struct Call *parts[AGENT_PARTS_KEPT];
+    int nparts;
     /* The intervals their latest transitions opened, and in which batch
      * (Effects.batch): the same state from the same instant again (two
      * calls answered at one instant, a late event re-deriving a call) is

@@ -305,14 +305,96 @@ static Agent *agent_get(Centre *c, const char *id)
     return a;
 }
 
+/* ---- an agent's recent parts ---- */
+
+static void parts_remove(Agent *a, const Call *call)
+{
+    for (int i = 0; i < a->nparts; i++) {
+        if (a->parts[i] == call) {
+            a->parts[i] = a->parts[--a->nparts];
+            return;
+        }
+    }
+}
+
+static KicTime part_start(const Agent *a, const Call *call)
+{
+    const CallLeg *leg = call_leg_of(&call->sum, a->id);
+    return leg ? leg->answered_at : KIC_TIME_NONE;
+}
+
+/* Keeps call among the agent's latest parts; when they are full, the
+ * part that began first makes room for a later one. */
+static void parts_add(Agent *a, Call *call)
+{
+    int first = -1;
+    for (int i = 0; i < a->nparts; i++) {
+        if (a->parts[i] == call)
+            return;
+        if (first < 0 || part_start(a, a->parts[i]) < part_start(a, a->parts[first]))
+            first = i;
+    }
+    if (a->nparts < AGENT_PARTS_KEPT)
+        a->parts[a->nparts++] = call;
+    else if (part_start(a, call) > part_start(a, a->parts[first]))
+        a->parts[first] = call;
+}
+
+/* The agent's leg in call if that part counts for their ACW now: the
+ * latest part, or one that ended after the latest began (two contacts at
+ * once); a part that ended before the next began does not (taking the
+ * next call ended its ACW). */
+static const CallLeg *counting_leg(const Agent *a, const Call *call)
+{
+    const CallLeg *leg = call_leg_of(&call->sum, a->id);
+    if (!leg || call == a->latest_call)
+        return leg;
+    return leg->end_at != KIC_TIME_NONE && leg->end_at > a->latest_start ? leg : NULL;
+}
+
 static bool acw_owed(const Agent *a)
 {
-    if (!a->latest_call)
-        return false;
-    const CallLeg *leg = call_leg_of(&a->latest_call->sum, a->id);
-    if (!leg || leg->end_at == KIC_TIME_NONE || leg->wrapup)
-        return false;
-    return a->offline_since == KIC_TIME_NONE || leg->end_at > a->offline_since;
+    for (int i = 0; i < a->nparts; i++) {
+        const CallLeg *leg = counting_leg(a, a->parts[i]);
+        if (leg && leg->end_at != KIC_TIME_NONE && !leg->wrapup &&
+            (a->offline_since == KIC_TIME_NONE || leg->end_at > a->offline_since))
+            return true;
+    }
+    return false;
+}
+
+/* When the agent's counting part that ended last ended: off their last
+ * call. KIC_TIME_NONE when none has ended. */
+static KicTime parts_ended(const Agent *a)
+{
+    KicTime end = KIC_TIME_NONE;
+    for (int i = 0; i < a->nparts; i++) {
+        const CallLeg *leg = counting_leg(a, a->parts[i]);
+        if (leg && leg->end_at != KIC_TIME_NONE && leg->end_at > end)
+            end = leg->end_at;
+    }
+    return end;
+}
+
+/* When the agent was done with their counting parts: each part's
+ * wrap-up, or its end when wrapped up before it, or when they logged off
+ * after it (the logoff ended the ACW: PROTOCOL.md, so the wrap-up dates
+ * nothing); the latest of them. KIC_TIME_NONE when none has ended. */
+static KicTime parts_done(const Agent *a)
+{
+    KicTime done = KIC_TIME_NONE;
+    for (int i = 0; i < a->nparts; i++) {
+        const CallLeg *leg = counting_leg(a, a->parts[i]);
+        if (!leg || leg->end_at == KIC_TIME_NONE)
+            continue;
+        bool logged_off_after = a->offline_since != KIC_TIME_NONE && a->offline_since >= leg->end_at;
+        KicTime t = leg->wrapup && leg->wrapup->at > leg->end_at && !logged_off_after
+                        ? leg->wrapup->at
+                        : leg->end_at;
+        if (t > done)
+            done = t;
+    }
+    return done;
 }
 
 /* Since when the agent is in their effective state, derived from what is
@@ -327,18 +409,12 @@ static KicTime agent_since(const Agent *a)
     const CallLeg *leg = a->latest_call ? call_leg_of(&a->latest_call->sum, a->id) : NULL;
     if (a->state == AS_ON_CALL && leg)
         return leg->answered_at;
-    if (a->state == AS_ACW && leg)
-        return a->login_since != KIC_TIME_NONE && a->login_since > leg->end_at ? a->login_since
-                                                                              : leg->end_at;
-    KicTime since = a->chosen_since;
-    if (leg && leg->end_at != KIC_TIME_NONE) {
-        bool logged_off_after = a->offline_since != KIC_TIME_NONE && a->offline_since >= leg->end_at;
-        KicTime done = leg->wrapup && leg->wrapup->at > leg->end_at && !logged_off_after
-                           ? leg->wrapup->at
-                           : leg->end_at;
-        if (since == KIC_TIME_NONE || done > since)
-            since = done;
-    }
+    KicTime ended = parts_ended(a);
+    if (a->state == AS_ACW && ended != KIC_TIME_NONE)
+        return a->login_since != KIC_TIME_NONE && a->login_since > ended ? a->login_since : ended;
+    KicTime since = a->chosen_since, done = parts_done(a);
+    if (done != KIC_TIME_NONE && (since == KIC_TIME_NONE || done > since))
+        since = done;
     return since;
 }
 
@@ -709,6 +785,7 @@ static void agents_follow_call(Centre *c, Call *call, const CallSummary *old, bo
             a->latest_call = NULL;
             a->latest_start = KIC_TIME_NONE;
         }
+        parts_remove(a, call);
         agent_refresh_at(c, a, fx, old->legs[i].answered_at);
     }
     for (int i = 0; i < call->sum.nlegs && live_now; i++) {
@@ -717,6 +794,7 @@ static void agents_follow_call(Centre *c, Call *call, const CallSummary *old, bo
             a->latest_call = call;
             a->latest_start = call->sum.legs[i].answered_at;
         }
+        parts_add(a, call);
     }
     for (int i = 0; i < call->sum.nlegs && live_now; i++) {
         const CallLeg *leg = &call->sum.legs[i];
@@ -845,8 +923,10 @@ static void call_evict(Centre *c, Call *call)
             a->latest_call = NULL;
             a->latest_start = KIC_TIME_NONE;
         }
-        if (a)
+        if (a) {
+            parts_remove(a, call);
             agent_refresh(c, a, NULL);
+        }
     }
     for (size_t i = 0; i < call->nevents; i++) {
         strmap_remove(&c->event_ids, call->events[i]->event_id);
@@ -1100,7 +1180,7 @@ void centre_apply_wrapup(Centre *c, const char *call_id, Wrapup *w, KicTime now,
     call_update(c, call, now, false, false, at, fx);
     const CallLeg *leg = call_leg_of(&call->sum, w->agent);
     Agent *a = strmap_get(&c->agents, w->agent);
-    if (leg && a && a->latest_call == call)
+    if (leg && a && counting_leg(a, call) && !a->acw_pending) /* the wrap-up ended the ACW */
         date_choices_after_wrapup(c, a, leg, at, fx);
     *acw_us = leg && leg->end_at != KIC_TIME_NONE ? wrapup_acw_us(w->at, leg->end_at) : 0;
 }

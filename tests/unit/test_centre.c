@@ -677,11 +677,12 @@ static int agent_index(const char *id)
 }
 
 /* An agent's effective state from the summaries (agent.h): on a call ->
- * on_call; else the latest part ended and not wrapped up -> acw; else
- * what they chose (available, since chosen_since, in this test). And
- * since when (centre.c, agent_since): the latest answer when on a call,
- * the end of that part in ACW, else the later of the choice and the
- * latest part's end or wrap-up. */
+ * on_call; else a counting part (the latest, or one that ended after the
+ * latest began: two contacts at once) ended and not wrapped up -> acw;
+ * else what they chose (available, since chosen_since, in this test).
+ * And since when (centre.c, agent_since): the latest answer when on a
+ * call, the last end of the counting parts in ACW, else the later of the
+ * choice and the counting parts' last end or wrap-up. */
 static AgentState expected_state(const Recomputed *r, size_t n, const char *agent,
                                  KicTime chosen_since, KicTime *since)
 {
@@ -700,16 +701,27 @@ static AgentState expected_state(const Recomputed *r, size_t n, const char *agen
         *since = latest->answered_at;
         return AS_ON_CALL;
     }
-    if (latest && !latest->wrapup) {
-        *since = latest->end_at;
+    bool owed = false;
+    KicTime ended = NONE, done = NONE;
+    for (size_t i = 0; latest && i < n; i++)
+        for (int l = 0; l < r->sum[i].nlegs; l++) {
+            const CallLeg *leg = &r->sum[i].legs[l];
+            if (strcmp(leg->agent, agent) != 0 || (leg != latest && leg->end_at <= latest->answered_at))
+                continue;
+            owed |= !leg->wrapup;
+            if (leg->end_at > ended)
+                ended = leg->end_at;
+            KicTime t = leg->wrapup && leg->wrapup->at > leg->end_at ? leg->wrapup->at : leg->end_at;
+            if (t > done)
+                done = t;
+        }
+    if (owed) {
+        *since = ended;
         return AS_ACW;
     }
     *since = chosen_since;
-    if (latest) {
-        KicTime done = latest->wrapup->at > latest->end_at ? latest->wrapup->at : latest->end_at;
-        if (done > *since)
-            *since = done;
-    }
+    if (done != NONE && done > *since)
+        *since = done;
     return AS_AVAILABLE;
 }
 
@@ -2036,6 +2048,47 @@ START_TEST(new_call_ends_unwrapped_acw)
 }
 END_TEST
 
+/* An agent on two contacts at once (a chat beside a call) owes the
+ * wrap-up of each: after the one wrapped up first they are on the other,
+ * then in its ACW until it is wrapped up too, in either order of ending.
+ * (They were "available" while a wrap-up was owed.) */
+START_TEST(two_contacts_at_once_owe_both_wrapups)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    for (int order = 0; order < 2; order++) {
+        C = centre_new(1, &CFG, t);
+        set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+        offer("A", t, "q", K1);
+        answer("A", t + SEC(10), "a");
+        expect_one_transition("a", AS_ON_CALL, t + SEC(10));
+        offer("B", t + SEC(20), "q", K2);
+        answer("B", t + SEC(30), "a");
+        if (order == 0) { /* B ends and is wrapped up while A goes on */
+            end_call("B", t + SEC(100));
+            ck_assert(wrap("B", "a", t + SEC(110), true, NULL) == WRAPUP_OK);
+            ck_assert_int_eq(centre_agent(C, "a")->state, AS_ON_CALL);
+            end_call("A", t + SEC(200));
+            expect_one_transition("a", AS_ACW, t + SEC(200));
+        } else { /* A ends first, then B; only B is wrapped up */
+            end_call("A", t + SEC(100));
+            ck_assert_int_eq(centre_agent(C, "a")->state, AS_ON_CALL);
+            end_call("B", t + SEC(200));
+            expect_one_transition("a", AS_ACW, t + SEC(200));
+            ck_assert(wrap("B", "a", t + SEC(210), true, NULL) == WRAPUP_OK);
+            expect_no_transition();
+            ck_assert_int_eq(centre_agent(C, "a")->state, AS_ACW);
+            ck_assert_int_eq(centre_agent(C, "a")->since, t + SEC(200));
+        }
+        int64_t acw = -1;
+        ck_assert(wrap("A", "a", t + SEC(260), true, &acw) == WRAPUP_OK);
+        expect_one_transition("a", AS_AVAILABLE, t + SEC(260));
+        ck_assert_int_eq(acw, order == 0 ? SEC(60) : SEC(160));
+        centre_free(C);
+        C = NULL;
+    }
+}
+END_TEST
+
 START_TEST(no_notices_when_replaying_or_too_old)
 {
     KicTime t = tm("2026-11-18T09:00:00+01:00");
@@ -2661,6 +2714,7 @@ int main(void)
     tcase_add_test(tc, offline_exactly_at_the_end_owes_no_acw);
     tcase_add_test(tc, the_same_choice_again_changes_nothing);
     tcase_add_test(tc, new_call_ends_unwrapped_acw);
+    tcase_add_test(tc, two_contacts_at_once_owe_both_wrapups);
     tcase_add_test(tc, no_notices_when_replaying_or_too_old);
     tcase_add_test(tc, transfer_back_notifies_the_second_part);
     tcase_add_test(tc, transfer_back_ends_with_one_notice);
