@@ -20,10 +20,6 @@
 #include "utf8.h"
 
 #define MAX_INT_DIGITS 18
-/* jansson refuses values nested deeper than 2048 (JSON_PARSER_MAX_DEPTH),
- * counting scalars too: a container at 2048 may hold none. Deeper than
- * this is left to it, whatever limits.max_depth says. */
-#define JANSSON_MAX_CONTAINERS 2047
 
 typedef struct Reader {
     const unsigned char *p;
@@ -210,8 +206,8 @@ static json_t *read_value(Reader *r)
 
 json_t *json_quick_load(const char *text, size_t len, int max_depth)
 {
-    if (max_depth > JANSSON_MAX_CONTAINERS)
-        max_depth = JANSSON_MAX_CONTAINERS;
+    if (max_depth > JSON_MAX_CONTAINERS)
+        max_depth = JSON_MAX_CONTAINERS;
     Reader r = {(const unsigned char *)text, (const unsigned char *)text + len, max_depth};
     json_t *v = read_value(&r);
     if (!v)

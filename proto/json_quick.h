@@ -9,6 +9,11 @@
 #include <jansson.h>
 #include <stddef.h>
 
+/* jansson refuses values nested deeper than 2048 (JSON_PARSER_MAX_DEPTH),
+ * counting scalars too: a container at 2048 may hold none. Deeper than
+ * this is refused before either parser reads it. */
+#define JSON_MAX_CONTAINERS 2047
+
 /* The value json_loadb(text, len, JSON_REJECT_DUPLICATES |
  * JSON_DECODE_ANY | JSON_ALLOW_NUL) gives, or NULL when the text is
  * outside what this reads (a backslash in a string, a real, an integer

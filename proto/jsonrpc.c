@@ -68,14 +68,41 @@ bool json_depth_ok(const char *text, size_t len, int max_depth)
     return true;
 }
 
-json_t *rpc_parse_line(const char *line, size_t len, int max_depth, RpcError *err)
+int json_value_depth(const json_t *v, int limit)
 {
-    if (!json_depth_ok(line, len, max_depth)) {
+    if (!json_is_object(v) && !json_is_array(v))
+        return 0;
+    if (limit < 0)
+        return 1;
+    int deepest = 0;
+    if (json_is_array(v)) {
+        size_t i;
+        const json_t *e;
+        json_array_foreach(v, i, e) {
+            int d = json_value_depth(e, limit - 1);
+            if (d > deepest && (deepest = d) >= limit)
+                break;
+        }
+    } else {
+        const char *k;
+        const json_t *e;
+        json_object_foreach((json_t *)v, k, e) {
+            int d = json_value_depth(e, limit - 1);
+            if (d > deepest && (deepest = d) >= limit)
+                break;
+        }
+    }
+    return deepest + 1;
+}
+
+json_t *rpc_parse_line(const char *line, size_t len, RpcError *err)
+{
+    if (!json_depth_ok(line, len, JSON_MAX_CONTAINERS)) {
         rpc_error_set(err, RPC_INVALID_REQUEST, "invalid request: nested deeper than %d",
-                      max_depth);
+                      JSON_MAX_CONTAINERS);
         return NULL;
     }
-    json_t *v = json_quick_load(line, len, max_depth);
+    json_t *v = json_quick_load(line, len, JSON_MAX_CONTAINERS);
     if (v)
         return v;
     json_error_t jerr;
@@ -93,7 +120,8 @@ static bool valid_id(json_t *id)
     return json_is_string(id) || json_is_number(id) || json_is_null(id);
 }
 
-bool rpc_request_parse(json_t *msg, RpcRequest *req, json_t **id_out, RpcError *err)
+bool rpc_request_parse(json_t *msg, int max_depth, RpcRequest *req, json_t **id_out,
+                       RpcError *err)
 {
     *id_out = NULL;
     if (!json_is_object(msg)) {
@@ -106,6 +134,11 @@ bool rpc_request_parse(json_t *msg, RpcRequest *req, json_t **id_out, RpcError *
         return false;
     }
     *id_out = id;
+    if (json_value_depth(msg, max_depth) > max_depth) {
+        rpc_error_set(err, RPC_INVALID_REQUEST, "invalid request: nested deeper than %d",
+                      max_depth);
+        return false;
+    }
     json_t *version = json_object_get(msg, "jsonrpc");
     if (!json_is_string(version) || json_string_length(version) != 3 ||
         strcmp(json_string_value(version), "2.0") != 0) {

@@ -51,9 +51,16 @@ void rpc_error_clear(RpcError *e);
  * Scans strings correctly; does not otherwise validate JSON. */
 bool json_depth_ok(const char *text, size_t len, int max_depth);
 
-/* Parses one line. NULL with a -32700 (or -32600 when too deep) error when
- * it is not acceptable JSON. Duplicate object keys are refused. */
-json_t *rpc_parse_line(const char *line, size_t len, int max_depth, RpcError *err);
+/* How deep v nests arrays and objects (a scalar is 0), counted up to
+ * limit + 1 at most (so a walk never goes deeper than that). */
+int json_value_depth(const json_t *v, int limit);
+
+/* Parses one line. NULL with a -32700 error when it is not acceptable
+ * JSON, or -32600 when it nests deeper than jansson goes (2,047 levels).
+ * Duplicate object keys are refused. The request limit (max_depth) is
+ * rpc_request_parse's: a batch's array is no level of its requests, and
+ * a request too deep is answered with its id. */
+json_t *rpc_parse_line(const char *line, size_t len, RpcError *err);
 
 typedef struct RpcRequest {
     const char *method; /* borrowed from the message */
@@ -66,10 +73,11 @@ typedef struct RpcRequest {
 } RpcRequest;
 
 /* Checks one message against JSON-RPC 2.0 (params, when present, is an
- * object or an array). On failure err holds the error and *id_out the id
- * to answer with (NULL means null). */
-bool rpc_request_parse(json_t *msg, RpcRequest *req, json_t **id_out, RpcError *err)
-    KIC_MUST_CHECK;
+ * object or an array) and nested no deeper than max_depth (-32600). On
+ * failure err holds the error and *id_out the id to answer with (NULL
+ * means null). */
+bool rpc_request_parse(json_t *msg, int max_depth, RpcRequest *req, json_t **id_out,
+                       RpcError *err) KIC_MUST_CHECK;
 
 /* The id serialised as JSON ("null" for NULL); caller frees. */
 char *rpc_id_text(json_t *id);

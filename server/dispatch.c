@@ -67,7 +67,7 @@ static void dispatch_message(Conn *c, Slot *slot, size_t idx, json_t *msg, bool 
     json_t *id;
     RpcError err = {0};
     c->srv->metrics->requests++;
-    if (!rpc_request_parse(msg, &req, &id, &err)) {
+    if (!rpc_request_parse(msg, (int)c->srv->cfg.max_depth, &req, &id, &err)) {
         slot_put_error(slot, idx, id, &err);
         rpc_error_clear(&err);
         if (top_level)
@@ -107,7 +107,7 @@ static void dispatch_message(Conn *c, Slot *slot, size_t idx, json_t *msg, bool 
 void dispatch_line(Conn *c, const char *line, size_t len)
 {
     RpcError err = {0};
-    json_t *msg = rpc_parse_line(line, len, (int)c->srv->cfg.max_depth, &err);
+    json_t *msg = rpc_parse_line(line, len, &err);
     if (!msg) {
         slot_put_error(slot_new(c, 1, false), 0, NULL, &err);
         bad_line(c);

@@ -4,13 +4,15 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "json_quick.h"
 #include "jsonrpc.h"
 
 #define MAX_DEPTH 16 /* the server's default (limits.max_depth) */
 #define PARSE_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL)
 
 /* Invariants: the line is refused exactly when it is not JSON (-32700) or
- * nested deeper than the limit (-32600); a request's id, method and params
+ * nested deeper than jansson reads (-32600); a request is refused when it
+ * nests deeper than the limit, with its id; a request's id, method and params
  * are what the message holds; every reply (result, error, error naming a
  * field, notification, the dispatcher's "method not found" and "not
  * allowed" texts with the client's method name in them) is built -- a
@@ -82,9 +84,13 @@ static void one_request(json_t *msg)
     RpcRequest req;
     json_t *id = (json_t *)1;
     RpcError err = {0};
-    bool ok = rpc_request_parse(msg, &req, &id, &err);
+    bool ok = rpc_request_parse(msg, MAX_DEPTH, &req, &id, &err);
     char *id_text = rpc_id_text(id);
     FUZZ_CHECK(id_text, "rpc_id_text failed");
+    json_t *mid = json_is_object(msg) ? json_object_get(msg, "id") : NULL;
+    bool id_valid = !mid || json_is_string(mid) || json_is_number(mid) || json_is_null(mid);
+    FUZZ_CHECK(ok || !json_is_object(msg) || !id_valid || depth_of(msg) <= MAX_DEPTH || id == mid,
+               "a request too deep refused without its id");
     if (!ok) {
         FUZZ_CHECK(err.code == RPC_INVALID_REQUEST, "request refused with %d", err.code);
         check_error_reply(id_text, id, &err, "refusal");
@@ -93,6 +99,7 @@ static void one_request(json_t *msg)
         return;
     }
     FUZZ_CHECK(json_is_object(msg), "accepted a non-object");
+    FUZZ_CHECK(depth_of(msg) <= MAX_DEPTH, "accepted depth %d", depth_of(msg));
     FUZZ_CHECK(req.id == json_object_get(msg, "id"), "id is not the message's");
     FUZZ_CHECK(!req.id || json_is_string(req.id) || json_is_number(req.id) ||
                    json_is_null(req.id),
@@ -144,13 +151,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *line = (const char *)data;
     RpcError err = {0};
-    json_t *msg = rpc_parse_line(line, size, MAX_DEPTH, &err);
+    json_t *msg = rpc_parse_line(line, size, &err);
     json_t *plain = json_loadb(line, size, PARSE_FLAGS, NULL);
     if (!msg) {
         FUZZ_CHECK(err.code == RPC_PARSE_ERROR || err.code == RPC_INVALID_REQUEST,
                    "line refused with %d", err.code);
         if (plain)
-            FUZZ_CHECK(err.code == RPC_INVALID_REQUEST && depth_of(plain) > MAX_DEPTH,
+            FUZZ_CHECK(err.code == RPC_INVALID_REQUEST && depth_of(plain) > JSON_MAX_CONTAINERS,
                        "valid JSON of depth %d refused with %d: %s", depth_of(plain), err.code,
                        err.message);
         check_error_reply("null", NULL, &err, "line refusal");
@@ -166,7 +173,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                mine, theirs);
     free(mine);
     free(theirs);
-    FUZZ_CHECK(depth_of(msg) <= MAX_DEPTH, "accepted depth %d", depth_of(msg));
     json_decref(plain);
     if (json_is_array(msg)) {
         /* The dispatcher refuses empty and oversized batches as a whole. */

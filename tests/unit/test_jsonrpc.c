@@ -7,12 +7,12 @@
 static int parse_code(const char *line, json_t **id_out_text)
 {
     RpcError err = {0};
-    json_t *msg = rpc_parse_line(line, strlen(line), 16, &err);
+    json_t *msg = rpc_parse_line(line, strlen(line), &err);
     if (!msg)
         return err.code;
     RpcRequest req;
     json_t *id;
-    int code = rpc_request_parse(msg, &req, &id, &err) ? 0 : err.code;
+    int code = rpc_request_parse(msg, 16, &req, &id, &err) ? 0 : err.code;
     if (id_out_text)
         *id_out_text = id ? json_incref(id) : NULL;
     rpc_error_clear(&err);
@@ -74,11 +74,11 @@ START_TEST(a_method_with_nul_is_named_as_such)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         RpcError err = {0};
-        json_t *msg = rpc_parse_line(cases[i].line, strlen(cases[i].line), 16, &err);
+        json_t *msg = rpc_parse_line(cases[i].line, strlen(cases[i].line), &err);
         ck_assert_ptr_nonnull(msg);
         RpcRequest req;
         json_t *id;
-        ck_assert(!rpc_request_parse(msg, &req, &id, &err));
+        ck_assert(!rpc_request_parse(msg, 16, &req, &id, &err));
         ck_assert_str_eq(err.message, cases[i].message);
         rpc_error_clear(&err);
         json_decref(msg);
@@ -109,6 +109,24 @@ START_TEST(depth_limit)
     const char *s = "{\"a\":\"[[[[[[[[[[[[[[[[[[[[\\\"[[[[\"}";
     ck_assert(json_depth_ok(s, strlen(s), 2));
     ck_assert_int_eq(parse_code("[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]", NULL), RPC_INVALID_REQUEST);
+    /* a request too deep is refused with its id (it was null) */
+    json_t *id = NULL;
+    ck_assert_int_eq(parse_code("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"m\",\"params\":"
+                                "{\"x\":[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]}}",
+                                &id),
+                     RPC_INVALID_REQUEST);
+    ck_assert_int_eq(json_integer_value(id), 7);
+    json_decref(id);
+    /* 16 levels pass: the object, params, x and 13 arrays in it */
+    ck_assert_int_eq(parse_code("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"m\",\"params\":"
+                                "{\"x\":[[[[[[[[[[[[[]]]]]]]]]]]]]}}",
+                                NULL),
+                     0);
+    const char *big = "[{\"a\":[[1]]}]";
+    json_t *v = json_loads(big, 0, NULL);
+    ck_assert_int_eq(json_value_depth(v, 16), 4);
+    ck_assert_int_gt(json_value_depth(v, 2), 2); /* counted only as far as needed */
+    json_decref(v);
 }
 END_TEST
 
