@@ -953,6 +953,32 @@ START_TEST(a_three_way_call_is_no_transfer)
 }
 END_TEST
 
+START_TEST(only_a_timeout_becomes_an_abandon)
+{
+    /* --timeout-as abandoned: a queue that emptied (LEAVEEMPTY) let the
+     * caller go, it did not time out (the queue_log import agrees) */
+    rules.timeout_is_abandon = true;
+    static const char text[] =
+        BANNER JOIN("1795349900.000000", "1795349900.1", "q1")
+        "Event: QueueCallerAbandon\r\nTimestamp: 1795349930.000000\r\nChannel: PJSIP/trunk-"
+        "1795349900.1\r\nUniqueid: 1795349900.1\r\nQueue: q1\r\nPosition: 1\r\n"
+        "OriginalPosition: 1\r\nHoldTime: 30\r\n\r\n"
+        "Event: VarSet\r\nTimestamp: 1795349930.000100\r\nChannel: PJSIP/trunk-1795349900.1\r\n"
+        "Uniqueid: 1795349900.1\r\nVariable: QUEUESTATUS\r\nValue: LEAVEEMPTY\r\n\r\n"
+        JOIN("1795349940.000000", "1795349940.2", "q1")
+        "Event: QueueCallerAbandon\r\nTimestamp: 1795349970.000000\r\nChannel: PJSIP/trunk-"
+        "1795349940.2\r\nUniqueid: 1795349940.2\r\nQueue: q1\r\nPosition: 1\r\n"
+        "OriginalPosition: 1\r\nHoldTime: 30\r\n\r\n"
+        "Event: VarSet\r\nTimestamp: 1795349970.000100\r\nChannel: PJSIP/trunk-1795349940.2\r\n"
+        "Uniqueid: 1795349940.2\r\nVariable: QUEUESTATUS\r\nValue: TIMEOUT\r\n\r\n";
+    json_t *ev = map_text(text, true);
+    ck_assert_str_eq(str(event(ev, "1795349900.1", "call.ended"), "by"), "system");
+    ck_assert_int_eq(count(ev, "1795349900.1", "call.abandoned"), 0);
+    ck_assert_int_eq(count(ev, "1795349940.2", "call.abandoned"), 1);
+    json_decref(ev);
+}
+END_TEST
+
 START_TEST(location_from_a_channel_variable)
 {
     static const char join_and_var[] =
@@ -1056,6 +1082,7 @@ int main(void)
     tcase_add_test(traps, a_dumped_member_answer_does_not_hold_the_exit);
     tcase_add_test(traps, blind_transfer_by_number_into_a_queue_joined_after_complete);
     tcase_add_test(traps, a_three_way_call_is_no_transfer);
+    tcase_add_test(traps, only_a_timeout_becomes_an_abandon);
     tcase_add_test(traps, agent_ids_follow_the_rules);
     tcase_add_test(traps, time_parse_and_format);
     suite_add_tcase(s, traps);

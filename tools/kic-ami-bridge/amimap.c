@@ -253,13 +253,23 @@ static void do_abandon(AmiMapper *m, Contact *c, KicTime at)
     emit(m, c, "call.abandoned", "abn", at, json_object());
 }
 
-/* The queue let the caller go unanswered (timeout, empty queue, ...). */
-static void do_exit(AmiMapper *m, Contact *c, KicTime at)
+/* The queue let the caller go unanswered (timeout, empty queue, ...).
+ * --timeout-as abandoned turns a timeout into an abandon, also one whose
+ * reason AMI did not say, but not an exit QUEUESTATUS names otherwise
+ * (FULL, JOINEMPTY, LEAVEEMPTY, WITHDRAW, ...), as in the queue_log
+ * import, where only EXITWITHTIMEOUT is one. */
+static void do_exit_because(AmiMapper *m, Contact *c, KicTime at, const char *queuestatus)
 {
-    if (m->cfg.rules->timeout_is_abandon)
+    bool timeout = !queuestatus || strcmp(queuestatus, "TIMEOUT") == 0;
+    if (m->cfg.rules->timeout_is_abandon && timeout)
         do_abandon(m, c, at);
     else
         do_end(m, c, "system", at);
+}
+
+static void do_exit(AmiMapper *m, Contact *c, KicTime at)
+{
+    do_exit_because(m, c, at, NULL);
 }
 
 static void do_transfer(AmiMapper *m, Contact *c, QueueLogKind kind, const char *target,
@@ -876,7 +886,7 @@ static void on_varset(AmiMapper *m, const AmiMessage *msg, KicTime ts)
     if (strcmp(var, "QUEUESTATUS") == 0) {
         Contact *c = open_exit(m, msg);
         if (c) {
-            do_exit(m, c, c->pending_at);
+            do_exit_because(m, c, c->pending_at, ami_get_or(msg, "Value", ""));
             return;
         }
     } else if (m->cfg.location_var && strcmp(var, m->cfg.location_var) == 0) {
