@@ -112,6 +112,7 @@ static int configure(Live *lv, int argc, char **argv)
         }
     }
     if (optind != argc) {
+        fprintf(stderr, "kicctl: live: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
         return 2;
     }

@@ -110,6 +110,8 @@ static int parse_args(ReportArgs *a, int argc, char **argv)
     if (optind != argc || !a->from || !a->to || !a->interval) {
         if (optind == argc)
             fprintf(stderr, "kicctl: report needs --from, --to and --interval\n");
+        else
+            fprintf(stderr, "kicctl: report: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
         return 2;
     }
