@@ -53,7 +53,7 @@ AgentState agent_choosable_state(int index);
 struct Call;
 
 #define AGENT_OPENED_KEPT 4
-#define AGENT_PARTS_KEPT 4
+#define AGENT_PARTS_KEPT 16
 #define AGENT_CHOICES_KEPT 8
 
 /* One agent.state.set: the state chosen, from when, and why. */

@@ -323,21 +323,12 @@ static KicTime part_start(const Agent *a, const Call *call)
     return leg ? leg->answered_at : KIC_TIME_NONE;
 }
 
-/* Keeps call among the agent's latest parts; when they are full, the
- * part that began first makes room for a later one. */
-static void parts_add(Agent *a, Call *call)
+/* Whether part x began after part y (the same instant: by call id, so
+ * the order calls are loaded in decides nothing). */
+static bool part_later(const Agent *a, const Call *x, const Call *y)
 {
-    int first = -1;
-    for (int i = 0; i < a->nparts; i++) {
-        if (a->parts[i] == call)
-            return;
-        if (first < 0 || part_start(a, a->parts[i]) < part_start(a, a->parts[first]))
-            first = i;
-    }
-    if (a->nparts < AGENT_PARTS_KEPT)
-        a->parts[a->nparts++] = call;
-    else if (part_start(a, call) > part_start(a, a->parts[first]))
-        a->parts[first] = call;
+    KicTime sx = part_start(a, x), sy = part_start(a, y);
+    return sx != sy ? sx > sy : strcmp(x->call_id, y->call_id) > 0;
 }
 
 /* The agent's leg in call if that part counts for their ACW now: the
@@ -350,6 +341,55 @@ static const CallLeg *counting_leg(const Agent *a, const Call *call)
     if (!leg || call == a->latest_call)
         return leg;
     return leg->end_at != KIC_TIME_NONE && leg->end_at > a->latest_start ? leg : NULL;
+}
+
+/* Which part makes room when they are full: one that no longer counts,
+ * else the one that began first. */
+static int parts_victim(const Agent *a)
+{
+    int victim = 0;
+    for (int i = 0; i < a->nparts; i++) {
+        if (!counting_leg(a, a->parts[i]))
+            return i;
+        if (part_later(a, a->parts[victim], a->parts[i]))
+            victim = i;
+    }
+    return victim;
+}
+
+/* Keeps call among the agent's latest parts (an agent on more than
+ * AGENT_PARTS_KEPT contacts at once owes the ACW of the latest ones
+ * only). Call after latest_call is set. */
+static void parts_add(Agent *a, Call *call)
+{
+    for (int i = 0; i < a->nparts; i++)
+        if (a->parts[i] == call)
+            return;
+    if (a->nparts < AGENT_PARTS_KEPT) {
+        a->parts[a->nparts++] = call;
+        return;
+    }
+    int v = parts_victim(a);
+    if (!counting_leg(a, a->parts[v]) || part_later(a, call, a->parts[v]))
+        a->parts[v] = call;
+}
+
+/* The agent's latest part is gone (a late event took it, or it left
+ * memory): the latest of the parts left takes its place, so the parts
+ * before it count as they would have without it. */
+static void agent_lose_part(Agent *a, const Call *call)
+{
+    parts_remove(a, call);
+    if (a->latest_call != call)
+        return;
+    a->latest_call = NULL;
+    a->latest_start = KIC_TIME_NONE;
+    for (int i = 0; i < a->nparts; i++) {
+        if (!a->latest_call || part_later(a, a->parts[i], a->latest_call)) {
+            a->latest_call = a->parts[i];
+            a->latest_start = part_start(a, a->parts[i]);
+        }
+    }
 }
 
 static bool acw_owed(const Agent *a)
@@ -377,17 +417,19 @@ static KicTime parts_ended(const Agent *a)
 }
 
 /* When the agent was done with their counting parts: each part's
- * wrap-up, or its end when wrapped up before it, or when they logged off
- * after it (the logoff ended the ACW: PROTOCOL.md, so the wrap-up dates
- * nothing); the latest of them. KIC_TIME_NONE when none has ended. */
-static KicTime parts_done(const Agent *a)
+ * wrap-up, or its end when wrapped up before it, or (logoff_ends) when
+ * they logged off after it (the logoff ended the ACW: PROTOCOL.md, so the
+ * wrap-up dates no state); the latest of them. KIC_TIME_NONE when none
+ * has ended. */
+static KicTime parts_done(const Agent *a, bool logoff_ends)
 {
     KicTime done = KIC_TIME_NONE;
     for (int i = 0; i < a->nparts; i++) {
         const CallLeg *leg = counting_leg(a, a->parts[i]);
         if (!leg || leg->end_at == KIC_TIME_NONE)
             continue;
-        bool logged_off_after = a->offline_since != KIC_TIME_NONE && a->offline_since >= leg->end_at;
+        bool logged_off_after = logoff_ends && a->offline_since != KIC_TIME_NONE &&
+                                a->offline_since >= leg->end_at;
         KicTime t = leg->wrapup && leg->wrapup->at > leg->end_at && !logged_off_after
                         ? leg->wrapup->at
                         : leg->end_at;
@@ -412,7 +454,7 @@ static KicTime agent_since(const Agent *a)
     KicTime ended = parts_ended(a);
     if (a->state == AS_ACW && ended != KIC_TIME_NONE)
         return a->login_since != KIC_TIME_NONE && a->login_since > ended ? a->login_since : ended;
-    KicTime since = a->chosen_since, done = parts_done(a);
+    KicTime since = a->chosen_since, done = parts_done(a, true);
     if (done != KIC_TIME_NONE && (since == KIC_TIME_NONE || done > since))
         since = done;
     return since;
@@ -781,16 +823,12 @@ static void agents_follow_call(Centre *c, Call *call, const CallSummary *old, bo
         if (live_now && has_leg(&call->sum, old->legs[i].agent))
             continue;
         Agent *a = agent_get(c, old->legs[i].agent);
-        if (a->latest_call == call) {
-            a->latest_call = NULL;
-            a->latest_start = KIC_TIME_NONE;
-        }
-        parts_remove(a, call);
+        agent_lose_part(a, call);
         agent_refresh_at(c, a, fx, old->legs[i].answered_at);
     }
     for (int i = 0; i < call->sum.nlegs && live_now; i++) {
         Agent *a = agent_get(c, call->sum.legs[i].agent);
-        if (call->sum.legs[i].answered_at >= a->latest_start || !a->latest_call) {
+        if (!a->latest_call || a->latest_call == call || part_later(a, call, a->latest_call)) {
             a->latest_call = call;
             a->latest_start = call->sum.legs[i].answered_at;
         }
@@ -919,12 +957,8 @@ static void call_evict(Centre *c, Call *call)
     }
     for (int i = 0; i < call->sum.nlegs; i++) {
         Agent *a = strmap_get(&c->agents, call->sum.legs[i].agent);
-        if (a && a->latest_call == call) {
-            a->latest_call = NULL;
-            a->latest_start = KIC_TIME_NONE;
-        }
         if (a) {
-            parts_remove(a, call);
+            agent_lose_part(a, call);
             agent_refresh(c, a, NULL);
         }
     }
@@ -1152,11 +1186,13 @@ WrapupResult centre_check_wrapup(const Centre *c, const char *call_id, const cha
  * the latest choice alone, which left ACW running until it. Intervals
  * stored before (an offline that ended the ACW) may come again: sent
  * marked, where a stored copy is no error. */
-static void date_choices_after_wrapup(Centre *c, Agent *a, const CallLeg *leg, KicTime at,
-                                      Effects *fx)
+static void date_choices_after_wrapup(Centre *c, Agent *a, Effects *fx)
 {
-    if (!fx || a->open_legs > 0 || leg->end_at == KIC_TIME_NONE || at <= leg->end_at ||
-        a->nchoices == 0 || a->choices[a->nchoices - 1].since <= at)
+    /* the ACW ended when the last owed wrap-up was done, not at the one
+     * that came last (two contacts at once) */
+    KicTime at = parts_done(a, false), ended = parts_ended(a);
+    if (!fx || a->open_legs > 0 || ended == KIC_TIME_NONE || at <= ended || a->nchoices == 0 ||
+        a->choices[a->nchoices - 1].since <= at)
         return;
     const AgentChoice *then = agent_choice_at(a, at);
     if (!then)
@@ -1181,7 +1217,7 @@ void centre_apply_wrapup(Centre *c, const char *call_id, Wrapup *w, KicTime now,
     const CallLeg *leg = call_leg_of(&call->sum, w->agent);
     Agent *a = strmap_get(&c->agents, w->agent);
     if (leg && a && counting_leg(a, call) && !a->acw_pending) /* the wrap-up ended the ACW */
-        date_choices_after_wrapup(c, a, leg, at, fx);
+        date_choices_after_wrapup(c, a, fx);
     *acw_us = leg && leg->end_at != KIC_TIME_NONE ? wrapup_acw_us(w->at, leg->end_at) : 0;
 }
 

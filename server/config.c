@@ -372,8 +372,13 @@ static bool check_words(const Config *c, char *err, size_t errlen)
     char *why = NULL;
     PQconninfoOption *parsed = PQconninfoParse(c->pg, &why);
     if (!parsed) {
-        /* a typo can never connect: say so now, not in a retry loop */
-        snprintf(err, errlen, "pg: %s", why ? why : "out of memory");
+        /* a typo can never connect: say so now, not in a retry loop; but
+         * libpq quotes a whole URI, password and all, so then only that */
+        bool secret = strstr(c->pg, "://") || strstr(c->pg, "password");
+        snprintf(err, errlen, "pg: %s",
+                 secret ? "the connection URI or string does not parse (not shown: it may hold "
+                          "a password)"
+                        : why ? why : "out of memory");
         char *nl = strchr(err, '\n');
         if (nl)
             *nl = '\0';

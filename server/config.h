@@ -11,7 +11,7 @@
 #define CONFIG_OPTIONS(X)                                                                   \
     X(server, listen, STR, "127.0.0.1:7411", 0, "JSON-RPC address IP:PORT")               \
     X(server, http, STR, "127.0.0.1:7480", 0, "HTTP address IP:PORT (empty: off)")        \
-    X(server, pg, STR, "", 0, "PostgreSQL conninfo (else KIC_PG, else libpq PG* vars)")  \
+    X(server, pg, STR, "", 0, "PostgreSQL conninfo (KIC_PG wins; empty: libpq PG* vars)")   \
     X(server, log_level, STR, "info", 1, "error, warn, info or debug")                    \
     X(server, tz, STR, "Europe/Amsterdam", 0, "time zone of 'today' and of reports")      \
     X(server, allow_plain_public, BOOL, "false", 0,                                        \

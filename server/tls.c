@@ -41,12 +41,11 @@ struct bufferevent *tls_bufferevent(struct event_base *base, SSL_CTX *ctx, evuti
     SSL *ssl = SSL_new(ctx);
     if (!ssl)
         return NULL;
+    /* on failure libevent frees the SSL itself (BEV_OPT_CLOSE_ON_FREE) */
     struct bufferevent *bev = bufferevent_openssl_socket_new(
         base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-    if (!bev) {
-        SSL_free(ssl);
+    if (!bev)
         return NULL;
-    }
     /* a client that closes without close_notify is common, not an attack */
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     return bev;
@@ -54,9 +53,12 @@ struct bufferevent *tls_bufferevent(struct event_base *base, SSL_CTX *ctx, evuti
 
 bool tls_error_text(struct bufferevent *bev, char *out, size_t outlen)
 {
+    /* libevent hands the errors back newest first: the last one taken with
+     * a library is the first queued, the cause (it also queues
+     * SSL_get_error's code, which has none) */
     unsigned long e, first = 0;
     while ((e = bufferevent_get_openssl_error(bev)) != 0)
-        if (!first && ERR_GET_LIB(e) != 0) /* libevent queues SSL_get_error's code too */
+        if (ERR_GET_LIB(e) != 0)
             first = e;
     if (first)
         ERR_error_string_n(first, out, outlen);

@@ -143,6 +143,13 @@ START_TEST(config_file_errors_are_reported)
         ck_assert_msg(strstr(out, unusable[i][1]), "%s", out);
         free(out);
     }
+    /* a URI that does not parse is not quoted: libpq's message holds it,
+     * password and all */
+    path = write_file(dir, "uri.ini", "[server]\npg = postgresql://kic:S3cretPw@[::1/kic\n");
+    out = kicd_run((const char *[]){"--config", path, NULL}, &rc);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(out, "does not parse") && !strstr(out, "S3cretPw"), "%s", out);
+    free(out);
     /* a directory is no config file (it read as an empty one) */
     out = kicd_run((const char *[]){"--config", dir, NULL}, &rc);
     ck_assert_int_eq(rc, 2);

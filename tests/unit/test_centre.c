@@ -2089,6 +2089,107 @@ START_TEST(two_contacts_at_once_owe_both_wrapups)
 }
 END_TEST
 
+/* The same calls loaded into a fresh centre (a restart): the agent's
+ * state and since must be what the running centre says. */
+static void assert_restart_agrees(const char *const *ids, size_t n, const char *agent,
+                                  AgentState chosen, KicTime chosen_since, KicTime now)
+{
+    Centre *r = centre_new(1, &CFG, now);
+    for (size_t k = 0; k < n; k++) {
+        Call *call = centre_call(C, ids[k]);
+        Event **evs = calloc(call->nevents, sizeof(Event *));
+        for (size_t i = 0; i < call->nevents; i++)
+            evs[i] = ev_clone(call->events[i]);
+        Wrapup **ws = calloc(call->nwrapups + 1, sizeof(Wrapup *));
+        for (size_t i = 0; i < call->nwrapups; i++)
+            ws[i] = wrapup_new(call->wrapups[i]->agent, "cat", call->wrapups[i]->at, true,
+                               FU_NONE, CT_CLIENT);
+        centre_load_call(r, evs, call->nevents, ws, call->nwrapups, false, now, NULL);
+        free(evs);
+        free(ws);
+    }
+    centre_load_agent(r, agent, chosen, chosen_since, NULL, KIC_TIME_NONE, chosen_since);
+    const Agent *was = centre_agent(C, agent), *is = centre_agent(r, agent);
+    ck_assert_msg(was->state == is->state, "running %s, restarted %s",
+                  agent_state_names[was->state], agent_state_names[is->state]);
+    ck_assert_int_eq(was->since, is->since);
+    centre_free(r);
+}
+
+/* A late event takes the agent's latest part away: the part before it is
+ * the latest again, and a part that ended before that one began owes no
+ * ACW (it came back as "acw", backdated, and a restart said available). */
+START_TEST(losing_the_latest_part_makes_the_one_before_latest)
+{
+    KicTime d = tm("2026-11-18T09:00:00+01:00"), now = d + HOUR(3);
+    C = centre_new(1, &CFG, now);
+    set_state("a", AS_AVAILABLE, NULL, d - HOUR(1));
+    offer("A", d, "q", K1);
+    answer("A", d + SEC(10), "a");
+    end_call("A", d + SEC(20)); /* never wrapped up: the next call ended its ACW */
+    offer("C", d + SEC(60), "q", K2);
+    answer("C", d + SEC(60), "a");
+    end_call("C", d + SEC(120));
+    ck_assert(wrap("C", "a", d + SEC(130), true, NULL) == WRAPUP_OK);
+    offer("B", d + SEC(300), "q", K3);
+    answer("B", d + SEC(320), "a");
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_ON_CALL);
+    /* B's end, dated before its answer: the agent never had that part */
+    give_in_batch(EV(EV_ENDED, "B", d + SEC(310), .by = BY_CALLER), now);
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_AVAILABLE);
+    ck_assert_int_eq(centre_agent(C, "a")->since, d + SEC(130));
+    static const char *const ids[] = {"B", "C", "A"};
+    assert_restart_agrees(ids, 3, "a", AS_AVAILABLE, d - HOUR(1), now);
+}
+END_TEST
+
+/* Two contacts at once, the later wrapped up first: a wrap-up of the other
+ * that comes late, dated before that one, ends the ACW at the wrap-up done
+ * last (120), not at its own time (115). */
+START_TEST(a_late_wrapup_of_two_at_once_ends_acw_at_the_last_done)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t + HOUR(1));
+    set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+    offer("A", t, "q", K1);
+    answer("A", t + SEC(10), "a");
+    offer("B", t + SEC(20), "q", K2);
+    answer("B", t + SEC(30), "a");
+    end_call("A", t + SEC(100));
+    end_call("B", t + SEC(110));
+    ck_assert(wrap("B", "a", t + SEC(120), true, NULL) == WRAPUP_OK);
+    set_state("a", AS_BREAK, "lunch", t + SEC(130));
+    ck_assert(wrap("A", "a", t + SEC(115), true, NULL) == WRAPUP_OK);
+    ck_assert_ptr_null(transition_to(AS_AVAILABLE, t + SEC(115)));
+    ck_assert_ptr_nonnull(transition_to(AS_AVAILABLE, t + SEC(120)));
+    ck_assert_ptr_nonnull(transition_to(AS_BREAK, t + SEC(130)));
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_BREAK);
+}
+END_TEST
+
+/* Five chats at once: the first, ending last unwrapped, is still owed. */
+START_TEST(five_contacts_at_once_owe_the_first)
+{
+    KicTime t = tm("2026-11-18T09:00:00+01:00");
+    C = centre_new(1, &CFG, t + HOUR(1));
+    set_state("a", AS_AVAILABLE, NULL, t - HOUR(1));
+    static const char *const ids[] = {"c1", "c2", "c3", "c4", "c5"};
+    static const char *const keys[] = {K1, K2, K3, K1, K2};
+    for (int i = 0; i < 5; i++) {
+        offer(ids[i], t + SEC(i), "q", keys[i]);
+        answer(ids[i], t + SEC(10 + 10 * i), "a");
+    }
+    for (int i = 1; i < 5; i++) {
+        end_call(ids[i], t + SEC(100 + i));
+        ck_assert(wrap(ids[i], "a", t + SEC(110 + i), true, NULL) == WRAPUP_OK);
+    }
+    end_call("c1", t + SEC(200));
+    ck_assert_int_eq(centre_agent(C, "a")->state, AS_ACW);
+    ck_assert_int_eq(centre_agent(C, "a")->since, t + SEC(200));
+    assert_restart_agrees(ids, 5, "a", AS_AVAILABLE, t - HOUR(1), t + HOUR(1));
+}
+END_TEST
+
 START_TEST(no_notices_when_replaying_or_too_old)
 {
     KicTime t = tm("2026-11-18T09:00:00+01:00");
@@ -2715,6 +2816,9 @@ int main(void)
     tcase_add_test(tc, the_same_choice_again_changes_nothing);
     tcase_add_test(tc, new_call_ends_unwrapped_acw);
     tcase_add_test(tc, two_contacts_at_once_owe_both_wrapups);
+    tcase_add_test(tc, losing_the_latest_part_makes_the_one_before_latest);
+    tcase_add_test(tc, a_late_wrapup_of_two_at_once_ends_acw_at_the_last_done);
+    tcase_add_test(tc, five_contacts_at_once_owe_the_first);
     tcase_add_test(tc, no_notices_when_replaying_or_too_old);
     tcase_add_test(tc, transfer_back_notifies_the_second_part);
     tcase_add_test(tc, transfer_back_ends_with_one_notice);

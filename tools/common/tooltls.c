@@ -86,20 +86,19 @@ struct bufferevent *tooltls_bufferevent(struct event_base *base, SSL_CTX *ctx, c
     /* fd -1: connecting makes the socket; CLOSE_ON_FREE frees the SSL with
      * it. No "dirty shutdown" allowed: libevent would report a refused
      * connect as an end of input then. */
-    struct bufferevent *bev = bufferevent_openssl_socket_new(
-        base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-    if (!bev)
-        SSL_free(ssl); /* libevent leaves it to us when it fails */
-    return bev;
+    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                          BEV_OPT_CLOSE_ON_FREE); /* failing, it frees ssl */
 }
 
 /* The first OpenSSL error libevent queued for a TLS bufferevent (0:
- * none); takes them all. */
+ * none), the cause; takes them all. libevent hands them back newest
+ * first, and queues SSL_get_error's code too (no library): the last one
+ * taken with a library is the first. */
 static unsigned long bev_tls_error(struct bufferevent *bev)
 {
     unsigned long e, first = 0;
     while ((e = bufferevent_get_openssl_error(bev)) != 0)
-        if (!first && ERR_GET_LIB(e) != 0) /* libevent queues SSL_get_error's code too */
+        if (ERR_GET_LIB(e) != 0)
             first = e;
     return first;
 }
