@@ -53,13 +53,21 @@ static void collect(void *ctx, json_t *ev)
     json_array_append_new(ctx, ev);
 }
 
+/* How map_bytes maps: the mapper's config (rules filled in), when the
+ * messages are received, and where its stats go when done (NULL: nowhere). */
+typedef struct MapHow {
+    AmiMapConfig cfg;
+    KicTime received;
+    AmiMapStats *stats;
+} MapHow;
+
 /* Parses and maps a byte stream fed in chunks: chunk 0 = all at once,
  * 1 = byte by byte, other = random sizes from that seed. */
-static json_t *map_stream(const char *data, size_t len, unsigned chunk, bool flush)
+static json_t *map_bytes(const char *data, size_t len, unsigned chunk, bool flush, MapHow how)
 {
     json_t *events = json_array();
-    AmiMapConfig cfg = {.rules = &rules, .location_var = "KIC_LOCATION"};
-    AmiMapper *m = ami_map_new(&cfg, collect, NULL, events);
+    how.cfg.rules = &rules;
+    AmiMapper *m = ami_map_new(&how.cfg, collect, NULL, events);
     AmiParser p;
     ck_assert(ami_parser_init(&p, AMI_DEFAULT_MAX_MESSAGE));
     unsigned seed = chunk;
@@ -78,13 +86,21 @@ static json_t *map_stream(const char *data, size_t len, unsigned chunk, bool flu
         AmiResult r;
         while ((r = ami_parser_next(&p, &msg, &banner)) != AMI_NEED)
             if (r == AMI_MESSAGE)
-                ami_map_feed(m, &msg, 0);
+                ami_map_feed(m, &msg, how.received);
     }
     if (flush)
         ami_map_flush(m);
+    if (how.stats)
+        *how.stats = *ami_map_stats(m);
     ami_parser_free(&p);
     ami_map_free(m);
     return events;
+}
+
+static json_t *map_stream(const char *data, size_t len, unsigned chunk, bool flush)
+{
+    MapHow how = {.cfg = {.location_var = "KIC_LOCATION"}};
+    return map_bytes(data, len, chunk, flush, how);
 }
 
 static json_t *map_recording(void)
@@ -839,6 +855,158 @@ static json_t *map_text(const char *text, bool flush)
     return map_stream(text, strlen(text), 0, flush);
 }
 
+/* ---- resync after a reconnect: the channel list (CoreShowChannels) ---- */
+
+/* As manager.c writes them: no Timestamp (the action builds them, and
+ * action_login builds FullyBooted). */
+#define FULLY_BOOTED                                                                            \
+    "Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 80\r\nLastReload: 80\r\n"        \
+    "Status: Fully Booted\r\n\r\n"
+#define LIST_START(id)                                                                          \
+    "Response: Success\r\nActionID: " id "\r\nEventList: start\r\n"                          \
+    "Message: Channels will follow\r\n\r\n"
+#define LISTED(id, uid)                                                                         \
+    "Event: CoreShowChannel\r\nActionID: " id "\r\nChannel: PJSIP/trunk-" uid "\r\n"        \
+    "ChannelState: 6\r\nChannelStateDesc: Up\r\nCallerIDNum: +31612340002\r\n"              \
+    "Context: incoming\r\nExten: s\r\nPriority: 3\r\nUniqueid: " uid "\r\nLinkedid: " uid   \
+    "\r\nApplication: Queue\r\nApplicationData: q1\r\nDuration: 00:00:07\r\n"               \
+    "BridgeId: \r\n\r\n"
+#define LIST_END(id, n)                                                                         \
+    "Event: CoreShowChannelsComplete\r\nActionID: " id "\r\nEventList: Complete\r\n"        \
+    "ListItems: " n "\r\n\r\n"
+
+START_TEST(resync_list_without_a_caller_ends_or_abandons_its_contact)
+{
+    /* .1 answered, .2 waiting: their Hangups were lost with the
+     * connection, so the list after the reconnect lacks them; .3 is in
+     * it, as is a channel the bridge does not follow (.9) */
+    static const char text[] =
+        BANNER JOIN("1795349900.000000", "1795349900.1", "q1")
+            CONNECT("1795349905.000000", "1795349900.1", "q1")
+                JOIN("1795349906.000000", "1795349900.2", "q1")
+                    JOIN("1795349907.000000", "1795349900.3", "q1") FULLY_BOOTED
+                        LIST_START("kic-resync-1") LISTED("kic-resync-1", "1795349900.9")
+                            LISTED("kic-resync-1", "1795349900.3")
+                                LIST_END("kic-resync-1", "2") TICK("1795349911.000000");
+    json_t *ev = map_text(text, false);
+    /* a hang-up at the stream time of the list, after the usual grace */
+    assert_ended(ev, "1795349900.1", "caller", 2.0);
+    ck_assert_double_eq_tol(span(ev, "1795349900.1", "call.offered", "call.ended"), 7.0, 0.001);
+    ck_assert_int_eq(count(ev, "1795349900.2", "call.abandoned"), 1);
+    ck_assert_double_eq_tol(span(ev, "1795349900.2", "call.offered", "call.abandoned"), 1.0,
+                            0.001);
+    ck_assert_int_eq(count(ev, "1795349900.3", NULL), 1); /* listed: still waiting */
+    ck_assert_int_eq(count(ev, NULL, NULL), 6);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(a_listed_caller_is_kept_and_followed)
+{
+    static const char text[] =
+        BANNER JOIN("1795349900.000000", "1795349900.3", "q1") FULLY_BOOTED
+            LIST_START("kic-resync-1") LISTED("kic-resync-1", "1795349900.3")
+                LIST_END("kic-resync-1", "1") CONNECT("1795349920.000000", "1795349900.3", "q1")
+                    COMPLETE("1795349980.000000", "1795349900.3", "q1", "agent")
+                        HANGUP("1795349980.000100", "1795349900.3");
+    json_t *ev = map_text(text, true);
+    assert_answered(ev, "1795349900.3", "q1", "+31612340002", "anouk-jansen", 20.0);
+    assert_ended(ev, "1795349900.3", "agent", 60.0);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(an_agent_complete_after_the_list_still_says_who_hung_up)
+{
+    /* the list says the caller is gone; its AgentComplete, sent after the
+     * reconnect, comes within the grace and names the agent */
+    static const char text[] =
+        BANNER JOIN("1795349900.000000", "1795349900.1", "q1")
+            CONNECT("1795349905.000000", "1795349900.1", "q1") FULLY_BOOTED
+                LIST_START("kic-resync-1") LIST_END("kic-resync-1", "0")
+                    COMPLETE("1795349906.000000", "1795349900.1", "q1", "agent")
+                        TICK("1795349912.000000");
+    json_t *ev = map_text(text, false);
+    assert_ended(ev, "1795349900.1", "agent", 1.0);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(resync_events_have_no_timestamp_and_leave_the_clock_alone)
+{
+    /* received long after the recording: a list event counted as one
+     * without Timestamp, or moving the stream clock, would stamp the end
+     * with that time (and warn about timestampevents) */
+    static const char text[] =
+        BANNER FULLY_BOOTED JOIN("1795349900.000000", "1795349900.1", "q1")
+            CONNECT("1795349905.000000", "1795349900.1", "q1") FULLY_BOOTED
+                LIST_START("kic-resync-1") LISTED("kic-resync-1", "1795349900.9")
+                    LIST_END("kic-resync-1", "1") TICK("1795349906.000000");
+    AmiMapStats st;
+    MapHow how = {.received = 2000000000 * KIC_USEC, .stats = &st};
+    json_t *ev = map_bytes(text, strlen(text), 0, true, how);
+    ck_assert_uint_eq(st.no_timestamp, 0);
+    ck_assert_uint_eq(st.resyncs, 1);
+    ck_assert_uint_eq(st.gone, 1);
+    assert_ended(ev, "1795349900.1", "caller", 0.0);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(a_list_cut_short_decides_nothing)
+{
+    /* the connection was lost again during the first list: only the
+     * second, complete one counts */
+    static const char text[] =
+        BANNER JOIN("1795349900.000000", "1795349900.1", "q1") FULLY_BOOTED
+            LIST_START("kic-resync-1") LISTED("kic-resync-1", "1795349900.9") FULLY_BOOTED
+                LIST_START("kic-resync-2") LISTED("kic-resync-2", "1795349900.1")
+                    LIST_END("kic-resync-2", "1") TICK("1795349910.000000")
+                        "Event: CoreShowChannelsComplete\r\nActionID: someone-else\r\n"
+                        "EventList: Complete\r\nListItems: 0\r\n\r\n";
+    json_t *ev = map_text(text, true);
+    ck_assert_int_eq(count(ev, NULL, NULL), 1); /* offered, still waiting */
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(forgetting_a_caller_ends_its_open_contact)
+{
+    /* evicted to make room: its agent must not stay on the call in kicd */
+    static const char two[] = BANNER JOIN("1795349900.000000", "1795349900.1", "q1")
+        CONNECT("1795349905.000000", "1795349900.1", "q1")
+            JOIN("1795349950.000000", "1795349900.2", "q1");
+    AmiMapStats st;
+    MapHow how = {.cfg = {.max_callers = 1}, .stats = &st};
+    json_t *ev = map_bytes(two, strlen(two), 0, false, how);
+    json_t *end = event(ev, "1795349900.1", "call.ended");
+    ck_assert_ptr_nonnull(end);
+    ck_assert_str_eq(str(end, "by"), "system");
+    ck_assert_double_eq_tol(span(ev, "1795349900.1", "call.answered", "call.ended"), 0.0, 0.001);
+    ck_assert_int_eq(count(ev, "1795349900.2", "call.offered"), 1);
+    ck_assert_uint_eq(st.evicted, 1);
+    json_decref(ev);
+
+    /* silent longer than forget_after (here 60 s), found by the sweep
+     * every 1000 messages: ended at its last sign of life */
+    StrBuf text = STRBUF_INIT;
+    strbuf_puts(&text, BANNER JOIN("1795349900.000000", "1795349900.1", "q1"));
+    for (int i = 0; i < 1000; i++)
+        strbuf_printf(&text, "Event: DeviceStateChange\r\nTimestamp: %d.000000\r\n"
+                             "Device: PJSIP/1009\r\nState: NOT_INUSE\r\n\r\n",
+                      1795349970 + i);
+    how = (MapHow){.cfg = {.forget_after = 60 * KIC_USEC}, .stats = &st};
+    ev = map_bytes(text.data, text.len, 0, false, how);
+    end = event(ev, "1795349900.1", "call.ended");
+    ck_assert_ptr_nonnull(end);
+    ck_assert_str_eq(str(end, "by"), "system");
+    ck_assert_double_eq_tol(span(ev, "1795349900.1", "call.offered", "call.ended"), 0.0, 0.001);
+    ck_assert_uint_eq(st.evicted, 1);
+    json_decref(ev);
+    strbuf_free(&text);
+}
+END_TEST
+
 START_TEST(member_gosub_between_leave_and_connect)
 {
     /* app_queue leaves the queue, runs the member's gosub (a whisper),
@@ -1086,5 +1254,15 @@ int main(void)
     tcase_add_test(traps, agent_ids_follow_the_rules);
     tcase_add_test(traps, time_parse_and_format);
     suite_add_tcase(s, traps);
+
+    TCase *resync = tcase_create("resync");
+    tcase_add_checked_fixture(resync, setup, teardown);
+    tcase_add_test(resync, resync_list_without_a_caller_ends_or_abandons_its_contact);
+    tcase_add_test(resync, a_listed_caller_is_kept_and_followed);
+    tcase_add_test(resync, an_agent_complete_after_the_list_still_says_who_hung_up);
+    tcase_add_test(resync, resync_events_have_no_timestamp_and_leave_the_clock_alone);
+    tcase_add_test(resync, a_list_cut_short_decides_nothing);
+    tcase_add_test(resync, forgetting_a_caller_ends_its_open_contact);
+    suite_add_tcase(s, resync);
     return unit_run(s);
 }

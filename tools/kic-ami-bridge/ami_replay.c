@@ -2,12 +2,14 @@
  * TCP port and, to each client in turn, replays a recorded AMI stream
  * byte for byte: the banner; after the client's Login action, the recorded
  * login reply (with the Login's ActionID, as manager.c echoes it) and
- * every event. It answers Ping actions (between recorded messages, in
- * Asterisk's own format), refuses a wrong secret as Asterisk does, and can
- * drop the connection at given byte offsets. Like Asterisk, it keeps
- * nothing for a manager that is away: the message that was cut and the
- * next --lose messages are lost, and the next client starts after them
- * (with FullyBooted, which Asterisk sends on every login).
+ * every event. It answers Ping and CoreShowChannels actions (between
+ * recorded messages, in Asterisk's own format; the channel list is what the
+ * recording has alive at that point), refuses a wrong secret as Asterisk
+ * does, and can drop the connection at given byte offsets. Like Asterisk,
+ * it keeps nothing for a manager that is away: the message that was cut
+ * and the next --lose messages are lost, and the next client starts after
+ * them (with FullyBooted, which Asterisk sends on every login); the
+ * channels of the lost messages live on all the same.
  * A test tool: blocking sockets and poll, one client at a time. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 #include "kic.h"
+#include "strbuf.h"
 
 #define MAX_DROPS 32
 
@@ -64,7 +67,8 @@ static void usage(FILE *out)
             "                    Asterisk sent while no manager was logged in (default 10)\n"
             "  --secret S        refuse a Login with another Secret (default: any)\n"
             "  --sent FILE       write every message clients received whole, as one\n"
-            "                    stream (banner and login reply once): what to --map-file\n"
+            "                    stream (banner and login reply once, action replies\n"
+            "                    where they were sent): what to --map-file\n"
             "  --chunk N         write at most N bytes at a time (default 4096)\n"
             "  --interval-ms N   pause between writes (default 0)\n"
             "  --close-at-end    close once everything is sent (default: stay open)\n"
@@ -173,6 +177,14 @@ static void record_sent(Replay *r, size_t from, size_t to)
     }
 }
 
+static void record_text(Replay *r, const char *text, size_t len)
+{
+    if (r->sent && len > 0) {
+        fwrite(text, 1, len, r->sent);
+        fflush(r->sent);
+    }
+}
+
 static bool send_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -195,8 +207,11 @@ typedef struct Inbox {
     bool closed;
     bool login, logoff;
     char login_id[64], secret[128]; /* the Login's ActionID and Secret */
-    char pings[16][64]; /* ActionIDs of Pings to answer */
-    size_t npings;
+    struct {
+        bool list;   /* CoreShowChannels; else Ping */
+        char id[64]; /* its ActionID */
+    } actions[16];   /* to answer, in order */
+    size_t nactions;
 } Inbox;
 
 static void take_actions(Inbox *in)
@@ -228,8 +243,11 @@ static void take_actions(Inbox *in)
         }
         else if (strcasecmp(action, "Logoff") == 0)
             in->logoff = true;
-        else if (strcasecmp(action, "Ping") == 0 && in->npings < 16)
-            snprintf(in->pings[in->npings++], 64, "%s", id);
+        else if ((strcasecmp(action, "Ping") == 0 || strcasecmp(action, "CoreShowChannels") == 0) &&
+                 in->nactions < KIC_ARRAY_LEN(in->actions)) {
+            in->actions[in->nactions].list = strcasecmp(action, "CoreShowChannels") == 0;
+            memcpy(in->actions[in->nactions++].id, id, sizeof(id));
+        }
         size_t used = (size_t)(end - in->buf) + skip;
         memmove(in->buf, in->buf + used, in->len - used);
         in->len -= used;
@@ -253,20 +271,191 @@ static void poll_client(int fd, Inbox *in, int timeout_ms)
     take_actions(in);
 }
 
-static bool answer_pings(int fd, Inbox *in)
+/* ---- the channels alive in the recording, for CoreShowChannels ---- */
+
+/* The channel-state lines of manager_channels.c's
+ * ast_manager_build_channel_state_string(), in its order: every channel
+ * event starts with them, and so does each CoreShowChannel. */
+static const char *const state_keys[] = {
+    "Channel",          "ChannelState",      "ChannelStateDesc", "CallerIDNum", "CallerIDName",
+    "ConnectedLineNum", "ConnectedLineName", "Language",         "AccountCode", "Context",
+    "Exten",            "Priority",          "Uniqueid",         "Linkedid",
+};
+#define NSTATE KIC_ARRAY_LEN(state_keys)
+#define STATE_UNIQUEID 12 /* state_keys[12] */
+
+typedef struct Chan {
+    char state[NSTATE][128]; /* as the channel's latest event said */
+    char app[64], appdata[256], bridge[64];
+    long long created_us; /* its Newchannel's Timestamp */
+} Chan;
+
+typedef struct Chans {
+    Chan *v;
+    size_t n, cap;
+    long long now_us; /* the latest Timestamp so far */
+} Chans;
+
+/* The value of the line "key: value" of a message, or false. */
+static bool field(const char *msg, size_t len, const char *key, char *out, size_t size)
 {
-    for (size_t i = 0; i < in->npings; i++) {
-        struct timeval tv;
-        gettimeofday(&tv, NULL);
-        char reply[256];
-        int n = snprintf(reply, sizeof(reply),
-                         "Response: Success\r\n%s%s%sPing: Pong\r\nTimestamp: %ld.%06ld\r\n\r\n",
-                         *in->pings[i] ? "ActionID: " : "", in->pings[i],
-                         *in->pings[i] ? "\r\n" : "", (long)tv.tv_sec, (long)tv.tv_usec);
-        if (!send_all(fd, reply, (size_t)n))
+    size_t k = strlen(key);
+    for (const char *p = msg; p + k + 1 < msg + len;) {
+        const char *eol = memmem(p, (size_t)(msg + len - p), "\r\n", 2);
+        const char *end = eol ? eol : msg + len;
+        if ((size_t)(end - p) > k && memcmp(p, key, k) == 0 && p[k] == ':') {
+            const char *v = p + k + 1;
+            while (v < end && *v == ' ')
+                v++;
+            snprintf(out, size, "%.*s", (int)(end - v), v);
+            return true;
+        }
+        if (!eol)
+            break;
+        p = eol + 2;
+    }
+    return false;
+}
+
+static long long timestamp_us(const char *msg, size_t len)
+{
+    char ts[32];
+    if (!field(msg, len, "Timestamp", ts, sizeof(ts)))
+        return -1;
+    char *p;
+    long long secs = strtoll(ts, &p, 10), usec = 0;
+    int digits = 0;
+    if (*p == '.')
+        for (p++; digits < 6; digits++)
+            usec = usec * 10 + (*p >= '0' && *p <= '9' ? *p++ - '0' : 0);
+    return secs * 1000000 + usec;
+}
+
+static Chan *chan_find(Chans *cs, const char *uniqueid)
+{
+    for (size_t i = 0; i < cs->n; i++)
+        if (strcmp(cs->v[i].state[STATE_UNIQUEID], uniqueid) == 0)
+            return &cs->v[i];
+    return NULL;
+}
+
+static Chan *chan_add(Chans *cs)
+{
+    if (cs->n == cs->cap) {
+        size_t cap = cs->cap ? cs->cap * 2 : 64;
+        Chan *v = realloc(cs->v, cap * sizeof(Chan));
+        if (!v)
+            return NULL;
+        cs->v = v;
+        cs->cap = cap;
+    }
+    Chan *c = &cs->v[cs->n++];
+    memset(c, 0, sizeof(*c));
+    return c;
+}
+
+/* One recorded message: Newchannel adds its channel, Hangup removes it,
+ * any other event about it updates what CoreShowChannel shows. */
+static void chans_apply(Chans *cs, const char *msg, size_t len)
+{
+    char event[64], uniqueid[128];
+    long long ts = timestamp_us(msg, len);
+    if (ts > cs->now_us)
+        cs->now_us = ts;
+    if (!field(msg, len, "Event", event, sizeof(event)) ||
+        !field(msg, len, "Uniqueid", uniqueid, sizeof(uniqueid)))
+        return;
+    Chan *c = chan_find(cs, uniqueid);
+    if (strcmp(event, "Hangup") == 0) {
+        if (c)
+            *c = cs->v[--cs->n]; /* Asterisk lists in no particular order either */
+        return;
+    }
+    if (!c && strcmp(event, "Newchannel") == 0 && (c = chan_add(cs)))
+        c->created_us = ts;
+    if (!c)
+        return;
+    for (size_t i = 0; i < NSTATE; i++)
+        field(msg, len, state_keys[i], c->state[i], sizeof(c->state[i]));
+    if (strcmp(event, "Newexten") == 0) {
+        field(msg, len, "Application", c->app, sizeof(c->app));
+        field(msg, len, "AppData", c->appdata, sizeof(c->appdata));
+    } else if (strcmp(event, "BridgeEnter") == 0) {
+        field(msg, len, "BridgeUniqueid", c->bridge, sizeof(c->bridge));
+    } else if (strcmp(event, "BridgeLeave") == 0) {
+        c->bridge[0] = '\0';
+    }
+}
+
+/* The channels alive once the recording is sent up to byte pos: every
+ * message before it counts, the lost ones too (Asterisk's channels live
+ * on while the manager is away). */
+static void chans_at(const Replay *r, size_t pos, Chans *cs)
+{
+    size_t start = r->login_end;
+    for (size_t j = 1; j < r->nends && r->ends[j] <= pos; j++) {
+        chans_apply(cs, r->data + start, r->ends[j] - start);
+        start = r->ends[j];
+    }
+}
+
+/* manager.c's action_coreshowchannels: astman_send_listack, one
+ * CoreShowChannel per channel (the state lines, then Application,
+ * ApplicationData, Duration, BridgeId), astman_send_list_complete. None
+ * has a Timestamp: the action writes them, not manager_event. Duration is
+ * counted to the recording's time at pos, so a replay answers alike. */
+static void chans_reply(const Replay *r, size_t pos, const char *id, StrBuf *out)
+{
+    Chans cs = {.now_us = -1};
+    chans_at(r, pos, &cs);
+    char idline[96] = "";
+    if (*id)
+        snprintf(idline, sizeof(idline), "ActionID: %s\r\n", id);
+    strbuf_printf(out, "Response: Success\r\n%sEventList: start\r\n"
+                       "Message: Channels will follow\r\n\r\n", idline);
+    for (size_t i = 0; i < cs.n; i++) {
+        const Chan *c = &cs.v[i];
+        strbuf_printf(out, "Event: CoreShowChannel\r\n%s", idline);
+        for (size_t k = 0; k < NSTATE; k++)
+            strbuf_printf(out, "%s: %s\r\n", state_keys[k], c->state[k]);
+        long long secs = c->created_us >= 0 ? (cs.now_us - c->created_us) / 1000000 : 0;
+        strbuf_printf(out, "Application: %s\r\nApplicationData: %s\r\n"
+                           "Duration: %02lld:%02lld:%02lld\r\nBridgeId: %s\r\n\r\n",
+                      c->app, c->appdata, secs / 3600, secs % 3600 / 60, secs % 60, c->bridge);
+    }
+    strbuf_printf(out, "Event: CoreShowChannelsComplete\r\n%sEventList: Complete\r\n"
+                       "ListItems: %zu\r\n\r\n", idline, cs.n);
+    free(cs.v);
+}
+
+/* Asterisk's action_ping. */
+static void ping_reply(const char *id, StrBuf *out)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    strbuf_printf(out, "Response: Success\r\n%s%s%sPing: Pong\r\nTimestamp: %ld.%06ld\r\n\r\n",
+                  *id ? "ActionID: " : "", id, *id ? "\r\n" : "", (long)tv.tv_sec,
+                  (long)tv.tv_usec);
+}
+
+/* Answers the actions received, in order, as if the recording had been
+ * sent up to byte pos; --sent gets the replies too. */
+static bool answer_actions(Replay *r, int fd, Inbox *in, size_t pos)
+{
+    for (size_t i = 0; i < in->nactions; i++) {
+        StrBuf reply = STRBUF_INIT;
+        if (in->actions[i].list)
+            chans_reply(r, pos, in->actions[i].id, &reply);
+        else
+            ping_reply(in->actions[i].id, &reply);
+        bool ok = reply.len > 0 && send_all(fd, reply.data, reply.len);
+        if (ok)
+            record_text(r, reply.data, reply.len);
+        strbuf_free(&reply);
+        if (!ok)
             return false;
     }
-    in->npings = 0;
+    in->nactions = 0;
     return true;
 }
 
@@ -313,6 +502,18 @@ static bool greet(Replay *r, int fd, Inbox *in)
     return true;
 }
 
+/* A returning client (the bridge after a lost connection) asks at once
+ * which channels are alive: its first action is answered before the
+ * events go on, as Asterisk would (it answers at once, while the recorded
+ * events came seconds apart), not after however many this replay could
+ * write meanwhile. Waits up to a second. */
+static bool await_first_action(Replay *r, int fd, Inbox *in, size_t pos)
+{
+    for (int waited = 0; in->nactions == 0 && !in->closed && waited < 1000; waited += 50)
+        poll_client(fd, in, 50);
+    return !in->closed && answer_actions(r, fd, in, pos);
+}
+
 /* One client, start to end. True when it had the whole recording. */
 static bool serve(Replay *r, int fd)
 {
@@ -322,6 +523,8 @@ static bool serve(Replay *r, int fd)
     size_t pos = r->resume;
     size_t msg_start = pos;
     fprintf(stderr, "kic-ami-replay: client logged in; events from byte %zu\n", pos);
+    if (r->resume > r->login_end && !await_first_action(r, fd, &in, pos))
+        return false;
     while (pos < r->len) {
         bool dropping = r->next_drop < r->ndrops;
         size_t drop = dropping ? r->drops[r->next_drop] : r->len;
@@ -352,17 +555,31 @@ static bool serve(Replay *r, int fd)
         poll_client(fd, &in, r->interval_ms);
         if (in.closed || in.logoff)
             return false;
-        if (pos == boundary && !answer_pings(fd, &in))
+        if (pos == boundary && !answer_actions(r, fd, &in, pos))
             return false;
     }
     r->resume = r->len;
     fprintf(stderr, "kic-ami-replay: all %zu bytes sent\n", r->len);
     while (!r->close_at_end && !in.closed && !in.logoff) {
         poll_client(fd, &in, 1000);
-        if (!answer_pings(fd, &in))
+        if (!answer_actions(r, fd, &in, r->len))
             break;
     }
     return true;
+}
+
+/* Closes after the client has read everything: closing with its unread
+ * actions in our buffer would send a reset, and the client's kernel would
+ * drop what it had received but not yet read (a cut Asterisk makes with
+ * a FIN). Waits up to 2 s for the client to close its side. */
+static void close_gently(int fd)
+{
+    shutdown(fd, SHUT_WR);
+    char buf[4096];
+    struct pollfd pfd = {fd, POLLIN, 0};
+    while (poll(&pfd, 1, 2000) > 0 && recv(fd, buf, sizeof(buf), 0) > 0) {
+    }
+    close(fd);
 }
 
 /* A whole number from min to max, nothing after it. */
@@ -480,7 +697,7 @@ int main(int argc, char **argv)
             return 1;
         }
         bool whole = serve(&r, fd);
-        close(fd);
+        close_gently(fd);
         if (whole && r.exit_at_end)
             break;
     }

@@ -2,8 +2,10 @@
  * and feed each event to the mapper. Reading stops while the outbox is
  * nearly full and goes on when kicd's answers make room. A lost
  * connection is retried with exponential back-off; the mapper keeps its
- * calls across reconnects (events during the gap are lost to AMI: a
- * queue_log import fills them in, with the same event ids). */
+ * calls across reconnects. Events during the gap are lost to AMI (a
+ * queue_log import fills them in, with the same event ids); so after a
+ * reconnect the bridge asks for the live channels (CoreShowChannels), and
+ * the mapper ends the calls whose caller hung up meanwhile. */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
@@ -66,6 +68,18 @@ static void send_login(AmiConn *a)
     schedule(a, a->br->cfg.connect_timeout);
 }
 
+/* After a reconnect: which channels are still alive? The answer comes as
+ * events (AMI_RESYNC_ACTION_PREFIX) that the mapper reads like any other. */
+static void send_resync(AmiConn *a)
+{
+    char action[128];
+    snprintf(action, sizeof(action),
+             "Action: CoreShowChannels\r\nActionID: " AMI_RESYNC_ACTION_PREFIX "%llu\r\n\r\n",
+             ++a->resyncs);
+    send_text(a, action);
+    a->gone_before = ami_map_stats(a->br->mapper)->gone;
+}
+
 static void send_ping(AmiConn *a, KicTime now)
 {
     char action[128];
@@ -94,6 +108,22 @@ static void on_login_reply(AmiConn *a, const AmiMessage *msg)
     backoff_reset(&a->backoff);
     log_write(LOG_INFO, "AMI %s:%d: logged in as '%s'", a->br->cfg.ami.host, a->br->cfg.ami.port,
               a->br->cfg.ami_user);
+    if (a->logins++ > 0)
+        send_resync(a);
+}
+
+/* The end of the channel list asked for after a reconnect: say what it
+ * settled. */
+static void log_resync(AmiConn *a, const AmiMessage *msg)
+{
+    const char *id = ami_get_or(msg, "ActionID", "");
+    if (strcmp(ami_get_or(msg, "Event", ""), "CoreShowChannelsComplete") != 0 ||
+        strncmp(id, AMI_RESYNC_ACTION_PREFIX, strlen(AMI_RESYNC_ACTION_PREFIX)) != 0)
+        return;
+    log_write(LOG_INFO, "AMI: %s live channels after the reconnect; %zu followed callers hung "
+                        "up meanwhile",
+              ami_get_or(msg, "ListItems", "?"),
+              ami_map_stats(a->br->mapper)->gone - a->gone_before);
 }
 
 /* Without timestampevents = yes every `at` is the time the bridge read the
@@ -163,6 +193,7 @@ static bool process(AmiConn *a)
             br->last_ami_event = bridge_now();
             ami_map_feed(br->mapper, &msg, br->last_ami_event);
             warn_no_timestamp(br);
+            log_resync(a, &msg);
             break;
         }
     }

@@ -59,6 +59,7 @@ typedef struct Caller {
     size_t n;
     Contact contacts[CALLER_MAX_CONTACTS]; /* oldest first */
     bool hung_up;
+    unsigned listed;   /* the last resync round whose channel list named it */
     KicTime last_seen; /* stream time */
 } Caller;
 
@@ -73,10 +74,13 @@ struct AmiMapper {
     StrMap queues;  /* known queue names (owned keys) */
     StrMap members; /* interface → Member, whose first field is the name, so
                      * the map reads as interface → name for queuelog_classify */
-    KicTime now;    /* stream time: the latest Timestamp seen */
+    KicTime now;    /* stream time: the latest Timestamp seen (received time without them) */
     KicTime next_deadline; /* earliest pending_since + grace; KIC_TIME_NONE if none */
     size_t pending;        /* contacts with a pending decision */
     size_t since_sweep;
+    bool stamped;          /* the stream has shown Timestamp headers: they are its clock */
+    char resync_id[64];    /* ActionID of the channel list being read, "" between lists */
+    unsigned resync_round; /* one per channel list */
 };
 
 typedef struct Member {
@@ -349,6 +353,20 @@ static bool caller_pending(const Caller *cl)
     return false;
 }
 
+/* The phone call is over: transferred contacts, whose agent part ended
+ * at the transfer, get their call.ended now (no `by`: who hung up on the
+ * far side is not known). */
+static void close_transferred(AmiMapper *m, Caller *cl, KicTime at)
+{
+    for (size_t i = 0; i < cl->n; i++) {
+        Contact *t = &cl->contacts[i];
+        if (t->state == CONTACT_DONE && t->transferred && !t->closed) {
+            t->closed = true;
+            emit(m, t, "call.ended", "end", at, json_object());
+        }
+    }
+}
+
 static void caller_remove(AmiMapper *m, Caller *cl)
 {
     for (size_t i = 0; i < cl->n; i++)
@@ -358,6 +376,24 @@ static void caller_remove(AmiMapper *m, Caller *cl)
         strmap_remove(&m->linked, cl->linkedid);
     strmap_remove(&m->callers, cl->uniqueid);
     free(cl);
+}
+
+/* A caller dropped without its Hangup (silent for forget_after, or the
+ * oldest when too many are followed). Its contacts are closed all the
+ * same, at its last sign of life: an open one would keep its agent busy
+ * in kicd for ever (by system: nobody knows who hung up). */
+static void caller_forget(AmiMapper *m, Caller *cl)
+{
+    for (size_t i = 0; i < cl->n; i++) {
+        Contact *c = &cl->contacts[i];
+        if (c->pending != PEND_NONE)
+            decide(m, c);
+        if (c->state != CONTACT_DONE)
+            do_end(m, c, "system", cl->last_seen);
+    }
+    close_transferred(m, cl, cl->last_seen);
+    m->stats.evicted++;
+    caller_remove(m, cl);
 }
 
 static void evict_oldest(AmiMapper *m)
@@ -373,8 +409,7 @@ static void evict_oldest(AmiMapper *m)
     }
     if (oldest) {
         note(m, "dropping caller %s: too many callers followed", oldest->uniqueid);
-        m->stats.evicted++;
-        caller_remove(m, oldest);
+        caller_forget(m, oldest);
     }
 }
 
@@ -913,13 +948,10 @@ static void on_newexten(AmiMapper *m, const AmiMessage *msg, KicTime ts)
         m->stats.ignored++;
 }
 
-static void hangup_event(AmiMapper *m, const AmiMessage *msg, KicTime ts, bool final)
+/* The caller's channel hangs up (final) or is asked to. A final hang-up
+ * removes the caller once nothing about it is pending. */
+static void caller_hangup(AmiMapper *m, Caller *cl, KicTime ts, bool final)
 {
-    Caller *cl = caller_find(m, ami_get(msg, "Uniqueid"));
-    if (!cl) {
-        m->stats.ignored++;
-        return;
-    }
     Contact *c = latest(cl);
     if (c && c->state == CONTACT_WAITING) {
         if (c->pending == PEND_LEFT)
@@ -935,20 +967,20 @@ static void hangup_event(AmiMapper *m, const AmiMessage *msg, KicTime ts, bool f
             set_pending(m, c, PEND_HANGUP, ts);
     }
     if (final) {
-        /* The phone call is over: transferred contacts, whose agent part
-         * ended at the transfer, get their call.ended now (no `by`: who
-         * hung up on the far side is not known). */
-        for (size_t i = 0; i < cl->n; i++) {
-            Contact *t = &cl->contacts[i];
-            if (t->state == CONTACT_DONE && t->transferred && !t->closed) {
-                t->closed = true;
-                emit(m, t, "call.ended", "end", ts, json_object());
-            }
-        }
+        close_transferred(m, cl, ts);
         cl->hung_up = true;
         if (!caller_pending(cl))
             caller_remove(m, cl);
     }
+}
+
+static void hangup_event(AmiMapper *m, const AmiMessage *msg, KicTime ts, bool final)
+{
+    Caller *cl = caller_find(m, ami_get(msg, "Uniqueid"));
+    if (cl)
+        caller_hangup(m, cl, ts, final);
+    else
+        m->stats.ignored++;
 }
 
 static void on_hangup(AmiMapper *m, const AmiMessage *msg, KicTime ts)
@@ -1078,10 +1110,95 @@ static void forget_silent(AmiMapper *m)
     while (strmap_next(&m->callers, &pos, &key, &value)) {
         Caller *cl = value;
         if (m->now - cl->last_seen > m->cfg.forget_after) {
-            m->stats.evicted++;
-            caller_remove(m, cl);
+            note(m, "forgetting caller %s: silent too long", cl->uniqueid);
+            caller_forget(m, cl);
         }
     }
+}
+
+/* ---- resync after a reconnect ------------------------------------------ */
+
+/* An event of the channel list the bridge asked for after a reconnect,
+ * known by its ActionID so that a recording of the stream maps alike. */
+static bool resync_event(const char *event, const AmiMessage *msg)
+{
+    const char *id = ami_get(msg, "ActionID");
+    return id && strncmp(id, AMI_RESYNC_ACTION_PREFIX, strlen(AMI_RESYNC_ACTION_PREFIX)) == 0 &&
+           (strcmp(event, "CoreShowChannel") == 0 ||
+            strcmp(event, "CoreShowChannelsComplete") == 0);
+}
+
+/* Every followed caller the list did not name hung up while AMI was away
+ * (its Hangup, maybe its AgentComplete, lost with the connection): it is
+ * decided as that hang-up, at the stream time now. A caller whose Hangup
+ * was seen, an outcome still pending, is left to that. */
+static void resync_complete(AmiMapper *m)
+{
+    m->stats.resyncs++;
+    size_t pos = 0;
+    const char *key;
+    void *value;
+    while (strmap_next(&m->callers, &pos, &key, &value)) {
+        Caller *cl = value;
+        if (cl->hung_up || cl->listed == m->resync_round)
+            continue;
+        note(m, "caller %s hung up while AMI was away: not among the live channels",
+             cl->uniqueid);
+        m->stats.gone++;
+        caller_hangup(m, cl, m->now, true);
+    }
+}
+
+/* One event of a channel list. Each list has its own ActionID, so a new
+ * one starts a new round: a list cut short by another lost connection is
+ * never completed and decides nothing. No other event comes between a
+ * list's events: Asterisk writes the whole list from the action while
+ * events wait in the session's queue. */
+static void on_resync(AmiMapper *m, const char *event, const AmiMessage *msg)
+{
+    const char *id = ami_get(msg, "ActionID");
+    if (!fits(id, sizeof(m->resync_id))) {
+        m->stats.ignored++;
+        return;
+    }
+    if (strcmp(id, m->resync_id) != 0) {
+        copy(m->resync_id, sizeof(m->resync_id), id);
+        m->resync_round++;
+    }
+    if (strcmp(event, "CoreShowChannel") == 0) {
+        Caller *cl = caller_find(m, ami_get(msg, "Uniqueid"));
+        if (cl)
+            cl->listed = m->resync_round;
+        return;
+    }
+    resync_complete(m);
+    m->resync_id[0] = '\0';
+}
+
+/* The time of an event, which moves the stream clock. Without a
+ * Timestamp (timestampevents = no) it is when the event was received;
+ * but once the stream has shown Timestamps, an event without one takes
+ * the stream time: FullyBooted after each login has none (action_login
+ * writes it, not manager_event), and the wall clock would run the stream
+ * clock ahead of the recorded times, differently live and from a file. */
+static KicTime stream_time(AmiMapper *m, const char *event, const AmiMessage *msg,
+                           KicTime received)
+{
+    KicTime ts;
+    const char *stamp = ami_get(msg, "Timestamp");
+    if (stamp && ami_time_parse(stamp, &ts)) {
+        if (!m->stamped || ts > m->now)
+            m->now = ts; /* the first Timestamp takes over from received times */
+        m->stamped = true;
+        return ts;
+    }
+    if (strcmp(event, "FullyBooted") != 0)
+        m->stats.no_timestamp++;
+    if (m->stamped)
+        return m->now;
+    if (m->now == KIC_TIME_NONE || received > m->now)
+        m->now = received;
+    return received;
 }
 
 void ami_map_feed(AmiMapper *m, const AmiMessage *msg, KicTime received)
@@ -1092,14 +1209,13 @@ void ami_map_feed(AmiMapper *m, const AmiMessage *msg, KicTime received)
         m->stats.ignored++; /* a Response */
         return;
     }
-    KicTime ts;
-    const char *stamp = ami_get(msg, "Timestamp");
-    if (!stamp || !ami_time_parse(stamp, &ts)) {
-        ts = received;
-        m->stats.no_timestamp++;
+    if (resync_event(event, msg)) {
+        /* built by the action, not by manager_event: no Timestamp, so no
+         * say in the stream clock (and no "timestampevents = no" warning) */
+        on_resync(m, event, msg);
+        return;
     }
-    if (m->now == KIC_TIME_NONE || ts > m->now)
-        m->now = ts;
+    KicTime ts = stream_time(m, event, msg, received);
     Handler handler = NULL;
     for (size_t i = 0; i < KIC_ARRAY_LEN(handlers); i++) {
         if (strcmp(handlers[i].event, event) == 0) {

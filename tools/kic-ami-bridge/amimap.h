@@ -23,7 +23,8 @@ typedef struct AmiMapConfig {
                                  * AgentConnect (the member's gosub runs between);
                                  * default 60 s, never below grace */
     size_t max_callers;         /* caller channels followed at once; default 10000 */
-    KicTime forget_after;       /* a caller silent this long is dropped; default 6 h */
+    KicTime forget_after;       /* a caller silent this long is dropped (an open contact
+                                 * ended by system); default 6 h */
 } AmiMapConfig;
 
 typedef struct AmiMapStats {
@@ -33,8 +34,21 @@ typedef struct AmiMapStats {
     size_t unmatched;   /* queue events that named no call we follow */
     size_t synthesized; /* call.offered/answered inferred for calls seen mid-way */
     size_t evicted;     /* callers dropped to stay within max_callers or forget_after */
-    size_t no_timestamp; /* events without a Timestamp header (received time used) */
+    size_t no_timestamp; /* events without a Timestamp header (received time used), but
+                          * FullyBooted and the resync lists, which never have one */
+    size_t resyncs;      /* channel lists (CoreShowChannels after a reconnect) completed */
+    size_t gone;         /* followed callers such a list showed hung up while away */
 } AmiMapStats;
+
+/* After a reconnect the bridge asks AMI for the live channels (Action:
+ * CoreShowChannels) with an ActionID starting with this. The mapper knows
+ * the answer's CoreShowChannel / CoreShowChannelsComplete events by that
+ * ActionID (not by connection state), so a recording of the stream maps
+ * the same as the live connection did: every followed caller missing from
+ * the list hung up while the bridge was away, and is decided as a hang-up
+ * at the stream time then. The list events carry no Timestamp (the action
+ * builds them, not manager_event) and do not move the stream clock. */
+#define AMI_RESYNC_ACTION_PREFIX "kic-resync-"
 
 /* Receives each event {"method":..., "params":{...}}; the reference is the
  * callee's. */

@@ -50,7 +50,10 @@ typedef struct AmiConn {
     KicTime last_rx; /* wall clock */
     KicTime ping_sent;
     unsigned long long pings;
+    unsigned long long resyncs; /* CoreShowChannels asked for after a reconnect */
     size_t connects;
+    size_t logins;
+    size_t gone_before; /* the mapper's `gone` when the last resync was asked for */
 } AmiConn;
 
 bool amiconn_init(AmiConn *a, Bridge *br) KIC_MUST_CHECK;

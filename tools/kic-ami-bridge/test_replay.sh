@@ -1,10 +1,14 @@
 #!/bin/sh
 # The bridge's live AMI path against kic-ami-replay: login (with a wrong
-# secret first: refused), the stream written in 333-byte pieces, three
+# secret first: refused), the stream written in 333-byte pieces, four
 # dropped connections after which, as with Asterisk, the cut message and
-# the next 25 are lost. The live output must be exactly what --map-file
-# gives for the bytes the bridge received (the stand-in's --sent), and
-# must differ from the whole recording's (events really were lost).
+# the next 25 are lost. The drop at 544200 cuts scenario 8's AgentComplete
+# (1795350015.45) and loses its caller's Hangup: only the channel list the
+# bridge asks for after each reconnect (CoreShowChannels) can end that
+# call. The live output must be exactly what --map-file gives for the bytes
+# the bridge received (the stand-in's --sent, with its replies), must
+# differ from the whole recording's (events really were lost), and must
+# give every contact offered an outcome.
 # usage: test_replay.sh BIN_DIR RECORDING
 set -eu
 bin=$1
@@ -15,7 +19,7 @@ bridge=
 trap 'kill $replay $bridge 2>/dev/null || true; rm -rf "$tmp"' EXIT
 "$bin/kic-ami-bridge" --map-file "$rec" >"$tmp/whole" 2>/dev/null
 "$bin/kic-ami-replay" --file "$rec" --chunk 333 --drop-at 100000 --drop-at 400001 \
-  --drop-at 700000 --lose 25 --secret test --sent "$tmp/sent" \
+  --drop-at 544200 --drop-at 700000 --lose 25 --secret test --sent "$tmp/sent" \
   >"$tmp/replay.out" 2>"$tmp/replay.log" &
 replay=$!
 i=0
@@ -41,7 +45,9 @@ kill -TERM $bridge
 wait $bridge || { echo "bridge exit $?"; cat "$tmp/bridge.log"; exit 1; }
 bridge=
 reconnects=$(grep -c "logged in as" "$tmp/bridge.log")
-[ "$reconnects" -eq 4 ] || { echo "expected 4 AMI logins, saw $reconnects"; cat "$tmp/bridge.log"; exit 1; }
+[ "$reconnects" -eq 5 ] || { echo "expected 5 AMI logins, saw $reconnects"; cat "$tmp/bridge.log"; exit 1; }
+lists=$(grep -c "^Event: CoreShowChannelsComplete" "$tmp/sent" || true)
+[ "$lists" -eq 4 ] || { echo "expected 4 channel lists (one per reconnect) in --sent, saw $lists"; exit 1; }
 "$bin/kic-ami-bridge" --map-file "$tmp/sent" >"$tmp/expected" 2>/dev/null
 [ -s "$tmp/expected" ] || { echo "--map-file gave nothing"; exit 1; }
 if cmp -s "$tmp/whole" "$tmp/expected"; then
@@ -50,4 +56,14 @@ fi
 if ! diff "$tmp/expected" "$tmp/got"; then
   echo "the live path differs from --map-file"; cat "$tmp/bridge.log" | tail -20; exit 1
 fi
-echo "ok: $(wc -l <"$tmp/got") events, $reconnects AMI logins"
+# every contact offered has an outcome (as test_ami_map's
+# every_contact_has_one_outcome): ended, abandoned or transferred
+sed -n 's/.*"method":"call\.offered".*"call_id":"\([^"]*\)".*/\1/p' "$tmp/got" | sort -u >"$tmp/offered"
+sed -nE 's/.*"method":"call\.(ended|abandoned|transferred)".*"call_id":"([^"]*)".*/\2/p' \
+  "$tmp/got" | sort -u >"$tmp/decided"
+open=$(comm -23 "$tmp/offered" "$tmp/decided")
+[ -s "$tmp/offered" ] && [ -z "$open" ] ||
+  { echo "contacts offered without an outcome: $open"; tail -20 "$tmp/bridge.log"; exit 1; }
+grep -q '"method":"call.ended".*"call_id":"1795350015.45"' "$tmp/got" ||
+  { echo "1795350015.45, whose end was lost, was not ended"; exit 1; }
+echo "ok: $(wc -l <"$tmp/got") events, $reconnects AMI logins, $(wc -l <"$tmp/offered") contacts decided"
