@@ -311,8 +311,8 @@ static void decide(AmiMapper *m, Contact *c)
     KicTime at = c->pending_at;
     switch (c->pending) {
     case PEND_UNANSWERED: do_abandon(m, c, at); break; /* what AMI said */
-    case PEND_LEFT:
-    case PEND_CONNECTING: do_exit(m, c, at); break;
+    case PEND_LEFT: do_exit(m, c, at); break;
+    case PEND_CONNECTING: do_end(m, c, "system", at); break; /* a member took it: no abandon */
     case PEND_BLIND: do_transfer_to(m, c, c->pend_exten, c->pend_context, "blind", at); break;
     case PEND_XFER:
         do_transfer_consulted(m, c, c->consulting ? "attended" : "blind", at);
@@ -674,6 +674,8 @@ static void on_connect(AmiMapper *m, const AmiMessage *msg, KicTime ts)
     copy(c->member_channel, sizeof(c->member_channel),
          fits(dest, sizeof(c->member_channel)) ? dest : "");
     emit(m, c, "call.answered", "ans", ts, json_pack("{s:s}", "agent", c->agent));
+    if (cl->hung_up) /* the caller left during the member's gosub: the end follows */
+        set_pending(m, c, PEND_HANGUP, ts);
 }
 
 /* AgentComplete names the caller by Uniqueid, but not always: then by
@@ -957,7 +959,8 @@ static void caller_hangup(AmiMapper *m, Caller *cl, KicTime ts, bool final)
         if (c->pending == PEND_LEFT)
             do_exit(m, c, c->pending_at);
         else if (c->pending == PEND_CONNECTING)
-            do_abandon(m, c, ts); /* hung up before the member was put through */
+            ; /* app_queue puts the call through all the same (CONNECT, then
+               * COMPLETECALLER): AgentConnect decides, or the deadline */
         else
             do_abandon(m, c, c->pending == PEND_UNANSWERED ? c->pending_at : ts);
     } else if (c && c->state == CONTACT_ANSWERED) {
