@@ -307,6 +307,14 @@ const char *h_tmp_dir(void)
     return dir && dir[0] ? dir : "/tmp";
 }
 
+void h_remove_dir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
 const char *h_build_path(const char *rel)
 {
     return tree_path("KIC_BUILD_DIR", rel);

@@ -94,6 +94,9 @@ const char *h_source_path(const char *rel);
  * certificates): $KIC_TEST_TMP, which scripts/test makes per run and
  * removes when every test passed; /tmp when run by hand. */
 const char *h_tmp_dir(void);
+/* Removes a directory a test made under h_tmp_dir() (certificates), with
+ * all in it; says so on stderr when it cannot. */
+void h_remove_dir(const char *dir);
 
 /* ---- client ---- */
 

@@ -266,9 +266,6 @@ int main(void)
     tcase_add_test(tc, kic_sim_backfills_over_tls);
     suite_add_tcase(s, tc);
     int rc = h_run_suite(s, &kicd);
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", cert_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", cert_dir);
+    h_remove_dir(cert_dir);
     return rc;
 }
