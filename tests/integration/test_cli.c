@@ -216,7 +216,16 @@ START_TEST(a_second_kicd_on_a_busy_port_changes_nothing)
     Kicd k;
     kicd_init(&k, "cli_busy", NULL);
     kicd_start(&k);
-    char *days = h_sql_value(k.conninfo, "SELECT kicd_retention_days FROM purge_horizon");
+    /* the first kicd runs retention once it listens, in the background:
+     * wait for its setting so the comparison below is not a race */
+    char *days = NULL;
+    for (int t = 0; t < 200; t++, usleep(50000)) {
+        free(days);
+        days = h_sql_value(k.conninfo, "SELECT kicd_retention_days FROM purge_horizon");
+        if (*days)
+            break;
+    }
+    ck_assert_str_ne(days, "");
     char *conf = h_read_text(k.conf_path);
     size_t size = strlen(conf) + 512;
     char *second = malloc(size);
