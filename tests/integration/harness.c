@@ -152,6 +152,16 @@ long long h_sql_int(const char *conninfo, const char *sql)
     return n;
 }
 
+long long h_sql_int_await(const char *conninfo, const char *sql, long long want)
+{
+    long long got = h_sql_int(conninfo, sql);
+    for (int i = 0; i < 400 && got != want; i++) {
+        usleep(50000);
+        got = h_sql_int(conninfo, sql);
+    }
+    return got;
+}
+
 void h_sql_exec(const char *conninfo, const char *sql)
 {
     free(h_sql_value(conninfo, sql));
@@ -177,6 +187,21 @@ void h_db_await_lock_wait(const char *conninfo)
         usleep(20000);
     }
     h_check(false, "no session of kicd waited for a lock within 10 s");
+}
+
+PGconn *h_db_lock_report_tables(const char *conninfo)
+{
+    PGconn *locker = connect_or_die(conninfo);
+    PGresult *r = PQexec(locker, "BEGIN; LOCK TABLE calls, call_sums_15m IN ACCESS EXCLUSIVE MODE");
+    h_check(PQresultStatus(r) == PGRES_COMMAND_OK, "lock: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    return locker;
+}
+
+void h_db_unlock(PGconn *locker)
+{
+    PQclear(PQexec(locker, "COMMIT"));
+    PQfinish(locker);
 }
 
 /* ---- processes ---- */

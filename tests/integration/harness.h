@@ -40,6 +40,10 @@ void h_db_create(const char *name, char *conninfo, size_t n, char *db_out, size_
  * Aborts the test on SQL errors. Caller frees. */
 char *h_sql_value(const char *conninfo, const char *sql);
 long long h_sql_int(const char *conninfo, const char *sql);
+/* Asks until the query gives `want` (up to 20 s: what kicd writes in the
+ * background, a busy machine under ASan may take seconds to store); the
+ * last answer. */
+long long h_sql_int_await(const char *conninfo, const char *sql, long long want);
 /* Runs a statement; fails the test on error. */
 void h_sql_exec(const char *conninfo, const char *sql);
 /* Waits until no kicd session is left on the database: after kill -9,
@@ -47,6 +51,11 @@ void h_sql_exec(const char *conninfo, const char *sql);
 void h_db_quiesce(const char *conninfo);
 /* Waits (up to 10 s) until one of kicd's sessions waits for a lock. */
 void h_db_await_lock_wait(const char *conninfo);
+/* Holds the tables reports read (calls, call_sums_15m) locked, so that a
+ * report.query waits in PostgreSQL until h_db_unlock; the session holding
+ * the lock. */
+PGconn *h_db_lock_report_tables(const char *conninfo);
+void h_db_unlock(PGconn *locker);
 
 /* ---- kicd ---- */
 

@@ -139,7 +139,7 @@ START_TEST(a_revoked_agent_goes_offline_and_a_new_one_is_listed)
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM agent_choices c JOIN tenants t USING (tenant_id)"
              " WHERE t.name = '%s' AND c.agent = 'f.dekker' AND c.chosen = 'offline'", t);
-    ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 1);
+    ck_assert_int_eq(h_sql_int_await(kicd.conninfo, sql, 1), 1);
     /* one who never chose a state (found by a probe: no reason, nothing
      * stored, so a restart no longer listed them) */
     json_decref(ck_ok(cl_call(a, "user.create", "{\"name\":\"g.visser\",\"role\":\"agent\"}")));
@@ -154,7 +154,7 @@ START_TEST(a_revoked_agent_goes_offline_and_a_new_one_is_listed)
              "SELECT count(*) FROM agent_choices c JOIN tenants t USING (tenant_id)"
              " WHERE t.name = '%s' AND c.agent = 'g.visser' AND c.chosen = 'offline'"
              " AND c.reason = 'user revoked'", t);
-    ck_assert_int_eq(h_sql_int(kicd.conninfo, sql), 1);
+    ck_assert_int_eq(h_sql_int_await(kicd.conninfo, sql, 1), 1);
     cl_close(s);
     cl_close(a);
     free(token);

@@ -172,6 +172,24 @@ START_TEST(wrapup_errors)
 END_TEST
 
 /* Whether categories.list names `name`; checks the list is sorted. */
+/* kicctl's changes reach kicd as a notification, and kicd reloads the
+ * tenant's categories and queue teams in the background: count the
+ * reloads before a change, then wait for the next one (ASan and a busy
+ * machine can take seconds). */
+static int config_reloads(const Org *o)
+{
+    char needle[160];
+    snprintf(needle, sizeof(needle), "tenant %s: categories and queue teams reloaded", o->name);
+    return kicd_log_count(&kicd, needle);
+}
+
+static void wait_config_reload(const Org *o, int before)
+{
+    for (int i = 0; i < 400 && config_reloads(o) <= before; i++)
+        usleep(50000);
+    ck_assert_msg(config_reloads(o) > before, "tenant %s: no reload after kicctl", o->name);
+}
+
 static bool has_category(Client *c, const char *name)
 {
     json_t *r = cl_call(c, "categories.list", NULL);
@@ -197,20 +215,14 @@ START_TEST(categories_are_the_tenants_and_kicctl_edits_them)
     ck_assert_rpc_error(cl_call(a, "call.wrapup", "{\"call_id\":\"c1\",\"category\":\"valpreventie\",\"resolved\":true}"), -32602);
     /* the desktop can ask which categories there are: the defaults */
     ck_assert(has_category(a, "klacht") && has_category(a, "informatie") && !has_category(a, "valpreventie"));
+    int reloads = config_reloads(&o);
     ck_assert_int_eq(h_kicctl(&kicd, NULL, "category", "add", "--tenant", o.name, "--name", "valpreventie", NULL), 0);
     /* kicd hears it on kic_config */
-    json_t *r = NULL;
-    for (int i = 0; i < 50; i++) {
-        json_decref(r);
-        r = cl_call(a, "call.wrapup", "{\"call_id\":\"c1\",\"category\":\"valpreventie\",\"resolved\":true}");
-        if (rpc_code(r) == 0)
-            break;
-        usleep(100000);
-    }
-    ck_result(r);
-    json_decref(r);
+    wait_config_reload(&o, reloads);
+    cl_call_ok(a, "call.wrapup", "{\"call_id\":\"c1\",\"category\":\"valpreventie\",\"resolved\":true}");
+    reloads = config_reloads(&o);
     ck_assert_int_eq(h_kicctl(&kicd, NULL, "category", "remove", "--tenant", o.name, "--name", "klacht", NULL), 0);
-    usleep(500000);
+    wait_config_reload(&o, reloads);
     ck_assert_rpc_error(cl_call(a, "call.wrapup", "{\"call_id\":\"c2\",\"category\":\"klacht\",\"resolved\":true}"), -32602);
     ck_assert(has_category(a, "valpreventie") && !has_category(a, "klacht"));
     /* a supervisor may ask too (reports group by them); the bridge not */
@@ -561,18 +573,18 @@ START_TEST(a_queue_team_removed_is_forgotten)
 {
     Org o = org("qteam");
     Client *b = cl_session(kicd.port, o.bridge);
+    int reloads = config_reloads(&o);
     ck_assert_int_eq(h_kicctl(&kicd, NULL, "queue-team", "set", "--tenant", o.name, "--queue", "qz", "--team", "tz", NULL), 0);
-    int reloads = kicd_log_count(&kicd, "queue teams reloaded");
+    wait_config_reload(&o, reloads);
+    reloads = config_reloads(&o);
     ck_assert_int_eq(h_kicctl(&kicd, NULL, "queue-team", "set", "--tenant", o.name, "--queue", "qy", "--team", "ty", NULL), 0);
-    for (int i = 0; i < 100 && kicd_log_count(&kicd, "queue teams reloaded") < reloads + 1; i++)
-        usleep(50000);
+    wait_config_reload(&o, reloads);
     KicTime now = h_today(0);
     cl_call_ok(b, "callback.requested", "{\"event_id\":\"qt1\",\"callback_id\":\"qt-1\",\"caller\":\"0612349001\",\"queue\":\"qz\",\"at\":\"%s\"}", h_at(now, -2));
     ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM callbacks" OF_TENANT " AND callback_id = 'qt-1' AND team = 'tz'"), 1);
-    reloads = kicd_log_count(&kicd, "queue teams reloaded");
+    reloads = config_reloads(&o);
     ck_assert_int_eq(h_kicctl(&kicd, NULL, "queue-team", "remove", "--tenant", o.name, "--queue", "qz", NULL), 0);
-    for (int i = 0; i < 100 && kicd_log_count(&kicd, "queue teams reloaded") == reloads; i++)
-        usleep(50000);
+    wait_config_reload(&o, reloads);
     cl_call_ok(b, "callback.requested", "{\"event_id\":\"qt2\",\"callback_id\":\"qt-2\",\"caller\":\"0612349002\",\"queue\":\"qz\",\"at\":\"%s\"}", h_at(now, -1));
     ck_assert_int_eq(sql_for(&o, "SELECT count(*) FROM callbacks" OF_TENANT " AND callback_id = 'qt-2' AND team = 'qz'"), 1);
     cl_call_ok(b, "callback.requested", "{\"event_id\":\"qt3\",\"callback_id\":\"qt-3\",\"caller\":\"0612349003\",\"queue\":\"qy\",\"at\":\"%s\"}", h_at(now, 0));
@@ -587,8 +599,9 @@ START_TEST(callback_lifecycle_numbers_and_summary)
     Client *b = cl_session(kicd.port, o.bridge), *a = cl_session(kicd.port, o.agent);
     Client *a2 = cl_session(kicd.port, o.agent2), *s = cl_session(kicd.port, o.super);
     /* IVR callbacks of queue "thuiszorg" go to team "kic" */
+    int reloads = config_reloads(&o);
     ck_assert_int_eq(h_kicctl(&kicd, NULL, "queue-team", "set", "--tenant", o.name, "--queue", "thuiszorg", "--team", "kic", NULL), 0);
-    usleep(300000);
+    wait_config_reload(&o, reloads);
     KicTime now = h_today(0);
     cl_call_ok(b, "callback.requested", "{\"event_id\":\"cb1-req\",\"callback_id\":\"ivr-1\",\"caller\":\"06 1234 9999\",\"queue\":\"thuiszorg\",\"at\":\"%s\"}", h_at(now, -60));
     json_t *n = cl_wait_notification(a, "callback.assigned", 3000);

@@ -224,7 +224,15 @@ START_TEST(a_drain_that_times_out_names_the_lost_events)
                             "--ami-user", "recorder", "--ami-secret", "x", "--server", server,
                             "--token", "kic_never_checked", "--log-level", "info", NULL};
     pid_t bp = h_spawn(bridge, log);
-    sleep(2); /* the recording is read: its events wait for kicd */
+    /* the recording is read: its events wait for kicd */
+    bool sent = false;
+    for (int i = 0; i < 400 && !sent; i++, usleep(50000)) {
+        char *text = h_read_text(log);
+        sent = text && strstr(text, "kic-ami-replay: all ");
+        free(text);
+    }
+    ck_assert(sent);
+    sleep(1);
     ck_assert_int_eq(h_stop(bp, 20000), 1);
     h_stop(rp, 5000);
     close(silent);

@@ -188,7 +188,7 @@ START_TEST(sighup_reads_the_settings_as_a_start_would)
         fclose(f);
         int before = kicd_log_count(&k, "reload failed");
         kicd_signal(&k, SIGHUP);
-        for (int t = 0; t < 100 && kicd_log_count(&k, "reload failed") == before; t++)
+        for (int t = 0; t < 400 && kicd_log_count(&k, "reload failed") == before; t++)
             usleep(50000);
         ck_assert_msg(kicd_log_contains(&k, bad[i][1]), "%s", bad[i][0]);
         f = fopen(k.conf_path, "w");
@@ -201,7 +201,7 @@ START_TEST(sighup_reads_the_settings_as_a_start_would)
      * a restart; it stayed at the value the file had before */
     drop_lines(k.conf_path, "log_level");
     kicd_signal(&k, SIGHUP);
-    for (int t = 0; t < 100 && !kicd_log_contains(&k, "reloaded: log level"); t++)
+    for (int t = 0; t < 400 && !kicd_log_contains(&k, "reloaded: log level"); t++)
         usleep(50000);
     ck_assert(kicd_log_contains(&k, "reloaded: log level info"));
     ck_assert(kicd_stop(&k));
@@ -389,10 +389,9 @@ START_TEST(flags_override_the_file_and_sighup_reloads)
     fputs("[server]\nlog_level = info\n[limits]\nmax_connections = 500\n", f);
     fclose(f);
     kicd_signal(&k, SIGHUP);
-    usleep(300000);
-    ck_assert(kicd_log_contains(&k, "reloaded: log level info"));
+    ck_assert(kicd_log_shows(&k, "reloaded: log level info"));
     /* what a reload cannot change is named, not silently ignored */
-    ck_assert(kicd_log_contains(&k, "in effect only after a restart: max_connections"));
+    ck_assert(kicd_log_shows(&k, "in effect only after a restart: max_connections"));
     cl_close(c);
     c = cl_session(k.port, token);
     ck_assert(kicd_log_contains(&k, "logged in as bridge"));
@@ -403,8 +402,7 @@ START_TEST(flags_override_the_file_and_sighup_reloads)
     fputs("[server]\nlog_level = error\n[limits]\nidle_timeout_s = 99999999\n", f);
     fclose(f);
     kicd_signal(&k, SIGHUP);
-    usleep(300000);
-    ck_assert(kicd_log_contains(&k, "reload failed, keeping the old settings: idle_timeout_s"));
+    ck_assert(kicd_log_shows(&k, "reload failed, keeping the old settings: idle_timeout_s"));
     c = cl_session(k.port, token);
     r = cl_call(c, "server.ping", NULL);
     json_decref(r);
@@ -417,7 +415,7 @@ START_TEST(flags_override_the_file_and_sighup_reloads)
     fputs("[limits]\nidle_timeout_s = 300\nmax_depth = 100000\n[server]\nlog_level = error\n", f);
     fclose(f);
     kicd_signal(&k, SIGHUP);
-    for (int i = 0; i < 100 && !kicd_log_contains(&k, "keeping the old settings: max_depth"); i++)
+    for (int i = 0; i < 400 && !kicd_log_contains(&k, "keeping the old settings: max_depth"); i++)
         usleep(50000);
     ck_assert(kicd_log_contains(&k, "reload failed, keeping the old settings: max_depth"));
     c = cl_session(k.port, token);
@@ -438,7 +436,7 @@ START_TEST(flags_override_the_file_and_sighup_reloads)
     int reloads = kicd_log_count(&k, "reloaded: log level"),
         info = kicd_log_count(&k, "reloaded: log level info");
     kicd_signal(&k, SIGHUP);
-    for (int i = 0; i < 100 && kicd_log_count(&k, "reloaded: log level") == reloads; i++)
+    for (int i = 0; i < 400 && kicd_log_count(&k, "reloaded: log level") == reloads; i++)
         usleep(50000);
     ck_assert_int_eq(kicd_log_count(&k, "reloaded: log level info"), info + 1);
     ck_assert(kicd_stop(&k));

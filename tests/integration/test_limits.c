@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -64,6 +65,7 @@ START_TEST(one_connection_over_the_cap_gets_an_error)
     cl_close(over);
     /* a flood of them is refused alike, in a log line a second at most */
     int lines_before = kicd_log_count(&kicd, "(max_connections)");
+    time_t flood_began = time(NULL);
     for (int i = 0; i < 200; i++) {
         over = cl_connect(kicd.port);
         r = cl_recv(over, 3000);
@@ -71,7 +73,8 @@ START_TEST(one_connection_over_the_cap_gets_an_error)
         json_decref(r);
         cl_close(over);
     }
-    ck_assert_int_le(kicd_log_count(&kicd, "(max_connections)") - lines_before, 5);
+    ck_assert_int_le(kicd_log_count(&kicd, "(max_connections)") - lines_before,
+                     (long)(time(NULL) - flood_began) + 2);
     /* the logged-in client is still served */
     r = cl_call(keep, "server.ping", NULL);
     ck_result(r);
@@ -262,12 +265,18 @@ START_TEST(a_pipeline_of_reports_does_not_hold_up_other_clients)
     char *many = malloc((size_t)len * N);
     for (int i = 0; i < N; i++)
         memcpy(many + (size_t)i * (size_t)len, line, (size_t)len);
+    /* a's first reports wait in PostgreSQL until b's is queued behind
+     * them, so that how fast this process runs does not matter */
+    PGconn *locker = h_db_lock_report_tables(kicd.conninfo);
     cl_write(a, many, (size_t)len * N);
     free(many);
     line[len - 1] = '\0';
+    h_db_await_lock_wait(kicd.conninfo);
     json_t *r = cl_call(b, "server.ping", NULL); /* a's lines are read by now */
     json_decref(r);
     cl_send(b, line);
+    usleep(200000);
+    h_db_unlock(locker);
     ck_result(r = cl_recv(b, 30000));
     json_decref(r);
     /* the first client's answers waiting in its socket, left there */

@@ -497,22 +497,7 @@ static long rss_kb(pid_t pid)
 
 /* A session holding what reports read (calls, the sums) locked: a
  * report waits on it until unlock. */
-static PGconn *lock_what_reports_read(const Kicd *k)
-{
-    PGconn *locker = PQconnectdb(k->conninfo);
-    PGresult *pr = PQexec(locker, "BEGIN; LOCK TABLE calls, call_sums_15m IN ACCESS EXCLUSIVE MODE");
-    ck_assert_int_eq(PQresultStatus(pr), PGRES_COMMAND_OK);
-    PQclear(pr);
-    return locker;
-}
-
-static void unlock(PGconn *locker)
-{
-    PQclear(PQexec(locker, "COMMIT"));
-    PQfinish(locker);
-}
-
-/* Sends report.query `id` (ten months by day): with lock_what_reports_read
+/* Sends report.query `id` (ten months by day): with h_db_lock_report_tables
  * held, it waits. */
 static void send_report(Client *c, int id)
 {
@@ -555,7 +540,7 @@ START_TEST(sigterm_answers_what_was_sent_but_not_read)
     kicd_start(&k);
     char *super = h_user(&k, "drainread", "sup", "supervisor", NULL, NULL);
     Client *c = cl_session(k.port, super);
-    PGconn *locker = lock_what_reports_read(&k);
+    PGconn *locker = h_db_lock_report_tables(k.conninfo);
     send_report(c, 1);
     send_report(c, 2);
     h_db_await_lock_wait(k.conninfo);
@@ -564,8 +549,10 @@ START_TEST(sigterm_answers_what_was_sent_but_not_read)
     cl_send(c, "{\"jsonrpc\":\"2.0\",\"method\":\"server.ping\"}"); /* a notification: no answer */
     usleep(200000);
     kicd_signal(&k, SIGTERM);
-    usleep(200000);
-    unlock(locker);
+    /* kicd drains before the reports can finish: the pings are refused */
+    ck_assert(kicd_log_shows(&k, "shutting down:"));
+    usleep(100000);
+    h_db_unlock(locker);
     for (int i = 1; i <= 12; i++) {
         json_t *r = cl_recv(c, 15000);
         ck_assert_msg(r, "no answer %d", i);
@@ -595,15 +582,17 @@ START_TEST(sigterm_answers_a_flood_as_it_is_read)
     kicd_start(&k);
     char *super = h_user(&k, "drainflood", "sup", "supervisor", NULL, NULL);
     Client *c = cl_session(k.port, super);
-    PGconn *locker = lock_what_reports_read(&k);
+    PGconn *locker = h_db_lock_report_tables(k.conninfo);
     send_report(c, 1);
     send_report(c, 2);
     h_db_await_lock_wait(k.conninfo);
     pid_t writer = write_from_child(c, "server.ping", 3, N + 2);
     usleep(500000); /* the socket fills; the writer waits */
     kicd_signal(&k, SIGTERM);
-    usleep(200000);
-    unlock(locker);
+    /* kicd drains before the reports can finish: the pings are refused */
+    ck_assert(kicd_log_shows(&k, "shutting down:"));
+    usleep(100000);
+    h_db_unlock(locker);
     for (int i = 1; i <= N + 2; i++) {
         json_t *r = cl_recv(c, 15000);
         ck_assert_msg(r && json_integer_value(json_object_get(r, "id")) == i, "answer %d", i);
@@ -636,7 +625,7 @@ START_TEST(a_slow_report_holds_up_no_login)
     char *agent = h_user(&k, "other", "a1", "agent", "a1", NULL);
     Client *c = cl_session(k.port, super);
     cl_close(cl_session(k.port, agent)); /* its tenant loaded (that reads calls) */
-    PGconn *locker = lock_what_reports_read(&k);
+    PGconn *locker = h_db_lock_report_tables(k.conninfo);
     send_report(c, 0);
     h_db_await_lock_wait(k.conninfo);
     /* answered while the report still waits: before, the logins waited
@@ -645,7 +634,7 @@ START_TEST(a_slow_report_holds_up_no_login)
     Client *s2 = cl_session(k.port, super); /* the same supervisor */
     cl_close(a);
     cl_close(s2);
-    unlock(locker);
+    h_db_unlock(locker);
     json_t *r = cl_recv(c, 30000);
     ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 0);
     ck_result(r);
@@ -670,7 +659,7 @@ START_TEST(answers_held_behind_a_slow_one_are_bounded)
     kicd_start(&k);
     char *super = h_user(&k, "held", "sup", "supervisor", NULL, NULL);
     Client *c = cl_session(k.port, super);
-    PGconn *locker = lock_what_reports_read(&k);
+    PGconn *locker = h_db_lock_report_tables(k.conninfo);
     long before = rss_kb(k.pid);
     send_report(c, 0);
     h_db_await_lock_wait(k.conninfo);
@@ -686,7 +675,7 @@ START_TEST(answers_held_behind_a_slow_one_are_bounded)
         usleep(20000); /* what was read is being answered */
     long grown = rss_kb(k.pid) - before;
     ck_assert_msg(grown < 8 * 1024, "kicd grew by %ld kB holding answers", grown);
-    unlock(locker);
+    h_db_unlock(locker);
     json_t *r = cl_recv(c, 30000);
     ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 0);
     ck_result(r);
