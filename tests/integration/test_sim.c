@@ -6,11 +6,14 @@
  * run with the same seed must store nothing new. Live: two model hours at
  * 600 times real speed, with agents' states, must land too. Bulk with the
  * callback flow: every callback stored, attempts in order, no conflicts.
+ * Many tenants at once: six simulations side by side, two pairs with the
+ * same ids, each tenant holding exactly its own.
  * Methods kicd does not have yet (-32601) are skipped by kic-sim, not
  * failed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -19,14 +22,14 @@ static Kicd kicd;
 
 #define AGENTS 16
 
-/* Creates the tenant's bridge and agents; writes the agents file; returns
- * the bridge token (caller frees). */
-static char *make_users(const char *tenant, const char *path)
+/* Creates the tenant's bridge and `n` agents; writes the agents file;
+ * returns the bridge token (caller frees). */
+static char *make_users_n(const char *tenant, const char *path, int n)
 {
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fprintf(f, "# agent-id token (made by test_sim)\n");
-    for (int i = 1; i <= AGENTS; i++) {
+    for (int i = 1; i <= n; i++) {
         char name[32];
         snprintf(name, sizeof(name), "kic-agent-%02d", i);
         char *token = h_user(&kicd, tenant, name, "agent", NULL, "kic");
@@ -37,12 +40,18 @@ static char *make_users(const char *tenant, const char *path)
     return h_user(&kicd, tenant, "pbx", "bridge", NULL, NULL);
 }
 
+static char *make_users(const char *tenant, const char *path)
+{
+    return make_users_n(tenant, path, AGENTS);
+}
+
 static long long count_of(const char *tenant, const char *table, const char *where)
 {
     char sql[1024];
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM %s JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'%s%s",
-             table, tenant, where ? " AND " : "", where ? where : "");
+    int n = snprintf(sql, sizeof(sql),
+                     "SELECT count(*) FROM %s JOIN tenants USING (tenant_id) WHERE tenants.name = '%s'%s%s",
+                     table, tenant, where ? " AND " : "", where ? where : "");
+    ck_assert_int_lt(n, (int)sizeof(sql));
     return h_sql_int(kicd.conninfo, sql);
 }
 
@@ -270,6 +279,112 @@ START_TEST(bulk_with_callbacks_keeps_each_callbacks_attempts_in_order)
 }
 END_TEST
 
+/* DESIGN.md's scale: one kicd serves many tenants at once, each its own.
+ * Six tenants' bridges and agents back-fill two days at the same time;
+ * two pairs run the same seed, so they send the very same call and event
+ * ids. Each tenant stores exactly its own stream (the same ids in
+ * another tenant are not duplicates), and its supervisor's report and
+ * agent list hold its own contacts and agents only. */
+#define TENANTS 6
+#define TENANT_AGENTS 5
+
+typedef struct SimTenant {
+    char name[32], agents[512], summary[512], log[512];
+    const char *seed;
+    char *bridge, *super;
+    pid_t pid;
+} SimTenant;
+
+static long long report_total(Client *sup, const char *from, const char *to, const char *metric)
+{
+    json_t *r = cl_call(sup, "report.query", "{\"from\":\"%s\",\"to\":\"%s\",\"interval\":\"all\"}",
+                        from, to);
+    json_t *table = ck_result(r);
+    json_t *columns = json_object_get(table, "columns"), *rows = json_object_get(table, "rows");
+    ck_assert_uint_eq(json_array_size(rows), 1);
+    long long v = -1;
+    for (size_t c = 0; c < json_array_size(columns); c++)
+        if (!strcmp(json_string_value(json_array_get(columns, c)), metric))
+            v = (long long)json_number_value(json_array_get(json_array_get(rows, 0), c));
+    json_decref(r);
+    ck_assert_msg(v >= 0, "no %s in the report", metric);
+    return v;
+}
+
+START_TEST(many_tenants_at_once_keep_their_own_calls)
+{
+    static const char *const seeds[TENANTS] = {"31", "31", "32", "33", "34", "34"};
+    SimTenant t[TENANTS];
+    char server[64], until[40], from[40];
+    snprintf(server, sizeof(server), "127.0.0.1:%d", kicd.port);
+    KicTime end = h_today(0) / (60 * KIC_USEC) * (60 * KIC_USEC) - 60 * KIC_USEC;
+    time_format_local(end, until, sizeof(until));
+    time_format_local(end - 3 * 86400 * KIC_USEC, from, sizeof(from));
+    for (int i = 0; i < TENANTS; i++) {
+        snprintf(t[i].name, sizeof(t[i].name), "sim-many-%d", i);
+        snprintf(t[i].agents, sizeof(t[i].agents), "%s/agents-many-%d.txt", kicd.dir, i);
+        snprintf(t[i].summary, sizeof(t[i].summary), "%s/many-%d.json", kicd.dir, i);
+        snprintf(t[i].log, sizeof(t[i].log), "%s/many-%d.log", kicd.dir, i);
+        t[i].seed = seeds[i];
+        t[i].bridge = make_users_n(t[i].name, t[i].agents, TENANT_AGENTS);
+        t[i].super = h_user(&kicd, t[i].name, "sup", "supervisor", NULL, NULL);
+    }
+    for (int i = 0; i < TENANTS; i++) {
+        const char *argv[] = {h_build_path("tools/kic-sim/kic-sim"), "--server", server,
+                              "--bridge-token", t[i].bridge, "--agents", t[i].agents, "--days", "2",
+                              "--until", until, "--seed", t[i].seed, "--calls-per-year", "60000",
+                              "--summary", t[i].summary, "--no-progress", NULL};
+        t[i].pid = h_spawn(argv, t[i].log);
+    }
+    for (int i = 0; i < TENANTS; i++) {
+        int status = 0;
+        ck_assert_int_eq(waitpid(t[i].pid, &status, 0), t[i].pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "kic-sim of %s failed: see %s",
+                      t[i].name, t[i].log);
+    }
+    long long contacts[TENANTS];
+    for (int i = 0; i < TENANTS; i++) {
+        json_t *s = read_summary(t[i].summary);
+        ck_assert(json_is_true(json_object_get(s, "complete")));
+        assert_no_refusals(s);
+        contacts[i] = num(s, "contacts");
+        ck_assert_int_gt(contacts[i], 50);
+        /* new to this tenant, whatever another tenant stored */
+        ck_assert_int_eq(num(s, "contacts_new"), contacts[i]);
+        ck_assert_int_eq(num2(s, "requests", "duplicate"), 0);
+        ck_assert_int_eq(count_of(t[i].name, "calls", NULL), contacts[i]);
+        ck_assert_int_eq(count_of(t[i].name, "calls", "answered"), num(s, "answered"));
+        ck_assert_int_eq(count_of(t[i].name, "calls", "abandoned"), num(s, "abandoned"));
+        ck_assert_int_eq(count_of(t[i].name, "events", NULL), bridge_ok(s));
+        ck_assert_int_eq(count_of(t[i].name, "wrapups", NULL), method(s, "call.wrapup", "ok"));
+        /* the supervisor sees this tenant's contacts and agents, no other's */
+        Client *sup = cl_session(kicd.port, t[i].super);
+        ck_assert_int_eq(report_total(sup, from, until, "offered"), contacts[i]);
+        ck_assert_int_eq(report_total(sup, from, until, "answered"), num(s, "answered"));
+        json_t *r = cl_call(sup, "agents.list", NULL);
+        json_t *list = json_object_get(ck_result(r), "agents");
+        ck_assert_uint_eq(json_array_size(list), TENANT_AGENTS);
+        json_decref(r);
+        cl_close(sup);
+        json_decref(s);
+    }
+    printf("many tenants: %lld / %lld / %lld / %lld / %lld / %lld contacts at once\n", contacts[0],
+           contacts[1], contacts[2], contacts[3], contacts[4], contacts[5]);
+    /* the same seed, the same stream, stored twice: once in each tenant */
+    ck_assert_int_eq(contacts[0], contacts[1]);
+    ck_assert_int_eq(contacts[4], contacts[5]);
+    ck_assert_int_eq(h_sql_int(kicd.conninfo,
+                               "SELECT count(*) FROM (SELECT call_id FROM calls JOIN tenants USING (tenant_id)"
+                               " WHERE tenants.name IN ('sim-many-0', 'sim-many-1')"
+                               " GROUP BY call_id HAVING count(*) = 2) shared"),
+                     contacts[0]);
+    for (int i = 0; i < TENANTS; i++) {
+        free(t[i].bridge);
+        free(t[i].super);
+    }
+}
+END_TEST
+
 int main(void)
 {
     kicd_init(&kicd, "sim", NULL);
@@ -280,6 +395,7 @@ int main(void)
     tcase_add_test(tc, bulk_days_land_in_the_calls_table_and_a_rerun_is_all_duplicates);
     tcase_add_test(tc, live_mode_sends_states_and_calls_as_they_happen);
     tcase_add_test(tc, bulk_with_callbacks_keeps_each_callbacks_attempts_in_order);
+    tcase_add_test(tc, many_tenants_at_once_keep_their_own_calls);
     suite_add_tcase(s, tc);
     return h_run_suite(s, &kicd);
 }
