@@ -28,6 +28,7 @@
 #include "subscribe.h"
 #include "tenants.h"
 #include "writer.h"
+#include "writer_lock.h"
 
 #define DRAIN_LIMIT_S 10
 
@@ -38,6 +39,7 @@ static const char *const writer_setup_fixed[] = {
      * than committed behind the journal's back (replay is idempotent
      * either way) */
     "SET client_connection_check_interval TO '1s'",
+    WRITER_LOCK_SQL,
 };
 
 /* The writer's session uses the configured time zone: repeat windows in
@@ -223,12 +225,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 #define MAINTAIN_INTERVAL_S 60
 
-static void on_writer_state(PgConn *pc, bool up, void *arg)
-{
-    Server *s = arg;
-    writer_pg_state(s->writer, up);
-}
-
 static bool start_listening(Server *s)
 {
     char err[512];
@@ -277,12 +273,13 @@ static void sums_checked(Server *s, bool ok)
 
 /* The live state is read from storage once it holds everything that
  * was acknowledged: after the journal's replay (and the sums agree with
- * the configured thresholds: rollup_params.h). Records a replay could
+ * the configured thresholds: rollup_params.h), and only by a kicd whose
+ * writer holds the database (writer_lock.h). Records a replay could
  * neither store nor copy aside stay in the journal; they do not keep
  * kicd from serving. */
 static void maybe_load(Server *s)
 {
-    if (s->ready || s->loading || !pgconn_is_up(s->pg_reader) ||
+    if (s->ready || s->loading || !pgconn_is_up(s->pg_reader) || !pgconn_is_up(s->pg_writer) ||
         writer_replaying(s->writer) || writer_journal_pending(s->writer))
         return;
     s->loading = true;
@@ -292,6 +289,21 @@ static void maybe_load(Server *s)
 void server_storage_caught_up(Server *s)
 {
     maybe_load(s);
+}
+
+static void on_writer_state(PgConn *pc, bool up, void *arg)
+{
+    Server *s = arg;
+    if (up)
+        writer_lock_taken(s);
+    writer_pg_state(s->writer, up);
+    maybe_load(s);
+}
+
+static void on_writer_refused(PgConn *pc, const char *message, void *arg)
+{
+    (void)pc;
+    writer_lock_refused(arg, message);
 }
 
 /* Reports are refused (-32050) while it is down; nothing to redo. */
@@ -476,6 +488,7 @@ static bool start(Server *s)
         return false;
     s->started_at = server_now();
     s->purged_before = KIC_TIME_NONE;
+    s->writer_refused_since = KIC_TIME_NONE;
     s->tenants = tenants_new(s);
     s->logins = logins_new();
     s->writer = writer_new(s);
@@ -520,6 +533,7 @@ static bool start(Server *s)
     pgconn_set_patience(s->pg_reader, stall ? READER_STATEMENT_TIMEOUT_S + stall : 0);
     pgconn_set_patience(s->pg_reports, stall ? READER_STATEMENT_TIMEOUT_S + stall : 0);
     pgconn_set_notify(s->pg_reader, on_notify, s);
+    pgconn_set_refusal(s->pg_writer, WRITER_LOCK_SQLSTATE, on_writer_refused, s);
     srv_log(s, LOG_INFO, "kicd %s starting: loading live state from PostgreSQL", KIC_VERSION);
     return true;
 }

@@ -63,6 +63,9 @@ struct PgConn {
     void *state_arg;
     PgNotifyFn on_notify;
     void *notify_arg;
+    char refusal_state[6]; /* a set-up error of this SQLSTATE goes to on_refused */
+    PgRefusedFn on_refused;
+    void *refused_arg;
 
     PGconn *conn;
     PgState state;
@@ -596,7 +599,12 @@ static void setup_done(PgJob *j, void *arg)
                                 !strcmp(state, "42703"));
         pg_log(pc, LOG_ERROR, "connection set-up failed: %s%s", pgjob_error(j),
                schema ? " (is the database migrated? run kicctl migrate)" : "");
+        char message[512];
+        snprintf(message, sizeof(message), "%s", pgjob_error(j));
+        bool refused = pc->on_refused && state && !strcmp(state, pc->refusal_state);
         connection_lost(pc, "set-up failed");
+        if (refused)
+            pc->on_refused(pc, message, pc->refused_arg);
         return;
     }
     pc->state = PG_UP;
@@ -697,6 +705,13 @@ void pgconn_set_notify(PgConn *pc, PgNotifyFn fn, void *arg)
 {
     pc->on_notify = fn;
     pc->notify_arg = arg;
+}
+
+void pgconn_set_refusal(PgConn *pc, const char *sqlstate, PgRefusedFn fn, void *arg)
+{
+    snprintf(pc->refusal_state, sizeof(pc->refusal_state), "%s", sqlstate);
+    pc->on_refused = fn;
+    pc->refused_arg = arg;
 }
 
 void pgconn_set_patience(PgConn *pc, int seconds)

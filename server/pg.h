@@ -82,6 +82,11 @@ PgConn *pgconn_new(struct event_base *base, const char *conninfo, const char *na
                    const char *const *setup_sql, const PgPrepared *prepared,
                    const LogLevel *log_level, PgStateFn on_state, void *arg);
 void pgconn_set_notify(PgConn *pc, PgNotifyFn fn, void *arg);
+/* The set-up refused by the server with this SQLSTATE (a lock another
+ * session holds, say): fn hears the server's message each time, after
+ * the connection is dropped; it is still made again with back-off. */
+typedef void (*PgRefusedFn)(PgConn *pc, const char *message, void *arg);
+void pgconn_set_refusal(PgConn *pc, const char *sqlstate, PgRefusedFn fn, void *arg);
 /* A server that hangs instead of refusing (stopped, a network that drops
  * packets, a lock that is never granted) would keep a job waiting for
  * ever: when the job at the head of the pipeline hears nothing for

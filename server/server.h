@@ -82,7 +82,8 @@ typedef struct Server {
     struct event *reaper;
 
     PgConn *pg_writer; /* group commits */
-    const char *writer_setup[4]; /* its session's settings (main.c), NULL-ended */
+    const char *writer_setup[5]; /* its session's settings (main.c), NULL-ended */
+    KicTime writer_refused_since; /* its lock held elsewhere since (writer_lock.h) */
     char writer_tz_sql[300];
     PgConn *pg_reader; /* logins, loads, short reads: never blocks a commit */
     PgConn *pg_reports; /* reports, which may take seconds: never hold up a login */

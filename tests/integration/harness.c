@@ -617,6 +617,23 @@ void kicd_kill(Kicd *k)
     k->pid = 0;
 }
 
+int kicd_wait_exit(Kicd *k, int timeout_ms)
+{
+    if (!k->pid)
+        return -1;
+    long long deadline = now_ms() + timeout_ms;
+    int status = 0;
+    while (waitpid(k->pid, &status, WNOHANG) != k->pid) {
+        if (now_ms() >= deadline) {
+            kicd_kill(k);
+            return -1;
+        }
+        usleep(10000);
+    }
+    k->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 void kicd_signal(Kicd *k, int sig)
 {
     if (k->pid)

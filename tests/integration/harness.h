@@ -68,6 +68,9 @@ void kicd_start(Kicd *k);
 bool kicd_stop(Kicd *k);
 /* SIGKILL, no questions. */
 void kicd_kill(Kicd *k);
+/* Waits for kicd to exit by itself (SIGKILL after timeout_ms): its exit
+ * code, or -1 when it had to be killed or died of a signal. */
+int kicd_wait_exit(Kicd *k, int timeout_ms);
 /* True when the log has no sanitizer report or assertion; else prints it. */
 bool kicd_log_clean(const Kicd *k);
 /* Whether the log contains `needle`. */

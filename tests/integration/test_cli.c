@@ -249,6 +249,43 @@ START_TEST(a_second_kicd_on_a_busy_port_changes_nothing)
 }
 END_TEST
 
+/* A second kicd on the database of a running one (another port, another
+ * journal) never serves: its writer cannot take the database's lock, it
+ * names the session that holds it and stops with 1. Both serving, each
+ * would decide calls from its own memory and overwrite the other's rows.
+ * The first serves on. */
+START_TEST(a_second_kicd_on_the_same_database_does_not_serve)
+{
+    Kicd k;
+    kicd_init(&k, "cli_samedb", NULL);
+    kicd_start(&k);
+    char *bridge = h_user(&k, "t", "pbx", "bridge", NULL, NULL);
+    char *conf = h_read_text(k.conf_path);
+    size_t size = strlen(conf) + 512;
+    char *second = malloc(size);
+    snprintf(second, size,
+             "%s\n[server]\nlisten = 127.0.0.1:%d\nhttp =\n"
+             "[storage]\njournal_path = %s/second.journal\n",
+             conf, h_free_port(), k.dir);
+    const char *path = write_file(k.dir, "second.ini", second);
+    int rc;
+    char *out = kicd_run((const char *[]){"--config", path, NULL}, &rc);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strstr(out, "another kicd writes to this database (session ") &&
+                      strstr(out, "stopping after") && !strstr(out, "serving JSON-RPC"),
+                  "%s", out);
+    Client *b = cl_session(k.port, bridge);
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"e1\",\"call_id\":\"c1\",\"at\":\"%s\",\"queue\":\"q\"}",
+               h_at(h_today(0), 0));
+    cl_close(b);
+    ck_assert(kicd_stop(&k));
+    free(out);
+    free(second);
+    free(conf);
+    free(bridge);
+}
+END_TEST
+
 START_TEST(migrate_applies_once_and_refuses_a_changed_file)
 {
     Kicd k;
@@ -506,6 +543,7 @@ int main(void)
     tcase_add_test(tc, flags_override_the_file_and_sighup_reloads);
     tcase_add_test(tc, sighup_reads_the_settings_as_a_start_would);
     tcase_add_test(tc, a_second_kicd_on_a_busy_port_changes_nothing);
+    tcase_add_test(tc, a_second_kicd_on_the_same_database_does_not_serve);
     tcase_add_test(tc, kicd_refuses_a_public_address_without_tls);
     tcase_add_test(tc, kicd_dumps_no_core_unless_asked);
     suite_add_tcase(s, tc);

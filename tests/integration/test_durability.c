@@ -95,6 +95,58 @@ START_TEST(acked_events_survive_kill_9_and_resends_are_duplicates)
 }
 END_TEST
 
+/* Another session takes the database's writer lock from a running kicd
+ * (its writer's session ended, the lock taken before it reconnects, as a
+ * second kicd started against the same database would): kicd keeps
+ * acknowledging into its journal, stops with 1 once the lock stays taken,
+ * and after the restart every acknowledged event is stored once. */
+START_TEST(a_kicd_whose_database_is_taken_stops_and_loses_nothing)
+{
+    Kicd k;
+    char *bridge;
+    start_fresh(&k, &bridge, NULL, NULL);
+    Client *c = cl_session(k.port, bridge);
+    KicTime t0 = h_today(3 * 3600);
+    stream_and_read_acks(c, 300, 300, t0);
+    PGconn *other = PQconnectdb(k.conninfo);
+    ck_assert_int_eq(PQstatus(other), CONNECTION_OK);
+    PGresult *r = PQexec(other, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                                " AND classid = 1802068836 AND objid = 0 AND granted AND database ="
+                                " (SELECT oid FROM pg_database WHERE datname = current_database())");
+    ck_assert_int_eq(PQntuples(r), 1);
+    PQclear(r);
+    r = PQexec(other, "SELECT pg_advisory_lock(1802068836, 0)");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    for (int i = 300; i < 600; i++)
+        stream_event(c, i, i, t0);
+    for (int i = 300; i < 600; i++) {
+        json_t *a = cl_recv(c, 30000);
+        ck_assert_msg(json_is_true(json_object_get(rpc_result(a), "accepted")), "event %d", i);
+        json_decref(a);
+    }
+    ck_assert_int_eq(kicd_wait_exit(&k, 60000), 1);
+    ck_assert(kicd_log_contains(&k, "another kicd writes to this database (session "));
+    ck_assert(kicd_log_contains(&k, "stopping after"));
+    cl_close(c);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events"), 300);
+    PQfinish(other);
+    kicd_start(&k); /* the journal is replayed before it serves */
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events"), 600);
+    c = cl_session(k.port, bridge);
+    for (int i = 0; i < 600; i++)
+        stream_event(c, i, i, t0);
+    for (int i = 0; i < 600; i++) {
+        json_t *a = cl_recv(c, 30000);
+        ck_assert_msg(json_is_true(json_object_get(rpc_result(a), "duplicate")), "event %d", i);
+        json_decref(a);
+    }
+    cl_close(c);
+    ck_assert(kicd_stop(&k));
+    free(bridge);
+}
+END_TEST
+
 START_TEST(kill_9_in_the_middle_loses_no_acked_event)
 {
     Kicd k;
@@ -524,6 +576,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, acked_events_survive_kill_9_and_resends_are_duplicates);
     tcase_add_test(tc, kill_9_in_the_middle_loses_no_acked_event);
+    tcase_add_test(tc, a_kicd_whose_database_is_taken_stops_and_loses_nothing);
     tcase_add_test(tc, sigterm_in_the_middle_loses_no_acked_event);
     tcase_add_test(tc, sigterm_with_a_batch_hanging_in_postgres_exits_cleanly);
     tcase_add_test(tc, restart_gives_the_same_live_numbers);
