@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,6 +57,14 @@ Journal *journal_open(const char *path, long long max_bytes, char *err, size_t e
     int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf(err, errlen, "journal %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    /* Two kicds on one journal would cut each other's appends as torn
+     * and replay each other's records: the second does not start. */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "journal %s: %s", path,
+                 errno == EWOULDBLOCK ? "in use by another kicd (one journal a kicd)" : strerror(errno));
+        close(fd);
         return NULL;
     }
     if (!sync_dir_of(path)) {

@@ -32,27 +32,36 @@
 
 #define DRAIN_LIMIT_S 10
 
-/* The writer's session; the time zone is added at start (writer_setup_fill). */
+/* The writer's session; the time zone and the database's lock
+ * (writer_lock.h) are added at start (writer_setup_fill). */
 static const char *const writer_setup_fixed[] = {
     "SET synchronous_commit TO on",
     /* a batch whose connection was dropped as hung is rolled back rather
      * than committed behind the journal's back (replay is idempotent
      * either way) */
     "SET client_connection_check_interval TO '1s'",
-    WRITER_LOCK_SQL,
+    /* a session whose network broke ends within ~20 s, not hours later,
+     * and lets go of the database's lock (writer_lock.h); no effect on a
+     * unix socket, where the server sees the close */
+    "SET tcp_keepalives_idle TO 5",
+    "SET tcp_keepalives_interval TO 5",
+    "SET tcp_keepalives_count TO 3",
+    "SET tcp_user_timeout TO 20000",
 };
 
 /* The writer's session uses the configured time zone: repeat windows in
  * SQL are calendar days there, as in lib/. */
 static void writer_setup_fill(Server *s)
 {
-    _Static_assert(KIC_ARRAY_LEN(writer_setup_fixed) + 2 == KIC_ARRAY_LEN(s->writer_setup),
-                   "the fixed statements, the time zone and the end");
+    _Static_assert(KIC_ARRAY_LEN(writer_setup_fixed) + 3 == KIC_ARRAY_LEN(s->writer_setup),
+                   "the fixed statements, the time zone, the lock and the end");
     size_t n = 0;
     for (; n < KIC_ARRAY_LEN(writer_setup_fixed); n++)
         s->writer_setup[n] = writer_setup_fixed[n];
     snprintf(s->writer_tz_sql, sizeof(s->writer_tz_sql), "SET TimeZone TO '%s'", s->cfg.tz);
     s->writer_setup[n++] = s->writer_tz_sql;
+    writer_lock_prepare(s, 0);
+    s->writer_setup[n++] = s->writer_lock_sql;
     s->writer_setup[n] = NULL;
 }
 /* The reader's statements are bounded by this; the watchdog (pg.h) gives
@@ -279,7 +288,8 @@ static void sums_checked(Server *s, bool ok)
  * kicd from serving. */
 static void maybe_load(Server *s)
 {
-    if (s->ready || s->loading || !pgconn_is_up(s->pg_reader) || !pgconn_is_up(s->pg_writer) ||
+    if (s->ready || s->loading || s->draining || !pgconn_is_up(s->pg_reader) ||
+        !pgconn_is_up(s->pg_writer) ||
         writer_replaying(s->writer) || writer_journal_pending(s->writer))
         return;
     s->loading = true;
@@ -296,6 +306,8 @@ static void on_writer_state(PgConn *pc, bool up, void *arg)
     Server *s = arg;
     if (up)
         writer_lock_taken(s);
+    else /* its session may live on without it, holding the lock */
+        writer_lock_prepare(s, pgconn_backend_pid(pc));
     writer_pg_state(s->writer, up);
     maybe_load(s);
 }
@@ -326,6 +338,8 @@ static void on_reader_state(PgConn *pc, bool up, void *arg)
 static void on_loaded(Server *s, bool ok)
 {
     s->loading = false;
+    if (s->draining)
+        return;
     if (!ok) {
         srv_log(s, LOG_WARN, "live state not loaded; trying again when storage is back");
         return;

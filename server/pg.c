@@ -63,6 +63,7 @@ struct PgConn {
     void *state_arg;
     PgNotifyFn on_notify;
     void *notify_arg;
+    int backend_pid;       /* of the last connection that came up; 0: none yet */
     char refusal_state[6]; /* a set-up error of this SQLSTATE goes to on_refused */
     PgRefusedFn on_refused;
     void *refused_arg;
@@ -608,6 +609,7 @@ static void setup_done(PgJob *j, void *arg)
         return;
     }
     pc->state = PG_UP;
+    pc->backend_pid = PQbackendPID(pc->conn);
     pc->backoff_ms = 100;
     pg_log(pc, LOG_INFO, "PostgreSQL connection ready");
     if (pc->on_state)
@@ -748,6 +750,11 @@ void pgconn_free(PgConn *pc)
 bool pgconn_is_up(const PgConn *pc)
 {
     return pc && pc->state == PG_UP;
+}
+
+int pgconn_backend_pid(const PgConn *pc)
+{
+    return pc->backend_pid;
 }
 
 void pgconn_pump(PgConn *pc)

@@ -96,6 +96,9 @@ void pgconn_set_patience(PgConn *pc, int seconds);
 void pgconn_free(PgConn *pc);
 
 bool pgconn_is_up(const PgConn *pc);
+/* The server process of the connection that came up last (0: none yet),
+ * kept after it is lost: that session may outlive it on the server. */
+int pgconn_backend_pid(const PgConn *pc);
 /* Sends what is still buffered for the server, as far as the socket
  * takes it now; never waits and never calls back. For long stretches of
  * work on the loop: a batch's statements are larger than the socket

@@ -82,8 +82,10 @@ typedef struct Server {
     struct event *reaper;
 
     PgConn *pg_writer; /* group commits */
-    const char *writer_setup[5]; /* its session's settings (main.c), NULL-ended */
-    KicTime writer_refused_since; /* its lock held elsewhere since (writer_lock.h) */
+    const char *writer_setup[9]; /* its session's settings (main.c), NULL-ended */
+    char writer_lock_sql[2048];   /* its lock (writer_lock.h) */
+    KicTime writer_refused_since; /* its lock held elsewhere since (monotonic) */
+    KicTime writer_refused_last;
     char writer_tz_sql[300];
     PgConn *pg_reader; /* logins, loads, short reads: never blocks a commit */
     PgConn *pg_reports; /* reports, which may take seconds: never hold up a login */

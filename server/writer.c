@@ -116,6 +116,8 @@ struct Writer {
                           * the batches in flight wait (unanswered) for a
                           * journal write that works or for PostgreSQL */
     struct event *ev_journal_retry;
+    bool locked_out; /* another kicd holds the database: new records get
+                      * -32050, none is journaled (writer_lock.h) */
 
     Batch *spare[PIPELINE_DEPTH + 1]; /* finished batches kept for reuse */
     int nspare;
@@ -331,7 +333,7 @@ static bool journaling(const Writer *w)
 static bool can_start(const Writer *w)
 {
     return !w->held && w->qhead && !w->loading && !w->replaying && !w->journal_broken &&
-           !w->rewinding &&
+           !w->rewinding && !w->locked_out &&
            w->inflight < PIPELINE_DEPTH && (pgconn_is_up(w->srv->pg_writer) || journaling(w));
 }
 
@@ -372,6 +374,9 @@ void writer_submit(Writer *w, Record *r)
     else if (w->journal_broken)
         rpc_error_set(&e, RPC_STORAGE_UNAVAILABLE,
                       "storage unavailable and the journal cannot be written");
+    else if (w->locked_out)
+        rpc_error_set(&e, RPC_STORAGE_UNAVAILABLE,
+                      "storage unavailable: another kicd writes to the database");
     if (e.code) {
         record_finish(w->srv->metrics, r, &e);
         return;
@@ -1274,6 +1279,13 @@ static void on_replayed(Server *s, bool ok)
      * went away again, they join the journal behind its records) */
     resend_waiting(w);
     maybe_start(w);
+}
+
+void writer_locked_out(Writer *w, bool out)
+{
+    w->locked_out = out;
+    if (!out)
+        maybe_start(w);
 }
 
 void writer_pg_state(Writer *w, bool up)

@@ -100,6 +100,10 @@ const struct PgPrepared *writer_statements(const Writer *w);
  * acknowledged; records that need an old call from storage are refused
  * (-32050). Up: the journal is replayed first, then batches go on. */
 void writer_pg_state(Writer *w, bool up);
+/* Another kicd holds the database (writer_lock.h): while out, new records
+ * are refused (-32050) and queued ones wait, none journaled, so nothing is
+ * acknowledged that this kicd might later write over the other's rows. */
+void writer_locked_out(Writer *w, bool out);
 /* The journal is being replayed (new batches wait). */
 bool writer_replaying(const Writer *w);
 /* The journal holds records no replay has been through yet. */

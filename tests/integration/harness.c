@@ -182,7 +182,8 @@ void h_db_await_lock_wait(const char *conninfo)
 {
     for (int i = 0; i < 500; i++) {
         if (h_sql_int(conninfo, "SELECT count(*) FROM pg_stat_activity WHERE application_name ="
-                                " 'kicd' AND wait_event_type = 'Lock'") > 0)
+                                " 'kicd' AND wait_event_type = 'Lock'"
+                                " AND datname = current_database()") > 0)
             return;
         usleep(20000);
     }

@@ -249,9 +249,10 @@ START_TEST(a_second_kicd_on_a_busy_port_changes_nothing)
 }
 END_TEST
 
-/* A second kicd on the database of a running one (another port, another
- * journal) never serves: its writer cannot take the database's lock, it
- * names the session that holds it and stops with 1. Both serving, each
+/* A second kicd on the database of a running one never serves. With the
+ * same journal it stops at once; with another journal its writer cannot
+ * take the database's lock, it names the session that holds it and stops
+ * with 1. Both serving, each
  * would decide calls from its own memory and overwrite the other's rows.
  * The first serves on. */
 START_TEST(a_second_kicd_on_the_same_database_does_not_serve)
@@ -263,13 +264,20 @@ START_TEST(a_second_kicd_on_the_same_database_does_not_serve)
     char *conf = h_read_text(k.conf_path);
     size_t size = strlen(conf) + 512;
     char *second = malloc(size);
+    /* the same journal: refused at once, before it reads a byte of it */
+    snprintf(second, size, "%s\n[server]\nlisten = 127.0.0.1:%d\nhttp =\n", conf, h_free_port());
+    const char *path = write_file(k.dir, "second.ini", second);
+    int rc;
+    char *out = kicd_run((const char *[]){"--config", path, NULL}, &rc);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strstr(out, "kicd.journal: in use by another kicd"), "%s", out);
+    free(out);
     snprintf(second, size,
              "%s\n[server]\nlisten = 127.0.0.1:%d\nhttp =\n"
              "[storage]\njournal_path = %s/second.journal\n",
              conf, h_free_port(), k.dir);
-    const char *path = write_file(k.dir, "second.ini", second);
-    int rc;
-    char *out = kicd_run((const char *[]){"--config", path, NULL}, &rc);
+    path = write_file(k.dir, "second.ini", second);
+    out = kicd_run((const char *[]){"--config", path, NULL}, &rc);
     ck_assert_int_eq(rc, 1);
     ck_assert_msg(strstr(out, "another kicd writes to this database (session ") &&
                       strstr(out, "stopping after") && !strstr(out, "serving JSON-RPC"),
@@ -535,7 +543,7 @@ int main(void)
     setenv("KIC_CALLER_SECRET", TEST_SECRET, 1);
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, 120); /* a second kicd on one database tries for 30 s */
     tcase_add_test(tc, kicd_help_version_and_bad_flags);
     tcase_add_test(tc, config_file_errors_are_reported);
     tcase_add_test(tc, migrate_applies_once_and_refuses_a_changed_file);

@@ -2,10 +2,15 @@
  * after the restart is a duplicate; the live state after a restart (clean
  * or killed) equals the live state before it. Each test runs its own kicd
  * so it can kill it. */
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -97,9 +102,11 @@ END_TEST
 
 /* Another session takes the database's writer lock from a running kicd
  * (its writer's session ended, the lock taken before it reconnects, as a
- * second kicd started against the same database would): kicd keeps
- * acknowledging into its journal, stops with 1 once the lock stays taken,
- * and after the restart every acknowledged event is stored once. */
+ * second kicd started against the same database would): kicd refuses new
+ * events (-32050, recording nothing: it might later write them over the
+ * other's rows), stops with 1 once the lock stays taken, and after the
+ * restart every acknowledged event is stored once and the refused ones
+ * are new. */
 START_TEST(a_kicd_whose_database_is_taken_stops_and_loses_nothing)
 {
     Kicd k;
@@ -118,6 +125,171 @@ START_TEST(a_kicd_whose_database_is_taken_stops_and_loses_nothing)
     r = PQexec(other, "SELECT pg_advisory_lock(1802068836, 0)");
     ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
     PQclear(r);
+    ck_assert(kicd_log_shows(&k, "another kicd writes to this database (session "));
+    for (int i = 300; i < 600; i++)
+        stream_event(c, i, i, t0);
+    for (int i = 300; i < 600; i++) {
+        json_t *a = cl_recv(c, 30000);
+        ck_assert_msg(a && rpc_code(a) == -32050, "event %d not refused", i);
+        json_decref(a);
+    }
+    ck_assert_int_eq(kicd_wait_exit(&k, 90000), 1);
+    ck_assert(kicd_log_contains(&k, "stopping after"));
+    cl_close(c);
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events"), 300);
+    PQfinish(other);
+    kicd_start(&k); /* the journal, if any, is replayed before it serves */
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events"), 300);
+    c = cl_session(k.port, bridge);
+    for (int i = 0; i < 600; i++)
+        stream_event(c, i, i, t0);
+    for (int i = 0; i < 600; i++) {
+        json_t *a = cl_recv(c, 30000);
+        json_t *dup = json_object_get(rpc_result(a), "duplicate");
+        ck_assert_msg(i < 300 ? json_is_true(dup) : json_is_false(dup), "event %d", i);
+        json_decref(a);
+    }
+    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events"), 600);
+    cl_close(c);
+    ck_assert(kicd_stop(&k));
+    free(bridge);
+}
+END_TEST
+
+/* ---- a proxy in front of PostgreSQL's socket that can cut kicd off ---- */
+
+/* On SIGUSR1 the proxy stops passing anything on the connections it has,
+ * keeping both ends open: a network that broke between kicd and
+ * PostgreSQL, where the server's session lives on, idle, holding its
+ * locks, and never hears that its client is gone. New connections pass. */
+static volatile sig_atomic_t proxy_cut;
+
+static void on_proxy_cut(int sig)
+{
+    (void)sig;
+    proxy_cut = 1;
+}
+
+static int unix_socket_to(const char *path, bool listening)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    if (fd < 0)
+        return -1;
+    if (listening ? bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 16) == 0
+                  : connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+        return fd;
+    close(fd);
+    return -1;
+}
+
+/* The child's loop: pairs[i] <-> pairs[i ^ 1]; cut pairs are left alone. */
+static void proxy_run(int listener, const char *server_path)
+{
+    enum { MAX_FDS = 64 };
+    int fds[MAX_FDS];
+    bool cut[MAX_FDS] = {false};
+    int n = 0;
+    signal(SIGUSR1, on_proxy_cut);
+    for (;;) {
+        if (proxy_cut) {
+            for (int i = 0; i < n; i++)
+                cut[i] = true;
+            proxy_cut = 0;
+        }
+        struct pollfd p[MAX_FDS + 1];
+        p[0] = (struct pollfd){.fd = listener, .events = POLLIN};
+        for (int i = 0; i < n; i++)
+            p[i + 1] = (struct pollfd){.fd = cut[i] || fds[i] < 0 ? -1 : fds[i], .events = POLLIN};
+        if (poll(p, (nfds_t)n + 1, 100) < 0)
+            continue;
+        if ((p[0].revents & POLLIN) && n + 2 <= MAX_FDS) {
+            int c = accept(listener, NULL, NULL), up = unix_socket_to(server_path, false);
+            if (c >= 0 && up >= 0) {
+                fds[n] = c, cut[n++] = false;
+                fds[n] = up, cut[n++] = false;
+            } else {
+                if (c >= 0)
+                    close(c);
+                if (up >= 0)
+                    close(up);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            if (!(p[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char buf[65536];
+            ssize_t got = read(fds[i], buf, sizeof(buf));
+            int peer = fds[i ^ 1];
+            if (got <= 0 || peer < 0 || write(peer, buf, (size_t)got) != got) {
+                close(fds[i]);
+                if (peer >= 0)
+                    close(peer);
+                fds[i] = fds[i ^ 1] = -1;
+            }
+        }
+    }
+}
+
+/* Starts the proxy listening as PostgreSQL would in dir (its socket file
+ * named for the test cluster's port); fills the conninfo kicd should use. */
+static pid_t proxy_start(const char *dir, const char *db, char *conninfo, size_t n)
+{
+    PQconninfoOption *opts = PQconninfoParse(h_pg_base(), NULL);
+    ck_assert_ptr_nonnull(opts);
+    const char *host = NULL, *port = "5432";
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!strcmp(o->keyword, "host") && o->val)
+            host = o->val;
+        if (!strcmp(o->keyword, "port") && o->val)
+            port = o->val;
+    }
+    ck_assert_msg(host && host[0] == '/', "the test cluster is not on a unix socket");
+    char server_path[512], proxy_path[512];
+    snprintf(server_path, sizeof(server_path), "%s/.s.PGSQL.%s", host, port);
+    int len = snprintf(proxy_path, sizeof(proxy_path), "%s/.s.PGSQL.%s", dir, port);
+    ck_assert_msg(len < (int)sizeof(((struct sockaddr_un *)0)->sun_path), "%s: too long for a socket",
+                  proxy_path);
+    int listener = unix_socket_to(proxy_path, true);
+    ck_assert_int_ge(listener, 0);
+    snprintf(conninfo, n, "%s host=%s dbname=%s", h_pg_base(), dir, db);
+    PQconninfoFree(opts);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        proxy_run(listener, server_path);
+        _exit(0);
+    }
+    close(listener);
+    return pid;
+}
+
+/* A network that breaks between kicd and PostgreSQL (the proxy cuts every
+ * connection kicd has, both ends left open): kicd drops its writer's
+ * connection as hung after pg_timeout_s and connects again, and its old
+ * session, which never learns it lost its client, still holds the
+ * database's lock. kicd ends that session of its own and takes the lock
+ * back, and serves on: every event acknowledged meanwhile is stored.
+ * Taken as another kicd, it refused events and stopped. */
+START_TEST(a_kicd_cut_off_from_its_old_session_takes_the_database_back)
+{
+    Kicd k;
+    char name[32];
+    snprintf(name, sizeof(name), "durable%d_%d", (int)getpid(), ++next_db);
+    kicd_init(&k, name, NULL);
+    char via_proxy[512];
+    pid_t proxy = proxy_start(k.dir, k.db, via_proxy, sizeof(via_proxy));
+    size_t used = strlen(k.extra_conf);
+    snprintf(k.extra_conf + used, sizeof(k.extra_conf) - used,
+             "\n[server]\npg = %s\n[storage]\npg_timeout_s = 2\n", via_proxy);
+    kicd_start(&k);
+    char *bridge = h_user(&k, "care", "pbx", "bridge", NULL, NULL);
+    Client *c = cl_session(k.port, bridge);
+    KicTime t0 = h_today(3 * 3600);
+    stream_and_read_acks(c, 300, 300, t0);
+    kill(proxy, SIGUSR1);
+    usleep(200000);
     for (int i = 300; i < 600; i++)
         stream_event(c, i, i, t0);
     for (int i = 300; i < 600; i++) {
@@ -125,24 +297,15 @@ START_TEST(a_kicd_whose_database_is_taken_stops_and_loses_nothing)
         ck_assert_msg(json_is_true(json_object_get(rpc_result(a), "accepted")), "event %d", i);
         json_decref(a);
     }
-    ck_assert_int_eq(kicd_wait_exit(&k, 60000), 1);
-    ck_assert(kicd_log_contains(&k, "another kicd writes to this database (session "));
-    ck_assert(kicd_log_contains(&k, "stopping after"));
-    cl_close(c);
-    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events"), 300);
-    PQfinish(other);
-    kicd_start(&k); /* the journal is replayed before it serves */
-    ck_assert_int_eq(h_sql_int(k.conninfo, "SELECT count(*) FROM events"), 600);
-    c = cl_session(k.port, bridge);
-    for (int i = 0; i < 600; i++)
-        stream_event(c, i, i, t0);
-    for (int i = 0; i < 600; i++) {
-        json_t *a = cl_recv(c, 30000);
-        ck_assert_msg(json_is_true(json_object_get(rpc_result(a), "duplicate")), "event %d", i);
-        json_decref(a);
-    }
+    ck_assert_int_eq(h_sql_int_await(k.conninfo, "SELECT count(*) FROM events", 600), 600);
+    ck_assert(kicd_log_contains(&k, "no answer from PostgreSQL for 2 s"));
+    ck_assert(!kicd_log_contains(&k, "another kicd writes to this database"));
+    cl_call_ok(c, "call.offered", "{\"event_id\":\"late\",\"call_id\":\"late\",\"at\":\"%s\",\"queue\":\"q\"}",
+               h_at(t0, 400));
     cl_close(c);
     ck_assert(kicd_stop(&k));
+    kill(proxy, SIGKILL);
+    waitpid(proxy, NULL, 0);
     free(bridge);
 }
 END_TEST
@@ -577,6 +740,7 @@ int main(void)
     tcase_add_test(tc, acked_events_survive_kill_9_and_resends_are_duplicates);
     tcase_add_test(tc, kill_9_in_the_middle_loses_no_acked_event);
     tcase_add_test(tc, a_kicd_whose_database_is_taken_stops_and_loses_nothing);
+    tcase_add_test(tc, a_kicd_cut_off_from_its_old_session_takes_the_database_back);
     tcase_add_test(tc, sigterm_in_the_middle_loses_no_acked_event);
     tcase_add_test(tc, sigterm_with_a_batch_hanging_in_postgres_exits_cleanly);
     tcase_add_test(tc, restart_gives_the_same_live_numbers);

@@ -588,7 +588,8 @@ START_TEST(a_connection_lost_during_a_rewind_loses_nothing)
     h_db_await_lock_wait(small.conninfo);
     ck_assert(kicd_log_shows(&small, "was stored before"));
     h_sql_exec(small.conninfo, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                               " WHERE application_name = 'kicd' AND wait_event_type = 'Lock'");
+                               " WHERE application_name = 'kicd' AND wait_event_type = 'Lock'"
+                               " AND datname = current_database()");
     expect_results(c, 4, 10000); /* durable in the journal */
     pr = PQexec(locker, "COMMIT");
     PQclear(pr);
