@@ -2,6 +2,7 @@
 #include "writer_lock.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "kictime.h"
@@ -9,9 +10,11 @@
 
 /* 1802068836 is "kicd" in ASCII; PostgreSQL scopes advisory locks to the
  * database, so kicds of other databases on one server do not meet. */
-#define LOCK_KEY "1802068836, 0"
+#define LOCK_CLASS "1802068836"
+#define LOCK_KEY LOCK_CLASS ", 0"
+/* pg_locks shows a lock of two int4 keys as classid, objid, objsubid 2 */
 #define LOCK_ROWS                                                                              \
-    "l.locktype = 'advisory' AND l.granted AND l.classid = 1802068836 AND l.objid = 0"         \
+    "l.locktype = 'advisory' AND l.granted AND l.classid = " LOCK_CLASS " AND l.objid = 0"     \
     " AND l.objsubid = 2"                                                                      \
     " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 
@@ -34,36 +37,38 @@ void writer_lock_prepare(Server *s, int previous_pid)
      * between them) holds the lock until the server notices, which
      * without keepalives can take hours: the kicd ends it, waiting up to
      * 5 s, and takes the lock. */
-    snprintf(s->writer_lock_sql, sizeof(s->writer_lock_sql),
-             "DO $kicd$\n"
-             "DECLARE\n"
-             "    holder text;\n"
-             "BEGIN\n"
-             "    IF pg_try_advisory_lock(" LOCK_KEY ") THEN\n"
-             "        RETURN;\n"
-             "    END IF;\n"
-             "    IF %d > 0 AND EXISTS (SELECT 1 FROM pg_locks l WHERE " LOCK_ROWS " AND l.pid = %d) THEN\n"
-             "        PERFORM pg_terminate_backend(%d, 5000);\n"
-             "        IF pg_try_advisory_lock(" LOCK_KEY ") THEN\n"
-             "            RETURN;\n"
-             "        END IF;\n"
-             "    END IF;\n"
-             "    SELECT string_agg(CASE WHEN a.backend_start IS NULL\n"
-             "                 THEN format('session %%s of role %%s, whose details this role may not see',\n"
-             "                             a.pid, a.usename)\n"
-             "                 ELSE format('session %%s from %%s since %%s', a.pid,\n"
-             "                             coalesce(host(a.client_addr), 'a local socket'),\n"
-             "                             to_char(a.backend_start AT TIME ZONE 'UTC',\n"
-             "                                     'YYYY-MM-DD HH24:MI:SS \"UTC\"')) END, ', ')\n"
-             "      INTO holder\n"
-             "      FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid\n"
-             "     WHERE " LOCK_ROWS ";\n"
-             "    RAISE EXCEPTION USING ERRCODE = '" WRITER_LOCK_SQLSTATE "',\n"
-             "        MESSAGE = format('another kicd writes to this database (%%s)',\n"
-             "                         coalesce(holder, 'its session is not visible to this role'));\n"
-             "END\n"
-             "$kicd$",
-             previous_pid, previous_pid, previous_pid);
+    int n = snprintf(s->writer_lock_sql, sizeof(s->writer_lock_sql),
+                     "DO $kicd$\n"
+                     "DECLARE\n"
+                     "    holder text;\n"
+                     "BEGIN\n"
+                     "    IF pg_try_advisory_lock(" LOCK_KEY ") THEN\n"
+                     "        RETURN;\n"
+                     "    END IF;\n"
+                     "    IF %d > 0 AND EXISTS (SELECT 1 FROM pg_locks l WHERE " LOCK_ROWS " AND l.pid = %d) THEN\n"
+                     "        PERFORM pg_terminate_backend(%d, 5000);\n"
+                     "        IF pg_try_advisory_lock(" LOCK_KEY ") THEN\n"
+                     "            RETURN;\n"
+                     "        END IF;\n"
+                     "    END IF;\n"
+                     "    SELECT string_agg(CASE WHEN a.backend_start IS NULL\n"
+                     "                 THEN format('session %%s of role %%s, whose details this role may not see',\n"
+                     "                             a.pid, a.usename)\n"
+                     "                 ELSE format('session %%s from %%s since %%s', a.pid,\n"
+                     "                             coalesce(host(a.client_addr), 'a local socket'),\n"
+                     "                             to_char(a.backend_start AT TIME ZONE 'UTC',\n"
+                     "                                     'YYYY-MM-DD HH24:MI:SS \"UTC\"')) END, ', ')\n"
+                     "      INTO holder\n"
+                     "      FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid\n"
+                     "     WHERE " LOCK_ROWS ";\n"
+                     "    RAISE EXCEPTION USING ERRCODE = '" WRITER_LOCK_SQLSTATE "',\n"
+                     "        MESSAGE = format('another kicd writes to this database (%%s)',\n"
+                     "                         coalesce(holder, 'its session is not visible to this role'));\n"
+                     "END\n"
+                     "$kicd$",
+                     previous_pid, previous_pid, previous_pid);
+    if (n < 0 || (size_t)n >= sizeof(s->writer_lock_sql))
+        abort(); /* the buffer is sized for the statement: a cut one would not parse */
 }
 
 void writer_lock_refused(Server *s, const char *message)

@@ -249,12 +249,11 @@ START_TEST(a_second_kicd_on_a_busy_port_changes_nothing)
 }
 END_TEST
 
-/* A second kicd on the database of a running one never serves. With the
- * same journal it stops at once; with another journal its writer cannot
- * take the database's lock, it names the session that holds it and stops
- * with 1. Both serving, each
- * would decide calls from its own memory and overwrite the other's rows.
- * The first serves on. */
+/* A second kicd on the database of a running one never serves (both
+ * serving, each would decide calls from its own memory and overwrite the
+ * other's rows). With the same journal it stops at once; with another
+ * journal its writer cannot take the database's lock, it names the
+ * session that holds it and stops with 1. The first serves on. */
 START_TEST(a_second_kicd_on_the_same_database_does_not_serve)
 {
     Kicd k;
