@@ -22,6 +22,7 @@
 #include "retention.h"
 #include "tls.h"
 #include "listener.h"
+#include "signals.h"
 #include "monitor.h"
 #include "pg.h"
 #include "store.h"
@@ -199,16 +200,16 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 /* SIGHUP: the settings are read whole again, as a start would read them;
  * a file kicd could not start with changes nothing. An operator who edits
  * the port or the pool size should hear that it waits for a restart. */
-static void reload(Server *s)
+static void reload(Server *s, const char *who)
 {
     if (!s->sources.file) {
-        srv_log(s, LOG_INFO, "SIGHUP: no --config file, nothing to reload");
+        srv_log(s, LOG_INFO, "%s: no --config file, nothing to reload", who);
         return;
     }
     char err[512], names[1024];
     Config next;
     if (!config_read(&next, &s->sources, err, sizeof(err))) {
-        srv_log(s, LOG_ERROR, "reload failed, keeping the old settings: %s", err);
+        srv_log(s, LOG_ERROR, "reload failed, keeping the old settings: %s (%s)", err, who);
         config_free(&next);
         return;
     }
@@ -217,19 +218,23 @@ static void reload(Server *s)
     config_free(&next);
     if (!log_level_parse(s->cfg.log_level, &s->log_level))
         abort(); /* config_read checked it */
-    srv_log(s, LOG_INFO, "reloaded: log level %s (%s)", log_level_name(s->log_level),
-            s->sources.file);
+    srv_log(s, LOG_INFO, "reloaded: log level %s (%s; %s)", log_level_name(s->log_level),
+            s->sources.file, who);
     if (waiting)
         srv_log(s, LOG_WARN, "changed in the file, in effect only after a restart: %s", names);
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+static void on_signal(int signo, pid_t sender, void *arg)
 {
     Server *s = arg;
-    if (sig == SIGHUP)
-        reload(s);
-    else
-        server_shutdown(s, 0);
+    char who[128];
+    signals_describe(signo, sender, who, sizeof(who));
+    if (signo == SIGHUP) {
+        reload(s, who); /* logged at the level it sets */
+        return;
+    }
+    srv_log(s, LOG_INFO, "stopping on %s", who);
+    server_shutdown(s, 0);
 }
 
 #define MAINTAIN_INTERVAL_S 60
@@ -454,17 +459,13 @@ static bool start_loop(Server *s)
     if (!s->base)
         return false;
     s->reaper = event_new(s->base, -1, 0, on_reap, s);
-    s->ev_sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
-    s->ev_sigint = evsignal_new(s->base, SIGINT, on_signal, s);
-    s->ev_sighup = evsignal_new(s->base, SIGHUP, on_signal, s);
+    s->signals = signals_start(s->base, on_signal, s);
     s->ev_maintain = event_new(s->base, -1, EV_PERSIST, on_maintain, s);
     s->ev_midnight = evtimer_new(s->base, on_midnight, s);
-    if (!s->reaper || !s->ev_sigterm || !s->ev_sigint || !s->ev_sighup || !s->ev_maintain ||
-        !s->ev_midnight)
+    if (!s->reaper || !s->signals || !s->ev_maintain || !s->ev_midnight)
         return false;
     struct timeval every = {MAINTAIN_INTERVAL_S, 0};
-    if (event_add(s->ev_sigterm, NULL) != 0 || event_add(s->ev_sigint, NULL) != 0 ||
-        event_add(s->ev_sighup, NULL) != 0 || event_add(s->ev_maintain, &every) != 0)
+    if (event_add(s->ev_maintain, &every) != 0)
         return false;
     arm_midnight(s);
     return true;
@@ -575,12 +576,7 @@ static void stop(Server *s)
     monitor_free(s->metrics);
     if (s->reaper)
         event_free(s->reaper);
-    if (s->ev_sigterm)
-        event_free(s->ev_sigterm);
-    if (s->ev_sigint)
-        event_free(s->ev_sigint);
-    if (s->ev_sighup)
-        event_free(s->ev_sighup);
+    signals_free(s->signals);
     if (s->ev_drain)
         event_free(s->ev_drain);
     if (s->ev_maintain)

@@ -102,7 +102,7 @@ typedef struct Server {
     Journal *journal;
     Metrics *metrics;
 
-    struct event *ev_sigterm, *ev_sigint, *ev_sighup;
+    struct Signals *signals; /* SIGTERM, SIGINT, SIGHUP (signals.h) */
     struct event *ev_drain;
     bool draining;
     KicTime drain_started;

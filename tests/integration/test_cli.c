@@ -434,6 +434,10 @@ START_TEST(flags_override_the_file_and_sighup_reloads)
     fclose(f);
     kicd_signal(&k, SIGHUP);
     ck_assert(kicd_log_shows(&k, "reloaded: log level info"));
+    /* the log names who sent the signal: this test */
+    char sender[64];
+    snprintf(sender, sizeof(sender), "; SIGHUP from pid %d (test_cli))", (int)getpid());
+    ck_assert(kicd_log_contains(&k, sender));
     /* what a reload cannot change is named, not silently ignored */
     ck_assert(kicd_log_shows(&k, "in effect only after a restart: max_connections"));
     cl_close(c);

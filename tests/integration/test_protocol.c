@@ -551,6 +551,10 @@ START_TEST(sigterm_answers_what_was_sent_but_not_read)
     kicd_signal(&k, SIGTERM);
     /* kicd drains before the reports can finish: the pings are refused */
     ck_assert(kicd_log_shows(&k, "shutting down:"));
+    /* the log names who sent the signal: this test */
+    char sender[64];
+    snprintf(sender, sizeof(sender), "stopping on SIGTERM from pid %d (test_protocol)", (int)getpid());
+    ck_assert(kicd_log_contains(&k, sender));
     usleep(100000);
     h_db_unlock(locker);
     for (int i = 1; i <= 12; i++) {
