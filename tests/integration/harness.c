@@ -35,6 +35,46 @@ _Noreturn static void die(const char *fmt, ...)
     exit(2);
 }
 
+/* The zone kicd and the tests share. The tests write calls minutes to
+ * hours before now on today's date and read today's figures back, so
+ * "today" must have hours behind it and ahead of it: Europe/Amsterdam
+ * (kicd's default) when it is between 04:00 and 20:00 there, else the
+ * fixed-offset zone where it is about noon (no DST either). The choice is
+ * made before main() and put in TZ, so that this process, kicd (its
+ * configuration) and every tool a test starts agree. KIC_TEST_ZONE
+ * forces one. */
+static char test_zone[64];
+
+__attribute__((constructor)) static void choose_test_zone(void)
+{
+    const char *forced = getenv("KIC_TEST_ZONE");
+    if (forced && *forced) {
+        snprintf(test_zone, sizeof(test_zone), "%s", forced);
+    } else {
+        setenv("TZ", "Europe/Amsterdam", 1);
+        tzset();
+        time_t now = time(NULL);
+        struct tm local;
+        localtime_r(&now, &local);
+        if (local.tm_hour >= 4 && local.tm_hour < 20) {
+            snprintf(test_zone, sizeof(test_zone), "Europe/Amsterdam");
+        } else {
+            struct tm utc;
+            gmtime_r(&now, &utc);
+            int east = 12 - utc.tm_hour; /* hours east of UTC: -11 .. 12 */
+            /* Etc/GMT-5 is five hours east of UTC (POSIX signs) */
+            snprintf(test_zone, sizeof(test_zone), east == 0 ? "Etc/UTC" : "Etc/GMT%+d", -east);
+        }
+    }
+    setenv("TZ", test_zone, 1);
+    tzset();
+}
+
+const char *h_test_zone(void)
+{
+    return test_zone;
+}
+
 /* Inside a Check test a failure is reported by Check; outside (set-up in
  * main) there is nobody to report to, so the program stops. */
 static bool in_suite;
@@ -391,10 +431,10 @@ static void write_config(Kicd *k)
         die("cannot write %s", k->conf_path);
     /* Keys a test sets in extra_conf win: inih takes the last value. */
     fprintf(f,
-            "[server]\nlisten = 127.0.0.1:%d\nhttp = 127.0.0.1:%d\npg = %s\nlog_level = debug\n"
+            "[server]\nlisten = 127.0.0.1:%d\nhttp = 127.0.0.1:%d\npg = %s\nlog_level = debug\ntz = %s\n"
             "[storage]\njournal_path = %s/kicd.journal\n"
             "[callers]\nsecret = test-secret-not-for-production\n",
-            k->port, k->http_port, k->conninfo, k->dir);
+            k->port, k->http_port, k->conninfo, test_zone, k->dir);
     fprintf(f, "%s\n", k->extra_conf);
     fclose(f);
 }
@@ -924,37 +964,8 @@ const char *h_tenant(const char *base)
     return name;
 }
 
-/* Suites write events minutes (up to hours) in the past, "today"
- * (h_today), and read today's figures back. In the local day's first
- * minutes those times are clamped to the day's start and run into the
- * future, where wrap-ups are refused; a suite that ran across midnight
- * would find today's figures rolled over. So a suite starts only when
- * the day is old enough and not about to end: a run that meets local
- * midnight waits up to half an hour, once (the suites wait together). */
-#define DAY_START_MARGIN_S (20 * 60)
-#define DAY_END_MARGIN_S (10 * 60)
-
-static void wait_for_a_quiet_time_of_day(void)
-{
-    bool said = false;
-    for (;;) {
-        KicTime now = h_today(0), start = time_local_day_start(now);
-        KicTime end = time_add_local_days(start, 1);
-        if (now >= start + DAY_START_MARGIN_S * KIC_USEC &&
-            now <= end - DAY_END_MARGIN_S * KIC_USEC)
-            return;
-        if (!said)
-            fprintf(stderr, "waiting: local midnight is too near (a suite starts when the day"
-                            " is %d minutes old and has more than %d left)\n",
-                    DAY_START_MARGIN_S / 60, DAY_END_MARGIN_S / 60);
-        said = true;
-        sleep(5);
-    }
-}
-
 int h_run_suite(Suite *s, Kicd *k)
 {
-    wait_for_a_quiet_time_of_day();
     SRunner *sr = srunner_create(s);
     in_suite = true;
     srunner_run_all(sr, CK_NORMAL);

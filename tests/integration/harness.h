@@ -172,9 +172,11 @@ void cl_call_ok(Client *c, const char *method, const char *params_fmt, ...) KIC_
 
 /* ---- time ---- */
 
+/* The zone of "today" for kicd and the tests (harness.c: Europe/Amsterdam
+ * unless midnight is within 4 hours there; also in TZ). */
+const char *h_test_zone(void);
 /* A moment of today (local): now minus back_s seconds, but never before
- * today's 00:00:01 (h_run_suite starts a suite 20 minutes after local
- * midnight at the earliest). */
+ * today's 00:00:01 (in h_test_zone, at least 4 hours after it). */
 KicTime h_today(int back_s);
 /* RFC 3339 (UTC, ms) of t + offset_s seconds, in one of 16 rotating
  * static buffers (so several fit in one printf). */
@@ -183,8 +185,7 @@ const char *h_at(KicTime t, double offset_s);
 /* A unique tenant name per test case (tests share one kicd). */
 const char *h_tenant(const char *base);
 
-/* Runs a Check suite, once local midnight is more than 20 minutes (10
- * before it) away, and then stops kicd (if pid set); exit status. */
+/* Runs a Check suite and then stops kicd (if pid set); exit status. */
 int h_run_suite(Suite *s, Kicd *k);
 
 #endif

@@ -379,7 +379,10 @@ START_TEST(sigterm_in_the_middle_loses_no_acked_event)
     for (int i = 0; i < n; i++) {
         json_t *reply = cl_recv(c, 30000);
         json_t *res = rpc_result(reply);
-        ck_assert(json_is_true(json_object_get(res, "accepted")));
+        if (!json_is_true(json_object_get(res, "accepted"))) {
+            char *text = reply ? json_dumps(reply, 0) : NULL;
+            ck_abort_msg("event %d after the restart: %s", i, text ? text : "no reply");
+        }
         bool dup = json_is_true(json_object_get(res, "duplicate"));
         if (i < acked)
             ck_assert_msg(dup, "acked event %d not stored before the stop", i);

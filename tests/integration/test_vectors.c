@@ -452,9 +452,25 @@ static void check_server_alive(const Case *c)
     cl_close(mon);
 }
 
+/* Whether kicd still runs (this is a forked Check child: kicd is its
+ * parent's child, so /proc tells, not waitpid). */
+static bool kicd_runs(void)
+{
+    char path[64], stat[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)kicd.pid);
+    FILE *f = fopen(path, "r");
+    bool runs = f && fgets(stat, sizeof(stat), f);
+    if (f)
+        fclose(f);
+    const char *state = runs ? strrchr(stat, ')') : NULL;
+    return state && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
+}
+
 START_TEST(vector)
 {
     const Case *c = &cases[_i];
+    ck_assert_msg(kicd_runs(), "kicd (pid %d) has stopped; its log: %s", (int)kicd.pid,
+                  kicd.log_path);
     Client *cl = cl_connect(kicd.port);
     int ri = role_index(c->role);
     if (ri > 0) {

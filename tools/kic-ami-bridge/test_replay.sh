@@ -16,7 +16,13 @@ rec=$2
 tmp=$(mktemp -d)
 replay=
 bridge=
-trap 'kill $replay $bridge 2>/dev/null || true; rm -rf "$tmp"' EXIT
+# only what is still ours: a pid of a process that ended may be another's
+stop_ours() {
+  for p in $replay $bridge; do
+    case $(cat "/proc/$p/comm" 2>/dev/null) in kic-ami-*) kill "$p" 2>/dev/null || true ;; esac
+  done
+}
+trap 'stop_ours; rm -rf "$tmp"' EXIT
 "$bin/kic-ami-bridge" --map-file "$rec" >"$tmp/whole" 2>/dev/null
 "$bin/kic-ami-replay" --file "$rec" --chunk 333 --drop-at 100000 --drop-at 400001 \
   --drop-at 544200 --drop-at 700000 --lose 25 --secret test --sent "$tmp/sent" \
