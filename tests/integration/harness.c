@@ -429,10 +429,15 @@ static void write_config(Kicd *k)
     FILE *f = fopen(k->conf_path, "w");
     if (!f)
         die("cannot write %s", k->conf_path);
-    /* Keys a test sets in extra_conf win: inih takes the last value. */
+    /* Keys a test sets in extra_conf win: inih takes the last value.
+     * Many tests write calls on fixed dates of 2026 (the AMI recording,
+     * the protocol vectors, the DST days of the report tests); with the
+     * default retention (400 days) a kicd started from 2027 on would
+     * purge their months at start and take those events as re-sends of
+     * purged ones. Tests of retention set their own retention_days. */
     fprintf(f,
             "[server]\nlisten = 127.0.0.1:%d\nhttp = 127.0.0.1:%d\npg = %s\nlog_level = debug\ntz = %s\n"
-            "[storage]\njournal_path = %s/kicd.journal\n"
+            "[storage]\njournal_path = %s/kicd.journal\nretention_days = 36500\n"
             "[callers]\nsecret = test-secret-not-for-production\n",
             k->port, k->http_port, k->conninfo, test_zone, k->dir);
     fprintf(f, "%s\n", k->extra_conf);

@@ -727,7 +727,8 @@ START_TEST(records_refused_at_replay_are_kept_beside_the_journal)
 {
     Kicd k;
     Private p;
-    start_with_private(&k, &p, "refuse");
+    /* kicd's default retention: the kept copy below ages past it */
+    start_with_private_limited(&k, &p, "refuse", "[storage]\nretention_days = 400\n", 0);
     char *token;
     KicTime t0;
     Client *b = journal_a_poisoned_outage(&k, &p, "r", 0, &token, &t0);

@@ -126,7 +126,7 @@ static void ck_duplicate(json_t *resp, bool dup)
 START_TEST(a_resend_from_before_the_purge_is_a_duplicate)
 {
     Kicd k; /* its own: the test restarts it */
-    kicd_init(&k, "retention_horizon", NULL);
+    kicd_init(&k, "retention_horizon", "[storage]\nretention_days = 400\n");
     kicd_start(&k);
     const char *tenant = strdup(h_tenant("horizon"));
     Client *b = cl_session(k.port, h_user(&k, tenant, "pbx", "bridge", NULL, NULL));
@@ -201,7 +201,7 @@ END_TEST
 
 int main(void)
 {
-    kicd_init(&kicd, "retention", NULL);
+    kicd_init(&kicd, "retention", "[storage]\nretention_days = 400\n");
     kicd_start(&kicd);
     Suite *s = suite_create("retention");
     TCase *tc = tcase_create("core");
