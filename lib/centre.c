@@ -591,6 +591,23 @@ static void set_repeat(Centre *c, Call *x, bool repeated, int earlier, Effects *
     c->version++;
 }
 
+/* Whether x is a repeat, given whether memory holds a later contact of
+ * the caller in its window. For a call offered since loaded_since memory
+ * holds every later contact (each has an event since then) and decides
+ * alone: a flag storage had from before (a late event has since moved
+ * that later contact, or changed its caller) goes, as it does without a
+ * restart between, and what storage will hold once the call is written
+ * is what counts when the call falls behind loaded_since. For a call
+ * offered before, storage may know later contacts memory does not. */
+static bool repeat_with_storage(const Centre *c, Call *x, bool later)
+{
+    if (x->sum.offered && x->sum.offered_at >= c->loaded_since) {
+        x->repeat_stored = later;
+        return later;
+    }
+    return later || x->repeat_stored;
+}
+
 /* The contact a continuation goes on from: the first of its chain of
  * transfers (transferred_from) that memory holds; itself when none. */
 static const Call *chain_start(const Centre *c, const Call *x)
@@ -625,8 +642,8 @@ static void settle_contacts(Centre *c, CallerList *l, Effects *fx)
             next = i + 1;
         while (next < l->n && !l->calls[next]->index_trigger)
             next++;
-        bool repeated = x->repeat_stored ||
-                        (next < l->n && l->calls[next]->index_at <= x->index_window_end);
+        bool repeated = repeat_with_storage(
+            c, x, next < l->n && l->calls[next]->index_at <= x->index_window_end);
         /* a continuation is the same contact going on: the one it
          * continues is not an earlier contact of its own */
         int earlier = triggers_in_run;
@@ -665,7 +682,7 @@ static void reindex(Centre *c, Call *call, Effects *fx)
         }
     }
     if (!key) {
-        set_repeat(c, call, call->repeat_stored, 0, fx);
+        set_repeat(c, call, repeat_with_storage(c, call, false), 0, fx);
         return;
     }
     CallerList *l = caller_list(c, key, true);
@@ -1157,10 +1174,16 @@ void centre_load_call(Centre *c, Event **events, size_t n, Wrapup **wrapups, siz
     call->row_stored = true; /* written with its events */
     call->legs_sig = UINT64_MAX; /* whatever storage has: replaced when written */
     call->repeat_stored |= followed_by_repeat;
-    call->followed_by_repeat |= followed_by_repeat;
     /* With fx (a late event's call) the row is rewritten: the same data,
      * and simpler than telling loaded changes from new ones. */
     call_update(c, call, now, false, true, at, fx);
+    /* A new call was settled under its caller by that update; one memory
+     * held already was not, unless its offer changed. */
+    CallerList *l = call->index_key ? caller_list(c, call->index_key, false) : NULL;
+    if (l)
+        settle_contacts(c, l, fx);
+    else
+        set_repeat(c, call, repeat_with_storage(c, call, false), 0, fx);
 }
 
 WrapupResult centre_check_wrapup(const Centre *c, const char *call_id, const char *agent,

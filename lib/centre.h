@@ -37,8 +37,9 @@ typedef struct Call {
     Wrapup **wrapups;
     size_t nwrapups;
     /* Repeats are derived from the caller's other contacts (see
-     * settle_contacts in centre.c), or'ed with what storage had for an old
-     * call whose later contacts memory may not hold. */
+     * settle_contacts in centre.c), or'ed with what storage had for a call
+     * offered before loaded_since, whose later contacts memory may not
+     * hold (repeat_with_storage). */
     bool followed_by_repeat;
     bool repeat_stored;
     int earlier_contacts; /* the caller's contacts in the window before this one */

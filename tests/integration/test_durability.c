@@ -688,6 +688,48 @@ START_TEST(a_callback_closed_on_an_earlier_day_is_already_closed)
 }
 END_TEST
 
+/* Found by a probe: a repeat flag kicd had stored stuck after a restart.
+ * x is followed by y (the same caller); after the restart y's earlier
+ * offer, from another number, arrives late: x is no longer followed, as
+ * without the restart, in the calls row and in the sums. */
+START_TEST(a_late_offer_after_a_restart_takes_a_stored_repeat_away)
+{
+    Kicd k;
+    char *bridge;
+    start_fresh(&k, &bridge, NULL, NULL);
+    Client *b = cl_session(k.port, bridge);
+    KicTime t[2] = {h_today(3 * 3600), h_today(2 * 3600)};
+    const char *ids[2] = {"x", "y"};
+    for (int i = 0; i < 2; i++) {
+        cl_call_ok(b, "call.offered", "{\"event_id\":\"%s-o\",\"call_id\":\"%s\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"0612345678\"}",
+                   ids[i], ids[i], h_at(t[i], 0));
+        cl_call_ok(b, "call.answered", "{\"event_id\":\"%s-a\",\"call_id\":\"%s\",\"at\":\"%s\",\"agent\":\"a01\"}",
+                   ids[i], ids[i], h_at(t[i], 10));
+        cl_call_ok(b, "call.ended", "{\"event_id\":\"%s-e\",\"call_id\":\"%s\",\"at\":\"%s\"}", ids[i],
+                   ids[i], h_at(t[i], 70));
+    }
+    const char *flags = "SELECT string_agg(call_id || '=' || followed_by_repeat, ',' ORDER BY call_id) FROM calls";
+    const char *sums = "SELECT coalesce(sum(repeated), 0) FROM call_sums_15m";
+    char *was = h_sql_value(k.conninfo, flags);
+    ck_assert_str_eq(was, "x=true,y=false");
+    ck_assert_int_eq(h_sql_int(k.conninfo, sums), 1);
+    cl_close(b);
+    ck_assert(kicd_stop(&k));
+    kicd_start(&k);
+    b = cl_session(k.port, bridge);
+    cl_call_ok(b, "call.offered", "{\"event_id\":\"y-o0\",\"call_id\":\"y\",\"at\":\"%s\",\"queue\":\"q\",\"caller\":\"0687654321\"}",
+               h_at(t[1], -60));
+    char *is = h_sql_value(k.conninfo, flags);
+    ck_assert_str_eq(is, "x=false,y=false");
+    ck_assert_int_eq(h_sql_int(k.conninfo, sums), 0);
+    cl_close(b);
+    ck_assert(kicd_stop(&k));
+    free(was);
+    free(is);
+    free(bridge);
+}
+END_TEST
+
 START_TEST(a_failed_write_poisons_nothing_and_memory_follows_storage)
 {
     Kicd k;
@@ -751,6 +793,7 @@ int main(void)
     tcase_add_test(tc, an_agent_offline_at_their_parts_end_is_in_acw_from_their_login);
     tcase_add_test(tc, a_failed_write_poisons_nothing_and_memory_follows_storage);
     tcase_add_test(tc, a_callback_closed_on_an_earlier_day_is_already_closed);
+    tcase_add_test(tc, a_late_offer_after_a_restart_takes_a_stored_repeat_away);
     suite_add_tcase(s, tc);
     return h_run_suite(s, NULL);
 }

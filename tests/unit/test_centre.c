@@ -2650,7 +2650,9 @@ START_TEST(load_call_merges_without_notices)
     ck_assert_uint_eq(fx.nnotices, 0);
     const CallSummary *s = sum_of("c");
     ck_assert_int_eq(s->nevents, 4);
-    ck_assert(s->followed_by_repeat);
+    /* storage said it was followed, but memory holds every later contact
+     * of a call offered today and has none: memory decides */
+    ck_assert(!s->followed_by_repeat);
     ck_assert(s->wrapped);
     ck_assert_int_eq(s->acw_us, SEC(20));
     /* loading the same again drops what is known */
@@ -2663,8 +2665,81 @@ START_TEST(load_call_merges_without_notices)
     CentreSnapshot snapshot;
     snap(now, &snapshot);
     ck_assert_int_eq(snapshot.total.today.offered, 1);
-    ck_assert_int_eq(snapshot.total.today.repeated, 1);
+    ck_assert_int_eq(snapshot.total.today.repeated, 0);
     centre_snapshot_free(&snapshot);
+}
+END_TEST
+
+/* Loads a call of three events (offered by `key` at `at`, answered,
+ * ended) with storage's repeat flag, as at start-up (fx NULL) or for a
+ * late event (fx). */
+static void load_stored(const char *call, KicTime at, const char *key, bool repeat, Effects *f)
+{
+    char o[40], a[40], e[40];
+    snprintf(o, sizeof(o), "%s-o", call);
+    snprintf(a, sizeof(a), "%s-a", call);
+    snprintf(e, sizeof(e), "%s-e", call);
+    Event *evs[3] = {ev_new(&EV(EV_OFFERED, call, at, .id = o, .queue = "q", .key = key)),
+                     ev_new(&EV(EV_ANSWERED, call, at + SEC(10), .id = a, .agent = "a")),
+                     ev_new(&EV(EV_ENDED, call, at + SEC(70), .id = e))};
+    centre_load_call(C, evs, 3, NULL, 0, repeat, at + SEC(70), f);
+}
+
+/* A repeat flag storage kept goes when a late event takes the later
+ * contact away, after a restart as without one (it stuck: the flag
+ * storage had was or'ed in for every loaded call). */
+START_TEST(a_stored_repeat_flag_goes_when_its_later_contact_moves)
+{
+    KicTime d = tm("2026-11-18T00:00:00+01:00"), now = d + HOUR(12);
+    for (int restart = 0; restart <= 1; restart++) {
+        C = centre_new(1, &CFG, now);
+        if (restart) {
+            /* x at 10:00, then y at 11:00 by the same caller: storage has
+             * x followed by a repeat */
+            load_stored("x", d + HOUR(10), K1, true, NULL);
+            load_stored("y", d + HOUR(11), K1, false, NULL);
+        } else {
+            talked("x", "a", K1, d + HOUR(10));
+            talked("y", "a", K1, d + HOUR(11));
+        }
+        ck_assert(repeated("x"));
+        /* y's offer, late: it came at 09:00, before x */
+        effects_reset(&fx);
+        give_in_batch(EV(EV_OFFERED, "y", d + HOUR(9), .queue = "q", .key = K1), now);
+        ck_assert(repeated("y"));
+        ck_assert_msg(!repeated("x"), "restart %d", restart);
+        ck_assert_int_eq(row_write("x"), 'r');
+        effects_written(&fx);
+        CentreSnapshot snapshot;
+        snap(now, &snapshot);
+        ck_assert_int_eq(snapshot.total.today.repeated, 1);
+        centre_snapshot_free(&snapshot);
+        centre_free(C);
+        C = NULL;
+    }
+}
+END_TEST
+
+/* A call offered before loaded_since may have later contacts memory does
+ * not hold: what storage said of it stands, also loaded for a late
+ * event, and a later contact memory holds adds to it. */
+START_TEST(a_stored_repeat_flag_stands_for_a_call_before_memory)
+{
+    KicTime d = tm("2026-11-18T00:00:00+01:00"), now = d + HOUR(12);
+    C = centre_new(1, &CFG, now);
+    ck_assert_int_lt(d - HOUR(24 * 10), centre_loaded_since(C));
+    effects_reset(&fx);
+    load_stored("old", d - HOUR(24 * 10), K1, true, &fx);
+    ck_assert(repeated("old"));
+    load_stored("old2", d - HOUR(24 * 10) + HOUR(1), K2, false, &fx);
+    ck_assert(!repeated("old2"));
+    effects_written(&fx);
+    /* one of old2's caller within its window, but in memory's days */
+    effects_reset(&fx);
+    give_in_batch(EV(EV_OFFERED, "new", centre_loaded_since(C) + HOUR(1), .queue = "q", .key = K2), now);
+    ck_assert(repeated("old2"));
+    ck_assert(repeated("old"));
+    effects_written(&fx);
 }
 END_TEST
 
@@ -2834,6 +2909,8 @@ int main(void)
     tcase_add_test(tc, vanished_leg_frees_the_agent);
     tcase_add_test(tc, eviction_after_a_vanished_leg);
     tcase_add_test(tc, load_call_merges_without_notices);
+    tcase_add_test(tc, a_stored_repeat_flag_goes_when_its_later_contact_moves);
+    tcase_add_test(tc, a_stored_repeat_flag_stands_for_a_call_before_memory);
     tcase_add_test(tc, waiting_and_longest_wait);
     tcase_add_test(tc, quiet_queues_of_earlier_days_are_not_shown);
     suite_add_tcase(s, tc);
