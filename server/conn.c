@@ -453,6 +453,47 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         arm_timer(c, quiet_s >= idle ? 1 : idle - quiet_s);
 }
 
+/* Connections not logged in, oldest first. When the table is full, the
+ * oldest of them makes room for a new one, so a flood of connections that
+ * never log in cannot keep the bridge and the desktops out (each gets its
+ * turn to log in); a logged-in one is never closed for room. */
+static void login_wait_add(Conn *c)
+{
+    Server *s = c->srv;
+    if (c->awaiting_login)
+        return;
+    c->awaiting_login = true;
+    c->wait_next = NULL;
+    c->wait_prev = s->login_wait_newest;
+    if (s->login_wait_newest)
+        s->login_wait_newest->wait_next = c;
+    else
+        s->login_wait_oldest = c;
+    s->login_wait_newest = c;
+}
+
+static void login_wait_remove(Conn *c)
+{
+    Server *s = c->srv;
+    if (!c->awaiting_login)
+        return;
+    c->awaiting_login = false;
+    if (c->wait_prev)
+        c->wait_prev->wait_next = c->wait_next;
+    else
+        s->login_wait_oldest = c->wait_next;
+    if (c->wait_next)
+        c->wait_next->wait_prev = c->wait_prev;
+    else
+        s->login_wait_newest = c->wait_prev;
+    c->wait_prev = c->wait_next = NULL;
+}
+
+Conn *conn_oldest_not_logged_in(Server *s)
+{
+    return s->login_wait_oldest;
+}
+
 Conn *conn_new(Server *s, struct bufferevent *bev, const char *peer)
 {
     Conn *c = calloc(1, sizeof(*c));
@@ -482,6 +523,7 @@ Conn *conn_new(Server *s, struct bufferevent *bev, const char *peer)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
+    login_wait_add(c);
     conn_log(c, LOG_DEBUG, "connected");
     return c;
 fail:
@@ -496,6 +538,7 @@ fail:
 
 void conn_login(Conn *c)
 {
+    login_wait_remove(c);
     framer_set_max_line(&c->framer, (size_t)c->srv->cfg.max_line);
     c->srv->conns_by_role[c->sess.role]++;
     if (c->sess.role == ROLE_AGENT && c->sess.agent[0])
@@ -526,6 +569,7 @@ void conn_unauthenticate(Conn *c)
     framer_set_max_line(&c->framer, (size_t)c->srv->cfg.max_line_unauth);
     event_del(c->ev_timer);
     arm_timer(c, c->srv->cfg.login_timeout_s);
+    login_wait_add(c);
 }
 
 void conn_release_barrier(Conn *c)
@@ -742,6 +786,7 @@ void conn_close(Conn *c, const char *fmt, ...)
     conn_log(c, LOG_INFO, "closed: %s", reason);
     c->closing = true;
     conn_logout(c);
+    login_wait_remove(c);
     bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     event_del(c->ev_timer);

@@ -59,6 +59,11 @@ struct Conn {
     char close_reason[128];
     KicTime last_request;
 
+    /* In the server's list of connections not logged in, oldest first
+     * (conn_oldest_not_logged_in). */
+    bool awaiting_login;
+    Conn *wait_prev, *wait_next;
+
     struct event *ev_resume; /* continue dispatch on the next loop turn */
     struct event *ev_timer;  /* login timeout, then idle timeout */
 
@@ -68,6 +73,11 @@ struct Conn {
 
 /* Takes over bev (already set up for the socket, TLS or not). */
 Conn *conn_new(Server *s, struct bufferevent *bev, const char *peer);
+
+/* The connection that has waited longest without logging in (since it
+ * opened or logged out), or NULL: the one to close when the table is full
+ * and a new one comes (listener.c). */
+Conn *conn_oldest_not_logged_in(Server *s);
 
 /* Closes now: logs the reason, drops unsent replies. */
 void conn_close(Conn *c, const char *fmt, ...) KIC_PRINTF(2, 3);

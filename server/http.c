@@ -236,12 +236,27 @@ static void sweep_slow_heads(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void log_http_refusal(Http *h)
+static void log_http_refusal(Http *h, bool made_room)
 {
     char more[64];
-    if (log_throttle(&h->refusals, server_now(), more, sizeof(more)))
-        srv_log(h->srv, LOG_WARN, "refused an HTTP connection%s: %zu open (max_http_connections)",
-                more, h->nconns - 1); /* the refused one is counted until it is closed */
+    if (log_throttle(made_room ? &h->made_room : &h->refusals, server_now(), more, sizeof(more)))
+        srv_log(h->srv, LOG_WARN, "%s%s: %zu open (max_http_connections)",
+                made_room ? "closed the HTTP connection idle longest to take a new one"
+                          : "refused an HTTP connection",
+                more, h->nconns - 1); /* the one closed is counted until it is */
+}
+
+/* The connection, other than `except`, waiting longest for a request head
+ * (not being answered), or NULL. */
+static HttpConn *longest_idle(Http *h, const HttpConn *except)
+{
+    HttpConn *best = NULL;
+    for (size_t i = 0; i < h->nconns; i++) {
+        HttpConn *c = h->conns[i];
+        if (c != except && !c->serving && (!best || c->head_since < best->head_since))
+            best = c;
+    }
+    return best;
 }
 
 static void adopt_connection(evutil_socket_t fd, short what, void *arg)
@@ -271,8 +286,12 @@ static void adopt_connection(evutil_socket_t fd, short what, void *arg)
     h->conns[h->nconns++] = c;
     evhttp_connection_set_closecb(evcon, http_conn_closed, c);
     if (h->nconns > (size_t)h->srv->cfg.max_http_connections) {
-        log_http_refusal(h);
-        evhttp_connection_free(evcon); /* its close callback counts it out */
+        /* the one that has waited longest for a request head makes room,
+         * as on the JSON-RPC port, so idle connections cannot keep a
+         * supervisor out; one being answered is never closed for room */
+        HttpConn *idle = longest_idle(h, c);
+        log_http_refusal(h, idle != NULL);
+        evhttp_connection_free(idle ? idle->evcon : evcon); /* its close callback counts it out */
     }
 }
 

@@ -53,6 +53,7 @@ struct Http {
     size_t nconns, conns_cap;
     struct event *head_sweep;  /* closes those too slow with a request head */
     LogThrottle refusals;      /* the log says refusals once a second at most */
+    LogThrottle made_room;     /* and connections closed to make room */
 };
 
 /* Every connection's close callback (arg: its HttpConn), counting it

@@ -21,6 +21,7 @@ struct Listener {
     bool stopped;         /* shutting down: no resuming */
     bool paused_said;     /* the pause is in the log; cleared by an accept */
     LogThrottle refusals;     /* the last "refused" line, and those since */
+    LogThrottle made_room;    /* the last "closed the oldest" line, and those since */
 };
 
 static void peer_text(const struct sockaddr *sa, char *out, size_t n)
@@ -61,6 +62,15 @@ static void log_refusal(Listener *l, const char *peer)
                 l->srv->nconns);
 }
 
+static void log_room(Listener *l)
+{
+    char more[64];
+    if (log_throttle(&l->made_room, server_now(), more, sizeof(more)))
+        srv_log(l->srv, LOG_WARN,
+                "closed the oldest connection not logged in%s to take a new one: %zu connections (max_connections)",
+                more, l->srv->nconns);
+}
+
 static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
 {
@@ -73,9 +83,15 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
         l->paused_said = false;
     }
     if (s->nconns >= (size_t)s->cfg.max_connections) {
-        refuse(fd);
-        log_refusal(l, peer);
-        return;
+        Conn *waiting = conn_oldest_not_logged_in(s);
+        if (!waiting) {
+            refuse(fd);
+            log_refusal(l, peer);
+            return;
+        }
+        log_room(l);
+        conn_close(waiting, "made room for a new connection: not logged in, %zu connections (max_connections)",
+                   s->nconns);
     }
     struct bufferevent *bev;
     if (s->tls) {

@@ -78,6 +78,8 @@ typedef struct Server {
     Conn *closed;      /* closed, freed by the reaper after this loop turn */
     size_t nconns;
     size_t conns_by_role[ROLE_COUNT];
+    Conn *login_wait_oldest, *login_wait_newest; /* not logged in (conn.h) */
+    LogThrottle refused_logins; /* bad tokens: a log line a second at most */
     uint64_t next_conn_id;
     struct event *reaper;
 

@@ -136,7 +136,10 @@ static void login_done(PgJob *job, void *arg)
     if (PQntuples(res) != 1 || !session_from_row(&ctx->sess, res, 0)) {
         logins_forget_hash(c->srv->logins, ctx->hash);
         free(ctx);
-        conn_log(c, LOG_WARN, "login refused: unknown or revoked token");
+        /* a line a second at most: bad tokens can come in floods */
+        char more[64];
+        if (log_throttle(&c->srv->refused_logins, server_now(), more, sizeof(more)))
+            conn_log(c, LOG_WARN, "login refused: unknown or revoked token%s", more);
         reply_errorf(r, RPC_UNAUTHENTICATED, "bad token");
         if (++c->failed_logins >= MAX_FAILED_LOGINS)
             conn_close_after_flush(c, "%d failed logins", c->failed_logins);

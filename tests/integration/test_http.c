@@ -468,25 +468,45 @@ START_TEST(what_is_not_there)
 }
 END_TEST
 
-/* Over max_http_connections a connection is closed unanswered; those
- * open stay, JSON-RPC is not touched, and once one closes the next is
- * served (proto/HTTP.md "Limits"). */
+static bool closed_while_dribbling(int fd, const char *dribble, int limit_ms);
+
+/* Over max_http_connections the connection waiting longest for a request
+ * head makes room for the new one, so idle connections cannot keep a
+ * supervisor out; when every one is being answered (event streams), the
+ * new one is closed unanswered. JSON-RPC is not touched (proto/HTTP.md
+ * "Limits"). */
 START_TEST(http_connections_are_capped)
 {
     Kicd k;
     kicd_init(&k, "http_cap", "[limits]\nmax_http_connections = 3\n");
     kicd_start(&k);
+    Org o = {.name = h_tenant("httpcap")};
+    o.super = h_user(&k, o.name, "s.bakker", "supervisor", NULL, NULL);
     int idle[3];
     for (int i = 0; i < 3; i++)
         idle[i] = tcp_connect(k.http_port);
-    /* accepted in order: the three idle ones first, so this is the fourth */
+    usleep(200 * 1000); /* accepted in that order */
     char *got = read_to_close(http_open_at(k.http_port, "GET", "/healthz", NULL), "over the cap");
+    ck_assert_msg(got && strstr(got, "\"http_connections\":3"), "%s", got ? got : "not served");
+    free(got);
+    ck_assert_msg(closed_while_dribbling(idle[0], NULL, 3000), "the oldest idle one stayed");
+    ck_assert_msg(!closed_while_dribbling(idle[1], NULL, 200), "a younger idle one went");
+    ck_assert(kicd_log_shows(&k, "closed the HTTP connection idle longest to take a new one"));
+    for (int i = 0; i < 3; i++)
+        close(idle[i]);
+    /* three event streams, each being answered: none makes room */
+    int stream[3];
+    for (int i = 0; i < 3; i++) {
+        stream[i] = http_open_at(k.http_port, "GET", "/api/v1/live/stream?interval_ms=250", o.super);
+        free(read_until(stream[i], "event: stats\n", 1, 3000));
+    }
+    got = read_to_close(http_open_at(k.http_port, "GET", "/healthz", NULL), "over the cap");
     ck_assert_msg(!got, "answered over the cap: %s", got);
     ck_assert(kicd_log_shows(&k, "refused an HTTP connection: 3 open (max_http_connections)"));
-    Client *c = cl_session(k.port, h_user(&k, h_tenant("httpcap"), "pbx", "bridge", NULL, NULL));
+    Client *c = cl_session(k.port, h_user(&k, o.name, "pbx", "bridge", NULL, NULL));
     json_decref(ck_ok(cl_call(c, "server.ping", "{}")));
-    /* an idle one goes: the next request is served (once kicd has seen it go) */
-    close(idle[0]);
+    /* a stream goes: the next request is served (once kicd has seen it go) */
+    close(stream[0]);
     for (int tries = 0; !got && tries < 100; tries++) {
         got = read_to_close(http_open_at(k.http_port, "GET", "/healthz", NULL), "under the cap");
         if (!got)
@@ -494,10 +514,11 @@ START_TEST(http_connections_are_capped)
     }
     ck_assert_msg(got && strstr(got, "\"http_connections\":3"), "%s", got ? got : "never served");
     free(got);
-    close(idle[1]);
-    close(idle[2]);
+    close(stream[1]);
+    close(stream[2]);
     cl_close(c);
     ck_assert(kicd_stop(&k));
+    free(o.super);
 }
 END_TEST
 

@@ -1,6 +1,6 @@
 /* Limits under abuse (issue 6 "Limits"), each while a normal client keeps
- * being served: the connection cap (one more gets an explicit error),
- * a flood without a newline, slowloris (many connections trickling a
+ * being served: the connection cap (one more gets an explicit error;
+ * connections not logged in make room for new ones), a flood without a newline, slowloris (many connections trickling a
  * login they never finish), a client that writes and never reads
  * (backpressure: kicd's memory stays bounded), and the idle timeout with
  * server.ping as heartbeat. */
@@ -52,10 +52,10 @@ START_TEST(one_connection_over_the_cap_gets_an_error)
     Client *keep = cl_session(kicd.port, token);
     Client *c[MAX_CONNECTIONS];
     int n = 0;
-    /* fill up to the cap (keep is one) */
+    /* fill up to the cap (keep is one) with logged-in sessions, which are
+     * never closed to make room (idle_timeout_s is 2: quickly) */
     for (; n < MAX_CONNECTIONS - 1; n++)
-        c[n] = cl_connect(kicd.port);
-    usleep(200000);
+        c[n] = cl_session(kicd.port, token);
     Client *over = cl_connect(kicd.port);
     json_t *r = cl_recv(over, 3000);
     ck_assert_msg(r, "no explicit refusal");
@@ -66,7 +66,7 @@ START_TEST(one_connection_over_the_cap_gets_an_error)
     /* a flood of them is refused alike, in a log line a second at most */
     int lines_before = kicd_log_count(&kicd, "(max_connections)");
     time_t flood_began = time(NULL);
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 100; i++) {
         over = cl_connect(kicd.port);
         r = cl_recv(over, 3000);
         ck_assert_int_eq(rpc_code(r), -32029);
@@ -84,6 +84,58 @@ START_TEST(one_connection_over_the_cap_gets_an_error)
         cl_close(c[i]);
     usleep(300000);
     cl_close(keep);
+    served();
+}
+END_TEST
+
+/* Connections that never log in cannot keep the bridge out: with the
+ * table full of them, a new one closes the oldest and is served, and a
+ * flood of them leaves a logged-in client alone. */
+START_TEST(connections_not_logged_in_make_room)
+{
+    Client *keep = cl_session(kicd.port, token);
+    Client *c[MAX_CONNECTIONS];
+    int n = 0;
+    for (; n < MAX_CONNECTIONS - 1; n++)
+        c[n] = cl_connect(kicd.port);
+    usleep(200000); /* accepted in that order */
+    int lines_before = kicd_log_count(&kicd, "closed the oldest connection not logged in");
+    served(); /* a bridge comes: the oldest waiting one makes room */
+    ck_assert(cl_wait_closed(c[0], 3000));
+    ck_assert(!cl_wait_closed(c[1], 100)); /* only it */
+    ck_assert_int_gt(kicd_log_count(&kicd, "closed the oldest connection not logged in"), lines_before);
+    /* a flood of connections that never log in: each takes the place of
+     * the oldest waiting one, never keep's */
+    Client *flood[3 * MAX_CONNECTIONS];
+    for (int i = 0; i < 3 * MAX_CONNECTIONS; i++)
+        flood[i] = cl_connect(kicd.port);
+    json_t *r = cl_call(keep, "server.ping", NULL);
+    ck_result(r);
+    json_decref(r);
+    served();
+    for (int i = 0; i < 3 * MAX_CONNECTIONS; i++)
+        cl_close(flood[i]);
+    for (int i = 0; i < n; i++)
+        cl_close(c[i]);
+    cl_close(keep);
+    usleep(300000);
+    served();
+}
+END_TEST
+
+/* Bad tokens in a flood: each refused, in a log line a second at most
+ * (a line each filled 12 MB of log in 8 s). */
+START_TEST(a_flood_of_bad_logins_is_logged_a_line_a_second)
+{
+    int lines_before = kicd_log_count(&kicd, "login refused");
+    time_t began = time(NULL);
+    for (int i = 0; i < 60; i++) {
+        Client *c = cl_connect(kicd.port);
+        ck_assert_rpc_error(cl_call(c, "auth.login", "{\"token\":\"kic_not-a-token-%d\"}", i), -32001);
+        cl_close(c);
+    }
+    ck_assert_int_ge(kicd_log_count(&kicd, "login refused") - lines_before, 1);
+    ck_assert_int_le(kicd_log_count(&kicd, "login refused") - lines_before, (long)(time(NULL) - began) + 2);
     served();
 }
 END_TEST
@@ -310,6 +362,8 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, one_connection_over_the_cap_gets_an_error);
+    tcase_add_test(tc, connections_not_logged_in_make_room);
+    tcase_add_test(tc, a_flood_of_bad_logins_is_logged_a_line_a_second);
     tcase_add_test(tc, a_flood_without_newline_is_cut_off);
     tcase_add_test(tc, slowloris_connections_are_closed_at_the_login_timeout);
     tcase_add_test(tc, a_client_that_never_reads_gets_backpressure);
