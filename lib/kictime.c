@@ -1,11 +1,13 @@
 /* RFC 3339 parsing and formatting, and local-calendar arithmetic.
  * Civil-date conversion is done by hand (days_from_civil) so that parsing
  * depends on nothing but the text; local time uses the C library and the
- * process time zone, as PostgreSQL's session TimeZone does on its side. */
+ * process time zone, as PostgreSQL's session TimeZone does on its side,
+ * and whether a zone exists, from the zoneinfo files behind it. */
 #include "kictime.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's method). */
@@ -357,4 +359,34 @@ KicTime time_add_local_days_memo(LocalDaysMemo *m, KicTime t, int days)
 double time_diff_s(KicTime a, KicTime b)
 {
     return (double)(b - a) / (double)KIC_USEC;
+}
+
+/* Files of the zoneinfo directory that are no place's zone: the host's
+ * own (which a client knows nothing of), the rule templates, and the
+ * copies with other conventions (right/ counts leap seconds). */
+static bool zone_file_is_no_zone(const char *tz)
+{
+    static const char *const names[] = {"localtime", "posixrules", "Factory"};
+    for (size_t i = 0; i < KIC_ARRAY_LEN(names); i++)
+        if (strcmp(tz, names[i]) == 0)
+            return true;
+    return strncmp(tz, "posix/", 6) == 0 || strncmp(tz, "right/", 6) == 0;
+}
+
+bool time_zone_exists(const char *tz)
+{
+    char path[512], magic[4];
+    if (!*tz || tz[0] == '/' || strstr(tz, "..") || zone_file_is_no_zone(tz) ||
+        (size_t)snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz) >= sizeof(path))
+        return false;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return false;
+    /* a compiled zone, not one of the tables beside them (zone.tab) */
+    FILE *f = fopen(path, "rb");
+    bool tzif = f && fread(magic, 1, sizeof(magic), f) == sizeof(magic) &&
+                memcmp(magic, "TZif", sizeof(magic)) == 0;
+    if (f)
+        fclose(f);
+    return tzif;
 }

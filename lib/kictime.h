@@ -67,4 +67,12 @@ KicTime time_add_local_days_memo(LocalDaysMemo *m, KicTime t, int days);
 /* Seconds between two instants as a double (b - a). */
 double time_diff_s(KicTime a, KicTime b);
 
+/* Whether tz names a zone of the system's zoneinfo (Europe/Amsterdam,
+ * UTC). glibc and PostgreSQL also take POSIX strings ("+05:00", "UTC+5"),
+ * with the sign the other way round from what a reader expects: those
+ * are no zone names, and are refused, as are localtime (the host's
+ * zone), posixrules, Factory, posix/ and right/ names and the tables
+ * beside the zones (zone.tab). */
+bool time_zone_exists(const char *tz);
+
 #endif

@@ -358,7 +358,7 @@ static bool check_words(const Config *c, char *err, size_t errlen)
                  c->log_level);
         return false;
     }
-    if (!config_zone_exists(c->tz)) {
+    if (!time_zone_exists(c->tz)) {
         snprintf(err, errlen, "tz: unknown time zone '%s'", c->tz);
         return false;
     }
@@ -442,32 +442,3 @@ void config_print_help(void)
     }
 }
 
-/* Files of the zoneinfo directory that are no place's zone: the host's
- * own (which a client knows nothing of), the rule templates, and the
- * copies with other conventions (right/ counts leap seconds). */
-static bool zone_file_is_no_zone(const char *tz)
-{
-    static const char *const names[] = {"localtime", "posixrules", "Factory"};
-    for (size_t i = 0; i < KIC_ARRAY_LEN(names); i++)
-        if (strcmp(tz, names[i]) == 0)
-            return true;
-    return strncmp(tz, "posix/", 6) == 0 || strncmp(tz, "right/", 6) == 0;
-}
-
-bool config_zone_exists(const char *tz)
-{
-    char path[512], magic[4];
-    if (!*tz || tz[0] == '/' || strstr(tz, "..") || zone_file_is_no_zone(tz) ||
-        (size_t)snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz) >= sizeof(path))
-        return false;
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return false;
-    /* a compiled zone, not one of the tables beside them (zone.tab) */
-    FILE *f = fopen(path, "rb");
-    bool tzif = f && fread(magic, 1, sizeof(magic), f) == sizeof(magic) &&
-                memcmp(magic, "TZif", sizeof(magic)) == 0;
-    if (f)
-        fclose(f);
-    return tzif;
-}

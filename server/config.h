@@ -110,12 +110,4 @@ bool config_validate(const Config *c, char *err, size_t errlen) KIC_MUST_CHECK;
 /* Prints every option with its default, for --help. */
 void config_print_help(void);
 
-/* Whether tz names a zone of the system's zoneinfo (Europe/Amsterdam,
- * UTC). glibc and PostgreSQL also take POSIX strings ("+05:00", "UTC+5"),
- * with the sign the other way round from what a reader expects: those
- * are no zone names, and are refused, as are localtime (the host's
- * zone), posixrules, Factory, posix/ and right/ names and the tables
- * beside the zones (zone.tab). */
-bool config_zone_exists(const char *tz);
-
 #endif

@@ -47,8 +47,7 @@ struct Http {
     struct evhttp *evh;
     struct evhttp_bound_socket *sock;
     StrMap users; /* token hash -> HttpUser (owned) */
-    HttpStream *streams;
-    size_t nstreams;
+    HttpStream *streams; /* each on a connection of conns: max_http_connections bounds them */
     HttpConn **conns;          /* open connections, max_http_connections at most */
     size_t nconns, conns_cap;
     struct event *head_sweep;  /* closes those too slow with a request head */

@@ -77,7 +77,7 @@ bool report_parse(json_t *params, const Config *cfg, ReportReq *q, RpcError *err
         !param_string_list(params, "group_by", false, 8, 32, &group, err) ||
         !param_string(params, "tz", false, 64, &tz, err))
         return false;
-    if (tz && (strlen(tz) >= sizeof(q->tz) || !config_zone_exists(tz))) {
+    if (tz && (strlen(tz) >= sizeof(q->tz) || !time_zone_exists(tz))) {
         rpc_error_field(err, "tz", "is not a known time zone");
         return false;
     }

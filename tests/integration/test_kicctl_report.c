@@ -615,6 +615,15 @@ START_TEST(errors_name_the_field_and_set_the_status)
         {{"report", "--from", "2026-11-01", "--to", "2026-11-02", "--interval", "1h", "--columns", "offered,nosuch"}, 2, "'nosuch'"},
         {{"report", "--from", "2026-11-01", "--to", "2026-11-02", "--interval", "1h", "--no-such-flag"}, 2, "usage"},
         {{"report", "--from", "2026-11-01", "--to", "2026-11-02", "--interval", "1h", "--output", "/nonexistent/dir/r.csv"}, 1, "cannot write"},
+        /* values a query cannot carry as given: refused, not dropped */
+        {{"report", "--from", "2026-11-01", "--to", "2026-11-02", "--interval", "1h", "--tz", "\xff"}, 2, "--tz must be UTF-8"},
+        {{"report", "--from", "2026-11-01", "--to", "2026-11-02", "--interval", "1h", "--group-by", "queue,\xff"}, 2, "--group-by must be UTF-8"},
+        {{"report", "--from", "2026-11-01", "--to", "2026-11-02", "--interval", "all\xff"}, 2, "--interval must be UTF-8"},
+        {{"report", "--from", "2026-11-01", "--to", "2026-11-02", "--interval", "1h", "--group-by", ""}, 2, "--group-by names keys"},
+        {{"report", "--from", "2026-11-01", "--to", "2026-11-02", "--interval", "1h", "--group-by", "queue,,team"}, 2, "--group-by names keys"},
+        {{"live", "--once", "--queues", ""}, 2, "--queues"},
+        {{"live", "--once", "--queues", "\xff"}, 2, "--queues"},
+        {{"live", "--once", "--queues", "thuiszorg,"}, 2, "--queues"},
         {{"live", "--interval-ms", "100"}, 2, "--interval-ms"},
         {{"live", "stray"}, 2, "usage"},
     };

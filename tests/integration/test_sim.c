@@ -124,6 +124,21 @@ static void assert_no_refusals(json_t *sum)
     }
 }
 
+/* A zone the C library does not know it would run in UTC without a
+ * word: refused, as kicd refuses one. */
+START_TEST(an_unknown_zone_is_refused)
+{
+    const char *const zones[] = {"Mars/Base", "posixrules", "../etc/passwd", "+05:00"};
+    for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+        const char *argv[] = {h_build_path("tools/kic-sim/kic-sim"), "--tz", zones[i], "--days", "1", "--stdout", NULL};
+        char *out = NULL;
+        ck_assert_int_eq(run_sim(argv, &out), 2);
+        ck_assert_msg(strstr(out, "is not a known time zone"), "%s", out);
+        free(out);
+    }
+}
+END_TEST
+
 START_TEST(bulk_days_land_in_the_calls_table_and_a_rerun_is_all_duplicates)
 {
     const char *tenant = "sim-bulk";
@@ -392,6 +407,7 @@ int main(void)
     Suite *s = suite_create("sim");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, an_unknown_zone_is_refused);
     tcase_add_test(tc, bulk_days_land_in_the_calls_table_and_a_rerun_is_all_duplicates);
     tcase_add_test(tc, live_mode_sends_states_and_calls_as_they_happen);
     tcase_add_test(tc, bulk_with_callbacks_keeps_each_callbacks_attempts_in_order);

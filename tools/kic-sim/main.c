@@ -317,6 +317,11 @@ int main(int argc, char **argv)
     int rc = toolopts_parse(&options, argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
+    if (!time_zone_exists(o.tz)) {
+        /* the C library would run it in UTC without a word */
+        fprintf(stderr, "kic-sim: --tz '%s' is not a known time zone (e.g. Europe/Amsterdam)\n", o.tz);
+        return 2;
+    }
     setenv("TZ", o.tz, 1);
     tzset();
     LogLevel level;

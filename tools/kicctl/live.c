@@ -59,17 +59,19 @@ static bool parse_queues(Live *lv, const char *list)
     json_decref(lv->queues); /* the last --queues counts */
     lv->queues = json_array();
     const char *p = list;
-    while (*p) {
+    do {
         size_t len = strcspn(p, ",");
-        if (len == 0 || utf8_count(p, len) > KIC_MAX_FIELD) {
-            fprintf(stderr, "kicctl: --queues: names must be 1 to %d characters, comma-separated\n",
+        json_t *name = len ? json_stringn(p, len) : NULL; /* NULL: not UTF-8 */
+        if (!name || utf8_count(p, len) > KIC_MAX_FIELD) {
+            fprintf(stderr, "kicctl: --queues: names must be 1 to %d characters of UTF-8 text, comma-separated\n",
                     KIC_MAX_FIELD);
+            json_decref(name);
             return false;
         }
-        json_array_append_new(lv->queues, json_stringn(p, len));
+        json_array_append_new(lv->queues, name);
         p += len + (p[len] == ',');
-    }
-    return json_array_size(lv->queues) > 0;
+    } while (*p || p[-1] == ','); /* "a," has an empty last name */
+    return true;
 }
 
 static void usage(FILE *out)

@@ -35,7 +35,9 @@ static const Command commands[] = {
      "purge [--days N]                     retention now: events and notes older than N\n"
      "                                      days (kicd's retention_days), old audit rows", false},
     {"import-queue-log", cmd_import_queue_log,
-     "import-queue-log [--dry-run] [--id-prefix P] [--agent-map F] [--transfer-kind R]... FILE|-\n"
+     "import-queue-log [--dry-run] [--id-prefix P] [--agent-map F] [--agent-id name|interface]\n"
+     "                [--transfer-kind EXTEN@CONTEXT=KIND]... [--default-kind KIND]\n"
+     "                [--timeout-as ended|abandoned] [--window N] FILE|-\n"
      "                                      send an Asterisk queue_log to kicd (bridge token)", false},
     {"live", cmd_live,
      "live [--interval-ms N] [--queues a,b] [--once]\n"

@@ -69,6 +69,39 @@ static bool parse_format(const char *s, ReportFormat *f)
     return false;
 }
 
+/* Whether s is text JSON can carry (UTF-8): anything else was dropped
+ * from the query, which then asked for another report than the one given. */
+static bool is_text(const char *s)
+{
+    json_t *t = json_string(s);
+    json_decref(t);
+    return t != NULL;
+}
+
+/* 2 with a message naming the option when a value cannot be sent as it
+ * was given, else 0. */
+static int check_values(const ReportArgs *a)
+{
+    const struct {
+        const char *name, *value;
+    } given[] = {{"from", a->from},         {"to", a->to}, {"interval", a->interval},
+                 {"group-by", a->group_by}, {"tz", a->tz}, {"columns", a->columns}};
+    for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++)
+        if (given[i].value && !is_text(given[i].value)) {
+            fprintf(stderr, "kicctl: --%s must be UTF-8 text\n", given[i].name);
+            return 2;
+        }
+    if (a->group_by) {
+        const char *g = a->group_by;
+        size_t n = strlen(g);
+        if (n == 0 || g[0] == ',' || g[n - 1] == ',' || strstr(g, ",,")) {
+            fprintf(stderr, "kicctl: --group-by names keys separated by commas, none empty\n");
+            return 2;
+        }
+    }
+    return 0;
+}
+
 /* 0: go on; else the exit status (-1: --help shown). */
 static int parse_args(ReportArgs *a, int argc, char **argv)
 {
@@ -115,7 +148,7 @@ static int parse_args(ReportArgs *a, int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    return 0;
+    return check_values(a);
 }
 
 /* ---- the range ---- */
