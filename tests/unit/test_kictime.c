@@ -302,6 +302,23 @@ START_TEST(memo_takes_the_shortcut_only_on_steady_days)
 }
 END_TEST
 
+/* Zone names as the system's zoneinfo has them; POSIX strings, the
+ * host's own file, rule templates and the tables beside the zones are
+ * no zone names (and a path cannot leave the directory). */
+START_TEST(zone_names_are_zoneinfo_zones)
+{
+    const char *known[] = {"Europe/Amsterdam", "UTC", "Etc/GMT+11", "America/St_Johns"};
+    const char *unknown[] = {"",          "Mars/Base",  "+05:00",          "UTC+5",
+                             "localtime", "posixrules", "Factory",         "posix/Europe/Amsterdam",
+                             "right/UTC", "zone.tab",   "../zoneinfo/UTC", "/usr/share/zoneinfo/UTC",
+                             "Europe"};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        ck_assert_msg(time_zone_exists(known[i]), "%s", known[i]);
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
+        ck_assert_msg(!time_zone_exists(unknown[i]), "%s", unknown[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kictime");
@@ -316,6 +333,7 @@ int main(void)
     tcase_add_test(tc, add_local_days_keeps_wall_time_across_dst);
     tcase_add_test(tc, add_local_days_ambiguous_and_missing_times_match_postgresql);
     tcase_add_test(tc, memo_takes_the_shortcut_only_on_steady_days);
+    tcase_add_test(tc, zone_names_are_zoneinfo_zones);
     suite_add_tcase(s, tc);
     /* The sweeps ask the exact function a few million times. */
     TCase *sweeps = tcase_create("memo sweeps");
